@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class HelpdeskConfig(AppConfig):
+    name = "helpdesk"
+    verbose_name = "Helpdesk core"
+
+    def ready(self) -> None:
+        from helpdesk.models import Role
+        from helpdesk.navigation import nav_register
+
+        staff = {Role.AGENT, Role.SPECIALIST, Role.MANAGER, Role.ADMIN}
+        nav_register(label="My requests", url_name="ticket_list", roles={Role.CUSTOMER}, order=10)
+        nav_register(label="New request", url_name="ticket_new", roles={Role.CUSTOMER}, order=20)
+        nav_register(label="My queue", url_name="ticket_list", roles=staff, order=10)
+        nav_register(label="All open tickets", url_name="ticket_list", roles=staff, order=20, query="?scope=all")
+        nav_register(label="Notifications", url_name="notification_list", roles=staff | {Role.CUSTOMER}, order=90)
+        nav_register(label="Administration", url_name="admin:index", roles={Role.ADMIN, Role.MANAGER}, order=200)

@@ -1,0 +1,87 @@
+"""Attachment rules: a server-side allowlist by extension *and* content, a size limit, generated storage names.
+
+The browser's declared content type is ignored; the type we store is the one the allowlist maps the extension to,
+after the first bytes agree with it (so ``evil.html`` renamed ``evil.png`` is refused).
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.template.defaultfilters import filesizeformat
+
+from helpdesk.models import Attachment, Ticket, TicketEvent, User
+
+# extension -> (content type, magic-byte prefixes or None for text checked as UTF-8 without NULs)
+ALLOWED_TYPES: dict[str, tuple[str, tuple[bytes, ...] | None]] = {
+    ".pdf": ("application/pdf", (b"%PDF-",)),
+    ".png": ("image/png", (b"\x89PNG\r\n\x1a\n",)),
+    ".jpg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    ".jpeg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    ".gif": ("image/gif", (b"GIF87a", b"GIF89a")),
+    ".webp": ("image/webp", (b"RIFF",)),
+    ".txt": ("text/plain", None),
+    ".log": ("text/plain", None),
+    ".csv": ("text/csv", None),
+    ".eml": ("message/rfc822", None),
+    ".docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", (b"PK\x03\x04",)),
+    ".xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", (b"PK\x03\x04",)),
+    ".zip": ("application/zip", (b"PK\x03\x04",)),
+}
+
+
+def _display_name(upload: UploadedFile) -> str:
+    return PurePosixPath((upload.name or "file").replace("\\", "/")).name or "file"
+
+
+def attachment_validate(upload: UploadedFile) -> str:
+    """Return the content type to store, or raise a ValidationError that names the file and the rule."""
+    name = _display_name(upload)
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix not in ALLOWED_TYPES:
+        allowed = ", ".join(sorted(ext.lstrip(".") for ext in ALLOWED_TYPES))
+        raise ValidationError(f"“{name}” is not an allowed file type. Allowed types: {allowed}.")
+    if upload.size is not None and upload.size > settings.ATTACHMENT_MAX_BYTES:
+        raise ValidationError(
+            f"“{name}” is {filesizeformat(upload.size)}; the limit is {filesizeformat(settings.ATTACHMENT_MAX_BYTES)}."
+        )
+    if not upload.size:
+        raise ValidationError(f"“{name}” is empty.")
+    content_type, magic = ALLOWED_TYPES[suffix]
+    upload.seek(0)
+    head = upload.read(8192)
+    upload.seek(0)
+    if magic is None:
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            # A multi-byte character cut at the 8 KiB boundary is fine; anything earlier is binary.
+            if exc.start < len(head) - 4:
+                raise ValidationError(f"“{name}” does not look like a text file.") from exc
+        if b"\x00" in head:
+            raise ValidationError(f"“{name}” does not look like a text file.")
+    elif not head.startswith(magic):
+        raise ValidationError(f"The content of “{name}” does not match its {suffix} extension.")
+    return content_type
+
+
+def attachment_store(
+    *, ticket: Ticket, event: TicketEvent | None, upload: UploadedFile, uploaded_by: User, is_public: bool
+) -> Attachment:
+    """Validate and save one upload under a generated name in private storage."""
+    content_type = attachment_validate(upload)
+    attachment = Attachment(
+        ticket=ticket,
+        event=event,
+        original_name=_display_name(upload)[:200],
+        content_type=content_type,
+        size=upload.size,
+        is_public=is_public,
+        uploaded_by=uploaded_by,
+    )
+    attachment.file.save(_display_name(upload), upload, save=False)
+    attachment.save()
+    return attachment

@@ -1,0 +1,11 @@
+"""Navigation per role and the bell's unread count, for base.html."""
+
+from helpdesk.navigation import nav_for
+from helpdesk.selectors import notification_unread_count
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"nav_items": nav_for(user), "unread_notifications": notification_unread_count(user)}

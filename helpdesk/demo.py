@@ -1,0 +1,407 @@
+"""Demo data: people, teams, plans, categories and a few months of realistic tickets, built through the real
+services with the clock moved back (``time_machine``) so that timelines and charts have a shape.
+
+Idempotent: people and configuration are get-or-created; tickets are only created when none exist. Other apps add
+their demo data with ``demo_seeder_register`` (called from their ``AppConfig.ready``), run after the core in order.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import time_machine
+from django.db import transaction
+from django.utils import timezone
+
+from helpdesk import services
+from helpdesk.models import (
+    AssignmentRule,
+    Category,
+    Channel,
+    Organization,
+    Plan,
+    Priority,
+    Role,
+    Status,
+    Team,
+    TeamMembership,
+    Ticket,
+    User,
+)
+
+_SEEDERS: list[tuple[int, str, Callable[..., None]]] = []
+
+
+def demo_seeder_register(*, order: int, name: str, seeder: Callable[..., None]) -> None:
+    """Register ``seeder(*, now, rng, stdout)``; it must be idempotent like the core seeder."""
+    if all(existing != name for _, existing, _ in _SEEDERS):
+        _SEEDERS.append((order, name, seeder))
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    role: str
+    description: str
+
+
+DEMO_LOGINS = [
+    DemoLogin("customer", Role.CUSTOMER, "Dana Reyes, Northwind Traders (Enterprise plan)"),
+    DemoLogin("customer2", Role.CUSTOMER, "Sam Patel, Bluebird Bakery (Basic plan)"),
+    DemoLogin("agent", Role.AGENT, "Alex Morgan, tier-1 Frontline"),
+    DemoLogin("agent2", Role.AGENT, "Jordan Lee, tier-1 Frontline"),
+    DemoLogin("specialist", Role.SPECIALIST, "Priya Shah, tier-2 Technical specialists"),
+    DemoLogin("manager", Role.MANAGER, "Morgan Blake, tier-3 Customer care managers"),
+    DemoLogin("admin", Role.ADMIN, "Site administrator (Django admin)"),
+]
+
+CATEGORIES = [
+    ("Billing", "billing", "Invoices, charges, refunds and payment methods"),
+    ("Login & access", "login-access", "Passwords, two-factor, locked accounts"),
+    ("Outage", "outage", "Service unavailable or degraded"),
+    ("Integrations", "integrations", "APIs, webhooks, CRM and phone system connectors"),
+    ("Data & privacy", "data-privacy", "Data requests, GDPR, compliance"),
+    ("Orders & delivery", "orders-delivery", "Order status, shipping, returns"),
+]
+
+TICKET_TEMPLATES = [
+    (
+        "billing",
+        "Charged twice for the March invoice",
+        "Our card was charged twice for invoice INV-2291. Please refund the duplicate.",
+    ),
+    (
+        "billing",
+        "VAT number missing from invoices",
+        "Our invoices do not show our VAT number, our finance team needs it for reclaim.",
+    ),
+    ("billing", "Refund for cancelled seats", "We removed five seats last month but were billed for them anyway."),
+    (
+        "billing",
+        "Cannot update the payment card",
+        "The payment page says 'card declined' for a card that works everywhere else.",
+    ),
+    (
+        "login-access",
+        "Locked out after password reset",
+        "After resetting my password I get 'account locked' on every attempt.",
+    ),
+    (
+        "login-access",
+        "Two-factor codes not arriving",
+        "SMS codes for two-factor login have stopped arriving since yesterday.",
+    ),
+    ("login-access", "New starter cannot sign in", "Our new colleague never received the invitation email."),
+    (
+        "login-access",
+        "SSO login loops back to the start",
+        "Signing in with our company SSO redirects back to the login page.",
+    ),
+    (
+        "outage",
+        "Dashboard not loading for the whole team",
+        "Since 9:00 the dashboard shows a spinner forever for everyone in our office.",
+    ),
+    ("outage", "Reports export times out", "Exporting the monthly report fails with a timeout after two minutes."),
+    ("outage", "Very slow search since this morning", "Search takes 30 seconds or more; it is normally instant."),
+    (
+        "integrations",
+        "CRM sync stopped creating contacts",
+        "New contacts from the CRM no longer appear. Last sync two days ago.",
+    ),
+    (
+        "integrations",
+        "Webhook deliveries failing with 401",
+        "Our endpoint receives webhooks with an invalid signature since the update.",
+    ),
+    (
+        "integrations",
+        "Phone system integration drops caller ID",
+        "Incoming calls show 'unknown' instead of the customer's number.",
+    ),
+    (
+        "data-privacy",
+        "Request to delete a former employee's data",
+        "Please erase all personal data of a former employee under GDPR.",
+    ),
+    ("data-privacy", "Data export for our auditor", "Our auditor needs a full export of access logs for Q2."),
+    ("orders-delivery", "Order 55812 not delivered", "The tracking page has said 'out for delivery' for six days."),
+    (
+        "orders-delivery",
+        "Wrong items in the shipment",
+        "We received 20 units of the wrong model. We need the right ones before Friday.",
+    ),
+    ("orders-delivery", "Return label does not work", "The courier refuses the return label, saying it is invalid."),
+    ("outage", "Mobile app crashes on start", "Since the latest update the app closes immediately on Android 14."),
+]
+
+REPLIES = [
+    "Thank you for the details. I am looking into this now and will update you shortly.",
+    "I have checked your account and can see the problem. I have applied a fix; could you try again?",
+    "Could you send us a screenshot of the error and the time it happened?",
+    "I understand how frustrating this is. I have raised it with our specialists.",
+]
+CUSTOMER_FOLLOW_UPS = [
+    "Here is the screenshot you asked for.",
+    "It still does not work, unfortunately.",
+    "Thanks, that fixed it!",
+    "Any news? This is blocking our team.",
+]
+NOTES = [
+    "Customer is on the Enterprise plan — handle with care.",
+    "Checked logs: error 502 from the billing gateway at the reported time.",
+    "Similar to last week's incident; linking for the specialists.",
+]
+
+
+def _user(username: str, *, password: str, role: str, first: str, last: str, email: str, **extra) -> User:
+    user, created = User.objects.get_or_create(
+        username=username,
+        defaults={"role": role, "first_name": first, "last_name": last, "email": email, **extra},
+    )
+    if created or not user.check_password(password):
+        user.set_password(password)
+        user.save()
+    return user
+
+
+@transaction.atomic
+def seed_core(*, password: str, now: datetime, rng: random.Random, stdout=None) -> dict:
+    """Create (or find) the demo organisation and people, then tickets if there are none yet."""
+    basic, _ = Plan.objects.get_or_create(
+        code="basic", defaults={"name": "Basic", "rank": 1, "promise": "We resolve requests within 3 business days."}
+    )
+    pro, _ = Plan.objects.get_or_create(
+        code="pro", defaults={"name": "Pro", "rank": 2, "promise": "We resolve requests within 48 hours."}
+    )
+    enterprise, _ = Plan.objects.get_or_create(
+        code="enterprise",
+        defaults={
+            "name": "Enterprise",
+            "rank": 3,
+            "promise": "First answer within 1 hour, resolution within 24 hours, around the clock.",
+        },
+    )
+    northwind, _ = Organization.objects.get_or_create(
+        name="Northwind Traders", defaults={"plan": enterprise, "email_domain": "northwind.example"}
+    )
+    bluebird, _ = Organization.objects.get_or_create(
+        name="Bluebird Bakery", defaults={"plan": basic, "email_domain": "bluebird.example"}
+    )
+    contoso, _ = Organization.objects.get_or_create(
+        name="Contoso Logistics", defaults={"plan": pro, "email_domain": "contoso.example"}
+    )
+    categories = {}
+    for name, slug, description in CATEGORIES:
+        categories[slug], _ = Category.objects.get_or_create(
+            slug=slug, defaults={"name": name, "description": description}
+        )
+
+    customer = _user(
+        "customer",
+        password=password,
+        role=Role.CUSTOMER,
+        first="Dana",
+        last="Reyes",
+        email="dana.reyes@northwind.example",
+        organization=northwind,
+        phone="+44 20 7946 0011",
+    )
+    customer2 = _user(
+        "customer2",
+        password=password,
+        role=Role.CUSTOMER,
+        first="Sam",
+        last="Patel",
+        email="sam.patel@bluebird.example",
+        organization=bluebird,
+        phone="+44 161 496 0022",
+    )
+    extra_customers = [
+        _user(
+            "olivia",
+            password=password,
+            role=Role.CUSTOMER,
+            first="Olivia",
+            last="Chen",
+            email="olivia.chen@northwind.example",
+            organization=northwind,
+        ),
+        _user(
+            "marcus",
+            password=password,
+            role=Role.CUSTOMER,
+            first="Marcus",
+            last="Okafor",
+            email="marcus.okafor@contoso.example",
+            organization=contoso,
+        ),
+        _user(
+            "ines",
+            password=password,
+            role=Role.CUSTOMER,
+            first="Inès",
+            last="Laurent",
+            email="ines.laurent@contoso.example",
+            organization=contoso,
+        ),
+    ]
+    agent = _user(
+        "agent", password=password, role=Role.AGENT, first="Alex", last="Morgan", email="alex@helpdesk.example"
+    )
+    agent2 = _user(
+        "agent2", password=password, role=Role.AGENT, first="Jordan", last="Lee", email="jordan@helpdesk.example"
+    )
+    specialist = _user(
+        "specialist",
+        password=password,
+        role=Role.SPECIALIST,
+        first="Priya",
+        last="Shah",
+        email="priya@helpdesk.example",
+    )
+    specialist2 = _user(
+        "specialist2", password=password, role=Role.SPECIALIST, first="Tom", last="Becker", email="tom@helpdesk.example"
+    )
+    manager = _user(
+        "manager", password=password, role=Role.MANAGER, first="Morgan", last="Blake", email="morgan@helpdesk.example"
+    )
+    admin = _user(
+        "admin",
+        password=password,
+        role=Role.ADMIN,
+        first="Site",
+        last="Admin",
+        email="admin@helpdesk.example",
+        is_staff=True,
+        is_superuser=True,
+    )
+
+    frontline, _ = Team.objects.get_or_create(
+        slug="frontline", defaults={"name": "Frontline", "tier": 1, "assignment_rule": AssignmentRule.ROUND_ROBIN}
+    )
+    technical, _ = Team.objects.get_or_create(slug="technical", defaults={"name": "Technical specialists", "tier": 2})
+    billing_team, _ = Team.objects.get_or_create(slug="billing", defaults={"name": "Billing specialists", "tier": 2})
+    compliance, _ = Team.objects.get_or_create(slug="compliance", defaults={"name": "Compliance", "tier": 2})
+    managers, _ = Team.objects.get_or_create(
+        slug="care-managers", defaults={"name": "Customer care managers", "tier": 3}
+    )
+    frontline.categories.set(categories.values())
+    technical.categories.set([categories[s] for s in ("login-access", "outage", "integrations")])
+    billing_team.categories.set([categories["billing"], categories["orders-delivery"]])
+    compliance.categories.set([categories["data-privacy"]])
+    managers.categories.set(categories.values())
+    for team, user, lead in [
+        (frontline, agent, True),
+        (frontline, agent2, False),
+        (technical, specialist, True),
+        (technical, specialist2, False),
+        (billing_team, specialist, False),
+        (billing_team, specialist2, True),
+        (compliance, specialist2, False),
+        (compliance, manager, True),
+        (managers, manager, True),
+    ]:
+        TeamMembership.objects.get_or_create(team=team, user=user, defaults={"is_lead": lead})
+
+    people = {
+        "customers": [customer, customer2, *extra_customers],
+        "agents": [agent, agent2],
+        "specialists": [specialist, specialist2],
+        "manager": manager,
+        "admin": admin,
+        "categories": categories,
+        "teams": {
+            "frontline": frontline,
+            "technical": technical,
+            "billing": billing_team,
+            "compliance": compliance,
+            "managers": managers,
+        },
+    }
+    if not Ticket.objects.exists():
+        _seed_tickets(people=people, now=now, rng=rng)
+    return people
+
+
+def _seed_tickets(*, people: dict, now: datetime, rng: random.Random, count: int = 54) -> None:
+    """About 50 tickets spread over the last 100 days, in every state, with replies, notes and status changes."""
+    customers = people["customers"]
+    categories = people["categories"]
+    agents = people["agents"]
+    final_states = (
+        [Status.NEW] * 6
+        + [Status.OPEN] * 12
+        + [Status.PENDING_CUSTOMER] * 5
+        + [Status.PENDING_THIRD_PARTY] * 2
+        + [Status.RESOLVED] * 14
+        + [Status.CLOSED] * 15
+    )
+    for index in range(count):
+        slug, subject, description = TICKET_TEMPLATES[index % len(TICKET_TEMPLATES)]
+        # Open tickets are recent; resolved and closed ones spread across the history.
+        state = final_states[index % len(final_states)]
+        age_days = (
+            rng.uniform(0.05, 3) if state in (Status.NEW, Status.OPEN, Status.PENDING_CUSTOMER) else rng.uniform(2, 100)
+        )
+        created = now - timedelta(days=age_days)
+        customer = customers[index % len(customers)]
+        priority = rng.choices(list(Priority.values), weights=[2, 5, 3, 1])[0]
+        channel = rng.choice([Channel.WEB, Channel.EMAIL, Channel.PHONE, Channel.CHAT, Channel.WEB])
+        with time_machine.travel(created, tick=False):
+            ticket = services.ticket_create(
+                customer=customer,
+                subject=subject,
+                description=description,
+                category=categories[slug],
+                priority=priority,
+                channel=channel,
+            )
+        if state == Status.NEW:
+            continue
+        agent = ticket.assignee or agents[index % len(agents)]
+        moment = created + timedelta(minutes=rng.randint(10, 240))
+        with time_machine.travel(moment, tick=False):
+            if ticket.assignee is None:
+                services.ticket_assign(ticket=ticket, actor=agent, team=ticket.team, assignee=agent)
+            services.ticket_reply(ticket=ticket, author=agent, body=rng.choice(REPLIES))
+        if index % 3 == 0:
+            moment += timedelta(minutes=rng.randint(5, 60))
+            with time_machine.travel(moment, tick=False):
+                services.ticket_add_internal_note(ticket=ticket, author=agent, body=rng.choice(NOTES))
+        if index % 2 == 0:
+            moment += timedelta(hours=rng.uniform(1, 20))
+            with time_machine.travel(moment, tick=False):
+                services.ticket_reply(ticket=ticket, author=customer, body=rng.choice(CUSTOMER_FOLLOW_UPS))
+        if state == Status.OPEN:
+            continue
+        moment += timedelta(hours=rng.uniform(0.5, 30))
+        moment = min(moment, now - timedelta(minutes=5))
+        with time_machine.travel(moment, tick=False):
+            ticket.refresh_from_db()
+            if state in (Status.PENDING_CUSTOMER, Status.PENDING_THIRD_PARTY):
+                services.ticket_change_status(ticket=ticket, actor=agent, status=state)
+                continue
+            services.ticket_reply(
+                ticket=ticket,
+                author=agent,
+                body="The fix is in place and I have confirmed it on your account. Is everything working on your side now?",
+            )
+            services.ticket_change_status(ticket=ticket, actor=agent, status=Status.RESOLVED)
+        if state == Status.CLOSED:
+            with time_machine.travel(moment + timedelta(days=3), tick=False):
+                ticket.refresh_from_db()
+                services.ticket_change_status(ticket=ticket, actor=agent, status=Status.CLOSED)
+
+
+def seed_demo(*, password: str, stdout=None) -> dict:
+    """Seed everything: the core first, then each registered app's seeder. Idempotent."""
+    now = timezone.now()
+    rng = random.Random(20261123)  # noqa: S311 - deterministic demo data, not security
+    people = seed_core(password=password, now=now, rng=rng, stdout=stdout)
+    for _, _, seeder in sorted(_SEEDERS, key=lambda item: item[0]):
+        seeder(now=now, rng=rng, people=people, stdout=stdout)
+    return people

@@ -1,0 +1,83 @@
+"""``make run``'s launcher: the embedded broker (unless CELERY_BROKER_URL is set), the web server, one Celery
+worker and exactly one beat, in the foreground. Ctrl-C (or any child dying) stops all of them, broker included.
+
+Production uses the Procfile instead (gunicorn, workers, one beat) with real PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from helpdesk import embedded_broker
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def main() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.local")
+    port = os.environ.get("PORT", "8000")
+    var_dir = Path(os.environ.get("HELPDESK_VAR_DIR", BASE_DIR / "var"))
+    python = sys.executable
+    celery = str(Path(python).with_name("celery"))
+    children: list[tuple[str, subprocess.Popen]] = []
+    broker = None
+    if not (os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS_URL")):
+        socket_path = var_dir / "redis.sock"
+        broker = embedded_broker.start(socket_path)
+        print(f"embedded broker: redis on {socket_path}", flush=True)
+    try:
+        commands = {
+            "web": [python, "manage.py", "runserver", f"0.0.0.0:{port}", "--noreload"],
+            "worker": [celery, "-A", "helpdesk", "worker", "--loglevel", "info", "--concurrency", "2"],
+            "beat": [
+                celery,
+                "-A",
+                "helpdesk",
+                "beat",
+                "--loglevel",
+                "info",
+                "--schedule",
+                str(var_dir / "celerybeat-schedule"),
+            ],
+        }
+        for name, command in commands.items():
+            children.append((name, subprocess.Popen(command, cwd=BASE_DIR)))  # noqa: S603
+        time.sleep(2)
+        banner = [
+            "",
+            "=" * 64,
+            f"  Escalation Helpdesk is running at http://localhost:{port}/",
+            "  Sign in as customer, customer2, agent, agent2, specialist, manager or admin",
+            f"  Password: {os.environ.get('DEMO_PASSWORD', 'demo1234')}    Press Ctrl-C to stop everything.",
+            "=" * 64,
+            "",
+        ]
+        print("\n".join(banner), flush=True)
+        while True:
+            for name, child in children:
+                if child.poll() is not None:
+                    print(f"{name} exited with {child.returncode}; stopping everything.", flush=True)
+                    return child.returncode or 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("\nstopping…", flush=True)
+        return 0
+    finally:
+        for _, child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for _, child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        embedded_broker.stop(broker)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Forms take input only; the rules are in services."""
+
+from __future__ import annotations
+
+from django import forms
+
+from helpdesk.models import Category, Priority, Status, Team, User
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if isinstance(data, (list, tuple)):
+            return [super(MultipleFileField, self).clean(item, initial) for item in data if item]
+        return [super().clean(data, initial)] if data else []
+
+
+class TicketCreateForm(forms.Form):
+    subject = forms.CharField(max_length=200, label="Subject")
+    category = forms.ModelChoiceField(
+        queryset=Category.objects.all(), required=False, label="What is it about?", empty_label="Not sure"
+    )
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), label="Describe the problem")
+    attachments = MultipleFileField(label="Attachments", help_text="PDF, images, text or Office files; 10 MB each.")
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label="Message")
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    template_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    attachments = MultipleFileField(label="Attachments")
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Internal note")
+    attachments = MultipleFileField(label="Attachments")
+
+
+class TicketUpdateForm(forms.Form):
+    """The workspace's property controls; ``version`` is what the agent saw when the page was rendered."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    status = forms.ChoiceField(choices=Status.choices, label="Status")
+    priority = forms.ChoiceField(choices=Priority.choices, label="Priority")
+    category = forms.ModelChoiceField(queryset=Category.objects.all(), required=False, label="Category")
+    team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False, label="Team")
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.exclude(role="customer").filter(is_active=True), required=False, label="Assignee"
+    )

@@ -1,0 +1,436 @@
+"""The ticket core: people, organisations, teams, tickets, their timeline, attachments and the notification outbox.
+
+Business rules live in ``services.py`` (writes) and ``selectors.py`` (reads); models hold data, integrity
+constraints and small invariants only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePosixPath
+
+from django.contrib.auth.models import AbstractUser
+from django.core.files.storage import storages
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Role(models.TextChoices):
+    CUSTOMER = "customer", "Customer"
+    AGENT = "agent", "Agent (tier 1)"
+    SPECIALIST = "specialist", "Specialist (tier 2)"
+    MANAGER = "manager", "Manager (tier 3)"
+    ADMIN = "admin", "Administrator"
+
+
+STAFF_ROLES = frozenset({Role.AGENT, Role.SPECIALIST, Role.MANAGER, Role.ADMIN})
+ROLE_TIER = {Role.AGENT: 1, Role.SPECIALIST: 2, Role.MANAGER: 3, Role.ADMIN: 3}
+
+
+class Tier(models.IntegerChoices):
+    AGENT = 1, "Tier 1 (agents)"
+    SPECIALIST = 2, "Tier 2 (specialists)"
+    EXECUTIVE = 3, "Tier 3 (managers)"
+
+
+class Plan(models.Model):
+    """A customer organisation's service plan (Basic, Pro, Enterprise)."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=80)
+    rank = models.PositiveSmallIntegerField(default=0, help_text="Higher ranks are the more generous plans.")
+    description = models.TextField(blank=True)
+    promise = models.CharField(
+        max_length=200, blank=True, help_text="The plan's promise in plain words, shown to customers."
+    )
+
+    class Meta:
+        ordering = ["rank", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Organization(models.Model):
+    """A customer company."""
+
+    name = models.CharField(max_length=160, unique=True)
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="organizations")
+    email_domain = models.CharField(max_length=120, blank=True, db_index=True)
+    timezone = models.CharField(max_length=64, default="Europe/London")
+    phone = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """Everyone who signs in: customers and staff. The role decides the screens and the tier."""
+
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.CUSTOMER, db_index=True)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="contacts"
+    )
+    phone = models.CharField(max_length=40, blank=True)
+    timezone = models.CharField(max_length=64, blank=True)
+    is_available = models.BooleanField(default=True, help_text="Away agents receive no automatic assignments.")
+
+    class Meta:
+        ordering = ["first_name", "last_name", "username"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def is_customer(self) -> bool:
+        return self.role == Role.CUSTOMER
+
+    @property
+    def is_staff_member(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def tier(self) -> int | None:
+        return ROLE_TIER.get(self.role)
+
+
+class Category(models.Model):
+    """A problem category (billing, login, outage ...), shared by tickets, teams and KB articles."""
+
+    name = models.CharField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+    description = models.CharField(max_length=240, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AssignmentRule(models.TextChoices):
+    MANUAL = "manual", "Manual"
+    ROUND_ROBIN = "round_robin", "Round robin"
+    LEAST_LOADED = "least_loaded", "Least loaded (fewest open tickets)"
+
+
+class Team(models.Model):
+    """A team of a tier, skilled in a set of categories."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    tier = models.PositiveSmallIntegerField(choices=Tier.choices, default=Tier.AGENT)
+    categories = models.ManyToManyField(Category, blank=True, related_name="teams")
+    members = models.ManyToManyField(User, through="TeamMembership", related_name="teams", blank=True)
+    assignment_rule = models.CharField(max_length=20, choices=AssignmentRule.choices, default=AssignmentRule.MANUAL)
+    email = models.EmailField(blank=True)
+
+    class Meta:
+        ordering = ["tier", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (tier {self.tier})"
+
+
+class TeamMembership(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    is_lead = models.BooleanField(default=False)
+    last_assigned_at = models.DateTimeField(null=True, blank=True, help_text="Used by round-robin assignment.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="unique_team_member")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team}"
+
+
+class Channel(models.TextChoices):
+    PHONE = "phone", "Phone"
+    EMAIL = "email", "Email"
+    CHAT = "chat", "Chat"
+    WEB = "web", "Web"
+    SOCIAL = "social", "Social media"
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+PRIORITY_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
+
+
+class Status(models.TextChoices):
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    PENDING_CUSTOMER = "pending_customer", "Waiting on customer"
+    PENDING_THIRD_PARTY = "pending_third_party", "Waiting on third party"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING_CUSTOMER, Status.PENDING_THIRD_PARTY)
+
+# The guarded state machine: status -> statuses it may move to.
+STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.NEW: frozenset({Status.OPEN, Status.PENDING_CUSTOMER, Status.PENDING_THIRD_PARTY, Status.RESOLVED}),
+    Status.OPEN: frozenset({Status.PENDING_CUSTOMER, Status.PENDING_THIRD_PARTY, Status.RESOLVED}),
+    Status.PENDING_CUSTOMER: frozenset({Status.OPEN, Status.PENDING_THIRD_PARTY, Status.RESOLVED}),
+    Status.PENDING_THIRD_PARTY: frozenset({Status.OPEN, Status.PENDING_CUSTOMER, Status.RESOLVED}),
+    Status.RESOLVED: frozenset({Status.OPEN, Status.CLOSED}),
+    Status.CLOSED: frozenset(),
+}
+
+
+class TicketQuerySet(models.QuerySet):
+    def open(self) -> TicketQuerySet:
+        return self.filter(status__in=OPEN_STATUSES)
+
+    def for_team(self, team: Team) -> TicketQuerySet:
+        return self.filter(team=team)
+
+    def for_teams(self, teams) -> TicketQuerySet:
+        return self.filter(team__in=teams)
+
+    def assigned_to(self, user: User) -> TicketQuerySet:
+        return self.filter(assignee=user)
+
+    def unassigned(self) -> TicketQuerySet:
+        return self.filter(assignee__isnull=True)
+
+    def for_organization(self, organization: Organization) -> TicketQuerySet:
+        return self.filter(organization=organization)
+
+    def with_list_related(self) -> TicketQuerySet:
+        return self.select_related("customer", "organization__plan", "category", "team", "assignee")
+
+
+class Ticket(models.Model):
+    reference = models.CharField(max_length=24, unique=True, editable=False)
+    subject = models.CharField(max_length=200)
+    description = models.TextField()
+    customer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="customer_tickets")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="tickets")
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets")
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.NEW)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets")
+    assignee = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_tickets"
+    )
+    tier = models.PositiveSmallIntegerField(choices=Tier.choices, default=Tier.AGENT)
+    restricted = models.BooleanField(
+        default=False, help_text="Compliance: visible only to the handling team, tier 3 and admins."
+    )
+    is_emergency = models.BooleanField(
+        default=False, help_text="Set by an emergency escalation until accepted: pinned to the top of every queue."
+    )
+    sla_due_at = models.DateTimeField(
+        null=True, blank=True, help_text="Earliest due time of the running SLA clocks (maintained by the SLA engine)."
+    )
+    version = models.PositiveIntegerField(default=1, help_text="Optimistic-locking counter; bumped on every change.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    last_public_activity_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="ticket_status_created"),
+            models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
+            models.Index(fields=["team", "status"], name="ticket_team_status"),
+            models.Index(fields=["organization", "-created_at"], name="ticket_org_created"),
+            models.Index(fields=["-is_emergency", "sla_due_at"], name="ticket_queue_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.subject}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def can_transition_to(self, status: str) -> bool:
+        return status in STATUS_TRANSITIONS[self.status]
+
+
+class EventKind(models.TextChoices):
+    """Every typed event of the timeline. Apps other than ``helpdesk`` record their kinds through
+    ``helpdesk.events.event_record``; the vocabulary lives here so the timeline stays one table."""
+
+    CREATED = "created", "Ticket created"
+    CUSTOMER_MESSAGE = "customer_message", "Customer message"
+    AGENT_REPLY = "agent_reply", "Agent reply"
+    INTERNAL_NOTE = "internal_note", "Internal note"
+    STATUS_CHANGED = "status_changed", "Status changed"
+    ASSIGNED = "assigned", "Assignment changed"
+    PRIORITY_CHANGED = "priority_changed", "Priority changed"
+    CATEGORY_CHANGED = "category_changed", "Category changed"
+    ATTACHMENT_ADDED = "attachment_added", "Attachment added"
+    MANAGER_REQUESTED = "manager_requested", "Customer asked for a manager"
+    ESCALATED = "escalated", "Escalated"
+    ESCALATION_ACCEPTED = "escalation_accepted", "Escalation accepted"
+    ESCALATION_RETURNED = "escalation_returned", "Escalation returned"
+    ESCALATION_RESOLVED = "escalation_resolved", "Escalation resolved"
+    COMPENSATION = "compensation", "Compensation"
+    RESTRICTED = "restricted", "Restricted"
+    THIRD_PARTY = "third_party", "Third-party case"
+    SLA = "sla", "SLA"
+    RISK = "risk", "Escalation risk"
+    SURVEY = "survey", "Survey"
+    FOLLOW_UP = "follow_up", "Follow-up"
+    RCA = "rca", "Root-cause analysis"
+    CALL = "call", "Call"
+    KB = "kb", "Knowledge base"
+
+
+class TicketEventQuerySet(models.QuerySet):
+    def public(self) -> TicketEventQuerySet:
+        return self.filter(is_public=True)
+
+    def update(self, **kwargs):
+        raise TypeError("Ticket events are append-only: they are never updated.")
+
+    def delete(self):
+        raise TypeError("Ticket events are append-only: they are never deleted.")
+
+
+class TicketEvent(models.Model):
+    """One append-only row of the timeline and audit trail. ``is_public`` decides whether a customer may see it."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=32, choices=EventKind.choices)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    is_public = models.BooleanField(default=False)
+    body = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TicketEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="event_ticket_created")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.ticket_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise TypeError("Ticket events are append-only: they are never updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Ticket events are append-only: they are never deleted.")
+
+
+def _private_storage():
+    return storages["private"]
+
+
+def _attachment_path(instance: Attachment, filename: str) -> str:
+    # The stored name is generated; the customer's file name is kept only as data (never as a path).
+    suffix = PurePosixPath(filename).suffix.lower()[:10]
+    now = timezone.now()
+    return f"attachments/{now:%Y/%m}/{uuid.uuid4().hex}{suffix}"
+
+
+class Attachment(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    event = models.ForeignKey(TicketEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments")
+    file = models.FileField(upload_to=_attachment_path, storage=_private_storage, max_length=200)
+    original_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    is_public = models.BooleanField(default=True, help_text="Attachments on internal notes are staff-only.")
+    uploaded_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class NotificationChannel(models.TextChoices):
+    IN_APP = "in_app", "In-app"
+    EMAIL = "email", "Email"
+    WEBHOOK = "webhook", "Webhook"
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class NotificationQuerySet(models.QuerySet):
+    def pending(self) -> NotificationQuerySet:
+        return self.filter(status=NotificationStatus.PENDING)
+
+    def unread(self) -> NotificationQuerySet:
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    """The outbox: written in the same transaction as the change that causes it, delivered by Celery.
+
+    In-app rows are the bell's list and need no delivery. Email and webhook rows stay ``pending`` until a worker
+    delivers them; a beat task re-queues what is still pending, so a broker outage delays but never loses one.
+    """
+
+    channel = models.CharField(max_length=10, choices=NotificationChannel.choices)
+    status = models.CharField(
+        max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING, db_index=True
+    )
+    kind = models.CharField(max_length=48)
+    recipient = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    to_address = models.CharField(max_length=254, blank=True)
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    subject = models.CharField(max_length=250)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    not_before = models.DateTimeField(null=True, blank=True, help_text="Quiet hours: deliver no earlier than this.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "channel", "read_at"], name="notification_inbox"),
+            models.Index(
+                fields=["created_at"], name="notification_pending", condition=Q(status=NotificationStatus.PENDING)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()}: {self.subject}"
+
+    @property
+    def message_id(self) -> str:
+        """A stable Message-ID, so a re-delivered email is recognisably the same message."""
+        return f"<notification-{self.pk}@helpdesk>"

@@ -1,0 +1,106 @@
+"""Reads, and the one authorisation layer for tickets.
+
+``tickets_visible_to(user)`` is the only way any list, detail, search, export, count, notification or API reaches
+tickets. Detail pages fetch through ``ticket_get_for_user`` and answer 404 on a miss, never 403, so that a
+ticket's existence is not confirmed to someone who may not see it.
+
+Rules:
+- customers see their organisation's tickets (their own, if they have no organisation), never internal events;
+- staff see every unrestricted ticket;
+- a restricted (compliance) ticket is visible only to members of its team, tier 3 (managers) and admins.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+
+from helpdesk.models import (
+    Attachment,
+    Notification,
+    NotificationChannel,
+    Role,
+    TeamMembership,
+    Ticket,
+    TicketEvent,
+    User,
+)
+
+
+def ticket_visibility_q(user: User) -> Q:
+    """The visibility rule as a ``Q`` on Ticket, for use in querysets of Ticket."""
+    return ticket_visibility_q_for(user, prefix="")
+
+
+def ticket_visibility_q_for(user: User, *, prefix: str) -> Q:
+    """The same rule, for a queryset of another model that reaches Ticket through ``prefix`` (e.g. ``ticket__``)."""
+    if not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    if user.role == Role.CUSTOMER:
+        if user.organization_id:
+            return Q(**{f"{prefix}organization_id": user.organization_id})
+        return Q(**{f"{prefix}customer_id": user.pk})
+    if user.role in (Role.MANAGER, Role.ADMIN) or user.is_superuser:
+        return Q()
+    if user.role in (Role.AGENT, Role.SPECIALIST):
+        my_team = TeamMembership.objects.filter(user_id=user.pk, team_id=OuterRef(f"{prefix}team_id"))
+        return Q(**{f"{prefix}restricted": False}) | Q(Exists(my_team))
+    return Q(pk__in=[])
+
+
+def tickets_visible_to(user: User) -> QuerySet[Ticket]:
+    return Ticket.objects.filter(ticket_visibility_q(user))
+
+
+def ticket_get_for_user(*, user: User, reference: str, for_update: bool = False) -> Ticket:
+    """Fetch and authorise in one call; a miss (absent or invisible) is a 404."""
+    qs = tickets_visible_to(user).with_list_related()
+    if for_update:
+        qs = qs.select_for_update(of=("self",))
+    ticket = qs.filter(reference=reference).first()
+    if ticket is None:
+        raise Http404("No such ticket.")
+    return ticket
+
+
+def ticket_is_visible_to(*, user: User, ticket: Ticket) -> bool:
+    return tickets_visible_to(user).filter(pk=ticket.pk).exists()
+
+
+def ticket_events_visible_to(*, user: User, ticket: Ticket) -> QuerySet[TicketEvent]:
+    """The timeline a user may see of a ticket they can see: customers get public events only."""
+    events = TicketEvent.objects.filter(ticket=ticket).select_related("actor")
+    if user.role == Role.CUSTOMER:
+        events = events.public()
+    return events
+
+
+def attachments_visible_to(user: User) -> QuerySet[Attachment]:
+    qs = Attachment.objects.filter(ticket_visibility_q_for(user, prefix="ticket__"))
+    if user.role == Role.CUSTOMER:
+        qs = qs.filter(is_public=True)
+    return qs
+
+
+def attachment_get_for_user(*, user: User, pk: int) -> Attachment:
+    attachment = attachments_visible_to(user).select_related("ticket").filter(pk=pk).first()
+    if attachment is None:
+        raise Http404("No such attachment.")
+    return attachment
+
+
+def users_who_can_see(*, ticket: Ticket, users) -> list[User]:
+    """Filter candidate recipients through the same visibility rule as the detail page."""
+    return [user for user in users if user.is_active and ticket_is_visible_to(user=user, ticket=ticket)]
+
+
+def notifications_visible_to(user: User) -> QuerySet[Notification]:
+    """The in-app list: my notifications, minus those about tickets I may no longer see."""
+    if not user.is_authenticated:
+        return Notification.objects.none()
+    visible = Q(ticket__isnull=True) | Q(ticket__in=tickets_visible_to(user).values("pk"))
+    return Notification.objects.filter(visible, recipient=user, channel=NotificationChannel.IN_APP)
+
+
+def notification_unread_count(user: User) -> int:
+    return notifications_visible_to(user).unread().count()

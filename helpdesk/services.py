@@ -1,0 +1,503 @@
+"""Writes on the ticket core. Every service is keyword-only, atomic, and writes its TicketEvent.
+
+Optimistic locking: callers that showed a form pass ``expected_version`` (the version the user saw). The version
+check and bump is one conditional UPDATE, so of two concurrent saves exactly one wins; the other gets
+``TicketConflict`` naming who changed the ticket, and nothing of theirs is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from helpdesk import events
+from helpdesk.attachments import attachment_validate
+from helpdesk.models import (
+    OPEN_STATUSES,
+    AssignmentRule,
+    Attachment,
+    Category,
+    Channel,
+    Priority,
+    Role,
+    Status,
+    Team,
+    TeamMembership,
+    Ticket,
+    TicketEvent,
+    User,
+)
+from helpdesk.notifications import notification_enqueue
+
+
+class TicketConflict(Exception):
+    """The ticket changed since the user loaded it."""
+
+    def __init__(self, *, ticket: Ticket, changed_by: User | None):
+        self.ticket = ticket
+        self.changed_by = changed_by
+        who = changed_by.display_name if changed_by else "someone else"
+        super().__init__(
+            f"This ticket was changed by {who} while you were editing it. "
+            "Nothing of yours was saved: review the current state and try again."
+        )
+
+
+class InvalidTransition(ValidationError):
+    pass
+
+
+def _bump_version(*, ticket: Ticket, expected_version: int | None) -> None:
+    """Atomically check and advance the version; raise TicketConflict when someone saved first."""
+    now = timezone.now()
+    qs = Ticket.objects.filter(pk=ticket.pk)
+    if expected_version is not None:
+        qs = qs.filter(version=expected_version)
+    if qs.update(version=F("version") + 1, updated_at=now) == 0:
+        current = Ticket.objects.with_list_related().get(pk=ticket.pk)
+        last_event = TicketEvent.objects.filter(ticket=current).select_related("actor").order_by("-id").first()
+        raise TicketConflict(ticket=current, changed_by=last_event.actor if last_event else None)
+    ticket.version = Ticket.objects.values_list("version", flat=True).get(pk=ticket.pk)
+    ticket.updated_at = now
+
+
+def _require_staff(user: User) -> None:
+    if not user.is_staff_member:
+        raise PermissionDenied("Only staff can do this.")
+
+
+def ticket_url(ticket: Ticket) -> str:
+    return reverse("ticket_detail", kwargs={"reference": ticket.reference})
+
+
+# --- routing ---------------------------------------------------------------------------------------------------
+
+
+def team_for_category(category: Category | None, *, tier: int = 1) -> Team | None:
+    """The team of a tier skilled in the category; falls back to the first team of that tier."""
+    teams = Team.objects.filter(tier=tier).order_by("name")
+    if category is not None:
+        skilled = teams.filter(categories=category).first()
+        if skilled is not None:
+            return skilled
+    return teams.first()
+
+
+def team_pick_assignee(*, team: Team) -> User | None:
+    """Apply the team's assignment rule, skipping away members. Locks the memberships so two simultaneous
+    round-robin picks do not choose the same person."""
+    if team.assignment_rule == AssignmentRule.MANUAL:
+        return None
+    memberships = (
+        TeamMembership.objects.select_for_update()
+        .filter(team=team, user__is_active=True, user__is_available=True)
+        .exclude(user__role=Role.CUSTOMER)
+        .select_related("user")
+    )
+    if team.assignment_rule == AssignmentRule.LEAST_LOADED:
+        memberships = memberships.annotate(
+            load=Count("user__assigned_tickets", filter=Q(user__assigned_tickets__status__in=OPEN_STATUSES))
+        ).order_by("load", F("last_assigned_at").asc(nulls_first=True), "user_id")
+    else:
+        memberships = memberships.order_by(F("last_assigned_at").asc(nulls_first=True), "user_id")
+    chosen = memberships.first()
+    if chosen is None:
+        return None
+    TeamMembership.objects.filter(pk=chosen.pk).update(last_assigned_at=timezone.now())
+    return chosen.user
+
+
+# --- create ----------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    customer: User,
+    subject: str,
+    description: str,
+    category: Category | None = None,
+    priority: str = Priority.NORMAL,
+    channel: str = Channel.WEB,
+    actor: User | None = None,
+    files: Sequence[UploadedFile] = (),
+) -> Ticket:
+    """Open a ticket for a customer, route it to the tier-1 team skilled in its category, apply the team's
+    assignment rule, record the event and queue the notifications. Atomic."""
+    subject = (subject or "").strip()
+    description = (description or "").strip()
+    errors = {}
+    if not subject:
+        errors["subject"] = "Please give the request a subject."
+    if not description:
+        errors["description"] = "Please describe the problem."
+    if customer.role != Role.CUSTOMER:
+        errors["customer"] = "Tickets are opened for a customer."
+    elif customer.organization_id is None:
+        errors["customer"] = "This customer belongs to no organisation."
+    if priority not in Priority.values:
+        errors["priority"] = f"Unknown priority {priority!r}."
+    if channel not in Channel.values:
+        errors["channel"] = f"Unknown channel {channel!r}."
+    if errors:
+        raise ValidationError(errors)
+    _validate_files(files)
+
+    now = timezone.now()
+    team = team_for_category(category)
+    ticket = Ticket.objects.create(
+        reference=f"tmp-{now.timestamp()}-{customer.pk}",
+        subject=subject[:200],
+        description=description,
+        customer=customer,
+        organization_id=customer.organization_id,
+        category=category,
+        priority=priority,
+        channel=channel,
+        team=team,
+        tier=team.tier if team else 1,
+        created_at=now,
+        updated_at=now,
+        last_public_activity_at=now,
+    )
+    ticket.reference = f"HD-{now.year}-{ticket.pk:06d}"
+    ticket.save(update_fields=["reference"])
+    event = events.ticket_created_event(ticket=ticket, actor=actor or customer)
+    _attach_files(ticket=ticket, event=event, files=files, uploaded_by=actor or customer, is_public=True)
+
+    assignee = team_pick_assignee(team=team) if team else None
+    if assignee is not None:
+        ticket.assignee = assignee
+        ticket.save(update_fields=["assignee"])
+        events.ticket_assigned_event(
+            ticket=ticket, actor=None, old_team=None, new_team=team.name, old=None, new=assignee.display_name
+        )
+
+    notification_enqueue(
+        kind="ticket_created",
+        subject=f"[{ticket.reference}] We have received your request",
+        body=(
+            f'Hello {customer.display_name},\n\nThank you for contacting us. Your request "{ticket.subject}" '
+            f"has the reference {ticket.reference}. We will reply as soon as we can."
+        ),
+        recipients=[customer],
+        ticket=ticket,
+        url=ticket_url(ticket),
+        in_app=False,
+    )
+    staff = [assignee] if assignee else (list(team.members.filter(is_active=True)) if team else [])
+    notification_enqueue(
+        kind="ticket_created",
+        subject=f"New ticket {ticket.reference}: {ticket.subject}",
+        body=f"{customer.display_name} ({ticket.organization.name}) opened a {ticket.get_priority_display()} ticket.",
+        recipients=staff,
+        ticket=ticket,
+        url=ticket_url(ticket),
+        email=False,
+    )
+    return ticket
+
+
+def _attach_files(
+    *, ticket: Ticket, event: TicketEvent, files: Sequence[UploadedFile], uploaded_by: User, is_public: bool
+) -> list[Attachment]:
+    from helpdesk.attachments import attachment_store
+
+    return [
+        attachment_store(ticket=ticket, event=event, upload=upload, uploaded_by=uploaded_by, is_public=is_public)
+        for upload in files
+    ]
+
+
+def _validate_files(files: Sequence[UploadedFile]) -> None:
+    if len(files) > settings.ATTACHMENT_MAX_FILES:
+        raise ValidationError({"attachments": f"At most {settings.ATTACHMENT_MAX_FILES} files per message."})
+    messages: list[str] = []
+    for upload in files:
+        try:
+            attachment_validate(upload)
+        except ValidationError as exc:
+            messages.extend(exc.messages)
+    if messages:
+        raise ValidationError({"attachments": messages})
+
+
+# --- conversation ----------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_reply(
+    *,
+    ticket: Ticket,
+    author: User,
+    body: str,
+    expected_version: int | None = None,
+    files: Sequence[UploadedFile] = (),
+    template_id: int | None = None,
+) -> TicketEvent:
+    """A public message. From the customer it reopens a resolved ticket and wakes a pending one; from staff it
+    moves a new ticket to open. The other side is notified. Atomic."""
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": "The message is empty."})
+    if ticket.status == Status.CLOSED:
+        raise ValidationError({"body": "This ticket is closed. Please open a new request."})
+    _validate_files(files)
+    _bump_version(ticket=ticket, expected_version=expected_version)
+    now = timezone.now()
+    if author.is_customer:
+        event = events.customer_message_event(ticket=ticket, actor=author, body=body)
+        if ticket.status in (Status.PENDING_CUSTOMER, Status.RESOLVED):
+            _set_status(ticket=ticket, actor=author, status=Status.OPEN)
+        recipients = [ticket.assignee] if ticket.assignee else list(ticket.team.members.all()) if ticket.team else []
+        notification_enqueue(
+            kind="customer_message",
+            subject=f"[{ticket.reference}] New message from {author.display_name}",
+            body=body[:500],
+            recipients=recipients,
+            ticket=ticket,
+            url=ticket_url(ticket),
+            email=False,
+        )
+    else:
+        _require_staff(author)
+        event = events.agent_replied_event(ticket=ticket, actor=author, body=body, template_id=template_id)
+        if ticket.status == Status.NEW:
+            _set_status(ticket=ticket, actor=author, status=Status.OPEN)
+        notification_enqueue(
+            kind="agent_reply",
+            subject=f"[{ticket.reference}] {ticket.subject}",
+            body=f"{author.display_name} replied to your request:\n\n{body}",
+            recipients=[ticket.customer],
+            ticket=ticket,
+            url=ticket_url(ticket),
+        )
+    _attach_files(ticket=ticket, event=event, files=files, uploaded_by=author, is_public=True)
+    ticket.last_public_activity_at = now
+    ticket.save(update_fields=["last_public_activity_at"])
+    return event
+
+
+@transaction.atomic
+def ticket_add_internal_note(
+    *, ticket: Ticket, author: User, body: str, files: Sequence[UploadedFile] = ()
+) -> TicketEvent:
+    """A staff-only note; never shown or sent to the customer. Notes do not conflict with edits. Atomic."""
+    _require_staff(author)
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": "The note is empty."})
+    _validate_files(files)
+    _bump_version(ticket=ticket, expected_version=None)
+    event = events.internal_note_added_event(ticket=ticket, actor=author, body=body)
+    _attach_files(ticket=ticket, event=event, files=files, uploaded_by=author, is_public=False)
+    return event
+
+
+# --- fields ----------------------------------------------------------------------------------------------------
+
+
+def _set_status(*, ticket: Ticket, actor: User | None, status: str) -> None:
+    _check_transition(ticket=ticket, status=status)
+    if status == ticket.status:
+        return
+    old = ticket.status
+    now = timezone.now()
+    ticket.status = status
+    if status == Status.RESOLVED:
+        ticket.resolved_at = now
+    elif status == Status.CLOSED:
+        ticket.closed_at = now
+    elif old in (Status.RESOLVED,):
+        ticket.resolved_at = None
+    ticket.save(update_fields=["status", "resolved_at", "closed_at"])
+    events.ticket_status_changed_event(ticket=ticket, actor=actor, old=old, new=status)
+
+
+def _apply_priority(*, ticket: Ticket, actor: User | None, priority: str) -> bool:
+    if priority not in Priority.values:
+        raise ValidationError({"priority": f"Unknown priority {priority!r}."})
+    if priority == ticket.priority:
+        return False
+    old = ticket.priority
+    ticket.priority = priority
+    ticket.save(update_fields=["priority"])
+    events.ticket_priority_changed_event(ticket=ticket, actor=actor, old=old, new=priority)
+    return True
+
+
+def _apply_category(*, ticket: Ticket, actor: User | None, category: Category | None) -> bool:
+    if category == ticket.category:
+        return False
+    old = ticket.category.name if ticket.category else None
+    ticket.category = category
+    ticket.save(update_fields=["category"])
+    events.ticket_category_changed_event(ticket=ticket, actor=actor, old=old, new=category.name if category else None)
+    return True
+
+
+def _check_assignment(*, team: Team | None, assignee: User | None) -> None:
+    if assignee is not None:
+        if not assignee.is_staff_member:
+            raise ValidationError({"assignee": "Tickets can only be assigned to staff."})
+        if team is not None and not TeamMembership.objects.filter(team=team, user=assignee).exists():
+            raise ValidationError({"assignee": f"{assignee.display_name} is not a member of {team.name}."})
+
+
+def _apply_assignment(*, ticket: Ticket, actor: User | None, team: Team | None, assignee: User | None) -> bool:
+    if team == ticket.team and assignee == ticket.assignee:
+        return False
+    old_team, old_assignee = ticket.team, ticket.assignee
+    ticket.team = team
+    ticket.assignee = assignee
+    if team is not None:
+        ticket.tier = team.tier
+    ticket.save(update_fields=["team", "assignee", "tier"])
+    events.ticket_assigned_event(
+        ticket=ticket,
+        actor=actor,
+        old_team=old_team.name if old_team else None,
+        new_team=team.name if team else None,
+        old=old_assignee.display_name if old_assignee else None,
+        new=assignee.display_name if assignee else None,
+    )
+    if assignee is not None and assignee != actor:
+        notification_enqueue(
+            kind="ticket_assigned",
+            subject=f"{ticket.reference} was assigned to you",
+            body=ticket.subject,
+            recipients=[assignee],
+            ticket=ticket,
+            url=ticket_url(ticket),
+            email=False,
+        )
+    return True
+
+
+def _check_transition(*, ticket: Ticket, status: str) -> None:
+    if status not in Status.values:
+        raise InvalidTransition(f"Unknown status {status!r}.")
+    if status != ticket.status and not ticket.can_transition_to(status):
+        raise InvalidTransition(f"A ticket cannot go from “{Status(ticket.status).label}” to “{Status(status).label}”.")
+
+
+def _notify_status(*, ticket: Ticket, status: str) -> None:
+    wording = {
+        Status.RESOLVED: "We believe your request is resolved. If anything is still wrong, just reply.",
+        Status.PENDING_CUSTOMER: "We need a little more information from you to continue.",
+    }
+    if status in wording:
+        notification_enqueue(
+            kind=f"status_{status}",
+            subject=f"[{ticket.reference}] {Status(status).label}",
+            body=wording[status],
+            recipients=[ticket.customer],
+            ticket=ticket,
+            url=ticket_url(ticket),
+        )
+
+
+@transaction.atomic
+def ticket_change_status(*, ticket: Ticket, actor: User, status: str, expected_version: int | None = None) -> Ticket:
+    """Move the ticket through the guarded state machine; an illegal move is a clear error. Atomic."""
+    _require_staff(actor)
+    _check_transition(ticket=ticket, status=status)
+    if status == ticket.status:
+        return ticket
+    _bump_version(ticket=ticket, expected_version=expected_version)
+    _set_status(ticket=ticket, actor=actor, status=status)
+    _notify_status(ticket=ticket, status=status)
+    return ticket
+
+
+@transaction.atomic
+def ticket_change_priority(
+    *, ticket: Ticket, actor: User, priority: str, expected_version: int | None = None
+) -> Ticket:
+    """Change the priority (staff only). Atomic."""
+    _require_staff(actor)
+    if priority != ticket.priority:
+        _bump_version(ticket=ticket, expected_version=expected_version)
+        _apply_priority(ticket=ticket, actor=actor, priority=priority)
+    return ticket
+
+
+@transaction.atomic
+def ticket_change_category(
+    *, ticket: Ticket, actor: User, category: Category | None, expected_version: int | None = None
+) -> Ticket:
+    """Change the problem category (staff only). Atomic."""
+    _require_staff(actor)
+    if category != ticket.category:
+        _bump_version(ticket=ticket, expected_version=expected_version)
+        _apply_category(ticket=ticket, actor=actor, category=category)
+    return ticket
+
+
+@transaction.atomic
+def ticket_assign(
+    *,
+    ticket: Ticket,
+    actor: User | None,
+    team: Team | None,
+    assignee: User | None,
+    expected_version: int | None = None,
+) -> Ticket:
+    """Give the ticket to a team and (optionally) one of its members; the assignee is notified. Atomic."""
+    if actor is not None:
+        _require_staff(actor)
+    _check_assignment(team=team, assignee=assignee)
+    if team != ticket.team or assignee != ticket.assignee:
+        _bump_version(ticket=ticket, expected_version=expected_version)
+        _apply_assignment(ticket=ticket, actor=actor, team=team, assignee=assignee)
+    return ticket
+
+
+@transaction.atomic
+def ticket_update(
+    *,
+    ticket: Ticket,
+    actor: User,
+    expected_version: int,
+    status: str,
+    priority: str,
+    category: Category | None,
+    team: Team | None,
+    assignee: User | None,
+) -> list[str]:
+    """The workspace's one-form save: one version check for all properties, each change its own event.
+    Returns the names of what changed. Atomic: an invalid field saves nothing."""
+    _require_staff(actor)
+    _check_transition(ticket=ticket, status=status)
+    if priority not in Priority.values:
+        raise ValidationError({"priority": f"Unknown priority {priority!r}."})
+    _check_assignment(team=team, assignee=assignee)
+    _bump_version(ticket=ticket, expected_version=expected_version)
+    changed = []
+    if _apply_priority(ticket=ticket, actor=actor, priority=priority):
+        changed.append("priority")
+    if _apply_category(ticket=ticket, actor=actor, category=category):
+        changed.append("category")
+    if _apply_assignment(ticket=ticket, actor=actor, team=team, assignee=assignee):
+        changed.append("assignment")
+    if status != ticket.status:
+        _set_status(ticket=ticket, actor=actor, status=status)
+        _notify_status(ticket=ticket, status=status)
+        changed.append("status")
+    return changed
+
+
+@transaction.atomic
+def user_set_availability(*, user: User, is_available: bool) -> User:
+    """Mark a staff member away or available; away members get no automatic assignments. Atomic."""
+    _require_staff(user)
+    user.is_available = is_available
+    user.save(update_fields=["is_available"])
+    return user

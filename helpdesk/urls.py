@@ -1,0 +1,28 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from helpdesk import views
+
+urlpatterns = [
+    path("", views.home_view, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("tickets/", views.ticket_list_view, name="ticket_list"),
+    path("tickets/new/", views.ticket_new_view, name="ticket_new"),
+    path("tickets/<str:reference>/", views.ticket_detail_view, name="ticket_detail"),
+    path("tickets/<str:reference>/reply/", views.ticket_reply_view, name="ticket_reply"),
+    path("tickets/<str:reference>/note/", views.ticket_note_view, name="ticket_note"),
+    path("tickets/<str:reference>/update/", views.ticket_update_view, name="ticket_update"),
+    path("attachments/<int:pk>/", views.attachment_download_view, name="attachment_download"),
+    path("notifications/", views.notification_list_view, name="notification_list"),
+    path("me/availability/", views.availability_toggle_view, name="availability_toggle"),
+    path("admin/", admin.site.urls),
+]
+
+# Other apps mount their own URLconfs; helpdesk does not import their views.
+urlpatterns += [
+    path("", include("escalations.urls")),
+    path("", include("knowledge_base.urls")),
+    path("", include("feedback.urls")),
+]

@@ -1,0 +1,268 @@
+"""Page views for customers and agents: thin function-based views over selectors and services.
+
+Permissions are decided here (decorators and selectors), never only in templates. Every ticket is fetched through
+``ticket_get_for_user`` and a miss is a 404.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from helpdesk import selectors, services
+from helpdesk.forms import NoteForm, ReplyForm, TicketCreateForm, TicketUpdateForm
+from helpdesk.models import Role, Status, Ticket
+from helpdesk.notifications import notification_mark_read
+from helpdesk.panels import panels_for
+
+
+def staff_required(view):
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_staff_member:
+            raise PermissionDenied("This page is for staff.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def customer_required(view):
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if request.user.role != Role.CUSTOMER:
+            raise PermissionDenied("This page is for customers.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _form_errors(form, exc: ValidationError) -> None:
+    """Put a service's ValidationError next to the form's fields (or on top when it names no field)."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+@login_required
+def home_view(request: HttpRequest) -> HttpResponse:
+    return redirect("ticket_list")
+
+
+@login_required
+@require_GET
+def ticket_list_view(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    tickets = selectors.tickets_visible_to(user).with_list_related()
+    scope = request.GET.get("scope", "mine")
+    if user.is_staff_member:
+        if scope == "all":
+            tickets = tickets.open()
+        else:
+            scope = "mine"
+            tickets = tickets.open().filter(
+                Q(assignee=user) | Q(assignee__isnull=True, team__in=user.teams.values("pk"))
+            )
+        tickets = tickets.order_by("-is_emergency", "sla_due_at", "created_at")
+    else:
+        tickets = tickets.order_by("-last_public_activity_at")
+    page = Paginator(tickets, 25).get_page(request.GET.get("page"))
+    template = "helpdesk/queue.html" if user.is_staff_member else "helpdesk/portal_list.html"
+    return TemplateResponse(request, template, {"page": page, "scope": scope})
+
+
+@login_required
+@customer_required
+def ticket_new_view(request: HttpRequest) -> HttpResponse:
+    form = TicketCreateForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ticket = services.ticket_create(
+                customer=request.user,
+                subject=form.cleaned_data["subject"],
+                description=form.cleaned_data["description"],
+                category=form.cleaned_data["category"],
+                files=form.cleaned_data["attachments"],
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, f"Thank you. Your request {ticket.reference} has been received.")
+            return redirect("ticket_detail", reference=ticket.reference)
+    return TemplateResponse(request, "helpdesk/ticket_new.html", {"form": form})
+
+
+def _detail_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
+    user = request.user
+    timeline = list(selectors.ticket_events_visible_to(user=user, ticket=ticket).prefetch_related("attachments"))
+    context = {
+        "ticket": ticket,
+        "timeline": timeline,
+        "reply_form": ReplyForm(initial={"version": ticket.version}),
+        "status_choices": Status.choices,
+    }
+    if user.is_staff_member:
+        context["note_form"] = NoteForm()
+        context["update_form"] = TicketUpdateForm(
+            initial={
+                "version": ticket.version,
+                "status": ticket.status,
+                "priority": ticket.priority,
+                "category": ticket.category_id,
+                "team": ticket.team_id,
+                "assignee": ticket.assignee_id,
+            }
+        )
+        context["other_tickets"] = (
+            selectors.tickets_visible_to(user)
+            .filter(customer_id=ticket.customer_id)
+            .exclude(pk=ticket.pk)
+            .order_by("-created_at")[:10]
+        )
+    context["panels"] = panels_for(request=request, ticket=ticket)
+    context.update(extra)
+    return context
+
+
+@login_required
+@require_GET
+def ticket_detail_view(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = selectors.ticket_get_for_user(user=request.user, reference=reference)
+    template = "helpdesk/workspace.html" if request.user.is_staff_member else "helpdesk/portal_ticket.html"
+    return TemplateResponse(request, template, _detail_context(request, ticket))
+
+
+def _render_detail(request: HttpRequest, ticket: Ticket, status: int = 200, **extra) -> HttpResponse:
+    template = "helpdesk/workspace.html" if request.user.is_staff_member else "helpdesk/portal_ticket.html"
+    return TemplateResponse(request, template, _detail_context(request, ticket, **extra), status=status)
+
+
+@login_required
+@require_POST
+def ticket_reply_view(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = selectors.ticket_get_for_user(user=request.user, reference=reference)
+    form = ReplyForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.ticket_reply(
+                ticket=ticket,
+                author=request.user,
+                body=form.cleaned_data["body"],
+                expected_version=form.cleaned_data["version"] if request.user.is_staff_member else None,
+                files=form.cleaned_data["attachments"],
+                template_id=form.cleaned_data.get("template_id"),
+            )
+        except services.TicketConflict as conflict:
+            form.add_error(None, str(conflict))
+            # Keep the draft, show the new state and the new version.
+            data = request.POST.copy()
+            data["version"] = conflict.ticket.version
+            return _render_detail(request, conflict.ticket, status=409, reply_form=ReplyForm(data), conflict=conflict)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Your message was sent.")
+            return redirect("ticket_detail", reference=ticket.reference)
+    return _render_detail(request, ticket, status=400, reply_form=form)
+
+
+@login_required
+@staff_required
+@require_POST
+def ticket_note_view(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = selectors.ticket_get_for_user(user=request.user, reference=reference)
+    form = NoteForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.ticket_add_internal_note(
+                ticket=ticket,
+                author=request.user,
+                body=form.cleaned_data["body"],
+                files=form.cleaned_data["attachments"],
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Internal note added.")
+            return redirect("ticket_detail", reference=ticket.reference)
+    return _render_detail(request, ticket, status=400, note_form=form)
+
+
+@login_required
+@staff_required
+@require_POST
+def ticket_update_view(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = selectors.ticket_get_for_user(user=request.user, reference=reference)
+    form = TicketUpdateForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            changed = services.ticket_update(
+                ticket=ticket,
+                actor=request.user,
+                expected_version=data["version"],
+                status=data["status"],
+                priority=data["priority"],
+                category=data["category"],
+                team=data["team"],
+                assignee=data["assignee"],
+            )
+        except services.TicketConflict as conflict:
+            messages.error(request, str(conflict))
+            return _render_detail(request, conflict.ticket, status=409, conflict=conflict)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, f"Saved: {', '.join(changed)}." if changed else "Nothing changed.")
+            return redirect("ticket_detail", reference=ticket.reference)
+    return _render_detail(request, ticket, status=400, update_form=form)
+
+
+@login_required
+@require_GET
+def attachment_download_view(request: HttpRequest, pk: int) -> FileResponse:
+    attachment = selectors.attachment_get_for_user(user=request.user, pk=pk)
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404("The file is no longer available.") from exc
+    response = FileResponse(
+        handle, as_attachment=True, filename=attachment.original_name, content_type=attachment.content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@login_required
+def notification_list_view(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        notification_mark_read(user=request.user)
+        return redirect("notification_list")
+    notifications = selectors.notifications_visible_to(request.user).select_related("ticket")[:100]
+    return TemplateResponse(request, "helpdesk/notifications.html", {"notifications": notifications})
+
+
+@login_required
+@staff_required
+@require_POST
+def availability_toggle_view(request: HttpRequest) -> HttpResponse:
+    services.user_set_availability(user=request.user, is_available=not request.user.is_available)
+    messages.info(request, "You are now available." if request.user.is_available else "You are now away.")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "home"
+    return redirect(target)
