@@ -1,0 +1,5 @@
+"""Escalation and SLA models. ``escalation.py`` holds escalations, paths, levels, playbooks, approvals and vendor
+cases; ``sla.py`` holds business calendars, SLA policies and clocks."""
+
+from escalations.models.escalation import *  # noqa: F403
+from escalations.models.sla import *  # noqa: F403
