@@ -18,7 +18,13 @@ from helpdesk import embedded_broker
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)  # also when started with SIGINT ignored (background jobs)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.local")
     port = os.environ.get("PORT", "8000")
     var_dir = Path(os.environ.get("HELPDESK_VAR_DIR", BASE_DIR / "var"))
@@ -46,7 +52,8 @@ def main() -> int:
             ],
         }
         for name, command in commands.items():
-            children.append((name, subprocess.Popen(command, cwd=BASE_DIR)))  # noqa: S603
+            # Own sessions: Ctrl-C reaches only this launcher, which then stops web, worker and beat, and the broker last.
+            children.append((name, subprocess.Popen(command, cwd=BASE_DIR, start_new_session=True)))  # noqa: S603
         time.sleep(2)
         banner = [
             "",
@@ -73,7 +80,7 @@ def main() -> int:
                 child.send_signal(signal.SIGTERM)
         for _, child in children:
             try:
-                child.wait(timeout=15)
+                child.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 child.kill()
         embedded_broker.stop(broker)

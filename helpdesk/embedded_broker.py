@@ -62,7 +62,8 @@ def start(socket_path: Path | str, *, timeout: float = 10.0) -> subprocess.Popen
     socket_path.parent.mkdir(parents=True, exist_ok=True)
     if socket_path.exists():
         socket_path.unlink()
-    proc = subprocess.Popen(server_command(socket_path), stdout=subprocess.DEVNULL)  # noqa: S603
+    # Own session: a Ctrl-C in the terminal reaches our launcher, which stops the broker last.
+    proc = subprocess.Popen(server_command(socket_path), stdout=subprocess.DEVNULL, start_new_session=True)  # noqa: S603
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if is_answering(socket_path):

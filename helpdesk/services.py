@@ -7,6 +7,7 @@ check and bump is one conditional UPDATE, so of two concurrent saves exactly one
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 from django.conf import settings
@@ -153,7 +154,7 @@ def ticket_create(
     now = timezone.now()
     team = team_for_category(category)
     ticket = Ticket.objects.create(
-        reference=f"tmp-{now.timestamp()}-{customer.pk}",
+        reference=f"tmp-{uuid.uuid4().hex[:19]}",  # replaced by HD-<year>-<pk> below
         subject=subject[:200],
         description=description,
         customer=customer,

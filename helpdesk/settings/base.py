@@ -107,6 +107,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # Attachments live in private storage: no URL, served only through the permission-checked download view.
@@ -124,16 +125,30 @@ ATTACHMENT_MAX_FILES = env.int("ATTACHMENT_MAX_FILES", default=5)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
-# Email: console by default; SMTP when EMAIL_URL (e.g. smtp+tls://user:pass@host:587) is set.
-_email = env.email_url("EMAIL_URL", default="consolemail://")
-EMAIL_BACKEND = _email["EMAIL_BACKEND"]
-EMAIL_HOST = _email.get("EMAIL_HOST", "")
-EMAIL_PORT = _email.get("EMAIL_PORT") or 25
-EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
-EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+
+def mailers_from_url(url: str) -> dict:
+    """Django 6.1 ``MAILERS`` from one URL: ``consolemail://`` (default), ``smtp+tls://user:password@host:587``,
+    ``smtp+ssl://…:465``, ``smtp://host:25`` or ``filemail:///path/to/folder``."""
+    parsed = environ.Env.email_url_config(url)
+    backend = parsed["EMAIL_BACKEND"]
+    if backend.endswith("smtp.EmailBackend"):
+        options = {
+            "host": parsed.get("EMAIL_HOST") or "localhost",
+            "port": parsed.get("EMAIL_PORT") or None,
+            "username": parsed.get("EMAIL_HOST_USER") or "",
+            "password": parsed.get("EMAIL_HOST_PASSWORD") or "",
+            "use_tls": bool(parsed.get("EMAIL_USE_TLS")),
+            "use_ssl": bool(parsed.get("EMAIL_USE_SSL")),
+            "timeout": env.int("EMAIL_TIMEOUT", default=10),
+        }
+    elif backend.endswith("filebased.EmailBackend"):
+        options = {"file_path": parsed.get("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")}
+    else:
+        options = {}
+    return {"default": {"BACKEND": backend, "OPTIONS": options}}
+
+
+MAILERS = mailers_from_url(env.str("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Escalation Helpdesk <support@helpdesk.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -1,11 +1,13 @@
 """Production: secure cookies, HSTS, HTTPS redirect; secrets and hosts must come from the environment."""
 
 from helpdesk.settings.base import *  # noqa: F403
-from helpdesk.settings.base import env
+from helpdesk.settings.base import env, mailers_from_url
 
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+# Production must send real email: EMAIL_URL is required (e.g. smtp+tls://user:password@smtp.example.com:587).
+MAILERS = mailers_from_url(env.str("EMAIL_URL"))
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)

@@ -5,7 +5,7 @@ from helpdesk.settings.base import DATABASES, VAR_DIR
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 SITE_URL = "https://helpdesk.example.test"
 STORAGES = {
     **STORAGES,  # noqa: F405

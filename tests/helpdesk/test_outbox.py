@@ -1,0 +1,146 @@
+"""The notification outbox on the real broker: a real Celery worker delivers; a broker outage neither blocks a
+request nor loses a notification."""
+
+import time
+from contextlib import contextmanager
+from datetime import timedelta
+
+import kombu.pools
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.core import mail
+from django.utils import timezone
+
+from helpdesk.celery import app
+from helpdesk.models import Notification, NotificationChannel, NotificationStatus
+from helpdesk.notifications import notification_deliver, notifications_redeliver_pending
+
+
+@contextmanager
+def broker_at(url: str):
+    """Point the Celery app at another broker URL (e.g. a closed port), dropping pooled connections."""
+    original = app.conf.broker_url
+
+    reset_broker_pools()
+    app.conf.broker_url = url
+    try:
+        yield
+    finally:
+        reset_broker_pools()
+        app.conf.broker_url = original
+
+
+def reset_broker_pools() -> None:
+    """Forget pooled broker connections (Celery's and kombu's global pools) so the next publish reconnects."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
+    kombu.pools.reset()
+
+
+@contextmanager
+def real_worker():
+    reset_broker_pools()
+    app.control.purge()
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=15, loglevel="WARNING"):
+        yield
+
+
+def wait_until(predicate, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def email_rows(**filters):
+    return Notification.objects.filter(channel=NotificationChannel.EMAIL, **filters)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_real_worker_delivers_outbox_notification(customer, teams, make_ticket):
+    # given a real worker consuming the real broker
+    with real_worker():
+        # when a ticket is created (the service queues the customer's acknowledgement in the outbox)
+        ticket = make_ticket(customer, subject="Printer on fire")
+        row = email_rows(ticket=ticket).get()
+        # then the worker delivers it: the row is sent and the email went out once, with a SITE_URL link
+        assert wait_until(lambda: email_rows(pk=row.pk, status=NotificationStatus.SENT).exists())
+    messages = [m for m in mail.outbox if ticket.reference in m.subject]
+    assert len(messages) == 1
+    assert messages[0].to == [customer.email]
+    assert f"https://helpdesk.example.test/tickets/{ticket.reference}/" in messages[0].body
+    assert messages[0].extra_headers["Message-ID"] == f"<notification-{row.pk}@helpdesk>"
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_broker_outage_neither_blocks_nor_loses_notifications(customer, teams, client, login):
+    login(customer)
+    # given the broker is unreachable (a closed port)
+    with broker_at("redis://127.0.0.1:1/0"):
+        # when the customer opens a ticket through the web
+        started = time.monotonic()
+        response = client.post("/tickets/new/", {"subject": "Outage day", "description": "Nothing loads"})
+        elapsed = time.monotonic() - started
+    # then the request returns promptly and the notification waits in the outbox
+    assert response.status_code == 302
+    assert elapsed < 3, f"request took {elapsed:.2f}s while the broker was down"
+    row = email_rows(ticket__subject="Outage day").get()
+    assert row.status == NotificationStatus.PENDING
+    assert not [m for m in mail.outbox if "Outage day" in m.body or row.ticket.reference in m.subject]
+
+    # when the broker is back, a worker runs and beat's re-delivery sweep comes round
+    with real_worker():
+        requeued = notifications_redeliver_pending(now=timezone.now() + timedelta(minutes=1))
+        assert row.pk in requeued
+        assert wait_until(lambda: email_rows(pk=row.pk, status=NotificationStatus.SENT).exists())
+    # then it is delivered, exactly once
+    assert len([m for m in mail.outbox if row.ticket.reference in m.subject]) == 1
+
+
+def test_delivery_is_idempotent(customer, teams, make_ticket):
+    ticket = make_ticket(customer)
+    row = email_rows(ticket=ticket).get()
+    assert notification_deliver(notification_id=row.pk) is True
+    assert notification_deliver(notification_id=row.pk) is False
+    assert len([m for m in mail.outbox if ticket.reference in m.subject]) == 1
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (NotificationStatus.SENT, 1)
+
+
+def test_failed_delivery_backs_off_then_gives_up(customer, teams, make_ticket, settings, monkeypatch):
+    from helpdesk import notifications
+
+    settings.NOTIFICATION_MAX_ATTEMPTS = 2
+    ticket = make_ticket(customer)
+    row = email_rows(ticket=ticket).get()
+
+    def broken(notification):
+        raise ConnectionRefusedError("smtp down")
+
+    monkeypatch.setitem(notifications._DELIVERERS, NotificationChannel.EMAIL, broken)
+    now = timezone.now()
+    assert notification_deliver(notification_id=row.pk, now=now) is False
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.last_error) == ("pending", 1, "ConnectionRefusedError: smtp down")
+    assert row.not_before == now + timedelta(seconds=30)
+    # not before its back-off moment
+    assert notification_deliver(notification_id=row.pk, now=now + timedelta(seconds=10)) is False
+    row.refresh_from_db()
+    assert row.attempts == 1
+    assert notification_deliver(notification_id=row.pk, now=now + timedelta(seconds=31)) is False
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("failed", 2)
+
+
+def test_notifications_skip_recipients_who_cannot_see_the_ticket(customer, customer2, agent, teams, make_ticket):
+    from helpdesk.notifications import notification_enqueue
+
+    ticket = make_ticket(customer)
+    rows = notification_enqueue(kind="test", subject="hello", recipients=[customer, customer2, agent], ticket=ticket)
+    assert {row.recipient for row in rows} == {customer, agent}
