@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from helpdesk import events
 from helpdesk.attachments import attachment_validate
+from helpdesk.guards import status_guards_check
 from helpdesk.models import (
     OPEN_STATUSES,
     AssignmentRule,
@@ -309,6 +310,7 @@ def _set_status(*, ticket: Ticket, actor: User | None, status: str) -> None:
     _check_transition(ticket=ticket, status=status)
     if status == ticket.status:
         return
+    status_guards_check(ticket=ticket, status=status, actor=actor)
     old = ticket.status
     now = timezone.now()
     ticket.status = status
@@ -412,6 +414,7 @@ def ticket_change_status(*, ticket: Ticket, actor: User, status: str, expected_v
     _check_transition(ticket=ticket, status=status)
     if status == ticket.status:
         return ticket
+    status_guards_check(ticket=ticket, status=status, actor=actor)
     _bump_version(ticket=ticket, expected_version=expected_version)
     _set_status(ticket=ticket, actor=actor, status=status)
     _notify_status(ticket=ticket, status=status)
@@ -480,6 +483,8 @@ def ticket_update(
     if priority not in Priority.values:
         raise ValidationError({"priority": f"Unknown priority {priority!r}."})
     _check_assignment(team=team, assignee=assignee)
+    if status != ticket.status:
+        status_guards_check(ticket=ticket, status=status, actor=actor)
     _bump_version(ticket=ticket, expected_version=expected_version)
     changed = []
     if _apply_priority(ticket=ticket, actor=actor, priority=priority):

@@ -137,3 +137,22 @@ def test_events_are_append_only(customer, make_ticket):
     with pytest.raises(TypeError, match="append-only"):
         TicketEvent.objects.filter(pk=event.pk).delete()
     assert TicketEvent.objects.get(pk=event.pk).body == "It is on fire."
+
+
+def test_registered_status_guard_refuses_with_its_message(customer, agent, make_ticket):
+    from helpdesk import guards
+
+    def no_resolving_on_fridays(*, ticket, status, actor):
+        if status == Status.RESOLVED:
+            raise ValidationError("Not today.")
+
+    ticket = make_ticket(customer)
+    guards.status_guard_register(name="test-guard", guard=no_resolving_on_fridays)
+    try:
+        with pytest.raises(ValidationError) as exc:
+            services.ticket_change_status(ticket=ticket, actor=agent, status=Status.RESOLVED)
+        assert exc.value.messages == ["Not today."]
+        ticket.refresh_from_db()
+        assert (ticket.status, ticket.version) == (Status.NEW, 1)
+    finally:
+        guards._GUARDS.pop("test-guard")
