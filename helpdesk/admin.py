@@ -4,6 +4,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from helpdesk.models import (
     Attachment,
     Category,
+    InboundMessage,
     Notification,
     Organization,
     Plan,
@@ -124,3 +125,14 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ("subject", "to_address", "recipient__username")
     autocomplete_fields = ("recipient", "ticket")
     readonly_fields = ("attempts", "last_error", "sent_at", "created_at")
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(admin.ModelAdmin):
+    list_display = ("received_at", "status", "from_address", "subject", "ticket", "mailbox")
+    list_filter = ("status", "mailbox")
+    search_fields = ("message_id", "from_address", "subject", "ticket__reference")
+    readonly_fields = ("message_id", "mailbox", "from_address", "subject", "status", "reason", "ticket", "received_at")
+
+    def has_add_permission(self, request):
+        return False

@@ -434,3 +434,28 @@ class Notification(models.Model):
     def message_id(self) -> str:
         """A stable Message-ID, so a re-delivered email is recognisably the same message."""
         return f"<notification-{self.pk}@helpdesk>"
+
+
+class InboundStatus(models.TextChoices):
+    CREATED = "created", "Created a ticket"
+    THREADED = "threaded", "Added to a ticket"
+    IGNORED = "ignored", "Ignored"
+
+
+class InboundMessage(models.Model):
+    """One received email, keyed by its Message-ID so nothing is processed twice (a crash mid-mailbox re-polls safely)."""
+
+    message_id = models.CharField(max_length=255, unique=True)
+    mailbox = models.CharField(max_length=120, blank=True)
+    from_address = models.CharField(max_length=254)
+    subject = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=10, choices=InboundStatus.choices)
+    reason = models.CharField(max_length=255, blank=True)
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} ({self.get_status_display()})"

@@ -149,7 +149,12 @@ def _deliver_email(notification: Notification) -> None:
     text = notification.body
     if notification.url:
         text = f"{text}\n\n{absolute_url(notification.url)}"
-    headers = {"Message-ID": notification.message_id, "Auto-Submitted": "auto-generated"}
+    headers = {
+        "Message-ID": notification.message_id,
+        "Auto-Submitted": "auto-generated",
+        # Lets inbound email recognise our own messages and never answer them (loop protection).
+        "X-Helpdesk-Notification": str(notification.pk),
+    }
     if notification.ticket_id:
         thread = f"<ticket-{notification.ticket_id}@helpdesk>"
         headers.update({"References": thread, "In-Reply-To": thread})

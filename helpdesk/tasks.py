@@ -17,3 +17,11 @@ def redeliver_pending_notifications_task() -> int:
     from helpdesk.notifications import notifications_redeliver_pending
 
     return len(notifications_redeliver_pending())
+
+
+@shared_task(acks_late=True)
+def poll_mailboxes_task() -> dict:
+    """Beat: poll the configured IMAP mailboxes (idempotent: Message-IDs are unique, seen flags set after commit)."""
+    from helpdesk.inbound_email import mailboxes_poll
+
+    return mailboxes_poll()

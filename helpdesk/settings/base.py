@@ -188,6 +188,17 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 55},
     },
 }
+# Inbound email: IMAP mailboxes as JSON, e.g.
+# [{"name": "support", "host": "imap.example.com", "port": 993, "security": "ssl", "username": "…",
+#   "password": "…", "folder": "INBOX", "team": "frontline"}]   (security: ssl | starttls | none)
+INBOUND_MAILBOXES = env.json("INBOUND_MAILBOXES", default=[])
+INBOUND_EMAIL_CATCHALL_ORGANIZATION = env.str("INBOUND_EMAIL_CATCHALL_ORGANIZATION", default="")
+if INBOUND_MAILBOXES:
+    CELERY_BEAT_SCHEDULE["poll-inbound-email"] = {
+        "task": "helpdesk.tasks.poll_mailboxes_task",
+        "schedule": env.float("INBOUND_EMAIL_POLL_SECONDS", default=60.0),
+        "options": {"expires": 55},
+    }
 # Notifications older than this that are still pending are re-queued by the beat task above.
 NOTIFICATION_REDELIVER_AFTER_SECONDS = env.int("NOTIFICATION_REDELIVER_AFTER_SECONDS", default=30)
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
