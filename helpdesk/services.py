@@ -32,6 +32,7 @@ from helpdesk.models import (
     TeamMembership,
     Ticket,
     TicketEvent,
+    TicketPresence,
     User,
 )
 from helpdesk.notifications import notification_enqueue
@@ -501,3 +502,11 @@ def user_set_availability(*, user: User, is_available: bool) -> User:
     user.is_available = is_available
     user.save(update_fields=["is_available"])
     return user
+
+
+@transaction.atomic
+def ticket_presence_touch(*, ticket: Ticket, user: User) -> None:
+    """Record that a staff member has the ticket's workspace open now. Idempotent (one row per ticket and user);
+    not a ticket change, so no event and no version bump. Atomic."""
+    _require_staff(user)
+    TicketPresence.objects.update_or_create(ticket=ticket, user=user, defaults={"last_seen_at": timezone.now()})
