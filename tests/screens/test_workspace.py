@@ -84,7 +84,9 @@ def test_internal_note_is_shown_to_staff_and_hidden_from_the_customer(
     assert "check invoice 42" not in other_client.get(_url(ticket)).content.decode()
 
 
-def test_property_controls_change_status_priority_and_assignee(client, login, agent, agent2, customer, teams, make_ticket):
+def test_property_controls_change_status_priority_and_assignee(
+    client, login, agent, agent2, customer, teams, make_ticket
+):
     # given a new ticket
     ticket = make_ticket(customer)
     login(agent)
