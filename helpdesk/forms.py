@@ -43,6 +43,11 @@ class NoteForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Internal note")
     attachments = MultipleFileField(label="Attachments")
 
+    def __init__(self, *args, **kwargs):
+        # The note sits on the same page as the reply form: its own ids keep every label tied to its own field.
+        kwargs.setdefault("auto_id", "id_note_%s")
+        super().__init__(*args, **kwargs)
+
 
 class TicketUpdateForm(forms.Form):
     """The workspace's property controls; ``version`` is what the agent saw when the page was rendered."""
