@@ -259,6 +259,28 @@ class Ticket(models.Model):
             models.Index(fields=["organization", "-created_at"], name="ticket_org_created"),
             models.Index(fields=["-is_emergency", "sla_due_at"], name="ticket_queue_order"),
             models.Index(fields=["organization", "-last_public_activity_at"], name="ticket_org_activity"),
+            # Covering indexes for the agent queue: the ids of a queue page are read from the index alone
+            # ("all open tickets" with any filter or sort, and "mine" = assigned to me or my teams' unassigned).
+            models.Index(
+                fields=[
+                    "status",
+                    "restricted",
+                    "team",
+                    "assignee",
+                    "is_emergency",
+                    "sla_due_at",
+                    "created_at",
+                    "last_public_activity_at",
+                    "priority",
+                    "category",
+                    "channel",
+                ],
+                name="ticket_queue_cover",
+            ),
+            models.Index(
+                fields=["assignee", "status", "team", "restricted", "is_emergency", "sla_due_at", "created_at"],
+                name="ticket_queue_mine_cover",
+            ),
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_created"),
         ]
 
