@@ -7,6 +7,7 @@ from helpdesk.models import (
     Notification,
     Organization,
     Plan,
+    ReplyTemplate,
     Team,
     TeamMembership,
     Ticket,
@@ -124,3 +125,10 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ("subject", "to_address", "recipient__username")
     autocomplete_fields = ("recipient", "ticket")
     readonly_fields = ("attempts", "last_error", "sent_at", "created_at")
+
+
+@admin.register(ReplyTemplate)
+class ReplyTemplateAdmin(admin.ModelAdmin):
+    list_display = ("name", "category", "is_active")
+    list_filter = ("is_active", "category")
+    search_fields = ("name", "body")

@@ -229,3 +229,18 @@ def test_other_organisations_ticket_is_a_404(client, login, customer2, customer,
     ticket = make_ticket(customer)
     login(customer2)
     assert client.get(_url(ticket)).status_code == 404
+
+
+def test_error_pages_keep_the_navigation(client, login, customer, agent, make_ticket):
+    # given a customer
+    login(customer)
+    # when they open a missing ticket and a staff-only page
+    missing = client.get(reverse("ticket_detail", args=["HD-2026-999999"]))
+    forbidden = client.post(reverse("availability_toggle"))
+    # then both pages explain in words, inside the normal layout
+    assert missing.status_code == 404
+    assert "We could not find that page" in missing.content.decode()
+    assert 'aria-label="Main"' in missing.content.decode()
+    assert forbidden.status_code == 403
+    assert "You do not have access to this page" in forbidden.content.decode()
+    assert "This page is for staff." in forbidden.content.decode()
