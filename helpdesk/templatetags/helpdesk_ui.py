@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import template
+from django.utils import timezone
 
 from helpdesk.models import Priority, Status
 
@@ -36,3 +37,20 @@ def priority_label(value: str | None) -> str:
 @register.filter
 def customer_next_step(ticket) -> str:
     return _CUSTOMER_NEXT_STEP.get(ticket.status, "")
+
+
+@register.filter
+def short_duration(value, now=None) -> str:
+    """The distance between ``value`` and ``now`` in at most two units: '2d 4h', '3h 20m', '12m', 'now'."""
+    if value is None:
+        return ""
+    now = now or timezone.now()
+    seconds = int(abs((now - value).total_seconds()))
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes = rest // 60
+    if days:
+        return f"{days}d {hours}h" if hours and days < 7 else f"{days}d"
+    if hours:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    return f"{minutes}m" if minutes else "now"

@@ -152,3 +152,63 @@ def test_customer_and_agents_end_to_end(
     assert fired == []
     for context in (agent_context, other_context, phone):
         context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_busy_queue_and_phone_workspace_screens(
+    live_server, page, browser, screenshot_dir, customer, customer2, agent, agent2, teams, make_ticket
+):
+    # given a busy queue: priorities, SLA states, an emergency, assigned and unassigned tickets
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from helpdesk import services
+
+    now = timezone.now()
+    subjects = [
+        ("Card charged twice for the March invoice", "billing", "high", timedelta(minutes=-40)),
+        ("Checkout page times out for all users", "outage", "urgent", timedelta(minutes=25)),
+        ("Please delete my personal data", "data-privacy", "normal", timedelta(hours=6)),
+        ("VAT number missing on invoices", "billing", "low", timedelta(days=2)),
+        ("Cannot download the usage report", "outage", "normal", timedelta(hours=1, minutes=10)),
+        ("Refund not received after 10 days", "billing", "high", None),
+        ("Two-factor codes arrive late", "outage", "normal", timedelta(hours=20)),
+    ]
+    tickets = []
+    for i, (subject, category, priority, due) in enumerate(subjects):
+        ticket = make_ticket(customer if i % 2 else customer2, subject=subject, category=category, priority=priority)
+        if i % 3 == 0:
+            services.ticket_assign(ticket=ticket, actor=agent, team=teams["frontline"], assignee=agent)
+        services.ticket_reply(ticket=ticket, author=agent, body="Thanks, we are looking into it.")
+        Ticket.objects.filter(pk=ticket.pk).update(sla_due_at=now + due if due else None, is_emergency=i == 1)
+        tickets.append(ticket)
+    services.ticket_add_internal_note(ticket=tickets[0], author=agent2, body="Acquirer confirmed a double capture.")
+    fired: list[str] = []
+    _watch_dialogs(page, fired)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    _login(page, live_server.url, "agent")
+
+    # when the agent opens all open tickets, sorted by SLA
+    page.goto(f"{live_server.url}/tickets/?scope=all")
+    # then the emergency is pinned first, breached and near deadlines are marked
+    rows = page.locator("table.queue tbody tr")
+    expect(rows).to_have_count(7)
+    expect(rows.first).to_contain_text("Emergency")
+    expect(page.locator(".sla-breached")).to_have_count(1)
+    page.screenshot(path=screenshot_dir / "01-queue-busy.png", full_page=True)
+
+    # and filtering by priority through the bar (htmx) keeps the state in the URL
+    page.get_by_label("Priority", exact=True).select_option(label="High")
+    expect(rows).to_have_count(2)
+    expect(page).to_have_url(re.compile(r"priority=high"))
+    page.screenshot(path=screenshot_dir / "02-queue-filtered.png", full_page=True)
+
+    # and the workspace of a busy ticket reads well on a laptop and on a phone
+    page.goto(f"{live_server.url}/tickets/{tickets[0].reference}/")
+    expect(page.locator(".event-internal.event-message")).to_contain_text("double capture")
+    page.screenshot(path=screenshot_dir / "03-workspace.png", full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=screenshot_dir / "04-phone-workspace.png", full_page=True)
+    assert fired == []
