@@ -211,4 +211,36 @@ def test_busy_queue_and_phone_workspace_screens(
     page.screenshot(path=screenshot_dir / "03-workspace.png", full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=screenshot_dir / "04-phone-workspace.png", full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.get_by_role("link", name=re.compile("Notifications, 7 unread")).click()
+    expect(page.get_by_role("heading", name="Notifications")).to_be_visible()
+    page.screenshot(path=screenshot_dir / "05-notifications.png", full_page=True)
     assert fired == []
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_reply_template_and_reply_work_with_javascript_off(
+    live_server, browser, screenshot_dir, customer, agent, categories, make_ticket
+):
+    # given a billing ticket, a billing template, and a browser with JavaScript disabled
+    ticket = make_ticket(customer, subject="Charged twice")
+    ReplyTemplate.objects.create(
+        name="Refund confirmed", category=categories["billing"], body="Hello {{customer_first_name}}, refunded."
+    )
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    _login(page, live_server.url, "agent")
+    page.goto(f"{live_server.url}/tickets/{ticket.reference}/")
+    # when the agent inserts the template (a plain GET) and sends the reply
+    page.get_by_label("Reply template").select_option(label="Refund confirmed (Billing)")
+    page.get_by_role("button", name="Insert").click()
+    expect(page).to_have_url(re.compile(r"\?template=\d+"))
+    expect(page.get_by_label("Message")).to_have_value("Hello Dana, refunded.")
+    page.screenshot(path=screenshot_dir / "01-template-inserted-no-js.png", full_page=True)
+    page.get_by_role("button", name="Send reply").click()
+    # then the reply is recorded with its template
+    expect(page.get_by_text("Your message was sent.")).to_be_visible()
+    reply = ticket.events.get(kind="agent_reply")
+    assert (reply.body, reply.data["template_id"]) == ("Hello Dana, refunded.", ReplyTemplate.objects.get().pk)
+    context.close()
