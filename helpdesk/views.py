@@ -25,6 +25,7 @@ from helpdesk import selectors, services
 from helpdesk.filters import TicketFilter
 from helpdesk.forms import NoteForm, ReplyForm, TicketCreateForm, TicketUpdateForm
 from helpdesk.models import ReplyTemplate, Role, Status, Ticket
+from helpdesk.navigation import nav_for
 from helpdesk.notifications import notification_mark_read
 from helpdesk.panels import panels_for
 
@@ -60,8 +61,10 @@ def _form_errors(form, exc: ValidationError) -> None:
 
 @login_required
 def home_view(request: HttpRequest) -> HttpResponse:
-    """The role's start page: customers land on their requests, staff on their queue."""
-    return redirect("ticket_list")
+    """The role's start page is the first entry of its navigation (customers: their requests; agents: their queue;
+    other apps may register an earlier entry for their roles, e.g. a manager's review queue)."""
+    items = nav_for(request.user)
+    return redirect(items[0]["url"] if items else "ticket_list")
 
 
 class CappedPaginator(Paginator):

@@ -244,3 +244,14 @@ def test_error_pages_keep_the_navigation(client, login, customer, agent, make_ti
     assert forbidden.status_code == 403
     assert "You do not have access to this page" in forbidden.content.decode()
     assert "This page is for staff." in forbidden.content.decode()
+
+
+def test_home_is_the_first_screen_of_the_role(client, login, customer, agent, other_client):
+    # given a customer and an agent
+    login(customer)
+    login(agent, other_client)
+    # when they open the site root, then each lands on the first entry of their navigation
+    assert client.get("/")["Location"] == reverse("ticket_list")
+    assert other_client.get("/")["Location"] == reverse("ticket_list")
+    assert "My requests" in client.get("/", follow=True).content.decode()
+    assert "My queue" in other_client.get("/", follow=True).content.decode()
