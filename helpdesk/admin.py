@@ -8,6 +8,7 @@ from helpdesk.models import (
     Notification,
     Organization,
     Plan,
+    ReplyTemplate,
     Team,
     TeamMembership,
     Ticket,
@@ -136,3 +137,10 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(ReplyTemplate)
+class ReplyTemplateAdmin(admin.ModelAdmin):
+    list_display = ("name", "category", "is_active")
+    list_filter = ("is_active", "category")
+    search_fields = ("name", "body")

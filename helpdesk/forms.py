@@ -43,6 +43,11 @@ class NoteForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Internal note")
     attachments = MultipleFileField(label="Attachments")
 
+    def __init__(self, *args, **kwargs):
+        # The note sits on the same page as the reply form: its own ids keep every label tied to its own field.
+        kwargs.setdefault("auto_id", "id_note_%s")
+        super().__init__(*args, **kwargs)
+
 
 class TicketUpdateForm(forms.Form):
     """The workspace's property controls; ``version`` is what the agent saw when the page was rendered."""
@@ -51,7 +56,14 @@ class TicketUpdateForm(forms.Form):
     status = forms.ChoiceField(choices=Status.choices, label="Status")
     priority = forms.ChoiceField(choices=Priority.choices, label="Priority")
     category = forms.ModelChoiceField(queryset=Category.objects.all(), required=False, label="Category")
-    team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False, label="Team")
+    team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False, label="Team", empty_label="No team")
     assignee = forms.ModelChoiceField(
-        queryset=User.objects.exclude(role="customer").filter(is_active=True), required=False, label="Assignee"
+        queryset=User.objects.exclude(role="customer").filter(is_active=True),
+        required=False,
+        label="Assignee",
+        empty_label="Unassigned",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].label_from_instance = lambda team: team.name

@@ -12,17 +12,22 @@ Rules:
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from helpdesk.models import (
     Attachment,
     Notification,
     NotificationChannel,
+    ReplyTemplate,
     Role,
     TeamMembership,
     Ticket,
     TicketEvent,
+    TicketPresence,
     User,
 )
 
@@ -104,3 +109,74 @@ def notifications_visible_to(user: User) -> QuerySet[Notification]:
 
 def notification_unread_count(user: User) -> int:
     return notifications_visible_to(user).unread().count()
+
+
+# --- screens: queue pages, workspace side data -----------------------------------------------------------------
+
+
+def tickets_in_order(*, ids: list[int]) -> list[Ticket]:
+    """The list rows of a page of ticket ids, in the order of ``ids`` (one query, whatever the page size)."""
+    rows = Ticket.objects.with_list_related().in_bulk(ids)
+    return [rows[pk] for pk in ids if pk in rows]
+
+
+def ticket_other_tickets(*, user: User, ticket: Ticket, limit: int = 10) -> QuerySet[Ticket]:
+    """The same customer's other tickets that the user may see, newest first."""
+    return (
+        tickets_visible_to(user)
+        .filter(customer_id=ticket.customer_id)
+        .exclude(pk=ticket.pk)
+        .order_by("-created_at")[:limit]
+    )
+
+
+def reply_templates_for(*, ticket: Ticket) -> QuerySet[ReplyTemplate]:
+    """Active canned responses for the ticket's category, plus the general ones."""
+    return ReplyTemplate.objects.active().for_category(ticket.category_id).select_related("category")
+
+
+def reply_template_render(*, template: ReplyTemplate, ticket: Ticket, agent: User) -> str:
+    """Fill a template's variables by plain string replacement (no template engine: nothing else is reachable).
+    The result is plain text; it is escaped wherever it is shown."""
+    text = template.body
+    for name, value in reply_template_variables(ticket=ticket, agent=agent).items():
+        text = text.replace("{{" + name + "}}", value).replace("{{ " + name + " }}", value)
+    return text
+
+
+REPLY_TEMPLATE_VARIABLES = (
+    "customer_name",
+    "customer_first_name",
+    "organization_name",
+    "ticket_reference",
+    "ticket_subject",
+    "agent_name",
+    "plan_name",
+)
+
+
+def reply_template_variables(*, ticket: Ticket, agent: User) -> dict[str, str]:
+    customer = ticket.customer
+    return {
+        "customer_name": customer.display_name,
+        "customer_first_name": customer.first_name or customer.display_name,
+        "organization_name": ticket.organization.name,
+        "ticket_reference": ticket.reference,
+        "ticket_subject": ticket.subject,
+        "agent_name": agent.display_name,
+        "plan_name": ticket.organization.plan.name,
+    }
+
+
+PRESENCE_WINDOW = timedelta(seconds=45)
+
+
+def ticket_viewers(*, ticket: Ticket, exclude: User | None = None, now: datetime | None = None) -> list[User]:
+    """Staff who had the ticket's workspace open within the presence window (the poll refreshes every 15 s)."""
+    now = now or timezone.now()
+    presences = TicketPresence.objects.filter(ticket=ticket, last_seen_at__gte=now - PRESENCE_WINDOW).select_related(
+        "user"
+    )
+    if exclude is not None:
+        presences = presences.exclude(user=exclude)
+    return [presence.user for presence in presences.order_by("user__first_name", "user__username")]

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -34,6 +34,7 @@ from helpdesk.models import (
     TeamMembership,
     Ticket,
     TicketEvent,
+    TicketPresence,
     User,
 )
 from helpdesk.notifications import notification_enqueue
@@ -97,21 +98,27 @@ def team_pick_assignee(*, team: Team) -> User | None:
     round-robin picks do not choose the same person."""
     if team.assignment_rule == AssignmentRule.MANUAL:
         return None
-    memberships = (
-        TeamMembership.objects.select_for_update()
+    # Lock the candidate rows first, then count loads in a separate query: PostgreSQL refuses FOR UPDATE together
+    # with GROUP BY, so the load cannot be an aggregate annotation on the locked query.
+    candidates = list(
+        TeamMembership.objects.select_for_update(of=("self",))
         .filter(team=team, user__is_active=True, user__is_available=True)
         .exclude(user__role=Role.CUSTOMER)
         .select_related("user")
+        .order_by(F("last_assigned_at").asc(nulls_first=True), "user_id")
     )
-    if team.assignment_rule == AssignmentRule.LEAST_LOADED:
-        memberships = memberships.annotate(
-            load=Count("user__assigned_tickets", filter=Q(user__assigned_tickets__status__in=OPEN_STATUSES))
-        ).order_by("load", F("last_assigned_at").asc(nulls_first=True), "user_id")
-    else:
-        memberships = memberships.order_by(F("last_assigned_at").asc(nulls_first=True), "user_id")
-    chosen = memberships.first()
-    if chosen is None:
+    if not candidates:
         return None
+    chosen = candidates[0]
+    if team.assignment_rule == AssignmentRule.LEAST_LOADED:
+        loads = dict(
+            Ticket.objects.filter(assignee_id__in=[m.user_id for m in candidates], status__in=OPEN_STATUSES)
+            .values_list("assignee_id")
+            .annotate(load=Count("pk"))
+            .order_by()
+        )
+        # min() keeps the first of equals, so ties go to whoever waited longest for an assignment.
+        chosen = min(candidates, key=lambda m: loads.get(m.user_id, 0))
     TeamMembership.objects.filter(pk=chosen.pk).update(last_assigned_at=timezone.now())
     return chosen.user
 
@@ -155,7 +162,8 @@ def ticket_create(
     now = timezone.now()
     team = team_for_category(category)
     ticket = Ticket.objects.create(
-        reference=f"tmp-{uuid.uuid4().hex[:19]}",  # replaced by HD-<year>-<pk> below
+        # Unique placeholder that fits the column (24 chars); replaced by the HD-<year>-<pk> reference below.
+        reference=f"tmp-{uuid.uuid4().hex[:20]}",
         subject=subject[:200],
         description=description,
         customer=customer,
@@ -507,3 +515,11 @@ def user_set_availability(*, user: User, is_available: bool) -> User:
     user.is_available = is_available
     user.save(update_fields=["is_available"])
     return user
+
+
+@transaction.atomic
+def ticket_presence_touch(*, ticket: Ticket, user: User) -> None:
+    """Record that a staff member has the ticket's workspace open now. Idempotent (one row per ticket and user);
+    not a ticket change, so no event and no version bump. Atomic."""
+    _require_staff(user)
+    TicketPresence.objects.update_or_create(ticket=ticket, user=user, defaults={"last_seen_at": timezone.now()})

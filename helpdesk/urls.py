@@ -14,6 +14,7 @@ urlpatterns = [
     path("tickets/<str:reference>/reply/", views.ticket_reply_view, name="ticket_reply"),
     path("tickets/<str:reference>/note/", views.ticket_note_view, name="ticket_note"),
     path("tickets/<str:reference>/update/", views.ticket_update_view, name="ticket_update"),
+    path("tickets/<str:reference>/presence/", views.ticket_presence_view, name="ticket_presence"),
     path("attachments/<int:pk>/", views.attachment_download_view, name="attachment_download"),
     path("notifications/", views.notification_list_view, name="notification_list"),
     path("me/availability/", views.availability_toggle_view, name="availability_toggle"),

@@ -6,22 +6,26 @@ Permissions are decided here (decorators and selectors), never only in templates
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk import selectors, services
+from helpdesk.filters import TicketFilter
 from helpdesk.forms import NoteForm, ReplyForm, TicketCreateForm, TicketUpdateForm
-from helpdesk.models import Role, Status, Ticket
+from helpdesk.models import ReplyTemplate, Role, Status, Ticket
+from helpdesk.navigation import nav_for
 from helpdesk.notifications import notification_mark_read
 from helpdesk.panels import panels_for
 
@@ -57,29 +61,88 @@ def _form_errors(form, exc: ValidationError) -> None:
 
 @login_required
 def home_view(request: HttpRequest) -> HttpResponse:
-    return redirect("ticket_list")
+    """The role's start page is the first entry of its navigation (customers: their requests; agents: their queue;
+    other apps may register an earlier entry for their roles, e.g. a manager's review queue)."""
+    items = nav_for(request.user)
+    return redirect(items[0]["url"] if items else "ticket_list")
+
+
+class CappedPaginator(Paginator):
+    """Counts at most ``COUNT_CAP`` + 1 rows: an exact COUNT over a 100k-row queue costs more than the page itself,
+    and nobody pages past the first few hundred. ``is_capped`` says the true number is larger."""
+
+    COUNT_CAP = 10_000
+    is_capped = False
+
+    @cached_property
+    def count(self) -> int:
+        counted = self.object_list.order_by()[: self.COUNT_CAP + 1].count()
+        self.is_capped = counted > self.COUNT_CAP
+        return min(counted, self.COUNT_CAP)
+
+
+QUEUE_PAGE_SIZE = 25
+SLA_WARNING_WINDOW = timedelta(hours=2)
+
+
+def _sla_state(ticket: Ticket, now) -> str | None:
+    if ticket.sla_due_at is None or not ticket.is_open:
+        return None
+    if ticket.sla_due_at <= now:
+        return "breached"
+    if ticket.sla_due_at - now <= SLA_WARNING_WINDOW:
+        return "warning"
+    return "ok"
 
 
 @login_required
 @require_GET
 def ticket_list_view(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    tickets = selectors.tickets_visible_to(user).with_list_related()
-    scope = request.GET.get("scope", "mine")
-    if user.is_staff_member:
-        if scope == "all":
-            tickets = tickets.open()
-        else:
-            scope = "mine"
-            tickets = tickets.open().filter(
-                Q(assignee=user) | Q(assignee__isnull=True, team__in=user.teams.values("pk"))
-            )
-        tickets = tickets.order_by("-is_emergency", "sla_due_at", "created_at")
-    else:
-        tickets = tickets.order_by("-last_public_activity_at")
-    page = Paginator(tickets, 25).get_page(request.GET.get("page"))
-    template = "helpdesk/queue.html" if user.is_staff_member else "helpdesk/portal_list.html"
-    return TemplateResponse(request, template, {"page": page, "scope": scope})
+    """Staff: the filterable queue. Customers: their organisation's requests, latest activity first."""
+    if request.user.is_staff_member:
+        return _queue(request)
+    tickets = selectors.tickets_visible_to(request.user).with_list_related().order_by("-last_public_activity_at", "-pk")
+    page = CappedPaginator(tickets, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    return TemplateResponse(request, "helpdesk/portal_list.html", {"page": page})
+
+
+def _queue(request: HttpRequest) -> HttpResponse:
+    # Page through ids only (no joins while the database orders the whole queue), then load the page's rows.
+    filterset = TicketFilter(request.GET, queryset=selectors.tickets_visible_to(request.user), request=request)
+    paginator = CappedPaginator(filterset.qs.values_list("pk", flat=True), QUEUE_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    now = timezone.now()
+    rows = selectors.tickets_in_order(ids=list(page.object_list))
+    for ticket in rows:
+        ticket.sla_state = _sla_state(ticket, now)
+    page.object_list = rows
+    scope = filterset.form.cleaned_data.get("scope") or "mine"
+    filtered = any(
+        filterset.form.cleaned_data.get(name) not in (None, "", default)
+        for name, default in (
+            ("q", ""),
+            ("status", "open"),
+            ("priority", ""),
+            ("category", None),
+            ("channel", ""),
+            ("team", None),
+            ("assignee", None),
+        )
+    )
+    context = {
+        "page": page,
+        "paginator": paginator,
+        "filter": filterset,
+        "scope": scope,
+        "filtered": filtered,
+        "now": now,
+    }
+    template = (
+        "helpdesk/queue.html#queue-results"
+        if request.htmx and request.htmx.target == "queue-results"
+        else ("helpdesk/queue.html")
+    )
+    return TemplateResponse(request, template, context)
 
 
 @login_required
@@ -113,6 +176,15 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
         "status_choices": Status.choices,
     }
     if user.is_staff_member:
+        templates = list(selectors.reply_templates_for(ticket=ticket))
+        chosen = _chosen_template(request, templates)
+        if chosen is not None:
+            body = selectors.reply_template_render(template=chosen, ticket=ticket, agent=user)
+            context["reply_form"] = ReplyForm(
+                initial={"version": ticket.version, "body": body, "template_id": chosen.pk}
+            )
+        context["reply_templates"] = templates
+        context["chosen_template"] = chosen
         context["note_form"] = NoteForm()
         context["update_form"] = TicketUpdateForm(
             initial={
@@ -124,15 +196,21 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
                 "assignee": ticket.assignee_id,
             }
         )
-        context["other_tickets"] = (
-            selectors.tickets_visible_to(user)
-            .filter(customer_id=ticket.customer_id)
-            .exclude(pk=ticket.pk)
-            .order_by("-created_at")[:10]
-        )
+        context["other_tickets"] = selectors.ticket_other_tickets(user=user, ticket=ticket)
+        context["attachments"] = [a for event in timeline for a in event.attachments.all()]
+        context["viewers"] = selectors.ticket_viewers(ticket=ticket, exclude=user)
+        context["sla_state"] = _sla_state(ticket, timezone.now())
     context["panels"] = panels_for(request=request, ticket=ticket)
     context.update(extra)
     return context
+
+
+def _chosen_template(request: HttpRequest, templates: list[ReplyTemplate]) -> ReplyTemplate | None:
+    """``?template=<id>`` pre-fills the reply (works without JavaScript); only this ticket's templates count."""
+    raw = request.GET.get("template", "")
+    if not raw.isdigit():
+        return None
+    return next((template for template in templates if template.pk == int(raw)), None)
 
 
 @login_required
@@ -219,7 +297,7 @@ def ticket_update_view(request: HttpRequest, reference: str) -> HttpResponse:
                 assignee=data["assignee"],
             )
         except services.TicketConflict as conflict:
-            messages.error(request, str(conflict))
+            # Nothing was saved: show the current state (with its new version) and say who changed it.
             return _render_detail(request, conflict.ticket, status=409, conflict=conflict)
         except ValidationError as exc:
             _form_errors(form, exc)
@@ -227,6 +305,17 @@ def ticket_update_view(request: HttpRequest, reference: str) -> HttpResponse:
             messages.success(request, f"Saved: {', '.join(changed)}." if changed else "Nothing changed.")
             return redirect("ticket_detail", reference=ticket.reference)
     return _render_detail(request, ticket, status=400, update_form=form)
+
+
+@login_required
+@staff_required
+@require_POST
+def ticket_presence_view(request: HttpRequest, reference: str) -> HttpResponse:
+    """The workspace's poll: I am viewing this ticket; answer with who else is."""
+    ticket = selectors.ticket_get_for_user(user=request.user, reference=reference)
+    services.ticket_presence_touch(ticket=ticket, user=request.user)
+    viewers = selectors.ticket_viewers(ticket=ticket, exclude=request.user)
+    return TemplateResponse(request, "helpdesk/workspace.html#presence", {"ticket": ticket, "viewers": viewers})
 
 
 @login_required

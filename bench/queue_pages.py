@@ -1,0 +1,237 @@
+"""Benchmark the queue, workspace and customer pages on a fresh SQLite database of N tickets.
+
+    python bench/queue_pages.py [--n 100000] [--runs 15]
+
+It builds its own database in a temporary folder (never touches var/), migrates it, bulk-inserts N tickets with
+three events each (created, agent reply, internal note) straight into the tables (not through the services: this
+measures reads, and the services would take minutes), then renders each page with Django's test Client and reports
+the median wall-clock time, the median CPU time of this process (steadier when other work shares the machine) and
+the query count. The last line of output is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHUNK = 5_000
+
+
+def _configure(tmp: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ["HELPDESK_VAR_DIR"] = str(tmp)
+    os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite3'}"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "helpdesk.settings.test"
+    # No broker is needed: nothing here enqueues notifications (the seeding bypasses the services).
+    os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+    import django
+
+    django.setup()
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()  # the "testserver" host, in-memory email
+
+
+def _seed(n: int, rng: random.Random) -> dict:
+    from django.contrib.auth.hashers import make_password
+    from django.db import connection, transaction
+
+    from helpdesk.models import (
+        Category,
+        Channel,
+        EventKind,
+        Organization,
+        Plan,
+        Priority,
+        Role,
+        Status,
+        Team,
+        TeamMembership,
+        Ticket,
+        TicketEvent,
+        User,
+    )
+
+    now = datetime.now(tz=UTC)
+    unusable = make_password(None)
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA synchronous=OFF")
+    with transaction.atomic():
+        plans = [
+            Plan.objects.create(code=code, name=code.title(), rank=rank)
+            for rank, code in enumerate(["basic", "pro", "enterprise"], start=1)
+        ]
+        orgs = Organization.objects.bulk_create(
+            [Organization(name=f"Org {i:03d}", plan=plans[i % 3]) for i in range(50)]
+        )
+        categories = Category.objects.bulk_create(
+            [Category(name=name, slug=name.lower()) for name in ["Billing", "Login", "Outage", "Data", "Shipping"]]
+        )
+        frontline = Team.objects.create(name="Frontline", slug="frontline", tier=1)
+        frontline.categories.set(categories)
+        technical = Team.objects.create(name="Technical", slug="technical", tier=2)
+        teams = [frontline, technical]
+        agents = User.objects.bulk_create(
+            [
+                User(username=f"agent{i}", first_name="Agent", last_name=str(i), role=Role.AGENT, password=unusable)
+                for i in range(20)
+            ]
+        )
+        TeamMembership.objects.bulk_create([TeamMembership(team=frontline, user=a) for a in agents[:15]])
+        TeamMembership.objects.bulk_create([TeamMembership(team=technical, user=a) for a in agents[15:]])
+        customers = User.objects.bulk_create(
+            [
+                User(
+                    username=f"customer{i}",
+                    first_name="Customer",
+                    last_name=str(i),
+                    email=f"c{i}@example.test",
+                    role=Role.CUSTOMER,
+                    organization=orgs[i % len(orgs)],
+                    password=unusable,
+                )
+                for i in range(500)
+            ]
+        )
+        open_statuses = [Status.NEW, Status.OPEN, Status.PENDING_CUSTOMER]
+        done_statuses = [Status.RESOLVED, Status.CLOSED]
+        for start in range(0, n, CHUNK):
+            tickets = []
+            for i in range(start, min(start + CHUNK, n)):
+                customer = customers[i % len(customers)]
+                created = now - timedelta(minutes=(n - i) * 3)
+                is_open = rng.random() < 0.25
+                team = teams[0] if rng.random() < 0.85 else teams[1]
+                assignee = rng.choice(agents[:15] if team is frontline else agents[15:])
+                tickets.append(
+                    Ticket(
+                        reference=f"HD-{created.year}-{i + 1:06d}",
+                        subject=f"Ticket {i}: something is wrong",
+                        description="Steps to reproduce...",
+                        customer=customer,
+                        organization_id=customer.organization_id,
+                        channel=rng.choice(Channel.values),
+                        category=rng.choice(categories),
+                        priority=rng.choice(Priority.values),
+                        status=rng.choice(open_statuses if is_open else done_statuses),
+                        team=team,
+                        assignee=None if is_open and rng.random() < 0.5 else assignee,
+                        tier=team.tier,
+                        is_emergency=is_open and rng.random() < 0.001,
+                        sla_due_at=now + timedelta(minutes=rng.randint(-600, 6000)) if is_open else None,
+                        created_at=created,
+                        updated_at=created,
+                        last_public_activity_at=created + timedelta(minutes=30),
+                    )
+                )
+            Ticket.objects.bulk_create(tickets)
+            events = []
+            for ticket in tickets:
+                pk = ticket.pk  # SQLite returns the ids from a bulk insert
+                events += [
+                    TicketEvent(ticket_id=pk, kind=EventKind.CREATED, actor=ticket.customer, is_public=True,
+                                body=ticket.description, created_at=ticket.created_at),
+                    TicketEvent(ticket_id=pk, kind=EventKind.AGENT_REPLY, actor=ticket.assignee or agents[0],
+                                is_public=True, body="Thanks, we are on it.",
+                                created_at=ticket.created_at + timedelta(minutes=30)),
+                    TicketEvent(ticket_id=pk, kind=EventKind.INTERNAL_NOTE, actor=ticket.assignee or agents[0],
+                                is_public=False, body="Checked the logs.",
+                                created_at=ticket.created_at + timedelta(minutes=40)),
+                ]  # fmt: skip
+            TicketEvent.objects.bulk_create(events)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return _people()
+
+
+def _people() -> dict:
+    from helpdesk.models import Category, Status, Team, Ticket, User
+
+    return {
+        "agent": User.objects.get(username="agent0"),
+        "customer": User.objects.get(username="customer0"),
+        "ticket": Ticket.objects.filter(status=Status.OPEN, team__slug="frontline").order_by("-pk").first(),
+        "category": Category.objects.order_by("pk").first(),
+        "team": Team.objects.get(slug="frontline"),
+    }
+
+
+def _measure(client, url: str, runs: int) -> tuple[float, float, int]:
+    """Median wall-clock ms, median CPU ms of this process (steadier on a shared machine), and the query count."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(2):
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+    wall, cpu = [], []
+    queries = 0
+    for _ in range(runs):
+        with CaptureQueriesContext(connection) as captured:
+            started, started_cpu = time.perf_counter(), time.process_time()
+            response = client.get(url)
+            response.content  # noqa: B018 (the TemplateResponse renders lazily; include rendering)
+            wall.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - started_cpu) * 1000)
+        queries = len(captured.captured_queries)
+    return round(statistics.median(wall), 2), round(statistics.median(cpu), 2), queries
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000, help="number of tickets (default 100000)")
+    parser.add_argument("--runs", type=int, default=15, help="timed requests per page (default 15)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", type=Path, help="keep the database in this folder and reuse it on the next run")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="hd-bench-") as tmp:
+        workdir = args.keep or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        reuse = (workdir / "bench.sqlite3").exists()
+        _configure(workdir)
+        from django.core.management import call_command
+        from django.test import Client
+        from django.urls import reverse
+
+        call_command("migrate", verbosity=0)
+        started = time.perf_counter()
+        people = _people() if reuse else _seed(args.n, random.Random(args.seed))
+        seed_s = time.perf_counter() - started
+        print(f"{'reused' if reuse else 'seeded'} {args.n} tickets in {seed_s:.1f} s", file=sys.stderr)
+
+        agent_client, customer_client = Client(), Client()
+        agent_client.force_login(people["agent"])
+        customer_client.force_login(people["customer"])
+        queue = reverse("ticket_list")
+        pages = {
+            "queue_first_page": (agent_client, queue),
+            "queue_all_first_page": (agent_client, f"{queue}?scope=all"),
+            "queue_filtered": (agent_client, f"{queue}?scope=all&priority=high&category={people['category'].pk}"),
+            "queue_team_filtered": (agent_client, f"{queue}?scope=all&team={people['team'].pk}&sort=priority"),
+            "queue_sorted_page_5": (agent_client, f"{queue}?scope=all&sort=activity&page=5"),
+            "workspace": (agent_client, reverse("ticket_detail", args=[people["ticket"].reference])),
+            "customer_list": (customer_client, queue),
+        }
+        result: dict[str, float | int] = {"n": args.n}
+        for name, (client, url) in pages.items():
+            ms, cpu_ms, queries = _measure(client, url, args.runs)
+            result[f"{name}_ms"] = ms
+            result[f"{name}_cpu_ms"] = cpu_ms
+            result[f"{name}_queries"] = queries
+            print(f"{name:24s} {ms:8.2f} ms  {cpu_ms:8.2f} cpu ms  {queries:3d} queries  {url}", file=sys.stderr)
+        result["seed_seconds"] = round(seed_s, 1)
+        print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Small presentation helpers for the ticket screens (labels for stored codes, plain-words status for customers)."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils import timezone
+
+from helpdesk.models import Priority, Status
+
+register = template.Library()
+
+_CUSTOMER_NEXT_STEP = {
+    Status.NEW: "We have your request and will reply soon.",
+    Status.OPEN: "We are working on it.",
+    Status.PENDING_CUSTOMER: "We are waiting for your reply.",
+    Status.PENDING_THIRD_PARTY: "We are waiting on a partner and will update you as soon as we hear back.",
+    Status.RESOLVED: "We believe this is solved. Reply if anything is still wrong and we will pick it up again.",
+    Status.CLOSED: "This request is closed. Open a new request if you need more help.",
+}
+
+
+@register.filter
+def status_label(value: str | None) -> str:
+    """'pending_customer' -> 'Waiting on customer' (unknown codes are shown as they are)."""
+    if not value:
+        return "none"
+    return Status(value).label if value in Status.values else str(value)
+
+
+@register.filter
+def priority_label(value: str | None) -> str:
+    if not value:
+        return "none"
+    return Priority(value).label if value in Priority.values else str(value)
+
+
+@register.filter
+def customer_next_step(ticket) -> str:
+    return _CUSTOMER_NEXT_STEP.get(ticket.status, "")
+
+
+@register.filter
+def short_duration(value, now=None) -> str:
+    """The distance between ``value`` and ``now`` in at most two units: '2d 4h', '3h 20m', '12m', 'now'."""
+    if value is None:
+        return ""
+    now = now or timezone.now()
+    seconds = int(abs((now - value).total_seconds()))
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes = rest // 60
+    if days:
+        return f"{days}d {hours}h" if hours and days < 7 else f"{days}d"
+    if hours:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    return f"{minutes}m" if minutes else "now"
