@@ -1,1 +1,18 @@
-urlpatterns: list = []
+from django.urls import path
+
+from escalations import views
+
+urlpatterns = [
+    path("tickets/<str:reference>/escalate/", views.escalation_new_view, name="escalation_new"),
+    path("tickets/<str:reference>/request-manager/", views.manager_request_view, name="manager_request"),
+    path("escalations/inbox/", views.escalation_inbox_view, name="escalation_inbox"),
+    path("escalations/review/", views.escalation_review_view, name="escalation_review"),
+    path("escalations/approvals/", views.compensation_approvals_view, name="compensation_approvals"),
+    path("escalations/approvals/<int:pk>/decide/", views.compensation_decide_view, name="compensation_decide"),
+    path("escalations/<int:pk>/", views.escalation_detail_view, name="escalation_detail"),
+    path("escalations/<int:pk>/accept/", views.escalation_accept_view, name="escalation_accept"),
+    path("escalations/<int:pk>/return/", views.escalation_return_view, name="escalation_return"),
+    path("escalations/<int:pk>/further/", views.escalation_further_view, name="escalation_further"),
+    path("escalations/<int:pk>/resolve/", views.escalation_resolve_view, name="escalation_resolve"),
+    path("escalations/<int:pk>/reassign/", views.escalation_reassign_view, name="escalation_reassign"),
+]

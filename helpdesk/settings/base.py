@@ -172,6 +172,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "remind-vendor-followups": {
+        "task": "escalations.tasks.vendor_followups_remind_task",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
 }
 # Notifications older than this that are still pending are re-queued by the beat task above.
 NOTIFICATION_REDELIVER_AFTER_SECONDS = env.int("NOTIFICATION_REDELIVER_AFTER_SECONDS", default=30)
