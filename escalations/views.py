@@ -253,6 +253,7 @@ def _detail_context(request: HttpRequest, escalation, **extra) -> dict:
         "compensations": list(escalation.ticket.compensation_requests.select_related("requested_by", "decided_by")),
         "vendor_cases": list(escalation.ticket.vendor_cases.all()),
         "limit": selectors.approval_limit_for(user=request.user, currency="GBP"),
+        "now": timezone.now(),
     }
     context.update(extra)
     return context
