@@ -80,3 +80,20 @@ def test_paging_at_the_top_alerts_managers_once_and_stops(config, customer, spec
     assert top.status == EscalationStatus.OPEN and top.ack_due_at is None
     assert list(escalations_unacknowledged_due(now=much_later)) == []
     assert manager.notifications.filter(kind="escalation_unacknowledged", channel="in_app").count() == 1
+
+
+def test_the_database_allows_one_open_escalation_per_ticket_and_level(config, customer, specialist, make_ticket):
+    from escalations.services import _insert
+
+    # given an open automatic escalation at level 1
+    ticket = make_ticket(customer, category="outage")
+    first = escalation_create_automatic(ticket=ticket, **AUTO)
+    fields = {
+        f.name: getattr(first, f.name) for f in Escalation._meta.concrete_fields if f.name not in ("id", "previous")
+    }
+    # when a racing writer inserts the same ticket and level past every check
+    duplicate = _insert(**fields)
+    # then the partial unique constraint refuses it, and a closed one at that level is allowed
+    assert duplicate is None
+    assert _insert(**{**fields, "status": EscalationStatus.SUPERSEDED}) is not None
+    assert Escalation.objects.filter(ticket=ticket, status="open").count() == 1
