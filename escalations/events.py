@@ -36,12 +36,14 @@ def escalation_created_event(*, ticket: Ticket, actor: User | None, escalation) 
     )
 
 
-def escalation_customer_told_event(*, ticket: Ticket, escalation, body: str, kind: str) -> TicketEvent:
+def escalation_customer_told_event(
+    *, ticket: Ticket, escalation, body: str, kind: str, actor: User | None = None
+) -> TicketEvent:
     """Public: what the customer reads on their ticket page (the same words as their email)."""
     return event_record(
         ticket=ticket,
         kind=kind,
-        actor=None,
+        actor=actor,
         is_public=True,
         body=body,
         data={"escalation_id": escalation.pk, "plain_words": True},

@@ -209,10 +209,12 @@ def _notify_receivers(*, escalation: Escalation, level: EscalationLevel | None, 
     )
 
 
-def _tell_customer(*, escalation: Escalation, body: str, kind: str, subject: str = "") -> None:
+def _tell_customer(
+    *, escalation: Escalation, body: str, kind: str, subject: str = "", actor: User | None = None
+) -> None:
     """One public timeline event and one email, with the same plain words."""
     ticket = escalation.ticket
-    events.escalation_customer_told_event(ticket=ticket, escalation=escalation, body=body, kind=kind)
+    events.escalation_customer_told_event(ticket=ticket, escalation=escalation, body=body, kind=kind, actor=actor)
     notification_enqueue(
         kind=f"customer_{kind}",
         subject=subject or f"[{ticket.reference}] An update on your request",
@@ -447,7 +449,9 @@ def _after_new_hop(
         )
         events.ticket_restricted_event(ticket=ticket, actor=actor, escalation=escalation)
     _notify_receivers(escalation=escalation, level=level, headline=headline)
-    _tell_customer(escalation=escalation, body=_customer_words_for_new_hop(escalation), kind=EventKind.ESCALATED)
+    _tell_customer(
+        escalation=escalation, body=_customer_words_for_new_hop(escalation), kind=EventKind.ESCALATED, actor=actor
+    )
 
 
 @transaction.atomic
@@ -638,6 +642,7 @@ def escalation_accept(*, escalation: Escalation, actor: User, now: datetime | No
     _tell_customer(
         escalation=escalation,
         kind=EventKind.ESCALATION_ACCEPTED,
+        actor=actor,
         body=f"{actor.first_name or actor.display_name} from {_team_words(team)} is now handling your request "
         "and will reply here.",
     )
@@ -683,6 +688,7 @@ def escalation_return(*, escalation: Escalation, actor: User, guidance: str, now
     _tell_customer(
         escalation=escalation,
         kind=EventKind.ESCALATION_RETURNED,
+        actor=actor,
         body=f"Our specialists have reviewed your request and passed it back to "
         f"{assignee.first_name or assignee.display_name if assignee else _team_words(team)} with clear next steps.",
     )
@@ -804,6 +810,7 @@ def escalation_resolve(
     _tell_customer(
         escalation=escalation,
         kind=EventKind.ESCALATION_RESOLVED,
+        actor=actor,
         subject=f"[{ticket.reference}] Your request has been resolved",
         body=f"{actor.first_name or actor.display_name} has resolved your request. What we did: "
         f"{escalation.resolution_summary}\n\nIf anything is still wrong, just reply and we will pick it up again.",
@@ -1070,7 +1077,7 @@ def compensation_request_create(
             data={"compensation_id": request.pk},
         )
     events.compensation_event(ticket=ticket, actor=actor, request=request, is_public=False, body=internal)
-    events.compensation_event(ticket=ticket, actor=None, request=request, is_public=True, body=public)
+    events.compensation_event(ticket=ticket, actor=actor, request=request, is_public=True, body=public)
     return request
 
 
@@ -1119,7 +1126,7 @@ def compensation_decide(
         if approve
         else f"After review we are not able to offer the goodwill credit of {shown} we proposed. We will explain the options in our next reply."
     )
-    events.compensation_event(ticket=ticket, actor=None, request=request, is_public=True, body=public)
+    events.compensation_event(ticket=ticket, actor=actor, request=request, is_public=True, body=public)
     notification_enqueue(
         kind=f"compensation_{verdict}",
         subject=f"[{ticket.reference}] An update on your request",
@@ -1176,6 +1183,7 @@ def _vendor_case_open(
     events.escalation_customer_told_event(
         ticket=ticket,
         escalation=escalation,
+        actor=actor,
         kind=EventKind.THIRD_PARTY,
         body=f"We have raised this with our partner {vendor_name}, who need to act on it. We will chase them by "
         f"{when_words(follow_up_at)} and keep you updated here.",

@@ -42,10 +42,14 @@ def staff_required(view):
     return wrapper
 
 
+def _is_manager(user) -> bool:
+    return user.is_superuser or user.role in (Role.MANAGER, Role.ADMIN)
+
+
 def manager_required(view):
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
-        if not (request.user.is_superuser or request.user.role in (Role.MANAGER, Role.ADMIN)):
+        if not _is_manager(request.user):
             raise PermissionDenied("This page is for managers.")
         return view(request, *args, **kwargs)
 
@@ -151,6 +155,7 @@ def escalation_inbox_view(request: HttpRequest) -> HttpResponse:
         "open_escalations": list(selectors.escalations_inbox_for(request.user)),
         "mine": list(selectors.escalations_accepted_by(request.user)),
         "now": timezone.now(),
+        "limit": selectors.approval_limit_for(user=request.user, currency="GBP"),
     }
     return TemplateResponse(request, "escalations/inbox.html", context)
 
@@ -176,6 +181,7 @@ def escalation_review_view(request: HttpRequest) -> HttpResponse:
         "escalations": list(escalations[:200]),
         "approvals": selectors.compensation_approvals_for(request.user),
         "reassign_form": ReassignForm(),
+        "limit": selectors.approval_limit_for(user=request.user, currency="GBP"),
         "now": now,
     }
     return TemplateResponse(request, "escalations/review.html", context)
@@ -248,8 +254,7 @@ def _detail_context(request: HttpRequest, escalation, **extra) -> dict:
         "guidance_form": GuidanceForm(),
         "further_form": FurtherForm(),
         "resolve_form": ResolveForm(),
-        "reassign_form": ReassignForm(),
-        "is_manager": request.user.is_superuser or request.user.role in (Role.MANAGER, Role.ADMIN),
+        "reassign_form": ReassignForm() if _is_manager(request.user) and escalation.is_active else None,
         "compensations": list(escalation.ticket.compensation_requests.select_related("requested_by", "decided_by")),
         "vendor_cases": list(escalation.ticket.vendor_cases.all()),
         "limit": selectors.approval_limit_for(user=request.user, currency="GBP"),
