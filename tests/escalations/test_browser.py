@@ -77,7 +77,7 @@ def test_escalation_from_dossier_to_approved_compensation(
     expect(mgr_page.get_by_text("Compensation waiting for your approval")).to_be_visible()
     mgr_page.screenshot(path=screenshot_dir / "5-review-queue.png", full_page=True)
     mgr_page.goto(f"{base}/escalations/approvals/")
-    mgr_page.get_by_role("button", name="Approve 400.00 GBP").click()
+    mgr_page.get_by_role("button", name="Approve £400.00").click()
     expect(mgr_page.get_by_text(f"You approved £400.00 for {ticket.reference}.")).to_be_visible()
     mgr_page.screenshot(path=screenshot_dir / "6-approved.png", full_page=True)
 

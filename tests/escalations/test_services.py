@@ -551,3 +551,9 @@ def test_vendor_reminder_task_runs_the_service(config, customer, agent, make_tic
     from escalations.tasks import vendor_followups_remind_task
 
     assert vendor_followups_remind_task.run() == 0
+
+
+def test_the_vendor_reminder_is_on_the_beat_schedule(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["remind-vendor-followups"]
+    assert entry["task"] == "escalations.tasks.vendor_followups_remind_task"
+    assert entry["schedule"] == 300.0
