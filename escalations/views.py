@@ -27,6 +27,7 @@ from escalations.forms import (
     ResolveForm,
     ReviewFilterForm,
 )
+from escalations.hooks import before_escalate_suggestions
 from escalations.models import CompensationStatus, EscalationMode, EscalationType, RiskAssessment
 from helpdesk.models import Role
 from helpdesk.selectors import ticket_get_for_user, ticket_is_visible_to
@@ -140,6 +141,7 @@ def escalation_new_view(request: HttpRequest, reference: str) -> HttpResponse:
         "cards": _type_cards(ticket),
         "selected": form.data.get("escalation_type") if form.is_bound else initial["escalation_type"],
         "risk": risk,
+        "before_escalate": before_escalate_suggestions(ticket=ticket, user=request.user),
     }
     return TemplateResponse(request, "escalations/escalate.html", context, status=400 if form.is_bound else 200)
 

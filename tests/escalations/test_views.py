@@ -183,3 +183,22 @@ def test_restricted_escalations_are_404_for_outsiders(
     )
     inbox = login(agent2, Client()).get(reverse("escalation_inbox")).content.decode()
     assert ticket.reference not in inbox
+
+
+def test_before_you_escalate_shows_what_a_registered_provider_offers(config, customer, agent, make_ticket, login):
+    from escalations import hooks
+
+    ticket = make_ticket(customer, category="outage")
+    url = reverse("escalation_new", args=[ticket.reference])
+    assert "Before you escalate" not in login(agent).get(url).content.decode()
+
+    def provider(*, ticket, user):
+        return [{"title": "Reset the SSO session", "url": "/kb/articles/1/", "snippet": "Fixes login loops."}]
+
+    hooks.before_escalate_register(provider)
+    try:
+        html = login(agent).get(url).content.decode()
+    finally:
+        hooks._BEFORE_ESCALATE.remove(provider)
+    assert "5. Before you escalate: try these articles" in html
+    assert '<a href="/kb/articles/1/">Reset the SSO session</a>' in html
