@@ -18,3 +18,13 @@ def assess_risk_on_customer_message(sender, *, event, ticket, **kwargs) -> None:
     from escalations.services import risk_assess_message
 
     risk_assess_message(ticket=ticket, event=event)
+
+
+@receiver(ticket_event_recorded, dispatch_uid="escalations_close_with_ticket")
+def close_escalations_with_ticket(sender, *, event, ticket, **kwargs) -> None:
+    """A closed ticket takes its active escalations with it."""
+    if event.kind != EventKind.STATUS_CHANGED or event.data.get("to") != "closed":
+        return
+    from escalations.services import escalations_close_with_ticket
+
+    escalations_close_with_ticket(ticket=ticket, actor=event.actor, now=event.created_at)

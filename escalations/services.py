@@ -543,6 +543,11 @@ def escalation_page_next_level(*, escalation: Escalation, now: datetime | None =
         or current.ack_due_at > now
     ):
         return None
+    if not ticket.is_open:
+        # Nobody needs paging about a ticket that is resolved or closed: stop the clock instead.
+        Escalation.objects.filter(pk=current.pk, status=EscalationStatus.OPEN).update(ack_due_at=None)
+        escalation.ack_due_at = None
+        return None
     path, level, team = _target(
         ticket=ticket,
         escalation_type=current.escalation_type,
@@ -1264,3 +1269,17 @@ def risk_assess_message(*, ticket: Ticket, event: TicketEvent, now: datetime | N
 def escalation_can_handle(*, user: User, escalation: Escalation) -> bool:
     """Whether the user may accept, return, escalate further or resolve this escalation (read-only)."""
     return user.is_staff_member and _can_handle(user, escalation)
+
+
+@transaction.atomic
+def escalations_close_with_ticket(*, ticket: Ticket, actor: User | None, now: datetime | None = None) -> int:
+    """When a ticket is closed, its still-active escalations end with it (resolved, saying so), so no inbox or
+    sweep keeps them alive. Idempotent: closed escalations are left alone."""
+    now = now or timezone.now()
+    who = actor.display_name if actor else "the system"
+    return Escalation.objects.filter(ticket=ticket, status__in=ACTIVE_ESCALATION_STATUSES).update(
+        status=EscalationStatus.RESOLVED,
+        resolution_summary=f"Closed with the ticket by {who} on {when_words(now)}; no escalation summary was written.",
+        closed_at=now,
+        ack_due_at=None,
+    )

@@ -142,6 +142,7 @@ def escalation_new_view(request: HttpRequest, reference: str) -> HttpResponse:
         "selected": form.data.get("escalation_type") if form.is_bound else initial["escalation_type"],
         "risk": risk,
         "before_escalate": before_escalate_suggestions(ticket=ticket, user=request.user),
+        "active": selectors.escalation_active_for_ticket(ticket=ticket),
     }
     return TemplateResponse(request, "escalations/escalate.html", context, status=400 if form.is_bound else 200)
 

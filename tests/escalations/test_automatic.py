@@ -97,3 +97,24 @@ def test_the_database_allows_one_open_escalation_per_ticket_and_level(config, cu
     assert duplicate is None
     assert _insert(**{**fields, "status": EscalationStatus.SUPERSEDED}) is not None
     assert Escalation.objects.filter(ticket=ticket, status="open").count() == 1
+
+
+def test_a_closed_ticket_takes_its_escalations_with_it_and_is_never_paged(
+    config, customer, agent, specialist, make_ticket
+):
+    from helpdesk.services import ticket_change_status
+
+    # given an unaccepted automatic escalation
+    ticket = make_ticket(customer, category="outage")
+    now = timezone.now()
+    first = escalation_create_automatic(ticket=ticket, now=now, **AUTO)
+    # when the ticket is resolved, the sweep does not page anyone about it
+    ticket_change_status(ticket=ticket, actor=agent, status="resolved")
+    assert escalation_page_next_level(escalation=first, now=now + timedelta(hours=1)) is None
+    first.refresh_from_db()
+    assert first.status == EscalationStatus.OPEN and first.ack_due_at is None
+    # when it is closed, the escalation ends with it
+    ticket_change_status(ticket=ticket, actor=agent, status="closed")
+    first.refresh_from_db()
+    assert first.status == EscalationStatus.RESOLVED
+    assert first.resolution_summary.startswith("Closed with the ticket by Alex Morgan on ")

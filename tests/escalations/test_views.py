@@ -50,6 +50,8 @@ def test_escalating_through_the_form_and_a_double_click(config, customer, agent,
     assert first.status_code == 302 and first["Location"] == reverse("ticket_detail", args=[ticket.reference])
     assert Escalation.objects.filter(ticket=ticket).count() == 1
     assert "This ticket is already escalated to Technical" in second.content.decode()
+    again = client.get(url).content.decode()
+    assert "This ticket is already escalated to Technical (open)." in again
 
 
 def test_form_errors_sit_next_to_their_fields(config, customer, agent, make_ticket, login):
