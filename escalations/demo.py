@@ -18,36 +18,27 @@ from escalations.models import Escalation
 from helpdesk.models import OPEN_STATUSES, Status, Ticket
 from helpdesk.services import ticket_reply
 
-DOSSIERS = {
-    "technical": (
-        "Error 502 on every dashboard load since 09:00 for the whole office.",
-        "Cleared cache, tried two browsers, checked the status page (green).",
-        "The dashboard working again before their 14:00 board meeting.",
-        "frustrated",
-    ),
-    "financial": (
-        "Charged twice for the March invoice; the duplicate is still pending refund.",
-        "Confirmed both charges in the billing log; refund button greyed out for tier 1.",
-        "The duplicate refunded and a goodwill credit for the hassle.",
-        "angry",
-    ),
-    "compliance": (
-        "GDPR erasure request for a former employee's personal data.",
-        "Confirmed the requester is the account owner; no data touched.",
-        "Written confirmation that the data is erased within the legal deadline.",
-        "calm",
-    ),
-    "third_party": (
-        "The courier marks order 55812 out for delivery for six days.",
-        "Checked tracking, called the depot (no answer).",
-        "The order delivered or replaced before Friday.",
-        "worried",
-    ),
+TRIED = {
+    "billing": "Checked the invoice and the payment log; the refund button is greyed out for tier 1.",
+    "login-access": "Reset the password, cleared the SSO session, checked the audit log for lockouts.",
+    "outage": "Reproduced it, cleared cache, tried two browsers; the status page is green.",
+    "integrations": "Re-sent the failed deliveries and checked the connector credentials.",
+    "data-privacy": "Confirmed the requester is the account owner; no data touched.",
+    "orders-delivery": "Checked tracking and called the depot (no answer).",
 }
+WANTS = {
+    "billing": "The duplicate refunded, and something for the hassle.",
+    "login-access": "Their team signed in again today.",
+    "outage": "It working again before their afternoon deadline.",
+    "integrations": "The sync running again without losing records.",
+    "data-privacy": "Written confirmation within the legal deadline.",
+    "orders-delivery": "The order delivered or replaced before Friday.",
+}
+MOODS = ["frustrated", "angry", "worried", "calm", "frustrated"]
 
 
-def _escalate(ticket: Ticket, actor, kind: str, escalation_type: str, mode: str, at: datetime, **extra) -> Escalation:
-    problem, tried, desired, mood = DOSSIERS[kind]
+def _escalate(ticket: Ticket, actor, escalation_type: str, mode: str, at: datetime, **extra) -> Escalation:
+    slug = ticket.category.slug if ticket.category else "outage"
     with time_machine.travel(at, tick=False):
         ticket.refresh_from_db()
         return services.escalation_create(
@@ -55,11 +46,11 @@ def _escalate(ticket: Ticket, actor, kind: str, escalation_type: str, mode: str,
             actor=actor,
             escalation_type=escalation_type,
             mode=mode,
-            reason=f"Tier 1 cannot finish this: {problem.split(';')[0].lower()}",
-            dossier_problem=problem,
-            dossier_tried=tried,
-            dossier_desired_outcome=desired,
-            dossier_mood=mood,
+            reason=f"Tier 1 cannot finish this: {ticket.subject.lower()}.",
+            dossier_problem=ticket.description,
+            dossier_tried=TRIED.get(slug, TRIED["outage"]),
+            dossier_desired_outcome=WANTS.get(slug, WANTS["outage"]),
+            dossier_mood=MOODS[ticket.pk % len(MOODS)],
             now=at,
             **extra,
         )
@@ -93,17 +84,17 @@ def seed_escalations(*, now: datetime, rng: random.Random, people: dict, stdout=
 
     # Open, not yet accepted (waiting in the technical inbox).
     if ticket := take("outage", "integrations"):
-        _escalate(ticket, agent, "technical", "technical", "functional", start(ticket))
+        _escalate(ticket, agent, "technical", "functional", max(ticket.created_at, now - timedelta(minutes=12)))
     # Accepted by the specialist.
     if ticket := take("login-access", "outage"):
         t0 = start(ticket)
-        escalation = _escalate(ticket, agent, "technical", "technical", "functional", t0)
+        escalation = _escalate(ticket, agent, "technical", "functional", t0)
         with _at(t0 + timedelta(minutes=12)):
             services.escalation_accept(escalation=escalation, actor=specialist, now=t0 + timedelta(minutes=12))
     # Returned with guidance (avoidable).
     if ticket := take("login-access", "integrations"):
         t0 = start(ticket)
-        escalation = _escalate(ticket, agent, "technical", "support_level", "hierarchical", t0)
+        escalation = _escalate(ticket, agent, "support_level", "hierarchical", t0)
         with _at(t0 + timedelta(minutes=25)):
             services.escalation_return(
                 escalation=escalation,
@@ -114,7 +105,7 @@ def seed_escalations(*, now: datetime, rng: random.Random, people: dict, stdout=
     # Resolved (accepted, then resolved with a summary; the ticket is resolved too).
     if ticket := take("integrations", "outage"):
         t0 = start(ticket)
-        escalation = _escalate(ticket, agent, "technical", "technical", "functional", t0)
+        escalation = _escalate(ticket, agent, "technical", "functional", t0)
         with _at(t0 + timedelta(minutes=8)):
             services.escalation_accept(escalation=escalation, actor=specialist2, now=t0 + timedelta(minutes=8))
         with _at(t0 + timedelta(hours=2)):
@@ -131,7 +122,6 @@ def seed_escalations(*, now: datetime, rng: random.Random, people: dict, stdout=
         escalation = _escalate(
             ticket,
             agent,
-            "financial",
             "financial",
             "functional",
             t0,
@@ -155,7 +145,7 @@ def seed_escalations(*, now: datetime, rng: random.Random, people: dict, stdout=
     # The same chain, finished: the manager accepted and approved the goodwill.
     if ticket := take("billing"):
         t0 = start(ticket)
-        escalation = _escalate(ticket, agent, "financial", "financial", "functional", t0, compensation_amount="30.00")
+        escalation = _escalate(ticket, agent, "financial", "functional", t0, compensation_amount="30.00")
         with _at(t0 + timedelta(minutes=10)):
             services.escalation_accept(escalation=escalation, actor=specialist2, now=t0 + timedelta(minutes=10))
         with _at(t0 + timedelta(minutes=40)):
@@ -179,10 +169,10 @@ def seed_escalations(*, now: datetime, rng: random.Random, people: dict, stdout=
     # Emergency, waiting for a manager (red banner, top of every queue).
     if ticket := take("outage"):
         t0 = max(ticket.created_at + timedelta(minutes=5), now - timedelta(minutes=25))
-        _escalate(ticket, agent, "technical", "emergency", "hierarchical", t0, caller_waiting=True)
+        _escalate(ticket, agent, "emergency", "hierarchical", t0, caller_waiting=True)
     # Compliance: restricted from now on.
     if ticket := take("data-privacy"):
-        _escalate(ticket, agent, "compliance", "compliance", "functional", start(ticket))
+        _escalate(ticket, agent, "compliance", "functional", start(ticket))
     # Third party: vendor case, ticket waits on the vendor.
     if ticket := take("orders-delivery"):
         t0 = start(ticket)
@@ -190,7 +180,6 @@ def seed_escalations(*, now: datetime, rng: random.Random, people: dict, stdout=
             _escalate(
                 ticket,
                 agent,
-                "third_party",
                 "third_party",
                 "functional",
                 t0,
