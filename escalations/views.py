@@ -252,7 +252,7 @@ def _detail_context(request: HttpRequest, escalation, **extra) -> dict:
     context = {
         "escalation": escalation,
         "ticket": escalation.ticket,
-        "chain": escalation.chain(),
+        "chain": selectors.escalation_chain_for_ticket(ticket=escalation.ticket),
         "can_handle": services.escalation_can_handle(user=request.user, escalation=escalation),
         "guidance_form": GuidanceForm(),
         "further_form": FurtherForm(),
