@@ -4,3 +4,50 @@ from django.apps import AppConfig
 class EscalationsConfig(AppConfig):
     name = "escalations"
     verbose_name = "Escalations and SLAs"
+
+    def ready(self) -> None:
+        from escalations import receivers  # noqa: F401 - connects the risk detector to ticket events
+        from escalations.demo import seed_escalations
+        from escalations.panels import chain_panel, manager_request_panel, risk_panel
+        from helpdesk.demo import demo_seeder_register
+        from helpdesk.models import Role
+        from helpdesk.navigation import nav_register
+        from helpdesk.panels import panel_register
+
+        nav_register(
+            label="Escalation inbox",
+            url_name="escalation_inbox",
+            roles={Role.AGENT, Role.SPECIALIST, Role.MANAGER, Role.ADMIN},
+            order=30,
+        )
+        nav_register(
+            label="Escalation review", url_name="escalation_review", roles={Role.MANAGER, Role.ADMIN}, order=40
+        )
+        nav_register(
+            label="Approvals",
+            url_name="compensation_approvals",
+            roles={Role.SPECIALIST, Role.MANAGER, Role.ADMIN},
+            order=45,
+        )
+        panel_register(
+            name="escalation_chain",
+            template="escalations/_chain_panel.html",
+            context=chain_panel,
+            audience="staff",
+            order=20,
+        )
+        panel_register(
+            name="escalation_risk",
+            template="escalations/_risk_panel.html",
+            context=risk_panel,
+            audience="staff",
+            order=30,
+        )
+        panel_register(
+            name="manager_request",
+            template="escalations/_manager_request_panel.html",
+            context=manager_request_panel,
+            audience="customer",
+            order=20,
+        )
+        demo_seeder_register(order=40, name="escalations", seeder=seed_escalations)

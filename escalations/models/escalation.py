@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -10,6 +13,10 @@ from django.utils import timezone
 from helpdesk.models import Category, Priority, Team, Ticket, Tier
 
 __all__ = [
+    "ACTIVE_ESCALATION_STATUSES",
+    "CompensationRequest",
+    "CompensationStatus",
+    "Currency",
     "Escalation",
     "EscalationLevel",
     "EscalationMode",
@@ -18,7 +25,11 @@ __all__ = [
     "EscalationStatus",
     "EscalationType",
     "LevelTarget",
+    "Playbook",
     "RequestedBy",
+    "RiskAssessment",
+    "TierApprovalLimit",
+    "VendorCase",
 ]
 
 
@@ -158,3 +169,158 @@ class Escalation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_escalation_type_display()} escalation of {self.ticket_id} (level {self.level})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_ESCALATION_STATUSES
+
+    @property
+    def is_avoidable(self) -> bool:
+        """A returned escalation is counted as avoidable in analytics: the sender could have handled it."""
+        return self.status == EscalationStatus.RETURNED
+
+    def chain(self) -> list[Escalation]:
+        """Every hop from the first to this one (follows ``previous``)."""
+        hops: list[Escalation] = []
+        node: Escalation | None = self
+        while node is not None and len(hops) < 20:
+            hops.append(node)
+            node = node.previous
+        return list(reversed(hops))
+
+
+class Playbook(models.Model):
+    """Per escalation type: what the agent reads to the customer, a checklist, and what the receiver needs."""
+
+    escalation_type = models.CharField(max_length=20, choices=EscalationType.choices, unique=True)
+    title = models.CharField(max_length=160)
+    script = models.TextField(help_text="What to say to the customer, in plain words.")
+    checklist = models.TextField(help_text="One item per line.")
+    receiver_needs = models.TextField(blank=True, help_text="The information the receiving team needs.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["escalation_type"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def checklist_items(self) -> list[str]:
+        return [line.strip(" -•\t") for line in self.checklist.splitlines() if line.strip(" -•\t")]
+
+
+class Currency(models.TextChoices):
+    GBP = "GBP", "£ GBP"
+    EUR = "EUR", "€ EUR"
+    USD = "USD", "$ USD"
+
+
+class TierApprovalLimit(models.Model):
+    """The largest compensation a member of a tier may grant without anyone else's approval."""
+
+    tier = models.PositiveSmallIntegerField(choices=Tier.choices)
+    currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.GBP)
+    amount = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
+
+    class Meta:
+        ordering = ["tier", "currency"]
+        constraints = [models.UniqueConstraint(fields=["tier", "currency"], name="unique_tier_currency_limit")]
+
+    def __str__(self) -> str:
+        return f"Tier {self.tier}: up to {self.amount} {self.currency}"
+
+
+class CompensationStatus(models.TextChoices):
+    AUTO_APPROVED = "auto_approved", "Approved (within the requester's limit)"
+    PENDING = "pending", "Waiting for approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class CompensationRequest(models.Model):
+    """A goodwill credit or refund offered to de-escalate. Above the requester's tier limit it needs approval."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="compensation_requests")
+    escalation = models.ForeignKey(
+        Escalation, null=True, blank=True, on_delete=models.SET_NULL, related_name="compensation_requests"
+    )
+    amount = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))])
+    currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.GBP)
+    reason = models.TextField()
+    status = models.CharField(max_length=20, choices=CompensationStatus.choices, db_index=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requester_limit = models.DecimalField(max_digits=10, decimal_places=2, help_text="The requester's limit then.")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} for {self.ticket_id} ({self.get_status_display()})"
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status in (CompensationStatus.AUTO_APPROVED, CompensationStatus.APPROVED)
+
+
+class VendorCase(models.Model):
+    """A third-party case: the vendor, their reference and contact, and when we chase them next."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="vendor_cases")
+    escalation = models.ForeignKey(
+        Escalation, null=True, blank=True, on_delete=models.SET_NULL, related_name="vendor_cases"
+    )
+    vendor_name = models.CharField(max_length=160)
+    external_reference = models.CharField(max_length=120, blank=True)
+    contact = models.CharField(max_length=200, help_text="Who we talk to at the vendor (name, email or phone).")
+    follow_up_at = models.DateTimeField(db_index=True)
+    reminded_at = models.DateTimeField(null=True, blank=True, help_text="When the follow-up reminder was sent.")
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["follow_up_at"]
+        indexes = [
+            models.Index(
+                fields=["follow_up_at"],
+                name="vendorcase_followup_due",
+                condition=Q(reminded_at__isnull=True, closed_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vendor_name} {self.external_reference}".strip()
+
+
+class RiskAssessment(models.Model):
+    """The escalation-risk detector's latest reading of a ticket: the signals found and the suggested type."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="risk_assessment")
+    score = models.PositiveSmallIntegerField(default=0)
+    signals = models.JSONField(default=list, blank=True, help_text="[{code, label, evidence}] found so far.")
+    suggested_type = models.CharField(max_length=20, choices=EscalationType.choices, blank=True)
+    messages_assessed = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-score"]
+
+    def __str__(self) -> str:
+        return f"Risk {self.score} on {self.ticket_id}"
+
+    @property
+    def level(self) -> str:
+        if self.score >= 60:
+            return "high"
+        if self.score >= 30:
+            return "medium"
+        return "low" if self.score else "none"

@@ -187,6 +187,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "remind-vendor-followups": {
+        "task": "escalations.tasks.vendor_followups_remind_task",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
 }
 # Inbound email: IMAP mailboxes as JSON, e.g.
 # [{"name": "support", "host": "imap.example.com", "port": 993, "security": "ssl", "username": "…",

@@ -1,0 +1,28 @@
+"""Escalation settings with their defaults. Override any of them in Django settings (or the environment through
+the settings module); read them through these functions so tests can use ``override_settings``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+
+DEFAULTS = {
+    # A customer may ask for a manager once this share of the SLA time has elapsed ...
+    "ESCALATION_MANAGER_REQUEST_SLA_SHARE": 0.5,
+    # ... or once the ticket has gone this many hours without a reply from us.
+    "ESCALATION_MANAGER_REQUEST_IDLE_HOURS": 24,
+    # At most this many manager requests per customer in a rolling 24 hours (across all their tickets).
+    "ESCALATION_MANAGER_REQUEST_MAX_PER_DAY": 3,
+    # How long an escalation may stay unaccepted when its path level says nothing.
+    "ESCALATION_DEFAULT_ACK_MINUTES": 30,
+    # Approval limits per tier when no TierApprovalLimit row exists for the currency.
+    "ESCALATION_APPROVAL_LIMITS": {1: Decimal("50"), 2: Decimal("250"), 3: Decimal("2500")},
+    "ESCALATION_DEFAULT_CURRENCY": "GBP",
+    # A risk score at or above this flags the ticket in the workspace.
+    "ESCALATION_RISK_FLAG_SCORE": 30,
+}
+
+
+def get(name: str):
+    return getattr(settings, name, DEFAULTS[name])

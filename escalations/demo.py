@@ -1,0 +1,212 @@
+"""Demo data for escalations: the default paths, playbooks and approval limits, then escalations at every stage
+on the core's open demo tickets (open, accepted, returned, resolved, superseded, emergency, compliance, third
+party, a customer's manager request, compensation auto-approved and pending approval). Built through the real
+services with the clock moved back. Idempotent: nothing is created when escalations already exist."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+import time_machine
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from escalations import services
+from escalations.defaults import escalation_config_ensure
+from escalations.models import Escalation
+from helpdesk.models import OPEN_STATUSES, Status, Ticket
+from helpdesk.services import ticket_reply
+
+TRIED = {
+    "billing": "Checked the invoice and the payment log; the refund button is greyed out for tier 1.",
+    "login-access": "Reset the password, cleared the SSO session, checked the audit log for lockouts.",
+    "outage": "Reproduced it, cleared cache, tried two browsers; the status page is green.",
+    "integrations": "Re-sent the failed deliveries and checked the connector credentials.",
+    "data-privacy": "Confirmed the requester is the account owner; no data touched.",
+    "orders-delivery": "Checked tracking and called the depot (no answer).",
+}
+WANTS = {
+    "billing": "The duplicate refunded, and something for the hassle.",
+    "login-access": "Their team signed in again today.",
+    "outage": "It working again before their afternoon deadline.",
+    "integrations": "The sync running again without losing records.",
+    "data-privacy": "Written confirmation within the legal deadline.",
+    "orders-delivery": "The order delivered or replaced before Friday.",
+}
+MOODS = ["frustrated", "angry", "worried", "calm", "frustrated"]
+
+
+def _escalate(ticket: Ticket, actor, escalation_type: str, mode: str, at: datetime, **extra) -> Escalation:
+    slug = ticket.category.slug if ticket.category else "outage"
+    with time_machine.travel(at, tick=False):
+        ticket.refresh_from_db()
+        return services.escalation_create(
+            ticket=ticket,
+            actor=actor,
+            escalation_type=escalation_type,
+            mode=mode,
+            reason=f"Tier 1 cannot finish this: {ticket.subject.lower()}.",
+            dossier_problem=ticket.description,
+            dossier_tried=TRIED.get(slug, TRIED["outage"]),
+            dossier_desired_outcome=WANTS.get(slug, WANTS["outage"]),
+            dossier_mood=MOODS[ticket.pk % len(MOODS)],
+            now=at,
+            **extra,
+        )
+
+
+def _at(moment: datetime):
+    return time_machine.travel(moment, tick=False)
+
+
+@transaction.atomic
+def seed_escalations(*, now: datetime, rng: random.Random, people: dict, stdout=None) -> None:
+    escalation_config_ensure()
+    if Escalation.objects.exists():
+        return
+    agent = people["agents"][0]
+    specialist, specialist2 = people["specialists"]
+    manager = people["manager"]
+    open_tickets = list(
+        Ticket.objects.filter(status__in=OPEN_STATUSES).select_related("category").order_by("created_at")
+    )
+
+    def take(*slugs: str) -> Ticket | None:
+        for ticket in open_tickets:
+            if ticket.category and ticket.category.slug in slugs:
+                open_tickets.remove(ticket)
+                return ticket
+        return open_tickets.pop(0) if open_tickets else None
+
+    def start(ticket: Ticket) -> datetime:
+        return max(ticket.created_at + timedelta(minutes=20), now - timedelta(hours=20))
+
+    # Open, not yet accepted (waiting in the technical inbox).
+    if ticket := take("outage", "integrations"):
+        _escalate(ticket, agent, "technical", "functional", max(ticket.created_at, now - timedelta(minutes=12)))
+    # Accepted by the specialist.
+    if ticket := take("login-access", "outage"):
+        t0 = start(ticket)
+        escalation = _escalate(ticket, agent, "technical", "functional", t0)
+        with _at(t0 + timedelta(minutes=12)):
+            services.escalation_accept(escalation=escalation, actor=specialist, now=t0 + timedelta(minutes=12))
+    # Returned with guidance (avoidable).
+    if ticket := take("login-access", "integrations"):
+        t0 = start(ticket)
+        escalation = _escalate(ticket, agent, "support_level", "hierarchical", t0)
+        with _at(t0 + timedelta(minutes=25)):
+            services.escalation_return(
+                escalation=escalation,
+                actor=specialist,
+                guidance="This is the known SSO cache issue: KB article 'Reset SSO session' fixes it at tier 1.",
+                now=t0 + timedelta(minutes=25),
+            )
+    # Resolved (accepted, then resolved with a summary; the ticket is resolved too).
+    if ticket := take("integrations", "outage"):
+        t0 = start(ticket)
+        escalation = _escalate(ticket, agent, "technical", "functional", t0)
+        with _at(t0 + timedelta(minutes=8)):
+            services.escalation_accept(escalation=escalation, actor=specialist2, now=t0 + timedelta(minutes=8))
+        with _at(t0 + timedelta(hours=2)):
+            services.escalation_resolve(
+                escalation=escalation,
+                actor=specialist2,
+                summary="We rotated the webhook signing secret and re-sent the failed deliveries.",
+                now=t0 + timedelta(hours=2),
+            )
+    # Superseded: accepted at tier 2, escalated further to tier 3 with compensation above the specialist's limit
+    # (pending approval).
+    if ticket := take("billing"):
+        t0 = start(ticket)
+        escalation = _escalate(
+            ticket,
+            agent,
+            "financial",
+            "functional",
+            t0,
+            compensation_amount="40.00",
+            compensation_currency="GBP",
+            compensation_reason="Refund of the duplicate charge.",
+        )
+        with _at(t0 + timedelta(minutes=15)):
+            services.escalation_accept(escalation=escalation, actor=specialist2, now=t0 + timedelta(minutes=15))
+        with _at(t0 + timedelta(minutes=50)):
+            services.escalation_escalate_further(
+                escalation=escalation,
+                actor=specialist2,
+                reason="Goodwill above my limit: the customer lost a day of sales.",
+                dossier_tried="Refunded the duplicate (£40).",
+                compensation_amount="400.00",
+                compensation_currency="GBP",
+                compensation_reason="One month's subscription as goodwill for the lost day.",
+                now=t0 + timedelta(minutes=50),
+            )
+    # The same chain, finished: the manager accepted and approved the goodwill.
+    if ticket := take("billing"):
+        t0 = start(ticket)
+        escalation = _escalate(ticket, agent, "financial", "functional", t0, compensation_amount="30.00")
+        with _at(t0 + timedelta(minutes=10)):
+            services.escalation_accept(escalation=escalation, actor=specialist2, now=t0 + timedelta(minutes=10))
+        with _at(t0 + timedelta(minutes=40)):
+            top = services.escalation_escalate_further(
+                escalation=escalation,
+                actor=specialist2,
+                reason="Customer asks for three months' credit.",
+                compensation_amount="300.00",
+                now=t0 + timedelta(minutes=40),
+            )
+        with _at(t0 + timedelta(minutes=70)):
+            services.escalation_accept(escalation=top, actor=manager, now=t0 + timedelta(minutes=70))
+            pending = top.compensation_requests.get()
+            services.compensation_decide(
+                request=pending,
+                actor=manager,
+                approve=True,
+                note="Long-standing customer; approved.",
+                now=t0 + timedelta(minutes=70),
+            )
+    # Emergency, waiting for a manager (red banner, top of every queue).
+    if ticket := take("outage"):
+        t0 = max(ticket.created_at + timedelta(minutes=5), now - timedelta(minutes=25))
+        _escalate(ticket, agent, "emergency", "hierarchical", t0, caller_waiting=True)
+    # Compliance: restricted from now on.
+    if ticket := take("data-privacy"):
+        _escalate(ticket, agent, "compliance", "functional", start(ticket))
+    # Third party: vendor case, ticket waits on the vendor.
+    if ticket := take("orders-delivery"):
+        t0 = start(ticket)
+        if ticket.status in OPEN_STATUSES:
+            _escalate(
+                ticket,
+                agent,
+                "third_party",
+                "functional",
+                t0,
+                vendor_name="SwiftShip Couriers",
+                vendor_reference="SS-448812",
+                vendor_contact="depot-support@swiftship.example",
+                vendor_follow_up_at=now + timedelta(days=1),
+            )
+    # A customer asks for a manager after a day without an answer.
+    if ticket := take("orders-delivery", "billing", "login-access"):
+        later = min(now - timedelta(minutes=30), ticket.created_at + timedelta(hours=26))
+        if ticket.status == Status.NEW or later > ticket.created_at + timedelta(hours=25):
+            with _at(later):
+                ticket.refresh_from_db()
+                try:
+                    ticket_reply(
+                        ticket=ticket,
+                        author=ticket.customer,
+                        body="This is the third time I ask. Unacceptable. I want to speak to a manager.",
+                    )
+                    services.escalation_request_manager(
+                        ticket=ticket,
+                        customer=ticket.customer,
+                        reason="Nobody has answered for a day and this blocks our team.",
+                        now=later,
+                    )
+                except ValidationError:
+                    pass
+    if stdout is not None:
+        stdout.write(f"Escalations: {Escalation.objects.count()} records.")

@@ -1,0 +1,214 @@
+"""Reads for escalations. Every list, count and search goes through ``escalations_visible_to`` which is built on
+the one ticket visibility rule, so a restricted (compliance) ticket never leaks through an escalation list."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from escalations import conf
+from escalations.models import (
+    ACTIVE_ESCALATION_STATUSES,
+    CompensationRequest,
+    CompensationStatus,
+    Escalation,
+    EscalationPath,
+    EscalationStatus,
+    Playbook,
+    TierApprovalLimit,
+    VendorCase,
+)
+from helpdesk.models import PRIORITY_RANK, Role, Ticket, User
+from helpdesk.selectors import ticket_visibility_q_for
+
+
+def escalations_visible_to(user: User) -> QuerySet[Escalation]:
+    """Escalation records are staff-only (customers read the plain-words events); restricted tickets follow the
+    ticket rule."""
+    if not user.is_authenticated or not user.is_staff_member:
+        return Escalation.objects.none()
+    return Escalation.objects.filter(ticket_visibility_q_for(user, prefix="ticket__"))
+
+
+def escalation_get_for_user(*, user: User, pk: int) -> Escalation:
+    escalation = (
+        escalations_visible_to(user)
+        .select_related("ticket__customer", "ticket__organization__plan", "to_team", "from_team", "requested_by")
+        .filter(pk=pk)
+        .first()
+    )
+    if escalation is None:
+        raise Http404("No such escalation.")
+    return escalation
+
+
+def _with_related(qs: QuerySet[Escalation]) -> QuerySet[Escalation]:
+    return qs.select_related(
+        "ticket__customer",
+        "ticket__organization__plan",
+        "ticket__category",
+        "to_team",
+        "from_team",
+        "requested_by",
+        "accepted_by",
+    )
+
+
+def escalations_inbox_for(user: User) -> QuerySet[Escalation]:
+    """The specialist inbox: open escalations for my teams, oldest first (emergencies still on top)."""
+    return _with_related(escalations_visible_to(user).open().filter(to_team__in=user.teams.values("pk"))).order_by(
+        "-ticket__is_emergency", "created_at"
+    )
+
+
+def escalations_accepted_by(user: User) -> QuerySet[Escalation]:
+    return _with_related(
+        escalations_visible_to(user).filter(status=EscalationStatus.ACCEPTED, accepted_by=user)
+    ).order_by("accepted_at")
+
+
+def escalations_review_queue(
+    *,
+    user: User,
+    now: datetime,
+    escalation_type: str = "",
+    tier: str = "",
+    age: str = "",
+    breach: str = "",
+    q: str = "",
+) -> QuerySet[Escalation]:
+    """Every active escalation the user may see, emergencies first then the oldest. Filters come from the URL."""
+    qs = escalations_visible_to(user).active()
+    if escalation_type:
+        qs = qs.filter(escalation_type=escalation_type)
+    if tier.isdigit():
+        qs = qs.filter(to_tier=int(tier))
+    if age in AGE_FILTERS:
+        qs = qs.filter(created_at__lte=now - AGE_FILTERS[age][1])
+    if breach == "breached":
+        qs = qs.filter(ticket__sla_due_at__lte=now)
+    elif breach == "unacknowledged":
+        qs = qs.filter(status=EscalationStatus.OPEN, ack_due_at__lte=now)
+    elif breach == "ok":
+        qs = qs.filter(Q(ticket__sla_due_at__gt=now) | Q(ticket__sla_due_at__isnull=True))
+    if q:
+        qs = qs.filter(
+            Q(ticket__reference__icontains=q)
+            | Q(ticket__subject__icontains=q)
+            | Q(reason__icontains=q)
+            | Q(dossier_problem__icontains=q)
+            | Q(ticket__customer__last_name__icontains=q)
+        )
+    return _with_related(qs).order_by("-ticket__is_emergency", "created_at")
+
+
+AGE_FILTERS = {
+    "1h": ("Older than 1 hour", timedelta(hours=1)),
+    "4h": ("Older than 4 hours", timedelta(hours=4)),
+    "24h": ("Older than 1 day", timedelta(days=1)),
+    "72h": ("Older than 3 days", timedelta(days=3)),
+}
+
+
+def escalations_open_count_for(user: User) -> int:
+    """The inbox badge: counts go through the same visibility rule as the lists."""
+    return escalations_visible_to(user).open().filter(to_team__in=user.teams.values("pk")).count()
+
+
+def escalations_unacknowledged_due(*, now: datetime) -> QuerySet[Escalation]:
+    """Open escalations whose acknowledgement time has passed: the SLA sweep pages the next level for these."""
+    return Escalation.objects.filter(status=EscalationStatus.OPEN, ack_due_at__lte=now).order_by("ack_due_at")
+
+
+def escalation_chain_for_ticket(*, ticket: Ticket) -> list[Escalation]:
+    """Every hop on the ticket, oldest first, for the chain panel."""
+    return list(
+        Escalation.objects.filter(ticket=ticket)
+        .select_related("to_team", "from_team", "requested_by", "accepted_by")
+        .order_by("created_at", "pk")
+    )
+
+
+def escalation_active_for_ticket(*, ticket: Ticket) -> Escalation | None:
+    return (
+        Escalation.objects.filter(ticket=ticket, status__in=ACTIVE_ESCALATION_STATUSES)
+        .select_related("to_team", "accepted_by")
+        .order_by("-level", "-created_at")
+        .first()
+    )
+
+
+def escalation_path_for(*, ticket: Ticket, escalation_type: str) -> EscalationPath | None:
+    """The most specific active path for the type: a category match beats a catch-all, then the highest minimum
+    priority the ticket still meets."""
+    rank = PRIORITY_RANK.get(ticket.priority, 1)
+    candidates = (
+        EscalationPath.objects.filter(is_active=True, escalation_type=escalation_type)
+        .filter(Q(category__isnull=True) | Q(category_id=ticket.category_id))
+        .prefetch_related("levels__team")
+    )
+    best: tuple[tuple[int, int, int], EscalationPath] | None = None
+    for path in candidates:
+        min_rank = PRIORITY_RANK.get(path.min_priority, -1) if path.min_priority else -1
+        if min_rank > rank:
+            continue
+        key = (1 if path.category_id else 0, min_rank, -path.pk)
+        if best is None or key > best[0]:
+            best = (key, path)
+    return best[1] if best else None
+
+
+def playbook_for(escalation_type: str) -> Playbook | None:
+    return Playbook.objects.filter(escalation_type=escalation_type).first()
+
+
+def approval_limit_for(*, user: User, currency: str) -> Decimal:
+    """The user's tier limit in the currency: the admin-configured row, else the settings default (GBP only)."""
+    tier = user.tier or 0
+    row = TierApprovalLimit.objects.filter(tier=tier, currency=currency).first()
+    if row is not None:
+        return row.amount
+    if currency == conf.get("ESCALATION_DEFAULT_CURRENCY"):
+        return Decimal(conf.get("ESCALATION_APPROVAL_LIMITS").get(tier, 0))
+    return Decimal("0")
+
+
+def compensation_requests_visible_to(user: User) -> QuerySet[CompensationRequest]:
+    if not user.is_authenticated or not user.is_staff_member:
+        return CompensationRequest.objects.none()
+    return CompensationRequest.objects.filter(ticket_visibility_q_for(user, prefix="ticket__"))
+
+
+def compensation_approvals_for(user: User) -> list[CompensationRequest]:
+    """Pending requests this user could approve: their limit covers the amount and they did not ask for it."""
+    if not user.is_staff_member:
+        return []
+    pending = (
+        compensation_requests_visible_to(user)
+        .filter(status=CompensationStatus.PENDING)
+        .exclude(requested_by=user)
+        .select_related("ticket", "requested_by", "escalation")
+        .order_by("created_at")
+    )
+    limits: dict[str, Decimal] = {}
+    result = []
+    for request in pending:
+        if request.currency not in limits:
+            limits[request.currency] = approval_limit_for(user=user, currency=request.currency)
+        if request.amount <= limits[request.currency]:
+            result.append(request)
+    return result
+
+
+def vendor_cases_followup_due(*, now: datetime) -> QuerySet[VendorCase]:
+    return VendorCase.objects.filter(follow_up_at__lte=now, reminded_at__isnull=True, closed_at__isnull=True)
+
+
+def managers_on_call() -> list[User]:
+    """Tier-3 people who are available; when nobody is, every active manager (an emergency must reach someone)."""
+    managers = User.objects.filter(is_active=True, role=Role.MANAGER)
+    available = list(managers.filter(is_available=True))
+    return available or list(managers)

@@ -1,0 +1,1285 @@
+"""Writes for escalations: escalate, accept, return, escalate further, resolve, reassign; the customer's request
+for a manager; emergency, financial (compensation approvals), compliance and third-party escalations; the
+vendor follow-up reminder. Screens, tasks, the SLA sweep and the admin call these same functions.
+
+Exactly-once is enforced by the database, not by hoping: at most one *open* escalation per ticket and level
+(a partial unique constraint; the insert runs in a savepoint so a duplicate becomes a clean refusal), and every
+state change is a conditional UPDATE on the status the caller saw (two people accepting at once: one row
+changes, the other gets ``EscalationConflict`` naming the winner).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import dateformat, timezone
+
+from escalations import conf, events
+from escalations.models import (
+    ACTIVE_ESCALATION_STATUSES,
+    CompensationRequest,
+    CompensationStatus,
+    Currency,
+    Escalation,
+    EscalationLevel,
+    EscalationMode,
+    EscalationPath,
+    EscalationStatus,
+    EscalationType,
+    LevelTarget,
+    RequestedBy,
+    VendorCase,
+)
+from escalations.selectors import approval_limit_for, escalation_path_for, managers_on_call
+from helpdesk import events as core_events
+from helpdesk import services as core
+from helpdesk.models import (
+    OPEN_STATUSES,
+    EventKind,
+    Role,
+    Status,
+    Team,
+    TeamMembership,
+    Ticket,
+    TicketEvent,
+    User,
+)
+from helpdesk.notifications import notification_enqueue
+
+__all__ = [
+    "EscalationConflict",
+    "ManagerRequestCheck",
+    "compensation_decide",
+    "compensation_request_create",
+    "escalation_accept",
+    "escalation_create",
+    "escalation_create_automatic",
+    "escalation_escalate_further",
+    "escalation_page_next_level",
+    "escalation_preview",
+    "escalation_reassign",
+    "escalation_request_manager",
+    "escalation_resolve",
+    "escalation_return",
+    "manager_request_check",
+    "vendor_followups_due_remind",
+]
+
+MANUAL_MODES = (EscalationMode.FUNCTIONAL, EscalationMode.HIERARCHICAL)
+CURRENCY_SYMBOL = {Currency.GBP: "£", Currency.EUR: "€", Currency.USD: "$"}
+
+
+class EscalationConflict(Exception):
+    """Someone else changed the escalation first (or a double click created it already); nothing was written."""
+
+
+# --- small helpers --------------------------------------------------------------------------------------------
+
+
+def money(amount: Decimal, currency: str) -> str:
+    symbol = CURRENCY_SYMBOL.get(currency)
+    return f"{symbol}{amount:,.2f}" if symbol else f"{amount:,.2f} {currency}"
+
+
+def when_words(moment: datetime) -> str:
+    """A moment as a customer reads it: ``Tuesday 24 November, 10:00``."""
+    return dateformat.format(timezone.localtime(moment), "l j F, H:i")
+
+
+def _team_words(team: Team | None) -> str:
+    return f"our {team.name} team" if team else "our senior support team"
+
+
+def _require_staff(user: User | None) -> None:
+    if user is None or not user.is_staff_member:
+        raise PermissionDenied("Only staff can do this.")
+
+
+def _is_member(user: User, team: Team | None) -> bool:
+    return team is not None and TeamMembership.objects.filter(team=team, user=user).exists()
+
+
+def _is_tier3(user: User) -> bool:
+    return user.is_superuser or user.role in (Role.MANAGER, Role.ADMIN)
+
+
+def _can_handle(user: User, escalation: Escalation) -> bool:
+    """The receiving team's members, whoever accepted it, and tier 3 may act on an escalation."""
+    return (
+        _is_tier3(user)
+        or (escalation.accepted_by_id is not None and escalation.accepted_by_id == user.pk)
+        or _is_member(user, escalation.to_team)
+    )
+
+
+def _ticket_update(*, ticket: Ticket, now: datetime, **fields) -> None:
+    """Change ticket fields owned by the escalation engine and advance the optimistic-locking version."""
+    for name, value in fields.items():
+        setattr(ticket, name, value)
+    Ticket.objects.filter(pk=ticket.pk).update(version=F("version") + 1, updated_at=now, **fields)
+    ticket.version = Ticket.objects.values_list("version", flat=True).get(pk=ticket.pk)
+
+
+def _lock_ticket(ticket: Ticket) -> Ticket:
+    """Serialise escalation writes on one ticket (PostgreSQL row lock; SQLite serialises writers anyway)."""
+    locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket.restricted, ticket.is_emergency, ticket.status = locked.restricted, locked.is_emergency, locked.status
+    ticket.version = locked.version
+    return ticket
+
+
+def _ack_minutes(level: EscalationLevel | None) -> int:
+    return level.ack_minutes if level is not None else int(conf.get("ESCALATION_DEFAULT_ACK_MINUTES"))
+
+
+def _level(path: EscalationPath | None, position: int) -> EscalationLevel | None:
+    if path is None:
+        return None
+    return EscalationLevel.objects.select_related("team").filter(path=path, position=position).first()
+
+
+def _level_team(*, ticket: Ticket, level: EscalationLevel | None) -> Team | None:
+    if level is None:
+        return None
+    if level.target == LevelTarget.MANAGER_ON_CALL:
+        return core.team_for_category(ticket.category, tier=3)
+    return level.team
+
+
+def _target(
+    *, ticket: Ticket, escalation_type: str, mode: str, position: int, above_tier: int
+) -> tuple[EscalationPath | None, EscalationLevel | None, Team | None]:
+    """Where a hop goes: the path's level at ``position``; without one, the team skilled in the category one tier
+    up (tier 3 for emergencies and managerial). Hierarchical and automatic hops always go above ``above_tier``."""
+    path = escalation_path_for(ticket=ticket, escalation_type=escalation_type)
+    level = _level(path, position)
+    team = _level_team(ticket=ticket, level=level)
+    must_rise = mode in (EscalationMode.HIERARCHICAL, EscalationMode.AUTOMATIC)
+    if team is None:
+        tier = 3 if escalation_type in (EscalationType.EMERGENCY, EscalationType.MANAGERIAL) else above_tier + 1
+        team = core.team_for_category(ticket.category, tier=min(max(tier, 2), 3))
+    if team is not None and must_rise and team.tier <= above_tier:
+        team = core.team_for_category(ticket.category, tier=above_tier + 1) if above_tier < 3 else None
+    return path, level, team
+
+
+def _insert(**fields) -> Escalation | None:
+    """Insert one escalation in a savepoint; the open-per-ticket-and-level constraint turns a duplicate into None."""
+    try:
+        with transaction.atomic():
+            return Escalation.objects.create(**fields)
+    except IntegrityError:
+        return None
+
+
+def _receivers(*, escalation: Escalation, level: EscalationLevel | None) -> list[User]:
+    team = escalation.to_team
+    if team is None or (level is not None and not level.notify_team):
+        return []
+    memberships = TeamMembership.objects.filter(team=team, user__is_active=True).select_related("user")
+    if level is not None and level.notify_leads_only:
+        memberships = memberships.filter(is_lead=True)
+    return [m.user for m in memberships]
+
+
+def _notify_receivers(*, escalation: Escalation, level: EscalationLevel | None, headline: str) -> None:
+    ticket = escalation.ticket
+    recipients = _receivers(escalation=escalation, level=level)
+    if escalation.escalation_type == EscalationType.EMERGENCY:
+        # Every tier-3 manager on call, by every channel, at once.
+        recipients = [*recipients, *managers_on_call()]
+    notification_enqueue(
+        kind=f"escalation_{escalation.escalation_type}",
+        subject=f"{headline}: {ticket.reference} {ticket.subject}"[:250],
+        body=(
+            f"Problem: {escalation.dossier_problem}\nTried: {escalation.dossier_tried}\n"
+            f"Customer wants: {escalation.dossier_desired_outcome}\nMood: {escalation.dossier_mood}\n\n"
+            f"Reason: {escalation.reason}"
+        ),
+        recipients=recipients,
+        ticket=ticket,
+        url=core.ticket_url(ticket),
+        email=escalation.escalation_type == EscalationType.EMERGENCY or escalation.caller_waiting,
+        data={"escalation_id": escalation.pk},
+    )
+
+
+def _tell_customer(
+    *, escalation: Escalation, body: str, kind: str, subject: str = "", actor: User | None = None
+) -> None:
+    """One public timeline event and one email, with the same plain words."""
+    ticket = escalation.ticket
+    events.escalation_customer_told_event(ticket=ticket, escalation=escalation, body=body, kind=kind, actor=actor)
+    notification_enqueue(
+        kind=f"customer_{kind}",
+        subject=subject or f"[{ticket.reference}] An update on your request",
+        body=f"Hello {ticket.customer.display_name},\n\n{body}",
+        recipients=[ticket.customer],
+        ticket=ticket,
+        url=core.ticket_url(ticket),
+    )
+
+
+def _customer_words_for_new_hop(escalation: Escalation) -> str:
+    team = _team_words(escalation.to_team)
+    if escalation.escalation_type == EscalationType.EMERGENCY:
+        return (
+            "We are treating your request as an emergency. Our managers have been alerted and one of them will "
+            "take charge straight away. We will update you here."
+        )
+    if escalation.escalation_type == EscalationType.COMPLIANCE:
+        return (
+            f"Your request is now with {team}, who handle data and legal matters confidentially. "
+            "They have everything you have told us and will reply here."
+        )
+    if escalation.requested_by_kind == RequestedBy.CUSTOMER:
+        return (
+            f"You asked for a manager to look at your request. We have passed it to {team}; a manager will "
+            "review everything so far and contact you here. You will not need to repeat yourself."
+        )
+    return (
+        f"We have passed your request to {team} so that the right people handle it. They have everything you have "
+        "told us, so you will not need to repeat yourself. They will pick it up shortly and reply here."
+    )
+
+
+def _validate_dossier(*, reason: str, problem: str, tried: str, desired: str, mood: str) -> dict[str, str]:
+    errors = {}
+    if not reason.strip():
+        errors["reason"] = "Say why this needs to be escalated."
+    if not problem.strip():
+        errors["dossier_problem"] = "Describe the problem, so the receiver does not have to ask the customer again."
+    if not tried.strip():
+        errors["dossier_tried"] = "List what was already tried, even if nothing was."
+    if not desired.strip():
+        errors["dossier_desired_outcome"] = "Say what the customer wants to happen next."
+    if not mood.strip():
+        errors["dossier_mood"] = "Choose the customer's mood."
+    return errors
+
+
+def _parse_amount(value) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValidationError({"compensation_amount": "Enter an amount such as 120.00."}) from exc
+    if amount <= 0 or amount.as_tuple().exponent < -2:
+        raise ValidationError({"compensation_amount": "Enter a positive amount with at most two decimals."})
+    return amount
+
+
+# --- path preview ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PathPreview:
+    path: EscalationPath | None
+    team: Team | None
+    level: int
+    ack_minutes: int
+    next_team: Team | None
+
+    @property
+    def words(self) -> str:
+        if self.team is None:
+            return "No team can receive this escalation: ask an administrator to configure an escalation path."
+        text = f"Goes to {self.team.name} (tier {self.team.tier}). If nobody accepts within {self.ack_minutes} minutes"
+        if self.next_team is not None:
+            return f"{text}, {self.next_team.name} (tier {self.next_team.tier}) is paged."
+        return f"{text}, the managers are alerted."
+
+
+def escalation_preview(*, ticket: Ticket, escalation_type: str, mode: str) -> PathPreview:
+    """Who receives the escalation and who is paged next if nobody accepts (read-only)."""
+    path, level, team = _target(
+        ticket=ticket, escalation_type=escalation_type, mode=mode, position=1, above_tier=ticket.tier
+    )
+    next_team = None
+    if team is not None:
+        _, _, next_team = _target(
+            ticket=ticket,
+            escalation_type=escalation_type,
+            mode=EscalationMode.AUTOMATIC,
+            position=2,
+            above_tier=team.tier,
+        )
+    return PathPreview(path=path, team=team, level=1, ack_minutes=_ack_minutes(level), next_team=next_team)
+
+
+# --- escalate -------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def escalation_create(
+    *,
+    ticket: Ticket,
+    actor: User,
+    escalation_type: str,
+    mode: str,
+    reason: str,
+    dossier_problem: str,
+    dossier_tried: str,
+    dossier_desired_outcome: str,
+    dossier_mood: str,
+    caller_waiting: bool = False,
+    compensation_amount: Decimal | str | None = None,
+    compensation_currency: str = "",
+    compensation_reason: str = "",
+    vendor_name: str = "",
+    vendor_reference: str = "",
+    vendor_contact: str = "",
+    vendor_follow_up_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Escalation:
+    """A manual escalation with its handoff dossier: to the path's first level (functional) or a tier up
+    (hierarchical). The receivers are notified and the customer is told in plain words. Type-specific effects:
+    emergency pages every manager on call and pins the ticket; financial records a compensation request;
+    compliance restricts the ticket and moves it to the compliance team; third party opens a vendor case and
+    waits on the vendor. Atomic; a second escalation while one is active (a double click) is refused."""
+    _require_staff(actor)
+    now = now or timezone.now()
+    errors = _validate_dossier(
+        reason=reason, problem=dossier_problem, tried=dossier_tried, desired=dossier_desired_outcome, mood=dossier_mood
+    )
+    if escalation_type not in EscalationType.values:
+        errors["escalation_type"] = "Choose the type of escalation."
+    if mode not in MANUAL_MODES:
+        errors["mode"] = "Choose functional (more skill) or hierarchical (more authority)."
+    if escalation_type == EscalationType.FINANCIAL:
+        if _parse_amount(compensation_amount) is None:
+            errors["compensation_amount"] = "A financial escalation needs the compensation amount."
+        if not (compensation_reason or reason).strip():
+            errors["compensation_reason"] = "Say why the customer should be compensated."
+    if escalation_type == EscalationType.THIRD_PARTY:
+        if not vendor_name.strip():
+            errors["vendor_name"] = "Name the vendor."
+        if not vendor_contact.strip():
+            errors["vendor_contact"] = "Give the vendor contact (name, email or phone)."
+        if vendor_follow_up_at is None:
+            errors["vendor_follow_up_at"] = "Set the date to chase the vendor."
+        elif vendor_follow_up_at <= now:
+            errors["vendor_follow_up_at"] = "The follow-up date must be in the future."
+    if not ticket.is_open:
+        errors["__all__"] = "This ticket is not open: reopen it before escalating."
+    if errors:
+        raise ValidationError(errors)
+
+    _lock_ticket(ticket)
+    active = Escalation.objects.filter(ticket=ticket, status__in=ACTIVE_ESCALATION_STATUSES).first()
+    if active is not None:
+        raise EscalationConflict(
+            f"This ticket is already escalated to {active.to_team.name if active.to_team else 'another team'} "
+            f"({active.get_status_display().lower()} since {when_words(active.accepted_at or active.created_at)}). "
+            "Use “Escalate further” on that escalation instead; nothing new was created."
+        )
+    path, level, team = _target(
+        ticket=ticket, escalation_type=escalation_type, mode=mode, position=1, above_tier=ticket.tier
+    )
+    if team is None:
+        raise ValidationError(
+            "No team can receive this escalation: ask an administrator to configure an escalation path."
+        )
+    escalation = _insert(
+        ticket=ticket,
+        escalation_type=escalation_type,
+        mode=mode,
+        path=path,
+        level=1,
+        from_tier=ticket.tier,
+        to_tier=team.tier,
+        from_team=ticket.team,
+        to_team=team,
+        requested_by_kind=RequestedBy.AGENT,
+        requested_by=actor,
+        reason=reason.strip(),
+        dossier_problem=dossier_problem.strip(),
+        dossier_tried=dossier_tried.strip(),
+        dossier_desired_outcome=dossier_desired_outcome.strip(),
+        dossier_mood=dossier_mood.strip(),
+        caller_waiting=caller_waiting,
+        created_at=now,
+        ack_due_at=now + timedelta(minutes=_ack_minutes(level)),
+    )
+    if escalation is None:
+        raise EscalationConflict("This ticket was escalated a moment ago (a double click?). Nothing new was created.")
+    _after_new_hop(escalation=escalation, level=level, actor=actor, now=now, headline="New escalation")
+
+    if escalation_type == EscalationType.FINANCIAL:
+        compensation_request_create(
+            ticket=ticket,
+            actor=actor,
+            amount=compensation_amount,
+            currency=compensation_currency or conf.get("ESCALATION_DEFAULT_CURRENCY"),
+            reason=(compensation_reason or reason).strip(),
+            escalation=escalation,
+            now=now,
+        )
+    if escalation_type == EscalationType.THIRD_PARTY:
+        _vendor_case_open(
+            escalation=escalation,
+            actor=actor,
+            vendor_name=vendor_name.strip(),
+            external_reference=vendor_reference.strip(),
+            contact=vendor_contact.strip(),
+            follow_up_at=vendor_follow_up_at,
+            now=now,
+        )
+    return escalation
+
+
+def _after_new_hop(
+    *, escalation: Escalation, level: EscalationLevel | None, actor: User | None, now, headline: str
+) -> None:
+    """Effects every new hop has: its event, the type's ticket changes, the receivers' and customer's notices."""
+    ticket = escalation.ticket
+    events.escalation_created_event(ticket=ticket, actor=actor, escalation=escalation)
+    if escalation.escalation_type == EscalationType.EMERGENCY and not ticket.is_emergency:
+        _ticket_update(ticket=ticket, now=now, is_emergency=True)
+    if escalation.escalation_type == EscalationType.COMPLIANCE:
+        # Restricted from this moment: only the compliance team (now the ticket's team), tier 3 and admins see it.
+        _ticket_update(
+            ticket=ticket, now=now, restricted=True, team=escalation.to_team, assignee=None, tier=escalation.to_tier
+        )
+        events.ticket_restricted_event(ticket=ticket, actor=actor, escalation=escalation)
+    _notify_receivers(escalation=escalation, level=level, headline=headline)
+    _tell_customer(
+        escalation=escalation, body=_customer_words_for_new_hop(escalation), kind=EventKind.ESCALATED, actor=actor
+    )
+
+
+@transaction.atomic
+def escalation_create_automatic(
+    *,
+    ticket: Ticket,
+    reason: str,
+    dossier_problem: str,
+    dossier_tried: str,
+    dossier_desired_outcome: str,
+    dossier_mood: str = "unknown",
+    now: datetime | None = None,
+) -> Escalation | None:
+    """The SLA engine's escalation: mode automatic, requested by the system, type support_level, to the next level
+    on the matching path (above any accepted escalation, which it supersedes). Returns None when an open
+    escalation already waits on the ticket, when there is no higher level, or when a concurrent call created the
+    same one (the database constraint decides). Atomic and idempotent."""
+    now = now or timezone.now()
+    _lock_ticket(ticket)
+    if not ticket.is_open:
+        return None
+    active = Escalation.objects.filter(ticket=ticket, status__in=ACTIVE_ESCALATION_STATUSES).order_by("-level").first()
+    if active is not None and active.status == EscalationStatus.OPEN:
+        return None
+    position = active.level + 1 if active else 1
+    above = active.to_tier if active else ticket.tier
+    escalation_type = EscalationType.SUPPORT_LEVEL
+    path, level, team = _target(
+        ticket=ticket,
+        escalation_type=escalation_type,
+        mode=EscalationMode.AUTOMATIC,
+        position=position,
+        above_tier=above,
+    )
+    if team is None:
+        return None
+    if active is not None and not _supersede(active, now=now):
+        return None
+    escalation = _insert(
+        ticket=ticket,
+        escalation_type=escalation_type,
+        mode=EscalationMode.AUTOMATIC,
+        path=path,
+        level=position,
+        previous=active,
+        from_tier=active.to_tier if active else ticket.tier,
+        to_tier=team.tier,
+        from_team=active.to_team if active else ticket.team,
+        to_team=team,
+        requested_by_kind=RequestedBy.SYSTEM,
+        requested_by=None,
+        reason=reason.strip() or "SLA breached",
+        dossier_problem=dossier_problem.strip() or ticket.subject,
+        dossier_tried=dossier_tried.strip() or "Nothing recorded.",
+        dossier_desired_outcome=dossier_desired_outcome.strip() or "A resolution within the promised time.",
+        dossier_mood=dossier_mood or "unknown",
+        created_at=now,
+        ack_due_at=now + timedelta(minutes=_ack_minutes(level)),
+    )
+    if escalation is None:
+        transaction.set_rollback(True)  # undo the supersede: the other call won
+        return None
+    _after_new_hop(escalation=escalation, level=level, actor=None, now=now, headline="Automatic escalation (SLA)")
+    return escalation
+
+
+def _supersede(escalation: Escalation, *, now: datetime) -> bool:
+    """Conditional UPDATE: True only for the one caller that moved it from an active status."""
+    changed = Escalation.objects.filter(pk=escalation.pk, status__in=ACTIVE_ESCALATION_STATUSES).update(
+        status=EscalationStatus.SUPERSEDED, closed_at=now
+    )
+    if changed:
+        escalation.status = EscalationStatus.SUPERSEDED
+        escalation.closed_at = now
+    return bool(changed)
+
+
+@transaction.atomic
+def escalation_page_next_level(*, escalation: Escalation, now: datetime | None = None) -> Escalation | None:
+    """Nobody accepted within the level's time: supersede the hop and open the next level (up to tier 3), exactly
+    once. With no higher level, the managers are alerted once and the hop stays open. Atomic and idempotent."""
+    now = now or timezone.now()
+    ticket = _lock_ticket(escalation.ticket)
+    current = Escalation.objects.filter(pk=escalation.pk).first()
+    if (
+        current is None
+        or current.status != EscalationStatus.OPEN
+        or current.ack_due_at is None
+        or current.ack_due_at > now
+    ):
+        return None
+    if not ticket.is_open:
+        # Nobody needs paging about a ticket that is resolved or closed: stop the clock instead.
+        Escalation.objects.filter(pk=current.pk, status=EscalationStatus.OPEN).update(ack_due_at=None)
+        escalation.ack_due_at = None
+        return None
+    path, level, team = _target(
+        ticket=ticket,
+        escalation_type=current.escalation_type,
+        mode=EscalationMode.AUTOMATIC,
+        position=current.level + 1,
+        above_tier=current.to_tier,
+    )
+    if team is None:
+        # Top of the path: stop paging (exactly once) and make sure the managers know.
+        if Escalation.objects.filter(pk=current.pk, status=EscalationStatus.OPEN, ack_due_at=current.ack_due_at).update(
+            ack_due_at=None
+        ):
+            notification_enqueue(
+                kind="escalation_unacknowledged",
+                subject=f"Nobody has accepted the escalation of {ticket.reference} yet",
+                body=f"It has waited since {when_words(current.created_at)} and there is no higher level to page.",
+                recipients=managers_on_call(),
+                ticket=ticket,
+                url=core.ticket_url(ticket),
+            )
+            escalation.ack_due_at = None
+        return None
+    if not _supersede(current, now=now):
+        return None
+    escalation.status, escalation.closed_at = current.status, current.closed_at
+    new = _insert(
+        ticket=ticket,
+        escalation_type=current.escalation_type,
+        mode=EscalationMode.AUTOMATIC,
+        path=path or current.path,
+        level=current.level + 1,
+        previous=current,
+        from_tier=current.to_tier,
+        to_tier=team.tier,
+        from_team=current.to_team,
+        to_team=team,
+        requested_by_kind=RequestedBy.SYSTEM,
+        reason=f"Not accepted within {_ack_minutes(_level(current.path, current.level))} minutes by "
+        f"{current.to_team.name if current.to_team else 'the previous level'}. Original reason: {current.reason}",
+        dossier_problem=current.dossier_problem,
+        dossier_tried=current.dossier_tried,
+        dossier_desired_outcome=current.dossier_desired_outcome,
+        dossier_mood=current.dossier_mood,
+        caller_waiting=current.caller_waiting,
+        created_at=now,
+        ack_due_at=now + timedelta(minutes=_ack_minutes(level)),
+    )
+    if new is None:
+        transaction.set_rollback(True)
+        return None
+    events.escalation_created_event(ticket=ticket, actor=None, escalation=new)
+    _notify_receivers(escalation=new, level=level, headline="Escalation paged (not accepted in time)")
+    return new
+
+
+# --- accept, return, escalate further, resolve, reassign --------------------------------------------------------
+
+
+def _conflict(escalation: Escalation) -> EscalationConflict:
+    current = Escalation.objects.select_related("accepted_by").get(pk=escalation.pk)
+    if current.status == EscalationStatus.ACCEPTED and current.accepted_by:
+        return EscalationConflict(
+            f"{current.accepted_by.display_name} accepted this escalation at "
+            f"{timezone.localtime(current.accepted_at):%H:%M}; it is theirs now. Nothing of yours was changed."
+        )
+    return EscalationConflict(
+        f"This escalation is already {current.get_status_display().lower()}; nothing of yours was changed."
+    )
+
+
+@transaction.atomic
+def escalation_accept(*, escalation: Escalation, actor: User, now: datetime | None = None) -> Escalation:
+    """The receiver takes ownership: the ticket moves to their team, tier and name; the customer is told who has
+    it. One conditional UPDATE decides between simultaneous accepts; the loser gets EscalationConflict. Atomic."""
+    _require_staff(actor)
+    now = now or timezone.now()
+    if not _can_handle(actor, escalation):
+        team = escalation.to_team.name if escalation.to_team else "the receiving team"
+        raise PermissionDenied(f"This escalation is for {team}; only its members or a manager can accept it.")
+    changed = Escalation.objects.filter(pk=escalation.pk, status=EscalationStatus.OPEN).update(
+        status=EscalationStatus.ACCEPTED, accepted_by=actor, accepted_at=now
+    )
+    if not changed:
+        raise _conflict(escalation)
+    escalation.refresh_from_db()
+    ticket = _lock_ticket(escalation.ticket)
+    team = escalation.to_team if _is_member(actor, escalation.to_team) else _home_team(actor) or escalation.to_team
+    core.ticket_assign(ticket=ticket, actor=actor, team=team, assignee=actor if _is_member(actor, team) else None)
+    if (
+        ticket.is_emergency
+        and not Escalation.objects.filter(
+            ticket=ticket, status=EscalationStatus.OPEN, escalation_type=EscalationType.EMERGENCY
+        ).exists()
+    ):
+        _ticket_update(ticket=ticket, now=now, is_emergency=False)
+    events.escalation_accepted_event(ticket=ticket, actor=actor, escalation=escalation)
+    _tell_customer(
+        escalation=escalation,
+        kind=EventKind.ESCALATION_ACCEPTED,
+        actor=actor,
+        body=f"{actor.first_name or actor.display_name} from {_team_words(team)} is now handling your request "
+        "and will reply here.",
+    )
+    if escalation.requested_by and escalation.requested_by != actor:
+        notification_enqueue(
+            kind="escalation_accepted",
+            subject=f"{actor.display_name} accepted your escalation of {ticket.reference}",
+            recipients=[escalation.requested_by],
+            ticket=ticket,
+            url=core.ticket_url(ticket),
+            email=False,
+        )
+    return escalation
+
+
+def _home_team(user: User) -> Team | None:
+    return Team.objects.filter(memberships__user=user).order_by("-tier", "name").first()
+
+
+@transaction.atomic
+def escalation_return(*, escalation: Escalation, actor: User, guidance: str, now: datetime | None = None) -> Escalation:
+    """De-escalate: send it back to the sender's team with guidance for them; counted as avoidable. Atomic."""
+    _require_staff(actor)
+    now = now or timezone.now()
+    if not guidance.strip():
+        raise ValidationError({"guidance": "Write the guidance for the sender: what they can do themselves next time."})
+    if not _can_handle(actor, escalation):
+        raise PermissionDenied("Only the receiving team or a manager can return this escalation.")
+    changed = Escalation.objects.filter(pk=escalation.pk, status__in=ACTIVE_ESCALATION_STATUSES).update(
+        status=EscalationStatus.RETURNED, return_guidance=guidance.strip(), closed_at=now
+    )
+    if not changed:
+        raise _conflict(escalation)
+    escalation.refresh_from_db()
+    ticket = _lock_ticket(escalation.ticket)
+    sender = escalation.requested_by if escalation.requested_by_kind == RequestedBy.AGENT else None
+    team = escalation.from_team
+    assignee = sender if sender is not None and _is_member(sender, team) else None
+    core.ticket_assign(ticket=ticket, actor=actor, team=team, assignee=assignee)
+    if ticket.is_emergency and escalation.escalation_type == EscalationType.EMERGENCY:
+        _ticket_update(ticket=ticket, now=now, is_emergency=False)
+    events.escalation_returned_event(ticket=ticket, actor=actor, escalation=escalation)
+    _tell_customer(
+        escalation=escalation,
+        kind=EventKind.ESCALATION_RETURNED,
+        actor=actor,
+        body=f"Our specialists have reviewed your request and passed it back to "
+        f"{assignee.first_name or assignee.display_name if assignee else _team_words(team)} with clear next steps.",
+    )
+    if sender is not None:
+        notification_enqueue(
+            kind="escalation_returned",
+            subject=f"{actor.display_name} returned your escalation of {ticket.reference}",
+            body=f"Guidance: {escalation.return_guidance}",
+            recipients=[sender],
+            ticket=ticket,
+            url=core.ticket_url(ticket),
+        )
+    return escalation
+
+
+@transaction.atomic
+def escalation_escalate_further(
+    *,
+    escalation: Escalation,
+    actor: User,
+    reason: str,
+    dossier_tried: str = "",
+    compensation_amount: Decimal | str | None = None,
+    compensation_currency: str = "",
+    compensation_reason: str = "",
+    now: datetime | None = None,
+) -> Escalation:
+    """Hand the escalation up a tier (e.g. 2 → 3): this hop is superseded and the next one keeps the dossier and a
+    link to it, so the chain keeps every hop. An optional compensation request goes with it (approval rules apply).
+    Exactly once: a conditional UPDATE on the hop and the open-per-level constraint. Atomic."""
+    _require_staff(actor)
+    now = now or timezone.now()
+    errors = {}
+    if not reason.strip():
+        errors["reason"] = "Say why this needs a higher tier."
+    amount = _parse_amount(compensation_amount) if compensation_amount not in (None, "") else None
+    if amount is not None and not (compensation_reason or reason).strip():
+        errors["compensation_reason"] = "Say why the customer should be compensated."
+    if errors:
+        raise ValidationError(errors)
+    if not _can_handle(actor, escalation):
+        raise PermissionDenied("Only the receiving team or a manager can escalate this further.")
+    ticket = _lock_ticket(escalation.ticket)
+    path, level, team = _target(
+        ticket=ticket,
+        escalation_type=escalation.escalation_type,
+        mode=EscalationMode.HIERARCHICAL,
+        position=escalation.level + 1,
+        above_tier=escalation.to_tier,
+    )
+    if team is None:
+        raise ValidationError("This escalation is already with tier 3; there is no higher level to escalate to.")
+    if not _supersede(escalation, now=now):
+        raise _conflict(escalation)
+    tried = escalation.dossier_tried
+    if dossier_tried.strip():
+        tried = f"{tried}\n{actor.display_name} (tier {actor.tier}): {dossier_tried.strip()}"
+    new = _insert(
+        ticket=ticket,
+        escalation_type=escalation.escalation_type,
+        mode=EscalationMode.HIERARCHICAL,
+        path=path or escalation.path,
+        level=escalation.level + 1,
+        previous=escalation,
+        from_tier=escalation.to_tier,
+        to_tier=team.tier,
+        from_team=escalation.to_team,
+        to_team=team,
+        requested_by_kind=RequestedBy.AGENT,
+        requested_by=actor,
+        reason=reason.strip(),
+        dossier_problem=escalation.dossier_problem,
+        dossier_tried=tried,
+        dossier_desired_outcome=escalation.dossier_desired_outcome,
+        dossier_mood=escalation.dossier_mood,
+        caller_waiting=escalation.caller_waiting,
+        created_at=now,
+        ack_due_at=now + timedelta(minutes=_ack_minutes(level)),
+    )
+    if new is None:
+        raise EscalationConflict("This escalation was escalated further a moment ago; nothing new was created.")
+    _after_new_hop(escalation=new, level=level, actor=actor, now=now, headline="Escalated further")
+    if amount is not None:
+        compensation_request_create(
+            ticket=ticket,
+            actor=actor,
+            amount=amount,
+            currency=compensation_currency or conf.get("ESCALATION_DEFAULT_CURRENCY"),
+            reason=(compensation_reason or reason).strip(),
+            escalation=new,
+            now=now,
+        )
+    return new
+
+
+@transaction.atomic
+def escalation_resolve(
+    *, escalation: Escalation, actor: User, summary: str, resolve_ticket: bool = True, now: datetime | None = None
+) -> Escalation:
+    """Close the escalation with a required resolution summary; the customer is told what was done and, by
+    default, the ticket is resolved. Open vendor cases of the hop are closed. Atomic."""
+    _require_staff(actor)
+    now = now or timezone.now()
+    if not summary.strip():
+        raise ValidationError({"summary": "Write the resolution summary: what was done for the customer."})
+    if not _can_handle(actor, escalation):
+        raise PermissionDenied("Only whoever accepted it, the receiving team or a manager can resolve this escalation.")
+    if escalation.status == EscalationStatus.OPEN:
+        raise ValidationError("Accept the escalation before resolving it.")
+    changed = Escalation.objects.filter(pk=escalation.pk, status=EscalationStatus.ACCEPTED).update(
+        status=EscalationStatus.RESOLVED, resolution_summary=summary.strip(), closed_at=now
+    )
+    if not changed:
+        raise _conflict(escalation)
+    escalation.refresh_from_db()
+    ticket = _lock_ticket(escalation.ticket)
+    VendorCase.objects.filter(escalation=escalation, closed_at__isnull=True).update(closed_at=now)
+    events.escalation_resolved_event(ticket=ticket, actor=actor, escalation=escalation)
+    _tell_customer(
+        escalation=escalation,
+        kind=EventKind.ESCALATION_RESOLVED,
+        actor=actor,
+        subject=f"[{ticket.reference}] Your request has been resolved",
+        body=f"{actor.first_name or actor.display_name} has resolved your request. What we did: "
+        f"{escalation.resolution_summary}\n\nIf anything is still wrong, just reply and we will pick it up again.",
+    )
+    if resolve_ticket and ticket.status != Status.RESOLVED and ticket.can_transition_to(Status.RESOLVED):
+        core.ticket_change_status(ticket=ticket, actor=actor, status=Status.RESOLVED)
+    return escalation
+
+
+@transaction.atomic
+def escalation_reassign(*, escalation: Escalation, actor: User, team: Team, now: datetime | None = None) -> Escalation:
+    """A manager moves an active escalation to another team; it becomes open for that team again (its clock
+    restarts) and the team is notified. Atomic."""
+    _require_staff(actor)
+    now = now or timezone.now()
+    if not _is_tier3(actor):
+        raise PermissionDenied("Only a manager can reassign an escalation.")
+    if team == escalation.to_team and escalation.status == EscalationStatus.OPEN:
+        raise ValidationError({"team": f"This escalation is already with {team.name}."})
+    level = _level(escalation.path, escalation.level)
+    changed = Escalation.objects.filter(pk=escalation.pk, status__in=ACTIVE_ESCALATION_STATUSES).update(
+        to_team=team,
+        to_tier=team.tier,
+        status=EscalationStatus.OPEN,
+        accepted_by=None,
+        accepted_at=None,
+        ack_due_at=now + timedelta(minutes=_ack_minutes(level)),
+    )
+    if not changed:
+        raise _conflict(escalation)
+    escalation.refresh_from_db()
+    core_events.event_record(
+        ticket=escalation.ticket,
+        kind=EventKind.ESCALATED,
+        actor=actor,
+        is_public=False,
+        body=f"{actor.display_name} reassigned the escalation to {team.name}.",
+        data={"escalation_id": escalation.pk, "reassigned_to": team.name},
+    )
+    _notify_receivers(escalation=escalation, level=level, headline=f"Escalation reassigned to {team.name}")
+    return escalation
+
+
+# --- the customer's request for a manager ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ManagerRequestCheck:
+    allowed: bool
+    message: str
+    open_request: Escalation | None = None
+    available_from: datetime | None = None
+
+
+def _last_agent_activity(ticket: Ticket) -> datetime:
+    last = (
+        TicketEvent.objects.filter(ticket=ticket, kind=EventKind.AGENT_REPLY)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return last or ticket.created_at
+
+
+def manager_request_check(*, ticket: Ticket, customer: User, now: datetime) -> ManagerRequestCheck:
+    """May this customer ask for a manager now? Every guard but the reason, with the answer in plain words.
+    Allowed once the configured share of the SLA time has elapsed, or after N hours without a reply from us;
+    at most one open request per ticket; rate-limited per customer."""
+    if not ticket.is_open:
+        return ManagerRequestCheck(False, "This request is closed. If you still need help, please open a new request.")
+    open_request = (
+        Escalation.objects.filter(
+            ticket=ticket, status__in=ACTIVE_ESCALATION_STATUSES, requested_by_kind=RequestedBy.CUSTOMER
+        )
+        .select_related("to_team", "accepted_by")
+        .first()
+    )
+    if open_request is not None:
+        who = (
+            f"{open_request.accepted_by.first_name or open_request.accepted_by.display_name} is looking after it"
+            if open_request.accepted_by
+            else "a manager will contact you soon"
+        )
+        return ManagerRequestCheck(
+            False,
+            f"You asked for a manager on {when_words(open_request.created_at)}; {who}.",
+            open_request=open_request,
+        )
+    manager_active = Escalation.objects.filter(ticket=ticket, status__in=ACTIVE_ESCALATION_STATUSES, to_tier=3).first()
+    if manager_active is not None:
+        return ManagerRequestCheck(False, "A manager is already looking after your request.")
+    limit = int(conf.get("ESCALATION_MANAGER_REQUEST_MAX_PER_DAY"))
+    recent = list(
+        Escalation.objects.filter(
+            requested_by=customer, requested_by_kind=RequestedBy.CUSTOMER, created_at__gt=now - timedelta(hours=24)
+        )
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+    )
+    if len(recent) >= limit:
+        again = recent[-limit] + timedelta(hours=24)
+        return ManagerRequestCheck(
+            False,
+            f"You have asked for a manager {len(recent)} times in the last 24 hours. "
+            f"You can ask again from {when_words(again)}.",
+            available_from=again,
+        )
+    moments = []
+    share = float(conf.get("ESCALATION_MANAGER_REQUEST_SLA_SHARE"))
+    if ticket.sla_due_at is not None and ticket.sla_due_at > ticket.created_at:
+        moments.append(ticket.created_at + (ticket.sla_due_at - ticket.created_at) * share)
+    moments.append(
+        _last_agent_activity(ticket) + timedelta(hours=float(conf.get("ESCALATION_MANAGER_REQUEST_IDLE_HOURS")))
+    )
+    available_from = min(moments)
+    if now < available_from:
+        return ManagerRequestCheck(
+            False,
+            f"You can ask for a manager from {when_words(available_from)} if we have not resolved this by then.",
+            available_from=available_from,
+        )
+    return ManagerRequestCheck(True, "You can ask for a manager to look at this request.")
+
+
+@transaction.atomic
+def escalation_request_manager(
+    *, ticket: Ticket, customer: User, reason: str, now: datetime | None = None
+) -> Escalation:
+    """The customer asks for a manager: a hierarchical, managerial escalation (above any active one, which it
+    supersedes), subject to the guards of ``manager_request_check`` and a required reason. Atomic."""
+    now = now or timezone.now()
+    if not customer.is_customer or (
+        ticket.customer_id != customer.pk and ticket.organization_id != customer.organization_id
+    ):
+        raise PermissionDenied("Only the customer can ask for a manager on their request.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Please tell us why you would like a manager to look at this."})
+    _lock_ticket(ticket)
+    check = manager_request_check(ticket=ticket, customer=customer, now=now)
+    if not check.allowed:
+        raise ValidationError(check.message)
+    active = Escalation.objects.filter(ticket=ticket, status__in=ACTIVE_ESCALATION_STATUSES).order_by("-level").first()
+    position = active.level + 1 if active else 1
+    above = active.to_tier if active else ticket.tier
+    path, level, team = _target(
+        ticket=ticket,
+        escalation_type=EscalationType.MANAGERIAL,
+        mode=EscalationMode.HIERARCHICAL,
+        position=position,
+        above_tier=above,
+    )
+    if team is None:
+        raise ValidationError("A manager is already looking after your request.")
+    if active is not None and not _supersede(active, now=now):
+        raise ValidationError("Your request changed a moment ago; please try again.")
+    replies = TicketEvent.objects.filter(ticket=ticket, kind=EventKind.AGENT_REPLY).count()
+    core_events.manager_requested_event(ticket=ticket, actor=customer, reason=reason)
+    escalation = _insert(
+        ticket=ticket,
+        escalation_type=EscalationType.MANAGERIAL,
+        mode=EscalationMode.HIERARCHICAL,
+        path=path,
+        level=position,
+        previous=active,
+        from_tier=above,
+        to_tier=team.tier,
+        from_team=active.to_team if active else ticket.team,
+        to_team=team,
+        requested_by_kind=RequestedBy.CUSTOMER,
+        requested_by=customer,
+        reason=reason,
+        dossier_problem=active.dossier_problem if active else f"{ticket.subject}: {ticket.description}",
+        dossier_tried=active.dossier_tried
+        if active
+        else f"{replies} repl{'y' if replies == 1 else 'ies'} from us so far; see the timeline.",
+        dossier_desired_outcome=f"The customer asked for a manager: {reason}",
+        dossier_mood=_mood_from_risk(ticket),
+        created_at=now,
+        ack_due_at=now + timedelta(minutes=_ack_minutes(level)),
+    )
+    if escalation is None:
+        raise ValidationError("You have already asked for a manager on this request.")
+    _after_new_hop(escalation=escalation, level=level, actor=customer, now=now, headline="Customer asked for a manager")
+    return escalation
+
+
+def _mood_from_risk(ticket: Ticket) -> str:
+    from escalations.models import RiskAssessment
+
+    assessment = RiskAssessment.objects.filter(ticket=ticket).first()
+    if assessment is None:
+        return "unknown"
+    codes = {signal["code"] for signal in assessment.signals}
+    if codes & {"legal", "social_media", "cancel"}:
+        return "angry"
+    if codes & {"negative_tone", "repeated_contact", "manager_request"}:
+        return "frustrated"
+    return "unknown"
+
+
+# --- compensation ----------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def compensation_request_create(
+    *,
+    ticket: Ticket,
+    actor: User,
+    amount: Decimal | str,
+    currency: str,
+    reason: str,
+    escalation: Escalation | None = None,
+    now: datetime | None = None,
+) -> CompensationRequest:
+    """A goodwill credit or refund. Within the requester's tier limit it is auto-approved and recorded; above it,
+    it waits in the approvals queue of managers whose limit covers it. The customer is told in plain words. Atomic."""
+    _require_staff(actor)
+    now = now or timezone.now()
+    value = _parse_amount(amount)
+    errors = {}
+    if value is None:
+        errors["compensation_amount"] = "Enter the amount."
+    if currency not in Currency.values:
+        errors["compensation_currency"] = "Choose a currency."
+    if not (reason or "").strip():
+        errors["compensation_reason"] = "Say why the customer should be compensated."
+    if errors:
+        raise ValidationError(errors)
+    limit = approval_limit_for(user=actor, currency=currency)
+    within = value <= limit
+    request = CompensationRequest.objects.create(
+        ticket=ticket,
+        escalation=escalation,
+        amount=value,
+        currency=currency,
+        reason=reason.strip(),
+        status=CompensationStatus.AUTO_APPROVED if within else CompensationStatus.PENDING,
+        requested_by=actor,
+        requester_limit=limit,
+        decided_by=actor if within else None,
+        decided_at=now if within else None,
+        created_at=now,
+    )
+    shown = money(value, currency)
+    if within:
+        internal = f"{shown} goodwill approved automatically (within {actor.display_name}'s limit of {money(limit, currency)}). {request.reason}"
+        public = f"We have approved a goodwill credit of {shown} for you."
+    else:
+        internal = f"{shown} goodwill requested by {actor.display_name}: above their limit of {money(limit, currency)}, waiting for a manager's approval. {request.reason}"
+        public = f"We have asked a manager to approve a goodwill credit of {shown} for you. We will let you know the outcome."
+        approvers = [
+            user
+            for user in User.objects.filter(is_active=True, role__in=(Role.MANAGER, Role.ADMIN)).exclude(pk=actor.pk)
+            if approval_limit_for(user=user, currency=currency) >= value
+        ]
+        notification_enqueue(
+            kind="compensation_pending",
+            subject=f"Approval needed: {shown} for {ticket.reference}",
+            body=f"{actor.display_name} asks for {shown}: {request.reason}",
+            recipients=approvers,
+            ticket=ticket,
+            url=core.ticket_url(ticket),
+            data={"compensation_id": request.pk},
+        )
+    events.compensation_event(ticket=ticket, actor=actor, request=request, is_public=False, body=internal)
+    events.compensation_event(ticket=ticket, actor=actor, request=request, is_public=True, body=public)
+    return request
+
+
+@transaction.atomic
+def compensation_decide(
+    *, request: CompensationRequest, actor: User, approve: bool, note: str = "", now: datetime | None = None
+) -> CompensationRequest:
+    """Approve or reject a pending compensation request. Nobody decides their own request, and the approver's tier
+    limit must cover the amount; a rejection needs a note. One conditional UPDATE decides a race. Atomic."""
+    _require_staff(actor)
+    now = now or timezone.now()
+    if request.requested_by_id == actor.pk:
+        raise PermissionDenied(
+            "You cannot approve or reject your own compensation request; another manager must decide."
+        )
+    limit = approval_limit_for(user=actor, currency=request.currency)
+    if approve and request.amount > limit:
+        raise PermissionDenied(
+            f"Your approval limit is {money(limit, request.currency)}; this request for "
+            f"{money(request.amount, request.currency)} needs a manager whose limit covers it."
+        )
+    if not approve and not note.strip():
+        raise ValidationError({"note": "Say why you are rejecting it; the requester will read this."})
+    status = CompensationStatus.APPROVED if approve else CompensationStatus.REJECTED
+    changed = CompensationRequest.objects.filter(pk=request.pk, status=CompensationStatus.PENDING).update(
+        status=status, decided_by=actor, decided_at=now, decision_note=note.strip()
+    )
+    if not changed:
+        current = CompensationRequest.objects.select_related("decided_by").get(pk=request.pk)
+        who = current.decided_by.display_name if current.decided_by else "someone else"
+        raise EscalationConflict(f"{who} already decided this request ({current.get_status_display().lower()}).")
+    request.refresh_from_db()
+    shown = money(request.amount, request.currency)
+    ticket = request.ticket
+    verdict = "approved" if approve else "rejected"
+    events.compensation_event(
+        ticket=ticket,
+        actor=actor,
+        request=request,
+        is_public=False,
+        body=f"{actor.display_name} {verdict} {shown}."
+        + (f" Note: {request.decision_note}" if request.decision_note else ""),
+    )
+    public = (
+        f"Good news: a manager has approved a goodwill credit of {shown} for you."
+        if approve
+        else f"After review we are not able to offer the goodwill credit of {shown} we proposed. We will explain the options in our next reply."
+    )
+    events.compensation_event(ticket=ticket, actor=actor, request=request, is_public=True, body=public)
+    notification_enqueue(
+        kind=f"compensation_{verdict}",
+        subject=f"[{ticket.reference}] An update on your request",
+        body=f"Hello {ticket.customer.display_name},\n\n{public}",
+        recipients=[ticket.customer],
+        ticket=ticket,
+        url=core.ticket_url(ticket),
+    )
+    notification_enqueue(
+        kind=f"compensation_{verdict}",
+        subject=f"{actor.display_name} {verdict} {shown} for {ticket.reference}",
+        body=request.decision_note,
+        recipients=[request.requested_by],
+        ticket=ticket,
+        url=core.ticket_url(ticket),
+        email=False,
+    )
+    return request
+
+
+# --- third party -----------------------------------------------------------------------------------------------
+
+
+def _vendor_case_open(
+    *,
+    escalation: Escalation,
+    actor: User,
+    vendor_name: str,
+    external_reference: str,
+    contact: str,
+    follow_up_at: datetime,
+    now: datetime,
+) -> VendorCase:
+    ticket = escalation.ticket
+    case = VendorCase.objects.create(
+        ticket=ticket,
+        escalation=escalation,
+        vendor_name=vendor_name,
+        external_reference=external_reference,
+        contact=contact,
+        follow_up_at=follow_up_at,
+        opened_by=actor,
+        created_at=now,
+    )
+    events.vendor_case_event(
+        ticket=ticket,
+        actor=actor,
+        case=case,
+        body=f"Case opened with {vendor_name} ({external_reference or 'no reference yet'}), contact {contact}; "
+        f"follow up on {when_words(follow_up_at)}.",
+    )
+    if ticket.status != Status.PENDING_THIRD_PARTY and ticket.can_transition_to(Status.PENDING_THIRD_PARTY):
+        core.ticket_change_status(ticket=ticket, actor=actor, status=Status.PENDING_THIRD_PARTY)
+    events.escalation_customer_told_event(
+        ticket=ticket,
+        escalation=escalation,
+        actor=actor,
+        kind=EventKind.THIRD_PARTY,
+        body=f"We have raised this with our partner {vendor_name}, who need to act on it. We will chase them by "
+        f"{when_words(follow_up_at)} and keep you updated here.",
+    )
+    return case
+
+
+@transaction.atomic
+def vendor_followups_due_remind(*, now: datetime) -> int:
+    """Beat: remind whoever opened each vendor case (and the ticket's owner) when its follow-up date has passed.
+    Each case is reminded once per follow-up date (conditional UPDATE), so re-running finds nothing. Idempotent."""
+    from escalations.selectors import vendor_cases_followup_due
+
+    reminded = 0
+    for case in vendor_cases_followup_due(now=now).select_related("ticket__assignee", "opened_by")[:500]:
+        if not VendorCase.objects.filter(pk=case.pk, reminded_at__isnull=True).update(reminded_at=now):
+            continue
+        ticket = case.ticket
+        if ticket.status not in OPEN_STATUSES:
+            continue
+        recipients = [u for u in (case.opened_by, ticket.assignee) if u is not None]
+        if not recipients and ticket.team is not None:
+            recipients = list(ticket.team.members.filter(is_active=True))
+        notification_enqueue(
+            kind="vendor_follow_up",
+            subject=f"Chase {case.vendor_name} about {ticket.reference}",
+            body=f"The follow-up date for {case.vendor_name} ({case.external_reference or 'no reference'}) has passed. "
+            f"Contact: {case.contact}.",
+            recipients=recipients,
+            ticket=ticket,
+            url=core.ticket_url(ticket),
+        )
+        events.vendor_case_event(
+            ticket=ticket, actor=None, case=case, body=f"Follow-up with {case.vendor_name} is due: reminder sent."
+        )
+        reminded += 1
+    return reminded
+
+
+# --- escalation risk -------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def risk_assess_message(*, ticket: Ticket, event: TicketEvent, now: datetime | None = None):
+    """Run the detector on an incoming customer message and merge its signals into the ticket's assessment (each
+    signal kept once, with its latest evidence). An internal risk event is written when the level rises. Atomic."""
+    from escalations.models import RiskAssessment
+    from escalations.risk import risk_detect, suggest_type
+
+    now = now or timezone.now()
+    recent = TicketEvent.objects.filter(
+        ticket=ticket,
+        kind__in=(EventKind.CUSTOMER_MESSAGE, EventKind.CREATED),
+        created_at__gte=now - timedelta(days=7),
+    ).count()
+    reading = risk_detect(event.body, recent_customer_messages=recent)
+    assessment, _ = RiskAssessment.objects.select_for_update().get_or_create(ticket=ticket)
+    before = assessment.level
+    merged = {signal["code"]: signal for signal in assessment.signals}
+    for signal in reading.signals:
+        merged[signal.code] = signal.as_dict()
+    assessment.signals = list(merged.values())
+    assessment.score = min(100, sum(signal["weight"] for signal in assessment.signals))
+    assessment.suggested_type = reading.suggested_type or assessment.suggested_type or suggest_type(set(merged), "")
+    assessment.messages_assessed += 1
+    assessment.updated_at = now
+    assessment.save()
+    levels = ["none", "low", "medium", "high"]
+    if (
+        reading.signals
+        and levels.index(assessment.level) > levels.index(before)
+        and assessment.score >= int(conf.get("ESCALATION_RISK_FLAG_SCORE"))
+    ):
+        events.risk_flagged_event(ticket=ticket, assessment=assessment)
+    return assessment
+
+
+def escalation_can_handle(*, user: User, escalation: Escalation) -> bool:
+    """Whether the user may accept, return, escalate further or resolve this escalation (read-only)."""
+    return user.is_staff_member and _can_handle(user, escalation)
+
+
+@transaction.atomic
+def escalations_close_with_ticket(*, ticket: Ticket, actor: User | None, now: datetime | None = None) -> int:
+    """When a ticket is closed, its still-active escalations end with it (resolved, saying so), so no inbox or
+    sweep keeps them alive. Idempotent: closed escalations are left alone."""
+    now = now or timezone.now()
+    who = actor.display_name if actor else "the system"
+    return Escalation.objects.filter(ticket=ticket, status__in=ACTIVE_ESCALATION_STATUSES).update(
+        status=EscalationStatus.RESOLVED,
+        resolution_summary=f"Closed with the ticket by {who} on {when_words(now)}; no escalation summary was written.",
+        closed_at=now,
+        ack_due_at=None,
+    )

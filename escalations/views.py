@@ -1,0 +1,399 @@
+"""Escalation screens: the escalate form, the specialist inbox, the manager review queue, approvals, the
+escalation page with its actions, and the customer's "ask for a manager" post. Thin views over services;
+permissions are decided here and every ticket or escalation is fetched through its visibility selector."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from escalations import selectors, services
+from escalations.forms import (
+    TYPE_HELP,
+    DecisionForm,
+    EscalateForm,
+    FurtherForm,
+    GuidanceForm,
+    ManagerRequestForm,
+    ReassignForm,
+    ResolveForm,
+    ReviewFilterForm,
+)
+from escalations.hooks import before_escalate_suggestions
+from escalations.models import CompensationStatus, EscalationMode, EscalationType, RiskAssessment
+from helpdesk.models import Role
+from helpdesk.selectors import ticket_get_for_user, ticket_is_visible_to
+
+
+def staff_required(view):
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_staff_member:
+            raise PermissionDenied("This page is for staff.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _is_manager(user) -> bool:
+    return user.is_superuser or user.role in (Role.MANAGER, Role.ADMIN)
+
+
+def manager_required(view):
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not _is_manager(request.user):
+            raise PermissionDenied("This page is for managers.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _form_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _back(request: HttpRequest, escalation) -> HttpResponse:
+    """After an action: back where the user came from if they can still see the ticket, else to their inbox."""
+    if ticket_is_visible_to(user=request.user, ticket=escalation.ticket):
+        return redirect("escalation_detail", pk=escalation.pk)
+    return redirect("escalation_inbox")
+
+
+# --- escalate ---------------------------------------------------------------------------------------------------
+
+
+def _type_cards(ticket) -> list[dict]:
+    return [
+        {
+            "value": value,
+            "label": label,
+            "help": TYPE_HELP[value],
+            "preview": services.escalation_preview(
+                ticket=ticket, escalation_type=value, mode=EscalationMode.FUNCTIONAL
+            ),
+            "preview_h": services.escalation_preview(
+                ticket=ticket, escalation_type=value, mode=EscalationMode.HIERARCHICAL
+            ),
+            "playbook": selectors.playbook_for(value),
+        }
+        for value, label in EscalationType.choices
+    ]
+
+
+@login_required
+@staff_required
+def escalation_new_view(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = ticket_get_for_user(user=request.user, reference=reference)
+    initial = {"escalation_type": request.GET.get("type", ""), "mode": EscalationMode.FUNCTIONAL}
+    risk = RiskAssessment.objects.filter(ticket=ticket).first()
+    if not initial["escalation_type"] and risk is not None and risk.suggested_type:
+        initial["escalation_type"] = risk.suggested_type
+    form = EscalateForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            escalation = services.escalation_create(
+                ticket=ticket,
+                actor=request.user,
+                escalation_type=data["escalation_type"],
+                mode=data["mode"],
+                reason=data["reason"],
+                dossier_problem=data["dossier_problem"],
+                dossier_tried=data["dossier_tried"],
+                dossier_desired_outcome=data["dossier_desired_outcome"],
+                dossier_mood=data["dossier_mood"],
+                caller_waiting=data["caller_waiting"],
+                compensation_amount=data["compensation_amount"],
+                compensation_currency=data["compensation_currency"],
+                compensation_reason=data["compensation_reason"],
+                vendor_name=data["vendor_name"],
+                vendor_reference=data["vendor_reference"],
+                vendor_contact=data["vendor_contact"],
+                vendor_follow_up_at=data["vendor_follow_up_at"],
+            )
+        except services.EscalationConflict as conflict:
+            messages.warning(request, str(conflict))
+            return redirect("ticket_detail", reference=ticket.reference)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            team = escalation.to_team.name if escalation.to_team else "the next level"
+            messages.success(request, f"Escalated to {team}. The team and the customer have been told.")
+            if ticket_is_visible_to(user=request.user, ticket=ticket):
+                return redirect("ticket_detail", reference=ticket.reference)
+            return redirect("ticket_list")
+    context = {
+        "ticket": ticket,
+        "form": form,
+        "cards": _type_cards(ticket),
+        "selected": form.data.get("escalation_type") if form.is_bound else initial["escalation_type"],
+        "risk": risk,
+        "before_escalate": before_escalate_suggestions(ticket=ticket, user=request.user),
+        "active": selectors.escalation_active_for_ticket(ticket=ticket),
+    }
+    return TemplateResponse(request, "escalations/escalate.html", context, status=400 if form.is_bound else 200)
+
+
+# --- inbox, review queue, approvals -------------------------------------------------------------------------------
+
+
+@login_required
+@staff_required
+@require_GET
+def escalation_inbox_view(request: HttpRequest) -> HttpResponse:
+    context = {
+        "open_escalations": list(selectors.escalations_inbox_for(request.user)),
+        "mine": list(selectors.escalations_accepted_by(request.user)),
+        "now": timezone.now(),
+        "limit": selectors.approval_limit_for(user=request.user, currency="GBP"),
+    }
+    return TemplateResponse(request, "escalations/inbox.html", context)
+
+
+@login_required
+@manager_required
+@require_GET
+def escalation_review_view(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    filters = ReviewFilterForm(request.GET or None)
+    values = filters.cleaned_data if filters.is_valid() else {}
+    escalations = selectors.escalations_review_queue(
+        user=request.user,
+        now=now,
+        escalation_type=values.get("type", ""),
+        tier=values.get("tier", ""),
+        age=values.get("age", ""),
+        breach=values.get("breach", ""),
+        q=values.get("q", ""),
+    )
+    context = {
+        "filters": filters,
+        "escalations": list(escalations[:200]),
+        "approvals": selectors.compensation_approvals_for(request.user),
+        "reassign_form": ReassignForm(),
+        "limit": selectors.approval_limit_for(user=request.user, currency="GBP"),
+        "now": now,
+    }
+    return TemplateResponse(request, "escalations/review.html", context)
+
+
+@login_required
+@staff_required
+@require_GET
+def compensation_approvals_view(request: HttpRequest) -> HttpResponse:
+    decided = (
+        selectors.compensation_requests_visible_to(request.user)
+        .exclude(status=CompensationStatus.PENDING)
+        .filter(decided_by=request.user)
+        .select_related("ticket", "requested_by")[:20]
+    )
+    context = {"approvals": selectors.compensation_approvals_for(request.user), "decided": decided}
+    return TemplateResponse(request, "escalations/approvals.html", context)
+
+
+@login_required
+@staff_required
+@require_POST
+def compensation_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
+    compensation = (
+        selectors.compensation_requests_visible_to(request.user).select_related("ticket").filter(pk=pk).first()
+    )
+    if compensation is None:
+        raise Http404("No such request.")
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose approve or reject.")
+        return redirect("compensation_approvals")
+    try:
+        services.compensation_decide(
+            request=compensation,
+            actor=request.user,
+            approve=form.cleaned_data["decision"] == "approve",
+            note=form.cleaned_data["note"],
+        )
+    except (PermissionDenied, services.EscalationConflict) as exc:
+        messages.error(request, str(exc))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        verdict = "approved" if form.cleaned_data["decision"] == "approve" else "rejected"
+        messages.success(
+            request,
+            f"You {verdict} {services.money(compensation.amount, compensation.currency)} for {compensation.ticket.reference}.",
+        )
+    return redirect("escalation_review" if request.POST.get("next") == "review" else "compensation_approvals")
+
+
+# --- one escalation ----------------------------------------------------------------------------------------------
+
+
+@login_required
+@staff_required
+@require_GET
+def escalation_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    escalation = selectors.escalation_get_for_user(user=request.user, pk=pk)
+    return TemplateResponse(request, "escalations/detail.html", _detail_context(request, escalation))
+
+
+def _detail_context(request: HttpRequest, escalation, **extra) -> dict:
+    context = {
+        "escalation": escalation,
+        "ticket": escalation.ticket,
+        "chain": selectors.escalation_chain_for_ticket(ticket=escalation.ticket),
+        "can_handle": services.escalation_can_handle(user=request.user, escalation=escalation),
+        "guidance_form": GuidanceForm(),
+        "further_form": FurtherForm(),
+        "resolve_form": ResolveForm(),
+        "reassign_form": ReassignForm() if _is_manager(request.user) and escalation.is_active else None,
+        "compensations": list(escalation.ticket.compensation_requests.select_related("requested_by", "decided_by")),
+        "vendor_cases": list(escalation.ticket.vendor_cases.all()),
+        "limit": selectors.approval_limit_for(user=request.user, currency="GBP"),
+        "now": timezone.now(),
+    }
+    context.update(extra)
+    return context
+
+
+def _render_detail(request: HttpRequest, escalation, **forms) -> HttpResponse:
+    escalation.refresh_from_db()
+    return TemplateResponse(
+        request, "escalations/detail.html", _detail_context(request, escalation, **forms), status=400
+    )
+
+
+@login_required
+@staff_required
+@require_POST
+def escalation_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
+    escalation = selectors.escalation_get_for_user(user=request.user, pk=pk)
+    try:
+        services.escalation_accept(escalation=escalation, actor=request.user)
+    except (PermissionDenied, services.EscalationConflict) as exc:
+        messages.error(request, str(exc))
+        return redirect("escalation_inbox")
+    messages.success(request, f"You accepted the escalation of {escalation.ticket.reference}. It is yours now.")
+    return _back(request, escalation)
+
+
+@login_required
+@staff_required
+@require_POST
+def escalation_return_view(request: HttpRequest, pk: int) -> HttpResponse:
+    escalation = selectors.escalation_get_for_user(user=request.user, pk=pk)
+    form = GuidanceForm(request.POST)
+    if form.is_valid():
+        try:
+            services.escalation_return(
+                escalation=escalation, actor=request.user, guidance=form.cleaned_data["guidance"]
+            )
+        except (PermissionDenied, services.EscalationConflict) as exc:
+            messages.error(request, str(exc))
+            return _back(request, escalation)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Returned to the sender with your guidance.")
+            return redirect("escalation_inbox")
+    return _render_detail(request, escalation, guidance_form=form)
+
+
+@login_required
+@staff_required
+@require_POST
+def escalation_further_view(request: HttpRequest, pk: int) -> HttpResponse:
+    escalation = selectors.escalation_get_for_user(user=request.user, pk=pk)
+    form = FurtherForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            new = services.escalation_escalate_further(
+                escalation=escalation,
+                actor=request.user,
+                reason=data["reason"],
+                dossier_tried=data["dossier_tried"],
+                compensation_amount=data["compensation_amount"],
+                compensation_currency=data["compensation_currency"],
+                compensation_reason=data["compensation_reason"],
+            )
+        except (PermissionDenied, services.EscalationConflict) as exc:
+            messages.error(request, str(exc))
+            return _back(request, escalation)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, f"Escalated further to {new.to_team.name if new.to_team else 'tier 3'}.")
+            return _back(request, new)
+    return _render_detail(request, escalation, further_form=form)
+
+
+@login_required
+@staff_required
+@require_POST
+def escalation_resolve_view(request: HttpRequest, pk: int) -> HttpResponse:
+    escalation = selectors.escalation_get_for_user(user=request.user, pk=pk)
+    form = ResolveForm(request.POST)
+    if form.is_valid():
+        try:
+            services.escalation_resolve(escalation=escalation, actor=request.user, summary=form.cleaned_data["summary"])
+        except (PermissionDenied, services.EscalationConflict) as exc:
+            messages.error(request, str(exc))
+            return _back(request, escalation)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Resolved. The customer has been told what was done.")
+            return _back(request, escalation)
+    return _render_detail(request, escalation, resolve_form=form)
+
+
+@login_required
+@manager_required
+@require_POST
+def escalation_reassign_view(request: HttpRequest, pk: int) -> HttpResponse:
+    escalation = selectors.escalation_get_for_user(user=request.user, pk=pk)
+    form = ReassignForm(request.POST)
+    if form.is_valid():
+        try:
+            services.escalation_reassign(escalation=escalation, actor=request.user, team=form.cleaned_data["team"])
+        except (PermissionDenied, services.EscalationConflict) as exc:
+            messages.error(request, str(exc))
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"Reassigned to {form.cleaned_data['team'].name}.")
+    else:
+        messages.error(request, "Choose a team.")
+    return redirect("escalation_review")
+
+
+# --- the customer's request for a manager ---------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def manager_request_view(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = ticket_get_for_user(user=request.user, reference=reference)
+    if not request.user.is_customer:
+        raise PermissionDenied("Only customers ask for a manager here.")
+    form = ManagerRequestForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        services.escalation_request_manager(ticket=ticket, customer=request.user, reason=reason)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Thank you. A manager will review your request and contact you here.")
+    return redirect("ticket_detail", reference=ticket.reference)

@@ -1,0 +1,120 @@
+"""Real threads on PostgreSQL: a double-clicked escalate, two racing automatic escalations and two simultaneous
+accepts each produce exactly one record or owner. Row locks and partial unique indexes are only meaningful on
+PostgreSQL, so on SQLite these tests are skipped with a reason.
+
+Run: DATABASE_URL=postgres://postgres@127.0.0.1:5432/hd_esc .venv/bin/python -m pytest tests/escalations -m postgres
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from escalations.models import Escalation, EscalationStatus
+from escalations.services import (
+    EscalationConflict,
+    escalation_accept,
+    escalation_create,
+    escalation_create_automatic,
+)
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        "postgresql" not in settings.DATABASES["default"]["ENGINE"],
+        reason="needs PostgreSQL (row locks, real concurrent transactions): set DATABASE_URL=postgres://...",
+    ),
+]
+
+
+def run_together(*calls):
+    """Start every call at the same instant on its own thread and connection; return results or exceptions."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def worker(index, call):
+        try:
+            barrier.wait(timeout=10)
+            results[index] = call()
+        except Exception as exc:
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+def test_a_double_clicked_escalate_creates_exactly_one(config, customer, agent, specialist, make_ticket, dossier):
+    # given a ticket and the same escalate form submitted twice at the same instant
+    ticket = make_ticket(customer, category="outage")
+
+    def click():
+        from helpdesk.models import Ticket
+
+        return escalation_create(
+            ticket=Ticket.objects.get(pk=ticket.pk),
+            actor=agent,
+            escalation_type="technical",
+            mode="functional",
+            **dossier,
+        )
+
+    # when both run in parallel
+    results = run_together(click, click, click)
+    # then exactly one escalation exists; the others were refused with a clear conflict
+    created = [r for r in results if isinstance(r, Escalation)]
+    refused = [r for r in results if isinstance(r, EscalationConflict)]
+    assert len(created) == 1 and len(refused) == 2, results
+    assert Escalation.objects.filter(ticket=ticket).count() == 1
+
+
+def test_racing_automatic_escalations_create_exactly_one(config, customer, specialist, make_ticket):
+    ticket = make_ticket(customer, category="outage")
+
+    def sweep():
+        from helpdesk.models import Ticket
+
+        return escalation_create_automatic(
+            ticket=Ticket.objects.get(pk=ticket.pk),
+            reason="SLA breached",
+            dossier_problem="p",
+            dossier_tried="t",
+            dossier_desired_outcome="d",
+        )
+
+    results = run_together(sweep, sweep, sweep, sweep)
+    assert sum(isinstance(r, Escalation) for r in results) == 1, results
+    assert sum(r is None for r in results) == 3, results
+    assert Escalation.objects.filter(ticket=ticket, status=EscalationStatus.OPEN).count() == 1
+
+
+def test_two_simultaneous_accepts_have_exactly_one_owner(
+    config, customer, agent, specialist, manager, make_ticket, escalate
+):
+    # given one open escalation and two people pressing accept at the same instant
+    ticket = make_ticket(customer, category="outage")
+    escalation = escalate(ticket, agent)
+
+    def accept(user):
+        return lambda: escalation_accept(escalation=Escalation.objects.get(pk=escalation.pk), actor=user)
+
+    results = run_together(accept(specialist), accept(manager))
+    # then one wins and the other is told who did
+    winners = [r for r in results if isinstance(r, Escalation)]
+    losers = [r for r in results if isinstance(r, EscalationConflict)]
+    assert len(winners) == 1 and len(losers) == 1, results
+    escalation.refresh_from_db()
+    assert escalation.status == EscalationStatus.ACCEPTED
+    assert str(losers[0]).startswith(f"{escalation.accepted_by.display_name} accepted this escalation at ")
+    ticket.refresh_from_db()
+    assert ticket.assignee == escalation.accepted_by
+    assert ticket.events.filter(kind="escalation_accepted", is_public=False).count() == 1
