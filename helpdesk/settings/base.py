@@ -172,6 +172,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "sla-sweep": {
+        "task": "escalations.tasks_sla.sla_sweep_task",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
 }
 # Notifications older than this that are still pending are re-queued by the beat task above.
 NOTIFICATION_REDELIVER_AFTER_SECONDS = env.int("NOTIFICATION_REDELIVER_AFTER_SECONDS", default=30)
