@@ -542,7 +542,9 @@ def sla_sweep(*, now: datetime, batch_size: int = 500) -> SweepResult:
     unaccepted. Each batch is one transaction with a bounded number of queries. Idempotent: rerunning finds
     nothing to do; exactly-once is enforced by unique constraints."""
     result = SweepResult()
-    while True:
+    # A plain indexed probe first: an idle sweep takes no lock (on SQLite a write transaction would).
+    due = SLAClock.objects.filter(next_check_at__lte=now).exists()
+    while due:
         with transaction.atomic():
             clocks = list(
                 SLAClock.objects.select_for_update(skip_locked=True, of=("self", "ticket"))
@@ -722,6 +724,9 @@ def sla_escalate_breached(*, clocks: list[SLAClock], now: datetime) -> int:
     planned: dict[int, tuple[Escalation, EscalationLevel]] = {}
     for ticket_id, clock in by_ticket.items():
         ticket = clock.ticket
+        if any(esc.status == EscalationStatus.OPEN for esc in active[ticket_id]):
+            # Already waiting in someone's inbox: the acknowledgement timer climbs the ladder, not a second breach.
+            continue
         current = max(active[ticket_id], key=lambda e: e.level, default=None)
         path = next((p for p in paths if current and p.pk == current.path_id), None) or _path_for(ticket, paths)
         if path is None:
@@ -750,16 +755,6 @@ def sla_escalate_breached(*, clocks: list[SLAClock], now: datetime) -> int:
     created = {tid: esc for tid, esc in created.items() if esc.level == planned[tid][1].position}
     if not created:
         return 0
-    # The hop below is superseded by the one just opened (it stays in the chain as ``previous``).
-    by_level: dict[int, list[int]] = defaultdict(list)
-    for tid, esc in created.items():
-        by_level[esc.level].append(tid)
-    supersede = Q(pk__in=[])
-    for level_position, ticket_ids in by_level.items():
-        supersede |= Q(ticket_id__in=ticket_ids, level__lt=level_position)
-    Escalation.objects.filter(supersede, status=EscalationStatus.OPEN).update(
-        status=EscalationStatus.SUPERSEDED, closed_at=now
-    )
     for clock in clocks:
         if clock.ticket_id in created:
             clock.escalation_level = created[clock.ticket_id].level
@@ -888,7 +883,8 @@ def sla_page_unacknowledged(*, now: datetime, batch_size: int = 500) -> int:
     at the top of the path they simply stop waiting. Batched, locked with skip_locked; exactly once per hop by the
     open-escalation constraint. Returns how many next levels were paged."""
     paged = 0
-    while True:
+    due = Escalation.objects.filter(status=EscalationStatus.OPEN, ack_due_at__lte=now, path__isnull=False).exists()
+    while due:
         with transaction.atomic():
             escalations = list(
                 Escalation.objects.select_for_update(skip_locked=True, of=("self",))
@@ -899,7 +895,8 @@ def sla_page_unacknowledged(*, now: datetime, batch_size: int = 500) -> int:
             if escalations:
                 paged += _page_batch(escalations, now=now)
         if len(escalations) < batch_size:
-            return paged
+            break
+    return paged
 
 
 def _page_batch(escalations: list[Escalation], *, now: datetime) -> int:

@@ -165,4 +165,4 @@ def test_a_calendar_without_working_time_is_a_clear_error():
 
 def test_naive_datetimes_are_refused():
     with pytest.raises(ValueError, match="business-time arithmetic needs timezone-aware datetimes"):
-        add_business_seconds(office(), datetime(2026, 11, 23, 9), 60)  # noqa: DTZ001
+        add_business_seconds(office(), datetime(2026, 11, 23, 9), 60)
