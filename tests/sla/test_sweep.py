@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import UTC, datetime
 from io import StringIO
 from zoneinfo import ZoneInfo
 
@@ -89,7 +90,9 @@ def test_breach_records_the_true_deadline_and_escalates_once(setup, make_ticket,
     assert "0 agent replies, 0 customer message(s)" in escalation.dossier_tried
     assert escalation.dossier_desired_outcome.startswith("Meet the promise: Enterprise plan, Normal priority")
     assert escalation.dossier_mood == "unknown"
-    kinds = list(TicketEvent.objects.filter(ticket=ticket, kind__in=["sla", "escalated"]).values_list("kind", flat=True))
+    kinds = list(
+        TicketEvent.objects.filter(ticket=ticket, kind__in=["sla", "escalated"]).values_list("kind", flat=True)
+    )
     assert kinds == ["sla", "escalated"]
     notified = Notification.objects.filter(kind="escalation_automatic", channel="in_app")
     assert [n.recipient for n in notified] == [specialist]
@@ -202,7 +205,7 @@ def test_management_command_drives_time(setup, make_ticket, customer):
 def test_management_command_rejects_a_bad_moment(db):
     from django.core.management.base import CommandError
 
-    with pytest.raises(CommandError, match="--at must be an ISO-8601 date and time, not 'tuesday'."):
+    with pytest.raises(CommandError, match=re.escape("--at must be an ISO-8601 date and time, not 'tuesday'.")):
         call_command("sla_sweep", "--at", "tuesday")
 
 
@@ -214,4 +217,3 @@ def test_paused_clock_is_never_swept(setup, make_ticket, customer, agent):
     result = sla_sweep(now=datetime(2026, 12, 31, tzinfo=UTC))
     assert (result.breached, result.clocks) == (0, 0)
     assert clocks_of(ticket)["resolution"].state == "paused"
-    assert timedelta(0) == timedelta(0)
