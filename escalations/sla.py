@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -606,12 +606,38 @@ def _sweep_batch(clocks: list[SLAClock], *, now: datetime, result: SweepResult) 
 
     _sla_notify_warnings(clocks=warned, now=now)
     escalated = sla_escalate_breached(clocks=breached, now=now) if breached else 0
-    SLAClock.objects.bulk_update(
-        clocks, ["warned_at", "breached_at", "next_check_at", "escalation_level", "updated_at"], batch_size=500
-    )
+    _save_swept(clocks, warned=warned, now=now)
     result.warned += len(warned)
     result.breached += len(breached)
     result.escalated += escalated
+
+
+def _save_swept(clocks: list[SLAClock], *, warned: list[SLAClock], now: datetime) -> None:
+    """Write the batch back with one UPDATE per kind of outcome (not one per clock, and not Django's per-row CASE
+    ``bulk_update``, which is slow at this size): most values are shared or are the clock's own ``due_at``."""
+    newly_warned = {clock.pk for clock in warned}
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    singles: list[SLAClock] = []
+    for clock in clocks:
+        if clock.next_check_at is None:
+            check = None
+        elif clock.next_check_at == clock.due_at:
+            check = "due"
+        else:
+            singles.append(clock)
+            continue
+        breached = clock.breached_at is not None and clock.breached_at == clock.due_at
+        groups[(clock.pk in newly_warned, breached, check, clock.escalation_level)].append(clock.pk)
+    for (was_warned, breached, check, level), ids in groups.items():
+        values = {"next_check_at": F("due_at") if check == "due" else None, "updated_at": now}
+        if was_warned:
+            values["warned_at"] = now
+        if breached:
+            values["breached_at"] = F("due_at")
+            values["escalation_level"] = level
+        SLAClock.objects.filter(pk__in=ids).update(**values)
+    for clock in singles:
+        clock.save(update_fields=["warned_at", "breached_at", "next_check_at", "escalation_level", "updated_at"])
 
 
 def _sla_notify_warnings(*, clocks: list[SLAClock], now: datetime) -> None:
