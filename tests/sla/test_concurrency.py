@@ -67,7 +67,7 @@ def due_tickets(office, make_policy, ladder, make_ticket, customer, agent, speci
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)  # see FOUNDATION_BUG in conftest
 def test_two_sweeps_at_once_escalate_each_ticket_exactly_once(due_tickets):
     postgres_only()
     # given 60 tickets whose first response was due at 11:00
@@ -87,7 +87,7 @@ def test_two_sweeps_at_once_escalate_each_ticket_exactly_once(due_tickets):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)  # see FOUNDATION_BUG in conftest
 def test_sweep_racing_a_resolve_never_escalates_the_resolved_ticket(due_tickets, agent):
     postgres_only()
     # given a breached ticket being resolved in a transaction that has not committed yet
@@ -118,7 +118,7 @@ def test_sweep_racing_a_resolve_never_escalates_the_resolved_ticket(due_tickets,
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)  # see FOUNDATION_BUG in conftest
 def test_many_sweeps_racing_resolves_produce_each_escalation_once(due_tickets, agent):
     postgres_only()
     tickets = due_tickets(30)

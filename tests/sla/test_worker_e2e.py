@@ -20,7 +20,7 @@ INTERVAL = 1.0  # seconds between sweeps in this test (30 s in production)
 
 
 @pytest.mark.worker
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)  # see FOUNDATION_BUG in conftest
 def test_beat_and_worker_escalate_a_ticket_about_to_breach(
     always, make_policy, ladder, make_ticket, customer, specialist, celery_broker
 ):
