@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
@@ -493,9 +493,36 @@ def _notify_bulk(notices: list[_Notice], now: datetime) -> int:
                         channel=NotificationChannel.EMAIL, to_address=user.email, not_before=notice.not_before, **common
                     )
                 )
-    created = Notification.objects.bulk_create(rows, batch_size=1000)
-    _dispatch_on_commit([row.pk for row in created if row.status == NotificationStatus.PENDING and row.pk])
-    return len(created)
+    _insert_many(Notification, rows)
+    # The email rows just written (read back by their shared moment: another sweep's rows at the same instant would
+    # only be dispatched twice, which delivery ignores).
+    emails = Notification.objects.filter(
+        channel=NotificationChannel.EMAIL,
+        status=NotificationStatus.PENDING,
+        created_at=now,
+        ticket_id__in=ticket_ids,
+        kind__in={notice.kind for notice in notices},
+    ).values_list("pk", flat=True)
+    _dispatch_on_commit(list(emails))
+    return len(rows)
+
+
+def _insert_many(model, objs: list) -> None:
+    """INSERT plain rows with ``executemany``. Django's ``bulk_create`` compiles one multi-row statement in Python,
+    which dominated the sweep's profile; this keeps the ORM's field conversion and costs a fraction of it. Only for
+    rows whose primary key the caller does not need."""
+    if not objs:
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    connection = connections[router.db_for_write(model)]
+    quote = connection.ops.quote_name
+    # Identifiers come from the model's meta and are quoted; every value is a parameter.
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
+        quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields))
+    )
+    params = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] for obj in objs]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def _quiet_until(*, team_id: int | None, ticket: Ticket, specs: dict[int, CalendarSpec], now: datetime):
