@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connections, router, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.constants import OnConflict
 from django.urls import reverse
 from django.utils import timezone
 
@@ -507,7 +508,7 @@ def _notify_bulk(notices: list[_Notice], now: datetime) -> int:
     return len(rows)
 
 
-def _insert_many(model, objs: list) -> None:
+def _insert_many(model, objs: list, *, ignore_conflicts: bool = False) -> None:
     """INSERT plain rows with ``executemany``. Django's ``bulk_create`` compiles one multi-row statement in Python,
     which dominated the sweep's profile; this keeps the ORM's field conversion and costs a fraction of it. Only for
     rows whose primary key the caller does not need."""
@@ -516,9 +517,14 @@ def _insert_many(model, objs: list) -> None:
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     connection = connections[router.db_for_write(model)]
     quote = connection.ops.quote_name
+    on_conflict = OnConflict.IGNORE if ignore_conflicts else None
     # Identifiers come from the model's meta and are quoted; every value is a parameter.
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
-        quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields))
+    sql = "{} {} ({}) VALUES ({}) {}".format(
+        connection.ops.insert_statement(on_conflict=on_conflict),
+        quote(model._meta.db_table),
+        ", ".join(quote(f.column) for f in fields),
+        ", ".join(["%s"] * len(fields)),
+        connection.ops.on_conflict_suffix_sql(fields, on_conflict, None, None) or "",
     )
     params = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] for obj in objs]
     with connection.cursor() as cursor:
@@ -606,7 +612,7 @@ def _sweep_batch(clocks: list[SLAClock], *, now: datetime, result: SweepResult) 
             claims.append(_history(clock, SLAEventKind.WARNED, clock.warn_at, f"{percent}% used: due {_fmt(due, tz)}."))
     for claim in claims:
         claim.batch = token
-    SLAEvent.objects.bulk_create(claims, ignore_conflicts=True)
+    _insert_many(SLAEvent, claims, ignore_conflicts=True)
     won = set(SLAEvent.objects.filter(batch=token).values_list("clock_id", "kind"))
 
     claimed = {claim.clock_id: claim.kind for claim in claims}
@@ -798,7 +804,7 @@ def sla_escalate_breached(*, clocks: list[SLAClock], now: datetime) -> int:
         )
     if not planned:
         return 0
-    Escalation.objects.bulk_create([esc for esc, _ in planned.values()], ignore_conflicts=True)
+    _insert_many(Escalation, [esc for esc, _ in planned.values()], ignore_conflicts=True)
     created = {
         esc.ticket_id: esc
         for esc in Escalation.objects.filter(
@@ -1000,7 +1006,7 @@ def _page_batch(escalations: list[Escalation], *, now: datetime) -> int:
     if not planned:
         return 0
     Escalation.objects.filter(pk__in=planned).update(status=EscalationStatus.SUPERSEDED, closed_at=now)
-    Escalation.objects.bulk_create([esc for esc, _ in planned.values()], ignore_conflicts=True)
+    _insert_many(Escalation, [esc for esc, _ in planned.values()], ignore_conflicts=True)
     created = list(
         Escalation.objects.filter(previous_id__in=planned, status=EscalationStatus.OPEN, created_at=now).select_related(
             "to_team"
