@@ -478,7 +478,7 @@ def _notify_bulk(notices: list[_Notice], now: datetime) -> int:
                 continue
             common = {
                 "kind": notice.kind,
-                "recipient": user,
+                "recipient_id": user.pk,
                 "ticket_id": notice.ticket.pk,
                 "subject": notice.subject[:250],
                 "body": notice.body,
