@@ -594,6 +594,8 @@ def sla_sweep(*, now: datetime, batch_size: int = 500) -> SweepResult:
         if len(clocks) < batch_size:
             break
     result.paged = sla_page_unacknowledged(now=now, batch_size=batch_size)
+    if result.clocks or result.paged:
+        logger.info("sla sweep at %s: %s", now.isoformat(), result.as_dict())
     return result
 
 
@@ -764,8 +766,9 @@ def _dossier_facts(ticket_ids: Iterable[int]) -> dict[int, dict]:
 def sla_escalate_breached(*, clocks: list[SLAClock], now: datetime) -> int:
     """Escalate each breached clock's ticket one level up its support-level path, with a generated dossier: one
     automatic escalation per ticket and level, guaranteed by the open-escalation constraint. Notifies the receiving
-    team (quiet hours apply to email, never to the escalation). Runs in the caller's transaction; returns how many
-    escalations it created."""
+    team (quiet hours apply to email, never to the escalation). A ticket whose escalation is still open (not yet
+    accepted) is not escalated again by a second breach: its acknowledgement timer already climbs the ladder. Runs
+    in the caller's transaction; returns how many escalations it created."""
     by_ticket: dict[int, SLAClock] = {}
     for clock in sorted(clocks, key=lambda c: (c.due_at, c.pk)):
         by_ticket.setdefault(clock.ticket_id, clock)
