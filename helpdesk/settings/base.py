@@ -192,6 +192,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
+    "sla-sweep": {
+        "task": "escalations.tasks_sla.sla_sweep_task",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
 }
 # Inbound email: IMAP mailboxes as JSON, e.g.
 # [{"name": "support", "host": "imap.example.com", "port": 993, "security": "ssl", "username": "…",

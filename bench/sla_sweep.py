@@ -1,0 +1,212 @@
+"""Benchmark of the SLA sweep: ``python bench/sla_sweep.py [--n 100000] [--due 5000]``.
+
+Builds a fresh database in a temporary directory (SQLite unless BENCH_DATABASE_URL is set), bulk-seeds N open
+tickets with a first-response and a resolution clock each, then measures:
+
+- the idle sweep (nothing due) at 10,000 tickets and at N: milliseconds (median of 20 runs) and queries;
+- 5,000 due clocks: escalations per second and queries per batch.
+
+The last line printed is one JSON object with the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def setup_django(var_dir: str) -> None:
+    os.environ["HELPDESK_VAR_DIR"] = var_dir
+    os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{var_dir}/bench.sqlite3")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "helpdesk.settings.test"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def seed(*, start: int, stop: int, now, fixtures: dict) -> None:
+    from escalations.models import ClockState, SLAClock
+    from helpdesk.models import Ticket
+
+    batch = 5000
+    for first in range(start, stop, batch):
+        last = min(first + batch, stop)
+        tickets = [
+            Ticket(
+                reference=f"HD-B-{i:07d}",
+                subject=f"Bench ticket {i}",
+                description="Seeded by bench/sla_sweep.py",
+                customer=fixtures["customer"],
+                organization=fixtures["org"],
+                team=fixtures["frontline"],
+                status="open",
+                created_at=now - timedelta(minutes=5),
+                updated_at=now,
+                last_public_activity_at=now,
+            )
+            for i in range(first, last)
+        ]
+        Ticket.objects.bulk_create(tickets)
+        clocks = []
+        for i, ticket in enumerate(tickets, start=first):
+            # Spread the deadlines over the coming ten days: nothing is due now.
+            due = now + timedelta(minutes=60 + i % 14400)
+            for target, seconds in (("first_response", 3600), ("resolution", 86400)):
+                clocks.append(
+                    SLAClock(
+                        ticket=ticket,
+                        target=target,
+                        policy=fixtures["policy"],
+                        state=ClockState.RUNNING,
+                        target_seconds=seconds,
+                        started_at=ticket.created_at,
+                        running_since=ticket.created_at,
+                        due_at=due if target == "first_response" else due + timedelta(days=1),
+                        warn_at=due - timedelta(minutes=12),
+                        next_check_at=due - timedelta(minutes=12),
+                        updated_at=now,
+                    )
+                )
+        SLAClock.objects.bulk_create(clocks, batch_size=2000)
+
+
+def base_fixtures():
+    from escalations.models import BusinessCalendar, EscalationLevel, EscalationPath, SLAPolicy
+    from helpdesk.models import Organization, Plan, Team, TeamMembership, User
+
+    plan = Plan.objects.create(code="enterprise", name="Enterprise", rank=3)
+    org = Organization.objects.create(name="Bench Ltd", plan=plan)
+    customer = User.objects.create(username="bench-customer", role="customer", organization=org)
+    frontline = Team.objects.create(name="Frontline", slug="frontline", tier=1)
+    technical = Team.objects.create(name="Technical", slug="technical", tier=2)
+    managers = Team.objects.create(name="Managers", slug="managers", tier=3)
+    for name, role, team, lead in [
+        ("lead1", "agent", frontline, True),
+        ("spec1", "specialist", technical, True),
+        ("spec2", "specialist", technical, False),
+        ("boss", "manager", managers, True),
+    ]:
+        user = User.objects.create(username=name, role=role, email=f"{name}@bench.test")
+        TeamMembership.objects.create(team=team, user=user, is_lead=lead)
+    calendar = BusinessCalendar.objects.create(name="24x7", timezone="UTC", is_24x7=True)
+    policy = SLAPolicy.objects.create(
+        name="Enterprise normal", plan=plan, priority="normal", calendar=calendar,
+        first_response_minutes=60, next_response_minutes=120, resolution_minutes=1440,
+    )  # fmt: skip
+    path = EscalationPath.objects.create(name="SLA ladder", escalation_type="support_level")
+    EscalationLevel.objects.create(path=path, position=1, team=technical, ack_minutes=30)
+    EscalationLevel.objects.create(path=path, position=2, team=managers, ack_minutes=30)
+    return {"customer": customer, "org": org, "frontline": frontline, "policy": policy}
+
+
+class QueryCounter:
+    """Counts statements without Django's debug cursor (which quotes every parameter and would skew the timing)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+    def __enter__(self):
+        from django.db import connection
+
+        self._ctx = connection.execute_wrapper(self)
+        self._ctx.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._ctx.__exit__(*exc)
+
+
+def idle(now) -> dict:
+    from escalations.sla import sla_sweep
+
+    timings = []
+    for _ in range(20):
+        started = time.perf_counter()
+        result = sla_sweep(now=now)
+        timings.append((time.perf_counter() - started) * 1000)
+        assert result.clocks == 0, result
+    with QueryCounter() as queries:
+        sla_sweep(now=now)
+    return {"ms": round(statistics.median(timings), 3), "max_ms": round(max(timings), 3), "queries": queries.count}
+
+
+def due_run(*, now, count: int, batch_size: int) -> dict:
+    from escalations.models import Escalation, SLAClock
+    from escalations.sla import sla_sweep
+    from helpdesk.notifications import dispatch_disabled
+
+    ids = list(SLAClock.objects.filter(target="first_response").order_by("pk").values_list("pk", flat=True)[:count])
+    SLAClock.objects.filter(pk__in=ids).update(
+        due_at=now - timedelta(minutes=1),
+        warn_at=now - timedelta(minutes=13),
+        warned_at=now - timedelta(minutes=13),
+        next_check_at=now - timedelta(minutes=1),
+    )
+    with dispatch_disabled(), QueryCounter() as queries:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        result = sla_sweep(now=now, batch_size=batch_size)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    assert result.escalated == count == Escalation.objects.count(), result
+    return {
+        "due": count,
+        "batch_size": batch_size,
+        "seconds": round(elapsed, 3),
+        "escalations_per_second": round(result.escalated / elapsed, 1),
+        # CPU time of this process: the same figure on a machine shared with other work.
+        "cpu_seconds": round(cpu, 3),
+        "escalations_per_cpu_second": round(result.escalated / cpu, 1),
+        "batches": result.batches,
+        "queries": queries.count,
+        "queries_per_batch": round(queries.count / max(result.batches, 1), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000, help="open tickets to seed (default 100000)")
+    parser.add_argument("--due", type=int, default=5000, help="clocks due in the busy run (default 5000)")
+    parser.add_argument("--batch-size", type=int, default=500)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="sla-bench-") as var_dir:
+        setup_django(var_dir)
+        from django.core.management import call_command
+        from django.db import connection
+        from django.utils import timezone
+
+        from escalations.sla_wiring import connect
+
+        connect()
+        call_command("migrate", verbosity=0)
+        now = timezone.now()
+        fixtures = base_fixtures()
+        report: dict = {"n": args.n, "database": connection.vendor}
+        small = min(10_000, args.n)
+        started = time.perf_counter()
+        seed(start=0, stop=small, now=now, fixtures=fixtures)
+        report["idle_at_10000"] = idle(now) | {"tickets": small}
+        seed(start=small, stop=args.n, now=now, fixtures=fixtures)
+        report["seed_seconds"] = round(time.perf_counter() - started, 1)
+        report["idle_at_n"] = idle(now) | {"tickets": args.n}
+        report["due_run"] = due_run(now=now, count=min(args.due, args.n), batch_size=args.batch_size)
+        report["idle_after"] = idle(now)
+        print(json.dumps(report))
+        connection.close()
+
+
+if __name__ == "__main__":
+    main()

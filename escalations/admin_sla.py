@@ -1,0 +1,78 @@
+"""Admin for the SLA engine: calendars (with their hours and holidays), policies, team calendars; clocks and their
+history are read-only (they are written only by the engine)."""
+
+from django.contrib import admin
+
+from escalations.models import (
+    BusinessCalendar,
+    CalendarHoliday,
+    SLAClock,
+    SLAEvent,
+    SLAPolicy,
+    TeamCalendar,
+    WorkingInterval,
+)
+
+
+class WorkingIntervalInline(admin.TabularInline):
+    model = WorkingInterval
+    extra = 0
+
+
+class CalendarHolidayInline(admin.TabularInline):
+    model = CalendarHoliday
+    extra = 0
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(admin.ModelAdmin):
+    list_display = ["name", "timezone", "is_24x7"]
+    inlines = [WorkingIntervalInline, CalendarHolidayInline]
+
+
+@admin.register(TeamCalendar)
+class TeamCalendarAdmin(admin.ModelAdmin):
+    list_display = ["team", "calendar"]
+
+
+@admin.register(SLAPolicy)
+class SLAPolicyAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "plan",
+        "priority",
+        "category",
+        "calendar",
+        "first_response_minutes",
+        "next_response_minutes",
+        "resolution_minutes",
+        "warn_percent",
+        "is_active",
+    ]
+    list_filter = ["plan", "priority", "is_active"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SLAClock)
+class SLAClockAdmin(ReadOnlyAdmin):
+    list_display = ["ticket", "target", "state", "policy", "due_at", "warned_at", "breached_at", "next_check_at"]
+    list_filter = ["target", "state"]
+    list_select_related = ["ticket", "policy"]
+    raw_id_fields = ["ticket"]
+
+
+@admin.register(SLAEvent)
+class SLAEventAdmin(ReadOnlyAdmin):
+    list_display = ["ticket", "clock", "kind", "at", "policy", "detail"]
+    list_filter = ["kind"]
+    list_select_related = ["ticket", "policy", "clock"]

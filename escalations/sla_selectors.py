@@ -1,0 +1,98 @@
+"""Reads for the SLA engine: which policy a ticket falls under, calendar specs, clocks and their history."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db.models import F, Prefetch, Q, QuerySet
+
+from escalations.calendar import CalendarSpec
+from escalations.models import (
+    BusinessCalendar,
+    ClockState,
+    SLAClock,
+    SLAEvent,
+    SLAEventKind,
+    SLAPolicy,
+    TeamCalendar,
+)
+from helpdesk.models import OPEN_STATUSES, Ticket, User
+from helpdesk.selectors import ticket_visibility_q_for
+
+
+def _with_calendar(qs: QuerySet) -> QuerySet:
+    return qs.select_related("calendar").prefetch_related("calendar__intervals", "calendar__holidays")
+
+
+def sla_policy_for_ticket(*, ticket: Ticket) -> SLAPolicy | None:
+    """The active policy for the ticket's plan and priority; one for its category wins over the general one."""
+    plan_id = ticket.organization.plan_id
+    return (
+        _with_calendar(SLAPolicy.objects.filter(plan_id=plan_id, priority=ticket.priority, is_active=True))
+        .filter(Q(category_id=ticket.category_id) | Q(category__isnull=True))
+        .order_by(F("category_id").asc(nulls_last=True), "pk")
+        .first()
+    )
+
+
+def calendar_spec(calendar: BusinessCalendar | None) -> CalendarSpec:
+    """The immutable spec the arithmetic works on (uses prefetched intervals and holidays when present)."""
+    if calendar is None:
+        return CalendarSpec.always()
+    return CalendarSpec.build(
+        timezone=calendar.timezone,
+        intervals=[(i.weekday, i.start, i.end) for i in calendar.intervals.all()],
+        holidays=[(h.date, h.repeats_yearly) for h in calendar.holidays.all()],
+        is_24x7=calendar.is_24x7,
+    )
+
+
+def team_calendar_specs(*, team_ids) -> dict[int, CalendarSpec]:
+    """Quiet-hours calendars of the given teams (teams without one are absent: they never have quiet hours)."""
+    rows = TeamCalendar.objects.filter(team_id__in=set(team_ids)).select_related("calendar")
+    rows = rows.prefetch_related("calendar__intervals", "calendar__holidays")
+    return {row.team_id: calendar_spec(row.calendar) for row in rows}
+
+
+def sla_clocks_for_ticket(*, ticket: Ticket) -> list[SLAClock]:
+    """Every clock of a ticket, live ones first, newest cycle first within a target."""
+    clocks = SLAClock.objects.filter(ticket=ticket).select_related("policy__calendar", "policy__plan")
+    return sorted(clocks, key=lambda c: (not c.is_live, c.target, -c.pk))
+
+
+def sla_history_for_ticket(*, ticket: Ticket) -> QuerySet[SLAEvent]:
+    return SLAEvent.objects.filter(ticket=ticket).select_related("clock", "policy").order_by("at", "id")
+
+
+def sla_breaching_soon(*, user: User, now: datetime, within: timedelta = timedelta(hours=2)) -> QuerySet[SLAClock]:
+    """Running clocks of visible open tickets that are due within ``within`` and not yet breached."""
+    return (
+        SLAClock.objects.filter(ticket_visibility_q_for(user, prefix="ticket__"))
+        .filter(
+            state=ClockState.RUNNING,
+            breached_at__isnull=True,
+            due_at__gt=now,
+            due_at__lte=now + within,
+            ticket__status__in=OPEN_STATUSES,
+        )
+        .select_related("ticket")
+        .order_by("due_at")
+    )
+
+
+def sla_breaches_between(*, user: User, start: datetime, end: datetime) -> int:
+    """How many SLA breaches (by their true deadline) fell in [start, end) on tickets the user may see."""
+    return (
+        SLAEvent.objects.filter(ticket_visibility_q_for(user, prefix="ticket__"))
+        .filter(kind=SLAEventKind.BREACHED, at__gte=start, at__lt=end)
+        .count()
+    )
+
+
+def sla_live_clocks_prefetch() -> Prefetch:
+    """For queue rows: ``ticket.live_sla_clocks`` without a query per row."""
+    return Prefetch(
+        "sla_clocks",
+        queryset=SLAClock.objects.filter(state__in=(ClockState.RUNNING, ClockState.PAUSED)).order_by("due_at"),
+        to_attr="live_sla_clocks",
+    )

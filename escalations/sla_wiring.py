@@ -1,0 +1,152 @@
+"""Wiring of the SLA engine into the core: signal receivers, workspace and portal panels, the demo seeder, the
+Celery task module and the admin. ``connect()`` is called once from ``EscalationsConfig.ready()``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from escalations.models import ClockState, ClockTarget, SLAClock
+from escalations.sla import remaining_business_seconds
+from escalations.sla_selectors import calendar_spec, sla_clocks_for_ticket, sla_history_for_ticket
+from helpdesk.models import Status
+
+_connected = False
+
+
+def connect() -> None:
+    """Idempotent: connect receivers and register panels, the seeder, tasks and admin once."""
+    global _connected
+    if _connected:
+        return
+    _connected = True
+    import escalations.admin_sla
+    import escalations.tasks_sla  # noqa: F401  (registers the beat task with the worker)
+    from escalations.sla import connect_signals
+    from escalations.sla_demo import sla_demo_seed
+    from helpdesk.demo import demo_seeder_register
+    from helpdesk.panels import panel_register
+
+    connect_signals()
+    panel_register(name="sla_clocks", template="escalations/sla/_panel_clocks.html", context=sla_clocks_panel, order=10)
+    panel_register(
+        name="sla_promise",
+        template="escalations/sla/_panel_promise.html",
+        context=sla_promise_panel,
+        audience="customer",
+        order=10,
+    )
+    demo_seeder_register(order=20, name="sla", seeder=sla_demo_seed)
+
+
+def _duration(seconds: int) -> str:
+    seconds = abs(int(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min"
+
+
+def clock_view(clock: SLAClock, *, now: datetime) -> dict:
+    """How one clock looks on screen: colour class, label, remaining time in words."""
+    spec = calendar_spec(clock.policy.calendar if clock.policy else None)
+    label = clock.get_target_display()
+    if clock.state == ClockState.PAUSED:
+        left = max(clock.target_seconds - clock.consumed_seconds, 0)
+        return {
+            "clock": clock,
+            "label": label,
+            "css": "sla-paused",
+            "state": "Paused",
+            "text": f"{_duration(left)} left",
+        }
+    if clock.state == ClockState.MET:
+        late = clock.breached_at is not None or (clock.due_at and clock.met_at and clock.met_at > clock.due_at)
+        return {"clock": clock, "label": label, "css": "sla-met", "state": "Met late" if late else "Met", "text": ""}
+    if clock.state in (ClockState.STOPPED, ClockState.CLEARED):
+        return {"clock": clock, "label": label, "css": "sla-met", "state": clock.get_state_display(), "text": ""}
+    left = remaining_business_seconds(clock, now=now, spec=spec)
+    overdue = clock.breached_at is not None or (clock.due_at is not None and clock.due_at <= now)
+    if overdue:
+        gone = int((now - clock.due_at).total_seconds()) if clock.due_at else 0
+        return {
+            "clock": clock,
+            "label": label,
+            "css": "sla-breached",
+            "state": "Breached",
+            "text": f"overdue by {_duration(gone)}",
+        }
+    warning = clock.warned_at is not None or (clock.warn_at is not None and clock.warn_at <= now)
+    return {
+        "clock": clock,
+        "label": label,
+        "css": "sla-warning" if warning else "sla-ok",
+        "state": "Due soon" if warning else "On track",
+        "text": f"{_duration(left)} left",
+    }
+
+
+def sla_clocks_panel(*, request, ticket) -> dict | None:
+    """Staff panel: every clock (live first) and the SLA history with the policy behind each event."""
+    clocks = sla_clocks_for_ticket(ticket=ticket)
+    history = list(sla_history_for_ticket(ticket=ticket))
+    if not clocks and not history:
+        return {"clocks": [], "history": [], "empty": True}
+    now = timezone.now()
+    live = [c for c in clocks if c.is_live]
+    done = [c for c in clocks if not c.is_live]
+    return {
+        "clocks": [clock_view(c, now=now) for c in live],
+        "finished": [clock_view(c, now=now) for c in done],
+        "history": history,
+        "policy": live[0].policy if live else (clocks[0].policy if clocks else None),
+        "empty": False,
+    }
+
+
+def _plain_time(moment: datetime, *, tz: str, now: datetime) -> str:
+    local = timezone.localtime(moment, ZoneInfo(tz))
+    today = timezone.localtime(now, ZoneInfo(tz)).date()
+    if local.date() == today:
+        return f"today at {local:%H:%M}"
+    if local.date() == today + timedelta(days=1):
+        return f"tomorrow at {local:%H:%M}"
+    if local.date() < today + timedelta(days=6) and local.date() > today:
+        return f"{local:%A} {local:%H:%M}"
+    return f"{local:%A} {local.day} {local:%B} {local:%H:%M}"
+
+
+def sla_promise_panel(*, request, ticket) -> dict | None:
+    """Customer panel: the plan's promise and the current due time in plain words (no internal jargon)."""
+    plan = ticket.organization.plan
+    now = timezone.now()
+    tz = ticket.organization.timezone or "Europe/London"
+    live = [c for c in sla_clocks_for_ticket(ticket=ticket) if c.is_live]
+    response = next((c for c in live if c.target != ClockTarget.RESOLUTION), None)
+    resolution = next((c for c in live if c.target == ClockTarget.RESOLUTION), None)
+    lines: list[str] = []
+    if ticket.status == Status.PENDING_CUSTOMER:
+        lines.append("We are waiting for your reply. Our clock is paused until you answer.")
+    elif ticket.status == Status.PENDING_THIRD_PARTY:
+        lines.append("We are waiting for one of our partners and will update you as soon as we hear back.")
+    for clock, words in ((response, "an answer"), (resolution, "a resolution")):
+        if clock is None or clock.state != ClockState.RUNNING or clock.due_at is None:
+            continue
+        when = _plain_time(clock.due_at, tz=tz, now=now)
+        if clock.due_at <= now:
+            lines.append(
+                f"We promised {words} by {when} and we are running late. A senior colleague is now looking at it."
+            )
+        else:
+            lines.append(f"We promised {words} by {when}.")
+    if ticket.status in (Status.RESOLVED, Status.CLOSED):
+        lines.append("This request is resolved. If anything is still wrong, just reply and we will pick it up again.")
+    if not plan.promise and not lines:
+        return None
+    return {"plan": plan, "promise": plan.promise, "lines": lines}
