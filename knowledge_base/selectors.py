@@ -165,8 +165,8 @@ def articles_low_helpfulness(*, user: User, min_votes: int = 3, max_ratio: float
     qs = (
         articles_visible_to(user)
         .published()
-        .annotate(votes=F("helpful_count") + F("unhelpful_count"))
-        .filter(votes__gte=min_votes)
+        .annotate(vote_sum=F("helpful_count") + F("unhelpful_count"))
+        .filter(vote_sum__gte=min_votes)
         .with_list_related()
     )
     low = [a for a in qs if a.helpful_ratio is not None and a.helpful_ratio < max_ratio]
