@@ -203,9 +203,9 @@ def seed_knowledge_base(*, now, rng, people, stdout=None) -> None:
                 actor=writer, title=title, body=body, category=categories[slug], visibility=visibility, tags=tags
             )
             if status in (IN_REVIEW, PUBLISHED):
-                article_set_status(article=article, actor=writer, status=IN_REVIEW)
+                article = article_set_status(article=article, actor=writer, status=IN_REVIEW)
             if status == PUBLISHED:
-                article_set_status(article=article, actor=editor, status=PUBLISHED)
+                article = article_set_status(article=article, actor=editor, status=PUBLISHED)
         created.append(article)
     for article in created:
         if article.status != PUBLISHED:
