@@ -79,7 +79,6 @@ class Article(models.Model):
     class Meta:
         ordering = ["title"]
         indexes = [
-            models.Index(fields=["status", "visibility"], name="kb_article_status_vis"),
             models.Index(fields=["category", "status"], name="kb_article_category_status"),
         ]
         constraints = [

@@ -3,8 +3,9 @@
 Both backends take an already *authorised* queryset (from ``selectors.articles_visible_to``), so search can never
 widen what a user may see; they only rank and highlight.
 
-- PostgreSQL: ``search_vector`` (title weight A, tags B, body C; GIN index) matched against an OR of the query terms,
-  ordered by ``ts_rank``; snippets from ``ts_headline`` for the returned page only.
+- PostgreSQL: ``search_vector`` (title weight A, tags B, body C; GIN index) ordered by ``ts_rank``, in stages by how
+  many of the query terms an article contains (all, all but one, two, any; see ``match_stages``); snippets from
+  ``ts_headline`` for the returned page only.
 - SQLite (and anything else): the same terms, crudely stemmed, matched at word starts with ``LIKE``; the score
   (title 10, tags 4, body 1 per matching term) is computed in the database with ``Case``/``When``; snippets are cut
   and highlighted here. Ranking quality is lower than PostgreSQL's but the order is still by relevance.
@@ -18,7 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import reduce
-from operator import add, or_
+from itertools import combinations
+from operator import add, and_, or_
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
 from django.db import connection
@@ -105,27 +107,52 @@ def search_vector_refresh(queryset: QuerySet[Article]) -> int:
     return queryset.update(search_vector=search_vector_expression())
 
 
+def _at_least(queries: list[SearchQuery], k: int) -> SearchQuery:
+    """A tsquery matching documents that contain at least ``k`` of the terms (an OR of ANDs)."""
+    return reduce(or_, (reduce(and_, combo) for combo in combinations(queries, k)))
+
+
+def match_stages(term_count: int) -> list[int]:
+    """How many of the terms a match must contain, stage by stage: all, all but one, two, any."""
+    stages = [term_count]
+    if term_count >= 3:
+        stages.append(term_count - 1)
+    if term_count >= 4:
+        stages.append(2)
+    stages.append(1)
+    return list(dict.fromkeys(stages))
+
+
 def _search_postgres(queryset, terms, limit, boost_category_id) -> list[SearchHit]:
-    tsquery = reduce(or_, (SearchQuery(term, config=CONFIG) for term in terms))
-    rank = SearchRank(F("search_vector"), tsquery)
+    # Ranking reads every matching row, so the cost is the size of the match set. Articles containing all the
+    # terms come first, then all but one, then two, and only then any term; the next, larger, stage runs only when
+    # the page is not full yet. Without this, one everyday word ("page", "request") makes an OR match most rows.
+    queries = [SearchQuery(term, config=CONFIG) for term in terms]
+    any_term = reduce(or_, queries)
+    rank = SearchRank(F("search_vector"), any_term)
     if boost_category_id:
         rank = rank * Case(
             When(category_id=boost_category_id, then=Value(CATEGORY_BOOST)),
             default=Value(1.0),
             output_field=FloatField(),
         )
-    ranked = list(
-        queryset.filter(search_vector=tsquery)
-        .annotate(score=rank)
-        .order_by("-score", "-helpful_count", "pk")
-        .values_list("pk", "score")[:limit]
-    )
+    ranked: list[tuple[int, float]] = []
+    for k in match_stages(len(terms)):
+        ranked += list(
+            queryset.filter(search_vector=_at_least(queries, k))
+            .exclude(pk__in=[pk for pk, _ in ranked])
+            .annotate(score=rank)
+            .order_by("-score", "-helpful_count", "pk")
+            .values_list("pk", "score")[: limit - len(ranked)]
+        )
+        if len(ranked) >= limit:
+            break
     if not ranked:
         return []
     # Headlines are expensive: compute them for the returned page only.
     headline = SearchHeadline(
         "body_text",
-        tsquery,
+        any_term,
         config=CONFIG,
         start_sel=_START,
         stop_sel=_STOP,
