@@ -4,3 +4,27 @@ from django.apps import AppConfig
 class KnowledgeBaseConfig(AppConfig):
     name = "knowledge_base"
     verbose_name = "Knowledge base"
+
+    def ready(self) -> None:
+        from helpdesk.demo import demo_seeder_register
+        from helpdesk.models import Role
+        from helpdesk.navigation import nav_register
+        from helpdesk.panels import panel_register
+        from helpdesk.signals import ticket_event_recorded
+        from knowledge_base import receivers
+        from knowledge_base.demo import seed_knowledge_base
+        from knowledge_base.panels import kb_panel_context
+
+        staff = {Role.AGENT, Role.SPECIALIST, Role.MANAGER, Role.ADMIN}
+        nav_register(label="Knowledge base", url_name="kb_list", roles=staff, order=40)
+        nav_register(label="Help centre", url_name="kb_list", roles={Role.CUSTOMER}, order=15)
+        nav_register(label="KB health", url_name="kb_health", roles={Role.MANAGER, Role.ADMIN}, order=45)
+        panel_register(
+            name="kb_suggestions",
+            template="knowledge_base/_panel.html",
+            context=kb_panel_context,
+            audience="all",
+            order=60,
+        )
+        demo_seeder_register(order=30, name="knowledge_base", seeder=seed_knowledge_base)
+        ticket_event_recorded.connect(receivers.on_ticket_event, dispatch_uid="kb_deflections_on_ticket_created")

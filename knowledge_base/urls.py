@@ -1,1 +1,23 @@
-urlpatterns: list = []
+from django.urls import path
+
+from knowledge_base import views
+
+urlpatterns = [
+    path("kb/", views.article_list_view, name="kb_list"),
+    path("kb/suggest/", views.suggest_view, name="kb_suggest"),
+    path("kb/review/", views.review_queue_view, name="kb_review_queue"),
+    path("kb/review/<int:pk>/", views.proposal_decide_view, name="kb_proposal_decide"),
+    path("kb/health/", views.health_view, name="kb_health"),
+    path("kb/articles/new/", views.article_create_view, name="kb_article_new"),
+    path("kb/articles/<int:pk>/", views.article_detail_view, name="kb_article_detail"),
+    path("kb/articles/<int:pk>/edit/", views.article_edit_view, name="kb_article_edit"),
+    path("kb/articles/<int:pk>/history/", views.article_history_view, name="kb_article_history"),
+    path("kb/articles/<int:pk>/status/", views.article_status_view, name="kb_article_status"),
+    path("kb/articles/<int:pk>/reviewed/", views.article_reviewed_view, name="kb_article_reviewed"),
+    path("kb/articles/<int:pk>/vote/", views.article_vote_view, name="kb_article_vote"),
+    path("kb/articles/<int:pk>/propose/", views.article_propose_view, name="kb_article_propose"),
+    path("kb/articles/<int:pk>/solved/", views.deflection_confirm_view, name="kb_deflection_confirm"),
+    path("kb/articles/<int:pk>/insert/<str:reference>/", views.article_insert_view, name="kb_article_insert"),
+    path("kb/articles/<int:pk>/used/<str:reference>/", views.article_use_view, name="kb_article_use"),
+    path("kb/from-escalation/<int:escalation_id>/", views.draft_from_escalation_view, name="kb_draft_from_escalation"),
+]

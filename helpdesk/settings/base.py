@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # SearchVectorField for the KB search (harmless on SQLite)
     "rest_framework",
     "django_filters",
     "django_htmx",

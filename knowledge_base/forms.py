@@ -1,0 +1,38 @@
+"""Forms take input only; the rules are in services."""
+
+from __future__ import annotations
+
+from django import forms
+
+from helpdesk.models import Category
+from knowledge_base.models import ArticleStatus, ArticleVisibility, ProposalKind
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, label="Search")
+    category = forms.ModelChoiceField(
+        queryset=Category.objects.all(), required=False, empty_label="All topics", to_field_name="slug"
+    )
+    status = forms.ChoiceField(choices=[("", "Any status"), *ArticleStatus.choices], required=False)
+
+
+class ArticleForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    category = forms.ModelChoiceField(queryset=Category.objects.all(), required=False, empty_label="No category")
+    visibility = forms.ChoiceField(choices=ArticleVisibility.choices, initial=ArticleVisibility.INTERNAL)
+    tags = forms.CharField(max_length=250, required=False, help_text="Comma-separated keywords customers would type.")
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 18}), help_text="Markdown.")
+    note = forms.CharField(max_length=250, required=False, label="What changed?")
+    expected_revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class ProposalForm(forms.Form):
+    kind = forms.ChoiceField(choices=ProposalKind.choices, widget=forms.RadioSelect, initial=ProposalKind.COMMENT)
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Comment")
+    proposed_title = forms.CharField(max_length=200, required=False, label="Suggested title")
+    proposed_body = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), required=False, label="Suggested text")
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("accept", "Accept"), ("decline", "Decline")])
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Reason for declining")

@@ -1,0 +1,93 @@
+"""End to end in Chromium: a customer describes a problem, opens a suggested article and leaves (a deflection);
+another customer submits anyway; the agent sees the same article suggested in the workspace and inserts its link."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge_base.models import ArticleVisibility, Deflection
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _sign_in(browser, live_server, user):
+    context = browser.new_context(base_url=live_server.url)
+    page = context.new_page()
+    page.goto("/login/")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", "pw-" + user.username)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login/" not in url)
+    return context, page
+
+
+def test_suggestion_deflects_one_customer_and_helps_the_agent_of_another(
+    browser, live_server, make_article, customer, customer2, agent, screenshot_dir
+):
+    # given
+    article = make_article(
+        title="I was charged twice for the same invoice",
+        tags="duplicate charge, refund, card",
+        body="A duplicate charge is usually a **pending authorisation** that your bank releases within 5 days.",
+    )
+    make_article(title="Adding your VAT number to invoices", tags="vat, invoice", body="Enter your VAT number.")
+    make_article(title="Refund policy", body="Internal refund rules.", visibility=ArticleVisibility.INTERNAL)
+
+    # when: the first customer describes the problem in the help centre and opens the suggestion
+    context, page = _sign_in(browser, live_server, customer)
+    page.goto("/kb/")
+    page.locator("#kb-describe").press_sequentially("My card was charged twice this month", delay=15)
+    suggestion = page.locator(".kb-suggest-box a", has_text="charged twice for the same invoice")
+    suggestion.wait_for()
+    page.screenshot(path=screenshot_dir / "1-customer-suggestions.png", full_page=True)
+    assert "Refund policy" not in page.content()
+    with context.expect_page() as opened:
+        suggestion.click()
+    reading = opened.value
+    reading.wait_for_load_state()
+    assert reading.locator("h1").inner_text() == "I was charged twice for the same invoice"
+    assert reading.locator(".kb-body strong").inner_text() == "pending authorisation"
+    reading.screenshot(path=screenshot_dir / "2-customer-reads-article.png", full_page=True)
+    context.close()  # ... and leaves without sending a request
+
+    # then: a deflection is recorded
+    deflection = Deflection.objects.get(user=customer)
+    assert deflection.article == article and deflection.is_deflection
+    assert deflection.query == "My card was charged twice this month"
+
+    # when: another customer reads the same suggestion but submits a request anyway
+    context2, page2 = _sign_in(browser, live_server, customer2)
+    page2.goto("/kb/")
+    page2.locator("#kb-describe").press_sequentially("charged twice on my card", delay=15)
+    suggestion2 = page2.locator(".kb-suggest-box a", has_text="charged twice for the same invoice")
+    suggestion2.wait_for()
+    with context2.expect_page() as opened2:
+        suggestion2.click()
+    opened2.value.close()
+    page2.goto("/tickets/new/")
+    page2.fill("#id_subject", "Charged twice this month")
+    page2.select_option("#id_category", label="Billing")
+    page2.fill("#id_description", "My card shows a duplicate charge for the same invoice.")
+    page2.get_by_role("button", name="Send request").click()
+    page2.wait_for_url(lambda url: "/tickets/HD-" in url)
+    reference = page2.url.rstrip("/").split("/")[-1]
+    context2.close()
+
+    # then: that open is not a deflection
+    assert Deflection.objects.get(user=customer2).ticket.reference == reference
+
+    # when: the agent opens the ticket
+    context3, page3 = _sign_in(browser, live_server, agent)
+    page3.goto(f"/tickets/{reference}/")
+    panel = page3.locator(".kb-panel")
+    panel.wait_for()
+    # then: the same article is suggested, and "Insert link" puts it into the reply
+    assert "I was charged twice for the same invoice" in panel.inner_text()
+    panel.locator("[data-kb-insert=link]").first.click()
+    reply = page3.locator(".reply-form textarea[name=body]").input_value()
+    assert reply == (
+        "This article explains it: I was charged twice for the same invoice\n"
+        f"https://helpdesk.example.test/kb/articles/{article.pk}/"
+    )
+    page3.screenshot(path=screenshot_dir / "3-agent-workspace-panel.png", full_page=True)
+    context3.close()
