@@ -51,3 +51,7 @@ class EscalationsConfig(AppConfig):
             order=20,
         )
         demo_seeder_register(order=40, name="escalations", seeder=seed_escalations)
+
+        from escalations import sla_wiring
+
+        sla_wiring.connect()
