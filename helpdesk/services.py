@@ -299,13 +299,15 @@ def ticket_reply(
 def ticket_add_internal_note(
     *, ticket: Ticket, author: User, body: str, files: Sequence[UploadedFile] = ()
 ) -> TicketEvent:
-    """A staff-only note; never shown or sent to the customer. Notes do not conflict with edits. Atomic."""
+    """A staff-only note; never shown or sent to the customer. A note changes no ticket state, so it does not
+    advance the version: a colleague's note never turns someone's pending reply or edit into a conflict. Atomic."""
     _require_staff(author)
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": "The note is empty."})
     _validate_files(files)
-    _bump_version(ticket=ticket, expected_version=None)
+    ticket.updated_at = timezone.now()
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=ticket.updated_at)
     event = events.internal_note_added_event(ticket=ticket, actor=author, body=body)
     _attach_files(ticket=ticket, event=event, files=files, uploaded_by=author, is_public=False)
     return event

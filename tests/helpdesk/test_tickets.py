@@ -156,3 +156,14 @@ def test_registered_status_guard_refuses_with_its_message(customer, agent, make_
         assert (ticket.status, ticket.version) == (Status.NEW, 1)
     finally:
         guards._GUARDS.pop("test-guard")
+
+
+def test_a_colleagues_note_does_not_make_a_pending_reply_conflict(customer, agent, agent2, make_ticket):
+    # given an agent who opened the ticket at version v
+    ticket = make_ticket(customer)
+    seen = ticket.version
+    # when a colleague adds an internal note, and the agent then replies with the version they saw
+    services.ticket_add_internal_note(ticket=ticket, author=agent2, body="FYI: VIP")
+    services.ticket_reply(ticket=ticket, author=agent, body="On it", expected_version=seen)
+    # then the reply went through
+    assert ticket.events.filter(kind=EventKind.AGENT_REPLY, body="On it").exists()
