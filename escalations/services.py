@@ -352,6 +352,8 @@ def escalation_create(
         errors["escalation_type"] = "Choose the type of escalation."
     if mode not in MANUAL_MODES:
         errors["mode"] = "Choose functional (more skill) or hierarchical (more authority)."
+    elif mode == EscalationMode.HIERARCHICAL and ticket.tier >= 3:
+        errors["mode"] = "This ticket is already with tier 3: choose functional to move it to a team with the skill."
     if escalation_type == EscalationType.FINANCIAL:
         if _parse_amount(compensation_amount) is None:
             errors["compensation_amount"] = "A financial escalation needs the compensation amount."
