@@ -352,6 +352,8 @@ def escalation_create(
         errors["escalation_type"] = "Choose the type of escalation."
     if mode not in MANUAL_MODES:
         errors["mode"] = "Choose functional (more skill) or hierarchical (more authority)."
+    elif mode == EscalationMode.HIERARCHICAL and ticket.tier >= 3:
+        errors["mode"] = "This ticket is already with tier 3: choose functional to move it to a team with the skill."
     if escalation_type == EscalationType.FINANCIAL:
         if _parse_amount(compensation_amount) is None:
             errors["compensation_amount"] = "A financial escalation needs the compensation amount."
@@ -627,13 +629,14 @@ def escalation_accept(*, escalation: Escalation, actor: User, now: datetime | No
     if not _can_handle(actor, escalation):
         team = escalation.to_team.name if escalation.to_team else "the receiving team"
         raise PermissionDenied(f"This escalation is for {team}; only its members or a manager can accept it.")
+    # Lock order everywhere: the ticket row first, then the escalation row (no deadlock with escalate-further).
+    ticket = _lock_ticket(escalation.ticket)
     changed = Escalation.objects.filter(pk=escalation.pk, status=EscalationStatus.OPEN).update(
         status=EscalationStatus.ACCEPTED, accepted_by=actor, accepted_at=now
     )
     if not changed:
         raise _conflict(escalation)
     escalation.refresh_from_db()
-    ticket = _lock_ticket(escalation.ticket)
     team = escalation.to_team if _is_member(actor, escalation.to_team) else _home_team(actor) or escalation.to_team
     core.ticket_assign(ticket=ticket, actor=actor, team=team, assignee=actor if _is_member(actor, team) else None)
     if (
@@ -676,13 +679,13 @@ def escalation_return(*, escalation: Escalation, actor: User, guidance: str, now
         raise ValidationError({"guidance": "Write the guidance for the sender: what they can do themselves next time."})
     if not _can_handle(actor, escalation):
         raise PermissionDenied("Only the receiving team or a manager can return this escalation.")
+    ticket = _lock_ticket(escalation.ticket)
     changed = Escalation.objects.filter(pk=escalation.pk, status__in=ACTIVE_ESCALATION_STATUSES).update(
         status=EscalationStatus.RETURNED, return_guidance=guidance.strip(), closed_at=now
     )
     if not changed:
         raise _conflict(escalation)
     escalation.refresh_from_db()
-    ticket = _lock_ticket(escalation.ticket)
     sender = escalation.requested_by if escalation.requested_by_kind == RequestedBy.AGENT else None
     team = escalation.from_team
     assignee = sender if sender is not None and _is_member(sender, team) else None
@@ -803,13 +806,13 @@ def escalation_resolve(
         raise PermissionDenied("Only whoever accepted it, the receiving team or a manager can resolve this escalation.")
     if escalation.status == EscalationStatus.OPEN:
         raise ValidationError("Accept the escalation before resolving it.")
+    ticket = _lock_ticket(escalation.ticket)
     changed = Escalation.objects.filter(pk=escalation.pk, status=EscalationStatus.ACCEPTED).update(
         status=EscalationStatus.RESOLVED, resolution_summary=summary.strip(), closed_at=now
     )
     if not changed:
         raise _conflict(escalation)
     escalation.refresh_from_db()
-    ticket = _lock_ticket(escalation.ticket)
     VendorCase.objects.filter(escalation=escalation, closed_at__isnull=True).update(closed_at=now)
     events.escalation_resolved_event(ticket=ticket, actor=actor, escalation=escalation)
     _tell_customer(

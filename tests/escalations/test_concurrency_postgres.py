@@ -118,3 +118,26 @@ def test_two_simultaneous_accepts_have_exactly_one_owner(
     ticket.refresh_from_db()
     assert ticket.assignee == escalation.accepted_by
     assert ticket.events.filter(kind="escalation_accepted", is_public=False).count() == 1
+
+
+def test_accept_racing_escalate_further_never_deadlocks(
+    config, customer, agent, specialist, manager, make_ticket, escalate
+):
+    from escalations.services import escalation_escalate_further
+
+    # given an open escalation that one person accepts while a manager escalates it further, many times over
+    for round_ in range(5):
+        ticket = make_ticket(customer, subject=f"Race {round_}", category="outage")
+        escalation = escalate(ticket, agent)
+
+        def accept(pk=escalation.pk):
+            return escalation_accept(escalation=Escalation.objects.get(pk=pk), actor=specialist)
+
+        def further(pk=escalation.pk):
+            return escalation_escalate_further(escalation=Escalation.objects.get(pk=pk), actor=manager, reason="Tier 3")
+
+        results = run_together(accept, further)
+        # then nothing failed other than a clear conflict, and exactly one hop is active: level 2
+        assert all(isinstance(r, Escalation | EscalationConflict) for r in results), results
+        active = Escalation.objects.filter(ticket=ticket, status__in=["open", "accepted"])
+        assert [e.level for e in active] == [2]

@@ -557,3 +557,16 @@ def test_the_vendor_reminder_is_on_the_beat_schedule(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["remind-vendor-followups"]
     assert entry["task"] == "escalations.tasks.vendor_followups_remind_task"
     assert entry["schedule"] == 300.0
+
+
+def test_hierarchical_from_tier_3_is_refused_in_words(config, customer, agent, manager, make_ticket, escalate):
+    from helpdesk.models import Ticket
+
+    ticket = make_ticket(customer, category="outage")
+    Ticket.objects.filter(pk=ticket.pk).update(tier=3)
+    ticket.refresh_from_db()
+    with pytest.raises(ValidationError) as exc:
+        escalate(ticket, manager, "managerial", "hierarchical")
+    assert messages_of(exc) == {
+        "mode": ["This ticket is already with tier 3: choose functional to move it to a team with the skill."]
+    }
