@@ -102,7 +102,10 @@ class RcaForm(forms.Form):
 class CorrectiveActionForm(forms.Form):
     description = forms.CharField(max_length=300, required=False, label="Action")
     owner = forms.ModelChoiceField(
-        queryset=User.objects.exclude(role="customer").filter(is_active=True), required=False, label="Owner"
+        queryset=User.objects.exclude(role="customer").filter(is_active=True),
+        required=False,
+        label="Owner",
+        empty_label="Choose an owner",
     )
     due_date = forms.DateField(
         required=False, label="Due date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")

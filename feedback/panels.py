@@ -5,7 +5,7 @@ from __future__ import annotations
 from feedback.forms import ResolutionSummaryForm
 from feedback.models import FollowUpTask, RootCauseAnalysis
 from feedback.selectors import resolution_checklist, survey_for_ticket, ticket_is_escalated
-from helpdesk.models import Status
+from helpdesk.models import Role, Status
 
 
 def checklist_panel(*, request, ticket) -> dict | None:
@@ -35,6 +35,8 @@ def rca_panel(*, request, ticket) -> dict | None:
         "rca": rca,
         "required": escalated,
         "can_write": rca is None and ticket.status == Status.RESOLVED,
+        "user_id": request.user.pk,
+        "is_manager": request.user.role in (Role.MANAGER, Role.ADMIN) or request.user.is_superuser,
     }
 
 

@@ -110,9 +110,7 @@ def test_an_outcome_must_fit_the_kind_and_a_closed_ticket_cannot_reopen(escalate
     with pytest.raises(ValidationError) as caught:
         follow_up_complete(task=task, actor=agent, outcome="reopened")
     assert caught.value.message_dict == {
-        "outcome": [
-            "This ticket is closed and cannot be reopened here: open a new request for the customer instead."
-        ]
+        "outcome": ["This ticket is closed and cannot be reopened here: open a new request for the customer instead."]
     }
     assert FollowUpTask.objects.get().done_at is None
 

@@ -180,7 +180,9 @@ def test_rca_form_saves_and_closes_then_the_queue_reviews(resolved_ticket, manag
         "actions-0-due_date": "2030-02-01",
     }
     # a preventable cause without actions is refused next to the form
-    bad = client.post(f"/tickets/{ref}/rca/", {**form, "actions-0-description": "", "actions-0-owner": "", "actions-0-due_date": ""})
+    bad = client.post(
+        f"/tickets/{ref}/rca/", {**form, "actions-0-description": "", "actions-0-owner": "", "actions-0-due_date": ""}
+    )
     assert bad.status_code == 400
     assert "A preventable cause needs at least one corrective action." in bad.content.decode()
     # the full form saves the RCA and closes the ticket

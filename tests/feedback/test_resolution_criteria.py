@@ -99,7 +99,9 @@ def test_every_escalating_team_of_the_chain_is_notified(escalated_ticket, specia
     teams_notified = resolution_notify_escalating_team(ticket=escalated_ticket, actor=manager)
     # then every member got an in-app notice and the ticket resolves
     assert [t.name for t in teams_notified] == ["Frontline", "Technical"]
-    notified = set(Notification.objects.filter(kind="resolution_team_notified").values_list("recipient__username", flat=True))
+    notified = set(
+        Notification.objects.filter(kind="resolution_team_notified").values_list("recipient__username", flat=True)
+    )
     assert notified == {"agent", "agent2", "specialist"}
     ticket_change_status(ticket=escalated_ticket, actor=manager, status=Status.RESOLVED)
 
@@ -143,7 +145,9 @@ def test_escalated_ticket_cannot_close_without_rca(escalated_ticket, specialist,
     assert escalated_ticket.status == Status.RESOLVED
 
 
-def test_workspace_shows_the_checklist_and_the_missing_items_next_to_status(escalated_ticket, specialist, client, login):
+def test_workspace_shows_the_checklist_and_the_missing_items_next_to_status(
+    escalated_ticket, specialist, client, login
+):
     login(specialist)
     # the panel lists the three items
     page = client.get(f"/tickets/{escalated_ticket.reference}/")

@@ -318,12 +318,14 @@ def test_the_page_refuses_a_post_without_csrf(sent_survey):
 
 
 def test_the_page_explains_tampered_and_expired_links(sent_survey, settings):
-    survey, at = sent_survey
+    survey, _ = sent_survey
     client = Client()
     tampered = client.get(f"/survey/{survey_token_make(survey=survey)}x/")
     assert tampered.status_code == 400 and "This link does not work" in tampered.content.decode()
     Survey.objects.filter(pk=survey.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    expired = client.post(f"/survey/{survey_token_make(survey=survey)}/", {"csat": "5", "fixed": "yes", "explain_count": "1"})
+    expired = client.post(
+        f"/survey/{survey_token_make(survey=survey)}/", {"csat": "5", "fixed": "yes", "explain_count": "1"}
+    )
     assert expired.status_code == 410 and "This survey has closed" in expired.content.decode()
     assert unchanged(survey)[0] is None
 
