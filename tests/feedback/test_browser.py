@@ -139,3 +139,64 @@ def test_resolve_rca_survey_and_scores_end_to_end(
     page.screenshot(path=screenshot_dir / "09-scores-on-ticket.png", full_page=True)
     task = FollowUpTask.objects.get()
     assert (task.kind, task.owner) == ("low_csat", agent)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_follow_ups_and_rca_review_queue(live_server, page, escalated_ticket, resolve, agent, manager, screenshot_dir):
+    from feedback.selectors import survey_token_make
+    from feedback.services import SurveyAnswers, checkins_create_due, rca_create, survey_submit
+
+    # given a resolved escalated ticket with a low score, a due check-in, and an RCA written by the agent
+    resolve(escalated_ticket)
+    at = timezone.now() + timedelta(hours=3)
+    surveys_send_due(now=at)
+    survey = Survey.objects.get()
+    survey_submit(
+        token=survey_token_make(survey=survey),
+        answers=SurveyAnswers(csat=1, fixed=False, explain_count=4, comment="Nobody read my first email."),
+        now=at,
+    )
+    checkins_create_due(now=timezone.now() + timedelta(days=4))
+    rca_create(
+        ticket=escalated_ticket,
+        actor=agent,
+        cause_category="process_gap",
+        preventable=False,
+        five_whys="Hand-off lost the customer's first email.\nThe dossier had no field for it.",
+    )
+    base = live_server.url
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    # the agent (Frontline lead and assignee) sees both tasks and records the call-back
+    sign_in(page, base, agent)
+    page.goto(f"{base}/follow-ups/")
+    expect(page.locator(".task")).to_have_count(2)
+    page.screenshot(path=screenshot_dir / "01-my-follow-ups.png", full_page=True)
+    low = page.locator(".task", has_text="Low satisfaction call-back")
+    low.locator("select[name=outcome]").select_option("contacted")
+    low.locator("textarea[name=note]").fill("Called Dana, apologised, explained the hand-off fix.")
+    low.locator("button:has-text('Record outcome')").click()
+    expect(page.get_by_text(f"Follow-up on {escalated_ticket.reference} recorded.")).to_be_visible()
+    expect(page.locator(".task")).to_have_count(1)
+    # the review queue is not theirs
+    assert page.goto(f"{base}/rca/review/").status == 403
+
+    # the manager reclassifies the RCA from the review queue
+    page.context.clear_cookies()
+    sign_in(page, base, manager)
+    page.goto(f"{base}/rca/review/")
+    card = page.locator(".rca-card", has_text=escalated_ticket.reference)
+    expect(card).to_be_visible()
+    page.screenshot(path=screenshot_dir / "02-rca-queue.png", full_page=True)
+    card.locator("select[name=cause_category]").select_option("knowledge_gap")
+    card.locator("input[name=note]").fill("The fix was known; the KB lacked it.")
+    card.locator("button:has-text('Confirm / reclassify')").click()
+    expect(
+        page.get_by_text(f"{escalated_ticket.reference} reclassified as Knowledge gap (was Process gap).")
+    ).to_be_visible()
+    expect(page.get_by_text("No root-cause analyses are waiting for review.")).to_be_visible()
+    page.goto(f"{base}/rca/review/?show=reviewed")
+    page.screenshot(path=screenshot_dir / "03-rca-reviewed.png", full_page=True)
+    rca = RootCauseAnalysis.objects.get()
+    assert (rca.cause_category, rca.reclassified_from) == ("knowledge_gap", "process_gap")
