@@ -4,6 +4,7 @@ Idempotent: it does nothing once any answered survey exists."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 import time_machine
@@ -60,7 +61,11 @@ def seed_feedback(*, now, rng, people, stdout=None) -> None:
         resolved = ticket.resolved_at
         with time_machine.travel(resolved, tick=False):
             survey = services.survey_schedule(ticket=ticket, now=resolved) or Survey.objects.create(
-                ticket=ticket, is_escalated=False, nonce=f"demo{ticket.pk}", send_at=resolved, created_at=resolved
+                ticket=ticket,
+                is_escalated=False,
+                nonce=secrets.token_urlsafe(16),
+                send_at=resolved,
+                created_at=resolved,
             )
         send_moment = max(survey.send_at or resolved, resolved)
         if survey.sent_at is None:

@@ -266,3 +266,43 @@ def rca_get_for_user(*, user: User, pk: int) -> RootCauseAnalysis:
 
 def survey_for_ticket(*, ticket: Ticket) -> Survey | None:
     return Survey.objects.filter(ticket=ticket).first()
+
+
+@dataclass(frozen=True)
+class SurveyGroupStats:
+    label: str
+    answered: int
+    avg_csat: float | None
+    fixed_rate: float | None
+    avg_explain_count: float | None
+    avg_nps: float | None
+
+
+def survey_comparison(*, user: User, since: datetime | None = None) -> list[SurveyGroupStats]:
+    """Escalated vs. sampled non-escalated surveys side by side (answered ones, on tickets the user can see)."""
+    from django.db.models import Avg, Count, Q
+
+    qs = Survey.objects.answered().filter(ticket_visibility_q_for(user, prefix="ticket__"))
+    if since is not None:
+        qs = qs.filter(answered_at__gte=since)
+    rows = []
+    for label, escalated in (("Escalated", True), ("Not escalated (sample)", False)):
+        agg = qs.filter(is_escalated=escalated).aggregate(
+            answered=Count("pk"),
+            csat=Avg("csat"),
+            fixed=Count("pk", filter=Q(fixed=True)),
+            explain=Avg("explain_count"),
+            nps=Avg("nps"),
+        )
+        n = agg["answered"]
+        rows.append(
+            SurveyGroupStats(
+                label=label,
+                answered=n,
+                avg_csat=round(agg["csat"], 2) if agg["csat"] is not None else None,
+                fixed_rate=round(agg["fixed"] / n, 2) if n else None,
+                avg_explain_count=round(agg["explain"], 2) if agg["explain"] is not None else None,
+                avg_nps=round(agg["nps"], 1) if agg["nps"] is not None else None,
+            )
+        )
+    return rows

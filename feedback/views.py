@@ -3,6 +3,7 @@ close, "My follow-ups" and the managers' RCA review queue. Thin views over selec
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import wraps
 
 from django.contrib import messages
@@ -11,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -200,7 +202,10 @@ def rca_review_queue_view(request: HttpRequest) -> HttpResponse:
     show = "reviewed" if request.GET.get("show") == "reviewed" else "pending"
     rcas = selectors.rcas_for_review(user=request.user, reviewed=show == "reviewed")[:100]
     items = [{"rca": rca, "form": RcaReviewForm(initial={"cause_category": rca.cause_category})} for rca in rcas]
-    return TemplateResponse(request, "feedback/rca_queue.html", {"items": items, "show": show})
+    comparison = selectors.survey_comparison(user=request.user, since=timezone.now() - timedelta(days=90))
+    return TemplateResponse(
+        request, "feedback/rca_queue.html", {"items": items, "show": show, "comparison": comparison}
+    )
 
 
 @login_required

@@ -367,3 +367,34 @@ def test_a_score_of_three_opens_no_follow_up(sent_survey):
     survey, at = sent_survey
     survey_submit(token=survey_token_make(survey=survey), answers=SurveyAnswers(3, True, 1), now=at)
     assert not FollowUpTask.objects.exists()
+
+
+def test_escalated_and_sampled_surveys_can_be_compared(sent_survey, customer, agent, manager, make_ticket, settings):
+    from feedback.selectors import survey_comparison
+
+    survey, at = sent_survey
+    survey_submit(token=survey_token_make(survey=survey), answers=SurveyAnswers(2, False, 4, nps=3), now=at)
+    settings.FEEDBACK_SURVEY_SAMPLE_RATE = 1
+    plain = make_ticket(customer, subject="Plain question")
+    ticket_change_status(ticket=plain, actor=agent, status=Status.RESOLVED)
+    surveys_send_due(now=at + timedelta(hours=3))
+    plain_survey = Survey.objects.get(ticket=plain)
+    survey_submit(token=survey_token_make(survey=plain_survey), answers=SurveyAnswers(5, True, 1, nps=10), now=at)
+    rows = {row.label: row for row in survey_comparison(user=manager)}
+    escalated, sampled = rows["Escalated"], rows["Not escalated (sample)"]
+    assert (escalated.answered, escalated.avg_csat, escalated.fixed_rate, escalated.avg_explain_count) == (1, 2, 0, 4)
+    assert (sampled.answered, sampled.avg_csat, sampled.fixed_rate, sampled.avg_nps) == (1, 5, 1, 10)
+
+
+def test_feedback_beat_entries_name_registered_tasks(db):
+    from django.conf import settings as django_settings
+
+    from helpdesk.celery import app
+
+    entries = {k: v for k, v in django_settings.CELERY_BEAT_SCHEDULE.items() if k.startswith("feedback-")}
+    assert {v["task"] for v in entries.values()} == {
+        "feedback.tasks.send_due_surveys_task",
+        "feedback.tasks.create_due_checkins_task",
+    }
+    app.loader.import_default_modules()
+    assert all(v["task"] in app.tasks for v in entries.values())
