@@ -8,20 +8,20 @@ import secrets
 from datetime import timedelta
 
 import time_machine
+from django.conf import settings
 
 from feedback import services
-from feedback.models import CauseCategory, RootCauseAnalysis, Survey
+from feedback.models import CauseCategory, FollowUpOutcome, FollowUpTask, RootCauseAnalysis, Survey
 from feedback.selectors import survey_token_make
 from helpdesk.models import Status, Ticket
 
-COMMENTS = [
-    "Quick and friendly, thank you.",
-    "Took a while, but the specialist really knew the product.",
-    "I had to repeat the whole story to three people.",
-    "Fixed on the first call. Great.",
-    "Still not sure it is fixed; it happened again once.",
-    "",
-]
+COMMENTS = {
+    5: ["Fixed on the first call. Great.", "Quick and friendly, thank you.", ""],
+    4: ["Took a while, but the specialist really knew the product.", ""],
+    3: ["It works now, but it took three days.", ""],
+    2: ["I had to repeat the whole story to three people.", "Still not sure it is fixed; it happened again once."],
+    1: ["Nobody read my first email. I explained it four times."],
+}
 
 RCAS = [
     (
@@ -64,13 +64,14 @@ def seed_feedback(*, now, rng, people, stdout=None) -> None:
                 ticket=ticket,
                 is_escalated=False,
                 nonce=secrets.token_urlsafe(16),
-                send_at=resolved,
+                send_at=resolved + timedelta(minutes=settings.FEEDBACK_SURVEY_DELAY_MINUTES),
                 created_at=resolved,
             )
         send_moment = max(survey.send_at or resolved, resolved)
         if survey.sent_at is None:
             Survey.objects.filter(pk=survey.pk).update(send_at=send_moment)
-            services.surveys_send_due(now=send_moment + timedelta(seconds=1))
+            with time_machine.travel(send_moment + timedelta(seconds=1), tick=False):
+                services.surveys_send_due(now=send_moment + timedelta(seconds=1))
             survey.refresh_from_db()
         if index % 5 == 4 or survey.sent_at is None:
             continue  # some stay unanswered
@@ -80,11 +81,23 @@ def seed_feedback(*, now, rng, people, stdout=None) -> None:
             fixed=csat >= 3 or rng.random() < 0.3,
             explain_count=1 if csat >= 4 else rng.randint(2, 4),
             nps=min(10, max(0, csat * 2 + rng.randint(-2, 0))),
-            comment=COMMENTS[index % len(COMMENTS)],
+            comment=rng.choice(COMMENTS[csat]),
         )
         answered_at = survey.sent_at + timedelta(hours=rng.uniform(1, 30))
         with time_machine.travel(answered_at, tick=False):
             services.survey_submit(token=survey_token_make(survey=survey), answers=answers, now=answered_at)
+    # The call-backs were made, except the latest one, still open in "My follow-ups".
+    old_tasks = list(FollowUpTask.objects.open().filter(owner__isnull=False).order_by("due_at"))[:-1]
+    for task in old_tasks:
+        outcome = rng.choice([FollowUpOutcome.CONTACTED, FollowUpOutcome.CONTACTED, FollowUpOutcome.NO_RESPONSE])
+        note = (
+            "Called the customer back and apologised; they were glad we followed up."
+            if outcome == FollowUpOutcome.CONTACTED
+            else "Called twice and left a voicemail; no answer."
+        )
+        moment = task.due_at - timedelta(hours=2)
+        with time_machine.travel(moment, tick=False):
+            services.follow_up_complete(task=task, actor=task.owner, outcome=outcome, note=note, now=moment)
 
     manager = people["manager"]
     closed = Ticket.objects.filter(status=Status.CLOSED).exclude(rca__isnull=False).order_by("-closed_at")[:4]

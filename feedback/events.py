@@ -4,6 +4,8 @@ None of them is public: scores, follow-ups and root causes are for staff; the cu
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from helpdesk.events import event_record
 from helpdesk.models import EventKind, Ticket, TicketEvent, User
 
@@ -75,7 +77,7 @@ def follow_up_created_event(*, ticket: Ticket, task) -> TicketEvent:
         kind=EventKind.FOLLOW_UP,
         actor=None,
         is_public=False,
-        body=f"{task.get_kind_display()} task for {owner}, due {task.due_at:%a %d %b %Y %H:%M} UTC.",
+        body=f"{task.get_kind_display()} task for {owner}, due {timezone.localtime(task.due_at):%a %-d %b %Y, %H:%M}.",
         data={"action": "task_created", "task_id": task.pk, "kind": task.kind},
     )
 

@@ -163,6 +163,10 @@ class FollowUpTask(models.Model):
         return self.done_at is not None
 
     @property
+    def is_overdue(self) -> bool:
+        return self.done_at is None and self.due_at < timezone.now()
+
+    @property
     def outcome_choices(self) -> list[tuple[str, str]]:
         return [(o.value, o.label) for o in OUTCOMES_BY_KIND[FollowUpKind(self.kind)]]
 

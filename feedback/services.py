@@ -222,7 +222,7 @@ def _survey_email(*, survey: Survey, reminder: bool) -> None:
     body = (
         f"Hello {ticket.customer.display_name},\n\n"
         f"{opener} how {about} “{ticket.subject}” ({ticket.reference}) went. Five short questions, one minute, "
-        f"no sign-in needed. The link works once, until {survey.expires_at:%-d %B %Y}."
+        f"no sign-in needed. The link works once, until {timezone.localtime(survey.expires_at):%-d %B %Y}."
     )
     notification_enqueue(
         kind="survey_reminder" if reminder else "survey",

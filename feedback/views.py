@@ -261,7 +261,7 @@ def follow_up_list_view(request: HttpRequest) -> HttpResponse:
     scope = "all" if request.GET.get("scope") == "all" and is_manager else "mine"
     tasks = list(selectors.follow_ups_for(user=request.user, scope=scope)[:200])
     open_tasks = [t for t in tasks if not t.is_done]
-    done_tasks = [t for t in tasks if t.is_done][:20]
+    done_tasks = sorted((t for t in tasks if t.is_done), key=lambda t: t.done_at, reverse=True)[:20]
     return TemplateResponse(
         request,
         "feedback/follow_ups.html",
