@@ -11,7 +11,10 @@ def _now(now: str | None):
 
     from django.utils import timezone
 
-    return datetime.fromisoformat(now) if now else timezone.now()
+    moment = datetime.fromisoformat(now) if now else timezone.now()
+    if timezone.is_naive(moment):
+        raise ValueError("now must carry a timezone")
+    return moment
 
 
 @shared_task(acks_late=True)

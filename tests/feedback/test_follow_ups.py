@@ -128,3 +128,18 @@ def test_my_follow_ups_page_lists_and_records(escalated_ticket, resolved_at, age
     assert escalated_ticket.reference in html and "Check-in after resolution" in html
     client.post(f"/follow-ups/{task.pk}/complete/", {"outcome": "fine", "note": "All good"})
     assert FollowUpTask.objects.get().outcome == "fine"
+
+
+def test_the_sweep_command_drives_time(escalated_ticket, resolved_at, capsys):
+    from django.core.management import CommandError, call_command
+
+    at = (resolved_at + timedelta(days=4)).isoformat()
+    call_command("feedback_sweep", "--at", at)
+    call_command("feedback_sweep", "--at", at)
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "Surveys sent: 1, reminders: 0, held: 0; check-ins created: 1.",
+        "Surveys sent: 0, reminders: 0, held: 0; check-ins created: 0.",
+    ]
+    with pytest.raises(CommandError, match="--at needs a timezone"):
+        call_command("feedback_sweep", "--at", "2026-11-23T09:00:00")
