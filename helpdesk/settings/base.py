@@ -198,6 +198,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30.0,
         "options": {"expires": 25},
     },
+    # feedback: surveys due and reminders; check-ins due (both idempotent, state-guarded sweeps)
+    "feedback-send-due-surveys": {
+        "task": "feedback.tasks.send_due_surveys_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "feedback-create-due-checkins": {
+        "task": "feedback.tasks.create_due_checkins_task",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
 }
 # Inbound email: IMAP mailboxes as JSON, e.g.
 # [{"name": "support", "host": "imap.example.com", "port": 993, "security": "ssl", "username": "…",
@@ -213,6 +224,17 @@ if INBOUND_MAILBOXES:
 # Notifications older than this that are still pending are re-queued by the beat task above.
 NOTIFICATION_REDELIVER_AFTER_SECONDS = env.int("NOTIFICATION_REDELIVER_AFTER_SECONDS", default=30)
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
+
+# --- Feedback (surveys, check-ins) ---------------------------------------------------------------------------
+FEEDBACK_SURVEY_DELAY_MINUTES = env.int("FEEDBACK_SURVEY_DELAY_MINUTES", default=120)
+# Share of NON-escalated resolved tickets that are surveyed (0..1), decided by a hash of the ticket id.
+FEEDBACK_SURVEY_SAMPLE_RATE = env.float("FEEDBACK_SURVEY_SAMPLE_RATE", default=0.25)
+FEEDBACK_SURVEY_REMINDER_HOURS = env.int("FEEDBACK_SURVEY_REMINDER_HOURS", default=48)
+FEEDBACK_SURVEY_EXPIRY_DAYS = env.int("FEEDBACK_SURVEY_EXPIRY_DAYS", default=14)
+FEEDBACK_LOW_CSAT_FOLLOW_UP_HOURS = env.int("FEEDBACK_LOW_CSAT_FOLLOW_UP_HOURS", default=24)
+# Days after resolution before the owner checks in, per plan code; plans not listed use the default.
+FEEDBACK_CHECKIN_DAYS_BY_PLAN: dict[str, int] = {}
+FEEDBACK_CHECKIN_DEFAULT_DAYS = env.int("FEEDBACK_CHECKIN_DEFAULT_DAYS", default=3)
 
 # --- REST framework ---------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,0 +1,292 @@
+"""Feedback screens: the customer's survey page (signed link, no login), the checklist actions, the RCA form on
+close, "My follow-ups" and the managers' RCA review queue. Thin views over selectors and services."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from feedback import selectors, services
+from feedback.forms import (
+    CorrectiveActionFormSet,
+    FollowUpCompleteForm,
+    RcaForm,
+    RcaReviewForm,
+    ResolutionSummaryForm,
+)
+from feedback.models import CorrectiveAction, RootCauseAnalysis
+from helpdesk.models import Role, Status
+from helpdesk.selectors import ticket_get_for_user
+from helpdesk.services import ticket_change_status
+from helpdesk.views import staff_required
+
+
+def manager_required(view):
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if request.user.role not in (Role.MANAGER, Role.ADMIN) and not request.user.is_superuser:
+            raise PermissionDenied("This page is for managers.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _service_errors(exc: ValidationError) -> list[str]:
+    return exc.messages
+
+
+# --- the customer's survey ------------------------------------------------------------------------------------
+
+
+def _survey_problem(request: HttpRequest, error: selectors.SurveyLinkError) -> HttpResponse:
+    return TemplateResponse(request, "feedback/survey_problem.html", {"error": error}, status=error.status)
+
+
+@never_cache
+def survey_answer_view(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows the form; POST (CSRF-protected) records the answers once. No login: the signed link is the key."""
+    from feedback.forms import SurveyForm
+
+    try:
+        survey = selectors.survey_from_token(token=token)
+    except selectors.SurveyLinkError as error:
+        return _survey_problem(request, error)
+    form = SurveyForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.survey_submit(
+                    token=token,
+                    answers=services.SurveyAnswers(
+                        csat=data["csat"],
+                        fixed=data["fixed"],
+                        explain_count=data["explain_count"],
+                        nps=data["nps"],
+                        comment=data["comment"],
+                    ),
+                )
+            except selectors.SurveyLinkError as error:
+                return _survey_problem(request, error)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                return TemplateResponse(request, "feedback/survey_thanks.html", {"survey": survey})
+        status = 400
+    else:
+        status = 200
+    return TemplateResponse(request, "feedback/survey.html", {"survey": survey, "form": form}, status=status)
+
+
+# --- resolution checklist actions -----------------------------------------------------------------------------
+
+
+@login_required
+@staff_required
+@require_POST
+def resolution_summary_view(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = ticket_get_for_user(user=request.user, reference=reference)
+    form = ResolutionSummaryForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError("Write the resolution summary: what was wrong and what was done.")
+        services.resolution_record(ticket=ticket, actor=request.user, summary=form.cleaned_data["summary"])
+    except ValidationError as exc:
+        messages.error(request, " ".join(_service_errors(exc)))
+    else:
+        messages.success(request, "Resolution summary recorded.")
+    return redirect("ticket_detail", reference=ticket.reference)
+
+
+@login_required
+@staff_required
+@require_POST
+def resolution_send_view(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = ticket_get_for_user(user=request.user, reference=reference)
+    try:
+        services.resolution_send_to_customer(ticket=ticket, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(_service_errors(exc)))
+    else:
+        messages.success(request, "The resolution was sent to the customer.")
+    return redirect("ticket_detail", reference=ticket.reference)
+
+
+@login_required
+@staff_required
+@require_POST
+def resolution_notify_team_view(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = ticket_get_for_user(user=request.user, reference=reference)
+    try:
+        teams = services.resolution_notify_escalating_team(ticket=ticket, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(_service_errors(exc)))
+    else:
+        messages.success(request, f"Notified: {', '.join(team.name for team in teams)}.")
+    return redirect("ticket_detail", reference=ticket.reference)
+
+
+# --- root-cause analysis --------------------------------------------------------------------------------------
+
+
+@login_required
+@staff_required
+def rca_create_view(request: HttpRequest, reference: str) -> HttpResponse:
+    """The RCA form on close: fill the analysis, then (by default) close the ticket in the same step."""
+    ticket = ticket_get_for_user(user=request.user, reference=reference)
+    existing = RootCauseAnalysis.objects.filter(ticket=ticket).first()
+    if existing is not None:
+        messages.info(request, "This ticket already has a root-cause analysis.")
+        return redirect("ticket_detail", reference=ticket.reference)
+    form = RcaForm(request.POST or None)
+    formset = CorrectiveActionFormSet(request.POST or None, prefix="actions")
+    errors: list[str] = []
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        actions = [
+            services.CorrectiveActionInput(
+                description=f.cleaned_data.get("description") or "",
+                owner=f.cleaned_data.get("owner"),
+                due_date=f.cleaned_data.get("due_date"),
+            )
+            for f in formset
+            if f.cleaned_data and f.has_content()
+        ]
+        data = form.cleaned_data
+        try:
+            services.rca_create(
+                ticket=ticket,
+                actor=request.user,
+                cause_category=data["cause_category"],
+                preventable=data["preventable"],
+                five_whys=data["five_whys"],
+                actions=actions,
+            )
+            if data["close_ticket"] and ticket.status == Status.RESOLVED:
+                ticket.refresh_from_db()
+                ticket_change_status(ticket=ticket, actor=request.user, status=Status.CLOSED)
+        except ValidationError as exc:
+            for field, field_errors in exc.message_dict.items():
+                if field in form.fields:
+                    form.add_error(field, field_errors)
+                else:
+                    errors.extend(field_errors)
+        else:
+            closed = data["close_ticket"] and ticket.status == Status.CLOSED
+            messages.success(request, "Root-cause analysis saved" + (" and the ticket closed." if closed else "."))
+            return redirect("ticket_detail", reference=ticket.reference)
+    status = 400 if request.method == "POST" else 200
+    context = {
+        "ticket": ticket,
+        "form": form,
+        "formset": formset,
+        "errors": errors,
+        "checklist": selectors.resolution_checklist(ticket=ticket),
+    }
+    return TemplateResponse(request, "feedback/rca_form.html", context, status=status)
+
+
+@login_required
+@manager_required
+def rca_review_queue_view(request: HttpRequest) -> HttpResponse:
+    show = "reviewed" if request.GET.get("show") == "reviewed" else "pending"
+    rcas = selectors.rcas_for_review(user=request.user, reviewed=show == "reviewed")[:100]
+    items = [{"rca": rca, "form": RcaReviewForm(initial={"cause_category": rca.cause_category})} for rca in rcas]
+    comparison = selectors.survey_comparison(user=request.user, since=timezone.now() - timedelta(days=90))
+    return TemplateResponse(
+        request, "feedback/rca_queue.html", {"items": items, "show": show, "comparison": comparison}
+    )
+
+
+@login_required
+@manager_required
+@require_POST
+def rca_review_view(request: HttpRequest, pk: int) -> HttpResponse:
+    rca = selectors.rca_get_for_user(user=request.user, pk=pk)
+    form = RcaReviewForm(request.POST)
+    if form.is_valid():
+        try:
+            rca = services.rca_review(
+                rca=rca,
+                actor=request.user,
+                cause_category=form.cleaned_data["cause_category"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(_service_errors(exc)))
+        else:
+            if rca.reclassified_from and rca.reclassified_from != rca.cause_category:
+                messages.success(
+                    request,
+                    f"{rca.ticket.reference} reclassified as {rca.get_cause_category_display()} "
+                    f"(was {rca.get_reclassified_from_display()}).",
+                )
+            else:
+                messages.success(request, f"{rca.ticket.reference} reviewed.")
+    else:
+        messages.error(request, "Choose the cause category.")
+    return redirect("rca_review_queue")
+
+
+@login_required
+@staff_required
+@require_POST
+def corrective_action_done_view(request: HttpRequest, pk: int) -> HttpResponse:
+    action = CorrectiveAction.objects.select_related("rca__ticket").filter(pk=pk).first()
+    if action is None:
+        raise Http404("No such action.")
+    ticket = ticket_get_for_user(user=request.user, reference=action.rca.ticket.reference)
+    services.corrective_action_complete(action=action, actor=request.user)
+    messages.success(request, "Corrective action marked done.")
+    return redirect("ticket_detail", reference=ticket.reference)
+
+
+# --- follow-ups -----------------------------------------------------------------------------------------------
+
+
+@login_required
+@staff_required
+def follow_up_list_view(request: HttpRequest) -> HttpResponse:
+    is_manager = request.user.role in (Role.MANAGER, Role.ADMIN) or request.user.is_superuser
+    scope = "all" if request.GET.get("scope") == "all" and is_manager else "mine"
+    tasks = list(selectors.follow_ups_for(user=request.user, scope=scope)[:200])
+    open_tasks = [t for t in tasks if not t.is_done]
+    done_tasks = sorted((t for t in tasks if t.is_done), key=lambda t: t.done_at, reverse=True)[:20]
+    return TemplateResponse(
+        request,
+        "feedback/follow_ups.html",
+        {"open_tasks": open_tasks, "done_tasks": done_tasks, "scope": scope, "is_manager": is_manager},
+    )
+
+
+@login_required
+@staff_required
+@require_POST
+def follow_up_complete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    task = selectors.follow_up_get_for_user(user=request.user, pk=pk)
+    form = FollowUpCompleteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose the outcome of the follow-up.")
+    else:
+        try:
+            services.follow_up_complete(
+                task=task, actor=request.user, outcome=form.cleaned_data["outcome"], note=form.cleaned_data["note"]
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(_service_errors(exc)))
+        else:
+            if form.cleaned_data["outcome"] == "reopened":
+                messages.success(request, f"{task.ticket.reference} reopened. Its history and SLA record are kept.")
+            else:
+                messages.success(request, f"Follow-up on {task.ticket.reference} recorded.")
+    return redirect("follow_up_list")
