@@ -59,6 +59,20 @@ class StrictOrderingFilter(OrderingFilter):
         return [*terms, "-pk"]
 
 
+    def get_schema_operation_parameters(self, view):
+        allowed = list(view.ordering_fields)
+        return [
+            {
+                "name": self.ordering_param,
+                "required": False,
+                "in": "query",
+                "description": f"Sort by one of {', '.join(allowed)}; prefix with '-' for descending. "
+                "Several may be given, separated by commas.",
+                "schema": {"type": "string", "enum": [*allowed, *(f"-{name}" for name in allowed)]},
+            }
+        ]
+
+
 def reject_unknown_params(request, allowed) -> None:
     unknown = sorted(set(request.query_params) - set(allowed))
     if unknown:

@@ -40,6 +40,15 @@ class StrictPageNumberPagination(PageNumberPagination):
             last = self.django_paginator_class(queryset, self.get_page_size(request)).num_pages
             raise ValidationError({"page": [f"Page {raw} is beyond the last page ({last})."]}) from None
 
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["maximum"] = self.max_page_size
+                parameter["description"] = f"Results per page: 1 to {self.max_page_size} (default {self.page_size})."
+        return parameters
+
     def get_paginated_response_schema(self, schema):
         response = super().get_paginated_response_schema(schema)
         response["required"] = ["count", "results"]
