@@ -177,9 +177,7 @@ def test_page_size_is_capped_at_100(people, tickets, api_as):
 
 def test_wrong_content_type_is_415(people, tickets, api_as):
     api = api_as(people["customer"])
-    response = api.post(
-        "/api/tickets/", "subject=x&description=y", content_type="application/x-www-form-urlencoded"
-    )
+    response = api.post("/api/tickets/", "subject=x&description=y", content_type="application/x-www-form-urlencoded")
     assert response.status_code == 415
     assert response.json() == {"detail": 'Unsupported media type "application/x-www-form-urlencoded" in request.'}
 
@@ -195,7 +193,7 @@ def test_malformed_if_match_is_400(people, tickets, api_as):
         f"/api/tickets/{tickets['mine'].reference}/", {"priority": "high"}, headers={"If-Match": "yesterday"}
     )
     assert response.status_code == 400
-    assert response.json() == {"If-Match": ['Must be the ticket version from its ETag, e.g. "3"; got \'yesterday\'.']}
+    assert response.json() == {"If-Match": ["Must be the ticket version from its ETag, e.g. \"3\"; got 'yesterday'."]}
 
 
 def test_stale_if_match_is_412_with_the_current_version(people, tickets, api_as):
