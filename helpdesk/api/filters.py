@@ -58,7 +58,6 @@ class StrictOrderingFilter(OrderingFilter):
             )
         return [*terms, "-pk"]
 
-
     def get_schema_operation_parameters(self, view):
         allowed = list(view.ordering_fields)
         return [

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-STAFF_ONLY_TICKET_FIELDS = ("team", "assignee", "customer", "organization", "tier", "restricted", "is_emergency")
+STAFF_ONLY_TICKET_FIELDS = (
+    "team",
+    "assignee",
+    "customer",
+    "organization",
+    "tier",
+    "restricted",
+    "is_emergency",
+    "sla_due_at",
+)
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
 
