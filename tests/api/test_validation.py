@@ -289,3 +289,19 @@ def test_reply_with_stale_if_match_is_412(people, tickets, api_as):
     ok = api_as(people["customer"]).post(f"/api/tickets/{ticket.reference}/replies/", {"body": "hello"})
     assert ok.status_code == 201
     assert ok.json()["kind"] == "customer_message"
+
+
+def test_count_is_capped_and_says_so(people, tickets, api_as, monkeypatch):
+    from helpdesk.api import pagination
+
+    api = api_as(people["agent"])
+    # given a list of more rows than the count cap
+    assert api.get("/api/tickets/").json()["count_exact"] is True
+    monkeypatch.setattr(pagination, "COUNT_CAP", 1)
+    # when it is listed
+    body = api.get("/api/tickets/", {"page_size": 1}).json()
+    # then the count stops at the cap and says it is not exact, and pages stop there
+    assert (body["count"], body["count_exact"], body["next"]) == (1, False, None)
+    assert api.get("/api/tickets/", {"page": 2, "page_size": 1}).json() == {
+        "page": ["Page 2 is beyond the last page (1)."]
+    }
