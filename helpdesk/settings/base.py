@@ -208,6 +208,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "helpdesk.api.views.api_exception_handler",
+    # Throttles identify clients by REMOTE_ADDR; behind N trusted proxies set API_NUM_PROXIES=N. Left unset, DRF
+    # would trust any client-supplied X-Forwarded-For, and a guesser could dodge the login throttle with it.
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
     # Scoped throttles (cache-backed). Survey and escalation-request scopes are used by those apps' endpoints.
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("THROTTLE_LOGIN", default="10/min"),

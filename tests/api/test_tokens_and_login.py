@@ -141,6 +141,17 @@ def test_login_is_throttled_per_client(people, settings):
     assert statuses == [401, 401, 401, 429]
 
 
+def test_login_throttle_is_not_dodged_with_x_forwarded_for(people, settings):
+    _rates(settings, login="2/min")
+    statuses = [
+        Client(headers={"X-Forwarded-For": f"203.0.113.{i}"})
+        .post("/api/auth/login/", json.dumps({"username": "x", "password": "y"}), content_type="application/json")
+        .status_code
+        for i in range(3)
+    ]
+    assert statuses == [401, 401, 429]
+
+
 def test_login_accepts_json_only(people):
     response = Client().post("/api/auth/login/", {"username": "customer", "password": "pw-customer"})
     assert response.status_code == 415
