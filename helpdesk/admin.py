@@ -1,3 +1,5 @@
+import secrets
+
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -176,6 +178,11 @@ class WebhookEndpointForm(forms.ModelForm):
     class Meta:
         model = WebhookEndpoint
         fields = ("name", "url", "secret", "event_types", "slack_format", "is_active")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            self.initial.setdefault("secret", secrets.token_urlsafe(32))
 
     def clean_url(self):
         from helpdesk.webhooks import webhook_url_check

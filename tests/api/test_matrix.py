@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from helpdesk.api.services import api_token_create
 from helpdesk.models import Ticket
 
 ROLES = ["customer", "customer2", "agent", "specialist", "manager", "admin", "anonymous"]
@@ -97,6 +98,16 @@ MATRIX = [
         lambda api, t, p: api.post("/api/tokens/", {"name": "CRM"}),
         dict.fromkeys(ROLES, 201) | {"anonymous": 401},
     ),
+    (
+        "DELETE token",
+        lambda api, t, p: api.delete(f"/api/tokens/{api.spare_token_id}/"),
+        dict.fromkeys(ROLES, 204) | {"anonymous": 401},
+    ),
+    (
+        "POST login",
+        lambda api, t, p: api.post("/api/auth/login/", {"username": "customer", "password": "pw-customer"}),
+        dict.fromkeys(ROLES, 200),
+    ),
     ("GET schema", lambda api, t, p: api.get("/api/schema/", {"format": "json"}), dict.fromkeys(ROLES, 200)),
     ("GET docs", lambda api, t, p: api.get("/api/docs/"), dict.fromkeys(ROLES, 200)),
 ]
@@ -108,6 +119,7 @@ def test_role_endpoint_verb_matrix(role, name, call, expected, people, tickets, 
     # given a client signed in (with a personal token) as the role, or anonymous
     api = api_as(people[role])
     api.role = role
+    api.spare_token_id = api_token_create(user=people[role], name="spare")[0].pk if people[role] else 0
     # when it calls the endpoint
     response = call(api, tickets, people)
     # then the status is the expected one
