@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate, login
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
@@ -205,7 +206,13 @@ def _customer(request) -> bool:
         description="Requires If-Match with the version from the ETag; a stale version gets 412 with the current "
         "version. Moving to another team without naming an assignee unassigns the ticket.",
         request=s.StaffTicketUpdateSerializer,
-        responses={200: s.StaffTicketSerializer, **WRITE_ERRORS, **E412, **E428},
+        responses={
+            200: s.StaffTicketSerializer,
+            204: OpenApiResponse(description="Saved; the ticket is now outside what you may see (restricted)."),
+            **WRITE_ERRORS,
+            **E412,
+            **E428,
+        },
         parameters=[IF_MATCH, ETAG_HEADER],
         examples=[OpenApiExample("Resolve", request_only=True, value={"status": "resolved"})],
     ),
@@ -289,7 +296,11 @@ class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             if hasattr(exc, "error_dict"):
                 raise
             raise ValidationError({"status" if "status" in data else "non_field_errors": exc.messages}) from exc
-        return self._out(self._ticket())
+        try:
+            return self._out(self._ticket())
+        except Http404:
+            # Saved, but moved out of your sight (a restricted ticket handed to a team you are not in).
+            return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
         summary="The ticket's timeline",

@@ -305,3 +305,16 @@ def test_count_is_capped_and_says_so(people, tickets, api_as, monkeypatch):
     assert api.get("/api/tickets/", {"page": 2, "page_size": 1}).json() == {
         "page": ["Page 2 is beyond the last page (1)."]
     }
+
+
+def test_handing_a_restricted_ticket_away_answers_204(people, tickets, api_as):
+    # given a compliance officer on a restricted ticket of their team
+    ticket = tickets["restricted"]
+    api = api_as(people["compliance"])
+    # when they hand it to another team they are not in
+    response = api.patch(f"/api/tickets/{ticket.reference}/", {"team": "technical"}, version=ticket.version)
+    # then it is saved, and they are told they can no longer see it
+    assert response.status_code == 204
+    ticket.refresh_from_db()
+    assert ticket.team.slug == "technical"
+    assert api.get(f"/api/tickets/{ticket.reference}/").status_code == 404
