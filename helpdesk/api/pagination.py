@@ -83,6 +83,7 @@ class StrictPageNumberPagination(PageNumberPagination):
         response["properties"]["count"]["description"] = f"Matching rows, counted up to {COUNT_CAP}."
         response["properties"]["count_exact"] = {
             "type": "boolean",
+            "example": True,
             "description": f"False when more than {COUNT_CAP} rows match (count is then {COUNT_CAP}).",
         }
         response["required"] = ["count", "count_exact", "results"]
