@@ -65,25 +65,29 @@ def test_schemathesis_per_role(role, people, tickets, teams, settings_override_r
             (GenerationMode.POSITIVE, CHECKS, MAX_EXAMPLES),
             (GenerationMode.NEGATIVE, NEGATIVE_CHECKS, MAX_NEGATIVE_EXAMPLES),
         ):
-
-            @settings(
-                max_examples=examples,
-                deadline=None,
-                derandomize=True,
-                database=None,
-                phases=[Phase.explicit, Phase.generate],
-                suppress_health_check=list(HealthCheck),
-            )
-            @given(case=operation.as_strategy(generation_mode=mode, path_parameters=fixed or None))
-            def run(case):
-                # then each response passes every check (an assertion error names the failing one)
-                case.call_and_validate(headers=headers, checks=run.checks)
-
-            run.checks = checks
-            run()
+            _exercise(operation, mode=mode, checks=checks, examples=examples, path_parameters=fixed, headers=headers)
         operations += 1
         assert time.monotonic() - started < TIME_BUDGET_SECONDS, f"schemathesis run for {role} exceeded its budget"
     assert operations >= 15
+
+
+def _exercise(operation, *, mode, checks, examples, path_parameters, headers) -> None:
+    """Generate up to ``examples`` cases for one operation, call the app and run the checks on each response."""
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode, path_parameters=path_parameters or None))
+    def run(case):
+        # then each response passes every check (an assertion error names the failing one)
+        case.call_and_validate(headers=headers, checks=checks)
+
+    run()
 
 
 @pytest.fixture(autouse=True)
