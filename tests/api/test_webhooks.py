@@ -3,8 +3,12 @@ addresses only, and surviving a broker outage. A local HTTP receiver is started 
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
+import shutil
+import ssl
+import subprocess
 import threading
 import time
 from contextlib import contextmanager
@@ -225,6 +229,63 @@ def test_redirects_are_not_followed(allow_local, customer, make_ticket):
         assert notification_deliver(notification_id=row.pk) is False
     row.refresh_from_db()
     assert row.last_error == "WebhookRefused: HTTP 302"
+    assert len(receiver.requests) == 1
+
+
+@pytest.fixture
+def tls_receiver(tmp_path):
+    """A receiver speaking HTTPS with a self-signed certificate for ``localhost``; yields (receiver, cert path)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed: cannot make a certificate for the HTTPS receiver")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    receiver = Receiver()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    receiver.server.socket = context.wrap_socket(receiver.server.socket, server_side=True)
+    receiver.url = f"https://localhost:{receiver.server.server_address[1]}/hooks/helpdesk"
+    with receiver:
+        yield receiver, cert
+
+
+def test_https_delivery_verifies_the_certificate_against_the_host_name(
+    allow_local, customer, make_ticket, tls_receiver, monkeypatch
+):
+    receiver, cert = tls_receiver
+    _endpoint(receiver.url)
+    # given a receiver whose certificate no trusted authority signed: refused
+    row = _webhook_rows(ticket=make_ticket(customer)).get()
+    assert notification_deliver(notification_id=row.pk) is False
+    row.refresh_from_db()
+    assert "CERTIFICATE_VERIFY_FAILED" in row.last_error
+    assert receiver.requests == []
+    # when its certificate is trusted, the pinned connection (to the checked address, with SNI and host-name check
+    # for "localhost") delivers
+    trusting = ssl.create_default_context(cafile=str(cert))
+    monkeypatch.setattr(http.client, "_create_https_context", lambda version: trusting)
+    assert notification_deliver(notification_id=row.pk, now=timezone.now() + timedelta(minutes=5)) is True
     assert len(receiver.requests) == 1
 
 
