@@ -1,10 +1,17 @@
+import secrets
+
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from helpdesk.models import (
+    ApiToken,
     Attachment,
     Category,
     InboundMessage,
+    LoginFailure,
     Notification,
     Organization,
     Plan,
@@ -14,6 +21,9 @@ from helpdesk.models import (
     Ticket,
     TicketEvent,
     User,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEventType,
 )
 
 
@@ -139,8 +149,114 @@ class InboundMessageAdmin(admin.ModelAdmin):
         return False
 
 
+# --- API tokens, sign-in lockout, webhooks ------------------------------------------------------------------------
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created by their owner on the profile page; here an administrator can only see and revoke."""
+
+    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    search_fields = ("name", "prefix", "user__username")
+    readonly_fields = ("user", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+    exclude = ("digest",)
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke the selected tokens (effective at once)")
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"{count} token(s) revoked.")
+
+
 @admin.register(ReplyTemplate)
 class ReplyTemplateAdmin(admin.ModelAdmin):
     list_display = ("name", "category", "is_active")
     list_filter = ("is_active", "category")
     search_fields = ("name", "body")
+
+
+@admin.register(LoginFailure)
+class LoginFailureAdmin(admin.ModelAdmin):
+    list_display = ("username", "failures", "locked_until", "last_failure_at")
+    search_fields = ("username",)
+    actions = ["unlock"]
+
+    @admin.action(description="Unlock the selected usernames")
+    def unlock(self, request, queryset):
+        queryset.update(failures=0, locked_until=None)
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    event_types = forms.MultipleChoiceField(
+        choices=WebhookEventType.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ("name", "url", "secret", "event_types", "slack_format", "is_active")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            self.initial.setdefault("secret", secrets.token_urlsafe(32))
+
+    def clean_url(self):
+        from helpdesk.webhooks import webhook_url_check
+
+        url = self.cleaned_data["url"]
+        try:
+            webhook_url_check(url)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["url"]) from exc
+        return url
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("is_active") and self.instance.pk and not self.instance.is_active:
+            # Re-enabling starts a fresh count of consecutive failures.
+            self.instance.failure_count = 0
+            self.instance.disabled_at = None
+        return cleaned
+
+
+class WebhookDeliveryInline(admin.TabularInline):
+    model = WebhookDelivery
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "event_type", "delivery_id", "attempt", "succeeded", "status_code", "error", "duration_ms")
+    readonly_fields = fields
+    ordering = ("-created_at", "-id")
+    max_num = 0
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    form = WebhookEndpointForm
+    list_display = ("name", "url", "is_active", "failure_count", "disabled_at", "slack_format")
+    list_filter = ("is_active", "slack_format")
+    search_fields = ("name", "url")
+    readonly_fields = ("failure_count", "disabled_at", "created_at")
+    inlines = [WebhookDeliveryInline]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: read-only."""
+
+    list_display = ("created_at", "endpoint", "event_type", "delivery_id", "attempt", "succeeded", "status_code")
+    list_filter = ("succeeded", "event_type", "endpoint")
+    search_fields = ("delivery_id", "error")
+    list_select_related = ("endpoint",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

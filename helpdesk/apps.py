@@ -6,6 +6,7 @@ class HelpdeskConfig(AppConfig):
     verbose_name = "Helpdesk core"
 
     def ready(self) -> None:
+        import helpdesk.webhooks  # noqa: F401 - registers the webhook deliverer and its ticket-event listener
         from helpdesk.models import Role
         from helpdesk.navigation import nav_register
 
@@ -15,4 +16,5 @@ class HelpdeskConfig(AppConfig):
         nav_register(label="My queue", url_name="ticket_list", roles=staff, order=10)
         nav_register(label="All open tickets", url_name="ticket_list", roles=staff, order=20, query="?scope=all")
         nav_register(label="Notifications", url_name="notification_list", roles=staff | {Role.CUSTOMER}, order=90)
+        nav_register(label="Profile & API tokens", url_name="profile", roles=staff | {Role.CUSTOMER}, order=180)
         nav_register(label="Administration", url_name="admin:index", roles={Role.ADMIN, Role.MANAGER}, order=200)

@@ -566,3 +566,98 @@ class TicketPresence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} on {self.ticket_id}"
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self) -> ApiTokenQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only its SHA-256 digest is stored; the token itself is shown once, at creation."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=80)
+    prefix = models.CharField(max_length=12, help_text="The first characters, to recognise the token in lists.")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class LoginFailure(models.Model):
+    """One row per username counting consecutive failed sign-ins; updated under a row lock so that a parallel burst
+    of guesses cannot get past the lockout."""
+
+    username = models.CharField(max_length=150, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.username}: {self.failures}"
+
+
+class WebhookEventType(models.TextChoices):
+    TICKET_CREATED = "ticket.created", "Ticket created"
+    TICKET_ESCALATED = "ticket.escalated", "Ticket escalated"
+    ESCALATION_ACCEPTED = "escalation.accepted", "Escalation accepted"
+    SLA_WARNING = "sla.warning", "SLA warning"
+    SLA_BREACHED = "sla.breached", "SLA breached"
+    TICKET_RESOLVED = "ticket.resolved", "Ticket resolved"
+    SURVEY_ANSWERED = "survey.answered", "Survey answered"
+
+
+class WebhookEndpoint(models.Model):
+    """An integration's receiving URL. Deliveries are signed with ``secret`` (HMAC-SHA256); the endpoint is disabled
+    automatically after repeated consecutive failures."""
+
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=200, help_text="Shared secret for the X-Helpdesk-Signature header.")
+    event_types = models.JSONField(default=list, blank=True, help_text="Event types this endpoint receives.")
+    slack_format = models.BooleanField(default=False, help_text='Send a Slack-compatible {"text": …} payload.')
+    is_active = models.BooleanField(default=True)
+    failure_count = models.PositiveIntegerField(default=0, help_text="Consecutive failed attempts.")
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebhookDelivery(models.Model):
+    """The delivery log: one row per attempt of one outbox row to one endpoint."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    notification = models.ForeignKey(Notification, null=True, on_delete=models.SET_NULL, related_name="+")
+    delivery_id = models.CharField(max_length=40, db_index=True)
+    event_type = models.CharField(max_length=40)
+    attempt = models.PositiveSmallIntegerField()
+    succeeded = models.BooleanField(default=False)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.endpoint} (attempt {self.attempt})"

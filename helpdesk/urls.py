@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from helpdesk import views
+from helpdesk.api import urls as api_urls
 
 urlpatterns = [
     path("", views.home_view, name="home"),
@@ -19,6 +20,8 @@ urlpatterns = [
     path("notifications/", views.notification_list_view, name="notification_list"),
     path("me/availability/", views.availability_toggle_view, name="availability_toggle"),
     path("admin/", admin.site.urls),
+    path("api/", include("helpdesk.api.urls")),
+    path("profile/", include(api_urls.profile_urlpatterns)),
 ]
 
 # Other apps mount their own URLconfs; helpdesk does not import their views.

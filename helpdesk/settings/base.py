@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",  # SearchVectorField for the KB search (harmless on SQLite)
     "rest_framework",
     "django_filters",
+    "drf_spectacular",
     "django_htmx",
     "helpdesk",
     "escalations",
@@ -238,12 +239,54 @@ FEEDBACK_CHECKIN_DEFAULT_DAYS = env.int("FEEDBACK_CHECKIN_DEFAULT_DAYS", default
 
 # --- REST framework ---------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # The token class first: its WWW-Authenticate challenge makes "not signed in" a 401 rather than a 403.
+        "helpdesk.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "helpdesk.api.pagination.StrictPageNumberPagination",
     "PAGE_SIZE": 25,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "helpdesk.api.views.api_exception_handler",
+    # Throttles identify clients by REMOTE_ADDR; behind N trusted proxies set API_NUM_PROXIES=N. Left unset, DRF
+    # would trust any client-supplied X-Forwarded-For, and a guesser could dodge the login throttle with it.
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
+    # Scoped throttles (cache-backed). Survey and escalation-request scopes are used by those apps' endpoints.
+    "DEFAULT_THROTTLE_RATES": {
+        "login": env.str("THROTTLE_LOGIN", default="10/min"),
+        "token_create": env.str("THROTTLE_TOKEN_CREATE", default="10/hour"),
+        "survey_submit": env.str("THROTTLE_SURVEY_SUBMIT", default="20/hour"),
+        "escalation_request": env.str("THROTTLE_ESCALATION_REQUEST", default="5/hour"),
+    },
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Escalation Helpdesk API",
+    "DESCRIPTION": "Tickets, their timeline, replies and notes, teams and personal API tokens. See docs/API.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "helpdesk.api.schema.mark_staff_only_fields",
+    ],
+}
+# Throttle counters live in the cache: LocMem by default (per process); Redis when CACHE_URL is set.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Sign-in lockout: after this many consecutive failures for one username, refuse it for this many minutes.
+LOGIN_LOCKOUT_FAILURES = env.int("LOGIN_LOCKOUT_FAILURES", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+
+# --- Webhooks ---------------------------------------------------------------------------------------------
+# Loopback, private and link-local receivers are refused unless this is on (tests enable it for their receiver).
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=5)
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,184 @@
+#!/usr/bin/env python
+"""Benchmark the ticket API at scale: median time and query count of /api/tickets/ page 1, of a ticket's detail and
+of its events, on a fresh temporary SQLite database seeded with N tickets (default 100,000).
+
+    python bench/api.py [--n 100000] [--runs 30]
+
+The last line of output is one JSON object. Target: under 50 ms, with query counts independent of N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000, help="number of tickets (default 100000)")
+    parser.add_argument("--runs", type=int, default=30, help="timed requests per measurement (default 30)")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="hd-bench-api-"))
+    # A fresh database and var/ of our own, chosen before Django reads its settings.
+    os.environ["HELPDESK_VAR_DIR"] = str(tmp)
+    os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite3'}"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "helpdesk.settings.test"
+    os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver"
+    try:
+        import django
+
+        django.setup()
+        result = run(n=args.n, runs=args.runs)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps(result))
+
+
+def seed(n: int, rng: random.Random) -> dict:
+    from django.core.management import call_command
+
+    from helpdesk.models import (
+        Category,
+        Organization,
+        Plan,
+        Priority,
+        Status,
+        Team,
+        TeamMembership,
+        Ticket,
+        TicketEvent,
+        User,
+    )
+
+    call_command("migrate", verbosity=0)
+    plan = Plan.objects.create(code="pro", name="Pro", rank=2)
+    orgs = Organization.objects.bulk_create(
+        [Organization(name=f"Org {i}", plan=plan, email_domain=f"org{i}.test") for i in range(200)]
+    )
+    categories = Category.objects.bulk_create(
+        [Category(name=name, slug=name.lower()) for name in ("Billing", "Outage", "Login", "Privacy")]
+    )
+    frontline = Team.objects.create(name="Frontline", slug="frontline", tier=1)
+    compliance = Team.objects.create(name="Compliance", slug="compliance", tier=2)
+    customers = User.objects.bulk_create(
+        [User(username=f"c{i}", role="customer", organization=orgs[i % len(orgs)]) for i in range(1000)]
+    )
+    agents = User.objects.bulk_create(
+        [User(username=f"a{i}", role="agent", first_name="Agent", last_name=str(i)) for i in range(20)]
+    )
+    TeamMembership.objects.bulk_create([TeamMembership(team=frontline, user=a) for a in agents])
+    manager = User.objects.create(username="boss", role="manager")
+
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    statuses = list(Status.values)
+    priorities = list(Priority.values)
+    batch: list[Ticket] = []
+    for i in range(1, n + 1):
+        customer = customers[i % len(customers)]
+        restricted = i % 50 == 0
+        created = start + timedelta(minutes=i * 5)
+        batch.append(
+            Ticket(
+                reference=f"HD-{created.year}-{i:06d}",
+                subject=f"Ticket {i}",
+                description="Lorem ipsum " * 10,
+                customer=customer,
+                organization_id=customer.organization_id,
+                category=categories[i % len(categories)],
+                priority=rng.choice(priorities),
+                status=rng.choice(statuses),
+                team=compliance if restricted else frontline,
+                assignee=None if restricted else agents[i % len(agents)],
+                restricted=restricted,
+                created_at=created,
+                updated_at=created,
+                last_public_activity_at=created,
+            )
+        )
+        if len(batch) == 5000:
+            Ticket.objects.bulk_create(batch)
+            batch = []
+    Ticket.objects.bulk_create(batch)
+    # One event per ticket, and a long timeline on the ticket we open.
+    ids = list(Ticket.objects.values_list("pk", flat=True))
+    for chunk in range(0, len(ids), 5000):
+        TicketEvent.objects.bulk_create(
+            [TicketEvent(ticket_id=pk, kind="created", is_public=True, body="x") for pk in ids[chunk : chunk + 5000]]
+        )
+    target = Ticket.objects.filter(restricted=False, customer=customers[1]).order_by("-created_at").first()
+    TicketEvent.objects.bulk_create(
+        [
+            TicketEvent(
+                ticket=target,
+                kind=["customer_message", "agent_reply", "internal_note"][k % 3],
+                actor=agents[0] if k % 3 else target.customer,
+                is_public=k % 3 != 2,
+                body=f"message {k}",
+            )
+            for k in range(40)
+        ]
+    )
+    return {"agent": agents[0], "manager": manager, "customer": customers[1], "ticket": target}
+
+
+def measure(client, path: str, headers: dict, runs: int) -> tuple[float, int]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    response = client.get(path, headers=headers)  # warm-up (and last_used_at write)
+    assert response.status_code == 200, (path, response.status_code, response.content[:200])
+    timings = []
+    for _ in range(runs):
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            response = client.get(path, headers=headers)
+            timings.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200
+    return round(statistics.median(timings), 2), len(queries)
+
+
+def run(*, n: int, runs: int) -> dict:
+    from django.test import Client
+
+    from helpdesk.api.services import api_token_create
+
+    rng = random.Random(42)
+    started = time.perf_counter()
+    people = seed(n, rng)
+    seeded_s = round(time.perf_counter() - started, 1)
+    client = Client()
+    ticket = people["ticket"]
+    result: dict = {"n": n, "runs": runs, "seed_seconds": seeded_s}
+    for role in ("agent", "manager", "customer"):
+        _token, raw = api_token_create(user=people[role], name="bench")
+        headers = {"Authorization": f"Bearer {raw}"}
+        for name, path in (
+            ("list", "/api/tickets/"),
+            ("detail", f"/api/tickets/{ticket.reference}/"),
+            ("events", f"/api/tickets/{ticket.reference}/events/"),
+        ):
+            ms, queries = measure(client, path, headers, runs)
+            result[f"{role}_{name}_ms"] = ms
+            result[f"{role}_{name}_queries"] = queries
+            print(f"{role:9} {name:7} median {ms:7.2f} ms  {queries} queries", file=sys.stderr)
+    result["detail_with_events_ms"] = round(result["agent_detail_ms"] + result["agent_events_ms"], 2)
+    result["max_ms"] = max(v for k, v in result.items() if k.endswith("_ms") and k != "detail_with_events_ms")
+    result["target_ms"] = 50
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""OpenAPI post-processing and the server-rendered docs page (no third-party JS or CSS)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+STAFF_ONLY_TICKET_FIELDS = (
+    "team",
+    "assignee",
+    "customer",
+    "organization",
+    "tier",
+    "restricted",
+    "is_emergency",
+    "sla_due_at",
+)
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def mark_staff_only_fields(result, generator, request, public):
+    """Customers receive a subset of a ticket: the staff-only fields are documented as optional, and say so."""
+    ticket = result.get("components", {}).get("schemas", {}).get("StaffTicket")
+    if ticket:
+        ticket["required"] = [name for name in ticket.get("required", []) if name not in STAFF_ONLY_TICKET_FIELDS]
+        ticket["description"] = "A ticket. Customers receive it without the fields marked staff only."
+        for name in STAFF_ONLY_TICKET_FIELDS:
+            prop = ticket["properties"].get(name)
+            if prop is not None:
+                prop["description"] = ((prop.get("description") or "") + " Staff only.").strip()
+    return result
+
+
+@lru_cache(maxsize=1)
+def api_schema() -> dict:
+    from drf_spectacular.generators import SchemaGenerator
+
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def api_operations() -> list[dict]:
+    """Every operation of the schema, in path order, for the docs page."""
+    schema = api_schema()
+    operations = []
+    for path, item in schema["paths"].items():
+        for method in HTTP_METHODS:
+            op = item.get(method)
+            if op is None:
+                continue
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+            operations.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": op.get("summary", ""),
+                    "description": op.get("description", ""),
+                    "parameters": [
+                        {
+                            "name": p["name"],
+                            "in": p["in"],
+                            "required": p.get("required", False),
+                            "description": p.get("description", ""),
+                        }
+                        for p in op.get("parameters", [])
+                    ],
+                    "request": (body.get("schema") or {}).get("$ref", "").rsplit("/", 1)[-1],
+                    "responses": sorted(op.get("responses", {}).items()),
+                    "auth": "none" if op.get("security") == [{}] or op.get("security") == [] else "session or token",
+                }
+            )
+    return operations

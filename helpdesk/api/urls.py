@@ -1,0 +1,33 @@
+"""URLs of the REST API (mounted at /api/) and of the profile page (mounted at /profile/)."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.routers import SimpleRouter
+
+from helpdesk.api import views, views_profile
+from helpdesk.api.registry import api_routes
+
+app_name = "api"
+
+router = SimpleRouter()
+router.register("tickets", views.TicketViewSet, basename="ticket")
+router.register("teams", views.TeamViewSet, basename="team")
+router.register("tokens", views.ApiTokenViewSet, basename="token")
+for route in api_routes():
+    router.register(route.prefix, route.viewset, basename=route.basename)
+
+urlpatterns = [
+    path("auth/login/", views.LoginApi.as_view(), name="login"),
+    path("me/", views.MeApi.as_view(), name="me"),
+    path(
+        "schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]), name="schema"
+    ),
+    path("docs/", views_profile.api_docs_view, name="docs"),
+    path("", include(router.urls)),
+]
+
+profile_urlpatterns = [
+    path("", views_profile.profile_view, name="profile"),
+    path("tokens/<int:pk>/revoke/", views_profile.token_revoke_view, name="token_revoke"),
+]

@@ -1,0 +1,504 @@
+"""The REST API over the ticket core: thin views over ``helpdesk.selectors`` (authorised reads, 404 on a miss) and
+``helpdesk.services`` (writes). Role decides the serializer; visibility is decided by the selectors alone."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate, login
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView, exception_handler
+
+from helpdesk.api import serializers as s
+from helpdesk.api.filters import (
+    PAGING_PARAMS,
+    CustomerTicketFilter,
+    StaffTicketFilter,
+    StrictOrderingFilter,
+    reject_unknown_params,
+)
+from helpdesk.api.permissions import IsAdminOrStaffReadOnly
+from helpdesk.api.services import (
+    api_token_create,
+    api_token_revoke,
+    login_attempt_reserve,
+    login_attempt_succeeded,
+    user_update_profile,
+)
+from helpdesk.api.throttles import LOGIN, TOKEN_CREATE, ScopedThrottle
+from helpdesk.models import ApiToken, Channel, Team, Ticket
+from helpdesk.selectors import ticket_events_visible_to, ticket_get_for_user, tickets_visible_to
+from helpdesk.services import (
+    TicketConflict,
+    ticket_add_internal_note,
+    ticket_create,
+    ticket_reply,
+    ticket_update,
+)
+
+# --- errors ------------------------------------------------------------------------------------------------------
+
+
+class PreconditionRequired(APIException):
+    status_code = 428
+    default_detail = "Send If-Match with the ticket's version (its ETag) to change it."
+    default_code = "precondition_required"
+
+
+def api_exception_handler(exc, context):
+    """DRF's handler, plus Django ValidationErrors from the services as a 400 naming the fields."""
+    if isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "error_dict"):
+            detail = {("non_field_errors" if k == "__all__" else k): v for k, v in exc.message_dict.items()}
+        else:
+            detail = {"non_field_errors": exc.messages}
+        exc = ValidationError(detail)
+    return exception_handler(exc, context)
+
+
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(response=OpenApiTypes.OBJECT, description=description)
+
+
+E400 = {400: _error("Invalid input: the body names each offending field (or `detail` for the query string).")}
+E401 = {401: _error("Not signed in, or the token is invalid or revoked.")}
+E403 = {403: _error("Signed in, but your role may not do this.")}
+E404 = {404: _error("No such ticket, or you may not see it.")}
+E415 = {415: _error("Send `Content-Type: application/json`.")}
+E412 = {412: OpenApiResponse(response=s.ConflictSerializer, description="The ticket changed since that version.")}
+E428 = {428: _error("If-Match is required.")}
+E429 = {429: _error("Too many requests: wait and retry (see Retry-After).")}
+READ_ERRORS = {**E400, **E401, **E403, **E404}
+WRITE_ERRORS = {**READ_ERRORS, **E415}
+
+IF_MATCH = OpenApiParameter(
+    name="If-Match",
+    location=OpenApiParameter.HEADER,
+    required=True,
+    type=str,
+    description='The version you last saw, from the ETag of GET (`"3"` or `3`). A stale version gets 412.',
+)
+IF_MATCH_OPTIONAL = OpenApiParameter(
+    name="If-Match",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    type=str,
+    description="Optional: refuse the reply (412) if the ticket changed since this version.",
+)
+ETAG_HEADER = OpenApiParameter(
+    name="ETag", location=OpenApiParameter.HEADER, type=str, response=[200, 201], description="The ticket version."
+)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _parse_version(raw: str) -> int:
+    value = raw.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    value = value.strip('"')
+    if not value.isdigit() or int(value) < 1:
+        raise ValidationError({"If-Match": [f'Must be the ticket version from its ETag, e.g. "3"; got {raw!r}.']})
+    return int(value)
+
+
+def _expected_version(request, *, required: bool) -> int | None:
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        if required:
+            raise PreconditionRequired()
+        return None
+    return _parse_version(raw)
+
+
+def _conflict(exc: TicketConflict) -> Response:
+    return Response(
+        {"detail": str(exc), "current_version": exc.ticket.version},
+        status=status.HTTP_412_PRECONDITION_FAILED,
+        headers={"ETag": etag(exc.ticket.version)},
+    )
+
+
+# --- tickets -----------------------------------------------------------------------------------------------------
+
+TICKET_EXAMPLE = OpenApiExample(
+    "A ticket (staff view)",
+    response_only=True,
+    value={
+        "reference": "HD-2026-000042",
+        "subject": "Invoice charged twice",
+        "description": "We were billed twice for October.",
+        "status": "open",
+        "priority": "high",
+        "channel": "email",
+        "category": "billing",
+        "team": "frontline",
+        "assignee": {"id": 7, "display_name": "Alex Morgan"},
+        "customer": {"id": 12, "display_name": "Dana Reyes"},
+        "organization": "Northwind",
+        "tier": 1,
+        "restricted": False,
+        "is_emergency": False,
+        "sla_due_at": "2026-11-23T10:00:00Z",
+        "version": 3,
+        "created_at": "2026-11-23T08:00:00Z",
+        "updated_at": "2026-11-23T08:30:00Z",
+        "resolved_at": None,
+        "closed_at": None,
+    },
+)
+
+
+def _customer(request) -> bool:
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated and user.is_customer)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List the tickets you can see",
+        description="Customers see their organisation's tickets; staff see every ticket they may see. "
+        "Filters `team` and `assignee` are for staff. Page size at most 100.",
+        responses={200: s.StaffTicketSerializer(many=True), **E400, **E401},
+        examples=[TICKET_EXAMPLE],
+    ),
+    retrieve=extend_schema(
+        summary="One ticket",
+        description="The ETag response header carries the version to send back in If-Match.",
+        responses={200: s.StaffTicketSerializer, **READ_ERRORS},
+        parameters=[ETAG_HEADER],
+        examples=[TICKET_EXAMPLE],
+    ),
+    create=extend_schema(
+        summary="Open a ticket",
+        description="Customers open tickets for themselves (subject, description, category). Staff open them on "
+        "behalf of a customer and may set priority and channel.",
+        request=s.StaffTicketCreateSerializer,
+        responses={201: s.StaffTicketSerializer, **WRITE_ERRORS},
+        parameters=[ETAG_HEADER],
+        examples=[
+            OpenApiExample(
+                "Customer",
+                request_only=True,
+                value={"subject": "Cannot log in", "description": "The code never arrives.", "category": "billing"},
+            )
+        ],
+    ),
+    partial_update=extend_schema(
+        summary="Change status, priority, category, team or assignee (staff)",
+        description="Requires If-Match with the version from the ETag; a stale version gets 412 with the current "
+        "version. Moving to another team without naming an assignee unassigns the ticket.",
+        request=s.StaffTicketUpdateSerializer,
+        responses={
+            200: s.StaffTicketSerializer,
+            204: OpenApiResponse(description="Saved; the ticket is now outside what you may see (restricted)."),
+            **WRITE_ERRORS,
+            **E412,
+            **E428,
+        },
+        parameters=[IF_MATCH, ETAG_HEADER],
+        examples=[OpenApiExample("Resolve", request_only=True, value={"status": "resolved"})],
+    ),
+)
+class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    lookup_field = "reference"
+    lookup_value_regex = r"[A-Za-z0-9_-]+"
+    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
+    ordering_fields = ["created_at", "updated_at", "status", "reference", "sla_due_at"]
+    ordering = ["-created_at", "-pk"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    queryset = Ticket.objects.none()  # for the schema generator; requests use get_queryset()
+
+    @property
+    def filterset_class(self):
+        return CustomerTicketFilter if _customer(getattr(self, "request", None)) else StaffTicketFilter
+
+    def get_queryset(self):
+        return tickets_visible_to(self.request.user).with_list_related()
+
+    def get_serializer_class(self):
+        return s.CustomerTicketSerializer if _customer(self.request) else s.StaffTicketSerializer
+
+    def _ticket(self) -> Ticket:
+        return ticket_get_for_user(user=self.request.user, reference=self.kwargs["reference"])
+
+    def _out(self, ticket: Ticket, *, code: int = 200) -> Response:
+        return Response(self.get_serializer(ticket).data, status=code, headers={"ETag": etag(ticket.version)})
+
+    def list(self, request, *args, **kwargs):
+        reject_unknown_params(request, {*self.filterset_class.base_filters, "ordering", *PAGING_PARAMS})
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, reference=None):
+        reject_unknown_params(request, ())
+        return self._out(self._ticket())
+
+    def create(self, request):
+        user = request.user
+        if user.is_customer:
+            serializer = s.CustomerTicketCreateSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            ticket = ticket_create(customer=user, actor=user, channel=Channel.WEB, **serializer.validated_data)
+        else:
+            serializer = s.StaffTicketCreateSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            ticket = ticket_create(actor=user, **serializer.validated_data)
+        ticket = ticket_get_for_user(user=user, reference=ticket.reference)
+        response = self._out(ticket, code=status.HTTP_201_CREATED)
+        response["Location"] = reverse("api:ticket-detail", kwargs={"reference": ticket.reference})
+        return response
+
+    def partial_update(self, request, reference=None):
+        ticket = self._ticket()
+        if request.user.is_customer:
+            serializer = s.CustomerTicketUpdateSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)  # always refuses, naming the fields
+        serializer = s.StaffTicketUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        expected = _expected_version(request, required=True)
+        data = serializer.validated_data
+        team = data.get("team", ticket.team)
+        if "assignee" in data:
+            assignee = data["assignee"]
+        else:
+            assignee = ticket.assignee if team == ticket.team else None
+        try:
+            ticket_update(
+                ticket=ticket,
+                actor=request.user,
+                expected_version=expected,
+                status=data.get("status", ticket.status),
+                priority=data.get("priority", ticket.priority),
+                category=data.get("category", ticket.category),
+                team=team,
+                assignee=assignee,
+            )
+        except TicketConflict as exc:
+            return _conflict(exc)
+        except DjangoValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                raise
+            raise ValidationError({"status" if "status" in data else "non_field_errors": exc.messages}) from exc
+        try:
+            return self._out(self._ticket())
+        except Http404:
+            # Saved, but moved out of your sight (a restricted ticket handed to a team you are not in).
+            return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="The ticket's timeline",
+        description="Customers get the public events only; staff also see internal notes and assignments.",
+        responses={200: s.TicketEventSerializer(many=True), **READ_ERRORS},
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def events(self, request, reference=None):
+        reject_unknown_params(request, PAGING_PARAMS)
+        events = ticket_events_visible_to(user=request.user, ticket=self._ticket())
+        page = self.paginate_queryset(events)
+        return self.get_paginated_response(s.TicketEventSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Post a public reply",
+        description="From the customer it reopens a resolved ticket; from staff it moves a new ticket to open.",
+        request=s.MessageInputSerializer,
+        responses={201: s.TicketEventSerializer, **WRITE_ERRORS, **E412},
+        parameters=[IF_MATCH_OPTIONAL],
+        examples=[OpenApiExample("Reply", request_only=True, value={"body": "Thanks, that fixed it."})],
+    )
+    @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
+    def replies(self, request, reference=None):
+        ticket = self._ticket()
+        serializer = s.MessageInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        expected = _expected_version(request, required=False)
+        try:
+            event = ticket_reply(
+                ticket=ticket, author=request.user, body=serializer.validated_data["body"], expected_version=expected
+            )
+        except TicketConflict as exc:
+            return _conflict(exc)
+        return Response(s.TicketEventSerializer(event).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Add an internal note (staff)",
+        description="Never shown or sent to the customer.",
+        request=s.MessageInputSerializer,
+        responses={201: s.TicketEventSerializer, **WRITE_ERRORS},
+        examples=[OpenApiExample("Note", request_only=True, value={"body": "Customer is on the legacy plan."})],
+    )
+    @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
+    def notes(self, request, reference=None):
+        if not request.user.is_staff_member:
+            raise PermissionDenied("Only staff can add internal notes.")
+        ticket = self._ticket()
+        serializer = s.MessageInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        event = ticket_add_internal_note(ticket=ticket, author=request.user, body=serializer.validated_data["body"])
+        return Response(s.TicketEventSerializer(event).data, status=status.HTTP_201_CREATED)
+
+
+# --- teams -------------------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Teams (staff)", responses={200: s.TeamSerializer(many=True), **E400, **E401, **E403}),
+    retrieve=extend_schema(summary="One team (staff)", responses={200: s.TeamSerializer, **READ_ERRORS}),
+    create=extend_schema(summary="Create a team (admin)", responses={201: s.TeamSerializer, **WRITE_ERRORS}),
+    partial_update=extend_schema(summary="Change a team (admin)", responses={200: s.TeamSerializer, **WRITE_ERRORS}),
+    destroy=extend_schema(summary="Delete a team (admin)", responses={204: None, **READ_ERRORS}),
+)
+class TeamViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Staff read; administrators write."""
+
+    queryset = Team.objects.prefetch_related("categories").order_by("tier", "name")
+    serializer_class = s.TeamSerializer
+    permission_classes = [IsAdminOrStaffReadOnly]
+    filter_backends: list = []
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def list(self, request, *args, **kwargs):
+        reject_unknown_params(request, PAGING_PARAMS)
+        return super().list(request, *args, **kwargs)
+
+
+# --- me and my tokens --------------------------------------------------------------------------------------------
+
+
+class MeApi(APIView):
+    """Your own account. Role, permissions and organisation are not yours to change."""
+
+    @extend_schema(summary="Your account", responses={200: s.MeSerializer, **E401})
+    def get(self, request):
+        return Response(s.MeSerializer(request.user).data)
+
+    @extend_schema(
+        summary="Change your name, phone or time zone",
+        request=s.MeUpdateSerializer,
+        responses={200: s.MeSerializer, **E400, **E401, **E415},
+    )
+    def patch(self, request):
+        serializer = s.MeUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = user_update_profile(user=request.user, **serializer.validated_data)
+        return Response(s.MeSerializer(user).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Your API tokens", responses={200: s.ApiTokenSerializer(many=True), **E400, **E401}),
+    create=extend_schema(
+        summary="Create an API token",
+        description="The token is in the response once and never again; only its SHA-256 digest is stored.",
+        request=s.ApiTokenCreateSerializer,
+        responses={201: s.ApiTokenCreatedSerializer, **E400, **E401, **E415, **E429},
+        examples=[OpenApiExample("Create", request_only=True, value={"name": "CRM sync"})],
+    ),
+    destroy=extend_schema(
+        summary="Revoke an API token",
+        description="Effective at once.",
+        responses={204: None, **E401, **E404},
+    ),
+)
+class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.ApiTokenSerializer
+    filter_backends: list = []
+    throttle_classes = [ScopedThrottle]
+    throttle_scope = TOKEN_CREATE
+    throttle_methods = frozenset({"POST"})
+    queryset = ApiToken.objects.none()
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return ApiToken.objects.filter(user=self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        reject_unknown_params(request, PAGING_PARAMS)
+        return super().list(request, *args, **kwargs)
+
+    def create(self, request):
+        serializer = s.ApiTokenCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token, raw = api_token_create(user=request.user, name=serializer.validated_data["name"])
+        token.token = raw
+        return Response(
+            s.ApiTokenCreatedSerializer(token).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Cache-Control": "no-store"},
+        )
+
+    def destroy(self, request, pk=None):
+        if not str(pk).isdigit():
+            return Response({"detail": "No such token."}, status=status.HTTP_404_NOT_FOUND)
+        api_token_revoke(user=request.user, token_id=int(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- sign-in -----------------------------------------------------------------------------------------------------
+
+
+class LoginApi(APIView):
+    """JSON sign-in that starts a session. Throttled per client, and locked per username after repeated failures.
+    CSRF-exempt by design: it accepts JSON only, which a cross-site form cannot send."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedThrottle]
+    throttle_scope = LOGIN
+
+    @extend_schema(
+        summary="Sign in (session)",
+        request=s.LoginSerializer,
+        responses={
+            200: s.MeSerializer,
+            **E400,
+            401: _error("Wrong username or password."),
+            **E415,
+            429: _error("Too many attempts from this client, or the account is locked for a while."),
+        },
+        auth=[],
+        examples=[OpenApiExample("Sign in", request_only=True, value={"username": "dana", "password": "…"})],
+    )
+    def post(self, request):
+        serializer = s.LoginSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        username = serializer.validated_data["username"]
+        locked_until = login_attempt_reserve(username=username)
+        if locked_until is not None:
+            wait = max(1, int((locked_until - timezone.now()).total_seconds()))
+            return Response(
+                {
+                    "detail": f"Too many failed sign-in attempts. Try again in {(wait + 59) // 60} minute(s).",
+                    "code": "locked",
+                },
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(wait)},
+            )
+        user = authenticate(request._request, username=username, password=serializer.validated_data["password"])
+        if user is None:
+            return Response({"detail": "Wrong username or password."}, status=status.HTTP_401_UNAUTHORIZED)
+        login_attempt_succeeded(username=username)
+        login(request._request, user)
+        return Response(s.MeSerializer(user).data)

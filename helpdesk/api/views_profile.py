@@ -1,0 +1,57 @@
+"""The profile page: my account and my personal API tokens (create, shown once; revoke, effective at once)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from helpdesk.api.schema import api_operations
+from helpdesk.api.services import api_token_create, api_token_revoke
+from helpdesk.models import ApiToken
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_view(request: HttpRequest) -> TemplateResponse:
+    new_token = ""
+    error = ""
+    if request.method == "POST":
+        try:
+            _token, new_token = api_token_create(user=request.user, name=request.POST.get("name", ""))
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+    response = TemplateResponse(
+        request,
+        "helpdesk/profile.html",
+        {
+            "page_title": "Profile & API tokens",
+            "tokens": ApiToken.objects.filter(user=request.user),
+            "new_token": new_token,
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+    if new_token:
+        response["Cache-Control"] = "no-store"  # the token is on this page once; no cache may keep it
+    return response
+
+
+@login_required
+@require_POST
+def token_revoke_view(request: HttpRequest, pk: int):
+    token = api_token_revoke(user=request.user, token_id=pk)
+    messages.success(request, f"The token “{token.name}” is revoked: it no longer works.")
+    return redirect("profile")
+
+
+@require_http_methods(["GET"])
+def api_docs_view(request: HttpRequest) -> TemplateResponse:
+    """Interactive docs without third-party JS: every operation of /api/schema/, rendered on the server."""
+    return TemplateResponse(
+        request, "helpdesk/api_docs.html", {"page_title": "API documentation", "operations": api_operations()}
+    )

@@ -1,0 +1,163 @@
+"""Role × endpoint × verb: every endpoint, every role, the expected status; and lists agree with details."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpdesk.api.services import api_token_create
+from helpdesk.models import Ticket
+
+ROLES = ["customer", "customer2", "agent", "specialist", "manager", "admin", "anonymous"]
+
+
+def _ticket_patch(api, tickets, people):
+    ticket = Ticket.objects.get(pk=tickets["mine"].pk)
+    return api.patch(f"/api/tickets/{ticket.reference}/", {"priority": "high"}, version=ticket.version)
+
+
+def _ticket_create(api, tickets, people):
+    return api.post(
+        "/api/tickets/",
+        {"subject": "Refund", "description": "Please refund.", "customer": people["customer"].pk}
+        if api.role not in ("customer", "customer2")
+        else {"subject": "Refund", "description": "Please refund."},
+    )
+
+
+# (name, call, {role: expected status})
+MATRIX = [
+    ("GET tickets", lambda api, t, p: api.get("/api/tickets/"), dict.fromkeys(ROLES[:-1], 200) | {"anonymous": 401}),
+    ("POST tickets", _ticket_create, dict.fromkeys(ROLES[:-1], 201) | {"anonymous": 401}),
+    (
+        "GET ticket",
+        lambda api, t, p: api.get(f"/api/tickets/{t['mine'].reference}/"),
+        dict.fromkeys(ROLES, 200) | {"customer2": 404, "anonymous": 401},
+    ),
+    (
+        "GET restricted ticket",
+        lambda api, t, p: api.get(f"/api/tickets/{t['restricted'].reference}/"),
+        {
+            "customer": 200,
+            "customer2": 404,
+            "agent": 404,
+            "specialist": 404,
+            "manager": 200,
+            "admin": 200,
+            "anonymous": 401,
+        },
+    ),
+    (
+        "PATCH ticket",
+        _ticket_patch,
+        dict.fromkeys(ROLES, 200) | {"customer": 400, "customer2": 404, "anonymous": 401},
+    ),
+    (
+        "GET events",
+        lambda api, t, p: api.get(f"/api/tickets/{t['mine'].reference}/events/"),
+        dict.fromkeys(ROLES, 200) | {"customer2": 404, "anonymous": 401},
+    ),
+    (
+        "POST replies",
+        lambda api, t, p: api.post(f"/api/tickets/{t['mine'].reference}/replies/", {"body": "Any news?"}),
+        dict.fromkeys(ROLES, 201) | {"customer2": 404, "anonymous": 401},
+    ),
+    (
+        "POST notes",
+        lambda api, t, p: api.post(f"/api/tickets/{t['mine'].reference}/notes/", {"body": "Checked the ledger."}),
+        dict.fromkeys(ROLES, 201) | {"customer": 403, "customer2": 403, "anonymous": 401},
+    ),
+    (
+        "GET teams",
+        lambda api, t, p: api.get("/api/teams/"),
+        dict.fromkeys(ROLES, 200) | {"customer": 403, "customer2": 403, "anonymous": 401},
+    ),
+    (
+        "POST teams",
+        lambda api, t, p: api.post("/api/teams/", {"name": "Night shift", "slug": "night", "tier": 1}),
+        dict.fromkeys(ROLES, 403) | {"admin": 201, "anonymous": 401},
+    ),
+    (
+        "PATCH team",
+        lambda api, t, p: api.patch(f"/api/teams/{t['mine'].team_id}/", {"email": "front@example.test"}),
+        dict.fromkeys(ROLES, 403) | {"admin": 200, "anonymous": 401},
+    ),
+    (
+        "DELETE team",
+        lambda api, t, p: api.delete(f"/api/teams/{t['restricted'].team_id}/"),
+        dict.fromkeys(ROLES, 403) | {"admin": 204, "anonymous": 401},
+    ),
+    ("GET me", lambda api, t, p: api.get("/api/me/"), dict.fromkeys(ROLES, 200) | {"anonymous": 401}),
+    (
+        "PATCH me",
+        lambda api, t, p: api.patch("/api/me/", {"phone": "+44 20 7946 0000"}),
+        dict.fromkeys(ROLES, 200) | {"anonymous": 401},
+    ),
+    ("GET tokens", lambda api, t, p: api.get("/api/tokens/"), dict.fromkeys(ROLES, 200) | {"anonymous": 401}),
+    (
+        "POST tokens",
+        lambda api, t, p: api.post("/api/tokens/", {"name": "CRM"}),
+        dict.fromkeys(ROLES, 201) | {"anonymous": 401},
+    ),
+    (
+        "DELETE token",
+        lambda api, t, p: api.delete(f"/api/tokens/{api.spare_token_id}/"),
+        dict.fromkeys(ROLES, 204) | {"anonymous": 401},
+    ),
+    (
+        "POST login",
+        lambda api, t, p: api.post("/api/auth/login/", {"username": "customer", "password": "pw-customer"}),
+        dict.fromkeys(ROLES, 200),
+    ),
+    ("GET schema", lambda api, t, p: api.get("/api/schema/", {"format": "json"}), dict.fromkeys(ROLES, 200)),
+    ("GET docs", lambda api, t, p: api.get("/api/docs/"), dict.fromkeys(ROLES, 200)),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("name", "call", "expected"), MATRIX, ids=[row[0] for row in MATRIX])
+def test_role_endpoint_verb_matrix(role, name, call, expected, people, tickets, api_as):
+    # given a client signed in (with a personal token) as the role, or anonymous
+    api = api_as(people[role])
+    api.role = role
+    api.spare_token_id = api_token_create(user=people[role], name="spare")[0].pk if people[role] else 0
+    # when it calls the endpoint
+    response = call(api, tickets, people)
+    # then the status is the expected one
+    assert response.status_code == expected[role], (name, role, response.content[:300])
+
+
+def test_anonymous_gets_401_with_a_bearer_challenge(api_as, tickets):
+    response = api_as(None).get("/api/tickets/")
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Authentication credentials were not provided."}
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def _all_references(api) -> set[str]:
+    references, page = set(), 1
+    while True:
+        response = api.get("/api/tickets/", {"page": page, "page_size": 2})
+        assert response.status_code == 200
+        body = response.json()
+        references |= {row["reference"] for row in body["results"]}
+        if not body["next"]:
+            return references
+        page += 1
+
+
+@pytest.mark.parametrize("role", [*ROLES[:-1], "compliance"])
+def test_list_equals_the_details_that_return_200(role, people, tickets, make_ticket, api_as):
+    # given more tickets, some visible to this role and some not
+    make_ticket(people["customer"], subject="Second Northwind ticket")
+    make_ticket(people["customer2"], subject="Second Bluebird ticket")
+    api = api_as(people[role])
+    # when the role pages through the list and asks for every ticket's detail
+    listed = _all_references(api)
+    readable = {
+        reference
+        for reference in Ticket.objects.values_list("reference", flat=True)
+        if api.get(f"/api/tickets/{reference}/").status_code == 200
+    }
+    # then both are the same set, and it is not trivially empty
+    assert listed == readable
+    assert listed

@@ -1,0 +1,112 @@
+"""Property-based run of schemathesis against /api/schema/, once per role, bounded in examples and time: no 5xx,
+every status code, content type, header and body conforms to the schema."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from helpdesk.api.services import api_token_create
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+# Invalid input must be refused cleanly: a documented 4xx, never a 5xx.
+NEGATIVE_CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
+MAX_EXAMPLES = 8
+MAX_NEGATIVE_EXAMPLES = 5
+TIME_BUDGET_SECONDS = 120  # per role; the run is normally a fraction of this
+
+
+@pytest.mark.parametrize("role", ["customer", "customer2", "agent", "specialist", "manager", "admin", "anonymous"])
+def test_schemathesis_per_role(role, people, tickets, teams, settings_override_rates):
+    # given the live schema, loaded from the WSGI app, and a token for the role
+    schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
+    user = people[role]
+    headers = {}
+    spare_token_id = 0
+    if user is not None:
+        _token, raw = api_token_create(user=user, name="schemathesis")
+        spare, _ = api_token_create(user=user, name="spare")
+        headers = {"Authorization": f"Bearer {raw}"}
+        spare_token_id = spare.pk
+    reference = (tickets["other_org"] if role == "customer2" else tickets["mine"]).reference
+    path_parameters = {"reference": reference, "id": teams["managers"].pk}
+    started = time.monotonic()
+    operations = 0
+    # when every operation is exercised with generated data
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        fixed = {
+            name: (spare_token_id if operation.path.startswith("/api/tokens/") and name == "id" else value)
+            for name, value in path_parameters.items()
+            if "{" + name + "}" in operation.path
+        }
+
+        for mode, checks, examples in (
+            (GenerationMode.POSITIVE, CHECKS, MAX_EXAMPLES),
+            (GenerationMode.NEGATIVE, NEGATIVE_CHECKS, MAX_NEGATIVE_EXAMPLES),
+        ):
+            _exercise(operation, mode=mode, checks=checks, examples=examples, path_parameters=fixed, headers=headers)
+        operations += 1
+        assert time.monotonic() - started < TIME_BUDGET_SECONDS, f"schemathesis run for {role} exceeded its budget"
+    assert operations >= 15
+
+
+def _exercise(operation, *, mode, checks, examples, path_parameters, headers) -> None:
+    """Generate up to ``examples`` cases for one operation, call the app and run the checks on each response."""
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode, path_parameters=path_parameters or None))
+    def run(case):
+        # then each response passes every check (an assertion error names the failing one)
+        case.call_and_validate(headers=headers, checks=checks)
+
+    run()
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """The WSGI handler closes the DB connection after each request; Django's own test client disconnects that
+    handler for the same reason (the test's transaction lives on that connection)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def settings_override_rates(settings):
+    # Throttles and the lockout are tested elsewhere; here they would only turn generated calls into 429s.
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": dict.fromkeys(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "100000/min"),
+    }
+    settings.LOGIN_LOCKOUT_FAILURES = 100000
+    return settings
