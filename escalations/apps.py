@@ -50,7 +50,7 @@ class EscalationsConfig(AppConfig):
             audience="customer",
             order=20,
         )
-        demo_seeder_register(order=40, name="escalations", seeder=seed_escalations)
+        demo_seeder_register(order=15, name="escalations", seeder=seed_escalations)  # before the SLA sweep
 
         from escalations import sla_wiring
 

@@ -823,9 +823,28 @@ def escalation_resolve(
         body=f"{actor.first_name or actor.display_name} has resolved your request. What we did: "
         f"{escalation.resolution_summary}\n\nIf anything is still wrong, just reply and we will pick it up again.",
     )
+    _notify_escalating_teams(escalation=escalation, actor=actor)
     if resolve_ticket and ticket.status != Status.RESOLVED and ticket.can_transition_to(Status.RESOLVED):
         core.ticket_change_status(ticket=ticket, actor=actor, status=Status.RESOLVED)
     return escalation
+
+
+def _notify_escalating_teams(*, escalation: Escalation, actor: User) -> None:
+    """Every team that passed the ticket up the chain learns how it ended (a resolution criterion)."""
+    ticket = escalation.ticket
+    team_ids = set(
+        Escalation.objects.filter(ticket=ticket, from_team__isnull=False).values_list("from_team_id", flat=True)
+    )
+    members = User.objects.filter(memberships__team_id__in=team_ids, is_active=True).distinct()
+    notification_enqueue(
+        kind="escalation_resolved",
+        subject=f"{ticket.reference} resolved: {ticket.subject}",
+        body=f"{actor.display_name} resolved the escalation you raised. What was done: {escalation.resolution_summary}",
+        recipients=members,
+        ticket=ticket,
+        url=core.ticket_url(ticket),
+        email=False,
+    )
 
 
 @transaction.atomic

@@ -162,10 +162,14 @@ def resolution_checklist(*, ticket: Ticket) -> ResolutionChecklist:
         return ResolutionChecklist(escalated=False)
     summary, summary_at = resolution_summary(ticket=ticket)
     teams = escalating_teams(ticket=ticket)
+    # A public agent reply after the summary, or the escalation's own public resolution message (emailed too).
     told_customer = bool(
         summary_at
         and TicketEvent.objects.filter(
-            ticket=ticket, kind=EventKind.AGENT_REPLY, is_public=True, created_at__gte=summary_at
+            ticket=ticket,
+            kind__in=(EventKind.AGENT_REPLY, EventKind.ESCALATION_RESOLVED),
+            is_public=True,
+            created_at__gte=summary_at,
         ).exists()
     )
     notified: set[int] = set()
