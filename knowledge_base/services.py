@@ -222,6 +222,8 @@ def article_vote(*, article: Article, user: User, helpful: bool) -> ArticleVote:
     Atomic and idempotent; the article's counters are recounted from the votes, never incremented blindly."""
     if not user.is_authenticated:
         raise PermissionDenied("Sign in to rate articles.")
+    if article.status != ArticleStatus.PUBLISHED:
+        raise ValidationError("Only published articles can be rated.")
     now = timezone.now()
     try:
         with transaction.atomic():

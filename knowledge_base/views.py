@@ -128,7 +128,10 @@ def article_vote_view(request: HttpRequest, pk: int) -> HttpResponse:
     article = selectors.article_get_for_user(user=request.user, pk=pk)
     if request.POST.get("helpful") not in ("yes", "no"):
         return HttpResponse("Say whether the article was helpful.", status=400)
-    services.article_vote(article=article, user=request.user, helpful=request.POST["helpful"] == "yes")
+    try:
+        services.article_vote(article=article, user=request.user, helpful=request.POST["helpful"] == "yes")
+    except ValidationError as exc:
+        return HttpResponse(" ".join(exc.messages), status=400)
     if request.htmx:
         return TemplateResponse(
             request,
