@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -94,7 +95,7 @@ def _fresh_database() -> tuple[str, callable]:
         return urlunsplit(parts._replace(path="/" + name)), drop
     tmp = tempfile.mkdtemp(prefix="kbbench-")
     os.environ["HELPDESK_VAR_DIR"] = tmp
-    return f"sqlite:///{tmp}/bench.sqlite3", lambda: None
+    return f"sqlite:///{tmp}/bench.sqlite3", lambda: shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _long_tail(rng: random.Random, size: int = 4000) -> tuple[list[str], list[float]]:

@@ -195,10 +195,20 @@ class ArticleProposal(models.Model):
 
 
 class Deflection(models.Model):
-    """A customer opened an article suggested to them while describing a problem.
+    """A customer opened an article that was suggested to them while they described a problem.
 
-    It counts as a deflection (``is_deflection``) unless the same customer submitted a ticket within
-    ``DEFLECTION_WINDOW`` after opening it; then ``ticket`` points at that ticket. See ``services.deflection_*``.
+    What is recorded, exactly:
+    - a row is written (server side, once per session and article) when a *customer* requests the article page with
+      ``?from=suggest``, the marker carried only by the links of the suggestion widget (``kb/suggest/``);
+    - ``confirmed_at`` is set when they press "Yes, this solved my problem" (POST + CSRF);
+    - ``ticket`` is set when the same customer submits a ticket within ``services.DEFLECTION_WINDOW`` (24 h) of
+      opening it: they were not deflected ("submitted anyway").
+
+    What counts as a deflection: a row whose window has passed with no ticket (``is_deflection`` once settled;
+    ``selectors.deflection_stats``). This is an estimate, and it errs both ways: a customer who read, gave up and
+    never came back counts as deflected (confirmed rows are the conservative lower bound), and a ticket about an
+    unrelated problem within 24 h cancels a genuine deflection. No browser beacon is used: leaving the page is
+    not observable reliably, and the absence of a ticket is what matters.
     """
 
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="deflections")

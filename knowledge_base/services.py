@@ -158,6 +158,25 @@ def article_update(
     return article
 
 
+def articles_reindex(*, batch_size: int = 500) -> int:
+    """Re-render every article's HTML and plain text and refresh the search vectors (after an allowlist change or
+    a restore). Idempotent; each batch is its own transaction, so a long run never holds one big lock."""
+    done = 0
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            batch = list(Article.objects.filter(pk__gt=last_pk).order_by("pk")[:batch_size])
+            if not batch:
+                return done
+            for article in batch:
+                article.body_html = markdown_to_html(article.body)
+                article.body_text = html_to_text(article.body_html)
+            Article.objects.bulk_update(batch, ["body_html", "body_text"])
+            search_vector_refresh(Article.objects.filter(pk__in=[a.pk for a in batch]))
+        done += len(batch)
+        last_pk = batch[-1].pk
+
+
 # Who may move an article between statuses: the owner may submit a draft for review (and take it back);
 # publishing, archiving and restoring are editors' decisions.
 _OWNER_TRANSITIONS = {
@@ -222,6 +241,8 @@ def article_vote(*, article: Article, user: User, helpful: bool) -> ArticleVote:
     Atomic and idempotent; the article's counters are recounted from the votes, never incremented blindly."""
     if not user.is_authenticated:
         raise PermissionDenied("Sign in to rate articles.")
+    if article.status != ArticleStatus.PUBLISHED:
+        raise ValidationError("Only published articles can be rated.")
     now = timezone.now()
     try:
         with transaction.atomic():

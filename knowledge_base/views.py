@@ -128,7 +128,10 @@ def article_vote_view(request: HttpRequest, pk: int) -> HttpResponse:
     article = selectors.article_get_for_user(user=request.user, pk=pk)
     if request.POST.get("helpful") not in ("yes", "no"):
         return HttpResponse("Say whether the article was helpful.", status=400)
-    services.article_vote(article=article, user=request.user, helpful=request.POST["helpful"] == "yes")
+    try:
+        services.article_vote(article=article, user=request.user, helpful=request.POST["helpful"] == "yes")
+    except ValidationError as exc:
+        return HttpResponse(" ".join(exc.messages), status=400)
     if request.htmx:
         return TemplateResponse(
             request,
@@ -235,12 +238,10 @@ def article_status_view(request: HttpRequest, pk: int) -> HttpResponse:
 def article_reviewed_view(request: HttpRequest, pk: int) -> HttpResponse:
     article = selectors.article_get_for_user(user=request.user, pk=pk)
     services.article_mark_reviewed(article=article, actor=request.user)
-    messages.success(request, "Marked as reviewed today.")
-    return redirect(request.POST.get("next") if request.POST.get("next") == reverse("kb_health") else article_url(pk))
-
-
-def article_url(pk: int) -> str:
-    return reverse("kb_article_detail", args=[pk])
+    messages.success(request, f"“{article.title}” marked as reviewed today.")
+    if request.POST.get("back") == "health":
+        return redirect("kb_health")
+    return redirect("kb_article_detail", pk=article.pk)
 
 
 @login_required

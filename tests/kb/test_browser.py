@@ -91,3 +91,47 @@ def test_suggestion_deflects_one_customer_and_helps_the_agent_of_another(
     )
     page3.screenshot(path=screenshot_dir / "3-agent-workspace-panel.png", full_page=True)
     context3.close()
+
+
+def test_editor_pages_in_the_browser(
+    browser, live_server, make_article, make_ticket, customer, agent, manager, screenshot_dir
+):
+    # given: a poorly rated, never reviewed article, a pending proposal and an agent's draft
+    from knowledge_base.models import Article
+    from knowledge_base.services import article_vote, proposal_create
+
+    article = make_article(title="Checking the service status", body="See the **status page**.", owner=manager)
+    article_vote(article=article, user=customer, helpful=False)
+    article_vote(article=article, user=agent, helpful=False)
+    article_vote(article=article, user=manager, helpful=True)
+    Article.objects.filter(pk=article.pk).update(last_reviewed_at=None)
+    proposal_create(article=article, author=agent, kind="edit", proposed_body="See the status page at status.example.")
+    make_article(title="Agent notes on refunds", status="draft", owner=agent)
+
+    # when
+    context, page = _sign_in(browser, live_server, manager)
+    page.goto("/kb/health/")
+    # then
+    assert "1 of 3 found it helpful" in page.locator("#low-h + ul").inner_text()
+    assert "never reviewed" in page.locator("#stale-h + ul").inner_text()
+    page.screenshot(path=screenshot_dir / "1-health.png", full_page=True)
+
+    # when: the owner accepts the proposal from the review queue
+    page.goto("/kb/review/")
+    page.screenshot(path=screenshot_dir / "2-review-queue.png", full_page=True)
+    page.get_by_role("button", name="Accept (new revision)").click()
+    page.wait_for_url(lambda url: url.endswith("/kb/review/"))
+    # then
+    assert "Proposal accepted." in page.locator(".messages").inner_text()
+    page.goto(f"/kb/articles/{article.pk}/")
+    assert page.locator(".kb-body").inner_text() == "See the status page at status.example."
+    page.screenshot(path=screenshot_dir / "3-article-staff.png", full_page=True)
+    page.goto("/kb/")
+    page.screenshot(path=screenshot_dir / "4-kb-list-editor.png", full_page=True)
+    page.locator("#id_q").press_sequentially("status page", delay=10)
+    page.locator("#kb-results h2", has_text="Results for").wait_for()
+    assert "status page" in page.locator(".kb-hit .kb-snippet").first.inner_text()
+    page.screenshot(path=screenshot_dir / "5-kb-search-as-you-type.png", full_page=True)
+    page.goto("/kb/articles/new/")
+    page.screenshot(path=screenshot_dir / "6-new-article.png", full_page=True)
+    context.close()

@@ -131,3 +131,16 @@ def test_health_page_lists_gaps_stale_and_unhelpful(make_ticket, make_article, c
     assert [a.title for a in page.context["stale"]] == ["Status page explained"]
     assert "1 of 3 found it helpful" in body
     assert agent_client.get(reverse("kb_health")).status_code == 403
+
+
+def test_marking_reviewed_from_the_health_page(make_article, manager, login, client):
+    # given
+    article = make_article(title="Status page explained")
+    Article.objects.filter(pk=article.pk).update(last_reviewed_at=None)
+    login(manager)
+    # when
+    response = client.post(reverse("kb_article_reviewed", args=[article.pk]), {"back": "health"}, follow=True)
+    # then
+    assert response.redirect_chain == [(reverse("kb_health"), 302)]
+    assert "“Status page explained” marked as reviewed today." in response.content.decode()
+    assert list(response.context["stale"]) == []

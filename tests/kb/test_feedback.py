@@ -155,3 +155,12 @@ def test_review_flow_through_the_pages(make_article, specialist, agent, login, c
     assert accepted.status_code == 302
     article.refresh_from_db()
     assert (article.title, article.body) == ("Webhooks are not arriving", "Better text.")
+
+
+def test_drafts_cannot_be_rated(make_article, manager):
+    # given
+    draft = make_article(title="Unfinished", status="draft")
+    # when / then
+    with pytest.raises(ValidationError) as refused:
+        article_vote(article=draft, user=manager, helpful=True)
+    assert refused.value.messages == ["Only published articles can be rated."]

@@ -196,3 +196,21 @@ def test_demo_seeder_is_idempotent():
     assert seeded.filter(visibility=ArticleVisibility.INTERNAL).count() == 5
     assert set(Article.objects.filter(pk__in=rca_ids).values_list("status", flat=True)) <= {ArticleStatus.DRAFT}
     assert Article.objects.filter(helpful_count__gt=0).exists()
+
+
+def test_reindex_rerenders_stored_html(make_article):
+    # given: HTML stored by an older, laxer sanitiser
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    article = make_article(title="Old", body="[x](https://ok.example)")
+    Article.objects.filter(pk=article.pk).update(body_html='<a href="javascript:alert(1)">x</a>', body_text="stale")
+    out = StringIO()
+    # when
+    call_command("kb_reindex", "--batch-size", "1", stdout=out)
+    # then
+    article.refresh_from_db()
+    assert article.body_html == '<p><a href="https://ok.example" rel="noopener noreferrer nofollow">x</a></p>'
+    assert article.body_text == "x"
+    assert out.getvalue() == "Re-indexed 1 articles.\n"

@@ -131,3 +131,27 @@ def test_category_boost_prefers_the_tickets_category(make_article, customer):
     )
     # then
     assert hits[0].article == outage
+
+
+def test_search_index_matches_the_database(make_article):
+    # given
+    article = make_article(title="Resetting your password", tags="password")
+    # when
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'kb_article_search_gin'")
+            index = cursor.fetchone()
+            cursor.execute(
+                "SELECT attstorage FROM pg_attribute WHERE attrelid = 'knowledge_base_article'::regclass "
+                "AND attname = 'search_vector'"
+            )
+            storage = cursor.fetchone()[0]
+        cursor.execute("SELECT search_vector FROM knowledge_base_article WHERE id = %s", [article.pk])
+        vector = cursor.fetchone()[0]
+    # then: PostgreSQL keeps a weighted, GIN-indexed vector; SQLite leaves the column empty and ranks without it
+    if connection.vendor == "postgresql":
+        assert "USING gin (search_vector)" in index[0]
+        assert storage == "m"
+        assert "'password':3A,4B" in vector and "'reset':1A" in vector and "'help':6C" in vector
+    else:
+        assert vector is None
