@@ -30,6 +30,7 @@ from escalations.forms import (
 from escalations.hooks import before_escalate_suggestions
 from escalations.models import CompensationStatus, EscalationMode, EscalationType, RiskAssessment
 from helpdesk.models import Role
+from helpdesk.panels import slot_templates
 from helpdesk.selectors import ticket_get_for_user, ticket_is_visible_to
 
 
@@ -262,6 +263,8 @@ def _detail_context(request: HttpRequest, escalation, **extra) -> dict:
         "vendor_cases": list(escalation.ticket.vendor_cases.all()),
         "limit": selectors.approval_limit_for(user=request.user, currency="GBP"),
         "now": timezone.now(),
+        # Fragments other apps offer on a resolved escalation (the KB's "write an article from this").
+        "resolved_extras": slot_templates("escalation_resolved") if escalation.status == "resolved" else [],
     }
     context.update(extra)
     return context

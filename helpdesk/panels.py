@@ -39,3 +39,18 @@ def panels_for(*, request, ticket, column: str = "right") -> list[dict]:
         if context is not None:
             rendered.append({"template": panel.template, "context": context, "name": panel.name})
     return rendered
+
+
+# --- template slots: extra fragments other apps add to a core form (e.g. KB suggestions on the new-ticket form) ---
+
+_SLOTS: dict[str, list[tuple[int, str]]] = {}
+
+
+def slot_register(*, slot: str, template: str, order: int = 100) -> None:
+    entries = _SLOTS.setdefault(slot, [])
+    if all(existing != template for _, existing in entries):
+        entries.append((order, template))
+
+
+def slot_templates(slot: str) -> list[str]:
+    return [template for _, template in sorted(_SLOTS.get(slot, []))]

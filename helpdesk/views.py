@@ -27,7 +27,7 @@ from helpdesk.forms import NoteForm, ReplyForm, TicketCreateForm, TicketUpdateFo
 from helpdesk.models import ReplyTemplate, Role, Status, Ticket
 from helpdesk.navigation import nav_for
 from helpdesk.notifications import notification_mark_read
-from helpdesk.panels import panels_for
+from helpdesk.panels import panels_for, slot_templates
 
 
 def staff_required(view):
@@ -163,7 +163,9 @@ def ticket_new_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Thank you. Your request {ticket.reference} has been received.")
             return redirect("ticket_detail", reference=ticket.reference)
-    return TemplateResponse(request, "helpdesk/ticket_new.html", {"form": form})
+    return TemplateResponse(
+        request, "helpdesk/ticket_new.html", {"form": form, "form_extras": slot_templates("new_ticket_form")}
+    )
 
 
 def _detail_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:

@@ -20,3 +20,20 @@ def kb_panel_context(*, request, ticket) -> dict | None:
         "used": used,
         "site_url": settings.SITE_URL,
     }
+
+
+def before_escalate_articles(*, ticket, user) -> list[dict]:
+    """The escalate form's "before you escalate" step: the articles suggested for this ticket, as plain text."""
+    from django.urls import reverse
+    from django.utils.html import strip_tags
+
+    from knowledge_base.selectors import articles_for_escalation
+
+    return [
+        {
+            "title": hit.article.title,
+            "url": reverse("kb_article_detail", args=[hit.article.pk]),
+            "snippet": strip_tags(hit.snippet_html),
+        }
+        for hit in articles_for_escalation(ticket=ticket, user=user)
+    ]
