@@ -75,6 +75,7 @@ from helpdesk.signals import ticket_event_recorded
 logger = logging.getLogger(__name__)
 
 RESPONSE_TARGETS = (ClockTarget.FIRST_RESPONSE, ClockTarget.NEXT_RESPONSE)
+ACTIVE_STATUSES = (EscalationStatus.OPEN, EscalationStatus.ACCEPTED)
 
 
 # --- clock arithmetic (no queries) ------------------------------------------------------------------------------
@@ -777,8 +778,8 @@ def sla_escalate_breached(*, clocks: list[SLAClock], now: datetime) -> int:
     paths = _paths_by_priority()
     tier3 = Team.objects.filter(tier=3).order_by("pk").first()
     active = defaultdict(list)
-    for esc in Escalation.objects.filter(ticket_id__in=by_ticket, status__in=("open", "accepted")).only(
-        "pk", "ticket_id", "level", "path_id", "status"
+    for esc in Escalation.objects.filter(ticket_id__in=by_ticket, status__in=ACTIVE_STATUSES).only(
+        "pk", "ticket_id", "level", "path_id", "status", "to_tier", "to_team_id"
     ):
         active[esc.ticket_id].append(esc)
     facts = _dossier_facts(by_ticket)
@@ -799,12 +800,14 @@ def sla_escalate_breached(*, clocks: list[SLAClock], now: datetime) -> int:
         if level is None:
             continue
         to_team = _level_team(level, tier3)
-        planned[ticket_id] = (
-            _automatic_escalation(
-                ticket=ticket, clock=clock, path=path, level=level, to_team=to_team, facts=facts, now=now
-            ),
-            level,
+        escalation = _automatic_escalation(
+            ticket=ticket, clock=clock, path=path, level=level, to_team=to_team, facts=facts, now=now
         )
+        if current is not None:
+            # Above an accepted hop: it becomes the previous hop of the chain and is superseded below.
+            escalation.previous_id = current.pk
+            escalation.from_tier, escalation.from_team_id = current.to_tier, current.to_team_id
+        planned[ticket_id] = (escalation, level)
     if not planned:
         return 0
     _insert_many(Escalation, [esc for esc, _ in planned.values()], ignore_conflicts=True)
@@ -817,6 +820,11 @@ def sla_escalate_breached(*, clocks: list[SLAClock], now: datetime) -> int:
     created = {tid: esc for tid, esc in created.items() if esc.level == planned[tid][1].position}
     if not created:
         return 0
+    previous = [esc.previous_id for esc in created.values() if esc.previous_id]
+    if previous:
+        Escalation.objects.filter(pk__in=previous, status__in=ACTIVE_STATUSES).update(
+            status=EscalationStatus.SUPERSEDED, closed_at=now
+        )
     for clock in clocks:
         if clock.ticket_id in created:
             clock.escalation_level = created[clock.ticket_id].level

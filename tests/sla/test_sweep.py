@@ -174,7 +174,9 @@ def test_a_second_breach_climbs_one_more_level(setup, make_ticket, customer, tea
     Escalation.objects.filter(ticket=ticket).update(status="accepted", ack_due_at=None)
     sla_sweep(now=london(2026, 11, 24, 10, 30))  # resolution breached: level 2
     levels = list(Escalation.objects.filter(ticket=ticket).order_by("level").values_list("level", "status"))
-    assert levels == [(1, "accepted"), (2, "open")]
+    assert levels == [(1, "superseded"), (2, "open")]
+    second = Escalation.objects.get(ticket=ticket, level=2)
+    assert (second.previous.level, second.from_tier, second.to_tier) == (1, 2, 3)
     assert clocks_of(ticket)["resolution"].escalation_level == 2
 
 
