@@ -25,7 +25,12 @@ def sla_badges(ticket) -> dict:
 
     clocks = getattr(ticket, "live_sla_clocks", None)
     if clocks is None:
-        clocks = list(SLAClock.objects.live().filter(ticket=ticket).select_related("policy__calendar"))
+        clocks = list(
+            SLAClock.objects.live()
+            .filter(ticket=ticket)
+            .select_related("policy__calendar")
+            .prefetch_related("policy__calendar__intervals", "policy__calendar__holidays")
+        )
     now = timezone.now()
     return {"rows": [clock_view(clock, now=now) for clock in clocks]}
 
