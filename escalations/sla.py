@@ -463,19 +463,19 @@ class _Notice:
 def _notify_bulk(notices: list[_Notice], now: datetime) -> int:
     """The outbox for many tickets at once: recipients are filtered through the visibility selector with one
     query per distinct recipient (bounded by staff, not by tickets); email rows carry the quiet-hours not_before."""
-    people = {user.pk: user for notice in notices for user in notice.recipients}
+    # A ticket's own customer may always see it; everyone else goes through the selector, one query per person.
+    people = {user.pk: user for notice in notices for user in notice.recipients if user.pk != notice.ticket.customer_id}
     ticket_ids = {notice.ticket.pk for notice in notices}
-    visible: dict[int, set[int]] = {}
+    visible: dict[int, set[int]] = defaultdict(set)
     for user in people.values():
-        if not user.is_active:
-            visible[user.pk] = set()
-            continue
-        visible[user.pk] = set(tickets_visible_to(user).filter(pk__in=ticket_ids).values_list("pk", flat=True))
+        if user.is_active:
+            visible[user.pk] = set(tickets_visible_to(user).filter(pk__in=ticket_ids).values_list("pk", flat=True))
     rows: list[dict] = []
     for notice in notices:
         url = _ticket_url(notice.ticket.reference)
         for user in {u.pk: u for u in notice.recipients}.values():
-            if notice.ticket.pk not in visible[user.pk]:
+            own = user.pk == notice.ticket.customer_id and user.is_active
+            if not own and notice.ticket.pk not in visible[user.pk]:
                 continue
             common = {
                 "kind": notice.kind,
@@ -906,11 +906,13 @@ def _automatic_escalation(
     )
 
 
-def _after_escalations(*, escalations, tickets, levels, now, why=None, paged_from=None) -> None:
-    """Timeline events and receiving-team notifications for freshly opened escalations (bulk)."""
+def _after_escalations(*, escalations, tickets, levels, now, why=None) -> None:
+    """Timeline events and receiving-team notifications for freshly opened escalations (bulk). On a breach the
+    customer is also told, in plain words, who has their request now (as the escalation service does for a hop)."""
     team_ids = {esc.to_team_id for esc in escalations if esc.to_team_id}
     people = _team_people(team_ids)
     specs = team_calendar_specs(team_ids=team_ids)
+    customers = User.objects.in_bulk({tickets[esc.ticket_id].customer_id for esc in escalations}) if why else {}
     events, notices = [], []
     for esc in escalations:
         ticket, level = tickets[esc.ticket_id], levels[esc.ticket_id]
@@ -928,6 +930,25 @@ def _after_escalations(*, escalations, tickets, levels, now, why=None, paged_fro
                 )
             )
             body = f"Automatic escalation to {team_name} (level {esc.level}): {esc.reason}"
+            words = (
+                f"We have passed your request to our {team_name} so that the right people handle it. They have "
+                "everything you have told us, so you will not need to repeat yourself. They will reply here."
+            )
+            events.append(
+                TicketEvent(ticket=ticket, kind=EventKind.ESCALATED, is_public=True, body=words, created_at=now)
+            )
+            customer = customers.get(ticket.customer_id)
+            if customer is not None:
+                notices.append(
+                    _Notice(
+                        ticket=ticket,
+                        recipients=[customer],
+                        kind="customer_escalated",
+                        subject=f"[{ticket.reference}] An update on your request",
+                        body=f"Hello {customer.display_name},\n\n{words}",
+                        not_before=None,
+                    )
+                )
         else:
             body = f"Nobody accepted level {esc.level - 1} in time: paged {team_name} (level {esc.level})."
         events.append(
