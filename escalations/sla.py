@@ -187,9 +187,12 @@ def _refresh_ticket_due(ticket: Ticket) -> None:
         ticket.sla_due_at = due
 
 
-def _new_clock(*, ticket: Ticket, target: str, policy: SLAPolicy, started_at: datetime, now: datetime) -> SLAClock:
+def _new_clock(
+    *, ticket: Ticket, target: str, policy: SLAPolicy, started_at: datetime, now: datetime, paused: bool | None = None
+) -> SLAClock:
     spec = calendar_spec(policy.calendar)
-    paused = ticket.status in policy.pause_statuses
+    if paused is None:
+        paused = ticket.status in policy.pause_statuses
     clock = SLAClock(
         ticket=ticket,
         target=target,
@@ -322,7 +325,11 @@ def sla_on_customer_message(*, ticket: Ticket, now: datetime) -> SLAClock | None
     policy = sla_policy_for_ticket(ticket=ticket)
     if policy is None or not policy.next_response_minutes:
         return None
-    clock = _new_clock(ticket=ticket, target=ClockTarget.NEXT_RESPONSE, policy=policy, started_at=now, now=now)
+    # The customer's message ends a wait on the customer (the reply service reopens the ticket right after).
+    paused = ticket.status in policy.pause_statuses and ticket.status != Status.PENDING_CUSTOMER
+    clock = _new_clock(
+        ticket=ticket, target=ClockTarget.NEXT_RESPONSE, policy=policy, started_at=now, now=now, paused=paused
+    )
     event = _history(
         clock,
         SLAEventKind.STARTED,
