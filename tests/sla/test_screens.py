@@ -114,3 +114,19 @@ def test_queue_badges_and_manager_summary_tags(sla_ticket, manager, rf):
     assert "Resolution: On track · 6 h 30 min left" in badges
     assert "<strong>1</strong> SLA breach today" in summary
     assert sla_ticket.reference in summary and "Resolution due in 22\xa0hours, 30\xa0minutes" in summary
+
+
+@pytest.mark.parametrize("name", ["businesscalendar", "slapolicy", "teamcalendar", "slaclock", "slaevent"])
+def test_admin_pages_for_sla_models(sla_ticket, admin_user, login, name):
+    client = login(admin_user)
+    response = client.get(reverse(f"admin:escalations_{name}_changelist"))
+    assert response.status_code == 200
+
+
+def test_clocks_and_history_are_read_only_in_admin(sla_ticket, admin_user, login):
+    client = login(admin_user)
+    clock = SLAClock.objects.filter(ticket=sla_ticket).first()
+    assert client.get(reverse("admin:escalations_slaclock_add")).status_code == 403
+    response = client.post(reverse("admin:escalations_slaclock_delete", args=[clock.pk]), {"post": "yes"})
+    assert response.status_code == 403
+    assert SLAClock.objects.filter(pk=clock.pk).exists()
