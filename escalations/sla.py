@@ -75,6 +75,7 @@ from helpdesk.signals import ticket_event_recorded
 logger = logging.getLogger(__name__)
 
 RESPONSE_TARGETS = (ClockTarget.FIRST_RESPONSE, ClockTarget.NEXT_RESPONSE)
+ACTIVE_STATUSES = (EscalationStatus.OPEN, EscalationStatus.ACCEPTED)
 
 
 # --- clock arithmetic (no queries) ------------------------------------------------------------------------------
@@ -186,9 +187,12 @@ def _refresh_ticket_due(ticket: Ticket) -> None:
         ticket.sla_due_at = due
 
 
-def _new_clock(*, ticket: Ticket, target: str, policy: SLAPolicy, started_at: datetime, now: datetime) -> SLAClock:
+def _new_clock(
+    *, ticket: Ticket, target: str, policy: SLAPolicy, started_at: datetime, now: datetime, paused: bool | None = None
+) -> SLAClock:
     spec = calendar_spec(policy.calendar)
-    paused = ticket.status in policy.pause_statuses
+    if paused is None:
+        paused = ticket.status in policy.pause_statuses
     clock = SLAClock(
         ticket=ticket,
         target=target,
@@ -321,7 +325,11 @@ def sla_on_customer_message(*, ticket: Ticket, now: datetime) -> SLAClock | None
     policy = sla_policy_for_ticket(ticket=ticket)
     if policy is None or not policy.next_response_minutes:
         return None
-    clock = _new_clock(ticket=ticket, target=ClockTarget.NEXT_RESPONSE, policy=policy, started_at=now, now=now)
+    # The customer's message ends a wait on the customer (the reply service reopens the ticket right after).
+    paused = ticket.status in policy.pause_statuses and ticket.status != Status.PENDING_CUSTOMER
+    clock = _new_clock(
+        ticket=ticket, target=ClockTarget.NEXT_RESPONSE, policy=policy, started_at=now, now=now, paused=paused
+    )
     event = _history(
         clock,
         SLAEventKind.STARTED,
@@ -462,19 +470,19 @@ class _Notice:
 def _notify_bulk(notices: list[_Notice], now: datetime) -> int:
     """The outbox for many tickets at once: recipients are filtered through the visibility selector with one
     query per distinct recipient (bounded by staff, not by tickets); email rows carry the quiet-hours not_before."""
-    people = {user.pk: user for notice in notices for user in notice.recipients}
+    # A ticket's own customer may always see it; everyone else goes through the selector, one query per person.
+    people = {user.pk: user for notice in notices for user in notice.recipients if user.pk != notice.ticket.customer_id}
     ticket_ids = {notice.ticket.pk for notice in notices}
-    visible: dict[int, set[int]] = {}
+    visible: dict[int, set[int]] = defaultdict(set)
     for user in people.values():
-        if not user.is_active:
-            visible[user.pk] = set()
-            continue
-        visible[user.pk] = set(tickets_visible_to(user).filter(pk__in=ticket_ids).values_list("pk", flat=True))
-    rows: list[Notification] = []
+        if user.is_active:
+            visible[user.pk] = set(tickets_visible_to(user).filter(pk__in=ticket_ids).values_list("pk", flat=True))
+    rows: list[dict] = []
     for notice in notices:
         url = _ticket_url(notice.ticket.reference)
         for user in {u.pk: u for u in notice.recipients}.values():
-            if notice.ticket.pk not in visible[user.pk]:
+            own = user.pk == notice.ticket.customer_id and user.is_active
+            if not own and notice.ticket.pk not in visible[user.pk]:
                 continue
             common = {
                 "kind": notice.kind,
@@ -486,13 +494,16 @@ def _notify_bulk(notices: list[_Notice], now: datetime) -> int:
                 "created_at": now,
             }
             rows.append(
-                Notification(channel=NotificationChannel.IN_APP, status=NotificationStatus.SENT, sent_at=now, **common)
+                {"channel": NotificationChannel.IN_APP, "status": NotificationStatus.SENT, "sent_at": now, **common}
             )
             if user.email:
                 rows.append(
-                    Notification(
-                        channel=NotificationChannel.EMAIL, to_address=user.email, not_before=notice.not_before, **common
-                    )
+                    {
+                        "channel": NotificationChannel.EMAIL,
+                        "to_address": user.email,
+                        "not_before": notice.not_before,
+                        **common,
+                    }
                 )
     _insert_many(Notification, rows)
     # The email rows just written (read back by their shared moment: another sweep's rows at the same instant would
@@ -511,7 +522,8 @@ def _notify_bulk(notices: list[_Notice], now: datetime) -> int:
 def _insert_many(model, objs: list, *, ignore_conflicts: bool = False) -> None:
     """INSERT plain rows with ``executemany``. Django's ``bulk_create`` compiles one multi-row statement in Python,
     which dominated the sweep's profile; this keeps the ORM's field conversion and costs a fraction of it. Only for
-    rows whose primary key the caller does not need."""
+    rows whose primary key the caller does not need. ``objs`` are model instances or dicts of attnames (missing
+    fields take their defaults)."""
     if not objs:
         return
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
@@ -526,7 +538,12 @@ def _insert_many(model, objs: list, *, ignore_conflicts: bool = False) -> None:
         ", ".join(["%s"] * len(fields)),
         connection.ops.on_conflict_suffix_sql(fields, on_conflict, None, None) or "",
     )
-    params = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields] for obj in objs]
+    if isinstance(objs[0], dict):
+        defaults = {f.attname: f.get_default() for f in fields}
+        values = ([row.get(f.attname, defaults[f.attname]) for f in fields] for row in objs)
+    else:
+        values = ([getattr(obj, f.attname) for f in fields] for obj in objs)
+    params = [[f.get_db_prep_save(value, connection) for f, value in zip(fields, row, strict=True)] for row in values]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 
@@ -581,11 +598,12 @@ def sla_sweep(*, now: datetime, batch_size: int = 500) -> SweepResult:
         with transaction.atomic():
             clocks = list(
                 SLAClock.objects.select_for_update(skip_locked=True, of=("self", "ticket"))
-                .select_related("ticket", "policy__calendar", "policy__plan")
+                .select_related("ticket")
                 .filter(next_check_at__lte=now)
                 .order_by("next_check_at", "pk")[:batch_size]
             )
             if clocks:
+                _attach_policies(clocks)
                 _sweep_batch(clocks, now=now, result=result)
         if not clocks:
             break
@@ -597,6 +615,14 @@ def sla_sweep(*, now: datetime, batch_size: int = 500) -> SweepResult:
     if result.clocks or result.paged:
         logger.info("sla sweep at %s: %s", now.isoformat(), result.as_dict())
     return result
+
+
+def _attach_policies(clocks: list[SLAClock]) -> None:
+    """One query for the batch's few distinct policies (shared instances), instead of joining them on every row."""
+    ids = {clock.policy_id for clock in clocks if clock.policy_id}
+    policies = SLAPolicy.objects.select_related("calendar", "plan").in_bulk(ids) if ids else {}
+    for clock in clocks:
+        clock.policy = policies.get(clock.policy_id)
 
 
 def _sweep_batch(clocks: list[SLAClock], *, now: datetime, result: SweepResult) -> None:
@@ -777,8 +803,8 @@ def sla_escalate_breached(*, clocks: list[SLAClock], now: datetime) -> int:
     paths = _paths_by_priority()
     tier3 = Team.objects.filter(tier=3).order_by("pk").first()
     active = defaultdict(list)
-    for esc in Escalation.objects.filter(ticket_id__in=by_ticket, status__in=("open", "accepted")).only(
-        "pk", "ticket_id", "level", "path_id", "status"
+    for esc in Escalation.objects.filter(ticket_id__in=by_ticket, status__in=ACTIVE_STATUSES).only(
+        "pk", "ticket_id", "level", "path_id", "status", "to_tier", "to_team_id"
     ):
         active[esc.ticket_id].append(esc)
     facts = _dossier_facts(by_ticket)
@@ -799,12 +825,14 @@ def sla_escalate_breached(*, clocks: list[SLAClock], now: datetime) -> int:
         if level is None:
             continue
         to_team = _level_team(level, tier3)
-        planned[ticket_id] = (
-            _automatic_escalation(
-                ticket=ticket, clock=clock, path=path, level=level, to_team=to_team, facts=facts, now=now
-            ),
-            level,
+        escalation = _automatic_escalation(
+            ticket=ticket, clock=clock, path=path, level=level, to_team=to_team, facts=facts, now=now
         )
+        if current is not None:
+            # Above an accepted hop: it becomes the previous hop of the chain and is superseded below.
+            escalation.previous_id = current.pk
+            escalation.from_tier, escalation.from_team_id = current.to_tier, current.to_team_id
+        planned[ticket_id] = (escalation, level)
     if not planned:
         return 0
     _insert_many(Escalation, [esc for esc, _ in planned.values()], ignore_conflicts=True)
@@ -817,6 +845,11 @@ def sla_escalate_breached(*, clocks: list[SLAClock], now: datetime) -> int:
     created = {tid: esc for tid, esc in created.items() if esc.level == planned[tid][1].position}
     if not created:
         return 0
+    previous = [esc.previous_id for esc in created.values() if esc.previous_id]
+    if previous:
+        Escalation.objects.filter(pk__in=previous, status__in=ACTIVE_STATUSES).update(
+            status=EscalationStatus.SUPERSEDED, closed_at=now
+        )
     for clock in clocks:
         if clock.ticket_id in created:
             clock.escalation_level = created[clock.ticket_id].level
@@ -880,11 +913,13 @@ def _automatic_escalation(
     )
 
 
-def _after_escalations(*, escalations, tickets, levels, now, why=None, paged_from=None) -> None:
-    """Timeline events and receiving-team notifications for freshly opened escalations (bulk)."""
+def _after_escalations(*, escalations, tickets, levels, now, why=None) -> None:
+    """Timeline events and receiving-team notifications for freshly opened escalations (bulk). On a breach the
+    customer is also told, in plain words, who has their request now (as the escalation service does for a hop)."""
     team_ids = {esc.to_team_id for esc in escalations if esc.to_team_id}
     people = _team_people(team_ids)
     specs = team_calendar_specs(team_ids=team_ids)
+    customers = User.objects.in_bulk({tickets[esc.ticket_id].customer_id for esc in escalations}) if why else {}
     events, notices = [], []
     for esc in escalations:
         ticket, level = tickets[esc.ticket_id], levels[esc.ticket_id]
@@ -902,6 +937,25 @@ def _after_escalations(*, escalations, tickets, levels, now, why=None, paged_fro
                 )
             )
             body = f"Automatic escalation to {team_name} (level {esc.level}): {esc.reason}"
+            words = (
+                f"We have passed your request to our {team_name} so that the right people handle it. They have "
+                "everything you have told us, so you will not need to repeat yourself. They will reply here."
+            )
+            events.append(
+                TicketEvent(ticket=ticket, kind=EventKind.ESCALATED, is_public=True, body=words, created_at=now)
+            )
+            customer = customers.get(ticket.customer_id)
+            if customer is not None:
+                notices.append(
+                    _Notice(
+                        ticket=ticket,
+                        recipients=[customer],
+                        kind="customer_escalated",
+                        subject=f"[{ticket.reference}] An update on your request",
+                        body=f"Hello {customer.display_name},\n\n{words}",
+                        not_before=None,
+                    )
+                )
         else:
             body = f"Nobody accepted level {esc.level - 1} in time: paged {team_name} (level {esc.level})."
         events.append(
@@ -945,12 +999,16 @@ def sla_page_unacknowledged(*, now: datetime, batch_size: int = 500) -> int:
     at the top of the path they simply stop waiting. Batched, locked with skip_locked; exactly once per hop by the
     open-escalation constraint. Returns how many next levels were paged."""
     paged = 0
-    due = Escalation.objects.filter(status=EscalationStatus.OPEN, ack_due_at__lte=now, path__isnull=False).exists()
+    # ``status__startswith`` (only "open" starts so) keeps SQLite's planner on the ack_due_at index: an equality on
+    # status pulls it onto the inbox index and scans every open escalation. A partial index on ack_due_at WHERE
+    # status = 'open' in the Escalation model would make this unnecessary.
+    awaiting = Q(status__startswith=EscalationStatus.OPEN, ack_due_at__lte=now, path__isnull=False)
+    due = Escalation.objects.filter(awaiting).exists()
     while due:
         with transaction.atomic():
             escalations = list(
                 Escalation.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(status=EscalationStatus.OPEN, ack_due_at__lte=now, path__isnull=False)
+                .filter(awaiting, status=EscalationStatus.OPEN)
                 .select_related("ticket")
                 .order_by("ack_due_at", "pk")[:batch_size]
             )

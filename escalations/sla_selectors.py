@@ -56,7 +56,11 @@ def team_calendar_specs(*, team_ids) -> dict[int, CalendarSpec]:
 
 def sla_clocks_for_ticket(*, ticket: Ticket) -> list[SLAClock]:
     """Every clock of a ticket, live ones first, newest cycle first within a target."""
-    clocks = SLAClock.objects.filter(ticket=ticket).select_related("policy__calendar", "policy__plan")
+    clocks = (
+        SLAClock.objects.filter(ticket=ticket)
+        .select_related("policy__calendar", "policy__plan")
+        .prefetch_related("policy__calendar__intervals", "policy__calendar__holidays")
+    )
     return sorted(clocks, key=lambda c: (not c.is_live, c.target, -c.pk))
 
 
@@ -93,6 +97,9 @@ def sla_live_clocks_prefetch() -> Prefetch:
     """For queue rows: ``ticket.live_sla_clocks`` without a query per row."""
     return Prefetch(
         "sla_clocks",
-        queryset=SLAClock.objects.filter(state__in=(ClockState.RUNNING, ClockState.PAUSED)).order_by("due_at"),
+        queryset=SLAClock.objects.filter(state__in=(ClockState.RUNNING, ClockState.PAUSED))
+        .select_related("policy__calendar")
+        .prefetch_related("policy__calendar__intervals", "policy__calendar__holidays")
+        .order_by("due_at"),
         to_attr="live_sla_clocks",
     )

@@ -1,5 +1,16 @@
 """Wiring of the SLA engine into the core: signal receivers, workspace and portal panels, the demo seeder, the
-Celery task module and the admin. ``connect()`` is called once from ``EscalationsConfig.ready()``."""
+Celery task module and the admin.
+
+``connect()`` must be called once from ``EscalationsConfig.ready()``::
+
+    def ready(self):
+        from escalations.sla_wiring import connect
+
+        connect()
+
+It also imports ``escalations.tasks_sla`` (Celery's autodiscovery only finds ``tasks.py``), so the worker knows the
+beat task ``escalations.tasks_sla.sla_sweep_task``.
+"""
 
 from __future__ import annotations
 

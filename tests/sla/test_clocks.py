@@ -248,3 +248,39 @@ def test_dst_weekends_through_the_service(office, make_policy, make_ticket, cust
         ticket = make_ticket(customer)
     # then Monday 10:00 local, whatever the offset did over the weekend
     assert clocks_of(ticket)["first_response"].due_at == datetime(*due, tzinfo=zone)
+
+
+def test_leap_day_through_the_service(office, make_policy, make_ticket, customer):
+    make_policy(office, first=120)
+    with at(london(2028, 2, 28, 16, 30)):
+        ticket = make_ticket(customer)
+    assert clocks_of(ticket)["first_response"].due_at == london(2028, 2, 29, 10, 30)
+
+
+def test_year_end_holidays_through_the_service(office, make_policy, make_ticket, customer):
+    # given Christmas, Boxing Day and New Year's Day repeating yearly (entered for 2020), office hours
+    for day, name in [(date(2020, 12, 25), "Christmas"), (date(2020, 12, 26), "Boxing Day"), (date(2020, 1, 1), "NY")]:
+        CalendarHoliday.objects.create(calendar=office, date=day, name=name, repeats_yearly=True)
+    make_policy(office, first=240)
+    # when a ticket arrives on New Year's Eve 2027 (a Friday) at 15:00
+    with at(london(2027, 12, 31, 15)):
+        ticket = make_ticket(customer)
+    # then two hours count on Friday, none on the holiday Saturday or the weekend: Monday 3 January 11:00
+    assert clocks_of(ticket)["first_response"].due_at == london(2028, 1, 3, 11)
+
+
+def test_customer_answer_while_waiting_starts_next_response_running(office, make_policy, make_ticket, customer, agent):
+    make_policy(office, first=60, nxt=120, resolution=480)
+    with at(london(2026, 11, 23, 10)):
+        ticket = make_ticket(customer)
+    with at(london(2026, 11, 23, 10, 10)):
+        services.ticket_reply(ticket=ticket, author=agent, body="Which browser do you use?")
+        services.ticket_change_status(ticket=ticket, actor=agent, status="pending_customer")
+    with at(london(2026, 11, 23, 14)):
+        services.ticket_reply(ticket=ticket, author=customer, body="Firefox.")
+    nxt = clocks_of(ticket)["next_response"]
+    assert nxt.state == "running" and nxt.due_at == london(2026, 11, 23, 16)
+    assert [e.kind for e in SLAEvent.objects.filter(clock=nxt)] == ["started"]
+    resolution = clocks_of(ticket)["resolution"]
+    assert resolution.state == "running"
+    assert resolution.due_at == london(2026, 11, 24, 13, 50)  # 10 minutes used before the wait, 3 h 50 paused

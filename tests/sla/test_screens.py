@@ -93,3 +93,40 @@ def test_demo_seeder_builds_breached_and_near_breach_clocks():
     assert SLAClock.objects.filter(state="running", warned_at__isnull=False, breached_at__isnull=True).exists()
     assert Escalation.objects.filter(mode="automatic").exists()
     assert SLAClock.objects.filter(state="met").exists()
+
+
+def test_queue_badges_and_manager_summary_tags(sla_ticket, manager, rf):
+    from django.template import Context, Template
+
+    from escalations.sla_selectors import sla_live_clocks_prefetch
+    from helpdesk.models import Ticket
+
+    sla_sweep(now=london(2026, 11, 23, 11, 30))
+    request = rf.get("/")
+    request.user = manager
+    with time_machine.travel(london(2026, 11, 23, 11, 30), tick=False):
+        ticket = Ticket.objects.prefetch_related(sla_live_clocks_prefetch()).get(pk=sla_ticket.pk)
+        badges = Template("{% load sla_tags %}{% sla_badges ticket %}").render(Context({"ticket": ticket}))
+        summary = Template("{% load sla_tags %}{% sla_manager_summary within_hours=24 %}").render(
+            Context({"request": request})
+        )
+    assert '<span class="sla sla-breached"' in badges and "First response: Breached · overdue by 30 min" in badges
+    assert "Resolution: On track · 6 h 30 min left" in badges
+    assert "<strong>1</strong> SLA breach today" in summary
+    assert sla_ticket.reference in summary and "Resolution due in 22\xa0hours, 30\xa0minutes" in summary
+
+
+@pytest.mark.parametrize("name", ["businesscalendar", "slapolicy", "teamcalendar", "slaclock", "slaevent"])
+def test_admin_pages_for_sla_models(sla_ticket, admin_user, login, name):
+    client = login(admin_user)
+    response = client.get(reverse(f"admin:escalations_{name}_changelist"))
+    assert response.status_code == 200
+
+
+def test_clocks_and_history_are_read_only_in_admin(sla_ticket, admin_user, login):
+    client = login(admin_user)
+    clock = SLAClock.objects.filter(ticket=sla_ticket).first()
+    assert client.get(reverse("admin:escalations_slaclock_add")).status_code == 403
+    response = client.post(reverse("admin:escalations_slaclock_delete", args=[clock.pk]), {"post": "yes"})
+    assert response.status_code == 403
+    assert SLAClock.objects.filter(pk=clock.pk).exists()

@@ -90,12 +90,13 @@ def test_breach_records_the_true_deadline_and_escalates_once(setup, make_ticket,
     assert "0 agent replies, 0 customer message(s)" in escalation.dossier_tried
     assert escalation.dossier_desired_outcome.startswith("Meet the promise: Enterprise plan, Normal priority")
     assert escalation.dossier_mood == "unknown"
-    kinds = list(
-        TicketEvent.objects.filter(ticket=ticket, kind__in=["sla", "escalated"]).values_list("kind", flat=True)
-    )
-    assert kinds == ["sla", "escalated"]
+    events = TicketEvent.objects.filter(ticket=ticket, kind__in=["sla", "escalated"])
+    assert [(e.kind, e.is_public) for e in events] == [("sla", False), ("escalated", True), ("escalated", False)]
+    assert events[1].body.startswith("We have passed your request to our Technical so that the right people")
     notified = Notification.objects.filter(kind="escalation_automatic", channel="in_app")
     assert [n.recipient for n in notified] == [specialist]
+    told = Notification.objects.get(kind="customer_escalated", channel="email")
+    assert told.recipient == customer and told.subject == f"[{ticket.reference}] An update on your request"
 
 
 def test_ticket_resolved_before_the_sweep_is_not_escalated(setup, make_ticket, customer, agent):
@@ -174,7 +175,9 @@ def test_a_second_breach_climbs_one_more_level(setup, make_ticket, customer, tea
     Escalation.objects.filter(ticket=ticket).update(status="accepted", ack_due_at=None)
     sla_sweep(now=london(2026, 11, 24, 10, 30))  # resolution breached: level 2
     levels = list(Escalation.objects.filter(ticket=ticket).order_by("level").values_list("level", "status"))
-    assert levels == [(1, "accepted"), (2, "open")]
+    assert levels == [(1, "superseded"), (2, "open")]
+    second = Escalation.objects.get(ticket=ticket, level=2)
+    assert (second.previous.level, second.from_tier, second.to_tier) == (1, 2, 3)
     assert clocks_of(ticket)["resolution"].escalation_level == 2
 
 
