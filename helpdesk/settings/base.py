@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "escalations",
     "knowledge_base",
     "feedback",
+    "reports",
 ]
 
 MIDDLEWARE = [
