@@ -34,6 +34,7 @@ from typing import Any, Literal
 from django.apps import apps
 from django.db.models import (
     Avg,
+    BigIntegerField,
     Count,
     DurationField,
     Exists,
@@ -272,11 +273,11 @@ def _first_escalation(field: str, **conditions: Any) -> Subquery:
 
 
 def ticket_origin_team() -> Coalesce:
-    return Coalesce(_first_escalation("from_team"), F("team"))
+    return Coalesce(_first_escalation("from_team"), F("team"), output_field=BigIntegerField())
 
 
 def ticket_origin_tier() -> Coalesce:
-    return Coalesce(_first_escalation("from_tier"), F("tier"))
+    return Coalesce(_first_escalation("from_tier"), F("tier"), output_field=IntegerField())
 
 
 def ticket_origin_agent() -> Coalesce:
@@ -286,7 +287,10 @@ def ticket_origin_agent() -> Coalesce:
         .values("actor")[:1]
     )
     return Coalesce(
-        _first_escalation("requested_by", requested_by_kind=RequestedBy.AGENT), Subquery(first_reply), F("assignee")
+        _first_escalation("requested_by", requested_by_kind=RequestedBy.AGENT),
+        Subquery(first_reply),
+        F("assignee"),
+        output_field=BigIntegerField(),
     )
 
 
@@ -693,7 +697,8 @@ def time_in_tier_hours(*, filters: MetricFilters, viewer: User | None = None) ->
         _escalations_of_ticket().order_by().values("ticket").annotate(first=Min("created_at")).values("first")
     )
     tier1 = (
-        tickets.alias(origin_tier=ticket_origin_tier(), left_at=Coalesce(first_escalated_at, F("resolved_at")))
+        tickets.alias(origin_tier=ticket_origin_tier())
+        .annotate(left_at=Coalesce(first_escalated_at, F("resolved_at")))
         .filter(origin_tier=Tier.AGENT, left_at__isnull=False)
         .aggregate(avg=Avg(_duration("left_at", "created_at")))
     )
