@@ -20,8 +20,9 @@ PLOT_LEFT = 70
 PLOT_RIGHT = 20
 PLOT_TOP = 44
 PLOT_HEIGHT = 210
-LEGEND_COLUMN = 180
+LEGEND_COLUMN = 150
 LEGEND_ROW = 22
+LEGEND_MAX_CHARS = 36
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"
 
 
@@ -74,7 +75,8 @@ def _nice_ticks(maximum: float, *, unit: str) -> list[float]:
         maximum = 1
     raw = maximum / 4
     magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    steps = (1, 2, 5, 10) if unit == "count" else (1, 2, 2.5, 5, 10)
+    step = next(m * magnitude for m in steps if m * magnitude >= raw)
     if unit == "count" and step < 1:
         step = 1
     count = math.ceil(maximum / step)
@@ -133,7 +135,9 @@ class _Frame:
         self.plot_width = WIDTH - PLOT_LEFT - PLOT_RIGHT
         self.ticks = _nice_ticks(maximum, unit=unit)
         self.top_value = self.ticks[-1] or 1
-        columns = max(1, self.plot_width // LEGEND_COLUMN)
+        longest = max((len(item.label) for item in series), default=0)
+        self.legend_column = max(LEGEND_COLUMN, min(320, 48 + 7 * min(longest, LEGEND_MAX_CHARS)))
+        columns = max(1, self.plot_width // self.legend_column)
         self.legend_rows = math.ceil(len(series) / columns) if series else 0
         self.legend_columns = columns
         self.legend_top = PLOT_TOP + PLOT_HEIGHT + 58
@@ -184,7 +188,7 @@ class _Frame:
         for index, item in enumerate(self.series):
             style = STYLES[index % len(STYLES)]
             row, column = divmod(index, self.legend_columns)
-            x = PLOT_LEFT + column * LEGEND_COLUMN
+            x = PLOT_LEFT + column * self.legend_column
             y = self.legend_top + row * LEGEND_ROW
             if kind == "bar":
                 swatch = (
@@ -199,7 +203,7 @@ class _Frame:
                 )
             parts.append(
                 f'{swatch}<text x="{x + 32}" y="{y}" font-size="12" fill="#1d2430">'
-                f"{escape(_truncate(item.label, 22))}</text>"
+                f"{escape(_truncate(item.label, LEGEND_MAX_CHARS))}</text>"
             )
         parts.append("</g>")
         return "".join(parts)

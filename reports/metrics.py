@@ -355,7 +355,7 @@ class Metric:
     label: str
     unit: Literal["%", "count", "hours"]
     source: Source
-    higher_is_better: bool
+    higher_is_better: bool | None  # None: neither direction is good news (volume)
     description: str
     aggregates: Callable[[Q], dict[str, Any]]
 
@@ -393,7 +393,7 @@ METRICS: dict[str, Metric] = {
             label="Tickets created",
             unit="count",
             source="tickets",
-            higher_is_better=False,
+            higher_is_better=None,
             description="Tickets created in the period.",
             aggregates=lambda where: {"num": Count("pk", filter=where)},
         ),
@@ -490,7 +490,7 @@ class Tile:
 
     @property
     def is_better(self) -> bool | None:
-        if not self.change:
+        if not self.change or self.metric.higher_is_better is None:
             return None
         return (self.change > 0) == self.metric.higher_is_better
 
@@ -674,7 +674,10 @@ def metric_series(
         return [Series(key=None, label=metric.label, points=[(w, by_group[None].get(w, empty)) for w in weeks])]
     labels = dimension_labels(group, list(by_group))
     if group == "type":
-        order = [value for value in EscalationType.values if value in by_group]
+        # Every type, always in the same order, so a type keeps its colour and pattern from one chart to the next.
+        order = list(EscalationType.values)
+        for value in order:
+            by_group.setdefault(value, {})
     else:
         order = sorted(by_group, key=lambda k: labels.get(k, "(none)"))
     return [

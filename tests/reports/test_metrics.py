@@ -143,9 +143,16 @@ def test_weekly_series_and_escalations_by_type(dataset, manager):
     assert rate[0].points == [(at(2, 0), 33.3), (at(9, 0), 50.0)]
     # escalations by type: week 1 E1 technical; week 2 E2, E3 technical and E4 compliance
     by_type = metrics.metric_series("escalations", filters=PERIOD, viewer=manager, group="type")
+    # every type is a series, in a fixed order, so its colour and pattern never change between charts
     assert [(s.key, [v for _, v in s.points]) for s in by_type] == [
         ("technical", [1.0, 2.0]),
+        ("managerial", [0.0, 0.0]),
+        ("support_level", [0.0, 0.0]),
+        ("emergency", [0.0, 0.0]),
+        ("process", [0.0, 0.0]),
+        ("financial", [0.0, 0.0]),
         ("compliance", [0.0, 1.0]),
+        ("third_party", [0.0, 0.0]),
     ]
 
 
