@@ -179,3 +179,29 @@ def test_demo_seeder_adds_coaching_sessions_once(db):
     count = CoachingSession.objects.count()
     call_command("seed_demo", "--password", "pw-demo")
     assert count == 3 == CoachingSession.objects.count()
+
+
+def test_dashboard_query_count_does_not_grow_with_the_data(dataset, client, login, manager, agent, escalate):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from helpdesk import services
+
+    login(manager)
+    with time_machine.travel(at(16, 12), tick=False):
+        with CaptureQueriesContext(connection) as before:
+            client.get(reverse("reports_dashboard"))
+        # given ten more tickets: escalated, emergencies, and due within the hour
+        for index in range(10):
+            ticket = services.ticket_create(
+                customer=dataset.t1.customer, subject=f"More {index}", description="x", category=dataset.t1.category
+            )
+            services.ticket_reply(ticket=ticket, author=agent, body="On it.")
+            escalate(ticket, when=at(16, 11), by=agent)
+        Ticket.objects.filter(subject__startswith="More").update(is_emergency=True, sla_due_at=at(16, 12, 30))
+        with CaptureQueriesContext(connection) as after:
+            page = client.get(reverse("reports_dashboard")).content.decode()
+    # then the page shows them with exactly as many queries as before
+    assert page.count("More ") == 2 * 8  # eight of the ten in each list (emergencies, due within the hour)
+    assert '<span class="count">10</span>' in page
+    assert len(after) == len(before)
