@@ -41,16 +41,14 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     IntegerField,
-    Min,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
-    Value,
+    Sum,
     Window,
 )
 from django.db.models.functions import Coalesce, RowNumber, TruncWeek
-from django.db.models.lookups import Exact, GreaterThanOrEqual
 
 from escalations.models import Escalation, EscalationStatus, EscalationType, RequestedBy
 from helpdesk.models import (
@@ -167,46 +165,60 @@ def _escalations_of_ticket() -> QuerySet[Escalation]:
     return Escalation.objects.filter(ticket=OuterRef("pk"))
 
 
-def ticket_escalated() -> Exists:
-    return Exists(_escalations_of_ticket())
+def _since(qs: QuerySet, since: dt.datetime | None) -> QuerySet:
+    return qs.filter(created_at__gte=since) if since is not None else qs
 
 
-def ticket_reopened() -> Exists:
+# The ticket conditions are ``pk IN (uncorrelated subquery)``: PostgreSQL builds each set once per query (a hashed
+# subplan) instead of probing an index for every ticket. ``since`` is the start of the cohort: nothing happens to a
+# ticket before it exists, so it bounds every set without changing the answer.
+
+
+def ticket_escalated(since: dt.datetime | None = None) -> Q:
+    return Q(pk__in=_since(Escalation.objects.all(), since).values("ticket"))
+
+
+def _reopen_q() -> Q:
     """Reopen = a status change from resolved back to open (the customer replied, or staff reopened it)."""
-    return Exists(
-        TicketEvent.objects.filter(
-            ticket=OuterRef("pk"), kind=EventKind.STATUS_CHANGED, data__from=Status.RESOLVED, data__to=Status.OPEN
-        )
+    return Q(kind=EventKind.STATUS_CHANGED, data__from=Status.RESOLVED, data__to=Status.OPEN)
+
+
+def ticket_reopened(since: dt.datetime | None = None) -> Q:
+    return Q(pk__in=_since(TicketEvent.objects.filter(_reopen_q()), since).values("ticket"))
+
+
+def _one_reply_never_reopened(since: dt.datetime | None) -> QuerySet:
+    """Tickets with exactly one agent reply and no reopen, from one pass over their events."""
+    reply = Q(kind=EventKind.AGENT_REPLY)
+    return (
+        _since(TicketEvent.objects.filter(reply | _reopen_q()), since)
+        .order_by()
+        .values("ticket")
+        .annotate(replies=Count("pk", filter=reply), reopens=Count("pk", filter=_reopen_q()))
+        .filter(replies=1, reopens=0)
+        .values("ticket")
     )
 
 
-def _count_subquery(qs: QuerySet) -> Coalesce:
-    counted = qs.order_by().values("ticket").annotate(n=Count("pk")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
-def ticket_agent_reply_count() -> Coalesce:
-    return _count_subquery(TicketEvent.objects.filter(ticket=OuterRef("pk"), kind=EventKind.AGENT_REPLY))
-
-
-def ticket_first_contact_resolved() -> Q:
+def ticket_first_contact_resolved(since: dt.datetime | None = None) -> Q:
     """Resolved (or closed) by tier 1, with exactly one agent reply, never escalated and never reopened."""
     return (
         Q(status__in=(Status.RESOLVED, Status.CLOSED), tier=Tier.AGENT)
-        & Q(Exact(ticket_agent_reply_count(), 1))
-        & ~Q(ticket_escalated())
-        & ~Q(ticket_reopened())
+        & Q(pk__in=_one_reply_never_reopened(since))
+        & ~ticket_escalated(since)
     )
 
 
-def ticket_resolved() -> Q:
+def ticket_resolved(since: dt.datetime | None = None) -> Q:
     return Q(status__in=(Status.RESOLVED, Status.CLOSED))
 
 
-def ticket_bounced() -> Q:
+def ticket_bounced(since: dt.datetime | None = None) -> Q:
     """Escalated and then returned by a receiver, or escalated more than once (re-escalated or escalated further)."""
-    returned = Exists(_escalations_of_ticket().filter(status=EscalationStatus.RETURNED))
-    return Q(returned) | Q(GreaterThanOrEqual(_count_subquery(_escalations_of_ticket()), 2))
+    escalations = _since(Escalation.objects.all(), since).order_by()
+    returned = escalations.filter(status=EscalationStatus.RETURNED).values("ticket")
+    repeated = escalations.values("ticket").annotate(hops=Count("pk")).filter(hops__gte=2).values("ticket")
+    return Q(pk__in=returned) | Q(pk__in=repeated)
 
 
 def escalation_is_first() -> Q:
@@ -325,15 +337,24 @@ def _dimension_map(source: Source) -> dict[str, Callable[[], Any]]:
     return TICKET_DIMENSIONS if source == "tickets" else ESCALATION_DIMENSIONS
 
 
-def _base(source: Source, *, filters: MetricFilters, viewer: User | None, start: dt.datetime, end: dt.datetime):
-    """Rows of ``source`` created in ``[start, end)``, visible to ``viewer``, with the dimension filters applied."""
+def _base(
+    source: Source,
+    *,
+    filters: MetricFilters,
+    viewer: User | None,
+    start: dt.datetime,
+    end: dt.datetime,
+    by: str = "created_at",
+):
+    """Rows of ``source`` whose ``by`` time is in ``[start, end)`` (their creation unless told otherwise), visible to
+    ``viewer``, with the dimension filters applied."""
     if source == "tickets":
         qs = tickets_visible_to(viewer) if viewer is not None else Ticket.objects.all()
     else:
         qs = Escalation.objects.all()
         if viewer is not None:
             qs = qs.filter(ticket_visibility_q_for(viewer, prefix="ticket__"))
-    qs = qs.filter(created_at__gte=start, created_at__lt=end)
+    qs = qs.filter(**{f"{by}__gte": start, f"{by}__lt": end})
     dimensions = _dimension_map(source)
     for attribute, dimension in _FILTER_DIMENSION.items():
         value = getattr(filters, attribute)
@@ -348,8 +369,8 @@ def _base(source: Source, *, filters: MetricFilters, viewer: User | None, start:
 
 @dataclass(frozen=True)
 class Metric:
-    """One number: ``aggregates(where)`` returns a ``num`` (and, for a rate, a ``den``) aggregate restricted to
-    ``where``. Units: ``%`` (num/den), ``count`` (num) or ``hours`` (num is an average duration)."""
+    """One number: ``aggregates(where, since)`` returns a ``num`` (and, for a rate, a ``den``) aggregate restricted
+    to ``where`` (``since`` is the earliest creation time in the rows, to bound subqueries). Units: ``%`` (num/den), ``count`` (num) or ``hours`` (num is an average duration)."""
 
     key: str
     label: str
@@ -357,7 +378,7 @@ class Metric:
     source: Source
     higher_is_better: bool | None  # None: neither direction is good news (volume)
     description: str
-    aggregates: Callable[[Q], dict[str, Any]]
+    aggregates: Callable[[Q, dt.datetime | None], dict[str, Any]]
 
     def value(self, row: Mapping[str, Any], prefix: str = "") -> float | None:
         num = row.get(f"{prefix}num")
@@ -369,18 +390,20 @@ class Metric:
         return float(num or 0)
 
 
-def _hours(value: Any) -> float | None:
+def _hours(value: Any, ndigits: int | None = 2) -> float | None:
     if value is None:
         return None
     if isinstance(value, dt.timedelta):
-        return round(value.total_seconds() / 3600, 2)
-    return round(float(value) / 3_600_000_000, 2)  # a backend that averages durations as microseconds
+        hours = value.total_seconds() / 3600
+    else:
+        hours = float(value) / 3_600_000_000  # a backend that averages durations as microseconds
+    return round(hours, ndigits) if ndigits is not None else hours
 
 
-def _rate(condition: Callable[[], Q], denominator: Callable[[], Q] | None = None) -> Callable[[Q], dict[str, Any]]:
-    def aggregates(where: Q) -> dict[str, Any]:
-        den_where = where & denominator() if denominator else where
-        return {"num": Count("pk", filter=den_where & condition()), "den": Count("pk", filter=den_where)}
+def _rate(condition: Callable[..., Q], denominator: Callable[..., Q] | None = None) -> Callable[..., dict[str, Any]]:
+    def aggregates(where: Q, since: dt.datetime | None = None) -> dict[str, Any]:
+        den_where = where & denominator(since) if denominator else where
+        return {"num": Count("pk", filter=den_where & condition(since)), "den": Count("pk", filter=den_where)}
 
     return aggregates
 
@@ -395,7 +418,7 @@ METRICS: dict[str, Metric] = {
             source="tickets",
             higher_is_better=None,
             description="Tickets created in the period.",
-            aggregates=lambda where: {"num": Count("pk", filter=where)},
+            aggregates=lambda where, since=None: {"num": Count("pk", filter=where)},
         ),
         Metric(
             key="escalation_rate",
@@ -404,7 +427,7 @@ METRICS: dict[str, Metric] = {
             source="tickets",
             higher_is_better=False,
             description="Tickets created in the period that were escalated at least once, out of all of them.",
-            aggregates=_rate(lambda: Q(ticket_escalated())),
+            aggregates=_rate(ticket_escalated),
         ),
         Metric(
             key="first_contact_resolution",
@@ -425,7 +448,7 @@ METRICS: dict[str, Metric] = {
             source="tickets",
             higher_is_better=False,
             description="Escalated tickets that were returned or escalated again, out of the escalated tickets.",
-            aggregates=_rate(ticket_bounced, lambda: Q(ticket_escalated())),
+            aggregates=_rate(ticket_bounced, ticket_escalated),
         ),
         Metric(
             key="escalations",
@@ -434,7 +457,7 @@ METRICS: dict[str, Metric] = {
             source="escalations",
             higher_is_better=False,
             description="Escalations raised in the period (every hop counts).",
-            aggregates=lambda where: {"num": Count("pk", filter=where)},
+            aggregates=lambda where, since=None: {"num": Count("pk", filter=where)},
         ),
         Metric(
             key="avoidable_rate",
@@ -446,7 +469,7 @@ METRICS: dict[str, Metric] = {
                 "Escalations returned by the receiver (or, with the knowledge base, raised although a published "
                 "article for the category existed and was not opened), out of all escalations in the period."
             ),
-            aggregates=_rate(escalation_avoidable),
+            aggregates=_rate(lambda since: escalation_avoidable()),
         ),
         Metric(
             key="time_to_escalate",
@@ -455,7 +478,7 @@ METRICS: dict[str, Metric] = {
             source="escalations",
             higher_is_better=False,
             description="Average hours from a ticket's creation to its first escalation (first escalations only).",
-            aggregates=lambda where: {
+            aggregates=lambda where, since=None: {
                 "num": Avg(_duration("created_at", "ticket__created_at"), filter=where & escalation_is_first())
             },
         ),
@@ -510,7 +533,7 @@ def metric_tiles(
         for index, period in enumerate((filters, previous)):
             where = Q(created_at__gte=period.start, created_at__lt=period.end)
             for metric in mine:
-                for name, aggregate in metric.aggregates(where).items():
+                for name, aggregate in metric.aggregates(where, previous.start).items():
                     aggregates[f"{metric.key}__{index}__{name}"] = aggregate
         qs = _base(source, filters=filters, viewer=viewer, start=previous.start, end=filters.end)
         rows[source] = qs.aggregate(**aggregates)
@@ -527,7 +550,7 @@ def metric_tiles(
 def metric_value(key: str, *, filters: MetricFilters, viewer: User | None = None) -> float | None:
     metric = METRICS[key]
     qs = _base(metric.source, filters=filters, viewer=viewer, start=filters.start, end=filters.end)
-    return metric.value(qs.aggregate(**metric.aggregates(Q())))
+    return metric.value(qs.aggregate(**metric.aggregates(Q(), filters.start)))
 
 
 def escalation_rate(*, filters: MetricFilters, viewer: User | None = None) -> float | None:
@@ -570,7 +593,9 @@ def metric_breakdown(key: str, *, by: str, filters: MetricFilters, viewer: User 
     if by not in dimensions:
         raise ValueError(f"{metric.label} cannot be broken down by {by}.")
     qs = _base(metric.source, filters=filters, viewer=viewer, start=filters.start, end=filters.end)
-    rows = list(qs.annotate(group=dimensions[by]()).values("group").annotate(**metric.aggregates(Q())).order_by())
+    rows = list(
+        qs.annotate(group=dimensions[by]()).values("group").annotate(**metric.aggregates(Q(), filters.start)).order_by()
+    )
     labels = dimension_labels(by, [row["group"] for row in rows])
     result = [
         BreakdownRow(
@@ -591,7 +616,8 @@ def escalation_rate_by_type(*, filters: MetricFilters, viewer: User | None = Non
     qs = _base("tickets", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
     aggregates: dict[str, Any] = {"den": Count("pk")}
     for value in EscalationType.values:
-        aggregates[value] = Count("pk", filter=Q(Exists(_escalations_of_ticket().filter(escalation_type=value))))
+        of_type = _since(Escalation.objects.filter(escalation_type=value), filters.start).values("ticket")
+        aggregates[value] = Count("pk", filter=Q(pk__in=of_type))
     row = qs.aggregate(**aggregates)
     den = row["den"]
     return [
@@ -662,7 +688,7 @@ def metric_series(
             raise ValueError(f"{metric.label} cannot be grouped by {group}.")
         qs = qs.annotate(group=dimensions[group]())
         values.append("group")
-    rows = list(qs.values(*values).annotate(**metric.aggregates(Q())).order_by())
+    rows = list(qs.values(*values).annotate(**metric.aggregates(Q(), filters.start)).order_by())
     weeks = weeks_between(filters.start, filters.end)
     empty = 0.0 if metric.unit == "count" else None
     by_group: dict[Any, dict[dt.datetime, float | None]] = {}
@@ -686,26 +712,60 @@ def metric_series(
     ]
 
 
+def metric_series_many(keys: list[str], *, filters: MetricFilters, viewer: User | None = None) -> list[Series]:
+    """Several metrics of one source per ISO week, in one query (the dashboard's rate chart)."""
+    chosen = [METRICS[key] for key in keys]
+    sources = {metric.source for metric in chosen}
+    if len(sources) != 1:
+        raise ValueError("Metrics computed together must share a source.")
+    qs = _base(sources.pop(), filters=filters, viewer=viewer, start=filters.start, end=filters.end)
+    aggregates = {
+        f"{metric.key}__{name}": aggregate
+        for metric in chosen
+        for name, aggregate in metric.aggregates(Q(), filters.start).items()
+    }
+    rows = {
+        week_start(row["week"]): row
+        for row in qs.annotate(week=TruncWeek("created_at", tzinfo=UTC))
+        .values("week")
+        .annotate(**aggregates)
+        .order_by()
+    }
+    weeks = weeks_between(filters.start, filters.end)
+    series = []
+    for metric in chosen:
+        empty = 0.0 if metric.unit == "count" else None
+        points = [(w, metric.value(rows[w], prefix=f"{metric.key}__") if w in rows else empty) for w in weeks]
+        series.append(Series(key=metric.key, label=metric.label, points=points))
+    return series
+
+
 # --- time in tier ----------------------------------------------------------------------------------------------
 
 
 def time_in_tier_hours(*, filters: MetricFilters, viewer: User | None = None) -> dict[int, float | None]:
-    """Average hours a ticket spends in each tier (two queries).
+    """Average hours a ticket spends in each tier (three queries).
 
     Tier 1: from the ticket's creation to its first escalation or, when never escalated, to its resolution
     (tickets of the cohort whose origin tier is 1). Tiers 2 and 3: from accepting an escalation to resolving it or
     handing it off (escalated further or returned), for escalations raised in the period, by the receiving tier."""
+    # Tier 1 in two cheap parts: escalated tickets until their first escalation from tier 1, and never-escalated
+    # tier-1 tickets until their resolution; the average is the pooled sum over the pooled count.
+    escalated = _base(
+        "escalations", filters=filters, viewer=viewer, start=filters.start, end=filters.end, by="ticket__created_at"
+    ).filter(escalation_is_first(), from_tier=Tier.AGENT)
+    part_escalated = escalated.aggregate(total=Sum(_duration("created_at", "ticket__created_at")), n=Count("pk"))
     tickets = _base("tickets", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
-    first_escalated_at = Subquery(
-        _escalations_of_ticket().order_by().values("ticket").annotate(first=Min("created_at")).values("first")
-    )
-    tier1 = (
-        tickets.alias(origin_tier=ticket_origin_tier())
-        .annotate(left_at=Coalesce(first_escalated_at, F("resolved_at")))
-        .filter(origin_tier=Tier.AGENT, left_at__isnull=False)
-        .aggregate(avg=Avg(_duration("left_at", "created_at")))
-    )
-    result: dict[int, float | None] = {Tier.AGENT: _hours(tier1["avg"]), Tier.SPECIALIST: None, Tier.EXECUTIVE: None}
+    part_resolved = tickets.filter(
+        ~ticket_escalated(filters.start), tier=Tier.AGENT, resolved_at__isnull=False
+    ).aggregate(total=Sum(_duration("resolved_at", "created_at")), n=Count("pk"))
+    count = part_escalated["n"] + part_resolved["n"]
+    total = sum(_hours(part["total"], None) or 0.0 for part in (part_escalated, part_resolved))
+    result: dict[int, float | None] = {
+        Tier.AGENT: round(total / count, 2) if count else None,
+        Tier.SPECIALIST: None,
+        Tier.EXECUTIVE: None,
+    }
     escalations = _base("escalations", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
     rows = (
         escalations.filter(accepted_at__isnull=False, closed_at__isnull=False, status__in=HANDOFF_STATUSES)
@@ -763,7 +823,7 @@ def coaching_candidates(
     ticket_rows = list(
         tickets.annotate(team_key=ticket_origin_team(), agent_key=ticket_origin_agent())
         .values("team_key", "agent_key")
-        .annotate(handled=Count("pk"), escalated=Count("pk", filter=Q(ticket_escalated())))
+        .annotate(handled=Count("pk"), escalated=Count("pk", filter=ticket_escalated(filters.start)))
         .order_by()
     )
     escalations = _base("escalations", filters=filters, viewer=viewer, start=filters.start, end=filters.end)

@@ -80,8 +80,9 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         start=metrics.week_start(now) - dt.timedelta(weeks=CHART_WEEKS - 1), end=period.end
     )
     by_type = metrics.metric_series("escalations", filters=chart_period, viewer=viewer, group="type")
-    rate = metrics.metric_series("escalation_rate", filters=chart_period, viewer=viewer)
-    fcr = metrics.metric_series("first_contact_resolution", filters=chart_period, viewer=viewer)
+    rates = metrics.metric_series_many(
+        ["escalation_rate", "first_contact_resolution"], filters=chart_period, viewer=viewer
+    )
     escalations_chart = _chart_for(
         chart_id="escalations-by-type",
         metric=metrics.METRICS["escalations"],
@@ -92,7 +93,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     rate_chart = _chart_for(
         chart_id="escalation-rate",
         metric=metrics.METRICS["escalation_rate"],
-        series=[*rate, *fcr],
+        series=rates,
         title=f"Escalation rate and first-contact resolution, last {CHART_WEEKS} weeks",
         description=(
             "Lines: the share of each week's new tickets that were escalated, and the share of its resolved "

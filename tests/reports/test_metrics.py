@@ -216,3 +216,14 @@ def test_ticket_metrics_refuse_a_dimension_they_do_not_have(db):
     with pytest.raises(ValueError) as excinfo:
         metrics.metric_breakdown("escalation_rate", by="type", filters=PERIOD)
     assert str(excinfo.value) == "Escalation rate cannot be broken down by type."
+
+
+def test_several_series_in_one_query(dataset, manager):
+    # escalation rate 33.3% then 50%; first-contact resolution: week 1 T1 of T1, T2, T3; week 2 none of T6
+    with CaptureQueriesContext(connection) as queries:
+        rate, fcr = metrics.metric_series_many(
+            ["escalation_rate", "first_contact_resolution"], filters=PERIOD, viewer=manager
+        )
+    assert len(queries) == 1
+    assert [v for _, v in rate.points] == [33.3, 50.0]
+    assert [v for _, v in fcr.points] == [33.3, 0.0]
