@@ -63,6 +63,12 @@ def format_value(value: float | None, unit: str) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
+def _tick_label(value: float, unit: str) -> str:
+    if float(value).is_integer():
+        return f"{value:,.0f}%" if unit == "%" else f"{value:,.0f}"
+    return format_value(value, unit)
+
+
 def _unit_label(unit: str) -> str:
     return {"%": "per cent", "hours": "hours", "count": "count"}.get(unit, unit)
 
@@ -158,7 +164,7 @@ class _Frame:
             parts.append(
                 f'<line x1="{PLOT_LEFT}" x2="{WIDTH - PLOT_RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e7ee"/>'
                 f'<text x="{PLOT_LEFT - 8}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#374151">'
-                f"{escape(format_value(tick, self.unit))}</text>"
+                f"{escape(_tick_label(tick, self.unit))}</text>"
             )
         bottom = PLOT_TOP + PLOT_HEIGHT
         parts.append(

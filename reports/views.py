@@ -46,7 +46,13 @@ def _week_labels(weeks: list[dt.datetime]) -> list[str]:
 
 
 def _chart_for(
-    *, chart_id: str, metric: metrics.Metric, series: list[metrics.Series], title: str, description: str
+    *,
+    chart_id: str,
+    metric: metrics.Metric,
+    series: list[metrics.Series],
+    title: str,
+    description: str,
+    y_title: str | None = None,
 ) -> str:
     weeks = [week for week, _ in series[0].points] if series else []
     chart_series = [charts.ChartSeries(label=s.label, values=[v for _, v in s.points]) for s in series]
@@ -57,7 +63,7 @@ def _chart_for(
         "x_labels": _week_labels(weeks),
         "series": chart_series,
         "x_title": "Week starting (UTC)",
-        "y_title": metric.label,
+        "y_title": y_title or metric.label,
         "unit": metric.unit,
     }
     if metric.unit == "count":
@@ -94,6 +100,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         chart_id="escalation-rate",
         metric=metrics.METRICS["escalation_rate"],
         series=rates,
+        y_title="Share of tickets",
         title=f"Escalation rate and first-contact resolution, last {CHART_WEEKS} weeks",
         description=(
             "Lines: the share of each week's new tickets that were escalated, and the share of its resolved "

@@ -89,6 +89,10 @@ def test_dashboard_and_coaching_view_on_the_demo_data(page, live_server, screens
     assert charts.first.locator("title").first.text_content() == "Escalations per week by type, last 12 weeks"
     assert "Technical" in charts.first.locator(".legend").text_content()
     assert page.get_by_role("heading", name="Needs attention now").is_visible()
+    # and the charts stay readable without colour (patterns and dash styles): look at dashboard-greyscale.png
+    page.add_style_tag(content="html { filter: grayscale(1); }")
+    page.locator("svg.chart").first.screenshot(path=screenshot_dir / "dashboard-greyscale-by-type.png")
+    page.locator("svg.chart").nth(1).screenshot(path=screenshot_dir / "dashboard-greyscale-rates.png")
     # when the manager opens the coaching view
     page.get_by_role("link", name="Coaching").click()
     page.wait_for_url(f"{live_server.url}/reports/coaching/")

@@ -36,7 +36,7 @@ def test_line_chart_has_title_axis_labels_units_legend_and_text_equivalent():
     assert "Escalation rate" in texts
     assert "Week starting (UTC)" in texts
     assert "Rate (per cent)" in texts
-    assert {"02 Nov", "09 Nov", "16 Nov", "0.0%", "20.0%"} <= set(texts)
+    assert {"02 Nov", "09 Nov", "16 Nov", "0%", "20%"} <= set(texts)
     assert "First contact" in texts
     # the gap breaks the line: series 1 is two lone points (markers only), series 2 one polyline
     assert svg.count("<polyline") == 1
