@@ -35,6 +35,7 @@ from django.apps import apps
 from django.db.models import (
     Avg,
     BigIntegerField,
+    Case,
     Count,
     DurationField,
     Exists,
@@ -46,6 +47,8 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    Value,
+    When,
     Window,
 )
 from django.db.models.functions import Coalesce, RowNumber, TruncWeek
@@ -521,27 +524,29 @@ class Tile:
 def metric_tiles(
     keys: tuple[str, ...] | list[str], *, filters: MetricFilters, viewer: User | None = None
 ) -> list[Tile]:
-    """Each metric for the period and the previous one: one aggregate query per source (two in all)."""
+    """Each metric for the period and the previous one: one query per source (two in all), grouped by period so that
+    every subquery is built once for both."""
     previous = filters.previous()
-    rows: dict[Source, dict[str, Any]] = {}
+    rows: dict[Source, dict[int, dict[str, Any]]] = {}
     metrics = [METRICS[key] for key in keys]
     for source in ("tickets", "escalations"):
         mine = [m for m in metrics if m.source == source]
         if not mine:
             continue
-        aggregates: dict[str, Any] = {}
-        for index, period in enumerate((filters, previous)):
-            where = Q(created_at__gte=period.start, created_at__lt=period.end)
-            for metric in mine:
-                for name, aggregate in metric.aggregates(where, previous.start).items():
-                    aggregates[f"{metric.key}__{index}__{name}"] = aggregate
+        aggregates = {
+            f"{metric.key}__{name}": aggregate
+            for metric in mine
+            for name, aggregate in metric.aggregates(Q(), previous.start).items()
+        }
         qs = _base(source, filters=filters, viewer=viewer, start=previous.start, end=filters.end)
-        rows[source] = qs.aggregate(**aggregates)
+        period = Case(When(created_at__gte=filters.start, then=Value(0)), default=Value(1))
+        grouped = qs.annotate(period=period).values("period").annotate(**aggregates).order_by()
+        rows[source] = {row["period"]: row for row in grouped}
     return [
         Tile(
             metric=m,
-            value=m.value(rows[m.source], prefix=f"{m.key}__0__"),
-            previous=m.value(rows[m.source], prefix=f"{m.key}__1__"),
+            value=m.value(rows[m.source].get(0, {}), prefix=f"{m.key}__"),
+            previous=m.value(rows[m.source].get(1, {}), prefix=f"{m.key}__"),
         )
         for m in metrics
     ]
