@@ -281,8 +281,9 @@ def main() -> None:
         start = time.perf_counter()
         seed(n=args.n, n_escalations=n_escalations, rng=random.Random(8))
         if vendor == "postgresql":
+            # What autovacuum does on a live database: statistics for the planner and the visibility map.
             with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
+                cursor.execute("VACUUM (ANALYZE)")
         seed_seconds = time.perf_counter() - start
         result = {
             "bench": "dashboard",
