@@ -168,10 +168,30 @@ def _explorer_state(request: HttpRequest) -> dict:
     metric = metrics.METRICS.get(key) or metrics.METRICS["escalation_rate"]
     group = request.GET.get("group") or None
     allowed = metrics.TICKET_DIMENSIONS if metric.source == "tickets" else metrics.ESCALATION_DIMENSIONS
+    if metric.key == "escalation_rate" and group == "type":
+        # Tickets have no type; the rate per type is "tickets escalated with that type / all tickets" (table only).
+        series = metrics.metric_series(metric.key, filters=filters, viewer=request.user)
+        breakdown = metrics.escalation_rate_by_type(filters=filters, viewer=request.user)
+        return {
+            "filters": filters,
+            "metric": metric,
+            "group": group,
+            "series": series,
+            "series_group": None,
+            "breakdown": breakdown,
+        }
     if group not in allowed:
         group = None
     series = metrics.metric_series(metric.key, filters=filters, viewer=request.user, group=group)
-    return {"filters": filters, "metric": metric, "group": group, "series": series}
+    breakdown = metrics.metric_breakdown(metric.key, by=group, filters=filters, viewer=request.user) if group else None
+    return {
+        "filters": filters,
+        "metric": metric,
+        "group": group,
+        "series": series,
+        "series_group": group,
+        "breakdown": breakdown,
+    }
 
 
 @login_required
@@ -217,7 +237,7 @@ def explorer_csv_view(request: HttpRequest) -> HttpResponse:
     """The explorer's series as CSV: the same numbers the viewer sees on screen, formula-safe."""
     state = _explorer_state(request)
     metric = state["metric"]
-    group_header = (state["group"] or "series").capitalize()
+    group_header = (state["series_group"] or "series").capitalize()
     rows = (
         (week.date().isoformat(), series.label, value, metric.unit)
         for series in state["series"]

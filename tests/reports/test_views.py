@@ -82,6 +82,17 @@ def test_explorer_renders_a_filtered_series(dataset, client, login, manager, pla
     assert "Technical: 3 in total." in page  # E1, E2, E3 are the Basic plan's
 
 
+def test_explorer_breaks_the_escalation_rate_down_by_agent_and_by_type(dataset, client, login, manager):
+    login(manager)
+    params = {"metric": "escalation_rate", "start": "2026-11-02", "end": "2026-11-15"}
+    page = client.get(reverse("reports_explorer"), {**params, "group": "agent"}).content.decode()
+    # agent2: T3, T4, T6 with two escalated; Alex Morgan: T1, T2, T5 with one
+    assert '<th scope="row">Jordan Lee</th><td>66.7%</td><td>2 / 3</td>' in page
+    assert '<th scope="row">Alex Morgan</th><td>33.3%</td><td>1 / 3</td>' in page
+    page = client.get(reverse("reports_explorer"), {**params, "group": "type"}).content.decode()
+    assert '<th scope="row">Technical</th><td>28.6%</td><td>2 / 7</td>' in page
+
+
 def test_csv_export_neutralises_formulas_and_shows_the_numbers(dataset, client, login, manager):
     # given a category whose name is a spreadsheet formula
     Category.objects.filter(slug="billing").update(name='=HYPERLINK("http://evil.example","x")')
