@@ -161,6 +161,15 @@ def coaching_view(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "reports/coaching.html", context)
 
 
+@login_required
+@manager_required
+@require_GET
+def attention_view(request: HttpRequest) -> HttpResponse:
+    """The "needs attention now" panel alone, polled by the dashboard every minute (htmx)."""
+    context = {"attention": metrics.needs_attention(viewer=request.user, now=timezone.now())}
+    return TemplateResponse(request, "reports/dashboard.html#attention", context)
+
+
 def _explorer_state(request: HttpRequest) -> dict:
     now = timezone.now()
     filters = metrics.MetricFilters.from_params(request.GET, now=now)

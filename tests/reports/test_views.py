@@ -13,7 +13,7 @@ from reports.models import CoachingSession
 from reports.services import coaching_session_record
 from tests.reports.conftest import at
 
-SCREENS = ["reports_dashboard", "reports_coaching", "reports_explorer", "reports_explorer_csv"]
+SCREENS = ["reports_dashboard", "reports_attention", "reports_coaching", "reports_explorer", "reports_explorer_csv"]
 
 
 @pytest.mark.parametrize("url_name", SCREENS)
@@ -216,3 +216,17 @@ def test_dashboard_query_count_does_not_grow_with_the_data(dataset, client, logi
     assert page.count("More ") == 2 * 8  # eight of the ten in each list (emergencies, due within the hour)
     assert '<span class="count">10</span>' in page
     assert len(after) == len(before)
+
+
+def test_attention_panel_refreshes_alone(dataset, client, login, manager):
+    # given T4 is an open emergency
+    Ticket.objects.filter(pk=dataset.t4.pk).update(is_emergency=True)
+    login(manager)
+    # when the dashboard polls the panel
+    response = client.get(reverse("reports_attention"), headers={"HX-Request": "true"})
+    html = response.content.decode()
+    # then only the panel comes back, ready to replace itself a minute later
+    assert html.lstrip().startswith('<aside class="card attention"')
+    assert 'hx-trigger="every 60s"' in html
+    assert dataset.t4.reference in html
+    assert "<html" not in html
