@@ -230,3 +230,30 @@ def test_attention_panel_refreshes_alone(dataset, client, login, manager):
     assert 'hx-trigger="every 60s"' in html
     assert dataset.t4.reference in html
     assert "<html" not in html
+
+
+def test_every_metric_and_split_renders_with_every_filter(dataset, client, login, manager, plans, teams, agent2):
+    from reports.metrics import DIMENSIONS, METRICS
+
+    login(manager)
+    filters = {
+        "start": "2026-11-02",
+        "end": "2026-11-15",
+        "team": teams["frontline"].pk,
+        "tier": 1,
+        "category": dataset.t3.category_id,
+        "plan": plans["basic"].pk,
+        "channel": "web",
+        "agent": agent2.pk,
+    }
+    for metric in METRICS:
+        for group in ("", *DIMENSIONS):
+            for params in ({"metric": metric, "group": group}, {"metric": metric, "group": group, **filters}):
+                assert client.get(reverse("reports_explorer"), params).status_code == 200, (metric, group)
+                assert client.get(reverse("reports_explorer_csv"), params).status_code == 200, (metric, group)
+    # the fully filtered escalations of agent2 on the Basic plan, outage, web: E1, E2, E3
+    response = client.get(reverse("reports_explorer_csv"), {"metric": "escalations", **filters})
+    assert response.content.decode().splitlines()[1:] == [
+        "2026-11-02,Escalations,1.0,count",
+        "2026-11-09,Escalations,2.0,count",
+    ]
