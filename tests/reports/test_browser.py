@@ -105,3 +105,7 @@ def test_dashboard_and_coaching_view_on_the_demo_data(page, live_server, screens
     page.goto(f"{live_server.url}/reports/explorer/?metric=escalations&group=type")
     page.screenshot(path=screenshot_dir / "explorer.png", full_page=True)
     assert page.locator("svg.chart .legend text").count() >= 3
+    # and the escalation rate per agent over the whole period, as a table under the chart
+    page.goto(f"{live_server.url}/reports/explorer/?metric=escalation_rate&group=agent")
+    page.screenshot(path=screenshot_dir / "explorer-by-agent.png", full_page=True)
+    assert page.get_by_role("heading", name="Escalation rate by agent, whole period").is_visible()
