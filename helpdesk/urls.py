@@ -29,4 +29,5 @@ urlpatterns += [
     path("", include("escalations.urls")),
     path("", include("knowledge_base.urls")),
     path("", include("feedback.urls")),
+    path("", include("reports.urls")),
 ]

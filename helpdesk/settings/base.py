@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "escalations",
     "knowledge_base",
     "feedback",
+    "reports",
 ]
 
 MIDDLEWARE = [

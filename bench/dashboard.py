@@ -1,0 +1,306 @@
+"""Benchmark the manager dashboard on a large data set.
+
+    python bench/dashboard.py [--n 100000] [--escalations 20000] [--runs 15]
+
+Creates a fresh temporary database (a new PostgreSQL database next to ``DATABASE_URL`` when it is set, otherwise a
+temporary SQLite file), migrates it, bulk-seeds N tickets over the last year with their timeline events and the
+escalations, then renders ``/reports/`` as a signed-in manager: a few warm-up requests, then ``--runs`` timed ones.
+Progress goes to stderr; the last line on stdout is one JSON object with the median and the query count.
+The temporary database is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def prepare_database(tmp: Path) -> tuple[str, str | None]:
+    """Point the settings at a fresh database before Django starts; returns (vendor, admin URL to drop it)."""
+    os.environ["HELPDESK_VAR_DIR"] = str(tmp)
+    os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,localhost"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.base")
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite3'}"
+        return "sqlite", None
+    import psycopg
+
+    name = f"bench_dashboard_{os.getpid()}"
+    parts = urlsplit(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
+    return "postgresql", url
+
+
+def drop_database(admin_url: str) -> None:
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    name = urlsplit(os.environ["DATABASE_URL"]).path.lstrip("/")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def seed(*, n: int, n_escalations: int, rng: random.Random) -> None:
+    """Bulk rows, no services: people and teams, N tickets over 365 days, their events, and the escalations."""
+    import datetime as dt
+
+    from django.contrib.auth.hashers import make_password
+    from django.utils import timezone
+
+    from escalations.models import Escalation, EscalationType
+    from helpdesk.models import (
+        Category,
+        Channel,
+        EventKind,
+        Organization,
+        Plan,
+        Priority,
+        Role,
+        Status,
+        Team,
+        TeamMembership,
+        Ticket,
+        TicketEvent,
+        User,
+    )
+
+    now = timezone.now()
+    unusable = make_password(None)
+    plans = [Plan.objects.create(code=c, name=c.title(), rank=i) for i, c in enumerate(["basic", "pro", "enterprise"])]
+    orgs = Organization.objects.bulk_create(
+        Organization(name=f"Org {i}", plan=plans[i % 3], email_domain=f"org{i}.example") for i in range(40)
+    )
+    customers = User.objects.bulk_create(
+        User(username=f"c{i}", role=Role.CUSTOMER, organization=orgs[i % len(orgs)], password=unusable)
+        for i in range(400)
+    )
+    categories = Category.objects.bulk_create(
+        Category(name=name, slug=name.lower())
+        for name in ["Billing", "Login", "Outage", "Integrations", "Data", "Orders"]
+    )
+    frontline = Team.objects.create(name="Frontline", slug="frontline", tier=1)
+    technical = Team.objects.create(name="Technical", slug="technical", tier=2)
+    billing = Team.objects.create(name="Billing", slug="billing", tier=2)
+    managers = Team.objects.create(name="Managers", slug="managers", tier=3)
+    agents = User.objects.bulk_create(User(username=f"a{i}", role=Role.AGENT, password=unusable) for i in range(24))
+    specialists = User.objects.bulk_create(
+        User(username=f"s{i}", role=Role.SPECIALIST, password=unusable) for i in range(8)
+    )
+    manager = User.objects.create(username="manager", role=Role.MANAGER, password=unusable)  # force_login only
+    TeamMembership.objects.bulk_create(
+        [TeamMembership(team=frontline, user=a) for a in agents]
+        + [TeamMembership(team=technical if i % 2 else billing, user=s) for i, s in enumerate(specialists)]
+        + [TeamMembership(team=managers, user=manager)]
+    )
+
+    statuses = [Status.CLOSED] * 50 + [Status.RESOLVED] * 25 + [Status.OPEN] * 15 + [Status.NEW] * 5
+    statuses += [Status.PENDING_CUSTOMER] * 5
+    channels, priorities = list(Channel.values), list(Priority.values)
+    start = time.perf_counter()
+    tickets: list[Ticket] = []
+    for i in range(n):
+        created = now - dt.timedelta(seconds=rng.uniform(0, 365 * 86400))
+        status = rng.choice(statuses)
+        customer = customers[i % len(customers)]
+        resolved = created + dt.timedelta(hours=rng.uniform(0.5, 72))
+        is_open = status not in (Status.RESOLVED, Status.CLOSED)
+        tickets.append(
+            Ticket(
+                reference=f"HD-B-{i:07d}",
+                subject=f"Bench ticket {i}",
+                description="Benchmark.",
+                customer=customer,
+                organization_id=customer.organization_id,
+                channel=channels[i % len(channels)],
+                category=categories[i % len(categories)],
+                priority=priorities[i % len(priorities)],
+                status=status,
+                team=frontline,
+                assignee=agents[i % len(agents)],
+                tier=1,
+                restricted=i % 97 == 0,
+                is_emergency=is_open and i % 997 == 0,
+                sla_due_at=now + dt.timedelta(minutes=rng.uniform(-600, 6000)) if is_open else None,
+                created_at=created,
+                updated_at=created,
+                last_public_activity_at=created,
+                resolved_at=None if is_open else min(resolved, now),
+            )
+        )
+    Ticket.objects.bulk_create(tickets, batch_size=5000)
+    log(f"  tickets: {n} in {time.perf_counter() - start:.1f}s")
+
+    start = time.perf_counter()
+    events: list[TicketEvent] = []
+    for i, ticket in enumerate(tickets):
+        t = ticket.created_at
+        events.append(TicketEvent(ticket=ticket, kind=EventKind.CREATED, is_public=True, created_at=t))
+        if ticket.status == Status.NEW:
+            continue
+        replies = 1 if i % 3 else 2
+        for r in range(replies):
+            events.append(
+                TicketEvent(
+                    ticket=ticket,
+                    kind=EventKind.AGENT_REPLY,
+                    actor=ticket.assignee,
+                    is_public=True,
+                    body="Reply.",
+                    created_at=t + dt.timedelta(minutes=20 * (r + 1)),
+                )
+            )
+        if ticket.resolved_at:
+            if i % 11 == 0:  # resolved, reopened by the customer, resolved again
+                events.append(
+                    TicketEvent(
+                        ticket=ticket,
+                        kind=EventKind.STATUS_CHANGED,
+                        is_public=True,
+                        data={"from": "resolved", "to": "open"},
+                        created_at=ticket.resolved_at,
+                    )
+                )
+            events.append(
+                TicketEvent(
+                    ticket=ticket,
+                    kind=EventKind.STATUS_CHANGED,
+                    is_public=True,
+                    data={"from": "open", "to": "resolved"},
+                    created_at=ticket.resolved_at,
+                )
+            )
+        if len(events) >= 20000:
+            TicketEvent.objects.bulk_create(events, batch_size=5000)
+            events = []
+    TicketEvent.objects.bulk_create(events, batch_size=5000)
+    log(f"  events: {TicketEvent.objects.count()} in {time.perf_counter() - start:.1f}s")
+
+    start = time.perf_counter()
+    escalated = rng.sample(tickets, min(n_escalations, n))
+    types = list(EscalationType.values)
+    hops: list[Escalation] = []
+    for i, ticket in enumerate(escalated):
+        created = min(ticket.created_at + dt.timedelta(hours=rng.uniform(0.2, 30)), now)
+        accepted = created + dt.timedelta(minutes=rng.uniform(5, 120))
+        status = ["resolved", "resolved", "returned", "accepted", "open"][i % 5]
+        hops.append(
+            Escalation(
+                ticket=ticket,
+                escalation_type=types[i % len(types)],
+                mode="functional",
+                status=status,
+                from_tier=1,
+                to_tier=2,
+                from_team=frontline,
+                to_team=technical if i % 2 else billing,
+                requested_by_kind="agent",
+                requested_by=ticket.assignee,
+                reason="Bench.",
+                dossier_problem="p",
+                dossier_tried="t",
+                dossier_desired_outcome="o",
+                dossier_mood="calm",
+                created_at=created,
+                accepted_by=specialists[i % len(specialists)] if status != "open" else None,
+                accepted_at=accepted if status != "open" else None,
+                closed_at=accepted + dt.timedelta(hours=rng.uniform(1, 48))
+                if status in ("resolved", "returned")
+                else None,
+            )
+        )
+    Escalation.objects.bulk_create(hops, batch_size=5000)
+    log(f"  escalations: {len(hops)} in {time.perf_counter() - start:.1f}s")
+
+
+def measure(*, runs: int) -> dict:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from helpdesk.models import User
+
+    client = Client()
+    client.force_login(User.objects.get(username="manager"))
+    for _ in range(2):  # warm-up: connection, template loading, planner statistics
+        assert client.get("/reports/").status_code == 200
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        response = client.get("/reports/")
+        timings.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/reports/")
+    return {
+        "dashboard_median_ms": round(statistics.median(timings), 1),
+        "dashboard_min_ms": round(min(timings), 1),
+        "dashboard_max_ms": round(max(timings), 1),
+        "queries": len(queries),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=100_000, help="tickets to seed (default 100000)")
+    parser.add_argument("--escalations", type=int, default=None, help="escalations to seed (default n / 5)")
+    parser.add_argument("--runs", type=int, default=15, help="timed requests (default 15)")
+    args = parser.parse_args()
+    n_escalations = args.escalations if args.escalations is not None else args.n // 5
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
+    vendor, admin_url = prepare_database(tmp)
+    try:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+        from django.db import connection
+
+        log(f"bench/dashboard.py: {vendor}, {args.n} tickets, {n_escalations} escalations")
+        call_command("migrate", verbosity=0)
+        start = time.perf_counter()
+        seed(n=args.n, n_escalations=n_escalations, rng=random.Random(8))
+        if vendor == "postgresql":
+            # What autovacuum does on a live database: statistics for the planner and the visibility map.
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM (ANALYZE)")
+        seed_seconds = time.perf_counter() - start
+        result = {
+            "bench": "dashboard",
+            "database": vendor,
+            "tickets": args.n,
+            "escalations": n_escalations,
+            "seed_seconds": round(seed_seconds, 1),
+            "runs": args.runs,
+            **measure(runs=args.runs),
+            "target_ms": 300,
+        }
+        print(json.dumps(result))
+    finally:
+        if admin_url:
+            drop_database(admin_url)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class ReportsConfig(AppConfig):
+    name = "reports"
+    verbose_name = "Reports and coaching"
+
+    def ready(self) -> None:
+        from helpdesk.demo import demo_seeder_register
+        from helpdesk.models import Role
+        from helpdesk.navigation import nav_register
+        from reports.demo import seed_coaching_sessions
+
+        managers = {Role.MANAGER, Role.ADMIN}
+        nav_register(label="Dashboard", url_name="reports_dashboard", roles=managers, order=5)
+        nav_register(label="Coaching", url_name="reports_coaching", roles=managers, order=60)
+        nav_register(label="Trend explorer", url_name="reports_explorer", roles=managers, order=61)
+        demo_seeder_register(order=900, name="reports.coaching_sessions", seeder=seed_coaching_sessions)

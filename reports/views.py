@@ -1,0 +1,259 @@
+"""Manager screens: dashboard, coaching view and trend explorer (managers and admins only).
+
+Thin views: numbers come from ``reports.metrics``, pictures from ``reports.charts``, writes from
+``reports.services``. Anyone else signed in gets a 403; the screens say nothing about tickets to them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from escalations.models import EscalationType
+from helpdesk.models import Category, Channel, Plan, Role, Team, Tier
+from reports import charts, metrics
+from reports.csv_export import csv_render
+from reports.forms import CoachingSessionForm
+from reports.selectors import coachable_staff, coaching_sessions_recent
+from reports.services import coaching_session_record
+
+PERIODS = {7: "Last 7 days", 28: "Last 28 days", 90: "Last 90 days"}
+CHART_WEEKS = 12
+
+
+def manager_required(view):
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        user = request.user
+        if not (user.role in (Role.MANAGER, Role.ADMIN) or user.is_superuser):
+            raise PermissionDenied("Reports are for managers.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _week_labels(weeks: list[dt.datetime]) -> list[str]:
+    return [f"{week:%d %b}" for week in weeks]
+
+
+def _chart_for(
+    *,
+    chart_id: str,
+    metric: metrics.Metric,
+    series: list[metrics.Series],
+    title: str,
+    description: str,
+    y_title: str | None = None,
+) -> str:
+    weeks = [week for week, _ in series[0].points] if series else []
+    chart_series = [charts.ChartSeries(label=s.label, values=[v for _, v in s.points]) for s in series]
+    common = {
+        "chart_id": chart_id,
+        "title": title,
+        "description": description,
+        "x_labels": _week_labels(weeks),
+        "series": chart_series,
+        "x_title": "Week starting (UTC)",
+        "y_title": y_title or metric.label,
+        "unit": metric.unit,
+    }
+    if metric.unit == "count":
+        return charts.bar_chart(stacked=len(chart_series) > 1, **common)
+    return charts.line_chart(**common)
+
+
+@login_required
+@manager_required
+@require_GET
+def dashboard_view(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    days = int(request.GET["days"]) if request.GET.get("days", "").isdigit() else 28
+    days = days if days in PERIODS else 28
+    viewer = request.user
+    period = metrics.MetricFilters.last_days(now=now, days=days)
+    tiles = metrics.metric_tiles(metrics.DASHBOARD_TILES, filters=period, viewer=viewer)
+
+    chart_period = metrics.MetricFilters(
+        start=metrics.week_start(now) - dt.timedelta(weeks=CHART_WEEKS - 1), end=period.end
+    )
+    by_type = metrics.metric_series("escalations", filters=chart_period, viewer=viewer, group="type")
+    rates = metrics.metric_series_many(
+        ["escalation_rate", "first_contact_resolution"], filters=chart_period, viewer=viewer
+    )
+    escalations_chart = _chart_for(
+        chart_id="escalations-by-type",
+        metric=metrics.METRICS["escalations"],
+        series=by_type,
+        title=f"Escalations per week by type, last {CHART_WEEKS} weeks",
+        description="Stacked bars: the number of escalations raised each week, split by escalation type.",
+    )
+    rate_chart = _chart_for(
+        chart_id="escalation-rate",
+        metric=metrics.METRICS["escalation_rate"],
+        series=rates,
+        y_title="Share of tickets",
+        title=f"Escalation rate and first-contact resolution, last {CHART_WEEKS} weeks",
+        description=(
+            "Lines: the share of each week's new tickets that were escalated, and the share of its resolved "
+            "tickets resolved at first contact."
+        ),
+    )
+    context = {
+        "page_title": "Manager dashboard",
+        "days": days,
+        "periods": PERIODS,
+        "period": period,
+        "last_day": period.end - dt.timedelta(days=1),
+        "tiles": tiles,
+        "escalations_chart": escalations_chart,
+        "rate_chart": rate_chart,
+        "time_in_tier": metrics.time_in_tier_hours(filters=period, viewer=viewer),
+        "tier_labels": dict(Tier.choices),
+        "attention": metrics.needs_attention(viewer=viewer, now=now),
+    }
+    return TemplateResponse(request, "reports/dashboard.html", context)
+
+
+@login_required
+@manager_required
+@require_http_methods(["GET", "POST"])
+def coaching_view(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    days = int(request.GET["days"]) if request.GET.get("days", "").isdigit() else 90
+    days = days if days in PERIODS else 90
+    period = metrics.MetricFilters.last_days(now=now, days=days)
+    form = CoachingSessionForm(request.POST or None, initial={"held_on": now.date()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            coaching_session_record(manager=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, f"Coaching session with {form.cleaned_data['agent']} recorded.")
+            return redirect(f"{request.path}?days={days}")
+    candidates = metrics.coaching_candidates(filters=period, viewer=request.user)
+    sessions = list(coaching_sessions_recent())
+    sessions_by_agent: dict[int, list] = {}
+    for session in sessions:
+        sessions_by_agent.setdefault(session.agent_id, []).append(session)
+    context = {
+        "page_title": "Coaching",
+        "days": days,
+        "periods": PERIODS,
+        "period": period,
+        "last_day": period.end - dt.timedelta(days=1),
+        "candidates": [(row, sessions_by_agent.get(row.agent.pk, [])) for row in candidates],
+        "sessions": sessions,
+        "form": form,
+        "factor": metrics.COACHING_FACTOR,
+        "min_tickets": metrics.COACHING_MIN_TICKETS,
+    }
+    return TemplateResponse(request, "reports/coaching.html", context)
+
+
+@login_required
+@manager_required
+@require_GET
+def attention_view(request: HttpRequest) -> HttpResponse:
+    """The "needs attention now" panel alone, polled by the dashboard every minute (htmx)."""
+    context = {"attention": metrics.needs_attention(viewer=request.user, now=timezone.now())}
+    return TemplateResponse(request, "reports/dashboard.html#attention", context)
+
+
+def _explorer_state(request: HttpRequest) -> dict:
+    now = timezone.now()
+    filters = metrics.MetricFilters.from_params(request.GET, now=now)
+    key = request.GET.get("metric")
+    metric = metrics.METRICS.get(key) or metrics.METRICS["escalation_rate"]
+    group = request.GET.get("group") or None
+    allowed = metrics.TICKET_DIMENSIONS if metric.source == "tickets" else metrics.ESCALATION_DIMENSIONS
+    if metric.key == "escalation_rate" and group == "type":
+        # Tickets have no type; the rate per type is "tickets escalated with that type / all tickets" (table only).
+        series = metrics.metric_series(metric.key, filters=filters, viewer=request.user)
+        breakdown = metrics.escalation_rate_by_type(filters=filters, viewer=request.user)
+        return {
+            "filters": filters,
+            "metric": metric,
+            "group": group,
+            "series": series,
+            "series_group": None,
+            "breakdown": breakdown,
+        }
+    if group not in allowed:
+        group = None
+    series = metrics.metric_series(metric.key, filters=filters, viewer=request.user, group=group)
+    breakdown = metrics.metric_breakdown(metric.key, by=group, filters=filters, viewer=request.user) if group else None
+    return {
+        "filters": filters,
+        "metric": metric,
+        "group": group,
+        "series": series,
+        "series_group": group,
+        "breakdown": breakdown,
+    }
+
+
+@login_required
+@manager_required
+@require_GET
+def explorer_view(request: HttpRequest) -> HttpResponse:
+    state = _explorer_state(request)
+    metric, series = state["metric"], state["series"]
+    params = state["filters"].to_params() | {"metric": metric.key}
+    if state["group"]:
+        params["group"] = state["group"]
+    weeks = [week for week, _ in series[0].points] if series else []
+    context = {
+        "page_title": "Trend explorer",
+        **state,
+        "chart": _chart_for(
+            chart_id="explorer",
+            metric=metric,
+            series=series,
+            title=f"{metric.label} per week",
+            description=metric.description,
+        ),
+        "weeks": weeks,
+        "table": [(s.label, [charts.format_value(v, metric.unit) for _, v in s.points]) for s in series],
+        "params": params,
+        "metric_choices": [(m.key, m.label) for m in metrics.METRICS.values()],
+        "group_choices": [(d, d.capitalize()) for d in metrics.DIMENSIONS],
+        "teams": Team.objects.order_by("tier", "name"),
+        "tiers": Tier.choices,
+        "categories": Category.objects.all(),
+        "plans": Plan.objects.all(),
+        "channels": Channel.choices,
+        "agents": coachable_staff().order_by("first_name", "last_name"),
+        "escalation_types": EscalationType.choices,
+    }
+    return TemplateResponse(request, "reports/explorer.html", context)
+
+
+@login_required
+@manager_required
+@require_GET
+def explorer_csv_view(request: HttpRequest) -> HttpResponse:
+    """The explorer's series as CSV: the same numbers the viewer sees on screen, formula-safe."""
+    state = _explorer_state(request)
+    metric = state["metric"]
+    group_header = (state["series_group"] or "series").capitalize()
+    rows = (
+        (week.date().isoformat(), series.label, value, metric.unit)
+        for series in state["series"]
+        for week, value in series.points
+    )
+    body = csv_render(header=["Week starting (UTC)", group_header, metric.label, "Unit"], rows=rows)
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    filename = f"{metric.key}-{state['filters'].start:%Y%m%d}-{state['filters'].end:%Y%m%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,259 @@
+import csv
+import datetime as dt
+import io
+
+import pytest
+import time_machine
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from helpdesk.models import Category, Ticket
+from reports.csv_export import csv_neutralise, csv_render
+from reports.models import CoachingSession
+from reports.services import coaching_session_record
+from tests.reports.conftest import at
+
+SCREENS = ["reports_dashboard", "reports_attention", "reports_coaching", "reports_explorer", "reports_explorer_csv"]
+
+
+@pytest.mark.parametrize("url_name", SCREENS)
+def test_reports_are_for_managers_and_admins_only(
+    url_name, client, login, customer, agent, specialist, manager, admin_user
+):
+    url = reverse(url_name)
+    # anonymous visitors are sent to sign in
+    response = client.get(url)
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    # customers, agents and specialists are refused
+    for user in (customer, agent, specialist):
+        login(user)
+        assert client.get(url).status_code == 403
+        client.logout()
+    # managers and admins get the page
+    for user in (manager, admin_user):
+        login(user)
+        assert client.get(url).status_code == 200
+        client.logout()
+
+
+def test_nav_shows_reports_to_managers_only(client, login, manager, agent):
+    login(manager)
+    page = client.get(reverse("reports_dashboard")).content.decode()
+    assert 'href="/reports/coaching/"' in page and 'href="/reports/explorer/"' in page
+    client.logout()
+    login(agent)
+    page = client.get(reverse("ticket_list")).content.decode()
+    assert "/reports/" not in page
+
+
+def test_dashboard_shows_tiles_charts_and_attention(dataset, client, login, manager):
+    # given the hand-built data set, and T4 is an open emergency
+    Ticket.objects.filter(pk=dataset.t4.pk).update(is_emergency=True)
+    login(manager)
+    # when the manager opens the dashboard as of 16 Nov (the last 7 days are 10-16 Nov)
+    with time_machine.travel(at(16, 12), tick=False):
+        response = client.get(reverse("reports_dashboard"), {"days": 7})
+    page = response.content.decode()
+    # then the tiles, both charts and the attention panel are there
+    assert response.status_code == 200
+    for label in ("Tickets created", "Escalation rate", "Avoidable escalations", "First-contact resolution"):
+        assert label in page
+    assert page.count('role="img"') == 2
+    assert "Escalations per week by type, last 12 weeks" in page
+    assert dataset.t4.reference in page
+    assert "Needs attention now" in page
+
+
+def test_explorer_renders_a_filtered_series(dataset, client, login, manager, plans):
+    login(manager)
+    response = client.get(
+        reverse("reports_explorer"),
+        {
+            "metric": "escalations",
+            "group": "type",
+            "start": "2026-11-02",
+            "end": "2026-11-15",
+            "plan": plans["basic"].pk,
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Escalations per week" in page
+    assert "Technical: 3 in total." in page  # E1, E2, E3 are the Basic plan's
+
+
+def test_explorer_breaks_the_escalation_rate_down_by_agent_and_by_type(dataset, client, login, manager):
+    login(manager)
+    params = {"metric": "escalation_rate", "start": "2026-11-02", "end": "2026-11-15"}
+    page = client.get(reverse("reports_explorer"), {**params, "group": "agent"}).content.decode()
+    # agent2: T3, T4, T6 with two escalated; Alex Morgan: T1, T2, T5 with one
+    assert '<th scope="row">Jordan Lee</th><td>66.7%</td><td>2 / 3</td>' in page
+    assert '<th scope="row">Alex Morgan</th><td>33.3%</td><td>1 / 3</td>' in page
+    page = client.get(reverse("reports_explorer"), {**params, "group": "type"}).content.decode()
+    assert '<th scope="row">Technical</th><td>28.6%</td><td>2 / 7</td>' in page
+
+
+def test_csv_export_neutralises_formulas_and_shows_the_numbers(dataset, client, login, manager):
+    # given a category whose name is a spreadsheet formula
+    Category.objects.filter(slug="billing").update(name='=HYPERLINK("http://evil.example","x")')
+    login(manager)
+    # when the explorer's escalation rate per category is exported
+    response = client.get(
+        reverse("reports_explorer_csv"),
+        {"metric": "escalation_rate", "group": "category", "start": "2026-11-02", "end": "2026-11-15"},
+    )
+    # then it is a CSV attachment, the formula is text, and the numbers match the screen
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="escalation_rate-20261102-20261116.csv"'
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0] == ["Week starting (UTC)", "Category", "Escalation rate", "Unit"]
+    assert ["2026-11-02", '\'=HYPERLINK("http://evil.example","x")', "0.0", "%"] in rows
+    assert ["2026-11-09", "Outage", "100.0", "%"] in rows
+    assert not any(cell.startswith("=") for row in rows for cell in row)
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
+def test_csv_neutralise_prefixes_formula_triggers(text):
+    assert csv_neutralise(text) == "'" + text
+
+
+def test_csv_neutralise_leaves_plain_text_and_numbers():
+    assert csv_neutralise("Billing") == "Billing"
+    assert csv_neutralise(-3) == -3
+    assert csv_render(header=["a"], rows=[[None], ["=x"]]) == 'a\r\n""\r\n\'=x\r\n'
+
+
+def test_coaching_view_lists_flagged_agents_and_records_a_session(
+    dataset, client, login, manager, agent, agent2, escalate
+):
+    # given, in the week of 10-16 Nov, four more outage tickets that agent2 escalated and four billing tickets that
+    # agent resolved without escalating
+    from helpdesk import services
+
+    for day in (13, 14, 15, 16):
+        with time_machine.travel(at(day, 9), tick=False):
+            escalated = services.ticket_create(
+                customer=dataset.t3.customer, subject=f"Down {day}", description="Down.", category=dataset.t3.category
+            )
+            services.ticket_reply(ticket=escalated, author=agent2, body="Checking.")
+            resolved = services.ticket_create(
+                customer=dataset.t1.customer, subject=f"Bill {day}", description="?", category=dataset.t1.category
+            )
+            services.ticket_reply(ticket=resolved, author=agent, body="Fixed.")
+            services.ticket_change_status(ticket=resolved, actor=agent, status="resolved")
+        escalate(escalated, when=at(day, 10), by=agent2)
+    login(manager)
+    # when the manager opens the coaching view on 16 Nov for the last 7 days (10-16 Nov)
+    with time_machine.travel(at(16, 12), tick=False):
+        page = client.get(reverse("reports_coaching"), {"days": 7}).content.decode()
+    # then agent2 (T6 + 4 = 5 tickets, 4 escalated = 80%) stands out from Frontline (T5, T6, T7 + 8 = 11 tickets,
+    # 5 escalated = 45.5%; 1.5 x 45.5% = 68.2%), and agent (T5 + 4 = 5 tickets, 1 escalated = 20%) does not
+    flagged = page.split("Record a coaching session")[0]
+    assert "Jordan Lee" in flagged and "Alex Morgan" not in flagged
+    assert '<strong>80.0%</strong> <span class="muted">vs team 45.5%</span>' in flagged
+    assert "4 of 5 tickets" in flagged
+    assert "Outage — 4 escalations" in flagged
+    assert "Escalates often" in flagged and "Many avoidable escalations" not in flagged
+    # and recording a session works and shows up under the agent
+    with time_machine.travel(at(16, 12), tick=False):
+        response = client.post(
+            reverse("reports_coaching") + "?days=7",
+            {"agent": agent2.pk, "held_on": "2026-11-16", "notes": "Walked through the outage checklist."},
+        )
+        assert response.status_code == 302
+        page = client.get(reverse("reports_coaching"), {"days": 7}).content.decode()
+    session = CoachingSession.objects.get()
+    assert (session.agent, session.manager, session.held_on) == (agent2, manager, dt.date(2026, 11, 16))
+    assert "Walked through the outage checklist." in page.split("Record a coaching session")[0]
+
+
+def test_coaching_session_rules(db, manager, agent, agent2):
+    with time_machine.travel(at(16, 12), tick=False):
+        with pytest.raises(ValidationError) as excinfo:
+            coaching_session_record(agent=agent, manager=manager, held_on=dt.date(2026, 11, 17), notes=" ")
+        assert excinfo.value.message_dict == {
+            "held_on": ["A coaching session cannot be recorded in the future."],
+            "notes": ["Write down what was discussed."],
+        }
+        with pytest.raises(ValidationError) as excinfo:
+            coaching_session_record(agent=manager, manager=manager, held_on=dt.date(2026, 11, 16), notes="x")
+        assert excinfo.value.message_dict == {"agent": ["Coaching sessions are recorded for agents and specialists."]}
+        with pytest.raises(PermissionDenied) as denied:
+            coaching_session_record(agent=agent, manager=agent2, held_on=dt.date(2026, 11, 16), notes="x")
+        assert str(denied.value) == "Only managers record coaching sessions."
+
+
+def test_demo_seeder_adds_coaching_sessions_once(db):
+    from django.core.management import call_command
+
+    call_command("seed_demo", "--password", "pw-demo")
+    count = CoachingSession.objects.count()
+    call_command("seed_demo", "--password", "pw-demo")
+    assert count == 3 == CoachingSession.objects.count()
+
+
+def test_dashboard_query_count_does_not_grow_with_the_data(dataset, client, login, manager, agent, escalate):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from helpdesk import services
+
+    login(manager)
+    with time_machine.travel(at(16, 12), tick=False):
+        with CaptureQueriesContext(connection) as before:
+            client.get(reverse("reports_dashboard"))
+        # given ten more tickets: escalated, emergencies, and due within the hour
+        for index in range(10):
+            ticket = services.ticket_create(
+                customer=dataset.t1.customer, subject=f"More {index}", description="x", category=dataset.t1.category
+            )
+            services.ticket_reply(ticket=ticket, author=agent, body="On it.")
+            escalate(ticket, when=at(16, 11), by=agent)
+        Ticket.objects.filter(subject__startswith="More").update(is_emergency=True, sla_due_at=at(16, 12, 30))
+        with CaptureQueriesContext(connection) as after:
+            page = client.get(reverse("reports_dashboard")).content.decode()
+    # then the page shows them with exactly as many queries as before
+    assert page.count("More ") == 2 * 8  # eight of the ten in each list (emergencies, due within the hour)
+    assert '<span class="count">10</span>' in page
+    assert len(after) == len(before)
+
+
+def test_attention_panel_refreshes_alone(dataset, client, login, manager):
+    # given T4 is an open emergency
+    Ticket.objects.filter(pk=dataset.t4.pk).update(is_emergency=True)
+    login(manager)
+    # when the dashboard polls the panel
+    response = client.get(reverse("reports_attention"), headers={"HX-Request": "true"})
+    html = response.content.decode()
+    # then only the panel comes back, ready to replace itself a minute later
+    assert html.lstrip().startswith('<aside class="card attention"')
+    assert 'hx-trigger="every 60s"' in html
+    assert dataset.t4.reference in html
+    assert "<html" not in html
+
+
+def test_every_metric_and_split_renders_with_every_filter(dataset, client, login, manager, plans, teams, agent2):
+    from reports.metrics import DIMENSIONS, METRICS
+
+    login(manager)
+    filters = {
+        "start": "2026-11-02",
+        "end": "2026-11-15",
+        "team": teams["frontline"].pk,
+        "tier": 1,
+        "category": dataset.t3.category_id,
+        "plan": plans["basic"].pk,
+        "channel": "web",
+        "agent": agent2.pk,
+    }
+    for metric in METRICS:
+        for group in ("", *DIMENSIONS):
+            for params in ({"metric": metric, "group": group}, {"metric": metric, "group": group, **filters}):
+                assert client.get(reverse("reports_explorer"), params).status_code == 200, (metric, group)
+                assert client.get(reverse("reports_explorer_csv"), params).status_code == 200, (metric, group)
+    # the fully filtered escalations of agent2 on the Basic plan, outage, web: E1, E2, E3
+    response = client.get(reverse("reports_explorer_csv"), {"metric": "escalations", **filters})
+    assert response.content.decode().splitlines()[1:] == [
+        "2026-11-02,Escalations,1.0,count",
+        "2026-11-09,Escalations,2.0,count",
+    ]
