@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
@@ -22,6 +24,24 @@ from escalations.models import Currency, Escalation, EscalationType
 from helpdesk.selectors import ticket_get_for_user
 
 
+def _error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(response=OpenApiTypes.OBJECT, description=description)
+
+
+# Documented error answers (same words as the screens): schema and behaviour agree.
+READ_ERRORS = {
+    400: _error("Invalid input: the body names each offending field."),
+    401: _error("Not signed in, or the token is invalid or revoked."),
+    403: _error("Only staff can use the escalation API, or your role may not do this."),
+    404: _error("No such escalation or ticket, or you may not see it."),
+}
+WRITE_ERRORS = {
+    **READ_ERRORS,
+    409: _error("Someone else acted on this escalation first: the message names who."),
+    415: _error("Send `Content-Type: application/json`."),
+}
+
+
 class IsStaff(BasePermission):
     message = "Only staff can use the escalation API."
 
@@ -31,10 +51,10 @@ class IsStaff(BasePermission):
 
 class EscalationOutputSerializer(serializers.ModelSerializer):
     ticket = serializers.CharField(source="ticket.reference")
-    to_team = serializers.CharField(source="to_team.name", default=None)
-    from_team = serializers.CharField(source="from_team.name", default=None)
-    accepted_by = serializers.CharField(source="accepted_by.display_name", default=None)
-    requested_by = serializers.CharField(source="requested_by.display_name", default=None)
+    to_team = serializers.CharField(source="to_team.name", default=None, allow_null=True)
+    from_team = serializers.CharField(source="from_team.name", default=None, allow_null=True)
+    accepted_by = serializers.CharField(source="accepted_by.display_name", default=None, allow_null=True)
+    requested_by = serializers.CharField(source="requested_by.display_name", default=None, allow_null=True)
 
     class Meta:
         model = Escalation
@@ -107,7 +127,7 @@ def _call(fn, **kwargs):
     try:
         return fn(**kwargs)
     except services.EscalationConflict as exc:
-        raise ApiConflict(str(exc)) from exc
+        raise ApiConflict({"detail": str(exc)}) from exc
     except PermissionDenied as exc:
         raise ApiPermissionDenied(str(exc)) from exc
     except ValidationError as exc:
@@ -130,6 +150,15 @@ class EscalationListApi(APIView):
 
     permission_classes = [IsAuthenticated, IsStaff]
 
+    @extend_schema(
+        operation_id="escalations_list",
+        parameters=[
+            OpenApiParameter("status", str, description="open, accepted, resolved, returned or superseded"),
+            OpenApiParameter("type", str, description="escalation type, e.g. technical"),
+            OpenApiParameter("ticket", str, description="ticket reference, e.g. HD-2026-000123"),
+        ],
+        responses={200: EscalationOutputSerializer(many=True), **READ_ERRORS},
+    )
     def get(self, request: Request) -> Response:
         qs = selectors.escalations_visible_to(request.user).select_related(
             "ticket", "to_team", "from_team", "accepted_by", "requested_by"
@@ -148,6 +177,11 @@ class EscalationCreateApi(APIView):
 
     permission_classes = [IsAuthenticated, IsStaff]
 
+    @extend_schema(
+        operation_id="tickets_escalate",
+        request=EscalateInputSerializer,
+        responses={201: EscalationOutputSerializer, **WRITE_ERRORS},
+    )
     def post(self, request: Request, reference: str) -> Response:
         try:
             ticket = ticket_get_for_user(user=request.user, reference=reference)
@@ -162,6 +196,7 @@ class EscalationCreateApi(APIView):
 class EscalationDetailApi(APIView):
     permission_classes = [IsAuthenticated, IsStaff]
 
+    @extend_schema(operation_id="escalations_retrieve", responses={200: EscalationOutputSerializer, **READ_ERRORS})
     def get(self, request: Request, pk: int) -> Response:
         return Response(EscalationOutputSerializer(_escalation(request, pk)).data)
 
@@ -169,6 +204,9 @@ class EscalationDetailApi(APIView):
 class EscalationAcceptApi(APIView):
     permission_classes = [IsAuthenticated, IsStaff]
 
+    @extend_schema(
+        operation_id="escalations_accept", request=None, responses={200: EscalationOutputSerializer, **WRITE_ERRORS}
+    )
     def post(self, request: Request, pk: int) -> Response:
         escalation = _call(services.escalation_accept, escalation=_escalation(request, pk), actor=request.user)
         return Response(EscalationOutputSerializer(escalation).data)
@@ -177,6 +215,11 @@ class EscalationAcceptApi(APIView):
 class EscalationReturnApi(APIView):
     permission_classes = [IsAuthenticated, IsStaff]
 
+    @extend_schema(
+        operation_id="escalations_return",
+        request=TextInputSerializer,
+        responses={200: EscalationOutputSerializer, **WRITE_ERRORS},
+    )
     def post(self, request: Request, pk: int) -> Response:
         data = TextInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -192,6 +235,11 @@ class EscalationReturnApi(APIView):
 class EscalationFurtherApi(APIView):
     permission_classes = [IsAuthenticated, IsStaff]
 
+    @extend_schema(
+        operation_id="escalations_escalate_further",
+        request=FurtherInputSerializer,
+        responses={201: EscalationOutputSerializer, **WRITE_ERRORS},
+    )
     def post(self, request: Request, pk: int) -> Response:
         data = FurtherInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -207,6 +255,11 @@ class EscalationFurtherApi(APIView):
 class EscalationResolveApi(APIView):
     permission_classes = [IsAuthenticated, IsStaff]
 
+    @extend_schema(
+        operation_id="escalations_resolve",
+        request=TextInputSerializer,
+        responses={200: EscalationOutputSerializer, **WRITE_ERRORS},
+    )
     def post(self, request: Request, pk: int) -> Response:
         data = TextInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -222,6 +275,21 @@ class EscalationResolveApi(APIView):
 class CompensationDecideApi(APIView):
     permission_classes = [IsAuthenticated, IsStaff]
 
+    @extend_schema(
+        operation_id="compensations_decide",
+        request=DecisionInputSerializer,
+        responses={
+            200: inline_serializer(
+                "CompensationDecision",
+                {
+                    "id": serializers.IntegerField(),
+                    "status": serializers.CharField(),
+                    "decided_by": serializers.CharField(),
+                },
+            ),
+            **WRITE_ERRORS,
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         compensation = selectors.compensation_requests_visible_to(request.user).filter(pk=pk).first()
         if compensation is None:

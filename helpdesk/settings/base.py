@@ -271,7 +271,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "helpdesk.models.Status",
+        "TierEnum": "helpdesk.models.Tier",
+        "EscalationStatusEnum": "escalations.models.escalation.EscalationStatus",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "helpdesk.api.schema.mark_staff_only_fields",

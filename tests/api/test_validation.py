@@ -275,10 +275,13 @@ def test_session_writes_need_csrf(people, tickets):
 
 
 def test_reply_with_stale_if_match_is_412(people, tickets, api_as):
-    # given a customer who saw version 1, and an agent note since
+    # given a customer who saw version 1, and an agent's priority change since (notes do not advance the version)
     ticket = tickets["mine"]
     assert ticket.version == 1
-    api_as(people["agent"]).post(f"/api/tickets/{ticket.reference}/notes/", {"body": "looking"})
+    patched = api_as(people["agent"]).patch(
+        f"/api/tickets/{ticket.reference}/", {"priority": "high"}, headers={"If-Match": "1"}
+    )
+    assert patched.status_code == 200
     # when the customer replies with If-Match: 1
     response = api_as(people["customer"]).post(
         f"/api/tickets/{ticket.reference}/replies/", {"body": "hello"}, headers={"If-Match": "1"}

@@ -254,6 +254,8 @@ def test_customer_list_and_workspace_query_counts_do_not_grow(
     # when the customer's list and the agent's workspace render, then the query counts are bounded independently of n
     with django_assert_max_num_queries(8):
         client.get(QUEUE)
-    with django_assert_max_num_queries(16):
+    # (the workspace includes every app's panel: SLA clocks and history, escalation chain and risk, KB suggestions,
+    # the resolution checklist and the customer's scores; each panel costs a fixed number of queries)
+    with django_assert_max_num_queries(26):
         response = other_client.get(reverse("ticket_detail", args=[ticket.reference]))
     assert response.status_code == 200

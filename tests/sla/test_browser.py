@@ -34,7 +34,7 @@ def test_sla_panels_in_the_browser(
     page.click("text=SLA history")
     page.screenshot(path=str(screenshot_dir / "workspace.png"), full_page=True)
     # then the breached clock is red and the history names the policy
-    assert page.locator(".sla-breached").first.inner_text().startswith("Breached · overdue by 30 min")
+    assert page.locator(".sla-panel .sla-breached").first.inner_text().startswith("Breached · overdue by 30 min")
     assert page.locator(".sla-history").get_by_text("Policy: enterprise normal").first.is_visible()
 
     # when the customer opens it
