@@ -62,7 +62,25 @@ def escalate(teams):
 
 
 @pytest.fixture
-def dataset(customer, customer2, agent, agent2, specialist, compliance_officer, manager, teams, make_ticket, escalate):
+def dataset(
+    customer,
+    customer2,
+    agent,
+    agent2,
+    specialist,
+    compliance_officer,
+    manager,
+    teams,
+    make_ticket,
+    escalate,
+    monkeypatch,
+):
+    from helpdesk import guards
+
+    # The hand-built data set resolves escalated tickets directly: the resolution criteria (feedback's status
+    # guards) are tested in tests/feedback; here they would only stand between us and the numbers.
+    monkeypatch.setattr(guards, "_GUARDS", {})
+
     def create(moment, who, **kwargs):
         with time_machine.travel(moment, tick=False):
             return make_ticket(who, **kwargs)
