@@ -4,8 +4,6 @@ permissions are decided here and every ticket or escalation is fetched through i
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -32,38 +30,11 @@ from escalations.models import CompensationStatus, EscalationMode, EscalationTyp
 from helpdesk.models import Role
 from helpdesk.panels import slot_templates
 from helpdesk.selectors import ticket_get_for_user, ticket_is_visible_to
-
-
-def staff_required(view):
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not request.user.is_staff_member:
-            raise PermissionDenied("This page is for staff.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
+from helpdesk.views import form_errors, manager_required, staff_required
 
 
 def _is_manager(user) -> bool:
     return user.is_superuser or user.role in (Role.MANAGER, Role.ADMIN)
-
-
-def manager_required(view):
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not _is_manager(request.user):
-            raise PermissionDenied("This page is for managers.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _back(request: HttpRequest, escalation) -> HttpResponse:
@@ -129,7 +100,7 @@ def escalation_new_view(request: HttpRequest, reference: str) -> HttpResponse:
             messages.warning(request, str(conflict))
             return redirect("ticket_detail", reference=ticket.reference)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             team = escalation.to_team.name if escalation.to_team else "the next level"
             messages.success(request, f"Escalated to {team}. The team and the customer have been told.")
@@ -306,7 +277,7 @@ def escalation_return_view(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, str(exc))
             return _back(request, escalation)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, "Returned to the sender with your guidance.")
             return redirect("escalation_inbox")
@@ -335,7 +306,7 @@ def escalation_further_view(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, str(exc))
             return _back(request, escalation)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, f"Escalated further to {new.to_team.name if new.to_team else 'tier 3'}.")
             return _back(request, new)
@@ -355,7 +326,7 @@ def escalation_resolve_view(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, str(exc))
             return _back(request, escalation)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, "Resolved. The customer has been told what was done.")
             return _back(request, escalation)

@@ -4,11 +4,10 @@ close, "My follow-ups" and the managers' RCA review queue. Thin views over selec
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -28,17 +27,7 @@ from feedback.models import CorrectiveAction, RootCauseAnalysis
 from helpdesk.models import Role, Status
 from helpdesk.selectors import ticket_get_for_user
 from helpdesk.services import ticket_change_status
-from helpdesk.views import staff_required
-
-
-def manager_required(view):
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if request.user.role not in (Role.MANAGER, Role.ADMIN) and not request.user.is_superuser:
-            raise PermissionDenied("This page is for managers.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
+from helpdesk.views import manager_required, staff_required
 
 
 def _service_errors(exc: ValidationError) -> list[str]:

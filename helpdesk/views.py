@@ -50,7 +50,23 @@ def customer_required(view):
     return wrapper
 
 
-def _form_errors(form, exc: ValidationError) -> None:
+def manager_required(view=None, *, message: str = "This page is for managers."):
+    """Tier 3 and admins only (``@manager_required`` or ``@manager_required(message=...)``)."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs):
+            user = request.user
+            if not (user.is_superuser or user.role in (Role.MANAGER, Role.ADMIN)):
+                raise PermissionDenied(message)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate(view) if view is not None else decorate
+
+
+def form_errors(form, exc: ValidationError) -> None:
     """Put a service's ValidationError next to the form's fields (or on top when it names no field)."""
     if hasattr(exc, "error_dict"):
         for field, errors in exc.message_dict.items():
@@ -159,7 +175,7 @@ def ticket_new_view(request: HttpRequest) -> HttpResponse:
                 files=form.cleaned_data["attachments"],
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, f"Thank you. Your request {ticket.reference} has been received.")
             return redirect("ticket_detail", reference=ticket.reference)
@@ -250,7 +266,7 @@ def ticket_reply_view(request: HttpRequest, reference: str) -> HttpResponse:
             data["version"] = conflict.ticket.version
             return _render_detail(request, conflict.ticket, status=409, reply_form=ReplyForm(data), conflict=conflict)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, "Your message was sent.")
             return redirect("ticket_detail", reference=ticket.reference)
@@ -272,7 +288,7 @@ def ticket_note_view(request: HttpRequest, reference: str) -> HttpResponse:
                 files=form.cleaned_data["attachments"],
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, "Internal note added.")
             return redirect("ticket_detail", reference=ticket.reference)
@@ -302,7 +318,7 @@ def ticket_update_view(request: HttpRequest, reference: str) -> HttpResponse:
             # Nothing was saved: show the current state (with its new version) and say who changed it.
             return _render_detail(request, conflict.ticket, status=409, conflict=conflict)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, f"Saved: {', '.join(changed)}." if changed else "Nothing changed.")
             return redirect("ticket_detail", reference=ticket.reference)

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.forms import ReplyForm
 from helpdesk.selectors import ticket_get_for_user, tickets_visible_to
-from helpdesk.views import staff_required
+from helpdesk.views import form_errors, staff_required
 from knowledge_base import selectors, services
 from knowledge_base.forms import ArticleForm, DecisionForm, ProposalForm, SearchForm
 from knowledge_base.models import ArticleStatus, ProposalKind
@@ -40,14 +40,6 @@ def editor_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _session_key(request: HttpRequest) -> str:
@@ -167,7 +159,7 @@ def article_create_view(request: HttpRequest) -> HttpResponse:
                 tags=form.cleaned_data["tags"],
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, "Draft saved.")
             return redirect("kb_article_detail", pk=article.pk)
@@ -205,7 +197,7 @@ def article_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
                 expected_revision=form.cleaned_data["expected_revision"],
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
             status = 409
         else:
             messages.success(request, "Article saved.")
@@ -273,7 +265,7 @@ def article_propose_view(request: HttpRequest, pk: int) -> HttpResponse:
                 comment=form.cleaned_data["comment"],
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, "Thank you. Your proposal is in the owner's review queue.")
             return redirect("kb_article_detail", pk=article.pk)

@@ -7,11 +7,10 @@ Thin views: numbers come from ``reports.metrics``, pictures from ``reports.chart
 from __future__ import annotations
 
 import datetime as dt
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -19,7 +18,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from escalations.models import EscalationType
-from helpdesk.models import Category, Channel, Plan, Role, Team, Tier
+from helpdesk.models import Category, Channel, Plan, Team, Tier
+from helpdesk.views import manager_required
 from reports import charts, metrics
 from reports.csv_export import csv_render
 from reports.forms import CoachingSessionForm
@@ -28,17 +28,6 @@ from reports.services import coaching_session_record
 
 PERIODS = {7: "Last 7 days", 28: "Last 28 days", 90: "Last 90 days"}
 CHART_WEEKS = 12
-
-
-def manager_required(view):
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        user = request.user
-        if not (user.role in (Role.MANAGER, Role.ADMIN) or user.is_superuser):
-            raise PermissionDenied("Reports are for managers.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _week_labels(weeks: list[dt.datetime]) -> list[str]:
@@ -72,7 +61,7 @@ def _chart_for(
 
 
 @login_required
-@manager_required
+@manager_required(message="Reports are for managers.")
 @require_GET
 def dashboard_view(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
@@ -124,7 +113,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@manager_required
+@manager_required(message="Reports are for managers.")
 @require_http_methods(["GET", "POST"])
 def coaching_view(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
@@ -162,7 +151,7 @@ def coaching_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@manager_required
+@manager_required(message="Reports are for managers.")
 @require_GET
 def attention_view(request: HttpRequest) -> HttpResponse:
     """The "needs attention now" panel alone, polled by the dashboard every minute (htmx)."""
@@ -204,7 +193,7 @@ def _explorer_state(request: HttpRequest) -> dict:
 
 
 @login_required
-@manager_required
+@manager_required(message="Reports are for managers.")
 @require_GET
 def explorer_view(request: HttpRequest) -> HttpResponse:
     state = _explorer_state(request)
@@ -240,7 +229,7 @@ def explorer_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@manager_required
+@manager_required(message="Reports are for managers.")
 @require_GET
 def explorer_csv_view(request: HttpRequest) -> HttpResponse:
     """The explorer's series as CSV: the same numbers the viewer sees on screen, formula-safe."""

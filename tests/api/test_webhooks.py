@@ -11,17 +11,13 @@ import ssl
 import subprocess
 import threading
 import time
-from contextlib import contextmanager
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import kombu.pools
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from helpdesk.celery import app
 from helpdesk.models import (
     Notification,
     NotificationChannel,
@@ -33,6 +29,7 @@ from helpdesk.models import (
 from helpdesk.notifications import notification_deliver, notifications_redeliver_pending
 from helpdesk.services import ticket_change_status
 from helpdesk.webhooks import webhook_emit, webhook_signature_verify, webhook_url_check
+from tests.celery_helpers import broker_at, real_worker, wait_until
 
 SECRET = "s3cret-shared-with-the-crm"
 
@@ -373,43 +370,6 @@ def test_delivery_log_is_in_the_admin(allow_local, admin_user, client, customer,
 
 
 # --- a real worker and a broker outage (the pattern of tests/helpdesk/test_outbox.py) -------------------------
-
-
-def _reset_broker_pools() -> None:
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
-    app.amqp._producer_pool = None
-    kombu.pools.reset()
-
-
-@contextmanager
-def broker_at(url: str):
-    original = app.conf.broker_url
-    _reset_broker_pools()
-    app.conf.broker_url = url
-    try:
-        yield
-    finally:
-        _reset_broker_pools()
-        app.conf.broker_url = original
-
-
-@contextmanager
-def real_worker():
-    _reset_broker_pools()
-    app.control.purge()
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=15, loglevel="WARNING"):
-        yield
-
-
-def wait_until(predicate, timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
 
 
 @pytest.mark.worker

@@ -2,46 +2,17 @@
 and the outbox row it writes is delivered by the same worker."""
 
 import re
-import time
-from contextlib import contextmanager
 from datetime import timedelta
 
-import kombu.pools
 import pytest
 import time_machine
-from celery.contrib.testing.worker import start_worker
 from django.core import mail
 from django.utils import timezone
 
 from feedback.models import Survey
 from feedback.tasks import send_due_surveys_task
-from helpdesk.celery import app
 from helpdesk.models import Notification, NotificationChannel, NotificationStatus
-
-
-def reset_broker_pools() -> None:
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
-    app.amqp._producer_pool = None
-    kombu.pools.reset()
-
-
-@contextmanager
-def real_worker():
-    reset_broker_pools()
-    app.control.purge()
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=15, loglevel="WARNING"):
-        yield
-
-
-def wait_until(predicate, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
+from tests.celery_helpers import real_worker, wait_until
 
 
 @pytest.mark.worker

@@ -2,58 +2,15 @@
 request nor loses a notification."""
 
 import time
-from contextlib import contextmanager
 from datetime import timedelta
 
-import kombu.pools
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core import mail
 from django.utils import timezone
 
-from helpdesk.celery import app
 from helpdesk.models import Notification, NotificationChannel, NotificationStatus
 from helpdesk.notifications import notification_deliver, notifications_redeliver_pending
-
-
-@contextmanager
-def broker_at(url: str):
-    """Point the Celery app at another broker URL (e.g. a closed port), dropping pooled connections."""
-    original = app.conf.broker_url
-
-    reset_broker_pools()
-    app.conf.broker_url = url
-    try:
-        yield
-    finally:
-        reset_broker_pools()
-        app.conf.broker_url = original
-
-
-def reset_broker_pools() -> None:
-    """Forget pooled broker connections (Celery's and kombu's global pools) so the next publish reconnects."""
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
-    app.amqp._producer_pool = None
-    kombu.pools.reset()
-
-
-@contextmanager
-def real_worker():
-    reset_broker_pools()
-    app.control.purge()
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=15, loglevel="WARNING"):
-        yield
-
-
-def wait_until(predicate, timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
+from tests.celery_helpers import broker_at, real_worker, wait_until
 
 
 def email_rows(**filters):
