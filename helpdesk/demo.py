@@ -24,6 +24,7 @@ from helpdesk.models import (
     Organization,
     Plan,
     Priority,
+    ReplyTemplate,
     Role,
     Status,
     Team,
@@ -322,9 +323,57 @@ def seed_core(*, password: str, now: datetime, rng: random.Random, stdout=None) 
             "managers": managers,
         },
     }
+    _seed_reply_templates(categories)
     if not Ticket.objects.exists():
         _seed_tickets(people=people, now=now, rng=rng)
     return people
+
+
+REPLY_TEMPLATES = [
+    (
+        None,
+        "Acknowledge and set expectations",
+        'Hello {{customer_first_name}},\n\nThank you for getting in touch about "{{ticket_subject}}" '
+        "({{ticket_reference}}). I am looking into it now and will update you within the hour.\n\n{{agent_name}}",
+    ),
+    (
+        None,
+        "Ask for more details",
+        "Hello {{customer_first_name}},\n\nTo move this forward, could you send us the exact error message, the time it "
+        "happened and a screenshot if you have one?\n\nThank you,\n{{agent_name}}",
+    ),
+    (
+        "billing",
+        "Duplicate charge: refund on its way",
+        "Hello {{customer_first_name}},\n\nI can confirm the duplicate charge on the {{organization_name}} account. I "
+        "have issued a refund; it will reach your card within 3 to 5 working days.\n\n{{agent_name}}",
+    ),
+    (
+        "login-access",
+        "Password reset steps",
+        'Hello {{customer_first_name}},\n\nPlease use "Forgot password" on the sign-in page; the link is valid for 30 '
+        "minutes. If the account stays locked, reply here and I will unlock it for you.\n\n{{agent_name}}",
+    ),
+    (
+        "outage",
+        "Incident acknowledged",
+        "Hello {{customer_first_name}},\n\nWe are aware of the problem and our engineers are working on it. As a "
+        "{{plan_name}} customer you will hear from us at least every hour until it is fixed.\n\n{{agent_name}}",
+    ),
+    (
+        "orders-delivery",
+        "Delivery investigation opened",
+        "Hello {{customer_first_name}},\n\nI have opened an investigation with the courier for {{ticket_reference}} and "
+        "will update you as soon as they reply, at the latest tomorrow.\n\n{{agent_name}}",
+    ),
+]
+
+
+def _seed_reply_templates(categories: dict) -> None:
+    for slug, name, body in REPLY_TEMPLATES:
+        ReplyTemplate.objects.get_or_create(
+            name=name, defaults={"body": body, "category": categories[slug] if slug else None}
+        )
 
 
 def _seed_tickets(*, people: dict, now: datetime, rng: random.Random, count: int = 54) -> None:
@@ -340,14 +389,17 @@ def _seed_tickets(*, people: dict, now: datetime, rng: random.Random, count: int
         + [Status.RESOLVED] * 14
         + [Status.CLOSED] * 15
     )
+    # Plan every ticket first, then create them oldest first: round-robin assignment then takes real turns.
+    planned = []
     for index in range(count):
         slug, subject, description = TICKET_TEMPLATES[index % len(TICKET_TEMPLATES)]
         # Open tickets are recent; resolved and closed ones spread across the history.
         state = final_states[index % len(final_states)]
-        age_days = (
-            rng.uniform(0.05, 3) if state in (Status.NEW, Status.OPEN, Status.PENDING_CUSTOMER) else rng.uniform(2, 100)
-        )
-        created = now - timedelta(days=age_days)
+        recent = state in (Status.NEW, Status.OPEN, Status.PENDING_CUSTOMER)
+        age_days = rng.uniform(0.05, 3) if recent else rng.uniform(2, 100)
+        planned.append((now - timedelta(days=age_days), index, slug, subject, description, state))
+    planned.sort()
+    for created, index, slug, subject, description, state in planned:
         customer = customers[index % len(customers)]
         priority = rng.choices(list(Priority.values), weights=[2, 5, 3, 1])[0]
         channel = rng.choice([Channel.WEB, Channel.EMAIL, Channel.PHONE, Channel.CHAT, Channel.WEB])
@@ -363,23 +415,28 @@ def _seed_tickets(*, people: dict, now: datetime, rng: random.Random, count: int
         if state == Status.NEW:
             continue
         agent = ticket.assignee or agents[index % len(agents)]
-        moment = created + timedelta(minutes=rng.randint(10, 240))
+        # Every later step happens after the previous one and never in the future.
+        latest = now - timedelta(minutes=2)
+        moment = min(created + timedelta(minutes=rng.randint(10, 240)), latest)
+        # About a third of the solved tickets are solved at first contact: one answer that fixes it.
+        first_contact = state in (Status.RESOLVED, Status.CLOSED) and index % 3 == 1
         with time_machine.travel(moment, tick=False):
             if ticket.assignee is None:
                 services.ticket_assign(ticket=ticket, actor=agent, team=ticket.team, assignee=agent)
-            services.ticket_reply(ticket=ticket, author=agent, body=rng.choice(REPLIES))
-        if index % 3 == 0:
-            moment += timedelta(minutes=rng.randint(5, 60))
+            if not first_contact:
+                services.ticket_reply(ticket=ticket, author=agent, body=rng.choice(REPLIES))
+        if index % 3 == 0 and not first_contact:
+            moment = min(moment + timedelta(minutes=rng.randint(5, 60)), latest)
             with time_machine.travel(moment, tick=False):
                 services.ticket_add_internal_note(ticket=ticket, author=agent, body=rng.choice(NOTES))
-        if index % 2 == 0:
-            moment += timedelta(hours=rng.uniform(1, 20))
+        if index % 2 == 0 and not first_contact:
+            moment = min(moment + timedelta(hours=rng.uniform(1, 20)), latest)
             with time_machine.travel(moment, tick=False):
                 services.ticket_reply(ticket=ticket, author=customer, body=rng.choice(CUSTOMER_FOLLOW_UPS))
         if state == Status.OPEN:
             continue
-        moment += timedelta(hours=rng.uniform(0.5, 30))
-        moment = min(moment, now - timedelta(minutes=5))
+        moment += timedelta(minutes=rng.randint(20, 90)) if first_contact else timedelta(hours=rng.uniform(0.5, 30))
+        moment = min(moment, latest)
         with time_machine.travel(moment, tick=False):
             ticket.refresh_from_db()
             if state in (Status.PENDING_CUSTOMER, Status.PENDING_THIRD_PARTY):
@@ -392,7 +449,7 @@ def _seed_tickets(*, people: dict, now: datetime, rng: random.Random, count: int
             )
             services.ticket_change_status(ticket=ticket, actor=agent, status=Status.RESOLVED)
         if state == Status.CLOSED:
-            with time_machine.travel(moment + timedelta(days=3), tick=False):
+            with time_machine.travel(min(moment + timedelta(days=3), latest), tick=False):
                 ticket.refresh_from_db()
                 services.ticket_change_status(ticket=ticket, actor=agent, status=Status.CLOSED)
 
