@@ -772,8 +772,12 @@ def _level_team(level: EscalationLevel, tier3: Team | None) -> Team | None:
 
 
 def _dossier_facts(ticket_ids: Iterable[int]) -> dict[int, dict]:
-    """Last public activity and conversation counts per ticket, in one query."""
-    last = TicketEvent.objects.filter(ticket=OuterRef("pk"), is_public=True).order_by("-created_at", "-id")
+    """Last public message (the request, a reply or a customer message) and conversation counts per ticket, in one
+    query. Status changes are public too but say nothing a receiver needs to read."""
+    conversation = (EventKind.AGENT_REPLY, EventKind.CUSTOMER_MESSAGE, EventKind.CREATED)
+    last = TicketEvent.objects.filter(ticket=OuterRef("pk"), is_public=True, kind__in=conversation).order_by(
+        "-created_at", "-id"
+    )
     rows = (
         Ticket.objects.filter(pk__in=set(ticket_ids))
         .annotate(
