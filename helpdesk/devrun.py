@@ -11,11 +11,46 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from helpdesk import embedded_broker
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _wait_for_web(port: str, children, timeout: float = 30.0) -> None:
+    """Print the banner once the web server answers (and after the worker's start-up chatter)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and all(child.poll() is None for _, child in children):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2):
+                break
+        except OSError:
+            time.sleep(0.5)
+    time.sleep(1.5)
+
+
+def _banner(port: str, *, embedded_broker: bool) -> str:
+    import django
+
+    django.setup()
+    from helpdesk.demo import DEMO_LOGINS
+
+    password = os.environ.get("DEMO_PASSWORD", "demo1234")
+    lines = [
+        "",
+        "=" * 78,
+        f"  Escalation Helpdesk is running at http://localhost:{port}/",
+        f"  Demo logins (password {password}):",
+        *(f"    {login.username:<11} {login.description}" for login in DEMO_LOGINS),
+        "  Running: web, a Celery worker, beat"
+        + (", the embedded Redis" if embedded_broker else "")
+        + ". Ctrl-C stops them all.",
+        "=" * 78,
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def _raise_interrupt(signum, frame):
@@ -54,17 +89,8 @@ def main() -> int:
         for name, command in commands.items():
             # Own sessions: Ctrl-C reaches only this launcher, which then stops web, worker and beat, and the broker last.
             children.append((name, subprocess.Popen(command, cwd=BASE_DIR, start_new_session=True)))  # noqa: S603
-        time.sleep(2)
-        banner = [
-            "",
-            "=" * 64,
-            f"  Escalation Helpdesk is running at http://localhost:{port}/",
-            "  Sign in as customer, customer2, agent, agent2, specialist, manager or admin",
-            f"  Password: {os.environ.get('DEMO_PASSWORD', 'demo1234')}    Press Ctrl-C to stop everything.",
-            "=" * 64,
-            "",
-        ]
-        print("\n".join(banner), flush=True)
+        _wait_for_web(port, children)
+        print(_banner(port, embedded_broker=broker is not None), flush=True)
         while True:
             for name, child in children:
                 if child.poll() is not None:
