@@ -133,8 +133,12 @@ def _lock_ticket(ticket: Ticket) -> Ticket:
     return ticket
 
 
-def _ack_minutes(level: EscalationLevel | None) -> int:
-    return level.ack_minutes if level is not None else int(conf.get("ESCALATION_DEFAULT_ACK_MINUTES"))
+def _ack_minutes(level: EscalationLevel | None, *, caller_waiting: bool = False) -> int:
+    """The path level's minutes; without a level, 2 for a caller waiting on the line, else the default (30)."""
+    if level is not None:
+        return level.ack_minutes
+    name = "ESCALATION_CALLER_WAITING_ACK_MINUTES" if caller_waiting else "ESCALATION_DEFAULT_ACK_MINUTES"
+    return int(conf.get(name))
 
 
 def _level(path: EscalationPath | None, position: int) -> EscalationLevel | None:
@@ -407,7 +411,7 @@ def escalation_create(
         dossier_mood=dossier_mood.strip(),
         caller_waiting=caller_waiting,
         created_at=now,
-        ack_due_at=now + timedelta(minutes=_ack_minutes(level)),
+        ack_due_at=now + timedelta(minutes=_ack_minutes(level, caller_waiting=caller_waiting)),
     )
     if escalation is None:
         raise EscalationConflict("This ticket was escalated a moment ago (a double click?). Nothing new was created.")
@@ -543,6 +547,7 @@ def escalation_page_next_level(*, escalation: Escalation, now: datetime | None =
         or current.status != EscalationStatus.OPEN
         or current.ack_due_at is None
         or current.ack_due_at > now
+        or current.caller_waiting  # a warm transfer times out into a callback (escalations.calls), not a page
     ):
         return None
     if not ticket.is_open:
