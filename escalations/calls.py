@@ -21,9 +21,9 @@ from django.utils import timezone
 from escalations import conf
 from escalations.models import (
     Call,
-    CallDirection,
     Callback,
     CallbackStatus,
+    CallDirection,
     CallOutcome,
     Escalation,
     EscalationStatus,
@@ -42,8 +42,8 @@ __all__ = [
     "callbacks_remind_due",
     "calls_sweep",
     "customer_timezone",
-    "window_words",
     "warm_transfers_expire",
+    "window_words",
 ]
 
 CALLBACK_MISSED_KIND = "callback_missed"
