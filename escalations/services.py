@@ -134,9 +134,10 @@ def _lock_ticket(ticket: Ticket) -> Ticket:
 
 
 def _ack_minutes(level: EscalationLevel | None, *, caller_waiting: bool = False) -> int:
-    """The path level's minutes; without a level, 2 for a caller waiting on the line, else the default (30)."""
+    """The path level's minutes (its caller-waiting minutes, default 2, for a warm transfer); without a level,
+    the configured defaults (2 and 30)."""
     if level is not None:
-        return level.ack_minutes
+        return level.caller_waiting_minutes if caller_waiting else level.ack_minutes
     name = "ESCALATION_CALLER_WAITING_ACK_MINUTES" if caller_waiting else "ESCALATION_DEFAULT_ACK_MINUTES"
     return int(conf.get(name))
 

@@ -88,6 +88,22 @@ def test_caller_waiting_defaults_to_two_minutes(make_ticket, customer, agent, sp
     assert escalation.ack_due_at == T0 + timedelta(minutes=2)
 
 
+def test_caller_waiting_uses_the_path_levels_caller_waiting_minutes(
+    make_ticket, customer, agent, specialist, warm_transfer
+):
+    # given: the shipped technical path (30 minutes to accept normally)
+    from escalations.defaults import escalation_config_ensure
+    from escalations.models import EscalationLevel
+
+    escalation_config_ensure()
+    EscalationLevel.objects.filter(path__escalation_type="technical", position=1).update(caller_waiting_minutes=3)
+    ticket = make_ticket(customer, category="outage")
+    # when
+    escalation = warm_transfer(ticket, agent, now=T0)
+    # then
+    assert escalation.ack_due_at == T0 + timedelta(minutes=3)
+
+
 def test_accepted_in_time_the_transfer_makes_no_callback(make_ticket, customer, agent, specialist, warm_transfer):
     # given
     ticket = make_ticket(customer, category="outage")
