@@ -158,14 +158,22 @@ def _tell_customer_window(callback: Callback) -> None:
     notification_enqueue(
         kind="customer_callback_promised",
         subject=f"[{ticket.reference}] We will call you back",
-        body=f"Hello {callback.customer.display_name},\n\nWe will call you back on {callback.number} "
-        f"on {window_words(callback)}.\n\nReason: {callback.reason}",
+        body=f"Hello {callback.customer.display_name},\n\nWe will call you back"
+        + (f" on {callback.number}" if callback.number else "")
+        + f" on {window_words(callback)}.\n\nReason: {callback.reason}",
         recipients=[callback.customer],
         ticket=ticket,
         url=core.ticket_url(ticket),
         in_app=False,
         data={"callback_id": callback.pk},
     )
+
+
+def _number_on_record(ticket: Ticket) -> str:
+    """The number of the latest call on the ticket, else the customer's or their organisation's phone."""
+    last_call = Call.objects.filter(ticket=ticket).order_by("-started_at").values_list("number", flat=True).first()
+    customer = ticket.customer
+    return last_call or customer.phone or (customer.organization.phone if customer.organization_id else "")
 
 
 def _callback_insert(
@@ -183,7 +191,7 @@ def _callback_insert(
     callback = Callback.objects.create(
         ticket=ticket,
         customer=customer,
-        number=number or customer.phone or (customer.organization.phone if customer.organization_id else "") or "-",
+        number=number or _number_on_record(ticket),
         window_start=window_start,
         window_end=window_end,
         customer_timezone=customer_timezone(customer),
@@ -197,7 +205,7 @@ def _callback_insert(
         kind=EventKind.CALL,
         actor=owner,
         is_public=False,
-        body=f"Callback promised to {callback.number}, {window_words(callback)}: {reason}",
+        body=f"Callback promised to {callback.number or 'the customer'}, {window_words(callback)}: {reason}",
         data={"callback_id": callback.pk, "window_start": window_start.isoformat()},
     )
     _tell_customer_window(callback)
@@ -250,6 +258,7 @@ def callback_complete(
     outcome: str,
     summary: str,
     duration_seconds: int = 0,
+    number: str = "",
     now: datetime | None = None,
 ) -> Call:
     """Keep a callback: its outcome is logged as an outbound call and the callback is done. Atomic; a callback
@@ -268,7 +277,7 @@ def callback_complete(
         actor=actor,
         ticket=callback.ticket,
         direction=CallDirection.OUTBOUND,
-        number=callback.number,
+        number=(number or "").strip() or callback.number,
         summary=summary,
         outcome=outcome,
         duration_seconds=duration_seconds,

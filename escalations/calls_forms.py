@@ -9,7 +9,7 @@ from escalations.models import CallDirection, CallOutcome, EscalationType
 
 class CallForm(forms.Form):
     direction = forms.ChoiceField(choices=CallDirection.choices, initial=CallDirection.INBOUND, label="Direction")
-    number = forms.CharField(max_length=40, label="Number")
+    number = forms.CharField(required=False, max_length=40, label="Number")
     started_at = forms.DateTimeField(widget=forms.HiddenInput)
     duration_seconds = forms.IntegerField(
         required=False, min_value=0, label="Duration (seconds)", help_text="Left empty: counted from the start."
@@ -32,6 +32,7 @@ class CallForm(forms.Form):
 
 
 class CallbackCompleteForm(forms.Form):
+    number = forms.CharField(required=False, max_length=40, label="Number called")
     outcome = forms.ChoiceField(choices=[("", "Choose…"), *CallOutcome.choices], label="Outcome")
     summary = forms.CharField(label="What happened", widget=forms.Textarea(attrs={"rows": 2}))
     duration_seconds = forms.IntegerField(required=False, min_value=0, initial=0, label="Duration (seconds)")

@@ -129,6 +129,7 @@ def callback_complete_view(request: HttpRequest, pk: int) -> HttpResponse:
             outcome=form.cleaned_data["outcome"],
             summary=form.cleaned_data["summary"],
             duration_seconds=form.cleaned_data["duration_seconds"] or 0,
+            number=form.cleaned_data["number"],
         )
     except ValidationError as exc:
         messages.error(request, _error_words(exc))

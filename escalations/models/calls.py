@@ -64,7 +64,7 @@ class Callback(models.Model):
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="callbacks")
     customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    number = models.CharField(max_length=40)
+    number = models.CharField(max_length=40, blank=True, help_text="Blank when no number is on record.")
     window_start = models.DateTimeField(db_index=True)
     window_end = models.DateTimeField(db_index=True)
     customer_timezone = models.CharField(max_length=64, help_text="The timezone the window was promised in.")

@@ -125,7 +125,7 @@ def test_my_callbacks_lists_overdue_first_and_logs_the_outcome(make_ticket, cust
     page = client.get("/calls/callbacks/")
     done = client.post(
         f"/calls/callbacks/{overdue.pk}/complete/",
-        {"outcome": "resolved", "summary": "Sorted.", "duration_seconds": 40},
+        {"outcome": "resolved", "summary": "Sorted.", "duration_seconds": 40, "number": "+44 20 7946 0003"},
         follow=True,
     )
     # then
