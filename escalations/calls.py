@@ -27,6 +27,7 @@ from escalations.models import (
     CallOutcome,
     Escalation,
     EscalationStatus,
+    EscalationType,
 )
 from helpdesk import services as core
 from helpdesk.events import event_record
@@ -302,6 +303,7 @@ def warm_transfers_expire(*, now: datetime) -> list[Callback]:
     normal = timedelta(minutes=int(conf.get("ESCALATION_DEFAULT_ACK_MINUTES")))
     due = list(
         Escalation.objects.filter(status=EscalationStatus.OPEN, caller_waiting=True, ack_due_at__lte=now)
+        .exclude(escalation_type=EscalationType.EMERGENCY)  # emergencies page managers until accepted
         .select_related("ticket", "ticket__customer", "ticket__customer__organization", "to_team", "requested_by")
         .order_by("ack_due_at", "pk")[:500]
     )

@@ -34,6 +34,5 @@ def call_panel(*, request, ticket) -> dict | None:
         "started_at": now,
         "chosen": chosen,
         "playbooks": calls_selectors.playbooks_by_type() if on_call else {},
-        "recent_calls": calls_selectors.calls_for_ticket(ticket=ticket),
         "customer_tz": customer_timezone(customer),
     }

@@ -6,15 +6,11 @@ from datetime import datetime, timedelta
 
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
-from escalations.models import Call, Callback, CallbackStatus, Playbook
+from escalations.models import Callback, CallbackStatus, Playbook
 from helpdesk.models import User
 from helpdesk.selectors import ticket_visibility_q_for
 
 DUE_SOON = timedelta(hours=1)
-
-
-def calls_for_ticket(*, ticket, limit: int = 5) -> list[Call]:
-    return list(Call.objects.filter(ticket=ticket).select_related("agent")[:limit])
 
 
 def callbacks_visible_to(user: User) -> QuerySet[Callback]:

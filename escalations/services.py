@@ -412,7 +412,12 @@ def escalation_create(
         dossier_mood=dossier_mood.strip(),
         caller_waiting=caller_waiting,
         created_at=now,
-        ack_due_at=now + timedelta(minutes=_ack_minutes(level, caller_waiting=caller_waiting)),
+        # An emergency pages every manager until accepted, caller or not; any other caller-waiting hop is a warm
+        # transfer with its own short clock (then a promised callback: escalations.calls.warm_transfers_expire).
+        ack_due_at=now
+        + timedelta(
+            minutes=_ack_minutes(level, caller_waiting=caller_waiting and escalation_type != EscalationType.EMERGENCY)
+        ),
     )
     if escalation is None:
         raise EscalationConflict("This ticket was escalated a moment ago (a double click?). Nothing new was created.")
@@ -548,7 +553,8 @@ def escalation_page_next_level(*, escalation: Escalation, now: datetime | None =
         or current.status != EscalationStatus.OPEN
         or current.ack_due_at is None
         or current.ack_due_at > now
-        or current.caller_waiting  # a warm transfer times out into a callback (escalations.calls), not a page
+        # A warm transfer times out into a callback (escalations.calls), not a page; emergencies still page.
+        or (current.caller_waiting and current.escalation_type != EscalationType.EMERGENCY)
     ):
         return None
     if not ticket.is_open:

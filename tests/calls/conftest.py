@@ -21,12 +21,12 @@ def warm_transfer(dossier):
     """``warm_transfer(ticket, actor, now=...)``: a technical escalation with the caller waiting on the line."""
     from escalations.services import escalation_create
 
-    def do(ticket, actor, *, now, **overrides):
+    def do(ticket, actor, *, now, escalation_type="technical", mode="functional", **overrides):
         return escalation_create(
             ticket=ticket,
             actor=actor,
-            escalation_type="technical",
-            mode="functional",
+            escalation_type=escalation_type,
+            mode=mode,
             caller_waiting=True,
             now=now,
             **{**dossier, **overrides},

@@ -145,6 +145,24 @@ def test_transfer_not_accepted_in_time_becomes_a_callback_once(make_ticket, cust
     assert "on Monday 23 November, 10:02–11:02 (Europe/Paris)." in email.body
 
 
+def test_an_emergency_with_the_caller_waiting_keeps_paging_and_makes_no_callback(
+    make_ticket, customer, agent, manager, warm_transfer
+):
+    # given: the shipped emergency path (10 minutes to accept, every manager paged)
+    from escalations.defaults import escalation_config_ensure
+
+    escalation_config_ensure()
+    ticket = make_ticket(customer, category="outage")
+    escalation = warm_transfer(ticket, agent, now=T0, escalation_type="emergency", mode="hierarchical")
+    # when
+    created = warm_transfers_expire(now=T0 + timedelta(minutes=11))
+    # then
+    assert escalation.ack_due_at == T0 + timedelta(minutes=10)
+    assert created == []
+    escalation.refresh_from_db()
+    assert escalation.caller_waiting is True
+
+
 def test_sla_sweep_does_not_page_a_waiting_caller_onward(make_ticket, customer, agent, specialist, warm_transfer):
     # given: a path with a second level, so the SLA sweep would otherwise page it
     from escalations.defaults import escalation_config_ensure
