@@ -48,8 +48,6 @@ __all__ = [
     "window_words",
 ]
 
-CALLBACK_MISSED_KIND = "callback_missed"
-
 
 def _minutes(name: str, default: int) -> int:
     return int(getattr(settings, name, default))
@@ -384,8 +382,8 @@ def _leads_for(user: User) -> list[User]:
 
 def callbacks_breach_missed(*, now: datetime) -> int:
     """A pending callback whose window has ended is breached exactly once: it escalates to the owner's team lead
-    (notified, and an event on the ticket) and ``breached_at`` is set for analytics. With no lead it is marked
-    missed. Idempotent."""
+    (notified, and a ``call`` event on the ticket with ``data.callback_missed``) and ``breached_at`` is set for
+    analytics. With no lead it is marked missed. Idempotent."""
     breached = 0
     due = Callback.objects.filter(
         status=CallbackStatus.PENDING, breached_at__isnull=True, window_end__lte=now
@@ -401,12 +399,12 @@ def callbacks_breach_missed(*, now: datetime) -> int:
             ticket = callback.ticket
             event_record(
                 ticket=ticket,
-                kind=CALLBACK_MISSED_KIND,
+                kind=EventKind.CALL,
                 actor=None,
                 is_public=False,
                 body=f"Callback window missed ({window_words(callback)}); owner {callback.owner.display_name}"
                 + (f"; escalated to {', '.join(lead.display_name for lead in leads)}." if leads else "."),
-                data={"callback_id": callback.pk, "lead_ids": [lead.pk for lead in leads]},
+                data={"callback_id": callback.pk, "callback_missed": True, "lead_ids": [lead.pk for lead in leads]},
             )
             if leads:
                 notification_enqueue(

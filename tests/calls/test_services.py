@@ -248,7 +248,7 @@ def test_missed_window_escalates_to_the_team_lead_exactly_once(make_ticket, cust
     assert callback.breached_at == T0 + timedelta(minutes=60)
     told = Notification.objects.filter(kind="callback_missed")
     assert {n.recipient for n in told} == {agent}
-    event = TicketEvent.objects.get(ticket=ticket, kind="callback_missed")
+    event = TicketEvent.objects.get(ticket=ticket, kind="call", data__callback_missed=True)
     assert event.body.endswith("owner Jordan Lee; escalated to Alex Morgan.")
     assert Callback.objects.filter(breached_at__isnull=False).count() == 1
 
