@@ -58,3 +58,19 @@ def callbacks_due_for_queue(*, user: User, now: datetime) -> list[Callback]:
 
 def playbooks_by_type() -> dict[str, Playbook]:
     return {p.escalation_type: p for p in Playbook.objects.all()}
+
+
+def callbacks_attention(*, user: User, now: datetime, limit: int = 8) -> dict:
+    """The manager dashboard: every visible callback not yet kept that is overdue or due within the hour, and how many
+    windows were missed (breached) in the last 28 days."""
+    open_ = callbacks_visible_to(user).exclude(status=CallbackStatus.DONE).select_related("ticket", "customer", "owner")
+    overdue = open_.filter(window_end__lte=now).order_by("window_end")
+    due = open_.filter(window_start__lte=now + DUE_SOON, window_end__gt=now).order_by("window_start")
+    missed = callbacks_visible_to(user).filter(breached_at__gte=now - timedelta(days=28))
+    return {
+        "overdue": list(overdue[:limit]),
+        "overdue_count": overdue.count(),
+        "due": list(due[:limit]),
+        "due_count": due.count(),
+        "missed_28d": missed.count(),
+    }

@@ -168,3 +168,35 @@ def test_another_users_callback_cannot_be_completed(make_ticket, customer, custo
     assert response.status_code in (403, 404)
     callback.refresh_from_db()
     assert callback.status == CallbackStatus.PENDING
+
+
+def test_manager_dashboard_shows_due_and_overdue_callbacks(make_ticket, customer, agent, manager, login):
+    # given one callback due soon, one overdue and breached
+    from escalations.calls import callbacks_breach_missed
+
+    now = timezone.now()
+    ticket = make_ticket(customer)
+    callback_create(
+        ticket=ticket,
+        actor=agent,
+        window_start=now + timedelta(minutes=10),
+        window_end=now + timedelta(hours=1),
+        reason="Due.",
+    )
+    callback_create(
+        ticket=ticket,
+        actor=agent,
+        window_start=now - timedelta(hours=2),
+        window_end=now - timedelta(minutes=5),
+        reason="Overdue.",
+        now=now - timedelta(hours=3),
+    )
+    callbacks_breach_missed(now=now)
+    # when
+    response = login(manager).get("/reports/attention/")
+    # then
+    callbacks = response.context["attention"]["callbacks"]
+    assert (callbacks["due_count"], callbacks["overdue_count"], callbacks["missed_28d"]) == (1, 1, 1)
+    page = response.content.decode()
+    assert "Callbacks overdue" in page
+    assert "Callback windows missed in the last 28 days: <strong>1</strong>" in page
