@@ -1,6 +1,8 @@
 from django.contrib import admin
 
 from escalations.models import (
+    Call,
+    Callback,
     CompensationRequest,
     Escalation,
     EscalationLevel,
@@ -15,7 +17,15 @@ from escalations.models import (
 class EscalationLevelInline(admin.TabularInline):
     model = EscalationLevel
     extra = 0
-    fields = ("position", "target", "team", "notify_team", "notify_leads_only", "ack_minutes")
+    fields = (
+        "position",
+        "target",
+        "team",
+        "notify_team",
+        "notify_leads_only",
+        "ack_minutes",
+        "caller_waiting_minutes",
+    )
 
 
 @admin.register(EscalationPath)
@@ -87,3 +97,24 @@ class RiskAssessmentAdmin(admin.ModelAdmin):
     list_filter = ("suggested_type",)
     search_fields = ("ticket__reference",)
     raw_id_fields = ("ticket",)
+
+
+# --- calls and callbacks ------------------------------------------------------------------------------------------
+
+
+@admin.register(Call)
+class CallAdmin(admin.ModelAdmin):
+    list_display = ["ticket", "direction", "number", "agent", "started_at", "duration_seconds", "outcome"]
+    list_filter = ["direction", "outcome"]
+    search_fields = ["ticket__reference", "number", "summary"]
+    raw_id_fields = ["ticket", "agent", "callback"]
+    date_hierarchy = "started_at"
+
+
+@admin.register(Callback)
+class CallbackAdmin(admin.ModelAdmin):
+    list_display = ["ticket", "customer", "number", "window_start", "window_end", "owner", "status", "breached_at"]
+    list_filter = ["status"]
+    search_fields = ["ticket__reference", "number", "reason"]
+    raw_id_fields = ["ticket", "customer", "owner", "escalation"]
+    readonly_fields = ["reminded_at", "breached_at", "completed_at"]

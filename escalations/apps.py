@@ -52,6 +52,27 @@ class EscalationsConfig(AppConfig):
         )
         demo_seeder_register(order=15, name="escalations", seeder=seed_escalations)  # before the SLA sweep
 
+        # Calls, warm transfers and callbacks.
+        from escalations.calls_demo import seed_calls
+        from escalations.calls_panels import call_panel
+        from helpdesk.panels import slot_register
+
+        nav_register(
+            label="My callbacks",
+            url_name="my_callbacks",
+            roles={Role.AGENT, Role.SPECIALIST, Role.MANAGER, Role.ADMIN},
+            order=35,
+        )
+        panel_register(
+            name="call_panel",
+            template="escalations/calls/_call_panel.html",
+            context=call_panel,
+            audience="staff",
+            order=5,
+        )
+        slot_register(slot="queue_top", template="escalations/calls/_queue_callbacks.html")
+        demo_seeder_register(order=50, name="calls", seeder=seed_calls)  # after escalations (15) and SLA (20)
+
         from escalations import sla_wiring
 
         sla_wiring.connect()

@@ -16,6 +16,8 @@ DEFAULTS = {
     "ESCALATION_MANAGER_REQUEST_MAX_PER_DAY": 3,
     # How long an escalation may stay unaccepted when its path level says nothing.
     "ESCALATION_DEFAULT_ACK_MINUTES": 30,
+    # ... and when the caller is waiting on the line (a warm transfer); then it becomes a promised callback.
+    "ESCALATION_CALLER_WAITING_ACK_MINUTES": 2,
     # Approval limits per tier when no TierApprovalLimit row exists for the currency.
     "ESCALATION_APPROVAL_LIMITS": {1: Decimal("50"), 2: Decimal("250"), 3: Decimal("2500")},
     "ESCALATION_DEFAULT_CURRENCY": "GBP",

@@ -58,9 +58,10 @@ def _with_related(qs: QuerySet[Escalation]) -> QuerySet[Escalation]:
 
 
 def escalations_inbox_for(user: User) -> QuerySet[Escalation]:
-    """The specialist inbox: open escalations for my teams, oldest first (emergencies still on top)."""
+    """The specialist inbox: open escalations for my teams, oldest first (callers waiting on the line on top,
+    then emergencies)."""
     return _with_related(escalations_visible_to(user).open().filter(to_team__in=user.teams.values("pk"))).order_by(
-        "-ticket__is_emergency", "created_at"
+        "-caller_waiting", "-ticket__is_emergency", "created_at"
     )
 
 

@@ -133,8 +133,13 @@ def _lock_ticket(ticket: Ticket) -> Ticket:
     return ticket
 
 
-def _ack_minutes(level: EscalationLevel | None) -> int:
-    return level.ack_minutes if level is not None else int(conf.get("ESCALATION_DEFAULT_ACK_MINUTES"))
+def _ack_minutes(level: EscalationLevel | None, *, caller_waiting: bool = False) -> int:
+    """The path level's minutes (its caller-waiting minutes, default 2, for a warm transfer); without a level,
+    the configured defaults (2 and 30)."""
+    if level is not None:
+        return level.caller_waiting_minutes if caller_waiting else level.ack_minutes
+    name = "ESCALATION_CALLER_WAITING_ACK_MINUTES" if caller_waiting else "ESCALATION_DEFAULT_ACK_MINUTES"
+    return int(conf.get(name))
 
 
 def _level(path: EscalationPath | None, position: int) -> EscalationLevel | None:
@@ -407,7 +412,12 @@ def escalation_create(
         dossier_mood=dossier_mood.strip(),
         caller_waiting=caller_waiting,
         created_at=now,
-        ack_due_at=now + timedelta(minutes=_ack_minutes(level)),
+        # An emergency pages every manager until accepted, caller or not; any other caller-waiting hop is a warm
+        # transfer with its own short clock (then a promised callback: escalations.calls.warm_transfers_expire).
+        ack_due_at=now
+        + timedelta(
+            minutes=_ack_minutes(level, caller_waiting=caller_waiting and escalation_type != EscalationType.EMERGENCY)
+        ),
     )
     if escalation is None:
         raise EscalationConflict("This ticket was escalated a moment ago (a double click?). Nothing new was created.")
@@ -543,6 +553,8 @@ def escalation_page_next_level(*, escalation: Escalation, now: datetime | None =
         or current.status != EscalationStatus.OPEN
         or current.ack_due_at is None
         or current.ack_due_at > now
+        # A warm transfer times out into a callback (escalations.calls), not a page; emergencies still page.
+        or (current.caller_waiting and current.escalation_type != EscalationType.EMERGENCY)
     ):
         return None
     if not ticket.is_open:

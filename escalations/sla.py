@@ -1006,7 +1006,11 @@ def sla_page_unacknowledged(*, now: datetime, batch_size: int = 500) -> int:
     # ``status__startswith`` (only "open" starts so) keeps SQLite's planner on the ack_due_at index: an equality on
     # status pulls it onto the inbox index and scans every open escalation. A partial index on ack_due_at WHERE
     # status = 'open' in the Escalation model would make this unnecessary.
-    awaiting = Q(status__startswith=EscalationStatus.OPEN, ack_due_at__lte=now, path__isnull=False)
+    # A caller-waiting hop (not an emergency) is left to escalations.calls.warm_transfers_expire: it becomes a
+    # callback, not a page.
+    awaiting = Q(status__startswith=EscalationStatus.OPEN, ack_due_at__lte=now, path__isnull=False) & (
+        Q(caller_waiting=False) | Q(escalation_type=EscalationType.EMERGENCY)
+    )
     due = Escalation.objects.filter(awaiting).exists()
     while due:
         with transaction.atomic():

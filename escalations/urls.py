@@ -1,6 +1,6 @@
 from django.urls import path
 
-from escalations import api, views
+from escalations import api, views, views_calls
 
 urlpatterns = [
     path("tickets/<str:reference>/escalate/", views.escalation_new_view, name="escalation_new"),
@@ -15,6 +15,9 @@ urlpatterns = [
     path("escalations/<int:pk>/further/", views.escalation_further_view, name="escalation_further"),
     path("escalations/<int:pk>/resolve/", views.escalation_resolve_view, name="escalation_resolve"),
     path("escalations/<int:pk>/reassign/", views.escalation_reassign_view, name="escalation_reassign"),
+    path("tickets/<str:reference>/calls/", views_calls.call_log_view, name="call_log"),
+    path("calls/callbacks/", views_calls.my_callbacks_view, name="my_callbacks"),
+    path("calls/callbacks/<int:pk>/complete/", views_calls.callback_complete_view, name="callback_complete"),
 ]
 
 # The API: the same selectors and services as the screens.

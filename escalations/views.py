@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from escalations import selectors, services
+from escalations.calls import dossier_from_notes
 from escalations.forms import (
     TYPE_HELP,
     DecisionForm,
@@ -70,6 +71,11 @@ def _type_cards(ticket) -> list[dict]:
 def escalation_new_view(request: HttpRequest, reference: str) -> HttpResponse:
     ticket = ticket_get_for_user(user=request.user, reference=reference)
     initial = {"escalation_type": request.GET.get("type", ""), "mode": EscalationMode.FUNCTIONAL}
+    # From the call panel: the caller is on the line and the dossier comes from the quick notes.
+    if request.GET.get("caller_waiting") == "1":
+        initial["caller_waiting"] = True
+    if request.GET.get("notes"):
+        initial.update(dossier_from_notes(request.GET["notes"]))
     risk = RiskAssessment.objects.filter(ticket=ticket).first()
     if not initial["escalation_type"] and risk is not None and risk.suggested_type:
         initial["escalation_type"] = risk.suggested_type

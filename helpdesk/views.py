@@ -152,6 +152,7 @@ def _queue(request: HttpRequest) -> HttpResponse:
         "scope": scope,
         "filtered": filtered,
         "now": now,
+        "queue_top": slot_templates("queue_top"),
     }
     template = (
         "helpdesk/queue.html#queue-results"

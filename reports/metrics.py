@@ -53,6 +53,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, RowNumber, TruncWeek
 
+from escalations.calls_selectors import callbacks_attention
 from escalations.models import Escalation, EscalationStatus, EscalationType, RequestedBy
 from helpdesk.models import (
     Category,
@@ -946,7 +947,8 @@ def survey_model():
 
 
 def needs_attention(*, viewer: User, now: dt.datetime, limit: int = 8) -> dict[str, Any]:
-    """Open emergencies, tickets whose SLA falls due within the hour, and (when surveys exist) recent low CSAT.
+    """Open emergencies, tickets whose SLA falls due within the hour, due and overdue callbacks, and (when surveys
+    exist) recent low CSAT.
     Lists and counts come from ``tickets_visible_to(viewer)``, so nothing leaks to a viewer who cannot see it."""
     visible = tickets_visible_to(viewer).open()
     emergencies = visible.filter(is_emergency=True).order_by(F("sla_due_at").asc(nulls_last=True), "created_at")
@@ -964,6 +966,7 @@ def needs_attention(*, viewer: User, now: dt.datetime, limit: int = 8) -> dict[s
             csat__lte=LOW_CSAT, ticket__in=tickets_visible_to(viewer).values("pk")
         ).select_related("ticket")
         result["low_csat"] = list(low.order_by("-pk")[:limit])
+    result["callbacks"] = callbacks_attention(user=viewer, now=now, limit=limit)
     return result
 
 

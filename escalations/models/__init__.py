@@ -1,5 +1,6 @@
 """Escalation and SLA models. ``escalation.py`` holds escalations, paths, levels, playbooks, approvals and vendor
-cases; ``sla.py`` holds business calendars, SLA policies and clocks."""
+cases; ``sla.py`` holds business calendars, SLA policies and clocks; ``calls.py`` holds phone calls and callbacks."""
 
+from escalations.models.calls import *  # noqa: F403
 from escalations.models.escalation import *  # noqa: F403
 from escalations.models.sla import *  # noqa: F403

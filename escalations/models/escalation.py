@@ -98,6 +98,11 @@ class EscalationLevel(models.Model):
     ack_minutes = models.PositiveIntegerField(
         default=30, help_text="Minutes it may stay unaccepted before the next level is paged automatically."
     )
+    caller_waiting_minutes = models.PositiveIntegerField(
+        default=2,
+        help_text="With the caller waiting on the line (warm transfer): minutes to accept before it becomes a "
+        "promised callback.",
+    )
 
     class Meta:
         ordering = ["path", "position"]

@@ -200,6 +200,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30.0,
         "options": {"expires": 25},
     },
+    # calls: warm transfers nobody accepted become callbacks; callback reminders and missed windows
+    "calls-warm-transfers-expire": {
+        "task": "escalations.tasks.warm_transfers_expire_task",
+        "schedule": 15.0,
+        "options": {"expires": 14},
+    },
+    "calls-callbacks-sweep": {
+        "task": "escalations.tasks.callbacks_sweep_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     # feedback: surveys due and reminders; check-ins due (both idempotent, state-guarded sweeps)
     "feedback-send-due-surveys": {
         "task": "feedback.tasks.send_due_surveys_task",

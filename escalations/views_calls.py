@@ -1,0 +1,138 @@
+"""Call screens: log a call from the workspace call panel (or hand it to the escalate form with the caller
+waiting), my callbacks, and keeping a callback. Thin views over ``escalations.calls``."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from escalations import calls, calls_selectors
+from escalations.calls_forms import CallbackCompleteForm, CallForm
+from escalations.models import Callback, CallOutcome
+from helpdesk.selectors import ticket_get_for_user
+from helpdesk.views import staff_required
+
+
+def _error_words(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+def _back_to_call(reference: str) -> HttpResponse:
+    return redirect(reverse("ticket_detail", args=[reference]) + "?call=1#call-panel")
+
+
+@login_required
+@staff_required
+@require_POST
+def call_log_view(request: HttpRequest, reference: str) -> HttpResponse:
+    ticket = ticket_get_for_user(user=request.user, reference=reference)
+    form = CallForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request,
+            "The call was not logged: "
+            + "; ".join(
+                f"{form.fields[name].label if name in form.fields else 'Form'}: {' '.join(errs)}"
+                for name, errs in form.errors.items()
+            ),
+        )
+        return _back_to_call(ticket.reference)
+    data = form.cleaned_data
+    if request.POST.get("action") == "escalate":
+        query = {"caller_waiting": "1", "notes": data["notes"]}
+        if data["escalation_type"]:
+            query["type"] = data["escalation_type"]
+        return redirect(reverse("escalation_new", args=[ticket.reference]) + "?" + urlencode(query))
+    now = timezone.now()
+    duration = data["duration_seconds"]
+    if duration is None:
+        duration = max(int((now - data["started_at"]).total_seconds()), 0)
+    try:
+        if not data["outcome"]:
+            raise ValidationError("Choose how the call ended.")
+        callback = None
+        if data["outcome"] == CallOutcome.CALLBACK_PROMISED:
+            if data["callback_start"] is None:
+                raise ValidationError("Give the time to call back.")
+            tz = zoneinfo.ZoneInfo(calls.customer_timezone(ticket.customer))
+            start = timezone.make_naive(data["callback_start"]).replace(tzinfo=tz)
+            callback = calls.callback_create(
+                ticket=ticket,
+                actor=request.user,
+                window_start=start,
+                window_end=start + timedelta(minutes=data["callback_minutes"] or 60),
+                reason=data["notes"],
+                number=data["number"],
+                now=now,
+            )
+        calls.call_log(
+            actor=request.user,
+            ticket=ticket,
+            direction=data["direction"],
+            number=data["number"],
+            summary=data["notes"],
+            outcome=data["outcome"],
+            duration_seconds=duration,
+            started_at=data["started_at"],
+        )
+    except ValidationError as exc:
+        messages.error(request, "The call was not logged: " + _error_words(exc))
+        return _back_to_call(ticket.reference)
+    text = "Call logged."
+    if callback is not None:
+        text += f" Callback promised for {calls.window_words(callback)}; the customer has been emailed."
+    messages.success(request, text)
+    return redirect("ticket_detail", reference=ticket.reference)
+
+
+@login_required
+@staff_required
+@require_GET
+def my_callbacks_view(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    context = {
+        "callbacks": calls_selectors.callbacks_open_for_owner(user=request.user, now=now),
+        "done": calls_selectors.callbacks_done_for_owner(user=request.user),
+        "now": now,
+        "form": CallbackCompleteForm(),
+    }
+    return TemplateResponse(request, "escalations/calls/my_callbacks.html", context)
+
+
+@login_required
+@staff_required
+@require_POST
+def callback_complete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        callback = calls_selectors.callback_get_for_user(user=request.user, pk=pk)
+    except Callback.DoesNotExist as exc:
+        raise Http404("No such callback.") from exc
+    form = CallbackCompleteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say how the callback went (outcome and what happened).")
+        return redirect("my_callbacks")
+    try:
+        calls.callback_complete(
+            callback=callback,
+            actor=request.user,
+            outcome=form.cleaned_data["outcome"],
+            summary=form.cleaned_data["summary"],
+            duration_seconds=form.cleaned_data["duration_seconds"] or 0,
+            number=form.cleaned_data["number"],
+        )
+    except ValidationError as exc:
+        messages.error(request, _error_words(exc))
+    else:
+        messages.success(request, f"Callback to {callback.customer.display_name} logged as a call.")
+    return redirect("my_callbacks")
