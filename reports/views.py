@@ -165,7 +165,7 @@ def _explorer_state(request: HttpRequest) -> dict:
     key = request.GET.get("metric")
     metric = metrics.METRICS.get(key) or metrics.METRICS["escalation_rate"]
     group = request.GET.get("group") or None
-    allowed = metrics.TICKET_DIMENSIONS if metric.source == "tickets" else metrics.ESCALATION_DIMENSIONS
+    allowed = metrics.dimensions_of(metric.source)
     if metric.key == "escalation_rate" and group == "type":
         # Tickets have no type; the rate per type is "tickets escalated with that type / all tickets" (table only).
         series = metrics.metric_series(metric.key, filters=filters, viewer=request.user)

@@ -75,6 +75,14 @@ def test_no_tickets_gives_empty_rates_not_errors(db, manager):
         "escalations": 0.0,
         "avoidable_rate": None,
         "time_to_escalate": None,
+        "sla_compliance": None,
+        "sla_first_response": None,
+        "sla_next_response": None,
+        "sla_resolution": None,
+        "sla_breaches": 0.0,
+        "csat": None,
+        "repeat_yourself": 0.0,
+        "compensations_granted": 0.0,
     }
     assert all(t.change is None for t in tiles)
     series = metrics.metric_series("escalation_rate", filters=PERIOD)
