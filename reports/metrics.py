@@ -64,6 +64,7 @@ from escalations.models import (
     RequestedBy,
     SLAClock,
 )
+from escalations.sla_selectors import sla_breaches_between
 from feedback.models import ActionStatus, CauseCategory, CoachingItem, CorrectiveAction, RootCauseAnalysis, Survey
 from helpdesk.models import (
     Category,
@@ -625,6 +626,8 @@ DASHBOARD_TILES = (
     "first_contact_resolution",
     "bounce_rate",
     "time_to_escalate",
+    "sla_compliance",
+    "csat",
 )
 
 
@@ -1129,8 +1132,8 @@ LOW_CSAT = 2
 
 
 def needs_attention(*, viewer: User, now: dt.datetime, limit: int = 8) -> dict[str, Any]:
-    """Open emergencies, tickets whose SLA falls due within the hour, compensation waiting for approval, and recent
-    low CSAT. Lists and counts come from ``tickets_visible_to(viewer)``, so nothing leaks to a viewer who cannot see
+    """SLA breaches today (UTC, by their true deadline), open emergencies, tickets whose SLA falls due within the
+    hour, compensation waiting for approval, and recent low CSAT. Lists and counts come from ``tickets_visible_to(viewer)``, so nothing leaks to a viewer who cannot see
     it."""
     visible = tickets_visible_to(viewer).open()
     emergencies = visible.filter(is_emergency=True).order_by(F("sla_due_at").asc(nulls_last=True), "created_at")
@@ -1141,6 +1144,8 @@ def needs_attention(*, viewer: User, now: dt.datetime, limit: int = 8) -> dict[s
         "breaching": list(breaching.with_list_related()[:limit]),
         "breaching_count": breaching.count(),
     }
+    today = MetricFilters.last_days(now=now, days=1)
+    result["sla_breaches_today"] = sla_breaches_between(user=viewer, start=today.start, end=today.end)
     pending = CompensationRequest.objects.filter(
         ticket_visibility_q_for(viewer, prefix="ticket__"), status=CompensationStatus.PENDING
     ).order_by("created_at", "pk")

@@ -85,6 +85,32 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         title=f"Escalations per week by type, last {CHART_WEEKS} weeks",
         description="Stacked bars: the number of escalations raised each week, split by escalation type.",
     )
+    sla_series = metrics.metric_series_many(
+        ["sla_first_response", "sla_next_response", "sla_resolution"], filters=chart_period, viewer=viewer
+    )
+    sla_chart = _chart_for(
+        chart_id="sla-compliance",
+        metric=metrics.METRICS["sla_compliance"],
+        series=sla_series,
+        y_title="Met in time",
+        title=f"SLA compliance per target, last {CHART_WEEKS} weeks",
+        description=(
+            "Lines: of the SLA clocks started each week that have an outcome, the share met in time, for first "
+            "response, next response and resolution. A gap means no clock of that target had an outcome."
+        ),
+    )
+    csat_series = metrics.metric_series("csat", filters=chart_period, viewer=viewer, group="escalated")
+    csat_chart = _chart_for(
+        chart_id="csat",
+        metric=metrics.METRICS["csat"],
+        series=csat_series,
+        y_title="Satisfied (4 or 5)",
+        title=f"CSAT per week, escalated vs not escalated, last {CHART_WEEKS} weeks",
+        description=(
+            "Lines: of the surveys answered each week with a score, the share scoring 4 or 5, for escalated and "
+            "non-escalated tickets."
+        ),
+    )
     rate_chart = _chart_for(
         chart_id="escalation-rate",
         metric=metrics.METRICS["escalation_rate"],
@@ -105,6 +131,14 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         "tiles": tiles,
         "escalations_chart": escalations_chart,
         "rate_chart": rate_chart,
+        "sla_chart": sla_chart,
+        "csat_chart": csat_chart,
+        "sla_breaches_by_team": metrics.metric_breakdown("sla_breaches", by="team", filters=period, viewer=viewer),
+        "sla_breaches_by_plan": metrics.metric_breakdown("sla_breaches", by="plan", filters=period, viewer=viewer),
+        "compensation": metrics.compensation_granted(filters=period, viewer=viewer),
+        "root_causes": metrics.top_root_causes(filters=period, viewer=viewer, today=now.date()),
+        "deflections": metrics.kb_deflections(filters=period, now=now),
+        "articles_before_escalation": metrics.articles_before_escalation(filters=period, viewer=viewer),
         "time_in_tier": metrics.time_in_tier_hours(filters=period, viewer=viewer),
         "tier_labels": dict(Tier.choices),
         "attention": metrics.needs_attention(viewer=viewer, now=now),

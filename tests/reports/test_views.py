@@ -54,12 +54,23 @@ def test_dashboard_shows_tiles_charts_and_attention(dataset, client, login, mana
     with time_machine.travel(at(16, 12), tick=False):
         response = client.get(reverse("reports_dashboard"), {"days": 7})
     page = response.content.decode()
-    # then the tiles, both charts and the attention panel are there
+    # then the tiles, the four charts and the attention panel are there
     assert response.status_code == 200
-    for label in ("Tickets created", "Escalation rate", "Avoidable escalations", "First-contact resolution"):
+    for label in (
+        "Tickets created",
+        "Escalation rate",
+        "Avoidable escalations",
+        "First-contact resolution",
+        "SLA compliance",
+        "CSAT",
+    ):
         assert label in page
-    assert page.count('role="img"') == 2
+    assert page.count('role="img"') == 4
     assert "Escalations per week by type, last 12 weeks" in page
+    assert "SLA compliance per target, last 12 weeks" in page
+    assert "CSAT per week, escalated vs not escalated, last 12 weeks" in page
+    for section in ("SLA breaches today", "Pending approvals", "Top root causes", "Compensation granted"):
+        assert section in page
     assert dataset.t4.reference in page
     assert "Needs attention now" in page
 
