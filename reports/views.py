@@ -10,7 +10,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -18,13 +18,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from escalations.models import EscalationType
-from helpdesk.models import Category, Channel, Plan, Team, Tier
-from helpdesk.views import manager_required
+from helpdesk.models import Category, Channel, Plan, Role, Team, Tier
+from helpdesk.views import form_errors, manager_required
 from reports import charts, metrics
 from reports.csv_export import csv_render
-from reports.forms import CoachingSessionForm
+from reports.forms import CoachingSessionForm, SLASimulatorForm
 from reports.selectors import coachable_staff, coaching_sessions_recent
-from reports.services import coaching_session_record
+from reports.services import coaching_session_record, sla_draft_apply
+from reports.simulator import simulate
 
 PERIODS = {7: "Last 7 days", 28: "Last 28 days", 90: "Last 90 days"}
 CHART_WEEKS = 12
@@ -280,3 +281,38 @@ def explorer_csv_view(request: HttpRequest) -> HttpResponse:
     filename = f"{metric.key}-{state['filters'].start:%Y%m%d}-{state['filters'].end:%Y%m%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@login_required
+@manager_required(message="Reports are for managers.")
+@require_http_methods(["GET", "POST"])
+def sla_simulator_view(request: HttpRequest) -> HttpResponse:
+    """GET: the draft form and, once filled in, the replay (read-only). POST: an admin applies the draft, which
+    needs the confirmation box; managers may simulate but not apply."""
+    now = timezone.now()
+    is_admin = request.user.is_superuser or request.user.role == Role.ADMIN
+    data = request.POST if request.method == "POST" else (request.GET if "start" in request.GET else None)
+    initial = {"start": (now - dt.timedelta(days=28)).date(), "end": (now - dt.timedelta(days=1)).date()}
+    form = SLASimulatorForm(data, initial=initial)
+    result = None
+    if request.method == "POST":
+        if not is_admin:
+            raise PermissionDenied("Only admins apply SLA drafts.")
+        if form.is_valid():
+            try:
+                policies = sla_draft_apply(
+                    draft=form.draft(), actor=request.user, confirmed=form.cleaned_data["confirm"]
+                )
+            except ValidationError as exc:
+                form_errors(form, exc)
+            else:
+                names = ", ".join(p.name for p in policies)
+                messages.success(request, f"Draft applied to {names}.")
+                return redirect("reports_sla_simulator")
+    if data is not None and (form.is_valid() or set(form.errors) == {"confirm"}):
+        # a missing confirmation keeps the simulation on screen, next to the box to tick
+        start = dt.datetime.combine(form.cleaned_data["start"], dt.time(), tzinfo=dt.UTC)
+        end = dt.datetime.combine(form.cleaned_data["end"] + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        result = simulate(draft=form.draft(), start=start, end=min(end, now), viewer=request.user, now=now)
+    context = {"page_title": "SLA what-if", "form": form, "result": result, "is_admin": is_admin}
+    return TemplateResponse(request, "reports/sla_simulator.html", context)
