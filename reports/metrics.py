@@ -849,6 +849,11 @@ def metric_series(
         order = list(EscalationType.values)
         for value in order:
             by_group.setdefault(value, {})
+    elif group == "escalated":
+        # Both lines always, escalated first, so the CSAT chart compares like with like even in a quiet week.
+        order = [True, False]
+        for value in order:
+            by_group.setdefault(value, {})
     else:
         order = sorted(by_group, key=lambda k: labels.get(k, "(none)"))
     return [
