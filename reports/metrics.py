@@ -20,8 +20,12 @@ Visibility: pass ``viewer`` and every number is computed over ``tickets_visible_
 count never includes a ticket its viewer could not open. Managers and admins see every ticket, restricted ones
 included; detail lists (references, subjects) always go through the same selector.
 
-Adding a metric is one more ``Metric`` in ``METRICS`` (or, for a different table, one more source): SLA compliance
-per target, CSAT and repeat-yourself, compensation and root causes plug in the same way once their models exist.
+- **SLA metrics** look at the clocks *started* in the period, **survey metrics** at the surveys *answered* in it,
+  **compensation** at the requests raised in it (``SOURCE_TIME``). Their team, tier and agent are the ticket's current
+  ones (see ``_ticket_linked_dimensions``).
+
+Adding a metric is one more ``Metric`` in ``METRICS`` (or, for a different table, one more source in ``SOURCES``,
+``SOURCE_TIME``, ``_SOURCE_DIMENSIONS`` and ``_base``).
 """
 
 from __future__ import annotations
