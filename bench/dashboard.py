@@ -356,7 +356,7 @@ def seed_analytics(*, tickets, escalations, people, rng, now) -> None:
     )
 
 
-def measure(*, runs: int) -> dict:
+def measure(*, runs: int, slowest: int = 0) -> dict:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -375,6 +375,8 @@ def measure(*, runs: int) -> dict:
         assert response.status_code == 200
     with CaptureQueriesContext(connection) as queries:
         client.get("/reports/")
+    for query in sorted(queries.captured_queries, key=lambda q: -float(q["time"]))[:slowest]:
+        log(f"  {float(query['time']) * 1000:7.1f} ms  {query['sql'][:300]}")
     return {
         "dashboard_median_ms": round(statistics.median(timings), 1),
         "dashboard_min_ms": round(min(timings), 1),
@@ -388,6 +390,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000, help="tickets to seed (default 100000)")
     parser.add_argument("--escalations", type=int, default=None, help="escalations to seed (default n / 5)")
     parser.add_argument("--runs", type=int, default=15, help="timed requests (default 15)")
+    parser.add_argument("--slowest", type=int, default=0, help="log the N slowest queries of one request")
     args = parser.parse_args()
     n_escalations = args.escalations if args.escalations is not None else args.n // 5
 
@@ -416,7 +419,7 @@ def main() -> None:
             "escalations": n_escalations,
             "seed_seconds": round(seed_seconds, 1),
             "runs": args.runs,
-            **measure(runs=args.runs),
+            **measure(runs=args.runs, slowest=args.slowest),
             "target_ms": 300,
         }
         print(json.dumps(result))

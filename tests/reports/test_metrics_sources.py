@@ -98,6 +98,10 @@ def test_sla_breaches_by_team_and_plan_and_hidden_from_agents(clocks, manager, a
         "First response": (60.0, 3, 5),
         "Next response": (None, 0, 0),
     }
+    # the dashboard reads both from one query
+    by_team, by_plan = metrics.sla_breaches_by_team_and_plan(filters=PERIOD, viewer=manager)
+    assert [(r.label, r.num) for r in by_team] == [("Frontline", 2), ("Compliance", 1)]
+    assert [(r.label, r.num) for r in by_plan] == [("Enterprise", 2), ("Basic", 1)]
     # the agent cannot see the restricted T5: first response 3 met of 4 decided
     assert value("sla_breaches", agent) == 2
     assert value("sla_first_response", agent) == 75.0
