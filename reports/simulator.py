@@ -13,7 +13,9 @@ Nothing is written: the module only reads. Applying a draft is ``reports.service
 confirmed).
 
 Limits, on purpose: a ticket is replayed under the policy of its first clock (priority, category or plan changes
-during its life are not replayed); a clock still running is judged as of ``now``.
+during its life are not replayed); a clock still running is judged as of ``now``. The replay assumes the sweep runs
+every minute, as it does in production: a clock that passed its warning or deadline counts as warned or breached even
+where the recorded history missed it because no sweep ran in between (seeded or imported data, an outage).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
-from django.db.models import Count, Min, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 
 from escalations.calendar import CalendarSpec, business_seconds_between
 from escalations.models import BusinessCalendar, ClockTarget, SLAClock, SLAPolicy
@@ -251,6 +253,8 @@ class Tally:
     simulated_breaches: int = 0
     actual_escalated: int = 0
     simulated_escalated: int = 0
+    actual_warned: int = 0
+    simulated_warned: int = 0
     tickets: int = 0
 
     @property
@@ -317,7 +321,7 @@ def simulate(
     Why a loop over tickets: the outcome of a clock depends on business-time arithmetic over each ticket's own
     sequence of pauses and replies in a calendar with local working hours and holidays, which SQL cannot express
     sensibly. So the database selects, filters and aggregates (the population, the real outcomes per ticket and
-    target), and Python re-runs only the calendar math, in batches of ``batch_size`` tickets (keyset pagination):
+    target, breached and warned), and Python re-runs only the calendar math, in batches of ``batch_size`` tickets (keyset pagination):
     four queries per batch (tickets, their timeline events, their real clock outcomes) and memory bounded by the
     batch, never by the period."""
     _current, drafted, description = draft_policies(draft)
@@ -352,20 +356,23 @@ def simulate(
                 )
             )
         actual: dict[int, dict[str, bool]] = defaultdict(dict)
+        actual_warned: dict[int, dict[str, bool]] = defaultdict(dict)
         for row in (
             SLAClock.objects.filter(ticket_id__in=ids)
             .values("ticket_id", "target")
-            .annotate(breaches=Count("pk", filter=Q(breached_at__isnull=False)), first=Min("started_at"))
+            .annotate(
+                breaches=Count("pk", filter=Q(breached_at__isnull=False)),
+                warnings=Count("pk", filter=Q(warned_at__isnull=False)),
+            )
             .order_by()
         ):
             actual[row["ticket_id"]][row["target"]] = row["breaches"] > 0
+            actual_warned[row["ticket_id"]][row["target"]] = row["warnings"] > 0
         for ticket in batch:
-            simulated = replay_ticket(
-                created_at=ticket.created_at,
-                events=timeline[ticket.pk],
-                policy=drafted[ticket.sim_policy],
-                now=now,
-            ).breached
+            replayed = replay_ticket(
+                created_at=ticket.created_at, events=timeline[ticket.pk], policy=drafted[ticket.sim_policy], now=now
+            )
+            simulated = replayed.breached
             real = actual[ticket.pk]
             team = ticket.team.name if ticket.team else "(no team)"
             plan = ticket.organization.plan.name if ticket.organization and ticket.organization.plan else "(no plan)"
@@ -376,6 +383,8 @@ def simulate(
                 tally = result.by_target[target]
                 tally.actual_breaches += was
                 tally.simulated_breaches += would
+                tally.actual_warned += actual_warned[ticket.pk].get(target, False)
+                tally.simulated_warned += replayed.warned.get(target, False)
                 for group in (result.total, result.by_team[team], result.by_plan[plan]):
                     group.actual_breaches += was
                     group.simulated_breaches += would

@@ -10,7 +10,9 @@ paused while pending the customer. Monday 2 Nov 2026:
 |        |         | agent replies 14:20 (next response 20 m), resolves 15:30                  |       | 150 m      |
 | C      | 12:00   | agent replies 13:30, resolves 17:00                                       | 90 m  | 300 m      |
 
-The sweep runs at 13:10 and 16:10, so C's two breaches are recorded (FR due 13:00, resolution due 16:00).
+The sweep runs just after each warning (80%: B's first response 10:48, C's first response 12:48 and resolution 15:12)
+and each deadline (C's first response 13:00, resolution 16:00), as the every-minute sweep would: 10:49, 12:49, 13:10,
+15:13 and 16:10.
 """
 
 from __future__ import annotations
@@ -75,7 +77,8 @@ def replayed(customer, agent, plans, make_ticket, monkeypatch):
     status(b, at(2, 15, 30), Status.RESOLVED)
     reply(c, at(2, 13, 30), agent)
     status(c, at(2, 17), Status.RESOLVED)
-    sweep(at(2, 13, 10))
+    for moment in (at(2, 10, 49), at(2, 12, 49), at(2, 13, 10), at(2, 15, 13)):
+        sweep(moment)
     sweep(at(2, 16, 10))
     for moment, step in sorted(steps, key=lambda s: s[0]):
         with time_machine.travel(moment, tick=False):
@@ -116,6 +119,28 @@ def test_replaying_the_current_policy_reproduces_what_happened(replayed, manager
         "next_response": (0, 0),
         "resolution": (1, 1),
     }
+    # and the warnings too: B's and C's first response, C's resolution
+    assert {t: (v.actual_warned, v.simulated_warned) for t, v in result.by_target.items()} == {
+        "first_response": (2, 2),
+        "next_response": (0, 0),
+        "resolution": (1, 1),
+    }
+
+
+def test_warning_earlier_warns_more_but_breaches_nothing_new(replayed, manager):
+    policy, *_ = replayed
+    # when the warning comes at 50% instead of 80%
+    result = simulator.simulate(
+        draft=Draft(policy_id=policy.pk, warn_percent=50), start=START, end=END, viewer=manager, now=NOW
+    )
+    # then A warns on first response (30 of 60 min) and resolution (150 of 240), B on resolution (150 of 240) too;
+    # B's next response (20 of 60) still does not
+    assert {t: (v.actual_warned, v.simulated_warned) for t, v in result.by_target.items()} == {
+        "first_response": (2, 3),
+        "next_response": (0, 0),
+        "resolution": (1, 3),
+    }
+    assert result.changed_count == 0
 
 
 def test_a_tighter_policy_produces_the_hand_computed_extra_breaches_and_writes_nothing(replayed, manager):
