@@ -322,7 +322,7 @@ def simulate(
     sequence of pauses and replies in a calendar with local working hours and holidays, which SQL cannot express
     sensibly. So the database selects, filters and aggregates (the population, the real outcomes per ticket and
     target, breached and warned), and Python re-runs only the calendar math, in batches of ``batch_size`` tickets (keyset pagination):
-    four queries per batch (tickets, their timeline events, their real clock outcomes) and memory bounded by the
+    three queries per batch (tickets, their timeline events, their real clock outcomes) and memory bounded by the
     batch, never by the period."""
     _current, drafted, description = draft_policies(draft)
     result = SimulationResult(description=description, start=start, end=end)

@@ -229,3 +229,20 @@ def test_the_simulator_screen_and_applying_a_draft(replayed, client, login, mana
 
 def a_ref(ticket):
     return ticket.reference
+
+
+def test_the_replay_reads_in_batches_of_a_constant_number_of_queries(replayed, manager):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    policy, *_ = replayed
+    counts = {}
+    for size in (1, 2, 3):
+        with CaptureQueriesContext(connection) as queries:
+            result = simulator.simulate(
+                draft=Draft(policy_id=policy.pk), start=START, end=END, viewer=manager, now=NOW, batch_size=size
+            )
+        counts[size] = (result.batches, len(queries))
+    # three tickets: 3, 2 and 1 batches; each batch costs three queries (tickets, events, clock outcomes), plus the
+    # policies and calendars (4 queries) and the final empty page of tickets
+    assert counts == {1: (3, 4 + 3 * 3 + 1), 2: (2, 4 + 3 * 2 + 1), 3: (1, 4 + 3 * 1 + 1)}
