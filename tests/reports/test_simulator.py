@@ -246,3 +246,28 @@ def test_the_replay_reads_in_batches_of_a_constant_number_of_queries(replayed, m
     # three tickets: 3, 2 and 1 batches; each batch costs three queries (tickets, events, clock outcomes), plus the
     # policies and calendars (4 queries) and the final empty page of tickets
     assert counts == {1: (3, 4 + 3 * 3 + 1), 2: (2, 4 + 3 * 2 + 1), 3: (1, 4 + 3 * 1 + 1)}
+
+
+def test_applying_a_draft_recomputes_the_live_clocks(replayed, customer, make_ticket, admin_user, manager):
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from reports.services import sla_draft_apply
+
+    policy, *_ = replayed
+    # given a ticket still waiting for its first response
+    with time_machine.travel(NOW, tick=False):
+        waiting = make_ticket(customer, subject="D", priority="normal")
+    draft = Draft(policy_id=policy.pk, first_response_minutes=45)
+    # a manager may not apply, nor an admin without confirming
+    with pytest.raises(PermissionDenied):
+        sla_draft_apply(draft=draft, actor=manager, confirmed=True)
+    with pytest.raises(ValidationError):
+        sla_draft_apply(draft=draft, actor=admin_user, confirmed=False)
+    # when an admin applies it, confirmed
+    sla_draft_apply(draft=draft, actor=admin_user, confirmed=True, now=NOW + dt.timedelta(minutes=10))
+    # then the policy and the waiting ticket's live first-response clock use the new target
+    policy.refresh_from_db()
+    assert policy.first_response_minutes == 45
+    clock = SLAClock.objects.get(ticket=waiting, target="first_response")
+    assert clock.target_seconds == 45 * 60
+    assert clock.due_at == NOW + dt.timedelta(minutes=45)
