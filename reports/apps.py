@@ -15,4 +15,5 @@ class ReportsConfig(AppConfig):
         nav_register(label="Dashboard", url_name="reports_dashboard", roles=managers, order=5)
         nav_register(label="Coaching", url_name="reports_coaching", roles=managers, order=60)
         nav_register(label="Trend explorer", url_name="reports_explorer", roles=managers, order=61)
+        nav_register(label="SLA what-if", url_name="reports_sla_simulator", roles=managers, order=62)
         demo_seeder_register(order=900, name="reports.coaching_sessions", seeder=seed_coaching_sessions)

@@ -20,18 +20,21 @@ Visibility: pass ``viewer`` and every number is computed over ``tickets_visible_
 count never includes a ticket its viewer could not open. Managers and admins see every ticket, restricted ones
 included; detail lists (references, subjects) always go through the same selector.
 
-Adding a metric is one more ``Metric`` in ``METRICS`` (or, for a different table, one more source): SLA compliance
-per target, CSAT and repeat-yourself, compensation and root causes plug in the same way once their models exist.
+- **SLA metrics** look at the clocks *started* in the period, **survey metrics** at the surveys *answered* in it,
+  **compensation** at the requests raised in it (``SOURCE_TIME``). Their team, tier and agent are the ticket's current
+  ones (see ``_ticket_linked_dimensions``).
+
+Adding a metric is one more ``Metric`` in ``METRICS`` (or, for a different table, one more source in ``SOURCES``,
+``SOURCE_TIME``, ``_SOURCE_DIMENSIONS`` and ``_base``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
-from django.apps import apps
 from django.db.models import (
     Avg,
     BigIntegerField,
@@ -54,7 +57,20 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, RowNumber, TruncWeek
 
 from escalations.calls_selectors import callbacks_attention
-from escalations.models import Escalation, EscalationStatus, EscalationType, RequestedBy
+from escalations.models import (
+    ClockState,
+    ClockTarget,
+    CompensationRequest,
+    CompensationStatus,
+    Escalation,
+    EscalationPath,
+    EscalationStatus,
+    EscalationType,
+    RequestedBy,
+    SLAClock,
+)
+from escalations.sla_selectors import sla_breaches_between
+from feedback.models import ActionStatus, CauseCategory, CoachingItem, CorrectiveAction, RootCauseAnalysis, Survey
 from helpdesk.models import (
     Category,
     Channel,
@@ -68,10 +84,20 @@ from helpdesk.models import (
     User,
 )
 from helpdesk.selectors import ticket_visibility_q_for, tickets_visible_to
+from knowledge_base.models import Article, ArticleStatus, ArticleUse, Deflection
 
 UTC = dt.UTC
-Source = Literal["tickets", "escalations"]
-DIMENSIONS = ("team", "tier", "agent", "category", "plan", "channel", "type")
+Source = Literal["tickets", "escalations", "sla_clocks", "surveys", "compensations"]
+SOURCES: tuple[Source, ...] = ("tickets", "escalations", "sla_clocks", "surveys", "compensations")
+# The moment that puts a row of each source in a period.
+SOURCE_TIME: dict[str, str] = {
+    "tickets": "created_at",
+    "escalations": "created_at",
+    "sla_clocks": "started_at",
+    "surveys": "answered_at",
+    "compensations": "created_at",
+}
+DIMENSIONS = ("team", "tier", "agent", "category", "plan", "channel", "type", "target", "path", "escalated", "approver")
 
 # --- filters ---------------------------------------------------------------------------------------------------
 
@@ -233,49 +259,53 @@ def escalation_is_first() -> Q:
     return ~Q(Exists(earlier))
 
 
-def kb_article_existed_and_not_opened_q() -> Q | None:
-    """Hook for the second "avoidable" clause: a published KB article for the ticket's category existed when the
-    escalation was raised and nobody opened one on the ticket before escalating ("opened" = a ``kb`` TicketEvent on
-    the ticket, which the knowledge base records when an article is opened from or linked to a ticket).
+def kb_article_existed_and_not_opened_q() -> Q:
+    """The second "avoidable" clause, on an escalation: a *published* KB article for the ticket's category existed
+    when the escalation was raised (``status == "published"`` now and ``published_at`` at or before the escalation),
+    and nobody had used an article on the ticket before escalating.
 
-    Returns ``None`` (the clause is skipped) unless the ``knowledge_base`` app provides an ``Article`` model with a
-    ``category`` and a published flag (``status == "published"`` or ``is_published``)."""
-    if not apps.is_installed("knowledge_base"):
-        return None
-    try:
-        article_model = apps.get_model("knowledge_base", "Article")
-    except LookupError:
-        return None
-    names = {field.name for field in article_model._meta.get_fields()}
-    if "category" not in names:
-        return None
-    published = article_model.objects.filter(category=OuterRef("ticket__category"))
-    if "status" in names:
-        published = published.filter(status="published")
-    elif "is_published" in names:
-        published = published.filter(is_published=True)
-    else:
-        return None
-    if "published_at" in names:
-        published = published.filter(published_at__lte=OuterRef("created_at"))
-    opened = TicketEvent.objects.filter(
-        ticket=OuterRef("ticket"), kind=EventKind.KB, created_at__lte=OuterRef("created_at")
+    "Opened" is what the knowledge base records against a ticket: an ``ArticleUse`` row (an agent marked the ticket
+    "resolved/answered with this article"; it also writes a ``kb`` TicketEvent with ``action = "resolved_with"``).
+    Other ``kb`` TicketEvents are *not* openings: the knowledge base writes them when it drafts an article from the
+    escalation or from its RCA, i.e. after the fact. An article archived since is not counted (the knowledge base
+    keeps no archive date), and a ticket without a category never matches."""
+    published = Article.objects.filter(category=OuterRef("ticket__category"), status=ArticleStatus.PUBLISHED).filter(
+        Q(published_at__isnull=True) | Q(published_at__lte=OuterRef("created_at"))
     )
-    return Q(Exists(published)) & ~Q(Exists(opened))
+    used = ArticleUse.objects.filter(ticket=OuterRef("ticket"), created_at__lte=OuterRef("created_at"))
+    return Q(Exists(published)) & ~Q(Exists(used))
 
 
 def escalation_avoidable() -> Q:
-    """Avoidable: returned by the receiver (it could have been handled below), or — when the knowledge base exists —
-    a published article for the category existed and was not opened."""
-    avoidable = Q(status=EscalationStatus.RETURNED)
-    kb_clause = kb_article_existed_and_not_opened_q()
-    if kb_clause is not None:
-        avoidable |= kb_clause
-    return avoidable
+    """Avoidable: returned by the receiver (it could have been handled below), or a published article for the
+    category existed and was not opened."""
+    return Q(status=EscalationStatus.RETURNED) | kb_article_existed_and_not_opened_q()
 
 
 def _duration(later: str, earlier: str) -> ExpressionWrapper:
     return ExpressionWrapper(F(later) - F(earlier), output_field=DurationField())
+
+
+# --- SLA clocks, surveys, compensation ------------------------------------------------------------------------
+
+SLA_COMPLIANCE_HELP = (
+    "Clocks of {which} started in the period that met their target in time, out of those with an outcome (met, or "
+    "breached). A clock met late counts as breached; clocks still running, stopped (resolved or closed before a "
+    "response was due) or cleared without a breach have no outcome yet and are left out."
+)
+SATISFIED_CSAT = 4
+GRANTED = (CompensationStatus.AUTO_APPROVED, CompensationStatus.APPROVED)
+
+
+def sla_clock_decided(target: str | None = None) -> Q:
+    """A clock with an outcome: breached (its deadline passed, whatever happened next) or met."""
+    decided = Q(breached_at__isnull=False) | Q(state=ClockState.MET)
+    return decided & Q(target=target) if target else decided
+
+
+def sla_clock_met() -> Q:
+    """Met in time: met and never breached (``breached_at`` stays set on a clock met late)."""
+    return Q(state=ClockState.MET, breached_at__isnull=True)
 
 
 HANDOFF_STATUSES = (EscalationStatus.RESOLVED, EscalationStatus.SUPERSEDED, EscalationStatus.RETURNED)
@@ -327,6 +357,42 @@ ESCALATION_DIMENSIONS: dict[str, Callable[[], Any]] = {
     "channel": lambda: F("ticket__channel"),
     "type": lambda: F("escalation_type"),
 }
+
+
+def _ticket_linked_dimensions() -> dict[str, Callable[[], Any]]:
+    """Dimensions of a row that belongs to one ticket (clock, survey, compensation): the ticket's *current* team,
+    tier and assignee (the line that owned it when the clock ran or the survey was answered)."""
+    return {
+        "team": lambda: F("ticket__team"),
+        "tier": lambda: F("ticket__tier"),
+        "agent": lambda: F("ticket__assignee"),
+        "category": lambda: F("ticket__category"),
+        "plan": lambda: F("ticket__organization__plan"),
+        "channel": lambda: F("ticket__channel"),
+    }
+
+
+SLA_DIMENSIONS: dict[str, Callable[[], Any]] = {**_ticket_linked_dimensions(), "target": lambda: F("target")}
+SURVEY_DIMENSIONS: dict[str, Callable[[], Any]] = {
+    **_ticket_linked_dimensions(),
+    "escalated": lambda: F("is_escalated"),
+    "path": lambda: F("escalation__path"),
+    "type": lambda: F("escalation__escalation_type"),
+}
+COMPENSATION_DIMENSIONS: dict[str, Callable[[], Any]] = {
+    **_ticket_linked_dimensions(),
+    "approver": lambda: F("decided_by"),
+    "type": lambda: F("escalation__escalation_type"),
+}
+_SOURCE_DIMENSIONS: dict[str, dict[str, Callable[[], Any]]] = {
+    "tickets": TICKET_DIMENSIONS,
+    "escalations": ESCALATION_DIMENSIONS,
+    "sla_clocks": SLA_DIMENSIONS,
+    "surveys": SURVEY_DIMENSIONS,
+    "compensations": COMPENSATION_DIMENSIONS,
+}
+_SOURCE_MODELS = {"sla_clocks": SLAClock, "surveys": Survey, "compensations": CompensationRequest}
+
 _FILTER_DIMENSION = {
     "team_id": "team",
     "tier": "tier",
@@ -337,8 +403,12 @@ _FILTER_DIMENSION = {
 }
 
 
-def _dimension_map(source: Source) -> dict[str, Callable[[], Any]]:
-    return TICKET_DIMENSIONS if source == "tickets" else ESCALATION_DIMENSIONS
+def dimensions_of(source: Source) -> dict[str, Callable[[], Any]]:
+    """The dimensions a metric of ``source`` can be filtered and grouped by."""
+    return _SOURCE_DIMENSIONS[source]
+
+
+_dimension_map = dimensions_of
 
 
 def _base(
@@ -348,14 +418,15 @@ def _base(
     viewer: User | None,
     start: dt.datetime,
     end: dt.datetime,
-    by: str = "created_at",
+    by: str | None = None,
 ):
-    """Rows of ``source`` whose ``by`` time is in ``[start, end)`` (their creation unless told otherwise), visible to
-    ``viewer``, with the dimension filters applied."""
+    """Rows of ``source`` whose ``by`` time is in ``[start, end)`` (``SOURCE_TIME`` unless told otherwise), visible
+    to ``viewer`` (through their ticket), with the dimension filters applied."""
+    by = by or SOURCE_TIME[source]
     if source == "tickets":
         qs = tickets_visible_to(viewer) if viewer is not None else Ticket.objects.all()
     else:
-        qs = Escalation.objects.all()
+        qs = (Escalation if source == "escalations" else _SOURCE_MODELS[source]).objects.all()
         if viewer is not None:
             qs = qs.filter(ticket_visibility_q_for(viewer, prefix="ticket__"))
     qs = qs.filter(**{f"{by}__gte": start, f"{by}__lt": end})
@@ -486,6 +557,71 @@ METRICS: dict[str, Metric] = {
                 "num": Avg(_duration("created_at", "ticket__created_at"), filter=where & escalation_is_first())
             },
         ),
+        Metric(
+            key="sla_compliance",
+            label="SLA compliance",
+            unit="%",
+            source="sla_clocks",
+            higher_is_better=True,
+            description=SLA_COMPLIANCE_HELP.format(which="every target"),
+            aggregates=_rate(lambda since: sla_clock_met(), lambda since: sla_clock_decided()),
+        ),
+        *[
+            Metric(
+                key=f"sla_{target}",
+                label=f"SLA compliance: {label.lower()}",
+                unit="%",
+                source="sla_clocks",
+                higher_is_better=True,
+                description=SLA_COMPLIANCE_HELP.format(which=f"the {label.lower()} target"),
+                aggregates=_rate(lambda since: sla_clock_met(), lambda since, t=target: sla_clock_decided(t)),
+            )
+            for target, label in ClockTarget.choices
+        ],
+        Metric(
+            key="sla_breaches",
+            label="SLA breaches",
+            unit="count",
+            source="sla_clocks",
+            higher_is_better=False,
+            description="Clocks started in the period whose deadline was missed (met late or never met).",
+            aggregates=lambda where, since=None: {"num": Count("pk", filter=where & Q(breached_at__isnull=False))},
+        ),
+        Metric(
+            key="csat",
+            label="CSAT",
+            unit="%",
+            source="surveys",
+            higher_is_better=True,
+            description=(
+                "Surveys answered in the period with a score of 4 or 5 (satisfied), out of those with a score. Group "
+                "by 'escalated' to compare escalated and non-escalated tickets."
+            ),
+            aggregates=_rate(lambda since: Q(csat__gte=SATISFIED_CSAT), lambda since: Q(csat__isnull=False)),
+        ),
+        Metric(
+            key="repeat_yourself",
+            label="Had to repeat themselves",
+            unit="count",
+            source="surveys",
+            higher_is_better=False,
+            description=(
+                "Surveys answered in the period where the customer said they had to explain the problem more than "
+                "once (the survey's explain count is 2 or more)."
+            ),
+            aggregates=lambda where, since=None: {"num": Count("pk", filter=where & Q(explain_count__gte=2))},
+        ),
+        Metric(
+            key="compensations_granted",
+            label="Compensations granted",
+            unit="count",
+            source="compensations",
+            higher_is_better=None,
+            description=(
+                "Compensation requests raised in the period and granted (within the requester's limit or approved)."
+            ),
+            aggregates=lambda where, since=None: {"num": Count("pk", filter=where & Q(status__in=GRANTED))},
+        ),
     ]
 }
 DASHBOARD_TILES = (
@@ -495,6 +631,8 @@ DASHBOARD_TILES = (
     "first_contact_resolution",
     "bounce_rate",
     "time_to_escalate",
+    "sla_compliance",
+    "csat",
 )
 
 
@@ -525,12 +663,12 @@ class Tile:
 def metric_tiles(
     keys: tuple[str, ...] | list[str], *, filters: MetricFilters, viewer: User | None = None
 ) -> list[Tile]:
-    """Each metric for the period and the previous one: one query per source (two in all), grouped by period so that
+    """Each metric for the period and the previous one: one query per source involved, grouped by period so that
     every subquery is built once for both."""
     previous = filters.previous()
     rows: dict[Source, dict[int, dict[str, Any]]] = {}
     metrics = [METRICS[key] for key in keys]
-    for source in ("tickets", "escalations"):
+    for source in SOURCES:
         mine = [m for m in metrics if m.source == source]
         if not mine:
             continue
@@ -540,7 +678,7 @@ def metric_tiles(
             for name, aggregate in metric.aggregates(Q(), previous.start).items()
         }
         qs = _base(source, filters=filters, viewer=viewer, start=previous.start, end=filters.end)
-        period = Case(When(created_at__gte=filters.start, then=Value(0)), default=Value(1))
+        period = Case(When(**{f"{SOURCE_TIME[source]}__gte": filters.start}, then=Value(0)), default=Value(1))
         grouped = qs.annotate(period=period).values("period").annotate(**aggregates).order_by()
         rows[source] = {row["period"]: row for row in grouped}
     return [
@@ -643,8 +781,14 @@ def dimension_labels(by: str, keys: list[Any]) -> dict[Any, str]:
     keys = [k for k in keys if k is not None]
     if by == "team":
         return {t.pk: t.name for t in Team.objects.filter(pk__in=keys)}
-    if by == "agent":
+    if by in ("agent", "approver"):
         return {u.pk: u.display_name for u in User.objects.filter(pk__in=keys)}
+    if by == "target":
+        return dict(ClockTarget.choices)
+    if by == "path":
+        return dict(EscalationPath.objects.filter(pk__in=keys).values_list("pk", "name"))
+    if by == "escalated":
+        return {True: "Escalated", False: "Not escalated"}
     if by == "category":
         return dict(Category.objects.filter(pk__in=keys).values_list("pk", "name"))
     if by == "plan":
@@ -686,7 +830,7 @@ def metric_series(
     (no data) for rates and durations. One query (plus one to name the groups)."""
     metric = METRICS[key]
     qs = _base(metric.source, filters=filters, viewer=viewer, start=filters.start, end=filters.end)
-    qs = qs.annotate(week=TruncWeek("created_at", tzinfo=UTC))
+    qs = qs.annotate(week=TruncWeek(SOURCE_TIME[metric.source], tzinfo=UTC))
     values = ["week"]
     if group is not None:
         dimensions = _dimension_map(metric.source)
@@ -710,6 +854,11 @@ def metric_series(
         order = list(EscalationType.values)
         for value in order:
             by_group.setdefault(value, {})
+    elif group == "escalated":
+        # Both lines always, escalated first, so the CSAT chart compares like with like even in a quiet week.
+        order = [True, False]
+        for value in order:
+            by_group.setdefault(value, {})
     else:
         order = sorted(by_group, key=lambda k: labels.get(k, "(none)"))
     return [
@@ -724,7 +873,8 @@ def metric_series_many(keys: list[str], *, filters: MetricFilters, viewer: User 
     sources = {metric.source for metric in chosen}
     if len(sources) != 1:
         raise ValueError("Metrics computed together must share a source.")
-    qs = _base(sources.pop(), filters=filters, viewer=viewer, start=filters.start, end=filters.end)
+    source = sources.pop()
+    qs = _base(source, filters=filters, viewer=viewer, start=filters.start, end=filters.end)
     aggregates = {
         f"{metric.key}__{name}": aggregate
         for metric in chosen
@@ -732,7 +882,7 @@ def metric_series_many(keys: list[str], *, filters: MetricFilters, viewer: User 
     }
     rows = {
         week_start(row["week"]): row
-        for row in qs.annotate(week=TruncWeek("created_at", tzinfo=UTC))
+        for row in qs.annotate(week=TruncWeek(SOURCE_TIME[source], tzinfo=UTC))
         .values("week")
         .annotate(**aggregates)
         .order_by()
@@ -804,6 +954,8 @@ class CoachingRow:
     team_avoidable_rate: float | None
     flags: list[str]
     top_categories: list[tuple[str, int]]
+    kb_articles: list[Article] = field(default_factory=list)
+    coaching_items: list[CoachingItem] = field(default_factory=list)
 
 
 def _pct(num: int, den: int) -> float | None:
@@ -824,7 +976,8 @@ def coaching_candidates(
     zero. The team is the origin team of the tickets (escalation rate) or the team that raised the escalations
     (avoidable rate); an agent who works for two teams is compared with each. Three queries: tickets per (team,
     agent), escalations per (team, agent), and the top three escalated categories per flagged agent (a window
-    function ranks them in the database)."""
+    function ranks them in the database); then, for the flagged agents, the published KB articles of those
+    categories and their coaching items from RCAs (one query each)."""
     tickets = _base("tickets", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
     ticket_rows = list(
         tickets.annotate(team_key=ticket_origin_team(), agent_key=ticket_origin_agent())
@@ -900,6 +1053,12 @@ def coaching_candidates(
     ]
     for row in rows:
         row.top_categories = top.get(row.agent.pk, [])
+    names = {name for row in rows for name, _ in row.top_categories}
+    articles = kb_articles_for_categories(category_names=names)
+    items = coaching_items_for(agent_ids=agent_ids, viewer=viewer)
+    for row in rows:
+        row.kb_articles = [a for name, _ in row.top_categories for a in articles.get(name, [])]
+        row.coaching_items = items.get(row.agent.pk, [])
     return sorted(rows, key=lambda r: (-(r.escalation_rate or 0), r.agent.display_name))
 
 
@@ -928,28 +1087,64 @@ def top_escalated_categories(
     return result
 
 
+def kb_articles_for_categories(*, category_names: set[str], per_category: int = 3) -> dict[str, list[Article]]:
+    """The most helpful published articles of each category, at most ``per_category`` each (one query, ranked by
+    a window function)."""
+    if not category_names:
+        return {}
+    ranked = (
+        Article.objects.published()
+        .filter(category__name__in=category_names)
+        .select_related("category")
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("category")],
+                order_by=[F("helpful_count").desc(), F("title").asc(), F("pk").asc()],
+            )
+        )
+        .filter(rank__lte=per_category)
+        .order_by("category__name", "rank")
+    )
+    result: dict[str, list[Article]] = {}
+    for article in ranked:
+        result.setdefault(article.category.name, []).append(article)
+    return result
+
+
+def coaching_items_for(
+    *, agent_ids: set[int], viewer: User | None = None, per_agent: int = 5
+) -> dict[int, list[CoachingItem]]:
+    """The latest coaching items that RCAs raised for each agent, on tickets the viewer may see (one query)."""
+    if not agent_ids:
+        return {}
+    items = CoachingItem.objects.filter(agent__in=agent_ids)
+    if viewer is not None:
+        items = items.filter(ticket_visibility_q_for(viewer, prefix="rca__ticket__"))
+    ranked = (
+        items.select_related("rca__ticket")
+        .annotate(
+            rank=Window(RowNumber(), partition_by=[F("agent")], order_by=[F("created_at").desc(), F("pk").desc()])
+        )
+        .filter(rank__lte=per_agent)
+        .order_by("agent", "rank")
+    )
+    result: dict[int, list[CoachingItem]] = {}
+    for item in ranked:
+        result.setdefault(item.agent_id, []).append(item)
+    return result
+
+
 # --- needs attention now ---------------------------------------------------------------------------------------
 
 BREACHING_SOON = dt.timedelta(hours=1)
 LOW_CSAT = 2
 
 
-def survey_model():
-    """The feedback app's ``Survey`` model when it exists with a ``csat`` score and a ``ticket``; else ``None``."""
-    if not apps.is_installed("feedback"):
-        return None
-    try:
-        model = apps.get_model("feedback", "Survey")
-    except LookupError:
-        return None
-    names = {field.name for field in model._meta.get_fields()}
-    return model if {"csat", "ticket"} <= names else None
-
-
 def needs_attention(*, viewer: User, now: dt.datetime, limit: int = 8) -> dict[str, Any]:
-    """Open emergencies, tickets whose SLA falls due within the hour, due and overdue callbacks, and (when surveys
-    exist) recent low CSAT.
-    Lists and counts come from ``tickets_visible_to(viewer)``, so nothing leaks to a viewer who cannot see it."""
+    """SLA breaches today (UTC, by their true deadline), open emergencies, tickets whose SLA falls due within the
+    hour, due and overdue callbacks, compensation waiting for approval, and recent low CSAT. Lists and counts come
+    from ``tickets_visible_to(viewer)``, so nothing leaks to a viewer who cannot see it."""
     visible = tickets_visible_to(viewer).open()
     emergencies = visible.filter(is_emergency=True).order_by(F("sla_due_at").asc(nulls_last=True), "created_at")
     breaching = visible.filter(sla_due_at__gte=now, sla_due_at__lt=now + BREACHING_SOON).order_by("sla_due_at")
@@ -958,16 +1153,184 @@ def needs_attention(*, viewer: User, now: dt.datetime, limit: int = 8) -> dict[s
         "emergency_count": emergencies.count(),
         "breaching": list(breaching.with_list_related()[:limit]),
         "breaching_count": breaching.count(),
-        "low_csat": None,
     }
-    survey = survey_model()
-    if survey is not None:
-        low = survey.objects.filter(
-            csat__lte=LOW_CSAT, ticket__in=tickets_visible_to(viewer).values("pk")
-        ).select_related("ticket")
-        result["low_csat"] = list(low.order_by("-pk")[:limit])
+    today = MetricFilters.last_days(now=now, days=1)
+    result["sla_breaches_today"] = sla_breaches_between(user=viewer, start=today.start, end=today.end)
+    pending = CompensationRequest.objects.filter(
+        ticket_visibility_q_for(viewer, prefix="ticket__"), status=CompensationStatus.PENDING
+    ).order_by("created_at", "pk")
+    result["pending_approvals"] = list(pending.select_related("ticket", "requested_by")[:limit])
+    result["pending_approval_count"] = pending.count()
+    low = Survey.objects.filter(csat__lte=LOW_CSAT, ticket__in=tickets_visible_to(viewer).values("pk"))
+    result["low_csat"] = list(low.select_related("ticket").order_by("-pk")[:limit])
     result["callbacks"] = callbacks_attention(user=viewer, now=now, limit=limit)
     return result
+
+
+def sla_breaches_by_team_and_plan(
+    *, filters: MetricFilters, viewer: User | None = None
+) -> tuple[list[BreakdownRow], list[BreakdownRow]]:
+    """The ``sla_breaches`` metric by team and by plan from one pass over the clocks (one query grouped by both,
+    summed here over a few rows; plus one query each to name the teams and plans). Groups without a breach are
+    left out."""
+    qs = _base("sla_clocks", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
+    rows = list(
+        qs.filter(breached_at__isnull=False)
+        .values(team=F("ticket__team"), plan=F("ticket__organization__plan"))
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    result = []
+    for by in ("team", "plan"):
+        totals: dict[Any, int] = {}
+        for row in rows:
+            totals[row[by]] = totals.get(row[by], 0) + row["n"]
+        labels = dimension_labels(by, list(totals))
+        breakdown = [
+            BreakdownRow(key=k, label=labels.get(k, "(none)"), value=float(n), num=n, den=None)
+            for k, n in totals.items()
+        ]
+        result.append(sorted(breakdown, key=lambda r: (-r.num, r.label)))
+    return result[0], result[1]
+
+
+# --- compensation, root causes, knowledge base ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompensationRow:
+    currency: str
+    approval: str  # "auto_approved" (within the requester's limit) or "approved" (by an approver)
+    approver: str
+    count: int
+    total: Any  # Decimal, in ``currency``
+
+
+def compensation_granted(*, filters: MetricFilters, viewer: User | None = None) -> list[CompensationRow]:
+    """Compensation granted in the period, by type of approval (within the requester's own limit, or approved by
+    someone) and approver, per currency (amounts in different currencies are never added). One query."""
+    qs = _base("compensations", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
+    rows = (
+        qs.filter(status__in=GRANTED)
+        .values("currency", "status", "decided_by")
+        .annotate(n=Count("pk"), total=Sum("amount"))
+        .order_by()
+    )
+    rows = list(rows)
+    names = dimension_labels("approver", [row["decided_by"] for row in rows])
+    result = [
+        CompensationRow(
+            currency=row["currency"],
+            approval=row["status"],
+            approver=names.get(row["decided_by"], "(within the requester's limit)")
+            if row["status"] == CompensationStatus.APPROVED
+            else "(within the requester's limit)",
+            count=row["n"],
+            total=row["total"],
+        )
+        for row in rows
+    ]
+    return sorted(result, key=lambda r: (r.currency, -r.total, r.approver))
+
+
+@dataclass(frozen=True)
+class RootCauseRow:
+    cause: str
+    label: str
+    analyses: int
+    preventable: int
+    actions_open: int
+    actions_overdue: int
+    actions_done: int
+
+
+def top_root_causes(
+    *, filters: MetricFilters, viewer: User | None = None, today: dt.date | None = None, limit: int = 5
+) -> list[RootCauseRow]:
+    """The most frequent RCA cause categories of the period (RCAs written in it), with their corrective actions'
+    status: open, of which overdue (due before ``today``), and done. Two queries, both grouped by cause."""
+    today = today or filters.end.date()
+    rcas = RootCauseAnalysis.objects.filter(created_at__gte=filters.start, created_at__lt=filters.end)
+    if viewer is not None:
+        rcas = rcas.filter(ticket_visibility_q_for(viewer, prefix="ticket__"))
+    counts = list(
+        rcas.values("cause_category")
+        .annotate(n=Count("pk"), preventable=Count("pk", filter=Q(preventable=True)))
+        .order_by("-n", "cause_category")[:limit]
+    )
+    causes = [row["cause_category"] for row in counts]
+    actions = {
+        row["rca__cause_category"]: row
+        for row in CorrectiveAction.objects.filter(rca__in=rcas, rca__cause_category__in=causes)
+        .values("rca__cause_category")
+        .annotate(
+            open=Count("pk", filter=Q(status=ActionStatus.OPEN)),
+            overdue=Count("pk", filter=Q(status=ActionStatus.OPEN, due_date__lt=today)),
+            done=Count("pk", filter=Q(status=ActionStatus.DONE)),
+        )
+        .order_by()
+    }
+    labels = dict(CauseCategory.choices)
+    return [
+        RootCauseRow(
+            cause=row["cause_category"],
+            label=labels.get(row["cause_category"], row["cause_category"]),
+            analyses=row["n"],
+            preventable=row["preventable"],
+            actions_open=actions.get(row["cause_category"], {}).get("open", 0),
+            actions_overdue=actions.get(row["cause_category"], {}).get("overdue", 0),
+            actions_done=actions.get(row["cause_category"], {}).get("done", 0),
+        )
+        for row in counts
+    ]
+
+
+DEFLECTION_WINDOW = dt.timedelta(hours=24)
+
+
+def kb_deflections(*, filters: MetricFilters, now: dt.datetime) -> dict[str, int]:
+    """Suggested articles customers opened in the period, and how many deflected a ticket, as the knowledge base
+    defines it (``knowledge_base.models.Deflection``): settled (24 h passed) with no ticket submitted. ``confirmed``
+    is the conservative lower bound (the customer said it solved the problem); ``pending`` are still inside their
+    window. Deflections belong to no ticket, so there is nothing to hide from a viewer. One query."""
+    settled_before = now - DEFLECTION_WINDOW
+    return Deflection.objects.filter(opened_at__gte=filters.start, opened_at__lt=filters.end).aggregate(
+        opened=Count("pk"),
+        deflected=Count("pk", filter=Q(ticket__isnull=True, opened_at__lte=settled_before)),
+        confirmed=Count("pk", filter=Q(ticket__isnull=True, confirmed_at__isnull=False)),
+        submitted_anyway=Count("pk", filter=Q(ticket__isnull=False)),
+        pending=Count("pk", filter=Q(ticket__isnull=True, opened_at__gt=settled_before)),
+    )
+
+
+@dataclass(frozen=True)
+class ArticleRow:
+    article_id: int
+    title: str
+    escalated_tickets: int
+
+
+def articles_before_escalation(
+    *, filters: MetricFilters, viewer: User | None = None, limit: int = 5
+) -> list[ArticleRow]:
+    """Articles that most often came before an escalation: per article, the tickets escalated in the period on which
+    the article had been tried first, either by an agent (an ``ArticleUse`` before the escalation) or by the
+    customer (a suggested article opened before submitting the ticket anyway, a ``Deflection`` with the ticket).
+    Three grouped queries, exact: tickets per article by agents, plus by customers, minus the tickets counted
+    by both (ArticleUse is unique per article and ticket; a ticket may carry several deflection rows)."""
+    escalations = _base("escalations", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
+    by_agent = ArticleUse.objects.filter(
+        Exists(escalations.filter(ticket=OuterRef("ticket"), created_at__gte=OuterRef("created_at")))
+    )
+    by_customer = Deflection.objects.filter(Exists(escalations.filter(ticket=OuterRef("ticket"))))
+    both = by_agent.filter(Exists(by_customer.filter(article=OuterRef("article"), ticket=OuterRef("ticket"))))
+    counts: dict[int, int] = {}
+    for qs, sign in ((by_agent, 1), (by_customer, 1), (both, -1)):
+        for row in qs.order_by().values("article").annotate(n=Count("ticket", distinct=True)):
+            counts[row["article"]] = counts.get(row["article"], 0) + sign * row["n"]
+    top = sorted(((pk, n) for pk, n in counts.items() if n > 0), key=lambda item: (-item[1], item[0]))[:limit]
+    titles = dict(Article.objects.filter(pk__in=[pk for pk, _ in top]).values_list("pk", "title"))
+    return [ArticleRow(article_id=pk, title=titles.get(pk, ""), escalated_tickets=n) for pk, n in top]
 
 
 __all__ = [

@@ -10,7 +10,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -18,13 +18,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from escalations.models import EscalationType
-from helpdesk.models import Category, Channel, Plan, Team, Tier
-from helpdesk.views import manager_required
+from helpdesk.models import Category, Channel, Plan, Role, Team, Tier
+from helpdesk.views import form_errors, manager_required
 from reports import charts, metrics
 from reports.csv_export import csv_render
-from reports.forms import CoachingSessionForm
+from reports.forms import CoachingSessionForm, SLASimulatorForm
 from reports.selectors import coachable_staff, coaching_sessions_recent
-from reports.services import coaching_session_record
+from reports.services import coaching_session_record, sla_draft_apply
+from reports.simulator import simulate
 
 PERIODS = {7: "Last 7 days", 28: "Last 28 days", 90: "Last 90 days"}
 CHART_WEEKS = 12
@@ -85,6 +86,32 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         title=f"Escalations per week by type, last {CHART_WEEKS} weeks",
         description="Stacked bars: the number of escalations raised each week, split by escalation type.",
     )
+    sla_series = metrics.metric_series_many(
+        ["sla_first_response", "sla_next_response", "sla_resolution"], filters=chart_period, viewer=viewer
+    )
+    sla_chart = _chart_for(
+        chart_id="sla-compliance",
+        metric=metrics.METRICS["sla_compliance"],
+        series=sla_series,
+        y_title="Met in time",
+        title=f"SLA compliance per target, last {CHART_WEEKS} weeks",
+        description=(
+            "Lines: of the SLA clocks started each week that have an outcome, the share met in time, for first "
+            "response, next response and resolution. A gap means no clock of that target had an outcome."
+        ),
+    )
+    csat_series = metrics.metric_series("csat", filters=chart_period, viewer=viewer, group="escalated")
+    csat_chart = _chart_for(
+        chart_id="csat",
+        metric=metrics.METRICS["csat"],
+        series=csat_series,
+        y_title="Satisfied (4 or 5)",
+        title=f"CSAT per week, escalated vs not escalated, last {CHART_WEEKS} weeks",
+        description=(
+            "Lines: of the surveys answered each week with a score, the share scoring 4 or 5, for escalated and "
+            "non-escalated tickets."
+        ),
+    )
     rate_chart = _chart_for(
         chart_id="escalation-rate",
         metric=metrics.METRICS["escalation_rate"],
@@ -96,6 +123,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
             "tickets resolved at first contact."
         ),
     )
+    breaches_by_team, breaches_by_plan = metrics.sla_breaches_by_team_and_plan(filters=period, viewer=viewer)
     context = {
         "page_title": "Manager dashboard",
         "days": days,
@@ -105,6 +133,14 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         "tiles": tiles,
         "escalations_chart": escalations_chart,
         "rate_chart": rate_chart,
+        "sla_chart": sla_chart,
+        "csat_chart": csat_chart,
+        "sla_breaches_by_team": breaches_by_team,
+        "sla_breaches_by_plan": breaches_by_plan,
+        "compensation": metrics.compensation_granted(filters=period, viewer=viewer),
+        "root_causes": metrics.top_root_causes(filters=period, viewer=viewer, today=now.date()),
+        "deflections": metrics.kb_deflections(filters=period, now=now),
+        "articles_before_escalation": metrics.articles_before_escalation(filters=period, viewer=viewer),
         "time_in_tier": metrics.time_in_tier_hours(filters=period, viewer=viewer),
         "tier_labels": dict(Tier.choices),
         "attention": metrics.needs_attention(viewer=viewer, now=now),
@@ -165,7 +201,7 @@ def _explorer_state(request: HttpRequest) -> dict:
     key = request.GET.get("metric")
     metric = metrics.METRICS.get(key) or metrics.METRICS["escalation_rate"]
     group = request.GET.get("group") or None
-    allowed = metrics.TICKET_DIMENSIONS if metric.source == "tickets" else metrics.ESCALATION_DIMENSIONS
+    allowed = metrics.dimensions_of(metric.source)
     if metric.key == "escalation_rate" and group == "type":
         # Tickets have no type; the rate per type is "tickets escalated with that type / all tickets" (table only).
         series = metrics.metric_series(metric.key, filters=filters, viewer=request.user)
@@ -246,3 +282,38 @@ def explorer_csv_view(request: HttpRequest) -> HttpResponse:
     filename = f"{metric.key}-{state['filters'].start:%Y%m%d}-{state['filters'].end:%Y%m%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@login_required
+@manager_required(message="Reports are for managers.")
+@require_http_methods(["GET", "POST"])
+def sla_simulator_view(request: HttpRequest) -> HttpResponse:
+    """GET: the draft form and, once filled in, the replay (read-only). POST: an admin applies the draft, which
+    needs the confirmation box; managers may simulate but not apply."""
+    now = timezone.now()
+    is_admin = request.user.is_superuser or request.user.role == Role.ADMIN
+    data = request.POST if request.method == "POST" else (request.GET if "start" in request.GET else None)
+    initial = {"start": (now - dt.timedelta(days=28)).date(), "end": (now - dt.timedelta(days=1)).date()}
+    form = SLASimulatorForm(data, initial=initial)
+    result = None
+    if request.method == "POST":
+        if not is_admin:
+            raise PermissionDenied("Only admins apply SLA drafts.")
+        if form.is_valid():
+            try:
+                policies = sla_draft_apply(
+                    draft=form.draft(), actor=request.user, confirmed=form.cleaned_data["confirm"]
+                )
+            except ValidationError as exc:
+                form_errors(form, exc)
+            else:
+                names = ", ".join(p.name for p in policies)
+                messages.success(request, f"Draft applied to {names}.")
+                return redirect("reports_sla_simulator")
+    if data is not None and (form.is_valid() or set(form.errors) == {"confirm"}):
+        # a missing confirmation keeps the simulation on screen, next to the box to tick
+        start = dt.datetime.combine(form.cleaned_data["start"], dt.time(), tzinfo=dt.UTC)
+        end = dt.datetime.combine(form.cleaned_data["end"] + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        result = simulate(draft=form.draft(), start=start, end=min(end, now), viewer=request.user, now=now)
+    context = {"page_title": "SLA what-if", "form": form, "result": result, "is_admin": is_admin}
+    return TemplateResponse(request, "reports/sla_simulator.html", context)

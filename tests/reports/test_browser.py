@@ -82,10 +82,10 @@ def test_dashboard_and_coaching_view_on_the_demo_data(page, live_server, screens
     # when the manager opens the dashboard
     page.wait_for_url(f"{live_server.url}/reports/")
     page.screenshot(path=screenshot_dir / "dashboard.png", full_page=True)
-    # then the tiles, the two charts with their legends and the attention panel are on screen
-    assert page.locator(".tile").count() == 6
+    # then the tiles, the four charts with their legends and the attention panel are on screen
+    assert page.locator(".tile").count() == 8
     charts = page.locator("svg.chart[role=img]")
-    assert charts.count() == 2
+    assert charts.count() == 4
     assert charts.first.locator("title").first.text_content() == "Escalations per week by type, last 12 weeks"
     assert "Technical" in charts.first.locator(".legend").text_content()
     assert page.get_by_role("heading", name="Needs attention now").is_visible()
@@ -93,6 +93,8 @@ def test_dashboard_and_coaching_view_on_the_demo_data(page, live_server, screens
     page.add_style_tag(content="html { filter: grayscale(1); }")
     page.locator("svg.chart").first.screenshot(path=screenshot_dir / "dashboard-greyscale-by-type.png")
     page.locator("svg.chart").nth(1).screenshot(path=screenshot_dir / "dashboard-greyscale-rates.png")
+    page.locator("svg.chart").nth(2).screenshot(path=screenshot_dir / "dashboard-greyscale-sla.png")
+    page.locator("svg.chart").nth(3).screenshot(path=screenshot_dir / "dashboard-greyscale-csat.png")
     # when the manager opens the coaching view
     page.get_by_role("link", name="Coaching").click()
     page.wait_for_url(f"{live_server.url}/reports/coaching/")
@@ -109,3 +111,22 @@ def test_dashboard_and_coaching_view_on_the_demo_data(page, live_server, screens
     page.goto(f"{live_server.url}/reports/explorer/?metric=escalation_rate&group=agent")
     page.screenshot(path=screenshot_dir / "explorer-by-agent.png", full_page=True)
     assert page.get_by_role("heading", name="Escalation rate by agent, whole period").is_visible()
+    # and the SLA what-if simulator replays the last 28 days with every first-response target halved
+    from django.db.models import Count
+
+    from escalations.models import SLAPolicy
+
+    policy = (
+        SLAPolicy.objects.filter(is_active=True, first_response_minutes__isnull=False)
+        .annotate(n=Count("clocks"))
+        .order_by("-n", "pk")
+        .first()
+    )
+    today = timezone.now().date()
+    page.goto(
+        f"{live_server.url}/reports/sla-simulator/?policy={policy.pk}"
+        f"&first_response_minutes={max(policy.first_response_minutes // 2, 1)}"
+        f"&start={today - dt.timedelta(days=28)}&end={today}"
+    )
+    page.screenshot(path=screenshot_dir / "sla-simulator.png", full_page=True)
+    assert page.get_by_role("heading", name="Tickets whose outcome changes").is_visible()

@@ -75,6 +75,14 @@ def test_no_tickets_gives_empty_rates_not_errors(db, manager):
         "escalations": 0.0,
         "avoidable_rate": None,
         "time_to_escalate": None,
+        "sla_compliance": None,
+        "sla_first_response": None,
+        "sla_next_response": None,
+        "sla_resolution": None,
+        "sla_breaches": 0.0,
+        "csat": None,
+        "repeat_yourself": 0.0,
+        "compensations_granted": 0.0,
     }
     assert all(t.change is None for t in tiles)
     series = metrics.metric_series("escalation_rate", filters=PERIOD)
@@ -83,14 +91,14 @@ def test_no_tickets_gives_empty_rates_not_errors(db, manager):
     assert metrics.time_in_tier_hours(filters=PERIOD) == {1: None, 2: None, 3: None}
 
 
-def test_tiles_compare_with_the_previous_period_in_two_queries(dataset, manager):
+def test_tiles_compare_with_the_previous_period_in_one_query_per_source(dataset, manager):
     # given the second week (9-15 Nov) against the first (2-8 Nov)
     week2 = MetricFilters(start=at(9, 0), end=at(16, 0))
     # when the tiles are computed
     with CaptureQueriesContext(connection) as queries:
         tiles = {t.metric.key: t for t in metrics.metric_tiles(metrics.DASHBOARD_TILES, filters=week2, viewer=manager)}
-    # then one aggregate query per source covers both periods
-    assert len(queries) == 2
+    # then one aggregate query per source (tickets, escalations, SLA clocks, surveys) covers both periods
+    assert len(queries) == 4
     # week 2: T4..T7, 2 escalated = 50%; week 1: T1..T3, 1 escalated = 33.3% -> +16.7 points
     assert (tiles["escalation_rate"].value, tiles["escalation_rate"].previous) == (50.0, 33.3)
     assert tiles["escalation_rate"].change == 16.7

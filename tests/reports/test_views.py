@@ -13,6 +13,8 @@ from reports.models import CoachingSession
 from reports.services import coaching_session_record
 from tests.reports.conftest import at
 
+DASHBOARD_QUERIES = 34  # the dashboard, whatever the data (bench/dashboard.py prints the same figure)
+
 SCREENS = ["reports_dashboard", "reports_attention", "reports_coaching", "reports_explorer", "reports_explorer_csv"]
 
 
@@ -54,12 +56,23 @@ def test_dashboard_shows_tiles_charts_and_attention(dataset, client, login, mana
     with time_machine.travel(at(16, 12), tick=False):
         response = client.get(reverse("reports_dashboard"), {"days": 7})
     page = response.content.decode()
-    # then the tiles, both charts and the attention panel are there
+    # then the tiles, the four charts and the attention panel are there
     assert response.status_code == 200
-    for label in ("Tickets created", "Escalation rate", "Avoidable escalations", "First-contact resolution"):
+    for label in (
+        "Tickets created",
+        "Escalation rate",
+        "Avoidable escalations",
+        "First-contact resolution",
+        "SLA compliance",
+        "CSAT",
+    ):
         assert label in page
-    assert page.count('role="img"') == 2
+    assert page.count('role="img"') == 4
     assert "Escalations per week by type, last 12 weeks" in page
+    assert "SLA compliance per target, last 12 weeks" in page
+    assert "CSAT per week, escalated vs not escalated, last 12 weeks" in page
+    for section in ("SLA breaches today", "Pending approvals", "Top root causes", "Compensation granted"):
+        assert section in page
     assert dataset.t4.reference in page
     assert "Needs attention now" in page
 
@@ -257,3 +270,76 @@ def test_every_metric_and_split_renders_with_every_filter(dataset, client, login
         "2026-11-02,Escalations,1.0,count",
         "2026-11-09,Escalations,2.0,count",
     ]
+
+
+def _add_analytics_rows(*, tickets, actor, approver, article, k: int, tag: str) -> None:
+    """k rows of every kind the dashboard reads besides tickets and escalations, on the given tickets."""
+    from decimal import Decimal
+
+    from escalations.models import ClockState, ClockTarget, CompensationRequest, SLAClock, SLAEvent, SLAEventKind
+    from feedback.models import CorrectiveAction, RootCauseAnalysis
+    from knowledge_base.models import ArticleUse, Deflection
+
+    for index, ticket in enumerate(tickets[:k]):
+        clock = SLAClock.objects.create(
+            ticket=ticket,
+            target=ClockTarget.RESOLUTION,
+            state=ClockState.MET,
+            target_seconds=60,
+            started_at=at(16, 1),
+            breached_at=at(16, 2),
+        )
+        SLAEvent.objects.create(clock=clock, ticket=ticket, kind=SLAEventKind.BREACHED, at=at(16, 2))
+        survey = getattr(ticket, "survey", None)
+        if survey is None:
+            from feedback.models import Survey
+
+            Survey.objects.create(ticket=ticket, is_escalated=True, nonce="n", csat=1, answered_at=at(16, 3))
+        for status in ("pending", "approved"):
+            CompensationRequest.objects.create(
+                ticket=ticket,
+                amount=Decimal("10"),
+                reason="Sorry.",
+                status=status,
+                requested_by=actor,
+                requester_limit=Decimal("5"),
+                decided_by=approver if status == "approved" else None,
+                created_at=at(16, 4),
+            )
+        rca = RootCauseAnalysis.objects.create(
+            ticket=ticket, cause_category=["product_defect", "process_gap"][index % 2], preventable=True, five_whys="?"
+        )
+        CorrectiveAction.objects.create(rca=rca, description="Fix.", owner=approver, due_date=at(1, 0).date())
+        ArticleUse.objects.create(article=article, ticket=ticket, user=actor, created_at=at(16, 0))
+        Deflection.objects.create(article=article, session_key=f"{tag}{index}", ticket=ticket, opened_at=at(15, 0))
+
+
+def test_dashboard_queries_do_not_depend_on_the_number_of_rows(
+    dataset, client, login, manager, agent, escalate, categories, django_assert_max_num_queries
+):
+    from helpdesk import services
+    from knowledge_base.models import Article
+
+    article = Article.objects.create(
+        title="Outage checklist", body="x", category=categories["outage"], status="published"
+    )
+    login(manager)
+    with time_machine.travel(at(16, 12), tick=False):
+        # given 3 tickets carrying a row of every kind (clocks, breaches, surveys, compensation, RCAs, KB use)
+        more = []
+        for index in range(13):
+            ticket = services.ticket_create(
+                customer=dataset.t1.customer, subject=f"More {index}", description="x", category=dataset.t4.category
+            )
+            escalate(ticket, when=at(16, 11), by=agent)
+            more.append(ticket)
+        _add_analytics_rows(tickets=more, actor=agent, approver=manager, article=article, k=3, tag="a")
+        with django_assert_max_num_queries(DASHBOARD_QUERIES):
+            small = client.get(reverse("reports_dashboard")).content.decode()
+        # when ten more tickets carry them too
+        _add_analytics_rows(tickets=more[3:], actor=agent, approver=manager, article=article, k=10, tag="b")
+        # then the dashboard still needs no more queries, and shows the new rows
+        with django_assert_max_num_queries(DASHBOARD_QUERIES):
+            large = client.get(reverse("reports_dashboard")).content.decode()
+    assert '<span class="count">3</span>' in small
+    assert '<span class="count">13</span>' in large  # SLA breaches today and pending approvals
