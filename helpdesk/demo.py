@@ -256,6 +256,9 @@ def seed_core(*, password: str, now: datetime, rng: random.Random, stdout=None) 
     agent2 = _user(
         "agent2", password=password, role=Role.AGENT, first="Jordan", last="Lee", email="jordan@helpdesk.example"
     )
+    agent3 = _user(
+        "agent3", password=password, role=Role.AGENT, first="Riley", last="Chen", email="riley@helpdesk.example"
+    )
     specialist = _user(
         "specialist",
         password=password,
@@ -298,6 +301,7 @@ def seed_core(*, password: str, now: datetime, rng: random.Random, stdout=None) 
     for team, user, lead in [
         (frontline, agent, True),
         (frontline, agent2, False),
+        (frontline, agent3, False),
         (technical, specialist, True),
         (technical, specialist2, False),
         (billing_team, specialist, False),
@@ -310,7 +314,7 @@ def seed_core(*, password: str, now: datetime, rng: random.Random, stdout=None) 
 
     people = {
         "customers": [customer, customer2, *extra_customers],
-        "agents": [agent, agent2],
+        "agents": [agent, agent2, agent3],
         "specialists": [specialist, specialist2],
         "manager": manager,
         "admin": admin,
