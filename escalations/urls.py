@@ -1,6 +1,6 @@
 from django.urls import path
 
-from escalations import api, views
+from escalations import views
 
 urlpatterns = [
     path("tickets/<str:reference>/escalate/", views.escalation_new_view, name="escalation_new"),
@@ -15,16 +15,4 @@ urlpatterns = [
     path("escalations/<int:pk>/further/", views.escalation_further_view, name="escalation_further"),
     path("escalations/<int:pk>/resolve/", views.escalation_resolve_view, name="escalation_resolve"),
     path("escalations/<int:pk>/reassign/", views.escalation_reassign_view, name="escalation_reassign"),
-]
-
-# The API: the same selectors and services as the screens.
-urlpatterns += [
-    path("api/escalations/", api.EscalationListApi.as_view(), name="api_escalation_list"),
-    path("api/escalations/<int:pk>/", api.EscalationDetailApi.as_view(), name="api_escalation_detail"),
-    path("api/escalations/<int:pk>/accept/", api.EscalationAcceptApi.as_view(), name="api_escalation_accept"),
-    path("api/escalations/<int:pk>/return/", api.EscalationReturnApi.as_view(), name="api_escalation_return"),
-    path("api/escalations/<int:pk>/further/", api.EscalationFurtherApi.as_view(), name="api_escalation_further"),
-    path("api/escalations/<int:pk>/resolve/", api.EscalationResolveApi.as_view(), name="api_escalation_resolve"),
-    path("api/tickets/<str:reference>/escalations/", api.EscalationCreateApi.as_view(), name="api_escalation_create"),
-    path("api/compensations/<int:pk>/decide/", api.CompensationDecideApi.as_view(), name="api_compensation_decide"),
 ]

@@ -16,3 +16,8 @@ class ReportsConfig(AppConfig):
         nav_register(label="Coaching", url_name="reports_coaching", roles=managers, order=60)
         nav_register(label="Trend explorer", url_name="reports_explorer", roles=managers, order=61)
         demo_seeder_register(order=900, name="reports.coaching_sessions", seeder=seed_coaching_sessions)
+
+        from helpdesk.api.registry import api_route_register
+        from reports.api import MetricsViewSet
+
+        api_route_register(prefix="metrics", viewset=MetricsViewSet, basename="metrics")

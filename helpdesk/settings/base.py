@@ -275,6 +275,7 @@ SPECTACULAR_SETTINGS = {
         "TicketStatusEnum": "helpdesk.models.Status",
         "TierEnum": "helpdesk.models.Tier",
         "EscalationStatusEnum": "escalations.models.escalation.EscalationStatus",
+        "CurrencyEnum": "escalations.models.escalation.Currency",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
