@@ -71,7 +71,8 @@ def _call(fn, **kwargs):
         raise ApiPermissionDenied(str(exc)) from exc
     except ValidationError as exc:
         if hasattr(exc, "error_dict"):
-            raise ApiValidationError(exc.message_dict) from exc
+            detail = {("non_field_errors" if k == "__all__" else k): v for k, v in exc.message_dict.items()}
+            raise ApiValidationError(detail) from exc
         raise ApiValidationError({"non_field_errors": exc.messages}) from exc
 
 

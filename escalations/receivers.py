@@ -42,7 +42,7 @@ def emit_escalation_webhooks(sender, *, event, ticket, **kwargs) -> None:
         if data.get("automatic"):
             return
         webhook_emit(event_type=WebhookEventType.TICKET_ESCALATED, ticket=ticket, payload=escalation_payload(data))
-    elif event.kind == EventKind.ESCALATION_ACCEPTED:
+    elif event.kind == EventKind.ESCALATION_ACCEPTED and not event.is_public:
         webhook_emit(
             event_type=WebhookEventType.ESCALATION_ACCEPTED,
             ticket=ticket,

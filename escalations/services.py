@@ -1319,6 +1319,20 @@ def sla_policy_save(*, policy: SLAPolicy, actor: User, fields: dict) -> SLAPolic
         raise PermissionDenied("Only administrators can change SLA policies.")
     for name, value in fields.items():
         setattr(policy, name, value)
+    if policy.is_active and policy.plan_id:
+        rival = (
+            SLAPolicy.objects.filter(
+                plan_id=policy.plan_id, priority=policy.priority, category_id=policy.category_id, is_active=True
+            )
+            .exclude(pk=policy.pk)
+            .first()
+        )
+        if rival is not None:
+            scope = f"the {policy.category.name} category" if policy.category_id else "all categories"
+            raise ValidationError(
+                f"“{rival.name}” is already the active policy for {policy.plan.name}, {policy.priority} priority, "
+                f"{scope}. Deactivate it first."
+            )
     policy.full_clean()
     policy.save()
     return policy
