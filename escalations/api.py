@@ -45,6 +45,7 @@ from escalations.models import (
 )
 from helpdesk.api.filters import PAGING_PARAMS, StrictOrderingFilter, reject_unknown_params
 from helpdesk.api.permissions import IsAdminOrStaffReadOnly, IsStaffMember
+from helpdesk.api.schema import schema_staff_only_register
 from helpdesk.api.serializers import UNKNOWN, StrictInputSerializer
 from helpdesk.api.throttles import ESCALATION_REQUEST, ScopedThrottle
 from helpdesk.api.views import E400, E401, E403, E404, E415, E429, _error
@@ -204,6 +205,13 @@ class CustomerClockSerializer(serializers.ModelSerializer):
         model = SLAClock
         fields = ["target", "state", "due_at", "met_at"]
         read_only_fields = fields
+
+
+schema_staff_only_register(
+    component="StaffClock",
+    description="An SLA clock. Customers receive it without the fields marked staff only.",
+    fields=tuple(set(StaffClockSerializer.Meta.fields) - set(CustomerClockSerializer.Meta.fields)),
+)
 
 
 class StaffTicketSlaSerializer(serializers.Serializer):

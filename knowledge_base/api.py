@@ -14,6 +14,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
 
 from helpdesk.api.filters import PAGING_PARAMS, StrictOrderingFilter, reject_unknown_params
+from helpdesk.api.schema import schema_staff_only_register
 from helpdesk.api.views import E400, E401, E404
 from helpdesk.models import Category
 from knowledge_base.models import Article, ArticleStatus, ArticleVisibility
@@ -59,6 +60,13 @@ class StaffArticleSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+
+schema_staff_only_register(
+    component="StaffArticle",
+    description="An article. Customers receive it without the fields marked staff only.",
+    fields=tuple(set(StaffArticleSerializer.Meta.fields) - set(CustomerArticleSerializer.Meta.fields)),
+)
 
 
 class ArticleFilter(django_filters.FilterSet):

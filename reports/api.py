@@ -8,9 +8,10 @@ import datetime as dt
 
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework import serializers, viewsets
+from rest_framework import serializers
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from helpdesk.api.filters import reject_unknown_params
 from helpdesk.api.views import E400, E401, E403
@@ -90,14 +91,11 @@ def _day(moment: dt.datetime) -> dt.date:
     return moment.astimezone(dt.UTC).date()
 
 
-class MetricsViewSet(viewsets.GenericViewSet):
+class MetricsApi(APIView):
     permission_classes = [IsManagerOrAdmin]
-    filter_backends: list = []
-    pagination_class = None
-    serializer_class = MetricsSerializer
 
     @extend_schema(
-        operation_id="metrics_list",
+        operation_id="metrics_retrieve",
         summary="The analytics numbers (managers and admins)",
         description=f"Each metric for the period and for the period of the same length before it. Periods are whole "
         f"UTC days, at most {MAX_DAYS}. Filters narrow both periods; tickets you may not see are never counted.",
@@ -128,7 +126,7 @@ class MetricsViewSet(viewsets.GenericViewSet):
             )
         ],
     )
-    def list(self, request):
+    def get(self, request):
         reject_unknown_params(request, set(MetricsQuerySerializer().fields))
         query = MetricsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

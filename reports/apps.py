@@ -17,7 +17,7 @@ class ReportsConfig(AppConfig):
         nav_register(label="Trend explorer", url_name="reports_explorer", roles=managers, order=61)
         demo_seeder_register(order=900, name="reports.coaching_sessions", seeder=seed_coaching_sessions)
 
-        from helpdesk.api.registry import api_route_register
-        from reports.api import MetricsViewSet
+        from helpdesk.api.registry import api_view_register
+        from reports.api import MetricsApi
 
-        api_route_register(prefix="metrics", viewset=MetricsViewSet, basename="metrics")
+        api_view_register(route="metrics/", view=MetricsApi.as_view(), name="metrics")

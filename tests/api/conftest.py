@@ -122,8 +122,8 @@ def world(people, tickets, teams, make_ticket, sla_policy, settings):
 
     from escalations.defaults import escalation_config_ensure
     from escalations.services import compensation_request_create, escalation_create
-    from feedback.selectors import survey_token_make
     from feedback.models import Survey
+    from feedback.selectors import survey_token_make
     from feedback.services import surveys_send_due
     from helpdesk.services import ticket_change_status
     from knowledge_base.services import article_create, article_set_status

@@ -344,8 +344,8 @@ def _all_pks(model_path: str) -> list[int]:
 
 
 OTHER_LISTS = [
-    ("/api/escalations/", "escalations.Escalation", STAFF + ["compliance"]),
-    ("/api/approvals/", "escalations.CompensationRequest", STAFF + ["compliance"]),
+    ("/api/escalations/", "escalations.Escalation", [*STAFF, "compliance"]),
+    ("/api/approvals/", "escalations.CompensationRequest", [*STAFF, "compliance"]),
     ("/api/sla-policies/", "escalations.SLAPolicy", STAFF),
     ("/api/kb/articles/", "knowledge_base.Article", [*ROLES[:-1], "compliance"]),
 ]

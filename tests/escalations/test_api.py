@@ -25,13 +25,9 @@ def test_escalate_accept_further_and_decide_through_the_api(
     ticket = make_ticket(customer, category="outage")
     agent_client = login(agent)
     # escalate; a duplicate is a 409 with the service's words
-    created = agent_client.post(
-        f"/api/tickets/{ticket.reference}/escalate/", body(), content_type="application/json"
-    )
+    created = agent_client.post(f"/api/tickets/{ticket.reference}/escalate/", body(), content_type="application/json")
     assert created.status_code == 201 and created.json()["to_team"] == "Technical"
-    again = agent_client.post(
-        f"/api/tickets/{ticket.reference}/escalate/", body(), content_type="application/json"
-    )
+    again = agent_client.post(f"/api/tickets/{ticket.reference}/escalate/", body(), content_type="application/json")
     assert again.status_code == 409 and "This ticket is already escalated to Technical" in str(again.json())
     pk = created.json()["id"]
     # accept, then a second accept is a 409 naming the owner
