@@ -266,7 +266,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Escalation Helpdesk API",
-    "DESCRIPTION": "Tickets, their timeline, replies and notes, teams and personal API tokens. See docs/API.md.",
+    "DESCRIPTION": "Tickets, their timeline, replies, notes, escalations and SLA clocks; approvals, SLA policies, teams, "
+    "knowledge-base articles, public surveys, analytics and personal API tokens. See docs/API.md.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/",
