@@ -80,7 +80,7 @@ def api_operations() -> list[dict]:
                     ],
                     "request": (body.get("schema") or {}).get("$ref", "").rsplit("/", 1)[-1],
                     "responses": sorted(op.get("responses", {}).items()),
-                    "auth": "none" if op.get("security") == [{}] or op.get("security") == [] else "session or token",
+                    "auth": "session or token" if any(op.get("security") or []) else "none",
                 }
             )
     return operations

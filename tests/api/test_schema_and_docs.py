@@ -75,6 +75,10 @@ def test_docs_page_lists_operations_server_side_without_third_party_js(client, d
     html = response.content.decode()
     assert "<code>PATCH /api/tickets/{reference}/</code>" in html
     assert "Change status, priority, category, team or assignee (staff)" in html
+    assert "<code>POST /api/surveys/{token}/</code>" in html and "<code>GET /api/metrics/</code>" in html
+    # the public survey is documented as needing no credentials
+    survey = html.split("<code>POST /api/surveys/{token}/</code></h2>", 1)[1].split("</section>", 1)[0]
+    assert "<dt>Authentication</dt><dd>none</dd>" in survey
     # no script or stylesheet from anywhere but our own static files (htmx comes from django-htmx, served locally)
     sources = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html)
     assert sources and all(src.startswith("/static/") for src in sources), sources
