@@ -74,3 +74,41 @@ def test_api_hides_restricted_escalations_and_refuses_customers(
     insider = login(compliance_officer, Client())
     assert [e["id"] for e in insider.get("/api/escalations/?status=open").json()["results"]] == [escalation.pk]
     assert login(customer, Client()).get("/api/escalations/").status_code == 403
+
+
+def test_return_and_resolve_through_the_api(config, customer, agent, specialist, make_ticket, escalate, login):
+    # given two escalations to Technical
+    returned = escalate(make_ticket(customer, category="outage"), agent)
+    resolved = escalate(make_ticket(customer, category="outage", subject="Second outage"), agent)
+    api = login(specialist)
+    # when the specialist returns one with guidance, and accepts and resolves the other
+    back = api.post(
+        f"/api/escalations/{returned.pk}/return/",
+        {"guidance": "Restart the sync first."},
+        content_type="application/json",
+    )
+    api.post(f"/api/escalations/{resolved.pk}/accept/")
+    done = api.post(
+        f"/api/escalations/{resolved.pk}/resolve/",
+        {"summary": "Replaced the cache node."},
+        content_type="application/json",
+    )
+    # then both are recorded with the service's words
+    assert (back.status_code, back.json()["status"], back.json()["return_guidance"]) == (
+        200,
+        "returned",
+        "Restart the sync first.",
+    )
+    assert (done.status_code, done.json()["status"], done.json()["resolution_summary"]) == (
+        200,
+        "resolved",
+        "Replaced the cache node.",
+    )
+    # and an empty summary is refused by name
+    again = escalate(make_ticket(customer, category="outage", subject="Third"), agent)
+    api.post(f"/api/escalations/{again.pk}/accept/")
+    empty = api.post(f"/api/escalations/{again.pk}/resolve/", {"summary": " "}, content_type="application/json")
+    assert (empty.status_code, empty.json()) == (
+        400,
+        {"summary": ["Write the resolution summary: what was done for the customer."]},
+    )
