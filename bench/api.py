@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Benchmark the ticket API at scale: median time and query count of /api/tickets/ page 1, of a ticket's detail and
-of its events, on a fresh temporary SQLite database seeded with N tickets (default 100,000).
+of its events, of its SLA clocks, and of /api/escalations/ page 1 (one escalation per ten tickets), on a fresh
+temporary SQLite database seeded with N tickets (default 100,000).
 
     python bench/api.py [--n 100000] [--runs 30]
 
@@ -131,6 +132,37 @@ def seed(n: int, rng: random.Random) -> dict:
             for k in range(40)
         ]
     )
+    # One escalation per ten tickets (a tenth of them restricted with their ticket), for /api/escalations/.
+    from escalations.models import Escalation
+
+    technical = Team.objects.create(name="Technical", slug="technical", tier=2)
+    escalations = []
+    for pk, created in Ticket.objects.filter(pk__in=ids[::10]).values_list("pk", "created_at"):
+        escalations.append(
+            Escalation(
+                ticket_id=pk,
+                escalation_type="technical",
+                mode="functional",
+                status=rng.choice(["open", "accepted", "resolved"]),
+                from_tier=1,
+                to_tier=2,
+                from_team=frontline,
+                to_team=technical,
+                requested_by_kind="agent",
+                requested_by=agents[pk % len(agents)],
+                reason="Needs tier 2",
+                dossier_problem="Export fails",
+                dossier_tried="Retried",
+                dossier_desired_outcome="Working export",
+                dossier_mood="calm",
+                created_at=created + timedelta(hours=1),
+                ack_due_at=created + timedelta(hours=2),
+            )
+        )
+        if len(escalations) == 5000:
+            Escalation.objects.bulk_create(escalations)
+            escalations = []
+    Escalation.objects.bulk_create(escalations)
     return {"agent": agents[0], "manager": manager, "customer": customers[1], "ticket": target}
 
 
@@ -165,11 +197,15 @@ def run(*, n: int, runs: int) -> dict:
     for role in ("agent", "manager", "customer"):
         _token, raw = api_token_create(user=people[role], name="bench")
         headers = {"Authorization": f"Bearer {raw}"}
-        for name, path in (
+        paths = [
             ("list", "/api/tickets/"),
             ("detail", f"/api/tickets/{ticket.reference}/"),
             ("events", f"/api/tickets/{ticket.reference}/events/"),
-        ):
+            ("sla", f"/api/tickets/{ticket.reference}/sla/"),
+        ]
+        if role != "customer":
+            paths.append(("escalations", "/api/escalations/"))
+        for name, path in paths:
             ms, queries = measure(client, path, headers, runs)
             result[f"{role}_{name}_ms"] = ms
             result[f"{role}_{name}_queries"] = queries

@@ -1,60 +1,97 @@
-"""The escalation API (DRF): thin views over the same selectors and services as the screens.
+"""The escalation API (DRF): thin viewsets over the same selectors and services as the screens, registered with
+``helpdesk.api.registry`` from ``EscalationsConfig.ready``.
 
-Input serializers validate shape only; the services hold the rules and their messages. Every object is fetched
-through its visibility selector, so a restricted ticket's escalation is a 404 here too.
+- ``/api/escalations/``: the escalations you may see (paginated, allowlisted filters and ordering), one escalation,
+  and the actions ``accept``, ``return``, ``resolve`` and ``escalate-further``;
+- ``/api/tickets/{reference}/escalate/``, ``/sla/`` and ``/request-manager/`` (the customer's request, throttled);
+- ``/api/approvals/``: compensation requests, with ``approve`` and ``reject``;
+- ``/api/sla-policies/``: staff read, administrators write.
+
+Input serializers are strict (an unknown field is a 400 naming it) and validate shape only; the services hold the
+rules and their messages. Every object is fetched through its visibility selector, so a restricted ticket's
+escalation is a 404 here too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import django_filters
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 from rest_framework.exceptions import ValidationError as ApiValidationError
-from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from escalations import selectors, services
-from escalations.models import Currency, Escalation, EscalationType
+from escalations import selectors, services, sla_selectors
+from escalations.models import (
+    BusinessCalendar,
+    ClockState,
+    CompensationRequest,
+    CompensationStatus,
+    Currency,
+    Escalation,
+    EscalationMode,
+    EscalationStatus,
+    EscalationType,
+    SLAClock,
+    SLAPolicy,
+)
+from helpdesk.api.filters import PAGING_PARAMS, StrictOrderingFilter, reject_unknown_params
+from helpdesk.api.permissions import IsAdminOrStaffReadOnly, IsStaffMember
+from helpdesk.api.schema import schema_staff_only_register
+from helpdesk.api.serializers import UNKNOWN, StrictInputSerializer
+from helpdesk.api.throttles import ESCALATION_REQUEST, ScopedThrottle
+from helpdesk.api.views import E400, E401, E403, E404, E415, E429, _error
+from helpdesk.models import Category, Plan, Priority, Team, Ticket
 from helpdesk.selectors import ticket_get_for_user
 
-
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(response=OpenApiTypes.OBJECT, description=description)
-
-
-# Documented error answers (same words as the screens): schema and behaviour agree.
-READ_ERRORS = {
-    400: _error("Invalid input: the body names each offending field."),
-    401: _error("Not signed in, or the token is invalid or revoked."),
-    403: _error("Only staff can use the escalation API, or your role may not do this."),
-    404: _error("No such escalation or ticket, or you may not see it."),
-}
-WRITE_ERRORS = {
-    **READ_ERRORS,
-    409: _error("Someone else acted on this escalation first: the message names who."),
-    415: _error("Send `Content-Type: application/json`."),
-}
+E409 = {409: _error("Someone else acted on this first: the message names who.")}
+READ_ERRORS = {**E400, **E401, **E403, **E404}
+WRITE_ERRORS = {**READ_ERRORS, **E409, **E415}
+LIST_ERRORS = {**E400, **E401, **E403}
 
 
-class IsStaff(BasePermission):
-    message = "Only staff can use the escalation API."
-
-    def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.is_staff_member)
+class ApiConflict(ApiValidationError):
+    status_code = status.HTTP_409_CONFLICT
 
 
-class EscalationOutputSerializer(serializers.ModelSerializer):
-    ticket = serializers.CharField(source="ticket.reference")
-    to_team = serializers.CharField(source="to_team.name", default=None, allow_null=True)
-    from_team = serializers.CharField(source="from_team.name", default=None, allow_null=True)
-    accepted_by = serializers.CharField(source="accepted_by.display_name", default=None, allow_null=True)
-    requested_by = serializers.CharField(source="requested_by.display_name", default=None, allow_null=True)
+def _call(fn, **kwargs):
+    """Run a service and translate its refusals into API errors with the same words."""
+    try:
+        return fn(**kwargs)
+    except services.EscalationConflict as exc:
+        raise ApiConflict({"detail": str(exc)}) from exc
+    except PermissionDenied as exc:
+        raise ApiPermissionDenied(str(exc)) from exc
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            detail = {("non_field_errors" if k == "__all__" else k): v for k, v in exc.message_dict.items()}
+            raise ApiValidationError(detail) from exc
+        raise ApiValidationError({"non_field_errors": exc.messages}) from exc
+
+
+# --- serializers -------------------------------------------------------------------------------------------------
+
+
+class EscalationSerializer(serializers.ModelSerializer):
+    """An escalation hop as staff see it, dossier included."""
+
+    ticket = serializers.CharField(source="ticket.reference", read_only=True)
+    to_team = serializers.CharField(source="to_team.name", default=None, allow_null=True, read_only=True)
+    from_team = serializers.CharField(source="from_team.name", default=None, allow_null=True, read_only=True)
+    accepted_by = serializers.CharField(
+        source="accepted_by.display_name", default=None, allow_null=True, read_only=True
+    )
+    requested_by = serializers.CharField(
+        source="requested_by.display_name", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         model = Escalation
@@ -85,216 +122,615 @@ class EscalationOutputSerializer(serializers.ModelSerializer):
             "ack_due_at",
             "closed_at",
         ]
+        read_only_fields = fields
 
 
-class EscalateInputSerializer(serializers.Serializer):
+class EscalateInputSerializer(StrictInputSerializer):
     escalation_type = serializers.ChoiceField(choices=EscalationType.choices)
-    mode = serializers.ChoiceField(choices=["functional", "hierarchical"])
-    reason = serializers.CharField(allow_blank=True)
-    dossier_problem = serializers.CharField(allow_blank=True)
-    dossier_tried = serializers.CharField(allow_blank=True)
-    dossier_desired_outcome = serializers.CharField(allow_blank=True)
-    dossier_mood = serializers.CharField(allow_blank=True)
+    mode = serializers.ChoiceField(choices=[EscalationMode.FUNCTIONAL, EscalationMode.HIERARCHICAL])
+    reason = serializers.CharField(allow_blank=True, max_length=4000)
+    dossier_problem = serializers.CharField(allow_blank=True, max_length=20000)
+    dossier_tried = serializers.CharField(allow_blank=True, max_length=20000)
+    dossier_desired_outcome = serializers.CharField(allow_blank=True, max_length=4000)
+    dossier_mood = serializers.CharField(allow_blank=True, max_length=40)
     caller_waiting = serializers.BooleanField(default=False)
-    compensation_amount = serializers.DecimalField(max_digits=10, decimal_places=2, required=False, allow_null=True)
+    compensation_amount = serializers.DecimalField(
+        max_digits=10, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
     compensation_currency = serializers.ChoiceField(choices=Currency.choices, required=False, default="")
-    compensation_reason = serializers.CharField(required=False, allow_blank=True, default="")
-    vendor_name = serializers.CharField(required=False, allow_blank=True, default="")
-    vendor_reference = serializers.CharField(required=False, allow_blank=True, default="")
-    vendor_contact = serializers.CharField(required=False, allow_blank=True, default="")
+    compensation_reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+    vendor_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=120)
+    vendor_reference = serializers.CharField(required=False, allow_blank=True, default="", max_length=120)
+    vendor_contact = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
     vendor_follow_up_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
-class TextInputSerializer(serializers.Serializer):
-    text = serializers.CharField(allow_blank=True)
+class ReturnInputSerializer(StrictInputSerializer):
+    guidance = serializers.CharField(allow_blank=True, max_length=20000)
 
 
-class FurtherInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(allow_blank=True)
-    dossier_tried = serializers.CharField(required=False, allow_blank=True, default="")
-    compensation_amount = serializers.DecimalField(max_digits=10, decimal_places=2, required=False, allow_null=True)
-    compensation_currency = serializers.ChoiceField(choices=Currency.choices, required=False, default="")
-    compensation_reason = serializers.CharField(required=False, allow_blank=True, default="")
+class ResolveInputSerializer(StrictInputSerializer):
+    summary = serializers.CharField(allow_blank=True, max_length=20000)
 
 
-class DecisionInputSerializer(serializers.Serializer):
-    approve = serializers.BooleanField()
-    note = serializers.CharField(required=False, allow_blank=True, default="")
-
-
-def _call(fn, **kwargs):
-    """Run a service and translate its refusals into API errors with the same words."""
-    try:
-        return fn(**kwargs)
-    except services.EscalationConflict as exc:
-        raise ApiConflict({"detail": str(exc)}) from exc
-    except PermissionDenied as exc:
-        raise ApiPermissionDenied(str(exc)) from exc
-    except ValidationError as exc:
-        raise ApiValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}) from exc
-
-
-class ApiConflict(ApiValidationError):
-    status_code = status.HTTP_409_CONFLICT
-
-
-def _escalation(request: Request, pk: int) -> Escalation:
-    try:
-        return selectors.escalation_get_for_user(user=request.user, pk=pk)
-    except Http404 as exc:
-        raise NotFound("No such escalation.") from exc
-
-
-class EscalationListApi(APIView):
-    """GET: escalations the user may see; ``?status=``, ``?type=``, ``?ticket=`` filter them."""
-
-    permission_classes = [IsAuthenticated, IsStaff]
-
-    @extend_schema(
-        operation_id="escalations_list",
-        parameters=[
-            OpenApiParameter("status", str, description="open, accepted, resolved, returned or superseded"),
-            OpenApiParameter("type", str, description="escalation type, e.g. technical"),
-            OpenApiParameter("ticket", str, description="ticket reference, e.g. HD-2026-000123"),
-        ],
-        responses={200: EscalationOutputSerializer(many=True), **READ_ERRORS},
+class FurtherInputSerializer(StrictInputSerializer):
+    reason = serializers.CharField(allow_blank=True, max_length=4000)
+    dossier_tried = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+    compensation_amount = serializers.DecimalField(
+        max_digits=10, decimal_places=2, min_value=0, required=False, allow_null=True
     )
-    def get(self, request: Request) -> Response:
-        qs = selectors.escalations_visible_to(request.user).select_related(
+    compensation_currency = serializers.ChoiceField(choices=Currency.choices, required=False, default="")
+    compensation_reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+
+
+class ManagerRequestInputSerializer(StrictInputSerializer):
+    reason = serializers.CharField(allow_blank=True, max_length=4000)
+
+
+class ManagerRequestedSerializer(serializers.Serializer):
+    """What the customer learns: their request is in, in plain words (no internal routing)."""
+
+    ticket = serializers.CharField()
+    requested_at = serializers.DateTimeField()
+    message = serializers.CharField()
+
+
+class StaffClockSerializer(serializers.ModelSerializer):
+    policy = serializers.CharField(source="policy.name", default=None, allow_null=True, read_only=True)
+
+    class Meta:
+        model = SLAClock
+        fields = [
+            "id",
+            "target",
+            "state",
+            "policy",
+            "target_seconds",
+            "started_at",
+            "due_at",
+            "warn_at",
+            "paused_since",
+            "met_at",
+            "warned_at",
+            "breached_at",
+            "escalation_level",
+        ]
+        read_only_fields = fields
+
+
+class CustomerClockSerializer(serializers.ModelSerializer):
+    """A customer sees the promise and whether it was kept, not the internal warning and escalation machinery."""
+
+    class Meta:
+        model = SLAClock
+        fields = ["target", "state", "due_at", "met_at"]
+        read_only_fields = fields
+
+
+schema_staff_only_register(
+    component="StaffClock",
+    description="An SLA clock. Customers receive it without the fields marked staff only.",
+    fields=tuple(set(StaffClockSerializer.Meta.fields) - set(CustomerClockSerializer.Meta.fields)),
+)
+
+
+class StaffTicketSlaSerializer(serializers.Serializer):
+    ticket = serializers.CharField()
+    due_at = serializers.DateTimeField(allow_null=True, help_text="The earliest due time of a live clock.")
+    clocks = StaffClockSerializer(many=True)
+
+
+class CustomerTicketSlaSerializer(serializers.Serializer):
+    ticket = serializers.CharField()
+    due_at = serializers.DateTimeField(allow_null=True, help_text="The earliest due time of a live clock.")
+    clocks = CustomerClockSerializer(many=True)
+
+
+class ApprovalSerializer(serializers.ModelSerializer):
+    ticket = serializers.CharField(source="ticket.reference", read_only=True)
+    escalation = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    requested_by = serializers.CharField(source="requested_by.display_name", read_only=True)
+    decided_by = serializers.CharField(source="decided_by.display_name", default=None, allow_null=True, read_only=True)
+    can_decide = serializers.SerializerMethodField(
+        help_text="Pending, not yours, and your approval limit covers the amount."
+    )
+
+    class Meta:
+        model = CompensationRequest
+        fields = [
+            "id",
+            "ticket",
+            "escalation",
+            "amount",
+            "currency",
+            "reason",
+            "status",
+            "requested_by",
+            "requester_limit",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "created_at",
+            "can_decide",
+        ]
+        read_only_fields = fields
+
+    def get_can_decide(self, obj: CompensationRequest) -> bool:
+        user = self.context["request"].user
+        if obj.status != CompensationStatus.PENDING or obj.requested_by_id == user.pk:
+            return False
+        limits = self.context.setdefault("limits", {})
+        if obj.currency not in limits:
+            limits[obj.currency] = selectors.approval_limit_for(user=user, currency=obj.currency)
+        return obj.amount <= limits[obj.currency]
+
+
+class ApproveInputSerializer(StrictInputSerializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+
+
+class RejectInputSerializer(StrictInputSerializer):
+    note = serializers.CharField(allow_blank=True, max_length=4000)
+
+
+class SlaPolicySerializer(serializers.ModelSerializer):
+    """Strict for administrators' writes: an unknown or read-only field is a 400 naming it."""
+
+    plan = serializers.SlugRelatedField(slug_field="code", queryset=Plan.objects.all())
+    category = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Category.objects.all(), required=False, allow_null=True
+    )
+    calendar = serializers.SlugRelatedField(slug_field="name", queryset=BusinessCalendar.objects.all())
+    warn_percent = serializers.IntegerField(min_value=1, max_value=99, required=False)
+
+    class Meta:
+        model = SLAPolicy
+        fields = [
+            "id",
+            "name",
+            "plan",
+            "priority",
+            "category",
+            "calendar",
+            "first_response_minutes",
+            "next_response_minutes",
+            "resolution_minutes",
+            "warn_percent",
+            "pause_on_pending_customer",
+            "pause_on_pending_third_party",
+            "is_active",
+        ]
+        read_only_fields = ["id"]
+        validators: list = []  # the model's conditional unique constraints are checked by the service
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            extra = sorted(set(data) - writable)
+            if extra:
+                raise serializers.ValidationError(
+                    {name: ["This field is read-only." if name == "id" else UNKNOWN] for name in extra}
+                )
+        return super().to_internal_value(data)
+
+
+# --- filters -----------------------------------------------------------------------------------------------------
+
+
+class EscalationFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=EscalationStatus.choices)
+    type = django_filters.ChoiceFilter(field_name="escalation_type", choices=EscalationType.choices)
+    mode = django_filters.ChoiceFilter(choices=EscalationMode.choices)
+    ticket = django_filters.CharFilter(field_name="ticket__reference", help_text="A ticket reference.")
+    to_team = django_filters.ModelChoiceFilter(
+        queryset=Team.objects.all(), to_field_name="slug", help_text="The receiving team's slug."
+    )
+    level = django_filters.NumberFilter(min_value=1, max_value=10)
+
+    class Meta:
+        model = Escalation
+        fields = ["status", "type", "mode", "ticket", "to_team", "level"]
+
+
+class ApprovalFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=CompensationStatus.choices)
+    currency = django_filters.ChoiceFilter(choices=Currency.choices)
+    ticket = django_filters.CharFilter(field_name="ticket__reference", help_text="A ticket reference.")
+
+    class Meta:
+        model = CompensationRequest
+        fields = ["status", "currency", "ticket"]
+
+
+class SlaPolicyFilter(django_filters.FilterSet):
+    plan = django_filters.ModelChoiceFilter(queryset=Plan.objects.all(), to_field_name="code")
+    priority = django_filters.ChoiceFilter(choices=Priority.choices)
+    is_active = django_filters.BooleanFilter()
+
+    class Meta:
+        model = SLAPolicy
+        fields = ["plan", "priority", "is_active"]
+
+
+class StrictListMixin:
+    """Only the filterset's parameters, ``ordering`` and paging are accepted on a list."""
+
+    def list(self, request, *args, **kwargs):
+        allowed = {*PAGING_PARAMS}
+        if getattr(self, "filterset_class", None) is not None:
+            allowed |= set(self.filterset_class.base_filters)
+        if getattr(self, "ordering_fields", None):
+            allowed.add("ordering")
+        reject_unknown_params(request, allowed)
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        reject_unknown_params(request, ())
+        return super().retrieve(request, *args, **kwargs)
+
+
+# --- escalations -------------------------------------------------------------------------------------------------
+
+ESCALATION_EXAMPLE = OpenApiExample(
+    "An escalation",
+    response_only=True,
+    value={
+        "id": 41,
+        "ticket": "HD-2026-000042",
+        "escalation_type": "technical",
+        "mode": "functional",
+        "status": "accepted",
+        "level": 1,
+        "previous": None,
+        "from_tier": 1,
+        "to_tier": 2,
+        "from_team": "Frontline",
+        "to_team": "Technical",
+        "requested_by_kind": "agent",
+        "requested_by": "Alex Morgan",
+        "reason": "Export fails for every user",
+        "dossier_problem": "CSV export returns a 500",
+        "dossier_tried": "Cleared cache, second browser",
+        "dossier_desired_outcome": "Working export",
+        "dossier_mood": "frustrated",
+        "accepted_by": "Priya Shah",
+        "accepted_at": "2026-11-23T09:05:00Z",
+        "return_guidance": "",
+        "resolution_summary": "",
+        "created_at": "2026-11-23T09:00:00Z",
+        "ack_due_at": "2026-11-23T09:30:00Z",
+        "closed_at": None,
+    },
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Escalations you can see (staff)",
+        description="Restricted tickets' escalations only for their team and managers. Page size at most 100.",
+        responses={200: EscalationSerializer(many=True), **LIST_ERRORS},
+        examples=[ESCALATION_EXAMPLE],
+    ),
+    retrieve=extend_schema(
+        summary="One escalation with its dossier (staff)",
+        responses={200: EscalationSerializer, **READ_ERRORS},
+        examples=[ESCALATION_EXAMPLE],
+    ),
+)
+class EscalationViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_classes = [IsStaffMember]
+    serializer_class = EscalationSerializer
+    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
+    filterset_class = EscalationFilter
+    ordering_fields = ["created_at", "ack_due_at", "level", "status"]
+    ordering = ["-created_at", "-pk"]
+    queryset = Escalation.objects.none()
+
+    def get_queryset(self):
+        return selectors.escalations_visible_to(self.request.user).select_related(
             "ticket", "to_team", "from_team", "accepted_by", "requested_by"
         )
-        if value := request.query_params.get("status"):
-            qs = qs.filter(status=value)
-        if value := request.query_params.get("type"):
-            qs = qs.filter(escalation_type=value)
-        if value := request.query_params.get("ticket"):
-            qs = qs.filter(ticket__reference=value)
-        return Response(EscalationOutputSerializer(qs.order_by("-created_at")[:200], many=True).data)
 
-
-class EscalationCreateApi(APIView):
-    """POST: escalate a ticket with its dossier (the same rules as the escalate form)."""
-
-    permission_classes = [IsAuthenticated, IsStaff]
-
-    @extend_schema(
-        operation_id="tickets_escalate",
-        request=EscalateInputSerializer,
-        responses={201: EscalationOutputSerializer, **WRITE_ERRORS},
-    )
-    def post(self, request: Request, reference: str) -> Response:
+    def get_object(self) -> Escalation:
+        pk = self.kwargs["pk"]
+        if not str(pk).isdigit():
+            raise NotFound("No such escalation.")
         try:
-            ticket = ticket_get_for_user(user=request.user, reference=reference)
+            return selectors.escalation_get_for_user(user=self.request.user, pk=int(pk))
         except Http404 as exc:
-            raise NotFound("No such ticket.") from exc
-        data = EscalateInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        escalation = _call(services.escalation_create, ticket=ticket, actor=request.user, **data.validated_data)
-        return Response(EscalationOutputSerializer(escalation).data, status=status.HTTP_201_CREATED)
+            raise NotFound("No such escalation.") from exc
 
-
-class EscalationDetailApi(APIView):
-    permission_classes = [IsAuthenticated, IsStaff]
-
-    @extend_schema(operation_id="escalations_retrieve", responses={200: EscalationOutputSerializer, **READ_ERRORS})
-    def get(self, request: Request, pk: int) -> Response:
-        return Response(EscalationOutputSerializer(_escalation(request, pk)).data)
-
-
-class EscalationAcceptApi(APIView):
-    permission_classes = [IsAuthenticated, IsStaff]
+    def _out(self, escalation: Escalation, code: int = status.HTTP_200_OK) -> Response:
+        return Response(EscalationSerializer(escalation).data, status=code)
 
     @extend_schema(
-        operation_id="escalations_accept", request=None, responses={200: EscalationOutputSerializer, **WRITE_ERRORS}
+        summary="Accept an escalation (receiving team or a manager)",
+        description="The first to accept owns it; a second accept is a 409 naming the owner.",
+        request=None,
+        responses={200: EscalationSerializer, **WRITE_ERRORS},
     )
-    def post(self, request: Request, pk: int) -> Response:
-        escalation = _call(services.escalation_accept, escalation=_escalation(request, pk), actor=request.user)
-        return Response(EscalationOutputSerializer(escalation).data)
-
-
-class EscalationReturnApi(APIView):
-    permission_classes = [IsAuthenticated, IsStaff]
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def accept(self, request: Request, pk=None) -> Response:
+        return self._out(_call(services.escalation_accept, escalation=self.get_object(), actor=request.user))
 
     @extend_schema(
-        operation_id="escalations_return",
-        request=TextInputSerializer,
-        responses={200: EscalationOutputSerializer, **WRITE_ERRORS},
+        summary="Return an escalation to the sender with guidance",
+        request=ReturnInputSerializer,
+        responses={200: EscalationSerializer, **WRITE_ERRORS},
+        examples=[OpenApiExample("Return", request_only=True, value={"guidance": "Reset the cache first: KB-12."})],
     )
-    def post(self, request: Request, pk: int) -> Response:
-        data = TextInputSerializer(data=request.data)
+    @action(detail=True, methods=["post"], url_path="return", url_name="return", filter_backends=[])
+    def return_(self, request: Request, pk=None) -> Response:
+        data = ReturnInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         escalation = _call(
-            services.escalation_return,
-            escalation=_escalation(request, pk),
-            actor=request.user,
-            guidance=data.validated_data["text"],
+            services.escalation_return, escalation=self.get_object(), actor=request.user, **data.validated_data
         )
-        return Response(EscalationOutputSerializer(escalation).data)
-
-
-class EscalationFurtherApi(APIView):
-    permission_classes = [IsAuthenticated, IsStaff]
+        return self._out(escalation)
 
     @extend_schema(
-        operation_id="escalations_escalate_further",
-        request=FurtherInputSerializer,
-        responses={201: EscalationOutputSerializer, **WRITE_ERRORS},
+        summary="Resolve an accepted escalation",
+        description="The summary is sent to the customer; the ticket is resolved too when its guards allow it.",
+        request=ResolveInputSerializer,
+        responses={200: EscalationSerializer, **WRITE_ERRORS},
+        examples=[OpenApiExample("Resolve", request_only=True, value={"summary": "Fixed the export job."})],
     )
-    def post(self, request: Request, pk: int) -> Response:
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def resolve(self, request: Request, pk=None) -> Response:
+        data = ResolveInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        escalation = _call(
+            services.escalation_resolve, escalation=self.get_object(), actor=request.user, **data.validated_data
+        )
+        return self._out(escalation)
+
+    @extend_schema(
+        summary="Escalate further, one level up the path",
+        description="A compensation above your tier's limit becomes a pending approval.",
+        request=FurtherInputSerializer,
+        responses={201: EscalationSerializer, **WRITE_ERRORS},
+        examples=[OpenApiExample("Further", request_only=True, value={"reason": "Needs a manager's authority"})],
+    )
+    @action(detail=True, methods=["post"], url_path="escalate-further", filter_backends=[])
+    def escalate_further(self, request: Request, pk=None) -> Response:
         data = FurtherInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         escalation = _call(
             services.escalation_escalate_further,
-            escalation=_escalation(request, pk),
+            escalation=self.get_object(),
             actor=request.user,
             **data.validated_data,
         )
-        return Response(EscalationOutputSerializer(escalation).data, status=status.HTTP_201_CREATED)
+        return self._out(escalation, status.HTTP_201_CREATED)
 
 
-class EscalationResolveApi(APIView):
-    permission_classes = [IsAuthenticated, IsStaff]
+# --- ticket sub-routes -------------------------------------------------------------------------------------------
+
+
+class TicketEscalationViewSet(viewsets.GenericViewSet):
+    """``/api/tickets/{reference}/escalate/``, ``sla/`` and ``request-manager/``: only detail actions, so the core
+    ticket routes stay helpdesk's."""
+
+    lookup_field = "reference"
+    lookup_value_regex = r"[A-Za-z0-9_-]+"
+    queryset = Ticket.objects.none()
+    filter_backends: list = []
+    pagination_class = None
+    throttle_scope = ESCALATION_REQUEST  # used by request-manager only: the one action with the throttle class
+
+    def _ticket(self) -> Ticket:
+        return ticket_get_for_user(user=self.request.user, reference=self.kwargs["reference"])
 
     @extend_schema(
-        operation_id="escalations_resolve",
-        request=TextInputSerializer,
-        responses={200: EscalationOutputSerializer, **WRITE_ERRORS},
+        summary="Escalate a ticket with its handoff dossier (staff)",
+        description="The same rules and messages as the escalate form; a second escalation of the same ticket to the "
+        "same team is a 409.",
+        request=EscalateInputSerializer,
+        responses={201: EscalationSerializer, **WRITE_ERRORS},
+        examples=[
+            OpenApiExample(
+                "Escalate",
+                request_only=True,
+                value={
+                    "escalation_type": "technical",
+                    "mode": "functional",
+                    "reason": "Export fails for every user",
+                    "dossier_problem": "CSV export returns a 500",
+                    "dossier_tried": "Cleared cache, second browser",
+                    "dossier_desired_outcome": "Working export",
+                    "dossier_mood": "frustrated",
+                },
+            )
+        ],
     )
-    def post(self, request: Request, pk: int) -> Response:
-        data = TextInputSerializer(data=request.data)
+    @action(detail=True, methods=["post"])
+    def escalate(self, request: Request, reference=None) -> Response:
+        if not request.user.is_staff_member:
+            raise ApiPermissionDenied("Only staff can escalate a ticket; customers can ask for a manager.")
+        ticket = self._ticket()
+        data = EscalateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        escalation = _call(services.escalation_create, ticket=ticket, actor=request.user, **data.validated_data)
+        return Response(EscalationSerializer(escalation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="The ticket's SLA clocks",
+        description="Staff see every clock with its warning, breach and escalation level; customers see the "
+        "targets, their due times and whether they were met.",
+        responses={200: StaffTicketSlaSerializer, **READ_ERRORS},
+    )
+    @action(detail=True, methods=["get"])
+    def sla(self, request: Request, reference=None) -> Response:
+        reject_unknown_params(request, ())
+        ticket = self._ticket()
+        clocks = sla_selectors.sla_clocks_for_ticket(ticket=ticket)
+        live = [c.due_at for c in clocks if c.state == ClockState.RUNNING and c.due_at is not None]
+        body = {"ticket": ticket.reference, "due_at": min(live) if live else None, "clocks": clocks}
+        if request.user.is_customer:
+            return Response(CustomerTicketSlaSerializer(body).data)
+        return Response(StaffTicketSlaSerializer(body).data)
+
+    @extend_schema(
+        summary="Ask for a manager (customer)",
+        description="Allowed once enough of the SLA time has passed or we have been quiet for a while, once per "
+        "ticket at a time, and a few times a day; the refusal says when you can ask. Throttled "
+        "(`escalation_request`).",
+        request=ManagerRequestInputSerializer,
+        responses={201: ManagerRequestedSerializer, **READ_ERRORS, **E415, **E429},
+        examples=[OpenApiExample("Ask", request_only=True, value={"reason": "Three weeks without a working invoice."})],
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="request-manager",
+        throttle_classes=[ScopedThrottle],
+    )
+    def request_manager(self, request: Request, reference=None) -> Response:
+        if not request.user.is_customer:
+            raise ApiPermissionDenied("Only the customer can ask for a manager on their request.")
+        ticket = self._ticket()
+        data = ManagerRequestInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         escalation = _call(
-            services.escalation_resolve,
-            escalation=_escalation(request, pk),
-            actor=request.user,
-            summary=data.validated_data["text"],
+            services.escalation_request_manager, ticket=ticket, customer=request.user, **data.validated_data
         )
-        return Response(EscalationOutputSerializer(escalation).data)
+        return Response(
+            ManagerRequestedSerializer(
+                {
+                    "ticket": ticket.reference,
+                    "requested_at": escalation.created_at,
+                    "message": "A manager will look at your request and contact you.",
+                }
+            ).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
-class CompensationDecideApi(APIView):
-    permission_classes = [IsAuthenticated, IsStaff]
+# --- approvals ---------------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Compensation requests you can see (staff)",
+        description="`can_decide` says whether you may approve or reject it: pending, not your own, and within your "
+        "approval limit.",
+        responses={200: ApprovalSerializer(many=True), **LIST_ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="One compensation request (staff)", responses={200: ApprovalSerializer, **READ_ERRORS}
+    ),
+)
+class ApprovalViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_classes = [IsStaffMember]
+    serializer_class = ApprovalSerializer
+    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
+    filterset_class = ApprovalFilter
+    ordering_fields = ["created_at", "amount", "status"]
+    ordering = ["-created_at", "-pk"]
+    queryset = CompensationRequest.objects.none()
+
+    def get_queryset(self):
+        return selectors.compensation_requests_visible_to(self.request.user).select_related(
+            "ticket", "requested_by", "decided_by"
+        )
+
+    def get_object(self) -> CompensationRequest:
+        pk = self.kwargs["pk"]
+        found = self.get_queryset().filter(pk=pk).first() if str(pk).isdigit() else None
+        if found is None:
+            raise NotFound("No such compensation request.")
+        return found
+
+    def _decide(self, request: Request, *, approve: bool, serializer_class) -> Response:
+        compensation = self.get_object()
+        data = serializer_class(data=request.data)
+        data.is_valid(raise_exception=True)
+        decided = _call(
+            services.compensation_decide,
+            request=compensation,
+            actor=request.user,
+            approve=approve,
+            **data.validated_data,
+        )
+        decided = self.get_queryset().get(pk=decided.pk)
+        return Response(ApprovalSerializer(decided, context={"request": request}).data)
 
     @extend_schema(
-        operation_id="compensations_decide",
-        request=DecisionInputSerializer,
-        responses={
-            200: inline_serializer(
-                "CompensationDecision",
-                {
-                    "id": serializers.IntegerField(),
-                    "status": serializers.CharField(),
-                    "decided_by": serializers.CharField(),
-                },
-            ),
-            **WRITE_ERRORS,
-        },
+        summary="Approve a compensation request",
+        description="Only someone whose approval limit covers the amount, and never the requester.",
+        request=ApproveInputSerializer,
+        responses={200: ApprovalSerializer, **WRITE_ERRORS},
     )
-    def post(self, request: Request, pk: int) -> Response:
-        compensation = selectors.compensation_requests_visible_to(request.user).filter(pk=pk).first()
-        if compensation is None:
-            raise NotFound("No such compensation request.")
-        data = DecisionInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        decided = _call(services.compensation_decide, request=compensation, actor=request.user, **data.validated_data)
-        return Response({"id": decided.pk, "status": decided.status, "decided_by": request.user.display_name})
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def approve(self, request: Request, pk=None) -> Response:
+        return self._decide(request, approve=True, serializer_class=ApproveInputSerializer)
+
+    @extend_schema(
+        summary="Reject a compensation request",
+        description="A note is required; the requester reads it. Never the requester.",
+        request=RejectInputSerializer,
+        responses={200: ApprovalSerializer, **WRITE_ERRORS},
+        examples=[OpenApiExample("Reject", request_only=True, value={"note": "Covered by the SLA credit already."})],
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def reject(self, request: Request, pk=None) -> Response:
+        return self._decide(request, approve=False, serializer_class=RejectInputSerializer)
+
+
+# --- SLA policies ------------------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="SLA policies (staff)", responses={200: SlaPolicySerializer(many=True), **LIST_ERRORS}),
+    retrieve=extend_schema(summary="One SLA policy (staff)", responses={200: SlaPolicySerializer, **READ_ERRORS}),
+    create=extend_schema(summary="Create an SLA policy (admin)", responses={201: SlaPolicySerializer, **WRITE_ERRORS}),
+    partial_update=extend_schema(
+        summary="Change an SLA policy (admin)",
+        description="Running clocks keep their targets; new clocks use the change.",
+        responses={200: SlaPolicySerializer, **WRITE_ERRORS},
+    ),
+    destroy=extend_schema(
+        summary="Delete an SLA policy (admin)",
+        description="Clocks it started keep running on their recorded targets.",
+        responses={204: None, **E401, **E403, **E404},
+    ),
+)
+class SlaPolicyViewSet(
+    StrictListMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Staff read; administrators write."""
+
+    permission_classes = [IsAdminOrStaffReadOnly]
+    serializer_class = SlaPolicySerializer
+    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
+    filterset_class = SlaPolicyFilter
+    ordering_fields = ["name", "priority"]
+    ordering = ["plan__rank", "priority", "name", "pk"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    queryset = SLAPolicy.objects.select_related("plan", "category", "calendar")
+
+    def get_object(self) -> SLAPolicy:
+        pk = self.kwargs["pk"]
+        found = self.get_queryset().filter(pk=pk).first() if str(pk).isdigit() else None
+        if found is None:
+            raise NotFound("No such SLA policy.")
+        return found
+
+    def perform_create(self, serializer):
+        serializer.instance = _call(
+            services.sla_policy_save, policy=SLAPolicy(), actor=self.request.user, fields=serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = _call(
+            services.sla_policy_save,
+            policy=serializer.instance,
+            actor=self.request.user,
+            fields=serializer.validated_data,
+        )

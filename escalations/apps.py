@@ -76,3 +76,11 @@ class EscalationsConfig(AppConfig):
         from escalations import sla_wiring
 
         sla_wiring.connect()
+
+        from escalations import api
+        from helpdesk.api.registry import api_route_register
+
+        api_route_register(prefix="escalations", viewset=api.EscalationViewSet, basename="escalation")
+        api_route_register(prefix="tickets", viewset=api.TicketEscalationViewSet, basename="ticket-escalation")
+        api_route_register(prefix="approvals", viewset=api.ApprovalViewSet, basename="approval")
+        api_route_register(prefix="sla-policies", viewset=api.SlaPolicyViewSet, basename="sla-policy")

@@ -28,3 +28,32 @@ def close_escalations_with_ticket(sender, *, event, ticket, **kwargs) -> None:
     from escalations.services import escalations_close_with_ticket
 
     escalations_close_with_ticket(ticket=ticket, actor=event.actor, now=event.created_at)
+
+
+@receiver(ticket_event_recorded, dispatch_uid="escalations_webhooks")
+def emit_escalation_webhooks(sender, *, event, ticket, **kwargs) -> None:
+    """Outgoing webhooks for a new hop (``ticket.escalated``) and its acceptance (``escalation.accepted``). The
+    sweep's automatic hops are emitted in bulk by ``escalations.sla`` instead (one query per batch)."""
+    from helpdesk.models import WebhookEventType
+    from helpdesk.webhooks import webhook_emit
+
+    data = event.data or {}
+    if event.kind == EventKind.ESCALATED and not event.is_public and "escalation_id" in data:
+        if data.get("automatic"):
+            return
+        webhook_emit(event_type=WebhookEventType.TICKET_ESCALATED, ticket=ticket, payload=escalation_payload(data))
+    elif event.kind == EventKind.ESCALATION_ACCEPTED and not event.is_public:
+        webhook_emit(
+            event_type=WebhookEventType.ESCALATION_ACCEPTED,
+            ticket=ticket,
+            payload={
+                "escalation_id": data.get("escalation_id"),
+                "level": data.get("level"),
+                "accepted_by": event.actor.display_name if event.actor_id else None,
+            },
+        )
+
+
+def escalation_payload(data: dict) -> dict:
+    keys = ("escalation_id", "type", "mode", "level", "from_tier", "to_tier", "to_team", "requested_by_kind")
+    return {key: data.get(key) for key in keys} | {"automatic": bool(data.get("automatic"))}

@@ -33,6 +33,7 @@ from escalations.models import (
     EscalationType,
     LevelTarget,
     RequestedBy,
+    SLAPolicy,
     VendorCase,
 )
 from escalations.selectors import approval_limit_for, escalation_path_for, managers_on_call
@@ -1317,3 +1318,33 @@ def escalations_close_with_ticket(*, ticket: Ticket, actor: User | None, now: da
         closed_at=now,
         ack_due_at=None,
     )
+
+
+# --- SLA policies ----------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def sla_policy_save(*, policy: SLAPolicy, actor: User, fields: dict) -> SLAPolicy:
+    """An administrator creates or changes an SLA policy: the model's rules (one active policy per plan, priority
+    and category) are checked before saving. Atomic."""
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied("Only administrators can change SLA policies.")
+    for name, value in fields.items():
+        setattr(policy, name, value)
+    if policy.is_active and policy.plan_id:
+        rival = (
+            SLAPolicy.objects.filter(
+                plan_id=policy.plan_id, priority=policy.priority, category_id=policy.category_id, is_active=True
+            )
+            .exclude(pk=policy.pk)
+            .first()
+        )
+        if rival is not None:
+            scope = f"the {policy.category.name} category" if policy.category_id else "all categories"
+            raise ValidationError(
+                f"“{rival.name}” is already the active policy for {policy.plan.name}, {policy.priority} priority, "
+                f"{scope}. Deactivate it first."
+            )
+    policy.full_clean()
+    policy.save()
+    return policy

@@ -52,6 +52,7 @@ from escalations.models import (
     SLAEventKind,
     SLAPolicy,
 )
+from escalations.receivers import escalation_payload
 from escalations.sla_selectors import calendar_spec, sla_policy_for_ticket, team_calendar_specs
 from helpdesk.models import (
     OPEN_STATUSES,
@@ -67,10 +68,12 @@ from helpdesk.models import (
     Ticket,
     TicketEvent,
     User,
+    WebhookEventType,
 )
 from helpdesk.notifications import _dispatch_on_commit
 from helpdesk.selectors import tickets_visible_to
 from helpdesk.signals import ticket_event_recorded
+from helpdesk.webhooks import webhook_emit_many
 
 logger = logging.getLogger(__name__)
 
@@ -666,6 +669,7 @@ def _sweep_batch(clocks: list[SLAClock], *, now: datetime, result: SweepResult) 
         clock.updated_at = now
 
     _sla_notify_warnings(clocks=warned, now=now)
+    _sla_webhooks(WebhookEventType.SLA_BREACHED, breached)
     escalated = sla_escalate_breached(clocks=breached, now=now) if breached else 0
     _save_swept(clocks, warned=warned, now=now)
     result.warned += len(warned)
@@ -739,6 +743,18 @@ def _sla_notify_warnings(*, clocks: list[SLAClock], now: datetime) -> None:
         )
     _events_record_bulk(events)
     _notify_bulk(notices, now)
+    _sla_webhooks(WebhookEventType.SLA_WARNING, clocks)
+
+
+def _sla_webhooks(event_type: str, clocks: list[SLAClock]) -> None:
+    """``sla.warning`` / ``sla.breached`` for a batch: one endpoint query, whatever the batch size."""
+    items = []
+    for clock in clocks:
+        payload = {"target": clock.target, "due_at": clock.due_at.isoformat() if clock.due_at else None}
+        if event_type == WebhookEventType.SLA_BREACHED:
+            payload["breached_at"] = payload["due_at"]
+        items.append((clock.ticket, payload))
+    webhook_emit_many(event_type=event_type, items=items)
 
 
 def _paths_by_priority() -> list[EscalationPath]:
@@ -994,8 +1010,16 @@ def _after_escalations(*, escalations, tickets, levels, now, why=None) -> None:
                 not_before=_quiet_until(team_id=esc.to_team_id, ticket=ticket, specs=specs, now=now),
             )
         )
-    _events_record_bulk(events)
+    recorded = _events_record_bulk(events)
     _notify_bulk(notices, now)
+    webhook_emit_many(
+        event_type=WebhookEventType.TICKET_ESCALATED,
+        items=[
+            (event.ticket, escalation_payload(event.data))
+            for event in recorded
+            if event.kind == EventKind.ESCALATED and not event.is_public and "escalation_id" in event.data
+        ],
+    )
 
 
 def sla_page_unacknowledged(*, now: datetime, batch_size: int = 500) -> int:

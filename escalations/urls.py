@@ -1,6 +1,6 @@
 from django.urls import path
 
-from escalations import api, views, views_calls
+from escalations import views, views_calls
 
 urlpatterns = [
     path("tickets/<str:reference>/escalate/", views.escalation_new_view, name="escalation_new"),
@@ -18,16 +18,4 @@ urlpatterns = [
     path("tickets/<str:reference>/calls/", views_calls.call_log_view, name="call_log"),
     path("calls/callbacks/", views_calls.my_callbacks_view, name="my_callbacks"),
     path("calls/callbacks/<int:pk>/complete/", views_calls.callback_complete_view, name="callback_complete"),
-]
-
-# The API: the same selectors and services as the screens.
-urlpatterns += [
-    path("api/escalations/", api.EscalationListApi.as_view(), name="api_escalation_list"),
-    path("api/escalations/<int:pk>/", api.EscalationDetailApi.as_view(), name="api_escalation_detail"),
-    path("api/escalations/<int:pk>/accept/", api.EscalationAcceptApi.as_view(), name="api_escalation_accept"),
-    path("api/escalations/<int:pk>/return/", api.EscalationReturnApi.as_view(), name="api_escalation_return"),
-    path("api/escalations/<int:pk>/further/", api.EscalationFurtherApi.as_view(), name="api_escalation_further"),
-    path("api/escalations/<int:pk>/resolve/", api.EscalationResolveApi.as_view(), name="api_escalation_resolve"),
-    path("api/tickets/<str:reference>/escalations/", api.EscalationCreateApi.as_view(), name="api_escalation_create"),
-    path("api/compensations/<int:pk>/decide/", api.CompensationDecideApi.as_view(), name="api_compensation_decide"),
 ]

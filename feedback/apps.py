@@ -44,3 +44,8 @@ class FeedbackConfig(AppConfig):
             order=50,
         )
         demo_seeder_register(order=70, name="feedback", seeder=seed_feedback)
+
+        from feedback.api import SurveyApi
+        from helpdesk.api.registry import api_view_register
+
+        api_view_register(route="surveys/<str:token>/", view=SurveyApi.as_view(), name="survey")

@@ -46,9 +46,10 @@ from feedback.selectors import (
     ticket_escalations,
     ticket_is_escalated,
 )
-from helpdesk.models import Plan, Role, Status, TeamMembership, Ticket, User
+from helpdesk.models import Plan, Role, Status, TeamMembership, Ticket, User, WebhookEventType
 from helpdesk.notifications import notification_enqueue
 from helpdesk.services import ticket_change_status, ticket_reply, ticket_url
+from helpdesk.webhooks import webhook_emit
 
 SURVEYED_STATUSES = (Status.RESOLVED, Status.CLOSED)
 # A stopped beat catches up on check-ins this far back; older resolutions are left alone (bounded sweep cost).
@@ -322,6 +323,20 @@ def survey_submit(*, token: str, answers: SurveyAnswers, now: datetime | None = 
         raise SurveyExpired()
     survey.refresh_from_db()
     events.survey_answered_event(ticket=survey.ticket, survey=survey)
+    webhook_emit(
+        event_type=WebhookEventType.SURVEY_ANSWERED,
+        ticket=survey.ticket,
+        payload={
+            "survey_id": survey.pk,
+            "csat": survey.csat,
+            "fixed": survey.fixed,
+            "explain_count": survey.explain_count,
+            "nps": survey.nps,
+            "comment": survey.comment,
+            "is_escalated": survey.is_escalated,
+            "answered_at": survey.answered_at.isoformat(),
+        },
+    )
     if survey.csat <= 2:
         _low_csat_follow_up(survey=survey, now=now)
     return survey

@@ -183,29 +183,38 @@ def _ticket_summary(ticket: Ticket) -> dict[str, Any]:
 def webhook_emit(*, event_type: str, ticket: Ticket | None, payload: dict[str, Any]) -> list[Notification]:
     """Queue one signed delivery per active endpoint subscribed to ``event_type``, in the caller's transaction
     (nothing is sent if it rolls back). Not atomic by itself: it joins the caller's transaction."""
+    return webhook_emit_many(event_type=event_type, items=[(ticket, payload)])
+
+
+def webhook_emit_many(*, event_type: str, items: list[tuple[Ticket | None, dict[str, Any]]]) -> list[Notification]:
+    """``webhook_emit`` for many tickets at once (the SLA sweep): the endpoints are read once, so an unsubscribed
+    event costs one query whatever the number of tickets. Joins the caller's transaction."""
     if event_type not in WebhookEventType.values:
         raise ValueError(f"Unknown webhook event type {event_type!r}.")
+    if not items:
+        return []
     endpoints = [e for e in WebhookEndpoint.objects.filter(is_active=True) if event_type in (e.event_types or [])]
     rows = []
-    for endpoint in endpoints:
-        delivery_id = str(uuid.uuid4())
-        envelope = {
-            "id": delivery_id,
-            "event": event_type,
-            "created_at": timezone.now().isoformat(),
-            "ticket": _ticket_summary(ticket) if ticket is not None else None,
-            "data": payload,
-        }
-        rows.append(
-            notification_enqueue_raw(
-                channel=NotificationChannel.WEBHOOK,
-                kind=f"webhook:{event_type}",
-                subject=f"{WebhookEventType(event_type).label}: {ticket.reference if ticket else ''}".strip(),
-                to_address=endpoint.url[:254],
-                ticket=ticket,
-                data={"endpoint_id": endpoint.pk, "delivery_id": delivery_id, "payload": envelope},
+    for ticket, payload in items:
+        for endpoint in endpoints:
+            delivery_id = str(uuid.uuid4())
+            envelope = {
+                "id": delivery_id,
+                "event": event_type,
+                "created_at": timezone.now().isoformat(),
+                "ticket": _ticket_summary(ticket) if ticket is not None else None,
+                "data": payload,
+            }
+            rows.append(
+                notification_enqueue_raw(
+                    channel=NotificationChannel.WEBHOOK,
+                    kind=f"webhook:{event_type}",
+                    subject=f"{WebhookEventType(event_type).label}: {ticket.reference if ticket else ''}".strip(),
+                    to_address=endpoint.url[:254],
+                    ticket=ticket,
+                    data={"endpoint_id": endpoint.pk, "delivery_id": delivery_id, "payload": envelope},
+                )
             )
-        )
     return rows
 
 

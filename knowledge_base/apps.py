@@ -39,3 +39,8 @@ class KnowledgeBaseConfig(AppConfig):
         # Suggestions as the customer types on the new-ticket form (and deflection tracking from there).
         slot_register(slot="new_ticket_form", template="knowledge_base/_suggest_widget.html")
         slot_register(slot="escalation_resolved", template="knowledge_base/_draft_from_escalation_button.html")
+
+        from helpdesk.api.registry import api_route_register
+        from knowledge_base.api import ArticleViewSet
+
+        api_route_register(prefix="kb/articles", viewset=ArticleViewSet, basename="kb-article")

@@ -17,3 +17,8 @@ class ReportsConfig(AppConfig):
         nav_register(label="Trend explorer", url_name="reports_explorer", roles=managers, order=61)
         nav_register(label="SLA what-if", url_name="reports_sla_simulator", roles=managers, order=62)
         demo_seeder_register(order=900, name="reports.coaching_sessions", seeder=seed_coaching_sessions)
+
+        from helpdesk.api.registry import api_view_register
+        from reports.api import MetricsApi
+
+        api_view_register(route="metrics/", view=MetricsApi.as_view(), name="metrics")

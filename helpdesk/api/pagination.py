@@ -19,7 +19,8 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        counted = self.object_list[: COUNT_CAP + 1].count()
+        head = self.object_list[: COUNT_CAP + 1]
+        counted = len(head) if isinstance(head, list | tuple) else head.count()
         self.count_exact = counted <= COUNT_CAP
         return min(counted, COUNT_CAP)
 

@@ -2,10 +2,15 @@
 
     api_route_register(prefix="escalations", viewset=EscalationViewSet, basename="escalation")
 
-``helpdesk.api.urls`` builds its router from this list when the URLconf is first loaded (after every ready())."""
+A resource that is not a viewset (a single public path such as ``surveys/<str:token>/``) registers a plain view:
+
+    api_view_register(route="surveys/<str:token>/", view=SurveyApi.as_view(), name="survey")
+
+``helpdesk.api.urls`` builds its router from these lists when the URLconf is first loaded (after every ready())."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -27,3 +32,23 @@ def api_route_register(*, prefix: str, viewset: type, basename: str) -> None:
 
 def api_routes() -> list[ApiRoute]:
     return list(_ROUTES)
+
+
+@dataclass(frozen=True)
+class ApiView:
+    route: str
+    view: Callable
+    name: str
+
+
+_VIEWS: list[ApiView] = []
+
+
+def api_view_register(*, route: str, view: Callable, name: str) -> None:
+    if any(entry.route == route for entry in _VIEWS):
+        return
+    _VIEWS.append(ApiView(route=route, view=view, name=name))
+
+
+def api_views() -> list[ApiView]:
+    return list(_VIEWS)

@@ -17,14 +17,30 @@ STAFF_ONLY_TICKET_FIELDS = (
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
 
+# Component name -> (description, fields customers do not receive). Other apps add theirs with
+# ``schema_staff_only_register`` when their API module is imported (from their AppConfig.ready).
+_STAFF_ONLY: dict[str, tuple[str, tuple[str, ...]]] = {
+    "StaffTicket": ("A ticket. Customers receive it without the fields marked staff only.", STAFF_ONLY_TICKET_FIELDS),
+}
+
+
+def schema_staff_only_register(*, component: str, description: str, fields: tuple[str, ...]) -> None:
+    """A response documented with its staff serializer, of which customers receive a subset: those fields are
+    documented as optional and marked "Staff only."."""
+    _STAFF_ONLY[component] = (description, tuple(fields))
+
+
 def mark_staff_only_fields(result, generator, request, public):
-    """Customers receive a subset of a ticket: the staff-only fields are documented as optional, and say so."""
-    ticket = result.get("components", {}).get("schemas", {}).get("StaffTicket")
-    if ticket:
-        ticket["required"] = [name for name in ticket.get("required", []) if name not in STAFF_ONLY_TICKET_FIELDS]
-        ticket["description"] = "A ticket. Customers receive it without the fields marked staff only."
-        for name in STAFF_ONLY_TICKET_FIELDS:
-            prop = ticket["properties"].get(name)
+    """Customers receive a subset of some resources: the staff-only fields are documented as optional, and say so."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for component, (description, fields) in _STAFF_ONLY.items():
+        schema = schemas.get(component)
+        if not schema:
+            continue
+        schema["required"] = [name for name in schema.get("required", []) if name not in fields]
+        schema["description"] = description
+        for name in fields:
+            prop = schema["properties"].get(name)
             if prop is not None:
                 prop["description"] = ((prop.get("description") or "") + " Staff only.").strip()
     return result
@@ -64,7 +80,7 @@ def api_operations() -> list[dict]:
                     ],
                     "request": (body.get("schema") or {}).get("$ref", "").rsplit("/", 1)[-1],
                     "responses": sorted(op.get("responses", {}).items()),
-                    "auth": "none" if op.get("security") == [{}] or op.get("security") == [] else "session or token",
+                    "auth": "session or token" if any(op.get("security") or []) else "none",
                 }
             )
     return operations

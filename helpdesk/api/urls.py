@@ -6,7 +6,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
 from helpdesk.api import views, views_profile
-from helpdesk.api.registry import api_routes
+from helpdesk.api.registry import api_routes, api_views
 
 app_name = "api"
 
@@ -24,6 +24,7 @@ urlpatterns = [
         "schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]), name="schema"
     ),
     path("docs/", views_profile.api_docs_view, name="docs"),
+    *(path(entry.route, entry.view, name=entry.name) for entry in api_views()),
     path("", include(router.urls)),
 ]
 

@@ -277,7 +277,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Escalation Helpdesk API",
-    "DESCRIPTION": "Tickets, their timeline, replies and notes, teams and personal API tokens. See docs/API.md.",
+    "DESCRIPTION": "Tickets, their timeline, replies, notes, escalations and SLA clocks; approvals, SLA policies, teams, "
+    "knowledge-base articles, public surveys, analytics and personal API tokens. See docs/API.md.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/",
@@ -286,6 +287,7 @@ SPECTACULAR_SETTINGS = {
         "TicketStatusEnum": "helpdesk.models.Status",
         "TierEnum": "helpdesk.models.Tier",
         "EscalationStatusEnum": "escalations.models.escalation.EscalationStatus",
+        "CurrencyEnum": "escalations.models.escalation.Currency",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -81,7 +81,24 @@ def people(customer, customer2, agent, specialist, compliance_officer, manager, 
 
 
 @pytest.fixture
-def tickets(people, make_ticket, teams):
+def sla_policy(plans):
+    """An around-the-clock policy for Enterprise tickets of normal priority, so tickets get SLA clocks."""
+    from escalations.models import BusinessCalendar, SLAPolicy
+
+    calendar = BusinessCalendar.objects.create(name="Always", timezone="UTC", is_24x7=True)
+    return SLAPolicy.objects.create(
+        name="Enterprise normal",
+        plan=plans["enterprise"],
+        priority="normal",
+        calendar=calendar,
+        first_response_minutes=60,
+        next_response_minutes=120,
+        resolution_minutes=480,
+    )
+
+
+@pytest.fixture
+def tickets(people, make_ticket, teams, sla_policy):
     """Tickets across two organisations, one restricted to the compliance team."""
     from helpdesk.models import Ticket
 
@@ -92,3 +109,76 @@ def tickets(people, make_ticket, teams):
     Ticket.objects.filter(pk=restricted.pk).update(restricted=True, team=teams["compliance"], tier=2)
     restricted.refresh_from_db()
     return {"mine": mine, "other_org": other_org, "restricted": restricted}
+
+
+@pytest.fixture
+def world(people, tickets, teams, make_ticket, sla_policy, settings):
+    """Everything the other apps' endpoints serve, built through their services: an escalation of Bluebird's outage
+    to Technical with a £400 compensation request (above the agent's limit, so pending), a manager's escalation of
+    the restricted ticket to Compliance, articles (public, internal, a manager's draft) and a sent survey."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from escalations.defaults import escalation_config_ensure
+    from escalations.services import compensation_request_create, escalation_create
+    from feedback.models import Survey
+    from feedback.selectors import survey_token_make
+    from feedback.services import surveys_send_due
+    from helpdesk.services import ticket_change_status
+    from knowledge_base.services import article_create, article_set_status
+
+    escalation_config_ensure()
+    dossier = {
+        "reason": "Needs the platform team",
+        "dossier_problem": "Login page times out",
+        "dossier_tried": "Cleared cookies, second browser",
+        "dossier_desired_outcome": "Working login",
+        "dossier_mood": "frustrated",
+    }
+    escalation = escalation_create(
+        ticket=tickets["other_org"],
+        actor=people["agent"],
+        escalation_type="technical",
+        mode="functional",
+        **dossier,
+    )
+    compensation = compensation_request_create(
+        ticket=tickets["other_org"],
+        actor=people["agent"],
+        amount="400.00",
+        currency="GBP",
+        reason="Two days without access",
+        escalation=escalation,
+    )
+    restricted = escalation_create(
+        ticket=tickets["restricted"],
+        actor=people["manager"],
+        escalation_type="compliance",
+        mode="functional",
+        **dossier,
+    )
+    manager = people["manager"]
+    public = article_create(
+        actor=manager, title="Reset your password", body="Use the link on the sign-in page.", visibility="public"
+    )
+    article_set_status(article=public, actor=manager, status="published")
+    internal = article_create(actor=manager, title="Refund ledger", body="Internal refund steps.")
+    article_set_status(article=internal, actor=manager, status="published")
+    draft = article_create(actor=manager, title="Draft: outage runbook", body="Work in progress.")
+    settings.FEEDBACK_SURVEY_SAMPLE_RATE = 1.0
+    surveyed = make_ticket(people["customer"], subject="Receipt missing")
+    ticket_change_status(ticket=surveyed, actor=people["agent"], status="resolved")
+    surveys_send_due(now=timezone.now() + timedelta(minutes=settings.FEEDBACK_SURVEY_DELAY_MINUTES + 1))
+    survey = Survey.objects.get(ticket=surveyed)
+    return {
+        "escalation": escalation,
+        "restricted_escalation": restricted,
+        "compensation": compensation,
+        "public_article": public,
+        "internal_article": internal,
+        "draft_article": draft,
+        "survey": survey,
+        "survey_token": survey_token_make(survey=survey),
+        "sla_policy": sla_policy,
+    }

@@ -161,3 +161,206 @@ def test_list_equals_the_details_that_return_200(role, people, tickets, make_tic
     # then both are the same set, and it is not trivially empty
     assert listed == readable
     assert listed
+
+
+# --- the other apps' endpoints (escalations, approvals, SLA, knowledge base, surveys, metrics) ---------------------
+
+STAFF = ["agent", "specialist", "manager", "admin"]
+CUSTOMERS = ["customer", "customer2"]
+
+
+def _staff(staff_status, *, customers=403, anonymous=401, **overrides):
+    """Customers refused (403), anonymous 401, every staff role ``staff_status`` unless overridden."""
+    return (
+        dict.fromkeys(CUSTOMERS, customers) | dict.fromkeys(STAFF, staff_status) | {"anonymous": anonymous} | overrides
+    )
+
+
+DOSSIER = {
+    "escalation_type": "technical",
+    "mode": "functional",
+    "reason": "Needs the platform team",
+    "dossier_problem": "Invoice page errors",
+    "dossier_tried": "Reloaded, second browser",
+    "dossier_desired_outcome": "A working invoice page",
+    "dossier_mood": "calm",
+}
+NEW_POLICY = {
+    "name": "Basic urgent",
+    "plan": "basic",
+    "priority": "urgent",
+    "calendar": "Always",
+    "first_response_minutes": 30,
+    "resolution_minutes": 240,
+}
+SURVEY_ANSWERS = {"csat": 5, "fixed": True, "explain_count": 1}
+
+# (name, call(api, tickets, world), {role: expected status})
+APP_MATRIX = [
+    ("GET escalations", lambda api, t, w: api.get("/api/escalations/"), _staff(200)),
+    (
+        "GET escalation",
+        lambda api, t, w: api.get(f"/api/escalations/{w['escalation'].pk}/"),
+        _staff(200),
+    ),
+    (
+        "GET restricted escalation",
+        lambda api, t, w: api.get(f"/api/escalations/{w['restricted_escalation'].pk}/"),
+        _staff(200, agent=404, specialist=404),
+    ),
+    (
+        "POST escalation accept",
+        lambda api, t, w: api.post(f"/api/escalations/{w['escalation'].pk}/accept/"),
+        _staff(200, agent=403),
+    ),
+    (
+        "POST escalation return",
+        lambda api, t, w: api.post(f"/api/escalations/{w['escalation'].pk}/return/", {"guidance": "See KB-12."}),
+        _staff(200, agent=403),
+    ),
+    (
+        "POST escalation resolve (still open)",
+        lambda api, t, w: api.post(f"/api/escalations/{w['escalation'].pk}/resolve/", {"summary": "Fixed."}),
+        _staff(400, agent=403),
+    ),
+    (
+        "POST escalation escalate-further",
+        lambda api, t, w: api.post(
+            f"/api/escalations/{w['escalation'].pk}/escalate-further/", {"reason": "Needs authority"}
+        ),
+        _staff(201, agent=403),
+    ),
+    (
+        "POST ticket escalate",
+        lambda api, t, w: api.post(f"/api/tickets/{t['mine'].reference}/escalate/", DOSSIER),
+        _staff(201),
+    ),
+    (
+        "GET ticket sla",
+        lambda api, t, w: api.get(f"/api/tickets/{t['mine'].reference}/sla/"),
+        _staff(200, customer=200, customer2=404),
+    ),
+    (
+        "POST ticket request-manager (too early)",
+        lambda api, t, w: api.post(f"/api/tickets/{t['mine'].reference}/request-manager/", {"reason": "Slow."}),
+        _staff(403, customer=400, customer2=404),
+    ),
+    ("GET approvals", lambda api, t, w: api.get("/api/approvals/"), _staff(200)),
+    ("GET approval", lambda api, t, w: api.get(f"/api/approvals/{w['compensation'].pk}/"), _staff(200)),
+    (
+        "POST approval approve",
+        lambda api, t, w: api.post(f"/api/approvals/{w['compensation'].pk}/approve/", {}),
+        # the agent asked for it, and the specialist's £250 limit does not cover £400
+        _staff(403, manager=200, admin=200),
+    ),
+    (
+        "POST approval reject",
+        lambda api, t, w: api.post(f"/api/approvals/{w['compensation'].pk}/reject/", {"note": "Covered already."}),
+        _staff(200, agent=403),
+    ),
+    ("GET sla-policies", lambda api, t, w: api.get("/api/sla-policies/"), _staff(200)),
+    (
+        "GET sla-policy",
+        lambda api, t, w: api.get(f"/api/sla-policies/{w['sla_policy'].pk}/"),
+        _staff(200),
+    ),
+    ("POST sla-policies", lambda api, t, w: api.post("/api/sla-policies/", NEW_POLICY), _staff(403, admin=201)),
+    (
+        "PATCH sla-policy",
+        lambda api, t, w: api.patch(f"/api/sla-policies/{w['sla_policy'].pk}/", {"warn_percent": 75}),
+        _staff(403, admin=200),
+    ),
+    (
+        "DELETE sla-policy",
+        lambda api, t, w: api.delete(f"/api/sla-policies/{w['sla_policy'].pk}/"),
+        _staff(403, admin=204),
+    ),
+    ("GET kb articles", lambda api, t, w: api.get("/api/kb/articles/"), _staff(200, customers=200)),
+    (
+        "GET kb articles search",
+        lambda api, t, w: api.get("/api/kb/articles/", {"search": "password"}),
+        _staff(200, customers=200),
+    ),
+    (
+        "GET kb public article",
+        lambda api, t, w: api.get(f"/api/kb/articles/{w['public_article'].pk}/"),
+        _staff(200, customers=200),
+    ),
+    (
+        "GET kb internal article",
+        lambda api, t, w: api.get(f"/api/kb/articles/{w['internal_article'].pk}/"),
+        _staff(200, customers=404),
+    ),
+    (
+        "GET kb draft article",
+        lambda api, t, w: api.get(f"/api/kb/articles/{w['draft_article'].pk}/"),
+        _staff(200, customers=404, agent=404, specialist=404),
+    ),
+    (
+        "GET survey (public)",
+        lambda api, t, w: api.get(f"/api/surveys/{w['survey_token']}/"),
+        _staff(200, customers=200, anonymous=200),
+    ),
+    (
+        "POST survey (public)",
+        lambda api, t, w: api.post(f"/api/surveys/{w['survey_token']}/", SURVEY_ANSWERS),
+        _staff(201, customers=201, anonymous=201),
+    ),
+    (
+        "GET metrics",
+        lambda api, t, w: api.get("/api/metrics/"),
+        _staff(200, agent=403, specialist=403),
+    ),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("name", "call", "expected"), APP_MATRIX, ids=[row[0] for row in APP_MATRIX])
+def test_role_endpoint_verb_matrix_of_the_other_apps(role, name, call, expected, people, tickets, world, api_as):
+    # given a client signed in (with a personal token) as the role, or anonymous, and every app's data
+    api = api_as(people[role])
+    # when it calls the endpoint
+    response = call(api, tickets, world)
+    # then the status is the expected one
+    assert response.status_code == expected[role], (name, role, response.content[:300])
+
+
+def _all_ids(api, path: str) -> set[int]:
+    ids, page = set(), 1
+    while True:
+        response = api.get(path, {"page": page, "page_size": 1})
+        assert response.status_code == 200, response.content[:300]
+        body = response.json()
+        ids |= {row["id"] for row in body["results"]}
+        if not body["next"]:
+            return ids
+        page += 1
+
+
+def _all_pks(model_path: str) -> list[int]:
+    from django.apps import apps
+
+    return list(apps.get_model(model_path).objects.values_list("pk", flat=True))
+
+
+OTHER_LISTS = [
+    ("/api/escalations/", "escalations.Escalation", [*STAFF, "compliance"]),
+    ("/api/approvals/", "escalations.CompensationRequest", [*STAFF, "compliance"]),
+    ("/api/sla-policies/", "escalations.SLAPolicy", STAFF),
+    ("/api/kb/articles/", "knowledge_base.Article", [*ROLES[:-1], "compliance"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "model", "role"),
+    [(path, model, role) for path, model, roles in OTHER_LISTS for role in roles],
+)
+def test_other_lists_equal_the_details_that_return_200(path, model, role, people, world, api_as):
+    # given every app's data, some of it hidden from this role (restricted tickets, internal articles, drafts)
+    api = api_as(people[role])
+    # when the role pages through the list and asks for every row's detail
+    listed = _all_ids(api, path)
+    readable = {pk for pk in _all_pks(model) if api.get(f"{path}{pk}/").status_code == 200}
+    # then both are the same set, and it is not trivially empty
+    assert listed == readable
+    assert listed

@@ -31,7 +31,31 @@ def test_schema_endpoint_serves_operations_examples_and_security(client, db):
         ("POST", "/api/auth/login/"),
         ("POST", "/api/tokens/"),
         ("DELETE", "/api/tokens/{id}/"),
+        ("POST", "/api/tickets/{reference}/escalate/"),
+        ("GET", "/api/tickets/{reference}/sla/"),
+        ("POST", "/api/tickets/{reference}/request-manager/"),
+        ("GET", "/api/escalations/"),
+        ("GET", "/api/escalations/{id}/"),
+        ("POST", "/api/escalations/{id}/accept/"),
+        ("POST", "/api/escalations/{id}/return/"),
+        ("POST", "/api/escalations/{id}/resolve/"),
+        ("POST", "/api/escalations/{id}/escalate-further/"),
+        ("GET", "/api/approvals/"),
+        ("POST", "/api/approvals/{id}/approve/"),
+        ("POST", "/api/approvals/{id}/reject/"),
+        ("GET", "/api/sla-policies/"),
+        ("PATCH", "/api/sla-policies/{id}/"),
+        ("GET", "/api/kb/articles/"),
+        ("GET", "/api/kb/articles/{id}/"),
+        ("GET", "/api/surveys/{token}/"),
+        ("POST", "/api/surveys/{token}/"),
+        ("GET", "/api/metrics/"),
     } <= operations
+    # the public survey needs no credentials; every write documents its refusals
+    assert "security" not in schema["paths"]["/api/surveys/{token}/"]["post"]
+    accept = schema["paths"]["/api/escalations/{id}/accept/"]["post"]["responses"]
+    assert {"200", "400", "401", "403", "404", "409", "415"} <= set(accept)
+    assert "429" in schema["paths"]["/api/tickets/{reference}/request-manager/"]["post"]["responses"]
     patch = schema["paths"]["/api/tickets/{reference}/"]["patch"]
     assert {"200", "400", "412", "415", "428"} <= set(patch["responses"])
     assert any(p["name"] == "If-Match" and p["required"] for p in patch["parameters"])
@@ -51,6 +75,10 @@ def test_docs_page_lists_operations_server_side_without_third_party_js(client, d
     html = response.content.decode()
     assert "<code>PATCH /api/tickets/{reference}/</code>" in html
     assert "Change status, priority, category, team or assignee (staff)" in html
+    assert "<code>POST /api/surveys/{token}/</code>" in html and "<code>GET /api/metrics/</code>" in html
+    # the public survey is documented as needing no credentials
+    survey = html.split("<code>POST /api/surveys/{token}/</code></h2>", 1)[1].split("</section>", 1)[0]
+    assert "<dt>Authentication</dt><dd>none</dd>" in survey
     # no script or stylesheet from anywhere but our own static files (htmx comes from django-htmx, served locally)
     sources = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html)
     assert sources and all(src.startswith("/static/") for src in sources), sources

@@ -11,6 +11,7 @@ from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -31,13 +32,13 @@ CHECKS = [
 ]
 # Invalid input must be refused cleanly: a documented 4xx, never a 5xx.
 NEGATIVE_CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
-MAX_EXAMPLES = 8
-MAX_NEGATIVE_EXAMPLES = 5
-TIME_BUDGET_SECONDS = 120  # per role; the run is normally a fraction of this
+MAX_EXAMPLES = 6
+MAX_NEGATIVE_EXAMPLES = 4
+TIME_BUDGET_SECONDS = 30  # per role; the run is normally a fraction of this (about 6 s on SQLite)
 
 
 @pytest.mark.parametrize("role", ["customer", "customer2", "agent", "specialist", "manager", "admin", "anonymous"])
-def test_schemathesis_per_role(role, people, tickets, teams, settings_override_rates):
+def test_schemathesis_per_role(role, people, tickets, teams, world, settings_override_rates):
     # given the live schema, loaded from the WSGI app, and a token for the role
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
     user = people[role]
@@ -49,17 +50,23 @@ def test_schemathesis_per_role(role, people, tickets, teams, settings_override_r
         headers = {"Authorization": f"Bearer {raw}"}
         spare_token_id = spare.pk
     reference = (tickets["other_org"] if role == "customer2" else tickets["mine"]).reference
-    path_parameters = {"reference": reference, "id": teams["managers"].pk}
+    ids = {
+        "/api/tokens/": spare_token_id,
+        "/api/teams/": teams["managers"].pk,
+        "/api/escalations/": world["escalation"].pk,
+        "/api/approvals/": world["compensation"].pk,
+        "/api/sla-policies/": world["sla_policy"].pk,
+        "/api/kb/articles/": world["public_article"].pk,
+    }
+    path_parameters = {"reference": reference, "token": world["survey_token"]}
     started = time.monotonic()
     operations = 0
     # when every operation is exercised with generated data
     for result in schema.get_all_operations():
         operation = result.ok()
-        fixed = {
-            name: (spare_token_id if operation.path.startswith("/api/tokens/") and name == "id" else value)
-            for name, value in path_parameters.items()
-            if "{" + name + "}" in operation.path
-        }
+        fixed = {name: value for name, value in path_parameters.items() if "{" + name + "}" in operation.path}
+        if "{id}" in operation.path:
+            fixed["id"] = next(pk for prefix, pk in ids.items() if operation.path.startswith(prefix))
 
         for mode, checks, examples in (
             (GenerationMode.POSITIVE, CHECKS, MAX_EXAMPLES),
@@ -68,7 +75,7 @@ def test_schemathesis_per_role(role, people, tickets, teams, settings_override_r
             _exercise(operation, mode=mode, checks=checks, examples=examples, path_parameters=fixed, headers=headers)
         operations += 1
         assert time.monotonic() - started < TIME_BUDGET_SECONDS, f"schemathesis run for {role} exceeded its budget"
-    assert operations >= 15
+    assert operations >= 40
 
 
 def _exercise(operation, *, mode, checks, examples, path_parameters, headers) -> None:
@@ -87,7 +94,12 @@ def _exercise(operation, *, mode, checks, examples, path_parameters, headers) ->
         # then each response passes every check (an assertion error names the failing one)
         case.call_and_validate(headers=headers, checks=checks)
 
-    run()
+    try:
+        run()
+    except Unsatisfiable:
+        # A public GET whose only input is the fixed path parameter has nothing to make invalid.
+        if mode != GenerationMode.NEGATIVE:
+            raise
 
 
 @pytest.fixture(autouse=True)
