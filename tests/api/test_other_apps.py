@@ -188,7 +188,8 @@ def test_sla_policy_patch_is_strict_and_checks_the_models_rules(people, world, p
             {
                 "metrics": [
                     "Unknown metric(s): happiness. Allowed: tickets, escalation_rate, first_contact_resolution, "
-                    "bounce_rate, escalations, avoidable_rate, time_to_escalate."
+                    "bounce_rate, escalations, avoidable_rate, time_to_escalate, sla_compliance, sla_first_response, "
+                    "sla_next_response, sla_resolution, sla_breaches, csat, repeat_yourself, compensations_granted."
                 ]
             },
         ),
