@@ -225,7 +225,11 @@ class SLAClock(models.Model):
                 fields=["ticket", "target"], condition=Q(state__in=LIVE_CLOCK_STATES), name="one_live_clock_per_target"
             ),
         ]
-        indexes = [models.Index(fields=["ticket", "state"], name="slaclock_ticket_state")]
+        indexes = [
+            models.Index(fields=["ticket", "state"], name="slaclock_ticket_state"),
+            # The analytics count clocks by the period they started in (SLA compliance, breaches by team and plan).
+            models.Index(fields=["started_at"], name="slaclock_started"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_target_display()} clock of ticket {self.ticket_id}"
