@@ -435,6 +435,7 @@ class NotificationChannel(models.TextChoices):
 
 class NotificationStatus(models.TextChoices):
     PENDING = "pending", "Pending"
+    SENDING = "sending", "Being sent"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
 
@@ -468,6 +469,7 @@ class Notification(models.Model):
     data = models.JSONField(default=dict, blank=True)
     not_before = models.DateTimeField(null=True, blank=True, help_text="Quiet hours: deliver no earlier than this.")
     attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="When a worker took it for sending.")
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)

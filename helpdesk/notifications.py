@@ -1,9 +1,11 @@
 """The notification outbox: enqueue in the caller's transaction, deliver from Celery, re-deliver from beat.
 
-Delivery is idempotent: a worker takes the row with ``select_for_update(skip_locked=True)`` and only while it is
-still pending, so a duplicate task (re-delivery racing the first delivery, or a redelivered message after a worker
-was killed) finds nothing to do. An email that was sent just before a crash may be sent again; it carries the same
-``Message-ID`` so mail clients collapse the copy.
+Delivery is idempotent: a worker claims the row with one conditional UPDATE (pending → sending) and only then
+sends, holding no transaction or lock while it talks to the SMTP server or webhook receiver; a duplicate task
+(re-delivery racing the first delivery, or a redelivered message after a worker was killed) finds nothing to claim.
+A row left "sending" by a worker that died is pending again after ``NOTIFICATION_SENDING_TIMEOUT_SECONDS``, so an
+email sent just before such a crash may be sent again; it carries the same ``Message-ID`` so mail clients collapse
+the copy (webhooks carry the same delivery id).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from helpdesk.models import Notification, NotificationChannel, NotificationStatus, Ticket, User
@@ -166,42 +169,48 @@ register_deliverer(NotificationChannel.EMAIL, _deliver_email)
 
 
 def notification_deliver(*, notification_id: int, now: datetime | None = None) -> bool:
-    """Deliver one pending row exactly once (idempotent; atomic per row). True when this call delivered it."""
+    """Deliver one pending row: claim it with a short conditional UPDATE, send with no transaction or row lock held
+    (an SMTP server or webhook receiver never blocks the database), then record the outcome. Idempotent: a second
+    call finds the row claimed or sent. True when this call delivered it."""
     now = now or timezone.now()
-    with transaction.atomic():
-        notification = (
-            Notification.objects.select_for_update(skip_locked=True)
-            .filter(pk=notification_id, status=NotificationStatus.PENDING)
-            .first()
+    due = Q(not_before__isnull=True) | Q(not_before__lte=now)
+    claimed = Notification.objects.filter(due, pk=notification_id, status=NotificationStatus.PENDING).update(
+        status=NotificationStatus.SENDING, attempts=F("attempts") + 1, claimed_at=now
+    )
+    if not claimed:
+        return False
+    notification = Notification.objects.select_related("ticket", "recipient").get(pk=notification_id)
+    deliverer = _DELIVERERS.get(notification.channel)
+    try:
+        if deliverer is None:
+            raise RuntimeError(f"no deliverer registered for channel {notification.channel!r}")
+        deliverer(notification)
+    except Exception as exc:
+        gave_up = notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS
+        Notification.objects.filter(pk=notification.pk, status=NotificationStatus.SENDING).update(
+            status=NotificationStatus.FAILED if gave_up else NotificationStatus.PENDING,
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            # Exponential back-off: the beat re-delivery picks it up again after this moment.
+            not_before=None if gave_up else now + timedelta(seconds=30 * 2 ** (notification.attempts - 1)),
         )
-        if notification is None or (notification.not_before and notification.not_before > now):
-            return False
-        deliverer = _DELIVERERS.get(notification.channel)
-        notification.attempts += 1
-        try:
-            if deliverer is None:
-                raise RuntimeError(f"no deliverer registered for channel {notification.channel!r}")
-            deliverer(notification)
-        except Exception as exc:
-            notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
-                notification.status = NotificationStatus.FAILED
-            else:
-                # Exponential back-off: the beat re-delivery picks it up again after this moment.
-                notification.not_before = now + timedelta(seconds=30 * 2 ** (notification.attempts - 1))
-            notification.save(update_fields=["attempts", "last_error", "status", "not_before"])
-            logger.warning("notification %s failed (attempt %s): %s", notification.pk, notification.attempts, exc)
-            return False
-        notification.status = NotificationStatus.SENT
-        notification.sent_at = now
-        notification.save(update_fields=["status", "sent_at", "attempts"])
-        return True
+        logger.warning("notification %s failed (attempt %s): %s", notification.pk, notification.attempts, exc)
+        return False
+    Notification.objects.filter(pk=notification.pk, status=NotificationStatus.SENDING).update(
+        status=NotificationStatus.SENT, sent_at=now
+    )
+    return True
 
 
 def notifications_redeliver_pending(*, now: datetime | None = None, limit: int = 500) -> list[int]:
     """Re-queue pending rows that have waited long enough (a missed dispatch, a broker outage, a back-off).
     Idempotent: delivery itself re-checks the state of each row."""
     now = now or timezone.now()
+    # A worker that died between claiming a row and recording the outcome leaves it "sending": after a generous
+    # timeout it is pending again (at-least-once; the stable Message-ID / delivery id lets receivers de-duplicate).
+    Notification.objects.filter(
+        status=NotificationStatus.SENDING,
+        claimed_at__lt=now - timedelta(seconds=settings.NOTIFICATION_SENDING_TIMEOUT_SECONDS),
+    ).update(status=NotificationStatus.PENDING)
     cutoff = now - timedelta(seconds=settings.NOTIFICATION_REDELIVER_AFTER_SECONDS)
     ids = list(
         Notification.objects.pending()

@@ -237,6 +237,8 @@ if INBOUND_MAILBOXES:
 # Notifications older than this that are still pending are re-queued by the beat task above.
 NOTIFICATION_REDELIVER_AFTER_SECONDS = env.int("NOTIFICATION_REDELIVER_AFTER_SECONDS", default=30)
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
+# A row claimed for sending by a worker that then died is retried after this long.
+NOTIFICATION_SENDING_TIMEOUT_SECONDS = env.int("NOTIFICATION_SENDING_TIMEOUT_SECONDS", default=600)
 
 # --- Feedback (surveys, check-ins) ---------------------------------------------------------------------------
 FEEDBACK_SURVEY_DELAY_MINUTES = env.int("FEEDBACK_SURVEY_DELAY_MINUTES", default=120)

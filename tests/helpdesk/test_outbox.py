@@ -101,3 +101,22 @@ def test_notifications_skip_recipients_who_cannot_see_the_ticket(customer, custo
     ticket = make_ticket(customer)
     rows = notification_enqueue(kind="test", subject="hello", recipients=[customer, customer2, agent], ticket=ticket)
     assert {row.recipient for row in rows} == {customer, agent}
+
+
+def test_a_row_left_sending_by_a_dead_worker_is_retried_after_the_timeout(customer, teams, make_ticket, settings):
+    from helpdesk.models import Notification
+
+    settings.NOTIFICATION_SENDING_TIMEOUT_SECONDS = 600
+    ticket = make_ticket(customer)
+    row = email_rows(ticket=ticket).get()
+    claimed_at = timezone.now() - timedelta(minutes=5)
+    # given a worker that claimed the row five minutes ago and died before recording the outcome
+    Notification.objects.filter(pk=row.pk).update(status=NotificationStatus.SENDING, attempts=1, claimed_at=claimed_at)
+    # when re-delivery runs before the timeout, it leaves the row alone; a direct delivery cannot claim it either
+    assert row.pk not in notifications_redeliver_pending(now=claimed_at + timedelta(minutes=9))
+    assert notification_deliver(notification_id=row.pk, now=claimed_at + timedelta(minutes=9)) is False
+    # then after the timeout it is pending again and is delivered once
+    assert row.pk in notifications_redeliver_pending(now=claimed_at + timedelta(minutes=11))
+    assert notification_deliver(notification_id=row.pk, now=claimed_at + timedelta(minutes=11)) is True
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (NotificationStatus.SENT, 2)
