@@ -316,11 +316,14 @@ def ticket_add_internal_note(
 # --- fields ----------------------------------------------------------------------------------------------------
 
 
-def _set_status(*, ticket: Ticket, actor: User | None, status: str) -> None:
+def _set_status(*, ticket: Ticket, actor: User | None, status: str, guards_checked: bool = False) -> None:
+    """Apply a status change and record it. ``guards_checked``: the caller already ran the status guards before
+    writing anything (so a refusal comes before a version conflict) and they need not run twice."""
     _check_transition(ticket=ticket, status=status)
     if status == ticket.status:
         return
-    status_guards_check(ticket=ticket, status=status, actor=actor)
+    if not guards_checked:
+        status_guards_check(ticket=ticket, status=status, actor=actor)
     old = ticket.status
     now = timezone.now()
     ticket.status = status
@@ -426,7 +429,7 @@ def ticket_change_status(*, ticket: Ticket, actor: User, status: str, expected_v
         return ticket
     status_guards_check(ticket=ticket, status=status, actor=actor)
     _bump_version(ticket=ticket, expected_version=expected_version)
-    _set_status(ticket=ticket, actor=actor, status=status)
+    _set_status(ticket=ticket, actor=actor, status=status, guards_checked=True)
     _notify_status(ticket=ticket, status=status)
     return ticket
 
@@ -504,7 +507,7 @@ def ticket_update(
     if _apply_assignment(ticket=ticket, actor=actor, team=team, assignee=assignee):
         changed.append("assignment")
     if status != ticket.status:
-        _set_status(ticket=ticket, actor=actor, status=status)
+        _set_status(ticket=ticket, actor=actor, status=status, guards_checked=True)
         _notify_status(ticket=ticket, status=status)
         changed.append("status")
     return changed

@@ -167,3 +167,23 @@ def test_a_colleagues_note_does_not_make_a_pending_reply_conflict(customer, agen
     services.ticket_reply(ticket=ticket, author=agent, body="On it", expected_version=seen)
     # then the reply went through
     assert ticket.events.filter(kind=EventKind.AGENT_REPLY, body="On it").exists()
+
+
+def test_status_guards_run_once_per_change(customer, agent, make_ticket, monkeypatch):
+    from helpdesk import guards
+
+    calls = []
+    monkeypatch.setattr(guards, "_GUARDS", {"count": lambda *, ticket, status, actor: calls.append(status)})
+    ticket = make_ticket(customer)
+    services.ticket_change_status(ticket=ticket, actor=agent, status=Status.OPEN)
+    services.ticket_update(
+        ticket=ticket,
+        actor=agent,
+        expected_version=ticket.version,
+        status=Status.RESOLVED,
+        priority=ticket.priority,
+        category=ticket.category,
+        team=ticket.team,
+        assignee=ticket.assignee,
+    )
+    assert calls == [Status.OPEN, Status.RESOLVED]
