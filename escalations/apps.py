@@ -73,6 +73,16 @@ class EscalationsConfig(AppConfig):
         slot_register(slot="queue_top", template="escalations/calls/_queue_callbacks.html")
         demo_seeder_register(order=50, name="calls", seeder=seed_calls)  # after escalations (15) and SLA (20)
 
+        # The knowledge base never imports escalations: escalations plugs KB articles into its escalate form and
+        # tells KB health how often each category escalates.
+        from escalations.hooks import before_escalate_register
+        from escalations.selectors import escalations_per_category
+        from knowledge_base.hooks import escalation_demand_register
+        from knowledge_base.panels import before_escalate_articles
+
+        before_escalate_register(before_escalate_articles)
+        escalation_demand_register(escalations_per_category)
+
         from escalations import sla_wiring
 
         sla_wiring.connect()

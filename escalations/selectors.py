@@ -213,3 +213,15 @@ def managers_on_call() -> list[User]:
     managers = User.objects.filter(is_active=True, role=Role.MANAGER)
     available = list(managers.filter(is_available=True))
     return available or list(managers)
+
+
+def escalations_per_category(*, since: datetime) -> dict[int, int]:
+    """Escalations opened since ``since``, counted per ticket category (what KB health calls a category's demand)."""
+    from django.db.models import Count
+
+    return dict(
+        Escalation.objects.filter(created_at__gte=since, ticket__category__isnull=False)
+        .values_list("ticket__category")
+        .annotate(n=Count("pk"))
+        .values_list("ticket__category", "n")
+    )

@@ -10,6 +10,11 @@ urlpatterns = [
     path("escalations/approvals/", views.compensation_approvals_view, name="compensation_approvals"),
     path("escalations/approvals/<int:pk>/decide/", views.compensation_decide_view, name="compensation_decide"),
     path("escalations/<int:pk>/", views.escalation_detail_view, name="escalation_detail"),
+    path(
+        "kb/from-escalation/<int:escalation_id>/",
+        views.article_draft_from_escalation_view,
+        name="kb_draft_from_escalation",
+    ),
     path("escalations/<int:pk>/accept/", views.escalation_accept_view, name="escalation_accept"),
     path("escalations/<int:pk>/return/", views.escalation_return_view, name="escalation_return"),
     path("escalations/<int:pk>/further/", views.escalation_further_view, name="escalation_further"),

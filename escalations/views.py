@@ -377,3 +377,19 @@ def manager_request_view(request: HttpRequest, reference: str) -> HttpResponse:
     else:
         messages.success(request, "Thank you. A manager will review your request and contact you here.")
     return redirect("ticket_detail", reference=ticket.reference)
+
+
+@login_required
+@staff_required
+@require_POST
+def article_draft_from_escalation_view(request: HttpRequest, escalation_id: int) -> HttpResponse:
+    from escalations.articles import article_draft_from_escalation
+
+    escalation = selectors.escalation_get_for_user(user=request.user, pk=escalation_id)
+    try:
+        article = article_draft_from_escalation(escalation=escalation, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("ticket_detail", reference=escalation.ticket.reference)
+    messages.success(request, "Draft article created from the escalation. Review it before publishing.")
+    return redirect("kb_article_edit", pk=article.pk)

@@ -29,11 +29,6 @@ class KnowledgeBaseConfig(AppConfig):
         demo_seeder_register(order=30, name="knowledge_base", seeder=seed_knowledge_base)
         ticket_event_recorded.connect(receivers.on_ticket_event, dispatch_uid="kb_deflections_on_ticket_created")
 
-        from escalations.hooks import before_escalate_register
-        from knowledge_base.panels import before_escalate_articles
-
-        before_escalate_register(before_escalate_articles)
-
         from helpdesk.panels import slot_register
 
         # Suggestions as the customer types on the new-ticket form (and deflection tracking from there).

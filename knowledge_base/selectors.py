@@ -15,6 +15,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.http import Http404
 
 from helpdesk.models import Category, Role, Ticket, User
+from knowledge_base.hooks import escalation_demand
 from knowledge_base.models import (
     Article,
     ArticleProposal,
@@ -174,15 +175,9 @@ def articles_low_helpfulness(*, user: User, min_votes: int = 3, max_ratio: float
 
 
 def category_gaps(*, since: datetime, max_articles: int = 2) -> list[dict]:
-    """Categories that escalate often but have few published articles: escalations per category since ``since``."""
-    from escalations.models import Escalation
-
-    escalations = dict(
-        Escalation.objects.filter(created_at__gte=since, ticket__category__isnull=False)
-        .values_list("ticket__category")
-        .annotate(n=Count("pk"))
-        .values_list("ticket__category", "n")
-    )
+    """Categories that escalate often but have few published articles: escalations per category since ``since``
+    (as reported by the apps registered in ``knowledge_base.hooks``)."""
+    escalations = escalation_demand(since=since)
     articles = dict(
         Article.objects.published()
         .filter(category__isnull=False)

@@ -434,54 +434,6 @@ def article_use_record(*, article: Article, ticket: Ticket, actor: User) -> Arti
 
 
 @transaction.atomic
-def article_draft_from_escalation(*, escalation, actor: User) -> Article:
-    """Turn a resolved escalation into a draft internal article pre-filled from the handoff dossier and the
-    resolution. Atomic and idempotent: one article per escalation (a second call returns the first draft)."""
-    from escalations.models import EscalationStatus
-
-    existing = Article.objects.filter(source_escalation=escalation).first()
-    if existing is not None:
-        return existing
-    ticket = escalation.ticket
-    if not actor.is_staff_member or not ticket_is_visible_to(user=actor, ticket=ticket):
-        raise PermissionDenied("Only staff who can see the ticket can write its article.")
-    if escalation.status != EscalationStatus.RESOLVED:
-        raise ValidationError("Only a resolved escalation can become an article.")
-    body = "\n\n".join(
-        [
-            "## Problem",
-            escalation.dossier_problem.strip() or "_Describe the problem._",
-            "## What was tried first",
-            escalation.dossier_tried.strip() or "_What did not work._",
-            "## Resolution",
-            escalation.resolution_summary.strip() or "_How it was resolved._",
-            f"_Drafted from escalated ticket {ticket.reference}._",
-        ]
-    )
-    article = article_create(
-        actor=actor,
-        title=ticket.subject,
-        body=body,
-        category=ticket.category,
-        visibility=ArticleVisibility.INTERNAL,
-        tags=[ticket.category.name] if ticket.category else [],
-        origin=ArticleOrigin.ESCALATION,
-        source_ticket=ticket,
-        source_escalation=escalation,
-        note=f"Drafted from the escalation of {ticket.reference}",
-    )
-    event_record(
-        ticket=ticket,
-        kind=EventKind.KB,
-        actor=actor,
-        is_public=False,
-        body=f"Draft article “{article.title}” created from this escalation.",
-        data={"action": "draft_from_escalation", "article_id": article.pk, "escalation_id": escalation.pk},
-    )
-    return article
-
-
-@transaction.atomic
 def article_draft_from_rca(*, ticket: Ticket, title: str, body: str, category: Category | None, actor: User) -> Article:
     """A root-cause analysis found a knowledge gap: draft an internal article for it (called by ``feedback``).
     Atomic and idempotent: one RCA draft per ticket."""

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.forms import ReplyForm
-from helpdesk.selectors import ticket_get_for_user, tickets_visible_to
+from helpdesk.selectors import ticket_get_for_user
 from helpdesk.views import form_errors, staff_required
 from knowledge_base import selectors, services
 from knowledge_base.forms import ArticleForm, DecisionForm, ProposalForm, SearchForm
@@ -375,26 +375,3 @@ def health_view(request: HttpRequest) -> HttpResponse:
         .order_by("-updated_at")[:50],
     }
     return TemplateResponse(request, "knowledge_base/health.html", context)
-
-
-@login_required
-@staff_required
-@require_POST
-def draft_from_escalation_view(request: HttpRequest, escalation_id: int) -> HttpResponse:
-    from escalations.models import Escalation
-
-    escalation = (
-        Escalation.objects.filter(ticket__in=tickets_visible_to(request.user))
-        .select_related("ticket__category")
-        .filter(pk=escalation_id)
-        .first()
-    )
-    if escalation is None:
-        raise Http404("No such escalation.")
-    try:
-        article = services.article_draft_from_escalation(escalation=escalation, actor=request.user)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect("ticket_detail", reference=escalation.ticket.reference)
-    messages.success(request, "Draft article created from the escalation. Review it before publishing.")
-    return redirect("kb_article_edit", pk=article.pk)

@@ -10,9 +10,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from escalations.articles import article_draft_from_escalation
 from helpdesk.models import EventKind
 from knowledge_base.models import Article, ArticleOrigin, ArticleStatus, ArticleVisibility
-from knowledge_base.services import article_draft_from_escalation, article_draft_from_rca
+from knowledge_base.services import article_draft_from_rca
 
 pytestmark = pytest.mark.django_db
 
