@@ -15,40 +15,95 @@ from feedback.models import CauseCategory, FollowUpOutcome, FollowUpTask, RootCa
 from feedback.selectors import survey_token_make
 from helpdesk.models import Status, Ticket
 
+# Survey comments by score; "{topic}" is the ticket's subject, so a comment always talks about its own ticket.
 COMMENTS = {
-    5: ["Fixed on the first call. Great.", "Quick and friendly, thank you.", ""],
-    4: ["Took a while, but the specialist really knew the product.", ""],
-    3: ["It works now, but it took three days.", ""],
-    2: ["I had to repeat the whole story to three people.", "Still not sure it is fixed; it happened again once."],
-    1: ["Nobody read my first email. I explained it four times."],
+    5: ["Sorted out quickly, thank you: {topic}.", "Friendly and clear help with {topic}.", ""],
+    4: ["It took a while to fix {topic}, but the specialist really knew the product.", ""],
+    3: ["{topic} works now, but it took three days.", ""],
+    2: ["I had to explain {topic} again to every person I spoke to.", "Not sure {topic} is really fixed yet."],
+    1: ["Nobody read my first message about {topic}. I explained it four times."],
 }
 
-RCAS = [
-    (
-        CauseCategory.KNOWLEDGE_GAP,
-        True,
-        "Agent could not find the fix.\nThe KB had no article for this error.\n"
-        "The error appeared after the last release.\nRelease notes did not reach support.\nNo owner for KB updates.",
-    ),
-    (
+# One root-cause analysis per category: (cause, preventable, five whys, corrective action). The first "why" names
+# the ticket's subject, so an RCA always reads as the analysis of its own ticket.
+RCAS: dict[str, tuple[str, bool, list[str], str]] = {
+    "billing": (
         CauseCategory.PRODUCT_DEFECT,
         True,
-        "The export timed out.\nThe query scanned every row.\nAn index was dropped "
-        "in a migration.\nThe migration was not reviewed for performance.\nNo performance check in CI.",
+        [
+            "The payment gateway retried a timed-out capture without checking the first one.",
+            "The retry setting was switched on in the last gateway upgrade.",
+            "The upgrade's changelog was not reviewed by the billing team.",
+            "Nobody owns the gateway configuration.",
+        ],
+        "Name an owner for the gateway configuration and review its changelog on every upgrade",
     ),
-    (
-        CauseCategory.THIRD_PARTY,
-        False,
-        "The courier lost the parcel.\nThe depot was closed by a strike.\n"
-        "We were not informed.\nThe courier's status feed does not carry depot closures.\nOutside our control.",
+    "login-access": (
+        CauseCategory.KNOWLEDGE_GAP,
+        True,
+        [
+            "Tier 1 could not find how to clear a lockout after a password reset.",
+            "The knowledge base had no article for this case.",
+            "The case appeared after the last release.",
+            "Release notes did not reach support.",
+        ],
+        "Write the missing article and send release notes to support",
     ),
-    (
+    "outage": (
+        CauseCategory.PRODUCT_DEFECT,
+        True,
+        [
+            "A query scanned every row after an index was dropped in a migration.",
+            "The migration was not reviewed for performance.",
+            "No performance check runs in CI.",
+            "Performance budgets were never written down.",
+        ],
+        "Add a query-plan check to CI for the busiest pages",
+    ),
+    "integrations": (
+        CauseCategory.PROCESS_GAP,
+        True,
+        [
+            "The connector kept the old signing secret after it was rotated.",
+            "Rotating the secret does not notify the connected systems.",
+            "The rotation runbook has no step for integrations.",
+            "The runbook was written before integrations existed.",
+        ],
+        "Add the integrations step to the secret-rotation runbook",
+    ),
+    "data-privacy": (
         CauseCategory.TRAINING_GAP,
         True,
-        "The refund was refused at tier 1.\nThe agent thought refunds need a "
-        "manager.\nThe approval limits changed last month.\nThe change was announced by email only.\nNo refresher.",
+        [
+            "Tier 1 was unsure who may ask for this data and escalated to compliance.",
+            "The verification rules for data requests are not in the agent training.",
+            "Training was last updated before the new data-protection policy.",
+            "No one reviews training when a policy changes.",
+        ],
+        "Add data-request verification to the agent training",
     ),
-]
+    "orders-delivery": (
+        CauseCategory.THIRD_PARTY,
+        False,
+        [
+            "The courier's depot held the parcel during a strike.",
+            "We were not told about the depot closure.",
+            "The courier's status feed does not carry depot closures.",
+            "Outside our control.",
+        ],
+        "",
+    ),
+}
+
+
+def _comment(rng, csat: int, subject: str) -> str:
+    return rng.choice(COMMENTS[csat]).format(topic=f"“{subject}”")
+
+
+def _five_whys(ticket: Ticket) -> tuple[str, bool, str, str]:
+    slug = ticket.category.slug if ticket.category else "outage"
+    cause, preventable, whys, action = RCAS.get(slug, RCAS["outage"])
+    return cause, preventable, "\n".join([f"{ticket.subject}.", *whys]), action
 
 
 def seed_feedback(*, now, rng, people, stdout=None) -> None:
@@ -56,8 +111,15 @@ def seed_feedback(*, now, rng, people, stdout=None) -> None:
     if Survey.objects.answered().exists():
         return
     staff = [*people["agents"], *people["specialists"], people["manager"]]
-    done = Ticket.objects.filter(status__in=(Status.RESOLVED, Status.CLOSED), resolved_at__isnull=False)
-    for index, ticket in enumerate(done.order_by("resolved_at")[:22]):
+    done = list(
+        Ticket.objects.filter(status__in=(Status.RESOLVED, Status.CLOSED), resolved_at__isnull=False)
+        .select_related("category")
+        .order_by("resolved_at")
+    )
+    # About twenty surveys spread over the whole history, so every dashboard period has answers to show.
+    picks = min(22, len(done))
+    spread = sorted({round(i * (len(done) - 1) / max(1, picks - 1)) for i in range(picks)})
+    for index, ticket in enumerate(done[i] for i in spread):
         resolved = ticket.resolved_at
         with time_machine.travel(resolved, tick=False):
             survey = services.survey_schedule(ticket=ticket, now=resolved) or Survey.objects.create(
@@ -81,7 +143,7 @@ def seed_feedback(*, now, rng, people, stdout=None) -> None:
             fixed=csat >= 3 or rng.random() < 0.3,
             explain_count=1 if csat >= 4 else rng.randint(2, 4),
             nps=min(10, max(0, csat * 2 + rng.randint(-2, 0))),
-            comment=rng.choice(COMMENTS[csat]),
+            comment=_comment(rng, csat, ticket.subject),
         )
         answered_at = survey.sent_at + timedelta(hours=rng.uniform(1, 30))
         with time_machine.travel(answered_at, tick=False):
@@ -100,10 +162,14 @@ def seed_feedback(*, now, rng, people, stdout=None) -> None:
             services.follow_up_complete(task=task, actor=task.owner, outcome=outcome, note=note, now=moment)
 
     manager = people["manager"]
-    closed = Ticket.objects.filter(status=Status.CLOSED).exclude(rca__isnull=False).order_by("-closed_at")[:4]
-    for (category, preventable, whys), ticket in zip(RCAS, closed, strict=False):
-        if RootCauseAnalysis.objects.filter(ticket=ticket).exists():
-            continue
+    closed = (
+        Ticket.objects.filter(status=Status.CLOSED)
+        .exclude(rca__isnull=False)
+        .select_related("category")
+        .order_by("-closed_at")[:4]
+    )
+    for ticket in closed:
+        category, preventable, whys, action = _five_whys(ticket)
         moment = (ticket.closed_at or now) + timedelta(hours=1)
         with time_machine.travel(moment, tick=False):
             services.rca_create(
@@ -114,11 +180,7 @@ def seed_feedback(*, now, rng, people, stdout=None) -> None:
                 five_whys=whys,
                 actions=[
                     services.CorrectiveActionInput(
-                        description="Write the missing article and link it from the macro"
-                        if category == CauseCategory.KNOWLEDGE_GAP
-                        else "Add the check to the release checklist",
-                        owner=rng.choice(staff),
-                        due_date=(moment + timedelta(days=14)).date(),
+                        description=action, owner=rng.choice(staff), due_date=(moment + timedelta(days=14)).date()
                     )
                 ]
                 if preventable

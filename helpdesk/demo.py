@@ -139,23 +139,63 @@ TICKET_TEMPLATES = [
     ("outage", "Mobile app crashes on start", "Since the latest update the app closes immediately on Android 14."),
 ]
 
-REPLIES = [
-    "Thank you for the details. I am looking into this now and will update you shortly.",
-    "I have checked your account and can see the problem. I have applied a fix; could you try again?",
-    "Could you send us a screenshot of the error and the time it happened?",
-    "I understand how frustrating this is. I have raised it with our specialists.",
-]
-CUSTOMER_FOLLOW_UPS = [
-    "Here is the screenshot you asked for.",
-    "It still does not work, unfortunately.",
-    "Thanks, that fixed it!",
-    "Any news? This is blocking our team.",
-]
-NOTES = [
-    "Customer is on the Enterprise plan — handle with care.",
-    "Checked logs: error 502 from the billing gateway at the reported time.",
-    "Similar to last week's incident; linking for the specialists.",
-]
+# What agents and customers say, per category, so that every demo conversation reads as the ticket it belongs to.
+STORIES: dict[str, dict[str, list[str]]] = {
+    "billing": {
+        "replies": [
+            "Thank you for the details. I can see the invoice in question and I am checking the payment log now.",
+            "I have checked the billing history on your account and can see what went wrong with the charge.",
+        ],
+        "follow_ups": ["Here is the bank statement line you asked for.", "Any news on the invoice? Finance is asking."],
+        "notes": ["Payment log shows the card was captured twice within a minute: gateway retry."],
+        "fixed": "I have corrected the invoice and the refund is on its way. Does everything look right on your side now?",
+    },
+    "login-access": {
+        "replies": [
+            "Thank you. I have checked the sign-in log for your account and can see the failed attempts.",
+            "Could you tell me the time of your last attempt, so that I can match it in the sign-in log?",
+        ],
+        "follow_ups": ["The last attempt was at 9:40 this morning.", "Still cannot sign in, unfortunately."],
+        "notes": ["Sign-in log: lockout counter not reset after the password change."],
+        "fixed": "I have reset the lock on the account and confirmed a test sign-in. Can your team sign in now?",
+    },
+    "outage": {
+        "replies": [
+            "Thank you for reporting this. I can reproduce the problem and I have passed it to our engineers.",
+            "I understand how disruptive this is. Our engineers are on it; I will update you within the hour.",
+        ],
+        "follow_ups": ["It is still happening for the whole office.", "Any news? This is blocking our team."],
+        "notes": ["Monitoring shows raised error rates on the affected service since the morning deploy."],
+        "fixed": "The engineers rolled out a fix and I have confirmed it from our side. Is it working for you now?",
+    },
+    "integrations": {
+        "replies": [
+            "Thank you. I can see the failed deliveries on the connector and I am checking its credentials.",
+            "Could you send me the time of the last record that synced, so that I can find it in the connector log?",
+        ],
+        "follow_ups": ["The last record synced on Tuesday at 17:02.", "Nothing has synced since, unfortunately."],
+        "notes": ["Connector log: 401 responses since the signing secret was rotated."],
+        "fixed": "I have renewed the connector credentials and re-sent the missed records. Are they arriving now?",
+    },
+    "data-privacy": {
+        "replies": [
+            "Thank you. I have logged your request and confirmed that you are an account owner.",
+            "Your request is with our data-protection team, who will reply within the legal deadline.",
+        ],
+        "follow_ups": ["Thank you, please keep me posted.", "Could you confirm the date we can expect it?"],
+        "notes": ["Requester verified as account owner against the contract contacts."],
+        "fixed": "The request is complete and the confirmation letter is attached. Is there anything else you need?",
+    },
+    "orders-delivery": {
+        "replies": [
+            "Thank you. I have checked the tracking and I am contacting the courier's depot about the parcel.",
+            "I am sorry about the wrong shipment. I am arranging the correct items and a collection now.",
+        ],
+        "follow_ups": ["The tracking page still has not changed.", "We really need it before Friday."],
+        "notes": ["Courier portal: parcel scanned at the depot three days ago, no movement since."],
+        "fixed": "The replacement was delivered this morning and the courier confirmed it. Has everything arrived?",
+    },
+}
 
 
 def _user(username: str, *, password: str, role: str, first: str, last: str, email: str, **extra) -> User:
@@ -428,15 +468,15 @@ def _seed_tickets(*, people: dict, now: datetime, rng: random.Random, count: int
             if ticket.assignee is None:
                 services.ticket_assign(ticket=ticket, actor=agent, team=ticket.team, assignee=agent)
             if not first_contact:
-                services.ticket_reply(ticket=ticket, author=agent, body=rng.choice(REPLIES))
+                services.ticket_reply(ticket=ticket, author=agent, body=rng.choice(STORIES[slug]["replies"]))
         if index % 3 == 0 and not first_contact:
             moment = min(moment + timedelta(minutes=rng.randint(5, 60)), latest)
             with time_machine.travel(moment, tick=False):
-                services.ticket_add_internal_note(ticket=ticket, author=agent, body=rng.choice(NOTES))
+                services.ticket_add_internal_note(ticket=ticket, author=agent, body=rng.choice(STORIES[slug]["notes"]))
         if index % 2 == 0 and not first_contact:
             moment = min(moment + timedelta(hours=rng.uniform(1, 20)), latest)
             with time_machine.travel(moment, tick=False):
-                services.ticket_reply(ticket=ticket, author=customer, body=rng.choice(CUSTOMER_FOLLOW_UPS))
+                services.ticket_reply(ticket=ticket, author=customer, body=rng.choice(STORIES[slug]["follow_ups"]))
         if state == Status.OPEN:
             continue
         moment += timedelta(minutes=rng.randint(20, 90)) if first_contact else timedelta(hours=rng.uniform(0.5, 30))
@@ -449,7 +489,7 @@ def _seed_tickets(*, people: dict, now: datetime, rng: random.Random, count: int
             services.ticket_reply(
                 ticket=ticket,
                 author=agent,
-                body="The fix is in place and I have confirmed it on your account. Is everything working on your side now?",
+                body=STORIES[slug]["fixed"],
             )
             services.ticket_change_status(ticket=ticket, actor=agent, status=Status.RESOLVED)
         if state == Status.CLOSED:

@@ -455,6 +455,14 @@ class Metric:
     description: str
     aggregates: Callable[[Q, dt.datetime | None], dict[str, Any]]
 
+    def sample(self, row: Mapping[str, Any], prefix: str = "") -> int | None:
+        """How many rows the value stands on: a rate's denominator, an average's rows; ``None`` for counts."""
+        if self.unit == "%":
+            return int(row.get(f"{prefix}den") or 0)
+        if self.unit == "hours":
+            return int(row.get(f"{prefix}n") or 0)
+        return None
+
     def value(self, row: Mapping[str, Any], prefix: str = "") -> float | None:
         num = row.get(f"{prefix}num")
         if self.unit == "%":
@@ -554,7 +562,8 @@ METRICS: dict[str, Metric] = {
             higher_is_better=False,
             description="Average hours from a ticket's creation to its first escalation (first escalations only).",
             aggregates=lambda where, since=None: {
-                "num": Avg(_duration("created_at", "ticket__created_at"), filter=where & escalation_is_first())
+                "num": Avg(_duration("created_at", "ticket__created_at"), filter=where & escalation_is_first()),
+                "n": Count("pk", filter=where & escalation_is_first()),
             },
         ),
         Metric(
@@ -638,9 +647,13 @@ DASHBOARD_TILES = (
 
 @dataclass(frozen=True)
 class Tile:
+    """A metric for a period and the period before it, each with the sample it stands on (``None`` for counts)."""
+
     metric: Metric
     value: float | None
     previous: float | None
+    sample: int | None = None
+    previous_sample: int | None = None
 
     @property
     def change(self) -> float | None:
@@ -686,15 +699,25 @@ def metric_tiles(
             metric=m,
             value=m.value(rows[m.source].get(0, {}), prefix=f"{m.key}__"),
             previous=m.value(rows[m.source].get(1, {}), prefix=f"{m.key}__"),
+            sample=m.sample(rows[m.source].get(0, {}), prefix=f"{m.key}__"),
+            previous_sample=m.sample(rows[m.source].get(1, {}), prefix=f"{m.key}__"),
         )
         for m in metrics
     ]
 
 
 def metric_value(key: str, *, filters: MetricFilters, viewer: User | None = None) -> float | None:
+    return metric_value_and_sample(key, filters=filters, viewer=viewer)[0]
+
+
+def metric_value_and_sample(
+    key: str, *, filters: MetricFilters, viewer: User | None = None
+) -> tuple[float | None, int | None]:
+    """One metric for one period, with the sample it stands on (see ``Metric.sample``)."""
     metric = METRICS[key]
     qs = _base(metric.source, filters=filters, viewer=viewer, start=filters.start, end=filters.end)
-    return metric.value(qs.aggregate(**metric.aggregates(Q(), filters.start)))
+    row = qs.aggregate(**metric.aggregates(Q(), filters.start))
+    return metric.value(row), metric.sample(row)
 
 
 def escalation_rate(*, filters: MetricFilters, viewer: User | None = None) -> float | None:
@@ -1141,10 +1164,17 @@ BREACHING_SOON = dt.timedelta(hours=1)
 LOW_CSAT = 2
 
 
-def needs_attention(*, viewer: User, now: dt.datetime, limit: int = 8) -> dict[str, Any]:
+ATTENTION_LOW_CSAT_DAYS = 28
+
+
+def needs_attention(
+    *, viewer: User, now: dt.datetime, limit: int = 8, period: MetricFilters | None = None
+) -> dict[str, Any]:
     """SLA breaches today (UTC, by their true deadline), open emergencies, tickets whose SLA falls due within the
-    hour, due and overdue callbacks, compensation waiting for approval, and recent low CSAT. Lists and counts come
-    from ``tickets_visible_to(viewer)``, so nothing leaks to a viewer who cannot see it."""
+    hour, due and overdue callbacks, compensation waiting for approval, and the low CSAT scores of ``period`` (the
+    dashboard's period; 28 days by default). Lists and counts come from ``tickets_visible_to(viewer)``, so nothing
+    leaks to a viewer who cannot see it; the low scores are read from the same rows as the CSAT tile, so the tile
+    and the list can never disagree."""
     visible = tickets_visible_to(viewer).open()
     emergencies = visible.filter(is_emergency=True).order_by(F("sla_due_at").asc(nulls_last=True), "created_at")
     breaching = visible.filter(sla_due_at__gte=now, sla_due_at__lt=now + BREACHING_SOON).order_by("sla_due_at")
@@ -1161,8 +1191,17 @@ def needs_attention(*, viewer: User, now: dt.datetime, limit: int = 8) -> dict[s
     ).order_by("created_at", "pk")
     result["pending_approvals"] = list(pending.select_related("ticket", "requested_by")[:limit])
     result["pending_approval_count"] = pending.count()
-    low = Survey.objects.filter(csat__lte=LOW_CSAT, ticket__in=tickets_visible_to(viewer).values("pk"))
-    result["low_csat"] = list(low.select_related("ticket").order_by("-pk")[:limit])
+    period = period or MetricFilters.last_days(now=now, days=ATTENTION_LOW_CSAT_DAYS)
+    low = _base("surveys", filters=period, viewer=viewer, start=period.start, end=period.end).filter(csat__lte=LOW_CSAT)
+    # One query for the list and its total: every row carries the count of all rows (a window over the whole set).
+    low_rows = list(
+        low.annotate(total=Window(Count("pk")))
+        .select_related("ticket")
+        .order_by(f"-{SOURCE_TIME['surveys']}", "-pk")[:limit]
+    )
+    result["low_csat"] = low_rows
+    result["low_csat_count"] = low_rows[0].total if low_rows else 0
+    result["low_csat_days"] = (period.end - period.start).days
     result["callbacks"] = callbacks_attention(user=viewer, now=now, limit=limit)
     return result
 

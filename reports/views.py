@@ -61,13 +61,18 @@ def _chart_for(
     return charts.line_chart(**common)
 
 
+def _period_days(request: HttpRequest) -> int:
+    """The dashboard's period in days (``?days=``), one of ``PERIODS``; 28 otherwise."""
+    days = int(request.GET["days"]) if request.GET.get("days", "").isdigit() else 28
+    return days if days in PERIODS else 28
+
+
 @login_required
 @manager_required(message="Reports are for managers.")
 @require_GET
 def dashboard_view(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    days = int(request.GET["days"]) if request.GET.get("days", "").isdigit() else 28
-    days = days if days in PERIODS else 28
+    days = _period_days(request)
     viewer = request.user
     period = metrics.MetricFilters.last_days(now=now, days=days)
     tiles = metrics.metric_tiles(metrics.DASHBOARD_TILES, filters=period, viewer=viewer)
@@ -143,7 +148,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         "articles_before_escalation": metrics.articles_before_escalation(filters=period, viewer=viewer),
         "time_in_tier": metrics.time_in_tier_hours(filters=period, viewer=viewer),
         "tier_labels": dict(Tier.choices),
-        "attention": metrics.needs_attention(viewer=viewer, now=now),
+        "attention": metrics.needs_attention(viewer=viewer, now=now, period=period),
     }
     return TemplateResponse(request, "reports/dashboard.html", context)
 
@@ -191,7 +196,11 @@ def coaching_view(request: HttpRequest) -> HttpResponse:
 @require_GET
 def attention_view(request: HttpRequest) -> HttpResponse:
     """The "needs attention now" panel alone, polled by the dashboard every minute (htmx)."""
-    context = {"attention": metrics.needs_attention(viewer=request.user, now=timezone.now())}
+    now = timezone.now()
+    days = _period_days(request)
+    period = metrics.MetricFilters.last_days(now=now, days=days)
+    context = {"attention": metrics.needs_attention(viewer=request.user, now=now, period=period), "days": days}
+
     return TemplateResponse(request, "reports/dashboard.html#attention", context)
 
 

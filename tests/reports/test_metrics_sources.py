@@ -356,3 +356,54 @@ def test_coaching_shows_kb_articles_of_top_categories_and_rca_coaching_items(kb,
     assert [(i.note, i.rca.ticket.subject) for i in row.coaching_items] == [
         ("Check the status page before escalating.", "T4")
     ]
+
+
+# --- numbers that agree ------------------------------------------------------------------------------------------
+
+
+def test_every_tile_shows_the_sample_it_stands_on(surveys, manager):
+    # given the two weeks of the hand-built data set, with four scored surveys in them
+    # when the dashboard's tiles are computed
+    tiles = {t.metric.key: t for t in metrics.metric_tiles(list(metrics.METRICS), filters=PERIOD, viewer=manager)}
+
+    # then a rate carries its denominator, an average its rows, a count none
+    assert (tiles["csat"].value, tiles["csat"].sample) == (75.0, 4)
+    assert (tiles["escalation_rate"].value, tiles["escalation_rate"].sample) == (42.9, 7)
+    assert (tiles["time_to_escalate"].value, tiles["time_to_escalate"].sample) == (4.0, 3)
+    assert tiles["tickets"].sample is None
+    # and the previous period (the two weeks before, with no data) says n=0 rather than a bare 0.0%
+    assert (tiles["csat"].previous, tiles["csat"].previous_sample) == (None, 0)
+
+
+@pytest.mark.parametrize("key", list(metrics.METRICS))
+def test_previous_period_is_computed_exactly_as_the_current_one(surveys, manager, key):
+    # given the dashboard's tile for the week of 9 Nov, whose previous period is the week of 2 Nov
+    week2 = MetricFilters(start=at(9, 0), end=at(16, 0))
+    tile = next(t for t in metrics.metric_tiles([key], filters=week2, viewer=manager))
+
+    # when the previous week is computed on its own, as the current period
+    alone = metrics.metric_value_and_sample(key, filters=week2.previous(), viewer=manager)
+    current = metrics.metric_value_and_sample(key, filters=week2, viewer=manager)
+
+    # then the tile's "previous" and "current" are those numbers, with the same samples
+    assert (tile.previous, tile.previous_sample) == alone
+    assert (tile.value, tile.sample) == current
+
+
+def test_the_csat_tile_and_the_low_csat_list_count_the_same_surveys(surveys, manager):
+    # given T2 scored 2 (low) on 3 Nov, and surveys outside the period that scored 1
+    outside = surveys.t0
+    Survey.objects.update_or_create(
+        ticket=outside, defaults={"nonce": "n", "csat": 1, "is_escalated": True, "answered_at": at(30, 9, month=10)}
+    )
+
+    # when the dashboard's tiles and its attention panel are computed for the same period
+    tile = next(t for t in metrics.metric_tiles(["csat"], filters=PERIOD, viewer=manager))
+    attention = metrics.needs_attention(viewer=manager, now=at(16, 0), period=PERIOD)
+
+    # then the list holds exactly the low scores among the tile's sample
+    assert [s.ticket_id for s in attention["low_csat"]] == [surveys.t2.pk]
+    assert attention["low_csat_count"] == 1
+    scored = Survey.objects.filter(answered_at__gte=PERIOD.start, answered_at__lt=PERIOD.end, csat__isnull=False)
+    assert tile.sample == scored.count() == 4
+    assert tile.value == 100.0 * scored.filter(csat__gte=4).count() / tile.sample
