@@ -17,7 +17,7 @@ from django.utils.crypto import constant_time_compare
 from escalations.models import Escalation
 from feedback.models import FollowUpTask, ResolutionRecord, RootCauseAnalysis, Survey
 from helpdesk.models import EventKind, Notification, Role, Team, Ticket, TicketEvent, User
-from helpdesk.selectors import ticket_visibility_q_for
+from helpdesk.selectors import ticket_is_visible_to, ticket_visibility_q_for
 
 SURVEY_TOKEN_SALT = "feedback.survey"  # noqa: S105 - a signing namespace, not a secret
 # Outbox kinds that tell the escalating team how its escalation ended: ours, and the escalation engine's own.
@@ -56,6 +56,13 @@ class SurveyExpired(SurveyLinkError):
     )
 
 
+class SurveyNotYours(SurveyLinkError):
+    """A signed-in user who may not see the ticket (e.g. a colleague of whoever raised a restricted request): a miss,
+    as everywhere else, with the plain "link does not work" words."""
+
+    status = 404
+
+
 class SurveyAlreadyAnswered(SurveyLinkError):
     status = 409
     title = "You have already answered"
@@ -75,13 +82,16 @@ def survey_token_read(token: str) -> tuple[int, str]:
         raise SurveyLinkInvalid() from exc
 
 
-def survey_from_token(*, token: str, now: datetime | None = None) -> Survey:
-    """The survey a link opens, or the reason it cannot be answered (tampered, unknown, expired, answered)."""
+def survey_from_token(*, token: str, now: datetime | None = None, viewer: User | None = None) -> Survey:
+    """The survey a link opens, or the reason it cannot be answered (tampered, unknown, expired, answered). The link
+    needs no sign-in; a signed-in ``viewer`` must also be allowed to see the ticket (``tickets_visible_to``)."""
     now = now or timezone.now()
     survey_id, nonce = survey_token_read(token)
     survey = Survey.objects.select_related("ticket__organization").filter(pk=survey_id).first()
     if survey is None or survey.sent_at is None or not constant_time_compare(survey.nonce, nonce):
         raise SurveyLinkInvalid()
+    if viewer is not None and viewer.is_authenticated and not ticket_is_visible_to(user=viewer, ticket=survey.ticket):
+        raise SurveyNotYours()
     if survey.answered_at is not None:
         raise SurveyAlreadyAnswered()
     if survey.expires_at is None or survey.expires_at <= now:

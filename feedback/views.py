@@ -47,7 +47,7 @@ def survey_answer_view(request: HttpRequest, token: str) -> HttpResponse:
     from feedback.forms import SurveyForm
 
     try:
-        survey = selectors.survey_from_token(token=token)
+        survey = selectors.survey_from_token(token=token, viewer=request.user)
     except selectors.SurveyLinkError as error:
         return _survey_problem(request, error)
     form = SurveyForm(request.POST or None)

@@ -197,7 +197,7 @@ class WebhookEndpointForm(forms.ModelForm):
 
     class Meta:
         model = WebhookEndpoint
-        fields = ("name", "url", "secret", "event_types", "slack_format", "is_active")
+        fields = ("name", "url", "secret", "event_types", "slack_format", "cleared_for_restricted", "is_active")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -236,8 +236,16 @@ class WebhookDeliveryInline(admin.TabularInline):
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
     form = WebhookEndpointForm
-    list_display = ("name", "url", "is_active", "failure_count", "disabled_at", "slack_format")
-    list_filter = ("is_active", "slack_format")
+    list_display = (
+        "name",
+        "url",
+        "is_active",
+        "failure_count",
+        "disabled_at",
+        "slack_format",
+        "cleared_for_restricted",
+    )
+    list_filter = ("is_active", "slack_format", "cleared_for_restricted")
     search_fields = ("name", "url")
     readonly_fields = ("failure_count", "disabled_at", "created_at")
     inlines = [WebhookDeliveryInline]

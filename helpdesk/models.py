@@ -631,6 +631,11 @@ class WebhookEndpoint(models.Model):
     secret = models.CharField(max_length=200, help_text="Shared secret for the X-Helpdesk-Signature header.")
     event_types = models.JSONField(default=list, blank=True, help_text="Event types this endpoint receives.")
     slack_format = models.BooleanField(default=False, help_text='Send a Slack-compatible {"text": …} payload.')
+    cleared_for_restricted = models.BooleanField(
+        default=False,
+        help_text="Cleared to receive restricted (compliance) tickets' subject, text and customer data. Uncleared "
+        "endpoints get only the reference, event, status, priority and “restricted: true” for such tickets.",
+    )
     is_active = models.BooleanField(default=True)
     failure_count = models.PositiveIntegerField(default=0, help_text="Consecutive failed attempts.")
     disabled_at = models.DateTimeField(null=True, blank=True)

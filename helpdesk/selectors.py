@@ -7,7 +7,9 @@ ticket's existence is not confirmed to someone who may not see it.
 Rules:
 - customers see their organisation's tickets (their own, if they have no organisation), never internal events;
 - staff see every unrestricted ticket;
-- a restricted (compliance) ticket is visible only to members of its team, tier 3 (managers) and admins.
+- a restricted (compliance) ticket is visible only to members of its team, tier 3 (managers) and admins, and on the
+  customer side only to the customer who raised it (``ticket.customer``), never to the other contacts of the
+  organisation: a data-protection request may be about a colleague.
 """
 
 from __future__ import annotations
@@ -42,9 +44,11 @@ def ticket_visibility_q_for(user: User, *, prefix: str) -> Q:
     if not user.is_authenticated or not user.is_active:
         return Q(pk__in=[])
     if user.role == Role.CUSTOMER:
+        own = Q(**{f"{prefix}customer_id": user.pk})
         if user.organization_id:
-            return Q(**{f"{prefix}organization_id": user.organization_id})
-        return Q(**{f"{prefix}customer_id": user.pk})
+            # Colleagues share the organisation's requests, but a restricted one only reaches whoever raised it.
+            return Q(**{f"{prefix}organization_id": user.organization_id}) & (Q(**{f"{prefix}restricted": False}) | own)
+        return own
     if user.role in (Role.MANAGER, Role.ADMIN) or user.is_superuser:
         return Q()
     if user.role in (Role.AGENT, Role.SPECIALIST):

@@ -10,6 +10,12 @@ Receivers verify ``X-Helpdesk-Signature: sha256=<hex>``, the HMAC-SHA256 with th
 Safety: only http(s); the host is resolved and every address must be public (no loopback, private, link-local,
 multicast or reserved address) unless WEBHOOK_ALLOW_PRIVATE_NETWORKS; the connection goes to the address that was
 checked (no second DNS lookup to rebind); redirects are not followed; proxies from the environment are ignored.
+
+Restricted (compliance) tickets: every payload, JSON or Slack, of every event type, is shaped by
+``webhook_envelope_for`` (at emit, and again at delivery, when the ticket may have become restricted since). An
+endpoint not ``cleared_for_restricted`` gets only what says that something happened: the delivery id, the event,
+the ticket's reference, status, priority, tier, team and link, ids and timestamps from an allowlist, and
+``"restricted": true``; never a subject, text, dossier, survey answer or anyone's name, email or organisation.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from helpdesk.models import (
     EventKind,
     Notification,
     NotificationChannel,
+    NotificationStatus,
     Status,
     Ticket,
     TicketEvent,
@@ -168,6 +175,57 @@ def _opener(address: str) -> urllib.request.OpenerDirector:
 # --- emitting ----------------------------------------------------------------------------------------------------
 
 
+# What an endpoint not cleared for restricted data still receives about a restricted ticket. Allowlists, not
+# denylists: a key added to a payload later stays out of such deliveries until someone decides it is harmless.
+_RESTRICTED_ENVELOPE_KEYS = ("id", "event", "created_at")
+_RESTRICTED_TICKET_KEYS = ("reference", "status", "priority", "tier", "team", "url")
+_RESTRICTED_DATA_KEYS = frozenset(
+    {
+        "escalation_id",
+        "survey_id",
+        "type",
+        "mode",
+        "level",
+        "from_tier",
+        "to_tier",
+        "to_team",
+        "requested_by_kind",
+        "automatic",
+        "channel",
+        "category",
+        "from",
+        "target",
+        "due_at",
+        "breached_at",
+        "resolved_at",
+        "answered_at",
+        "is_escalated",
+    }
+)
+
+
+def webhook_envelope_for(*, endpoint: WebhookEndpoint, envelope: dict[str, Any], restricted: bool) -> dict[str, Any]:
+    """The one place a delivery's content is decided: every envelope says whether its ticket is restricted, and a
+    restricted ticket's envelope keeps only the allowlisted keys unless the endpoint is cleared for restricted
+    data. Idempotent (a trimmed envelope trims to itself); once restricted, an envelope stays restricted."""
+    restricted = bool(restricted or envelope.get("restricted"))
+    if not restricted or endpoint.cleared_for_restricted:
+        return {**envelope, "restricted": restricted}
+    ticket = envelope.get("ticket")
+    data = envelope.get("data") or {}
+    return {key: envelope[key] for key in _RESTRICTED_ENVELOPE_KEYS if key in envelope} | {
+        "restricted": True,
+        "ticket": {key: ticket[key] for key in _RESTRICTED_TICKET_KEYS if key in ticket} if ticket else None,
+        "data": {key: value for key, value in data.items() if key in _RESTRICTED_DATA_KEYS},
+    }
+
+
+def webhook_document(*, endpoint: WebhookEndpoint, envelope: dict[str, Any], restricted: bool) -> dict[str, Any]:
+    """What is POSTed to ``endpoint``: the (trimmed) envelope as JSON, or the Slack ``{"text": …}`` made from it."""
+    envelope = webhook_envelope_for(endpoint=endpoint, envelope=envelope, restricted=restricted)
+    return {"text": _slack_text(envelope)} if endpoint.slack_format else envelope
+
+
 def _ticket_summary(ticket: Ticket) -> dict[str, Any]:
     return {
         "reference": ticket.reference,
@@ -198,13 +256,17 @@ def webhook_emit_many(*, event_type: str, items: list[tuple[Ticket | None, dict[
     for ticket, payload in items:
         for endpoint in endpoints:
             delivery_id = str(uuid.uuid4())
-            envelope = {
-                "id": delivery_id,
-                "event": event_type,
-                "created_at": timezone.now().isoformat(),
-                "ticket": _ticket_summary(ticket) if ticket is not None else None,
-                "data": payload,
-            }
+            envelope = webhook_envelope_for(
+                endpoint=endpoint,
+                envelope={
+                    "id": delivery_id,
+                    "event": event_type,
+                    "created_at": timezone.now().isoformat(),
+                    "ticket": _ticket_summary(ticket) if ticket is not None else None,
+                    "data": payload,
+                },
+                restricted=ticket is not None and ticket.restricted,
+            )
             rows.append(
                 notification_enqueue_raw(
                     channel=NotificationChannel.WEBHOOK,
@@ -223,7 +285,29 @@ def _slack_text(envelope: dict[str, Any]) -> str:
     ticket = envelope.get("ticket")
     if not ticket:
         return label
-    return f"*{label}*: <{ticket['url']}|{ticket['reference']}> {ticket['subject']} ({ticket['priority']}, {ticket['status']})"
+    subject = ticket.get("subject") or ("(restricted)" if envelope.get("restricted") else "")
+    return f"*{label}*: <{ticket['url']}|{ticket['reference']}> {subject} ({ticket['priority']}, {ticket['status']})"
+
+
+def _webhook_rows_restrict(*, ticket: Ticket) -> int:
+    """A ticket just became restricted (a compliance escalation, in the same transaction that queued its
+    ``ticket.escalated``): trim its undelivered rows for uncleared endpoints, so the outbox holds nothing they may
+    not receive. Delivery trims again whatever this misses. Joins the caller's transaction."""
+    rows = Notification.objects.filter(channel=NotificationChannel.WEBHOOK, ticket=ticket).exclude(
+        status=NotificationStatus.SENT
+    )
+    endpoints = {endpoint.pk: endpoint for endpoint in WebhookEndpoint.objects.all()}
+    trimmed = 0
+    for row in rows:
+        endpoint = endpoints.get(row.data.get("endpoint_id"))
+        if endpoint is None:
+            continue
+        envelope = webhook_envelope_for(endpoint=endpoint, envelope=row.data["payload"], restricted=True)
+        if envelope != row.data["payload"]:
+            row.data = {**row.data, "payload": envelope}
+            row.save(update_fields=["data"])
+            trimmed += 1
+    return trimmed
 
 
 # --- delivering --------------------------------------------------------------------------------------------------
@@ -237,7 +321,9 @@ def _deliver_webhook(notification: Notification) -> None:
     if not endpoint.is_active:
         raise WebhookRefused(f"endpoint {endpoint.name!r} is disabled")
     envelope = notification.data["payload"]
-    document = {"text": _slack_text(envelope)} if endpoint.slack_format else envelope
+    # The ticket as it is now: it may have become restricted after this row was queued.
+    restricted = Ticket.objects.filter(pk=notification.ticket_id, restricted=True).exists()
+    document = webhook_document(endpoint=endpoint, envelope=envelope, restricted=restricted)
     body = json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
     timestamp = str(int(time.time()))
     headers = {
@@ -316,7 +402,9 @@ register_deliverer(NotificationChannel.WEBHOOK, _deliver_webhook)
 
 
 def _on_ticket_event(sender, *, event: TicketEvent, ticket: Ticket, **kwargs) -> None:
-    if event.kind == EventKind.CREATED:
+    if event.kind == EventKind.RESTRICTED:
+        _webhook_rows_restrict(ticket=ticket)
+    elif event.kind == EventKind.CREATED:
         webhook_emit(
             event_type=WebhookEventType.TICKET_CREATED,
             ticket=ticket,

@@ -19,11 +19,14 @@ def world(customer, customer2, agent, specialist, compliance_officer, manager, a
         "colleague": make_ticket(colleague, subject="My colleague's"),
         "other_org": make_ticket(customer2, subject="Other organisation"),
         "restricted": make_ticket(customer, subject="GDPR erasure", category="data-privacy"),
+        # a compliance matter the colleague raised (e.g. about the customer): theirs alone on the customer side
+        "colleague_restricted": make_ticket(colleague, subject="Access request about a co-worker"),
     }
-    restricted = tickets["restricted"]
-    Ticket.objects.filter(pk=restricted.pk).update(restricted=True, team=teams["compliance"])
+    for name in ("restricted", "colleague_restricted"):
+        Ticket.objects.filter(pk=tickets[name].pk).update(restricted=True, team=teams["compliance"])
     users = {
         "customer": customer,
+        "colleague": colleague,
         "customer2": customer2,
         "agent": agent,
         "specialist": specialist,
@@ -36,13 +39,16 @@ def world(customer, customer2, agent, specialist, compliance_officer, manager, a
 
 EXPECTED = {
     # role: tickets whose detail page they may open
-    "customer": {"mine", "colleague", "restricted"},  # own organisation; restricted hides internals, not the request
+    # customers: their own organisation; a restricted request only to the customer who raised it (ticket.customer)
+    "customer": {"mine", "colleague", "restricted"},
+    "colleague": {"mine", "colleague", "colleague_restricted"},
     "customer2": {"other_org"},
+    # staff: restricted tickets only to the handling team, tier 3 and admins
     "agent": {"mine", "colleague", "other_org"},
     "specialist": {"mine", "colleague", "other_org"},
-    "compliance": {"mine", "colleague", "other_org", "restricted"},
-    "manager": {"mine", "colleague", "other_org", "restricted"},
-    "admin": {"mine", "colleague", "other_org", "restricted"},
+    "compliance": {"mine", "colleague", "other_org", "restricted", "colleague_restricted"},
+    "manager": {"mine", "colleague", "other_org", "restricted", "colleague_restricted"},
+    "admin": {"mine", "colleague", "other_org", "restricted", "colleague_restricted"},
 }
 
 
@@ -85,3 +91,80 @@ def test_customer_never_sees_internal_events(world, client, login, agent):
     assert b"Customer is difficult" not in response.content
     login(users["agent"])
     assert b"Customer is difficult" in client.get(f"/tickets/{tickets['mine'].reference}/").content
+
+
+def test_a_restricted_request_reaches_only_the_customer_who_raised_it(world, client, login, manager, settings):
+    """A colleague in the same organisation gets a miss everywhere: portal, search, API, notifications, survey."""
+    from datetime import timedelta
+
+    from django.test import Client
+    from django.utils import timezone
+
+    from feedback.models import Survey
+    from feedback.services import survey_path, surveys_send_due
+    from helpdesk.models import Notification, NotificationChannel
+    from helpdesk.notifications import notification_enqueue
+    from helpdesk.selectors import notification_unread_count, notifications_visible_to
+    from helpdesk.services import ticket_change_status
+
+    users, tickets = world
+    raiser, colleague = users["customer"], users["colleague"]
+    colleague.email = "colleague@northwind.test"
+    colleague.save(update_fields=["email"])
+    ticket = tickets["restricted"]
+    # given an in-app notice the colleague had about the request, and a notice now queued for both contacts
+    Notification.objects.create(
+        channel=NotificationChannel.IN_APP, kind="old", recipient=colleague, ticket=ticket, subject="GDPR erasure"
+    )
+    notification_enqueue(kind="reply", subject="GDPR erasure: update", recipients=[raiser, colleague], ticket=ticket)
+    # and the request resolved and its survey sent by the sweep
+    settings.FEEDBACK_SURVEY_SAMPLE_RATE = 1.0
+    ticket_change_status(ticket=ticket, actor=manager, status="resolved")
+    surveys_send_due(now=timezone.now() + timedelta(hours=3))
+    survey_url = survey_path(survey=Survey.objects.get(ticket=ticket))
+
+    def reach(user) -> dict[str, object]:
+        c = Client()
+        assert c.login(username=user.username, password="pw-" + user.username)
+        api_list = c.get("/api/tickets/").json()["results"]
+        return {
+            "portal detail": c.get(f"/tickets/{ticket.reference}/").status_code,
+            "portal list": ticket.reference.encode() in c.get("/tickets/").content,
+            "search": ticket.reference.encode() in c.get("/tickets/", {"q": "GDPR"}).content,
+            "API detail": c.get(f"/api/tickets/{ticket.reference}/").status_code,
+            "API list": ticket.reference in {row["reference"] for row in api_list},
+            "notifications queued": Notification.objects.filter(ticket=ticket, recipient=user)
+            .exclude(kind="old")
+            .exists(),
+            "in-app list": notifications_visible_to(user).filter(ticket=ticket).exists(),
+            "survey page": c.get(survey_url).status_code,
+        }
+
+    # when the raising customer and their colleague each try every way in
+    # then the raising customer still reaches it everywhere
+    assert reach(raiser) == {
+        "portal detail": 200,
+        "portal list": True,
+        "search": True,
+        "API detail": 200,
+        "API list": True,
+        "notifications queued": True,
+        "in-app list": True,
+        "survey page": 200,
+    }
+    # and the colleague gets a miss everywhere
+    assert reach(colleague) == {
+        "portal detail": 404,
+        "portal list": False,
+        "search": False,
+        "API detail": 404,
+        "API list": False,
+        "notifications queued": False,
+        "in-app list": False,
+        "survey page": 404,
+    }
+    assert not Notification.objects.filter(to_address=colleague.email).exists()
+    assert notification_unread_count(colleague) == 0
+    # and the colleague's portal count leaves it out
+    login(colleague)
+    assert client.get("/tickets/").context["page"].paginator.count == len(EXPECTED["colleague"])
