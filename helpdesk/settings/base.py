@@ -92,6 +92,9 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "helpdesk.User"
+# The only backend: ModelBackend behind the per-username sign-in lockout, so /login/, the admin's login and
+# /api/auth/login/ share one count (helpdesk/signin.py).
+AUTHENTICATION_BACKENDS = ["helpdesk.signin.LockoutModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
