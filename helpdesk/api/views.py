@@ -483,7 +483,7 @@ class LoginApi(APIView):
         serializer = s.LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         username = serializer.validated_data["username"]
-        # The lockout lives in the authentication backend, so this form, /login/ and the admin share one count.
+        # The lockout lives in the authentication backend, so this endpoint, /login/ and the admin share one count.
         user = authenticate(request._request, username=username, password=serializer.validated_data["password"])
         locked_until = login_locked_until(request._request)
         if locked_until is not None:
