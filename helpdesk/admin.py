@@ -25,6 +25,10 @@ from helpdesk.models import (
     WebhookEndpoint,
     WebhookEventType,
 )
+from helpdesk.signin import AdminSignInForm
+
+# The admin's login goes through the same lockout as /login/ and the API; this form only words its refusal.
+admin.site.login_form = AdminSignInForm
 
 
 @admin.register(User)

@@ -4,10 +4,11 @@ from django.urls import include, path
 
 from helpdesk import views
 from helpdesk.api import urls as api_urls
+from helpdesk.signin import SignInForm
 
 urlpatterns = [
     path("", views.home_view, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", auth_views.LoginView.as_view(form_class=SignInForm, redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("tickets/", views.ticket_list_view, name="ticket_list"),
     path("tickets/new/", views.ticket_new_view, name="ticket_new"),

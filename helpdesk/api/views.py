@@ -7,7 +7,6 @@ from django.contrib.auth import authenticate, login
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import reverse
-from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -36,8 +35,6 @@ from helpdesk.api.permissions import IsAdminOrStaffReadOnly
 from helpdesk.api.services import (
     api_token_create,
     api_token_revoke,
-    login_attempt_reserve,
-    login_attempt_succeeded,
     user_update_profile,
 )
 from helpdesk.api.throttles import LOGIN, TOKEN_CREATE, ScopedThrottle
@@ -50,6 +47,7 @@ from helpdesk.services import (
     ticket_reply,
     ticket_update,
 )
+from helpdesk.signin import lockout_message, lockout_wait_seconds, login_locked_until
 
 # --- errors ------------------------------------------------------------------------------------------------------
 
@@ -485,20 +483,16 @@ class LoginApi(APIView):
         serializer = s.LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         username = serializer.validated_data["username"]
-        locked_until = login_attempt_reserve(username=username)
-        if locked_until is not None:
-            wait = max(1, int((locked_until - timezone.now()).total_seconds()))
-            return Response(
-                {
-                    "detail": f"Too many failed sign-in attempts. Try again in {(wait + 59) // 60} minute(s).",
-                    "code": "locked",
-                },
-                status=status.HTTP_429_TOO_MANY_REQUESTS,
-                headers={"Retry-After": str(wait)},
-            )
+        # The lockout lives in the authentication backend, so this endpoint, /login/ and the admin share one count.
         user = authenticate(request._request, username=username, password=serializer.validated_data["password"])
+        locked_until = login_locked_until(request._request)
+        if locked_until is not None:
+            return Response(
+                {"detail": lockout_message(locked_until), "code": "locked"},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(lockout_wait_seconds(locked_until))},
+            )
         if user is None:
             return Response({"detail": "Wrong username or password."}, status=status.HTTP_401_UNAUTHORIZED)
-        login_attempt_succeeded(username=username)
         login(request._request, user)
         return Response(s.MeSerializer(user).data)

@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # After sessions, auth, messages and htmx: ends idle or too-old staff sessions (helpdesk/session_lifetime.py).
+    "helpdesk.session_lifetime.StaffSessionTimeoutMiddleware",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -92,6 +94,9 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "helpdesk.User"
+# The only backend: ModelBackend behind the per-username sign-in lockout, so /login/, the admin's login and
+# /api/auth/login/ share one count (helpdesk/signin.py).
+AUTHENTICATION_BACKENDS = ["helpdesk.signin.LockoutModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -301,6 +306,16 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 # Sign-in lockout: after this many consecutive failures for one username, refuse it for this many minutes.
 LOGIN_LOCKOUT_FAILURES = env.int("LOGIN_LOCKOUT_FAILURES", default=5)
 LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+
+# --- Sessions -----------------------------------------------------------------------------------------------
+# Staff (agent, specialist, manager, admin) sessions end after this long without activity, and in any case this
+# long after signing in (a contact-centre shift); customers keep theirs for CUSTOMER_SESSION_DAYS.
+STAFF_SESSION_IDLE_MINUTES = env.int("STAFF_SESSION_IDLE_MINUTES", default=60)
+STAFF_SESSION_MAX_HOURS = env.int("STAFF_SESSION_MAX_HOURS", default=12)
+CUSTOMER_SESSION_DAYS = env.int("CUSTOMER_SESSION_DAYS", default=14)
+SESSION_COOKIE_AGE = CUSTOMER_SESSION_DAYS * 24 * 60 * 60
+# Background polls that must not count as activity (they are still signed out when the session has ended).
+SESSION_PASSIVE_URL_NAMES = ["ticket_presence", "reports_attention"]
 
 # --- Webhooks ---------------------------------------------------------------------------------------------
 # Loopback, private and link-local receivers are refused unless this is on (tests enable it for their receiver).
