@@ -23,6 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from helpdesk.models import Notification, NotificationChannel, NotificationStatus, Ticket, User
+from helpdesk.publisher import BackgroundPublisher, flush_at_exit
 from helpdesk.selectors import users_who_can_see
 
 logger = logging.getLogger(__name__)
@@ -46,8 +47,9 @@ def dispatch_disabled() -> Iterator[None]:
 
 
 def _dispatch_on_commit(ids: list[int]) -> None:
+    """After commit, hand the ids to the background publisher: the request (or task) never waits for the broker."""
     if ids and _dispatch_enabled.get():
-        transaction.on_commit(lambda: notifications_dispatch(notification_ids=ids))
+        transaction.on_commit(lambda: outbox_publisher.submit(ids))
 
 
 def register_deliverer(channel: str, deliverer: Callable[[Notification], None]) -> None:
@@ -137,7 +139,9 @@ def notification_enqueue_raw(
 
 
 def notifications_dispatch(*, notification_ids: list[int]) -> bool:
-    """Hand ids to Celery. A broker outage is logged, not raised: the rows stay pending for the beat re-delivery."""
+    """Hand ids to Celery, in the calling thread (the publisher thread, or beat's re-delivery in a worker). A broker
+    outage is logged, not raised: the rows stay pending for the beat re-delivery. A hung broker holds the caller up
+    to the broker socket timeout, which is why requests go through ``outbox_publisher``."""
     from helpdesk.tasks import deliver_notifications_task
 
     try:
@@ -166,6 +170,13 @@ def _deliver_email(notification: Notification) -> None:
 
 
 register_deliverer(NotificationChannel.EMAIL, _deliver_email)
+
+# One daemon thread per process publishes what requests committed; a hung broker holds that thread, never a request.
+outbox_publisher = BackgroundPublisher(
+    lambda ids: notifications_dispatch(notification_ids=ids), max_pending=1000, name="outbox-publisher"
+)
+# A management command that queued notifications gets a bounded moment to publish them before it exits.
+flush_at_exit(outbox_publisher, timeout=3.0)
 
 
 def notification_deliver(*, notification_id: int, now: datetime | None = None) -> bool:

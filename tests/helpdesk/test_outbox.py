@@ -8,9 +8,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from helpdesk.models import Notification, NotificationChannel, NotificationStatus
+from helpdesk.models import Notification, NotificationChannel, NotificationStatus, Ticket
 from helpdesk.notifications import notification_deliver, notifications_redeliver_pending
-from tests.celery_helpers import broker_at, real_worker, wait_until
+from tests.celery_helpers import broker_at, hanging_broker, real_worker, wait_until
 
 
 def email_rows(**filters):
@@ -57,6 +57,79 @@ def test_broker_outage_neither_blocks_nor_loses_notifications(customer, teams, c
         assert row.pk in requeued
         assert wait_until(lambda: email_rows(pk=row.pk, status=NotificationStatus.SENT).exists())
     # then it is delivered, exactly once
+    assert len([m for m in mail.outbox if row.ticket.reference in m.subject]) == 1
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_hung_broker_never_blocks_a_request(customer, agent, teams, client, login):
+    # given a warm process (the first request pays one-time import and template costs, broker or not)
+    login(customer)
+    assert client.post("/tickets/new/", {"subject": "Warm-up", "description": "x"}).status_code == 302
+    # and a broker that accepts connections and never answers (a Redis under CLIENT PAUSE, a stuck proxy)
+    with hanging_broker() as url, broker_at(url):
+        # when the customer opens a ticket through the web, and the agent replies to it through the web
+        started = time.monotonic()
+        created = client.post("/tickets/new/", {"subject": "Hung broker day", "description": "Nothing loads"})
+        create_elapsed = time.monotonic() - started
+        ticket = Ticket.objects.get(subject="Hung broker day")
+        login(agent)
+        started = time.monotonic()
+        replied = client.post(
+            f"/tickets/{ticket.reference}/reply/", {"body": "We are on it.", "version": ticket.version}
+        )
+        reply_elapsed = time.monotonic() - started
+        # then both requests return at once (the hang lasts as long as the test), and the emails wait in the outbox
+        assert (created.status_code, replied.status_code) == (302, 302)
+        assert create_elapsed < 1.5, f"creating a ticket took {create_elapsed:.2f}s while the broker hung"
+        assert reply_elapsed < 1.5, f"replying took {reply_elapsed:.2f}s while the broker hung"
+        rows = list(email_rows(ticket=ticket))
+        assert len(rows) == 2
+        assert {row.to_address for row in rows} == {customer.email}
+        assert {row.status for row in rows} == {NotificationStatus.PENDING}
+
+    # when the broker answers again, a worker runs and beat's re-delivery sweep comes round
+    with real_worker():
+        requeued = notifications_redeliver_pending(now=timezone.now() + timedelta(minutes=1))
+        assert {row.pk for row in rows} <= set(requeued)
+        assert wait_until(lambda: email_rows(ticket=ticket, status=NotificationStatus.SENT).count() == 2)
+    # then both are delivered, exactly once each
+    assert len([m for m in mail.outbox if ticket.reference in m.subject]) == 2
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_redis_under_client_pause_never_blocks_a_request(customer, teams, client, login, tmp_path):
+    import redis
+
+    from helpdesk import embedded_broker
+
+    # given a warm process and a real Redis server of our own (CLIENT PAUSE stops every client of a server, so the
+    # shared one is never paused), hung with CLIENT PAUSE ALL for a few seconds
+    login(customer)
+    assert client.post("/tickets/new/", {"subject": "Warm-up", "description": "x"}).status_code == 302
+    socket_path = tmp_path / "paused-redis.sock"
+    server = embedded_broker.start(socket_path)
+    try:
+        with broker_at(f"redis+socket://{socket_path}"):
+            redis.Redis(unix_socket_path=str(socket_path)).execute_command("CLIENT", "PAUSE", 4000, "ALL")
+            # when the customer opens a ticket through the web
+            started = time.monotonic()
+            response = client.post("/tickets/new/", {"subject": "Paused Redis", "description": "Nothing loads"})
+            elapsed = time.monotonic() - started
+            # then the request returns at once and the email waits in the outbox
+            assert response.status_code == 302
+            assert elapsed < 1.5, f"request took {elapsed:.2f}s while Redis was paused"
+            row = email_rows(ticket__subject="Paused Redis").get()
+            assert row.status == NotificationStatus.PENDING
+    finally:
+        embedded_broker.stop(server)
+
+    # when the usual broker is back, a worker runs and beat's re-delivery sweep comes round
+    with real_worker():
+        assert row.pk in notifications_redeliver_pending(now=timezone.now() + timedelta(minutes=1))
+        assert wait_until(lambda: email_rows(pk=row.pk, status=NotificationStatus.SENT).exists())
+    # then it is delivered once
     assert len([m for m in mail.outbox if row.ticket.reference in m.subject]) == 1
 
 
