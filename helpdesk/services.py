@@ -43,6 +43,7 @@ from helpdesk.models import (
     User,
 )
 from helpdesk.notifications import notification_enqueue
+from helpdesk.text import single_line
 
 
 class TicketConflict(Exception):
@@ -159,7 +160,7 @@ def ticket_create(
 ) -> Ticket:
     """Open a ticket for a customer, route it to the tier-1 team skilled in its category, apply the team's
     assignment rule, record the event and queue the notifications. Atomic."""
-    subject = (subject or "").strip()
+    subject = single_line(subject)
     description = (description or "").strip()
     errors = {}
     if not subject:

@@ -67,7 +67,10 @@ def test_a_duplicate_key_is_a_400_naming_the_key(people, tickets, api_as):
         400,
         {"detail": 'Duplicate key "username" in a JSON object: send each key once.'},
     )
-    assert (reply.status_code, reply.json()) == (400, {"detail": 'Duplicate key "a" in a JSON object: send each key once.'})
+    assert (reply.status_code, reply.json()) == (
+        400,
+        {"detail": 'Duplicate key "a" in a JSON object: send each key once.'},
+    )
     assert not tickets["mine"].events.filter(kind=EventKind.AGENT_REPLY).exists()
 
 
