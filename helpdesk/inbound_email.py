@@ -21,6 +21,7 @@ Rules (each a product decision, written down here):
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import hashlib
@@ -30,6 +31,8 @@ import logging
 import re
 import ssl
 from dataclasses import dataclass
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.utils import parseaddr
 
@@ -53,6 +56,7 @@ from helpdesk.models import (
     User,
 )
 from helpdesk.selectors import ticket_is_visible_to
+from helpdesk.text import single_line
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +104,7 @@ def _body_text(message: EmailMessage) -> str:
     return content.strip()
 
 
-def _is_automatic(message: EmailMessage) -> str:
+def _is_automatic(message: EmailMessage, *, sender: str) -> str:
     auto = (message.get("Auto-Submitted") or "").strip().lower()
     if auto and auto != "no":
         return f"Auto-Submitted: {auto}"
@@ -110,7 +114,6 @@ def _is_automatic(message: EmailMessage) -> str:
     for header in ("X-Autoreply", "X-Autorespond", "X-Helpdesk-Notification"):
         if message.get(header):
             return f"{header} header"
-    sender = parseaddr(message.get("From", ""))[1].lower()
     ours = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].lower()
     if sender and sender == ours:
         return "sent by the helpdesk itself"
@@ -200,18 +203,33 @@ def _record(*, message_id: str, mailbox: str, sender: str, subject: str, status:
     )
 
 
+def _from_header(message: EmailMessage) -> tuple[str, str]:
+    """The sender's display name (on one line) and address (lower case). Python's parser refuses a From whose
+    encoded display name decodes to CR/LF (ValueError), which would stop the whole mailbox on one message: such a
+    header is split into name and address as sent, before the name's encoded words are decoded, so nothing in the
+    name can change the address."""
+    try:
+        display_name, address = parseaddr(str(message.get("From", "") or ""))
+    except ValueError:
+        raw = next((value for name, value in message.raw_items() if name.lower() == "from"), "")
+        display_name, address = parseaddr(str(raw))
+        with contextlib.suppress(ValueError, HeaderParseError):  # undecodable: keep the name as sent
+            display_name = str(make_header(decode_header(display_name)))
+    return single_line(display_name), address.strip().lower()
+
+
 def email_ingest(*, raw: bytes, mailbox: str = "") -> IngestResult:
     """Turn one raw RFC 822 message into a ticket or a reply. Atomic and idempotent per Message-ID."""
     message: EmailMessage = email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[assignment]
     message_id = _message_id(message, raw)
-    display_name, address = parseaddr(str(message.get("From", "")))
-    address = address.strip().lower()
-    subject = str(message.get("Subject", "") or "").strip()
+    display_name, address = _from_header(message)
+    # Decoded encoded-words may carry CR/LF (``=?utf-8?q?Hi=0D=0ABcc=3A_x?=``): one line before anything stores it.
+    subject = single_line(str(message.get("Subject", "") or ""))
     try:
         with transaction.atomic():
             if InboundMessage.objects.filter(message_id=message_id).exists():
                 return IngestResult(status="duplicate", reason="already processed")
-            automatic = _is_automatic(message)
+            automatic = _is_automatic(message, sender=address)
             if automatic or not address:
                 reason = automatic or "no sender address"
                 _record(

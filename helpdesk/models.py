@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from helpdesk.text import single_line
+
 
 class Role(models.TextChoices):
     CUSTOMER = "customer", "Customer"
@@ -84,6 +86,13 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name
+
+    def save(self, *args, **kwargs):
+        # Names reach email subjects and one-line screens: one line, whatever the entry point (helpdesk.text).
+        for name in ("first_name", "last_name"):
+            if name in self.__dict__:  # not deferred
+                setattr(self, name, single_line(self.__dict__[name]))
+        super().save(*args, **kwargs)
 
     @property
     def display_name(self) -> str:
@@ -319,6 +328,12 @@ class Ticket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} {self.subject}"
+
+    def save(self, *args, **kwargs):
+        # The subject is an email header and a queue cell: one line, whatever the entry point (helpdesk.text).
+        if "subject" in self.__dict__:  # not deferred
+            self.subject = single_line(self.subject)
+        super().save(*args, **kwargs)
 
     @property
     def is_open(self) -> bool:

@@ -25,6 +25,7 @@ from django.utils import timezone
 from helpdesk.models import Notification, NotificationChannel, NotificationStatus, Ticket, User
 from helpdesk.publisher import BackgroundPublisher, flush_at_exit
 from helpdesk.selectors import users_who_can_see
+from helpdesk.text import single_line
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ def notification_enqueue(
 ) -> list[Notification]:
     """Write outbox rows in the current transaction; dispatch to Celery only after commit. Recipients who may not
     see the ticket are dropped by the same selector as the detail page."""
+    subject = single_line(subject)[:250]
     people = list({user.pk: user for user in recipients}.values())
     if ticket is not None:
         people = users_who_can_see(ticket=ticket, users=people)
@@ -93,7 +95,7 @@ def notification_enqueue(
                     kind=kind,
                     recipient=person,
                     ticket=ticket,
-                    subject=subject[:250],
+                    subject=subject,
                     body=body,
                     url=url,
                     data=data or {},
@@ -108,7 +110,7 @@ def notification_enqueue(
                     recipient=person,
                     to_address=person.email,
                     ticket=ticket,
-                    subject=subject[:250],
+                    subject=subject,
                     body=body,
                     url=url,
                     data=data or {},
@@ -128,7 +130,7 @@ def notification_enqueue_raw(
     row = Notification.objects.create(
         channel=channel,
         kind=kind,
-        subject=subject[:250],
+        subject=single_line(subject)[:250],
         body=body,
         to_address=to_address,
         ticket=ticket,
@@ -165,7 +167,11 @@ def _deliver_email(notification: Notification) -> None:
     if notification.ticket_id:
         thread = f"<ticket-{notification.ticket_id}@helpdesk>"
         headers.update({"References": thread, "In-Reply-To": thread})
-    message = EmailMessage(subject=notification.subject, body=text, to=[notification.to_address], headers=headers)
+    # A subject stored before single_line existed (or written around it) must still send: an email header may not
+    # contain a line break, and a row that cannot be built would be retried until the outbox gives up.
+    message = EmailMessage(
+        subject=single_line(notification.subject), body=text, to=[notification.to_address], headers=headers
+    )
     message.send(fail_silently=False)
 
 

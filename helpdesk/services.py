@@ -1,8 +1,13 @@
 """Writes on the ticket core. Every service is keyword-only, atomic, and writes its TicketEvent.
 
-Optimistic locking: callers that showed a form pass ``expected_version`` (the version the user saw). The version
-check and bump is one conditional UPDATE, so of two concurrent saves exactly one wins; the other gets
-``TicketConflict`` naming who changed the ticket, and nothing of theirs is written.
+Locking: every service that changes the ticket's state first locks its row (``_lock_ticket``: SELECT … FOR UPDATE
+on PostgreSQL) and refreshes the instance from it, so the transition check, the status guards and the version check
+all judge the row as locked, inside the transaction that writes. Another writer (a second save, the SLA sweep that
+opens an escalation while holding the row) either finished before and is seen, or waits until we commit.
+
+Optimistic locking: callers that showed a form pass ``expected_version`` (the version the user saw). It is compared
+with the locked row's version, so of two concurrent saves exactly one wins; the other gets ``TicketConflict`` naming
+who changed the ticket, and nothing of theirs is written.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from helpdesk.models import (
     User,
 )
 from helpdesk.notifications import notification_enqueue
+from helpdesk.text import single_line
 
 
 class TicketConflict(Exception):
@@ -57,17 +63,31 @@ class InvalidTransition(ValidationError):
     pass
 
 
+def _lock_ticket(ticket: Ticket) -> None:
+    """Lock the ticket's row for the rest of the transaction and bring ``ticket`` up to date with it, so that what
+    the caller loaded earlier (a form, a list) is never what a guard or the version check is judged on. Cached
+    related objects survive unless their key changed. PostgreSQL row lock; SQLite serialises writers anyway."""
+    locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    for field in Ticket._meta.concrete_fields:
+        value = getattr(locked, field.attname)
+        if field.is_relation and ticket.__dict__.get(field.attname) != value and field.is_cached(ticket):
+            field.delete_cached_value(ticket)
+        setattr(ticket, field.attname, value)
+
+
 def _bump_version(*, ticket: Ticket, expected_version: int | None) -> None:
-    """Atomically check and advance the version; raise TicketConflict when someone saved first."""
+    """Check the version the user saw against the locked row (``_lock_ticket`` first) and advance it; raise
+    TicketConflict when someone saved first. The UPDATE is still conditional on the version read, so a caller that
+    forgot the lock gets a conflict, never a lost update."""
     now = timezone.now()
-    qs = Ticket.objects.filter(pk=ticket.pk)
-    if expected_version is not None:
-        qs = qs.filter(version=expected_version)
-    if qs.update(version=F("version") + 1, updated_at=now) == 0:
-        current = Ticket.objects.with_list_related().get(pk=ticket.pk)
-        last_event = TicketEvent.objects.filter(ticket=current).select_related("actor").order_by("-id").first()
-        raise TicketConflict(ticket=current, changed_by=last_event.actor if last_event else None)
-    ticket.version = Ticket.objects.values_list("version", flat=True).get(pk=ticket.pk)
+    current = ticket.version
+    if (expected_version is not None and expected_version != current) or Ticket.objects.filter(
+        pk=ticket.pk, version=current
+    ).update(version=current + 1, updated_at=now) == 0:
+        fresh = Ticket.objects.with_list_related().get(pk=ticket.pk)
+        last_event = TicketEvent.objects.filter(ticket=fresh).select_related("actor").order_by("-id").first()
+        raise TicketConflict(ticket=fresh, changed_by=last_event.actor if last_event else None)
+    ticket.version = current + 1
     ticket.updated_at = now
 
 
@@ -140,7 +160,7 @@ def ticket_create(
 ) -> Ticket:
     """Open a ticket for a customer, route it to the tier-1 team skilled in its category, apply the team's
     assignment rule, record the event and queue the notifications. Atomic."""
-    subject = (subject or "").strip()
+    subject = single_line(subject)
     description = (description or "").strip()
     errors = {}
     if not subject:
@@ -257,6 +277,7 @@ def ticket_reply(
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": "The message is empty."})
+    _lock_ticket(ticket)
     if ticket.status == Status.CLOSED:
         raise ValidationError({"body": "This ticket is closed. Please open a new request."})
     _validate_files(files)
@@ -317,8 +338,9 @@ def ticket_add_internal_note(
 
 
 def _set_status(*, ticket: Ticket, actor: User | None, status: str, guards_checked: bool = False) -> None:
-    """Apply a status change and record it. ``guards_checked``: the caller already ran the status guards before
-    writing anything (so a refusal comes before a version conflict) and they need not run twice."""
+    """Apply a status change and record it. The caller holds the row lock (``_lock_ticket``), so the guards judge
+    the row as locked. ``guards_checked``: the caller already ran the status guards before writing anything (so a
+    refusal comes before a version conflict) and they need not run twice."""
     _check_transition(ticket=ticket, status=status)
     if status == ticket.status:
         return
@@ -422,8 +444,10 @@ def _notify_status(*, ticket: Ticket, status: str) -> None:
 
 @transaction.atomic
 def ticket_change_status(*, ticket: Ticket, actor: User, status: str, expected_version: int | None = None) -> Ticket:
-    """Move the ticket through the guarded state machine; an illegal move is a clear error. Atomic."""
+    """Move the ticket through the guarded state machine; an illegal move is a clear error. The transition, the
+    guards and the version are judged on the locked row. Atomic."""
     _require_staff(actor)
+    _lock_ticket(ticket)
     _check_transition(ticket=ticket, status=status)
     if status == ticket.status:
         return ticket
@@ -440,6 +464,7 @@ def ticket_change_priority(
 ) -> Ticket:
     """Change the priority (staff only). Atomic."""
     _require_staff(actor)
+    _lock_ticket(ticket)
     if priority != ticket.priority:
         _bump_version(ticket=ticket, expected_version=expected_version)
         _apply_priority(ticket=ticket, actor=actor, priority=priority)
@@ -452,6 +477,7 @@ def ticket_change_category(
 ) -> Ticket:
     """Change the problem category (staff only). Atomic."""
     _require_staff(actor)
+    _lock_ticket(ticket)
     if category != ticket.category:
         _bump_version(ticket=ticket, expected_version=expected_version)
         _apply_category(ticket=ticket, actor=actor, category=category)
@@ -471,6 +497,7 @@ def ticket_assign(
     if actor is not None:
         _require_staff(actor)
     _check_assignment(team=team, assignee=assignee)
+    _lock_ticket(ticket)
     if team != ticket.team or assignee != ticket.assignee:
         _bump_version(ticket=ticket, expected_version=expected_version)
         _apply_assignment(ticket=ticket, actor=actor, team=team, assignee=assignee)
@@ -490,8 +517,11 @@ def ticket_update(
     assignee: User | None,
 ) -> list[str]:
     """The workspace's one-form save: one version check for all properties, each change its own event.
-    Returns the names of what changed. Atomic: an invalid field saves nothing."""
+    Returns the names of what changed. The transition, the status guards and the version are judged on the row as
+    locked here, so a concurrent writer (e.g. the SLA sweep opening an escalation) is either seen or waits. Atomic:
+    an invalid field saves nothing."""
     _require_staff(actor)
+    _lock_ticket(ticket)
     _check_transition(ticket=ticket, status=status)
     if priority not in Priority.values:
         raise ValidationError({"priority": f"Unknown priority {priority!r}."})
