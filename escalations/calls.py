@@ -126,10 +126,12 @@ def call_log(
         raise ValidationError(errors)
     started_at = started_at or timezone.now()
     if ticket is None:
+        # The description is the customer's to read (portal, API): the agent's call notes stay in the internal
+        # call event below.
         ticket = core.ticket_create(
             customer=customer,
             subject=(subject or "").strip() or f"Phone call from {number.strip()}",
-            description=summary.strip(),
+            description=f"Opened from a phone call with {number.strip()}.",
             channel=Channel.PHONE,
             actor=actor,
         )

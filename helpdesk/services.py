@@ -37,7 +37,7 @@ from helpdesk.models import (
     TicketPresence,
     User,
 )
-from helpdesk.notifications import notification_enqueue
+from helpdesk.notifications import customer_message_render, notification_enqueue
 
 
 class TicketConflict(Exception):
@@ -193,9 +193,9 @@ def ticket_create(
     notification_enqueue(
         kind="ticket_created",
         subject=f"[{ticket.reference}] We have received your request",
-        body=(
-            f'Hello {customer.display_name},\n\nThank you for contacting us. Your request "{ticket.subject}" '
-            f"has the reference {ticket.reference}. We will reply as soon as we can."
+        body=customer_message_render(
+            "ticket_received.txt",
+            {"customer_name": customer.display_name, "subject": ticket.subject, "reference": ticket.reference},
         ),
         recipients=[customer],
         ticket=ticket,
@@ -296,7 +296,7 @@ def ticket_reply(
         notification_enqueue(
             kind="agent_reply",
             subject=f"[{ticket.reference}] {ticket.subject}",
-            body=f"{author.display_name} replied to your request:\n\n{body}",
+            body=customer_message_render("agent_reply.txt", {"author_name": author.display_name, "message": body}),
             recipients=[ticket.customer],
             ticket=ticket,
             url=ticket_url(ticket),
@@ -424,15 +424,11 @@ def _check_transition(*, ticket: Ticket, status: str, customer_reopen: bool = Fa
 
 
 def _notify_status(*, ticket: Ticket, status: str) -> None:
-    wording = {
-        Status.RESOLVED: "We believe your request is resolved. If anything is still wrong, just reply.",
-        Status.PENDING_CUSTOMER: "We need a little more information from you to continue.",
-    }
-    if status in wording:
+    if status in (Status.RESOLVED, Status.PENDING_CUSTOMER):
         notification_enqueue(
             kind=f"status_{status}",
             subject=f"[{ticket.reference}] {Status(status).label}",
-            body=wording[status],
+            body=customer_message_render(f"status_{status}.txt", {}),
             recipients=[ticket.customer],
             ticket=ticket,
             url=ticket_url(ticket),

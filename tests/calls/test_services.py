@@ -61,7 +61,10 @@ def test_call_without_a_ticket_opens_a_phone_ticket(customer, agent, teams):
     # then
     assert call.ticket.channel == Channel.PHONE
     assert call.ticket.subject == "Phone call from +44 161 496 0000"
-    assert call.ticket.description == "Cannot log in since this morning."
+    assert call.ticket.description == "Opened from a phone call with +44 161 496 0000."
+    # the agent's notes are on the internal call event only, never in what the customer reads
+    [event] = call.ticket.events.filter(kind="call")
+    assert (event.is_public, event.body.endswith(": Cannot log in since this morning.")) == (False, True)
 
 
 def test_call_with_missing_fields_is_refused(customer, agent, teams):

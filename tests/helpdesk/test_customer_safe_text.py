@@ -18,7 +18,13 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from helpdesk.models import Notification, NotificationChannel, NotificationStatus
+from helpdesk.models import (
+    Notification,
+    NotificationChannel,
+    NotificationStatus,
+    WebhookEndpoint,
+    WebhookEventType,
+)
 
 MARKER = re.compile(r"ZZINTERNAL-[a-z0-9-]+")
 # Staff wording that must not reach a customer either: the warm-transfer reason and the approval chain.
@@ -104,6 +110,9 @@ def test_no_staff_text_reaches_the_customer(customer, agent, specialist, manager
 
     # given a ticket with a marker in every field that staff write for staff, through its whole life
     escalation_config_ensure()
+    WebhookEndpoint.objects.create(
+        name="Customer CRM", url="https://crm.example.test/hook", secret="s", event_types=WebhookEventType.values
+    )
     planted: set[str] = set()
 
     def mark(field: str) -> str:
@@ -229,9 +238,20 @@ def test_no_staff_text_reaches_the_customer(customer, agent, specialist, manager
     ticket.refresh_from_db()
     ticket_change_status(ticket=ticket, actor=manager, status="closed")
 
+    # and a call that opens a new phone ticket from the agent's quick notes
+    phone = calls.call_log(
+        actor=agent,
+        customer=customer,
+        direction=CallDirection.INBOUND,
+        number="+44 20 7946 0000",
+        summary=mark("phonenotes") + "\nMood: angry",
+        outcome=CallOutcome.RESOLVED,
+    )
+
     # when every email is delivered and the customer reads everything they can
     _deliver_all_emails()
     snapshots.append(customer_views(ticket, survey_path(survey=survey)))
+    snapshots.append(customer_views(phone.ticket))
 
     # then the markers are really in the staff side (the test plants what it claims) ...
     from helpdesk.models import TicketEvent
@@ -250,6 +270,9 @@ def test_no_staff_text_reaches_the_customer(customer, agent, specialist, manager
         for path, text in seen.items()
     }
     webhooks = Notification.objects.filter(channel=NotificationChannel.WEBHOOK)
+    assert {"webhook:ticket.created", "webhook:ticket.escalated", "webhook:escalation.accepted"} <= {
+        row.kind for row in webhooks
+    }
     leaks |= {f"webhook {row.kind}": sorted(_markers(json.dumps(row.data))) for row in webhooks}
     assert {where: found for where, found in leaks.items() if found} == {}
     assert planted  # sanity: the markers exist
