@@ -32,7 +32,7 @@ from escalations.models import (
 from helpdesk import services as core
 from helpdesk.events import event_record
 from helpdesk.models import Channel, EventKind, TeamMembership, Ticket, User
-from helpdesk.notifications import notification_enqueue
+from helpdesk.notifications import customer_message_render, notification_enqueue
 
 __all__ = [
     "CallsSweepResult",
@@ -45,6 +45,7 @@ __all__ = [
     "customer_timezone",
     "dossier_from_notes",
     "warm_transfers_expire",
+    "window_bounds",
     "window_words",
 ]
 
@@ -66,13 +67,20 @@ def customer_timezone(user: User) -> str:
     return name
 
 
-def window_words(callback: Callback) -> str:
-    """The promised window in the customer's timezone, e.g. "Monday 23 November, 14:00–15:00 (Europe/Paris)"."""
+def window_bounds(callback: Callback) -> tuple[str, str]:
+    """The window's start and end in the customer's timezone: ("Monday 23 November, 14:00", "15:00"); the end
+    names its day only when it differs from the start's."""
     tz = zoneinfo.ZoneInfo(callback.customer_timezone)
     start, end = callback.window_start.astimezone(tz), callback.window_end.astimezone(tz)
     same_day = start.date() == end.date()
     end_words = f"{end:%H:%M}" if same_day else f"{end:%A} {end.day} {end:%B}, {end:%H:%M}"
-    return f"{start:%A} {start.day} {start:%B}, {start:%H:%M}–{end_words} ({callback.customer_timezone})"
+    return f"{start:%A} {start.day} {start:%B}, {start:%H:%M}", end_words
+
+
+def window_words(callback: Callback) -> str:
+    """The promised window in the customer's timezone, e.g. "Monday 23 November, 14:00–15:00 (Europe/Paris)"."""
+    start, end = window_bounds(callback)
+    return f"{start}–{end} ({callback.customer_timezone})"
 
 
 def _require_staff(user: User | None) -> None:
@@ -118,10 +126,12 @@ def call_log(
         raise ValidationError(errors)
     started_at = started_at or timezone.now()
     if ticket is None:
+        # The description is the customer's to read (portal, API): the agent's call notes stay in the internal
+        # call event below.
         ticket = core.ticket_create(
             customer=customer,
             subject=(subject or "").strip() or f"Phone call from {number.strip()}",
-            description=summary.strip(),
+            description=f"Opened from a phone call with {number.strip()}.",
             channel=Channel.PHONE,
             actor=actor,
         )
@@ -152,14 +162,26 @@ def call_log(
 # --- callbacks ------------------------------------------------------------------------------------------------
 
 
-def _tell_customer_window(callback: Callback) -> None:
+def _tell_customer_window(callback: Callback, *, template: str) -> None:
+    """Email the customer the promised window from a customer-safe template. The callback's reason is the agent's
+    own note (often the call's quick notes) and is never part of it."""
     ticket = callback.ticket
+    start, end = window_bounds(callback)
+    body = customer_message_render(
+        template,
+        {
+            "customer_name": callback.customer.display_name,
+            "number": callback.number,
+            "start": start,
+            "end": end,
+            "zone": callback.customer_timezone,
+            "reference": ticket.reference,
+        },
+    )
     notification_enqueue(
         kind="customer_callback_promised",
         subject=f"[{ticket.reference}] We will call you back",
-        body=f"Hello {callback.customer.display_name},\n\nWe will call you back"
-        + (f" on {callback.number}" if callback.number else "")
-        + f" on {window_words(callback)}.\n\nReason: {callback.reason}",
+        body=body,
         recipients=[callback.customer],
         ticket=ticket,
         url=core.ticket_url(ticket),
@@ -185,6 +207,7 @@ def _callback_insert(
     number: str,
     escalation: Escalation | None,
     now: datetime,
+    customer_template: str = "callback_promised.txt",
 ) -> Callback:
     customer = ticket.customer
     callback = Callback.objects.create(
@@ -207,7 +230,7 @@ def _callback_insert(
         body=f"Callback promised to {callback.number or 'the customer'}, {window_words(callback)}: {reason}",
         data={"callback_id": callback.pk, "window_start": window_start.isoformat()},
     )
-    _tell_customer_window(callback)
+    _tell_customer_window(callback, template=customer_template)
     return callback
 
 
@@ -327,6 +350,7 @@ def warm_transfers_expire(*, now: datetime) -> list[Callback]:
                 number="",
                 escalation=escalation,
                 now=now,
+                customer_template="callback_after_transfer.txt",
             )
             notification_enqueue(
                 kind="warm_transfer_timed_out",

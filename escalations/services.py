@@ -50,7 +50,7 @@ from helpdesk.models import (
     TicketEvent,
     User,
 )
-from helpdesk.notifications import notification_enqueue
+from helpdesk.notifications import customer_message_render, notification_enqueue
 
 __all__ = [
     "EscalationConflict",
@@ -224,7 +224,9 @@ def _tell_customer(
     notification_enqueue(
         kind=f"customer_{kind}",
         subject=subject or f"[{ticket.reference}] An update on your request",
-        body=f"Hello {ticket.customer.display_name},\n\n{body}",
+        body=customer_message_render(
+            "ticket_update.txt", {"customer_name": ticket.customer.display_name, "message": body}
+        ),
         recipients=[ticket.customer],
         ticket=ticket,
         url=core.ticket_url(ticket),
@@ -1067,7 +1069,8 @@ def compensation_request_create(
     now: datetime | None = None,
 ) -> CompensationRequest:
     """A goodwill credit or refund. Within the requester's tier limit it is auto-approved and recorded; above it,
-    it waits in the approvals queue of managers whose limit covers it. The customer is told in plain words. Atomic."""
+    it waits in the approvals queue of managers whose limit covers it. The customer hears only of a granted credit
+    (never of a pending request). Atomic."""
     _require_staff(actor)
     now = now or timezone.now()
     value = _parse_amount(amount)
@@ -1098,10 +1101,8 @@ def compensation_request_create(
     shown = money(value, currency)
     if within:
         internal = f"{shown} goodwill approved automatically (within {actor.display_name}'s limit of {money(limit, currency)}). {request.reason}"
-        public = f"We have approved a goodwill credit of {shown} for you."
     else:
         internal = f"{shown} goodwill requested by {actor.display_name}: above their limit of {money(limit, currency)}, waiting for a manager's approval. {request.reason}"
-        public = f"We have asked a manager to approve a goodwill credit of {shown} for you. We will let you know the outcome."
         approvers = [
             user
             for user in User.objects.filter(is_active=True, role__in=(Role.MANAGER, Role.ADMIN)).exclude(pk=actor.pk)
@@ -1117,8 +1118,27 @@ def compensation_request_create(
             data={"compensation_id": request.pk},
         )
     events.compensation_event(ticket=ticket, actor=actor, request=request, is_public=False, body=internal)
-    events.compensation_event(ticket=ticket, actor=actor, request=request, is_public=True, body=public)
+    if within:
+        _tell_customer_compensation_granted(request=request, actor=actor)
     return request
+
+
+def _tell_customer_compensation_granted(*, request: CompensationRequest, actor: User | None) -> None:
+    """What a customer sees of compensation: the outcome, once granted (one public event and one email). Pending
+    requests, rejections, limits, approvers and reasons are internal: the customer never sees the approval chain."""
+    ticket = request.ticket
+    public = f"We have credited {money(request.amount, request.currency)} to your account."
+    events.compensation_event(ticket=ticket, actor=actor, request=request, is_public=True, body=public)
+    notification_enqueue(
+        kind="customer_compensation_granted",
+        subject=f"[{ticket.reference}] An update on your request",
+        body=customer_message_render(
+            "ticket_update.txt", {"customer_name": ticket.customer.display_name, "message": public}
+        ),
+        recipients=[ticket.customer],
+        ticket=ticket,
+        url=core.ticket_url(ticket),
+    )
 
 
 @transaction.atomic
@@ -1126,7 +1146,8 @@ def compensation_decide(
     *, request: CompensationRequest, actor: User, approve: bool, note: str = "", now: datetime | None = None
 ) -> CompensationRequest:
     """Approve or reject a pending compensation request. Nobody decides their own request, and the approver's tier
-    limit must cover the amount; a rejection needs a note. One conditional UPDATE decides a race. Atomic."""
+    limit must cover the amount; a rejection needs a note (for the requester, never the customer, who hears only
+    of an approved credit). One conditional UPDATE decides a race. Atomic."""
     _require_staff(actor)
     now = now or timezone.now()
     if request.requested_by_id == actor.pk:
@@ -1161,20 +1182,8 @@ def compensation_decide(
         body=f"{actor.display_name} {verdict} {shown}."
         + (f" Note: {request.decision_note}" if request.decision_note else ""),
     )
-    public = (
-        f"Good news: a manager has approved a goodwill credit of {shown} for you."
-        if approve
-        else f"After review we are not able to offer the goodwill credit of {shown} we proposed. We will explain the options in our next reply."
-    )
-    events.compensation_event(ticket=ticket, actor=actor, request=request, is_public=True, body=public)
-    notification_enqueue(
-        kind=f"compensation_{verdict}",
-        subject=f"[{ticket.reference}] An update on your request",
-        body=f"Hello {ticket.customer.display_name},\n\n{public}",
-        recipients=[ticket.customer],
-        ticket=ticket,
-        url=core.ticket_url(ticket),
-    )
+    if approve:
+        _tell_customer_compensation_granted(request=request, actor=actor)
     notification_enqueue(
         kind=f"compensation_{verdict}",
         subject=f"{actor.display_name} {verdict} {shown} for {ticket.reference}",

@@ -156,8 +156,10 @@ def sla_promise_panel(*, request, ticket) -> dict | None:
             )
         else:
             lines.append(f"We promised {words} by {when}.")
-    if ticket.status in (Status.RESOLVED, Status.CLOSED):
+    if ticket.status == Status.RESOLVED or ticket.customer_may_reopen(now=now):
         lines.append("This request is resolved. If anything is still wrong, just reply and we will pick it up again.")
+    elif ticket.status == Status.CLOSED:
+        lines.append("This request is closed. If you need more help, please open a new request.")
     if not plan.promise and not lines:
         return None
     return {"plan": plan, "promise": plan.promise, "lines": lines}

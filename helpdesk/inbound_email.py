@@ -41,6 +41,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from helpdesk import services
 from helpdesk.attachments import attachment_validate
@@ -51,6 +52,7 @@ from helpdesk.models import (
     Notification,
     Organization,
     Role,
+    Status,
     Team,
     Ticket,
     User,
@@ -257,7 +259,10 @@ def email_ingest(*, raw: bytes, mailbox: str = "") -> IngestResult:
             body = trim_quoted(full_text) or "(no text)"
             files, refused = _attachments(message)
             ticket = _thread_ticket(message, sender)
-            if ticket is not None and ticket.status != "closed":
+            # A closed ticket takes the reply (and reopens) only inside its plan's reopen window; else a new one.
+            if ticket is not None and (
+                ticket.status != Status.CLOSED or ticket.customer_may_reopen(now=timezone.now())
+            ):
                 services.ticket_reply(ticket=ticket, author=sender, body=body, files=files)
                 status = InboundStatus.THREADED
             else:

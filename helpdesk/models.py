@@ -7,6 +7,7 @@ constraints and small invariants only.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 
 from django.contrib.auth.models import AbstractUser
@@ -45,6 +46,11 @@ class Plan(models.Model):
     description = models.TextField(blank=True)
     promise = models.CharField(
         max_length=200, blank=True, help_text="The plan's promise in plain words, shown to customers."
+    )
+    reopen_window_days = models.PositiveSmallIntegerField(
+        default=14,
+        help_text="Days after a request is resolved during which the customer's reply reopens it, even once it is "
+        "closed; after that the customer opens a new request.",
     )
 
     class Meta:
@@ -341,6 +347,18 @@ class Ticket(models.Model):
 
     def can_transition_to(self, status: str) -> bool:
         return status in STATUS_TRANSITIONS[self.status]
+
+    def customer_reopen_until(self) -> datetime | None:
+        """Until when the customer's reply reopens this closed ticket: the plan's reopen window, counted from the
+        resolution the customer was told about (else from closing). None when the ticket is not closed."""
+        since = self.resolved_at or self.closed_at
+        if self.status != Status.CLOSED or since is None:
+            return None
+        return since + timedelta(days=self.organization.plan.reopen_window_days)
+
+    def customer_may_reopen(self, *, now: datetime) -> bool:
+        until = self.customer_reopen_until()
+        return until is not None and now < until
 
 
 class EventKind(models.TextChoices):

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F, Q
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from helpdesk.models import Notification, NotificationChannel, NotificationStatus, Ticket, User
@@ -62,6 +63,13 @@ def absolute_url(path: str) -> str:
     if path.startswith(("http://", "https://")):
         return path
     return f"{settings.SITE_URL}{path}"
+
+
+def customer_message_render(template: str, context: dict) -> str:
+    """The body of a message to a customer, from ``templates/emails/<template>``. The context carries facts (names,
+    references, dates, amounts) and the plain words services write for customers, never text staff wrote for staff
+    (notes, call notes, dossiers, guidance, compensation reasons, RCA fields, vendor case notes)."""
+    return render_to_string(f"emails/{template}", context).strip()
 
 
 def notification_enqueue(

@@ -42,7 +42,7 @@ from helpdesk.models import (
     TicketPresence,
     User,
 )
-from helpdesk.notifications import notification_enqueue
+from helpdesk.notifications import customer_message_render, notification_enqueue
 from helpdesk.text import single_line
 
 
@@ -213,9 +213,9 @@ def ticket_create(
     notification_enqueue(
         kind="ticket_created",
         subject=f"[{ticket.reference}] We have received your request",
-        body=(
-            f'Hello {customer.display_name},\n\nThank you for contacting us. Your request "{ticket.subject}" '
-            f"has the reference {ticket.reference}. We will reply as soon as we can."
+        body=customer_message_render(
+            "ticket_received.txt",
+            {"customer_name": customer.display_name, "subject": ticket.subject, "reference": ticket.reference},
         ),
         recipients=[customer],
         ticket=ticket,
@@ -272,21 +272,33 @@ def ticket_reply(
     files: Sequence[UploadedFile] = (),
     template_id: int | None = None,
 ) -> TicketEvent:
-    """A public message. From the customer it reopens a resolved ticket and wakes a pending one; from staff it
-    moves a new ticket to open. The other side is notified. Atomic."""
+    """A public message. From the customer it reopens a resolved ticket, reopens a closed one within the plan's
+    reopen window (``Ticket.customer_reopen_until``) and wakes a pending one; from staff it moves a new ticket to
+    open. A closed ticket otherwise takes no message: the customer opens a new request. The other side is notified.
+    Atomic."""
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": "The message is empty."})
     _lock_ticket(ticket)
-    if ticket.status == Status.CLOSED:
+    now = timezone.now()
+    reopening_closed = ticket.status == Status.CLOSED and author.is_customer and ticket.customer_may_reopen(now=now)
+    if ticket.status == Status.CLOSED and not reopening_closed:
         raise ValidationError({"body": "This ticket is closed. Please open a new request."})
     _validate_files(files)
+    if reopening_closed:
+        # Refuse before writing anything, as the status services do.
+        status_guards_check(ticket=ticket, status=Status.OPEN, actor=author)
     _bump_version(ticket=ticket, expected_version=expected_version)
-    now = timezone.now()
     if author.is_customer:
         event = events.customer_message_event(ticket=ticket, actor=author, body=body)
-        if ticket.status in (Status.PENDING_CUSTOMER, Status.RESOLVED):
-            _set_status(ticket=ticket, actor=author, status=Status.OPEN)
+        if ticket.status in (Status.PENDING_CUSTOMER, Status.RESOLVED, Status.CLOSED):
+            _set_status(
+                ticket=ticket,
+                actor=author,
+                status=Status.OPEN,
+                guards_checked=reopening_closed,
+                customer_reopen=reopening_closed,
+            )
         recipients = [ticket.assignee] if ticket.assignee else list(ticket.team.members.all()) if ticket.team else []
         notification_enqueue(
             kind="customer_message",
@@ -305,7 +317,7 @@ def ticket_reply(
         notification_enqueue(
             kind="agent_reply",
             subject=f"[{ticket.reference}] {ticket.subject}",
-            body=f"{author.display_name} replied to your request:\n\n{body}",
+            body=customer_message_render("agent_reply.txt", {"author_name": author.display_name, "message": body}),
             recipients=[ticket.customer],
             ticket=ticket,
             url=ticket_url(ticket),
@@ -337,11 +349,15 @@ def ticket_add_internal_note(
 # --- fields ----------------------------------------------------------------------------------------------------
 
 
-def _set_status(*, ticket: Ticket, actor: User | None, status: str, guards_checked: bool = False) -> None:
+def _set_status(
+    *, ticket: Ticket, actor: User | None, status: str, guards_checked: bool = False, customer_reopen: bool = False
+) -> None:
     """Apply a status change and record it. The caller holds the row lock (``_lock_ticket``), so the guards judge
     the row as locked. ``guards_checked``: the caller already ran the status guards before writing anything (so a
-    refusal comes before a version conflict) and they need not run twice."""
-    _check_transition(ticket=ticket, status=status)
+    refusal comes before a version conflict) and they need not run twice. ``customer_reopen``: the customer's
+    reply reopens a closed ticket inside its reopen window (checked by ``ticket_reply``), the one way out of
+    "closed"."""
+    _check_transition(ticket=ticket, status=status, customer_reopen=customer_reopen)
     if status == ticket.status:
         return
     if not guards_checked:
@@ -353,8 +369,9 @@ def _set_status(*, ticket: Ticket, actor: User | None, status: str, guards_check
         ticket.resolved_at = now
     elif status == Status.CLOSED:
         ticket.closed_at = now
-    elif old in (Status.RESOLVED,):
+    elif old in (Status.RESOLVED, Status.CLOSED):
         ticket.resolved_at = None
+        ticket.closed_at = None
     ticket.save(update_fields=["status", "resolved_at", "closed_at"])
     events.ticket_status_changed_event(ticket=ticket, actor=actor, old=old, new=status)
 
@@ -419,23 +436,21 @@ def _apply_assignment(*, ticket: Ticket, actor: User | None, team: Team | None, 
     return True
 
 
-def _check_transition(*, ticket: Ticket, status: str) -> None:
+def _check_transition(*, ticket: Ticket, status: str, customer_reopen: bool = False) -> None:
     if status not in Status.values:
         raise InvalidTransition(f"Unknown status {status!r}.")
+    if customer_reopen and (ticket.status, status) == (Status.CLOSED, Status.OPEN):
+        return
     if status != ticket.status and not ticket.can_transition_to(status):
         raise InvalidTransition(f"A ticket cannot go from “{Status(ticket.status).label}” to “{Status(status).label}”.")
 
 
 def _notify_status(*, ticket: Ticket, status: str) -> None:
-    wording = {
-        Status.RESOLVED: "We believe your request is resolved. If anything is still wrong, just reply.",
-        Status.PENDING_CUSTOMER: "We need a little more information from you to continue.",
-    }
-    if status in wording:
+    if status in (Status.RESOLVED, Status.PENDING_CUSTOMER):
         notification_enqueue(
             kind=f"status_{status}",
             subject=f"[{ticket.reference}] {Status(status).label}",
-            body=wording[status],
+            body=customer_message_render(f"status_{status}.txt", {}),
             recipients=[ticket.customer],
             ticket=ticket,
             url=ticket_url(ticket),

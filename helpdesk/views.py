@@ -165,7 +165,16 @@ def _queue(request: HttpRequest) -> HttpResponse:
 @login_required
 @customer_required
 def ticket_new_view(request: HttpRequest) -> HttpResponse:
-    form = TicketCreateForm(request.POST or None, request.FILES or None)
+    """``?follow_up=<reference>`` (the link on a closed request) pre-fills a new request that names the old one."""
+    initial = {}
+    earlier = selectors.tickets_visible_to(request.user).filter(reference=request.GET.get("follow_up", "")).first()
+    if earlier is not None:
+        initial = {
+            "subject": f"Follow-up to {earlier.reference}: {earlier.subject}"[:200],
+            "category": earlier.category_id,
+            "description": f"This follows my earlier request {earlier.reference}.\n\n",
+        }
+    form = TicketCreateForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             ticket = services.ticket_create(
@@ -194,6 +203,11 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
         "reply_form": ReplyForm(initial={"version": ticket.version}),
         "status_choices": Status.choices,
     }
+    if not user.is_staff_member:
+        # A closed request takes a reply (which reopens it) until the plan's reopen window ends; then a new one.
+        context["reopen_until"] = (
+            ticket.customer_reopen_until() if ticket.customer_may_reopen(now=timezone.now()) else None
+        )
     if user.is_staff_member:
         templates = list(selectors.reply_templates_for(ticket=ticket))
         chosen = _chosen_template(request, templates)

@@ -220,7 +220,8 @@ def replay_ticket(
             else:
                 if status in CLOSING and not live(ClockTarget.RESOLUTION):
                     last = next((c for c in reversed(clocks) if c.target == ClockTarget.RESOLUTION), None)
-                    if last is not None and status == Status.RESOLVED:
+                    # Reopened from resolved, or from closed by the customer's reply within the reopen window.
+                    if last is not None and status in CLOSING:
                         last.done, last.running_since = False, moment
                         outcome.breached.pop(ClockTarget.RESOLUTION, None)
                         outcome.warned.pop(ClockTarget.RESOLUTION, None)

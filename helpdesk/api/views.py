@@ -314,7 +314,8 @@ class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Post a public reply",
-        description="From the customer it reopens a resolved ticket; from staff it moves a new ticket to open.",
+        description="From the customer it reopens a resolved ticket, or a closed one within its plan's reopen "
+        "window (after it: 400, open a new request); from staff it moves a new ticket to open.",
         request=s.MessageInputSerializer,
         responses={201: s.TicketEventSerializer, **WRITE_ERRORS, **E412},
         parameters=[IF_MATCH_OPTIONAL],

@@ -36,6 +36,8 @@ def priority_label(value: str | None) -> str:
 
 @register.filter
 def customer_next_step(ticket) -> str:
+    if ticket.status == Status.CLOSED and ticket.customer_may_reopen(now=timezone.now()):
+        return "This request is closed. Reply if anything is still wrong and we will pick it up again."
     return _CUSTOMER_NEXT_STEP.get(ticket.status, "")
 
 

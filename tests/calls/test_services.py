@@ -61,7 +61,10 @@ def test_call_without_a_ticket_opens_a_phone_ticket(customer, agent, teams):
     # then
     assert call.ticket.channel == Channel.PHONE
     assert call.ticket.subject == "Phone call from +44 161 496 0000"
-    assert call.ticket.description == "Cannot log in since this morning."
+    assert call.ticket.description == "Opened from a phone call with +44 161 496 0000."
+    # the agent's notes are on the internal call event only, never in what the customer reads
+    [event] = call.ticket.events.filter(kind="call")
+    assert (event.is_public, event.body.endswith(": Cannot log in since this morning.")) == (False, True)
 
 
 def test_call_with_missing_fields_is_refused(customer, agent, teams):
@@ -142,7 +145,11 @@ def test_transfer_not_accepted_in_time_becomes_a_callback_once(make_ticket, cust
     assert (told.recipient, told.channel) == (agent, "in_app")
     assert told.subject == f"Nobody took your transfer of {ticket.reference}: promise a callback now"
     email = Notification.objects.get(kind="customer_callback_promised", recipient=customer)
-    assert "on Monday 23 November, 10:02–11:02 (Europe/Paris)." in email.body
+    assert email.body == (
+        "Hello Dana Reyes,\n\nThank you for waiting. A specialist will call you back between Monday 23 November, "
+        f"10:02 and 11:02 (Europe/Paris).\n\nYour request reference is {ticket.reference}."
+    )
+    assert "Warm transfer" not in email.body and "not accepted" not in email.body
 
 
 def test_an_emergency_with_the_caller_waiting_keeps_paging_and_makes_no_callback(
@@ -200,9 +207,10 @@ def test_callback_window_is_emailed_in_the_organisation_timezone(make_ticket, cu
     # then
     email = Notification.objects.get(kind="customer_callback_promised", channel="email")
     assert email.body == (
-        "Hello Dana Reyes,\n\nWe will call you back on +44 20 7946 0001 on Monday 23 November, 10:00–11:00 "
-        "(America/New_York).\n\nReason: Confirm the refund went through."
+        "Hello Dana Reyes,\n\nWe will call you back on +44 20 7946 0001 between Monday 23 November, 10:00 and 11:00 "
+        f"(America/New_York).\n\nYour request reference is {ticket.reference}."
     )
+    assert callback.reason not in email.body
     assert callback.status == CallbackStatus.PENDING
 
 

@@ -92,10 +92,10 @@ def test_escalation_from_dossier_to_approved_compensation(
         "We have passed your request to our Technical team so that the right people handle it.",
         "Priya from our Technical team is now handling your request and will reply here.",
         "We have passed your request to our Managers team so that the right people handle it.",
-        "We have asked a manager to approve a goodwill credit of £400.00 for you.",
-        "Good news: a manager has approved a goodwill credit of £400.00 for you.",
+        "We have credited £400.00 to your account.",
     ):
         expect(cust_page.get_by_text(words)).to_be_visible()
+    expect(cust_page.get_by_text("asked a manager to approve")).to_have_count(0)
     expect(cust_page.get_by_text("tier 2")).to_have_count(0)
     expect(cust_page.get_by_text("Internal")).to_have_count(0)
     cust_page.screenshot(path=screenshot_dir / "7-customer-ticket.png", full_page=True)

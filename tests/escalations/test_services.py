@@ -371,9 +371,11 @@ def test_compensation_within_the_limit_is_auto_approved(config, customer, agent,
         agent,
         Decimal("50.00"),
     )
-    assert ticket.events.filter(
-        kind="compensation", is_public=True, body="We have approved a goodwill credit of £50.00 for you."
-    ).exists()
+    assert list(ticket.events.filter(kind="compensation", is_public=True).values_list("body", flat=True)) == [
+        "We have credited £50.00 to your account."
+    ]
+    email = Notification.objects.get(kind="customer_compensation_granted", channel="email", recipient=customer)
+    assert email.body == "Hello Dana Reyes,\n\nWe have credited £50.00 to your account."
 
 
 def test_financial_escalation_needs_an_amount(config, customer, agent, make_ticket, escalate):
@@ -391,23 +393,44 @@ def test_compensation_above_the_limit_waits_for_a_manager_whose_limit_covers_it(
     request = compensation_request_create(
         ticket=ticket, actor=specialist, amount="400", currency="GBP", reason="Lost day"
     )
-    # then it is pending and the manager (limit £2,500) is asked
+    # then it is pending and the manager (limit £2,500) is asked; the customer hears nothing of a pending request
     assert request.status == CompensationStatus.PENDING
     assert manager.notifications.filter(
         kind="compensation_pending", subject=f"Approval needed: £400.00 for {ticket.reference}"
     ).exists()
+    assert not ticket.events.filter(kind="compensation", is_public=True).exists()
+    assert not Notification.objects.filter(recipient=customer, kind__startswith="compensation").exists()
     # when the manager approves it
     compensation_decide(request=request, actor=manager, approve=True, note="OK")
     # then it is approved and the customer is told
     request.refresh_from_db()
     assert (request.status, request.decided_by) == (CompensationStatus.APPROVED, manager)
-    assert ticket.events.filter(
-        is_public=True, body="Good news: a manager has approved a goodwill credit of £400.00 for you."
+    assert list(ticket.events.filter(kind="compensation", is_public=True).values_list("body", flat=True)) == [
+        "We have credited £400.00 to your account."
+    ]
+    assert Notification.objects.filter(
+        kind="customer_compensation_granted", channel="email", recipient=customer
     ).exists()
     # and a second decision is refused
     with pytest.raises(EscalationConflict) as exc:
         compensation_decide(request=request, actor=manager, approve=False, note="no")
     assert str(exc.value) == "Morgan Blake already decided this request (approved)."
+
+
+def test_a_rejected_compensation_request_is_never_shown_to_the_customer(
+    config, customer, specialist, manager, make_ticket
+):
+    # given a pending request above the specialist's limit
+    ticket = make_ticket(customer, category="billing")
+    request = compensation_request_create(
+        ticket=ticket, actor=specialist, amount="400", currency="GBP", reason="Lost day"
+    )
+    # when a manager rejects it
+    compensation_decide(request=request, actor=manager, approve=False, note="Already refunded last month.")
+    # then the requester learns why, and the customer sees and receives nothing about it
+    assert specialist.notifications.filter(kind="compensation_rejected", body="Already refunded last month.").exists()
+    assert not ticket.events.filter(kind="compensation", is_public=True).exists()
+    assert not Notification.objects.filter(recipient=customer, kind__contains="compensation").exists()
 
 
 def test_nobody_approves_their_own_request(config, customer, manager, make_ticket):

@@ -292,3 +292,27 @@ def test_imap_poll_against_a_real_server(imap_server, customer, teams, make_tick
     # and polling again (even had the flags been lost) processes nothing twice
     assert mailbox_poll(config=imap_server) == []
     assert [r.status for r in (email_ingest(raw=build_eml(message_id="<n1@x>")),)] == ["duplicate"]
+
+
+@pytest.mark.parametrize(("resolved_days_ago", "status"), [(1, "threaded"), (15, "created")])
+def test_an_emailed_reply_to_a_closed_ticket_reopens_it_only_within_the_reopen_window(
+    customer, agent, teams, make_ticket, resolved_days_ago, status
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from helpdesk.services import ticket_change_status
+
+    # given a closed ticket, resolved some days ago (the plan's window is 14 days)
+    ticket = make_ticket(customer, subject="Invoice wrong")
+    ticket_change_status(ticket=ticket, actor=agent, status="resolved")
+    ticket_change_status(ticket=ticket, actor=agent, status="closed")
+    Ticket.objects.filter(pk=ticket.pk).update(resolved_at=timezone.now() - timedelta(days=resolved_days_ago))
+    # when the customer answers our email
+    result = email_ingest(raw=build_eml(subject=f"Re: [{ticket.reference}] Invoice wrong", message_id="<m9@x>"))
+    # then inside the window it reopens the ticket; after it, it opens a new one
+    ticket.refresh_from_db()
+    assert result.status == status
+    assert (result.ticket == ticket) is (status == "threaded")
+    assert ticket.status == ("open" if status == "threaded" else "closed")

@@ -271,3 +271,40 @@ def test_applying_a_draft_recomputes_the_live_clocks(replayed, customer, make_ti
     clock = SLAClock.objects.get(ticket=waiting, target="first_response")
     assert clock.target_seconds == 45 * 60
     assert clock.due_at == NOW + dt.timedelta(minutes=45)
+
+
+def test_a_customer_reopening_a_closed_ticket_replays_as_it_happened(customer, agent, plans, make_ticket, manager):
+    # given ticket D: resolved after 60 min, closed, reopened by the customer's reply at 11:00 and never resolved
+    # again, so its resolution clock resumes with 60 min used and breaches at 14:00 (240 min)
+    from helpdesk import guards
+
+    calendar = BusinessCalendar.objects.create(name="Always", timezone="UTC", is_24x7=True)
+    policy = SLAPolicy.objects.create(
+        name="Enterprise normal",
+        plan=plans["enterprise"],
+        priority="normal",
+        calendar=calendar,
+        first_response_minutes=60,
+        resolution_minutes=240,
+        warn_percent=80,
+    )
+    with time_machine.travel(at(2, 9), tick=False):
+        d = make_ticket(customer, subject="D", priority="normal")
+    steps = [
+        (at(2, 9, 30), lambda: services.ticket_reply(ticket=_fresh(d), author=agent, body="Hello.")),
+        (at(2, 10), lambda: services.ticket_change_status(ticket=_fresh(d), actor=agent, status=Status.RESOLVED)),
+        (at(2, 10, 5), lambda: services.ticket_change_status(ticket=_fresh(d), actor=agent, status=Status.CLOSED)),
+        (at(2, 11), lambda: services.ticket_reply(ticket=_fresh(d), author=customer, body="Still broken.")),
+        (at(2, 14, 10), lambda: sla_sweep(now=at(2, 14, 10))),
+    ]
+    assert guards._GUARDS  # the real guards run on the reopening
+    for moment, step in steps:
+        with time_machine.travel(moment, tick=False):
+            step()
+    assert _fresh(d).status == Status.OPEN
+    assert SLAClock.objects.get(ticket=d, target="resolution").breached_at == at(2, 14)
+    # when the current policy is replayed
+    result = simulator.simulate(draft=Draft(policy_id=policy.pk), start=START, end=END, viewer=manager, now=NOW)
+    # then the simulator agrees with the live engine
+    assert result.changed_count == 0
+    assert (result.total.actual_breaches, result.total.simulated_breaches) == (1, 1)
