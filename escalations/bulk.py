@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connections, router
@@ -47,6 +47,7 @@ class _Notice:
     subject: str
     body: str
     not_before: datetime | None
+    data: dict = field(default_factory=dict)
 
 
 def _notify_bulk(notices: list[_Notice], now: datetime) -> int:
@@ -73,6 +74,7 @@ def _notify_bulk(notices: list[_Notice], now: datetime) -> int:
                 "subject": notice.subject[:250],
                 "body": notice.body,
                 "url": url,
+                "data": notice.data,
                 "created_at": now,
             }
             rows.append(
