@@ -33,7 +33,6 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count, Max, Q
-from django.utils import dateformat
 
 from escalations import conf
 from escalations.bulk import _events_record_bulk, _insert_many, _Notice, _notify_bulk, _quiet_until, _team_people
@@ -522,7 +521,8 @@ TARGET_WORDS = {
 
 
 def _fmt(moment: datetime | None, tz: str) -> str:
-    return dateformat.format(moment.astimezone(ZoneInfo(tz)), "D j M Y H:i") if moment else ""
+    # strftime, not Django's dateformat: this runs for every hop of a sweep batch.
+    return moment.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y %H:%M") if moment else ""
 
 
 def clock_timezone(clock: SLAClock) -> str:
@@ -537,10 +537,10 @@ def _short_when(moment: datetime, *, tz: str, now: datetime, weekday: bool = Fal
     the date: ``Tue 24 Nov 10:05 GMT``. In the calendar's timezone."""
     local = moment.astimezone(ZoneInfo(tz))
     if not weekday and local.date() == now.astimezone(ZoneInfo(tz)).date():
-        return dateformat.format(local, "H:i T")
+        return local.strftime("%H:%M %Z")
     if abs(now - moment) < timedelta(days=6):
-        return dateformat.format(local, "D H:i T")
-    return dateformat.format(local, "D j M H:i T")
+        return local.strftime("%a %H:%M %Z")
+    return f"{local:%a} {local.day} {local:%b %H:%M %Z}"
 
 
 def _excerpt(text: str, limit: int = 300) -> str:
