@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Count, Max, Q
 
-from escalations import conf
+from escalations import conf, events
 from escalations.bulk import _events_record_bulk, _insert_many, _Notice, _notify_bulk, _quiet_until, _team_people
 from escalations.models import (
     ACTIVE_ESCALATION_STATUSES,
@@ -53,7 +53,7 @@ from escalations.models import (
 from escalations.receivers import escalation_payload
 from escalations.selectors import managers_on_call, path_choose
 from escalations.sla_selectors import team_calendar_specs
-from helpdesk.models import OPEN_STATUSES, EventKind, Team, Ticket, TicketEvent, User, WebhookEventType
+from helpdesk.models import OPEN_STATUSES, EventKind, Team, Ticket, User, WebhookEventType
 from helpdesk.webhooks import webhook_emit_many
 
 __all__ = [
@@ -307,56 +307,19 @@ def _customer_words(escalation: Escalation) -> str:
     return _customer_words_for_new_hop(escalation)
 
 
-def _hop_data(escalation: Escalation) -> dict:
-    return {
-        "escalation_id": escalation.pk,
-        "type": escalation.escalation_type,
-        "mode": escalation.mode,
-        "level": escalation.level,
-        "from_tier": escalation.from_tier,
-        "to_tier": escalation.to_tier,
-        "to_team": escalation.to_team.name if escalation.to_team else None,
-        "requested_by_kind": escalation.requested_by_kind,
-        "previous_id": escalation.previous_id,
-        "automatic": escalation.mode == EscalationMode.AUTOMATIC,
-    }
-
-
 def _events(pairs: list[tuple[HopSpec, Escalation]], now: datetime) -> None:
-    """Per hop: the internal hop event (the full hop), a compliance restriction, and the customer's plain words;
-    then one ``ticket.escalated`` webhook per hop."""
+    """Each hop's timeline rows (``events.escalation_opened_events``) in one INSERT, then one ``ticket.escalated``
+    webhook per hop."""
     rows = []
     for hop, esc in pairs:
-        actor_id = hop.actor.pk if hop.actor else None
-        common = {"ticket": hop.ticket, "actor_id": actor_id, "created_at": now}
-        rows.append(
-            TicketEvent(kind=EventKind.ESCALATED, is_public=False, body=esc.reason, data=_hop_data(esc), **common)
+        words = _customer_words(esc) if hop.tell_customer else ""
+        rows += events.escalation_opened_events(
+            ticket=hop.ticket, actor=hop.actor, escalation=esc, customer_words=words, now=now
         )
-        if esc.escalation_type == EscalationType.COMPLIANCE:
-            rows.append(
-                TicketEvent(
-                    kind=EventKind.RESTRICTED,
-                    is_public=False,
-                    body="Compliance escalation: this ticket is restricted to the compliance team, tier 3 and admins "
-                    "from now on.",
-                    data={"escalation_id": esc.pk},
-                    **common,
-                )
-            )
-        if hop.tell_customer:
-            rows.append(
-                TicketEvent(
-                    kind=EventKind.ESCALATED,
-                    is_public=True,
-                    body=_customer_words(esc),
-                    data={"escalation_id": esc.pk, "plain_words": True},
-                    **common,
-                )
-            )
     _events_record_bulk(rows)
     webhook_emit_many(
         event_type=WebhookEventType.TICKET_ESCALATED,
-        items=[(hop.ticket, escalation_payload(_hop_data(esc))) for hop, esc in pairs],
+        items=[(hop.ticket, escalation_payload(events.escalation_hop_data(esc))) for hop, esc in pairs],
     )
 
 
@@ -473,18 +436,16 @@ def _page_spec(esc: Escalation, *, path, level, team: Team, now: datetime) -> Ho
 
 
 def _stop_waiting(escalations: list[Escalation], *, alert: bool, now: datetime) -> None:
-    """Clear the acknowledgement clock (conditional on the moment the caller saw: exactly once) and, at the top of
-    the path, alert the managers on call."""
+    """Clear the acknowledgement clock with one UPDATE and, at the top of the path, alert the managers on call. The
+    callers hold these hops' row locks, so each is stopped (and alerted about) exactly once."""
     if not escalations:
         return
-    stopped = []
+    Escalation.objects.filter(pk__in=[esc.pk for esc in escalations], status=EscalationStatus.OPEN).update(
+        ack_due_at=None
+    )
     for esc in escalations:
-        if Escalation.objects.filter(pk=esc.pk, status=EscalationStatus.OPEN, ack_due_at=esc.ack_due_at).update(
-            ack_due_at=None
-        ):
-            stopped.append(esc)
-            esc.ack_due_at = None
-    if not alert or not stopped:
+        esc.ack_due_at = None
+    if not alert:
         return
     managers = managers_on_call()
     _notify_bulk(
@@ -499,7 +460,7 @@ def _stop_waiting(escalations: list[Escalation], *, alert: bool, now: datetime) 
                 not_before=None,
                 data={"escalation_id": esc.pk},
             )
-            for esc in stopped
+            for esc in escalations
         ],
         now,
     )

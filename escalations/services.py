@@ -447,7 +447,10 @@ def escalation_page_next_level(*, escalation: Escalation, now: datetime | None =
     open. Atomic and idempotent."""
     now = now or timezone.now()
     ticket = _lock_ticket(escalation.ticket)
-    current = Escalation.objects.select_related("to_team").filter(pk=escalation.pk).first()
+    # The hop's row lock too (the sweep pages under it), so a page or a top-of-path alert happens exactly once.
+    current = (
+        Escalation.objects.select_for_update(of=("self",)).select_related("to_team").filter(pk=escalation.pk).first()
+    )
     if (
         current is None
         or current.status != EscalationStatus.OPEN
@@ -707,8 +710,9 @@ def _notify_escalating_teams(*, escalation: Escalation, actor: User) -> None:
 
 @transaction.atomic
 def escalation_reassign(*, escalation: Escalation, actor: User, team: Team, now: datetime | None = None) -> Escalation:
-    """A manager moves an active escalation to another team; it becomes open for that team again (its clock
-    restarts) and the team is notified. Atomic."""
+    """A manager moves an active escalation to another team: the hop is superseded and a new open hop at the same
+    level goes to that team through the hop opener (its clock restarts, the team is notified, the customer told).
+    Returns the new hop. Atomic."""
     _require_staff(actor)
     now = now or timezone.now()
     if not _is_tier3(actor):
