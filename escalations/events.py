@@ -6,6 +6,7 @@ staff need. Both go through ``helpdesk.events.event_record`` so the timeline sta
 
 from __future__ import annotations
 
+from escalations.models import EscalationMode, EscalationType
 from helpdesk.events import event_record
 from helpdesk.models import EventKind, Ticket, TicketEvent, User
 
@@ -14,26 +15,57 @@ def _team_words(team) -> str:
     return f"our {team.name} team" if team else "our senior support team"
 
 
-def escalation_created_event(*, ticket: Ticket, actor: User | None, escalation) -> TicketEvent:
-    """Internal: the full hop (type, mode, level, dossier)."""
-    return event_record(
-        ticket=ticket,
-        kind=EventKind.ESCALATED,
-        actor=actor,
-        is_public=False,
-        body=escalation.reason,
-        data={
-            "escalation_id": escalation.pk,
-            "type": escalation.escalation_type,
-            "mode": escalation.mode,
-            "level": escalation.level,
-            "from_tier": escalation.from_tier,
-            "to_tier": escalation.to_tier,
-            "to_team": escalation.to_team.name if escalation.to_team else None,
-            "requested_by_kind": escalation.requested_by_kind,
-            "previous_id": escalation.previous_id,
-        },
-    )
+def escalation_hop_data(escalation) -> dict:
+    """The internal hop event's data, which is also the ``ticket.escalated`` webhook's payload source."""
+    return {
+        "escalation_id": escalation.pk,
+        "type": escalation.escalation_type,
+        "mode": escalation.mode,
+        "level": escalation.level,
+        "from_tier": escalation.from_tier,
+        "to_tier": escalation.to_tier,
+        "to_team": escalation.to_team.name if escalation.to_team else None,
+        "requested_by_kind": escalation.requested_by_kind,
+        "previous_id": escalation.previous_id,
+        "automatic": escalation.mode == EscalationMode.AUTOMATIC,
+    }
+
+
+def escalation_opened_events(*, ticket: Ticket, actor: User | None, escalation, customer_words: str, now) -> list:
+    """The rows a new hop writes (unsaved: the hop opener inserts a batch at once): internal, the full hop (its
+    reason and data); for compliance, the restriction; public, the customer's plain words (empty: not told)."""
+    common = {"ticket": ticket, "actor": actor, "created_at": now}
+    rows = [
+        TicketEvent(
+            kind=EventKind.ESCALATED,
+            is_public=False,
+            body=escalation.reason,
+            data=escalation_hop_data(escalation),
+            **common,
+        )
+    ]
+    if escalation.escalation_type == EscalationType.COMPLIANCE:
+        rows.append(
+            TicketEvent(
+                kind=EventKind.RESTRICTED,
+                is_public=False,
+                body="Compliance escalation: this ticket is restricted to the compliance team, tier 3 and admins "
+                "from now on.",
+                data={"escalation_id": escalation.pk},
+                **common,
+            )
+        )
+    if customer_words:
+        rows.append(
+            TicketEvent(
+                kind=EventKind.ESCALATED,
+                is_public=True,
+                body=customer_words,
+                data={"escalation_id": escalation.pk, "plain_words": True},
+                **common,
+            )
+        )
+    return rows
 
 
 def escalation_customer_told_event(
@@ -96,17 +128,6 @@ def compensation_event(*, ticket: Ticket, actor: User | None, request, is_public
             "currency": request.currency,
             "status": request.status,
         },
-    )
-
-
-def ticket_restricted_event(*, ticket: Ticket, actor: User | None, escalation) -> TicketEvent:
-    return event_record(
-        ticket=ticket,
-        kind=EventKind.RESTRICTED,
-        actor=actor,
-        is_public=False,
-        body="Compliance escalation: this ticket is restricted to the compliance team, tier 3 and admins from now on.",
-        data={"escalation_id": escalation.pk},
     )
 
 

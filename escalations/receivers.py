@@ -32,17 +32,13 @@ def close_escalations_with_ticket(sender, *, event, ticket, **kwargs) -> None:
 
 @receiver(ticket_event_recorded, dispatch_uid="escalations_webhooks")
 def emit_escalation_webhooks(sender, *, event, ticket, **kwargs) -> None:
-    """Outgoing webhooks for a new hop (``ticket.escalated``) and its acceptance (``escalation.accepted``). The
-    sweep's automatic hops are emitted in bulk by ``escalations.sla`` instead (one query per batch)."""
+    """Outgoing webhooks for an escalation's acceptance (``escalation.accepted``). A new hop's ``ticket.escalated``
+    is emitted in bulk by the hop opener (``escalations.hops``), whichever route opened it."""
     from helpdesk.models import WebhookEventType
     from helpdesk.webhooks import webhook_emit
 
     data = event.data or {}
-    if event.kind == EventKind.ESCALATED and not event.is_public and "escalation_id" in data:
-        if data.get("automatic"):
-            return
-        webhook_emit(event_type=WebhookEventType.TICKET_ESCALATED, ticket=ticket, payload=escalation_payload(data))
-    elif event.kind == EventKind.ESCALATION_ACCEPTED and not event.is_public:
+    if event.kind == EventKind.ESCALATION_ACCEPTED and not event.is_public:
         webhook_emit(
             event_type=WebhookEventType.ESCALATION_ACCEPTED,
             ticket=ticket,

@@ -143,16 +143,23 @@ def escalation_active_for_ticket(*, ticket: Ticket) -> Escalation | None:
 
 
 def escalation_path_for(*, ticket: Ticket, escalation_type: str) -> EscalationPath | None:
-    """The most specific active path for the type: a category match beats a catch-all, then the highest minimum
-    priority the ticket still meets."""
-    rank = PRIORITY_RANK.get(ticket.priority, 1)
+    """The most specific active path for the type (``path_choose``)."""
     candidates = (
         EscalationPath.objects.filter(is_active=True, escalation_type=escalation_type)
         .filter(Q(category__isnull=True) | Q(category_id=ticket.category_id))
         .prefetch_related("levels__team")
     )
+    return path_choose(list(candidates), ticket)
+
+
+def path_choose(paths: list[EscalationPath], ticket: Ticket) -> EscalationPath | None:
+    """Among active paths of one type: a category match beats a catch-all, then the highest minimum priority the
+    ticket still meets, then the oldest. No matching path is no path (the hop opener falls back by category)."""
+    rank = PRIORITY_RANK.get(ticket.priority, 1)
     best: tuple[tuple[int, int, int], EscalationPath] | None = None
-    for path in candidates:
+    for path in paths:
+        if path.category_id not in (None, ticket.category_id):
+            continue
         min_rank = PRIORITY_RANK.get(path.min_priority, -1) if path.min_priority else -1
         if min_rank > rank:
             continue

@@ -15,28 +15,38 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import dateformat, timezone
 
 from escalations import conf, events
+from escalations.hops import (
+    Dossier,
+    HopRouter,
+    HopSpec,
+    ack_minutes,
+    automatic_dossiers,
+    breach_hop_specs,
+    escalation_hops_open,
+    escalation_hops_page,
+)
 from escalations.models import (
     ACTIVE_ESCALATION_STATUSES,
+    ClockState,
     CompensationRequest,
     CompensationStatus,
     Currency,
     Escalation,
-    EscalationLevel,
     EscalationMode,
     EscalationPath,
     EscalationStatus,
     EscalationType,
-    LevelTarget,
     RequestedBy,
+    SLAClock,
     SLAPolicy,
     VendorCase,
 )
-from escalations.selectors import approval_limit_for, escalation_path_for, managers_on_call
+from escalations.selectors import approval_limit_for
 from helpdesk import events as core_events
 from helpdesk import services as core
 from helpdesk.models import (
@@ -134,85 +144,10 @@ def _lock_ticket(ticket: Ticket) -> Ticket:
     return ticket
 
 
-def _ack_minutes(level: EscalationLevel | None, *, caller_waiting: bool = False) -> int:
-    """The path level's minutes (its caller-waiting minutes, default 2, for a warm transfer); without a level,
-    the configured defaults (2 and 30)."""
-    if level is not None:
-        return level.caller_waiting_minutes if caller_waiting else level.ack_minutes
-    name = "ESCALATION_CALLER_WAITING_ACK_MINUTES" if caller_waiting else "ESCALATION_DEFAULT_ACK_MINUTES"
-    return int(conf.get(name))
-
-
-def _level(path: EscalationPath | None, position: int) -> EscalationLevel | None:
-    if path is None:
-        return None
-    return EscalationLevel.objects.select_related("team").filter(path=path, position=position).first()
-
-
-def _level_team(*, ticket: Ticket, level: EscalationLevel | None) -> Team | None:
-    if level is None:
-        return None
-    if level.target == LevelTarget.MANAGER_ON_CALL:
-        return core.team_for_category(ticket.category, tier=3)
-    return level.team
-
-
-def _target(
-    *, ticket: Ticket, escalation_type: str, mode: str, position: int, above_tier: int
-) -> tuple[EscalationPath | None, EscalationLevel | None, Team | None]:
-    """Where a hop goes: the path's level at ``position``; without one, the team skilled in the category one tier
-    up (tier 3 for emergencies and managerial). Hierarchical and automatic hops always go above ``above_tier``."""
-    path = escalation_path_for(ticket=ticket, escalation_type=escalation_type)
-    level = _level(path, position)
-    team = _level_team(ticket=ticket, level=level)
-    must_rise = mode in (EscalationMode.HIERARCHICAL, EscalationMode.AUTOMATIC)
-    if team is None:
-        tier = 3 if escalation_type in (EscalationType.EMERGENCY, EscalationType.MANAGERIAL) else above_tier + 1
-        team = core.team_for_category(ticket.category, tier=min(max(tier, 2), 3))
-    if team is not None and must_rise and team.tier <= above_tier:
-        team = core.team_for_category(ticket.category, tier=above_tier + 1) if above_tier < 3 else None
-    return path, level, team
-
-
-def _insert(**fields) -> Escalation | None:
-    """Insert one escalation in a savepoint; the open-per-ticket-and-level constraint turns a duplicate into None."""
-    try:
-        with transaction.atomic():
-            return Escalation.objects.create(**fields)
-    except IntegrityError:
-        return None
-
-
-def _receivers(*, escalation: Escalation, level: EscalationLevel | None) -> list[User]:
-    team = escalation.to_team
-    if team is None or (level is not None and not level.notify_team):
-        return []
-    memberships = TeamMembership.objects.filter(team=team, user__is_active=True).select_related("user")
-    if level is not None and level.notify_leads_only:
-        memberships = memberships.filter(is_lead=True)
-    return [m.user for m in memberships]
-
-
-def _notify_receivers(*, escalation: Escalation, level: EscalationLevel | None, headline: str) -> None:
-    ticket = escalation.ticket
-    recipients = _receivers(escalation=escalation, level=level)
-    if escalation.escalation_type == EscalationType.EMERGENCY:
-        # Every tier-3 manager on call, by every channel, at once.
-        recipients = [*recipients, *managers_on_call()]
-    notification_enqueue(
-        kind=f"escalation_{escalation.escalation_type}",
-        subject=f"{headline}: {ticket.reference} {ticket.subject}"[:250],
-        body=(
-            f"Problem: {escalation.dossier_problem}\nTried: {escalation.dossier_tried}\n"
-            f"Customer wants: {escalation.dossier_desired_outcome}\nMood: {escalation.dossier_mood}\n\n"
-            f"Reason: {escalation.reason}"
-        ),
-        recipients=recipients,
-        ticket=ticket,
-        url=core.ticket_url(ticket),
-        email=escalation.escalation_type == EscalationType.EMERGENCY or escalation.caller_waiting,
-        data={"escalation_id": escalation.pk},
-    )
+def _open_one(hop: HopSpec, *, now: datetime) -> Escalation | None:
+    """A single hop is a batch of one through the hop opener; None when it could not be opened (``hop.lost``)."""
+    opened = escalation_hops_open(hops=[hop], now=now)
+    return opened[0] if opened else None
 
 
 def _tell_customer(
@@ -306,22 +241,75 @@ class PathPreview:
 
 def escalation_preview(*, ticket: Ticket, escalation_type: str, mode: str) -> PathPreview:
     """Who receives the escalation and who is paged next if nobody accepts (read-only)."""
-    path, level, team = _target(
+    router = HopRouter()
+    path, level, team = router.target(
         ticket=ticket, escalation_type=escalation_type, mode=mode, position=1, above_tier=ticket.tier
     )
     next_team = None
     if team is not None:
-        _, _, next_team = _target(
+        _, _, next_team = router.target(
             ticket=ticket,
             escalation_type=escalation_type,
             mode=EscalationMode.AUTOMATIC,
             position=2,
             above_tier=team.tier,
+            chain_path_id=path.pk if path else None,
         )
-    return PathPreview(path=path, team=team, level=1, ack_minutes=_ack_minutes(level), next_team=next_team)
+    return PathPreview(path=path, team=team, level=1, ack_minutes=ack_minutes(level), next_team=next_team)
 
 
 # --- escalate -------------------------------------------------------------------------------------------------
+
+
+def _validate_create(
+    *,
+    ticket: Ticket,
+    escalation_type: str,
+    mode: str,
+    reason: str,
+    dossier: Dossier,
+    compensation_amount,
+    compensation_reason: str,
+    vendor_name: str,
+    vendor_contact: str,
+    vendor_follow_up_at: datetime | None,
+    now: datetime,
+) -> None:
+    errors = _validate_dossier(
+        reason=reason, problem=dossier.problem, tried=dossier.tried, desired=dossier.desired, mood=dossier.mood
+    )
+    if escalation_type not in EscalationType.values:
+        errors["escalation_type"] = "Choose the type of escalation."
+    if mode not in MANUAL_MODES:
+        errors["mode"] = "Choose functional (more skill) or hierarchical (more authority)."
+    elif mode == EscalationMode.HIERARCHICAL and ticket.tier >= 3:
+        errors["mode"] = "This ticket is already with tier 3: choose functional to move it to a team with the skill."
+    if escalation_type == EscalationType.FINANCIAL:
+        if _parse_amount(compensation_amount) is None:
+            errors["compensation_amount"] = "A financial escalation needs the compensation amount."
+        if not (compensation_reason or reason).strip():
+            errors["compensation_reason"] = "Say why the customer should be compensated."
+    if escalation_type == EscalationType.THIRD_PARTY:
+        errors.update(
+            _vendor_errors(name=vendor_name, contact=vendor_contact, follow_up_at=vendor_follow_up_at, now=now)
+        )
+    if not ticket.is_open:
+        errors["__all__"] = "This ticket is not open: reopen it before escalating."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _vendor_errors(*, name: str, contact: str, follow_up_at: datetime | None, now: datetime) -> dict[str, str]:
+    errors = {}
+    if not name.strip():
+        errors["vendor_name"] = "Name the vendor."
+    if not contact.strip():
+        errors["vendor_contact"] = "Give the vendor contact (name, email or phone)."
+    if follow_up_at is None:
+        errors["vendor_follow_up_at"] = "Set the date to chase the vendor."
+    elif follow_up_at <= now:
+        errors["vendor_follow_up_at"] = "The follow-up date must be in the future."
+    return errors
 
 
 @transaction.atomic
@@ -347,40 +335,26 @@ def escalation_create(
     now: datetime | None = None,
 ) -> Escalation:
     """A manual escalation with its handoff dossier: to the path's first level (functional) or a tier up
-    (hierarchical). The receivers are notified and the customer is told in plain words. Type-specific effects:
-    emergency pages every manager on call and pins the ticket; financial records a compensation request;
+    (hierarchical), opened by the hop opener (receivers notified, customer told in plain words). Type-specific
+    effects: emergency pages every manager on call and pins the ticket; financial records a compensation request;
     compliance restricts the ticket and moves it to the compliance team; third party opens a vendor case and
     waits on the vendor. Atomic; a second escalation while one is active (a double click) is refused."""
     _require_staff(actor)
     now = now or timezone.now()
-    errors = _validate_dossier(
-        reason=reason, problem=dossier_problem, tried=dossier_tried, desired=dossier_desired_outcome, mood=dossier_mood
+    dossier = Dossier(dossier_problem, dossier_tried, dossier_desired_outcome, dossier_mood)
+    _validate_create(
+        ticket=ticket,
+        escalation_type=escalation_type,
+        mode=mode,
+        reason=reason,
+        dossier=dossier,
+        compensation_amount=compensation_amount,
+        compensation_reason=compensation_reason,
+        vendor_name=vendor_name,
+        vendor_contact=vendor_contact,
+        vendor_follow_up_at=vendor_follow_up_at,
+        now=now,
     )
-    if escalation_type not in EscalationType.values:
-        errors["escalation_type"] = "Choose the type of escalation."
-    if mode not in MANUAL_MODES:
-        errors["mode"] = "Choose functional (more skill) or hierarchical (more authority)."
-    elif mode == EscalationMode.HIERARCHICAL and ticket.tier >= 3:
-        errors["mode"] = "This ticket is already with tier 3: choose functional to move it to a team with the skill."
-    if escalation_type == EscalationType.FINANCIAL:
-        if _parse_amount(compensation_amount) is None:
-            errors["compensation_amount"] = "A financial escalation needs the compensation amount."
-        if not (compensation_reason or reason).strip():
-            errors["compensation_reason"] = "Say why the customer should be compensated."
-    if escalation_type == EscalationType.THIRD_PARTY:
-        if not vendor_name.strip():
-            errors["vendor_name"] = "Name the vendor."
-        if not vendor_contact.strip():
-            errors["vendor_contact"] = "Give the vendor contact (name, email or phone)."
-        if vendor_follow_up_at is None:
-            errors["vendor_follow_up_at"] = "Set the date to chase the vendor."
-        elif vendor_follow_up_at <= now:
-            errors["vendor_follow_up_at"] = "The follow-up date must be in the future."
-    if not ticket.is_open:
-        errors["__all__"] = "This ticket is not open: reopen it before escalating."
-    if errors:
-        raise ValidationError(errors)
-
     _lock_ticket(ticket)
     active = Escalation.objects.filter(ticket=ticket, status__in=ACTIVE_ESCALATION_STATUSES).first()
     if active is not None:
@@ -389,43 +363,38 @@ def escalation_create(
             f"({active.get_status_display().lower()} since {when_words(active.accepted_at or active.created_at)}). "
             "Use “Escalate further” on that escalation instead; nothing new was created."
         )
-    path, level, team = _target(
+    path, level, team = HopRouter().target(
         ticket=ticket, escalation_type=escalation_type, mode=mode, position=1, above_tier=ticket.tier
     )
     if team is None:
         raise ValidationError(
             "No team can receive this escalation: ask an administrator to configure an escalation path."
         )
-    escalation = _insert(
-        ticket=ticket,
-        escalation_type=escalation_type,
-        mode=mode,
-        path=path,
-        level=1,
-        from_tier=ticket.tier,
-        to_tier=team.tier,
-        from_team=ticket.team,
-        to_team=team,
-        requested_by_kind=RequestedBy.AGENT,
-        requested_by=actor,
-        reason=reason.strip(),
-        dossier_problem=dossier_problem.strip(),
-        dossier_tried=dossier_tried.strip(),
-        dossier_desired_outcome=dossier_desired_outcome.strip(),
-        dossier_mood=dossier_mood.strip(),
-        caller_waiting=caller_waiting,
-        created_at=now,
-        # An emergency pages every manager until accepted, caller or not; any other caller-waiting hop is a warm
-        # transfer with its own short clock (then a promised callback: escalations.calls.warm_transfers_expire).
-        ack_due_at=now
-        + timedelta(
-            minutes=_ack_minutes(level, caller_waiting=caller_waiting and escalation_type != EscalationType.EMERGENCY)
+    # An emergency pages every manager until accepted, caller or not; any other caller-waiting hop is a warm
+    # transfer with its own short clock (then a promised callback: escalations.calls.warm_transfers_expire).
+    warm = caller_waiting and escalation_type != EscalationType.EMERGENCY
+    escalation = _open_one(
+        HopSpec(
+            ticket=ticket,
+            escalation_type=escalation_type,
+            mode=mode,
+            to_team=team,
+            position=1,
+            path=path,
+            level=level,
+            requested_by_kind=RequestedBy.AGENT,
+            requested_by=actor,
+            actor=actor,
+            reason=reason,
+            dossier=dossier,
+            caller_waiting=caller_waiting,
+            ack_minutes=ack_minutes(level, caller_waiting=warm),
+            headline="New escalation",
         ),
+        now=now,
     )
     if escalation is None:
         raise EscalationConflict("This ticket was escalated a moment ago (a double click?). Nothing new was created.")
-    _after_new_hop(escalation=escalation, level=level, actor=actor, now=now, headline="New escalation")
-
     if escalation_type == EscalationType.FINANCIAL:
         compensation_request_create(
             ticket=ticket,
@@ -449,108 +418,41 @@ def escalation_create(
     return escalation
 
 
-def _after_new_hop(
-    *, escalation: Escalation, level: EscalationLevel | None, actor: User | None, now, headline: str
-) -> None:
-    """Effects every new hop has: its event, the type's ticket changes, the receivers' and customer's notices."""
-    ticket = escalation.ticket
-    events.escalation_created_event(ticket=ticket, actor=actor, escalation=escalation)
-    if escalation.escalation_type == EscalationType.EMERGENCY and not ticket.is_emergency:
-        _ticket_update(ticket=ticket, now=now, is_emergency=True)
-    if escalation.escalation_type == EscalationType.COMPLIANCE:
-        # Restricted from this moment: only the compliance team (now the ticket's team), tier 3 and admins see it.
-        _ticket_update(
-            ticket=ticket, now=now, restricted=True, team=escalation.to_team, assignee=None, tier=escalation.to_tier
-        )
-        events.ticket_restricted_event(ticket=ticket, actor=actor, escalation=escalation)
-    _notify_receivers(escalation=escalation, level=level, headline=headline)
-    _tell_customer(
-        escalation=escalation, body=_customer_words_for_new_hop(escalation), kind=EventKind.ESCALATED, actor=actor
-    )
-
-
 @transaction.atomic
-def escalation_create_automatic(
-    *,
-    ticket: Ticket,
-    reason: str,
-    dossier_problem: str,
-    dossier_tried: str,
-    dossier_desired_outcome: str,
-    dossier_mood: str = "unknown",
-    now: datetime | None = None,
-) -> Escalation | None:
-    """The SLA engine's escalation: mode automatic, requested by the system, type support_level, to the next level
-    on the matching path (above any accepted escalation, which it supersedes). Returns None when an open
-    escalation already waits on the ticket, when there is no higher level, or when a concurrent call created the
-    same one (the database constraint decides). Atomic and idempotent."""
+def escalation_create_automatic(*, ticket: Ticket, now: datetime | None = None) -> Escalation | None:
+    """The SLA breach escalation of one ticket, by the very route the sweep takes (``breach_hop_specs`` and the
+    hop opener) for its earliest overdue running clock: mode automatic, type support_level, to the next level
+    above any accepted hop (which it supersedes), with the generated dossier. None when nothing is overdue, an
+    open hop already waits, there is no higher level, or a concurrent call opened it first. Atomic, idempotent."""
     now = now or timezone.now()
     _lock_ticket(ticket)
     if not ticket.is_open:
         return None
-    active = Escalation.objects.filter(ticket=ticket, status__in=ACTIVE_ESCALATION_STATUSES).order_by("-level").first()
-    if active is not None and active.status == EscalationStatus.OPEN:
-        return None
-    position = active.level + 1 if active else 1
-    above = active.to_tier if active else ticket.tier
-    escalation_type = EscalationType.SUPPORT_LEVEL
-    path, level, team = _target(
-        ticket=ticket,
-        escalation_type=escalation_type,
-        mode=EscalationMode.AUTOMATIC,
-        position=position,
-        above_tier=above,
+    clock = (
+        SLAClock.objects.select_related("policy__calendar", "policy__plan")
+        .filter(ticket=ticket, state=ClockState.RUNNING, due_at__lte=now)
+        .order_by("due_at", "pk")
+        .first()
     )
-    if team is None:
+    if clock is None:
         return None
-    if active is not None and not _supersede(active, now=now):
-        return None
-    escalation = _insert(
-        ticket=ticket,
-        escalation_type=escalation_type,
-        mode=EscalationMode.AUTOMATIC,
-        path=path,
-        level=position,
-        previous=active,
-        from_tier=active.to_tier if active else ticket.tier,
-        to_tier=team.tier,
-        from_team=active.to_team if active else ticket.team,
-        to_team=team,
-        requested_by_kind=RequestedBy.SYSTEM,
-        requested_by=None,
-        reason=reason.strip() or "SLA breached",
-        dossier_problem=dossier_problem.strip() or ticket.subject,
-        dossier_tried=dossier_tried.strip() or "Nothing recorded.",
-        dossier_desired_outcome=dossier_desired_outcome.strip() or "A resolution within the promised time.",
-        dossier_mood=dossier_mood or "unknown",
-        created_at=now,
-        ack_due_at=now + timedelta(minutes=_ack_minutes(level)),
-    )
-    if escalation is None:
-        transaction.set_rollback(True)  # undo the supersede: the other call won
-        return None
-    _after_new_hop(escalation=escalation, level=level, actor=None, now=now, headline="Automatic escalation (SLA)")
-    return escalation
-
-
-def _supersede(escalation: Escalation, *, now: datetime) -> bool:
-    """Conditional UPDATE: True only for the one caller that moved it from an active status."""
-    changed = Escalation.objects.filter(pk=escalation.pk, status__in=ACTIVE_ESCALATION_STATUSES).update(
-        status=EscalationStatus.SUPERSEDED, closed_at=now
-    )
-    if changed:
-        escalation.status = EscalationStatus.SUPERSEDED
-        escalation.closed_at = now
-    return bool(changed)
+    clock.ticket = ticket
+    hops = breach_hop_specs(clocks=[clock], now=now)
+    opened = escalation_hops_open(hops=hops, now=now) if hops else []
+    return opened[0] if opened else None
 
 
 @transaction.atomic
 def escalation_page_next_level(*, escalation: Escalation, now: datetime | None = None) -> Escalation | None:
-    """Nobody accepted within the level's time: supersede the hop and open the next level (up to tier 3), exactly
-    once. With no higher level, the managers are alerted once and the hop stays open. Atomic and idempotent."""
+    """Nobody accepted within the level's time: the sweep's paging (``escalation_hops_page``) for one hop: the
+    next level is opened (up to tier 3) exactly once; at the top the managers are alerted once and the hop stays
+    open. Atomic and idempotent."""
     now = now or timezone.now()
     ticket = _lock_ticket(escalation.ticket)
-    current = Escalation.objects.filter(pk=escalation.pk).first()
+    # The hop's row lock too (the sweep pages under it), so a page or a top-of-path alert happens exactly once.
+    current = (
+        Escalation.objects.select_for_update(of=("self",)).select_related("to_team").filter(pk=escalation.pk).first()
+    )
     if (
         current is None
         or current.status != EscalationStatus.OPEN
@@ -560,64 +462,14 @@ def escalation_page_next_level(*, escalation: Escalation, now: datetime | None =
         or (current.caller_waiting and current.escalation_type != EscalationType.EMERGENCY)
     ):
         return None
-    if not ticket.is_open:
-        # Nobody needs paging about a ticket that is resolved or closed: stop the clock instead.
-        Escalation.objects.filter(pk=current.pk, status=EscalationStatus.OPEN).update(ack_due_at=None)
-        escalation.ack_due_at = None
-        return None
-    path, level, team = _target(
-        ticket=ticket,
-        escalation_type=current.escalation_type,
-        mode=EscalationMode.AUTOMATIC,
-        position=current.level + 1,
-        above_tier=current.to_tier,
+    current.ticket = ticket
+    escalation_hops_page(escalations=[current], now=now)
+    escalation.status, escalation.closed_at, escalation.ack_due_at = (
+        current.status,
+        current.closed_at,
+        current.ack_due_at,
     )
-    if team is None:
-        # Top of the path: stop paging (exactly once) and make sure the managers know.
-        if Escalation.objects.filter(pk=current.pk, status=EscalationStatus.OPEN, ack_due_at=current.ack_due_at).update(
-            ack_due_at=None
-        ):
-            notification_enqueue(
-                kind="escalation_unacknowledged",
-                subject=f"Nobody has accepted the escalation of {ticket.reference} yet",
-                body=f"It has waited since {when_words(current.created_at)} and there is no higher level to page.",
-                recipients=managers_on_call(),
-                ticket=ticket,
-                url=core.ticket_url(ticket),
-            )
-            escalation.ack_due_at = None
-        return None
-    if not _supersede(current, now=now):
-        return None
-    escalation.status, escalation.closed_at = current.status, current.closed_at
-    new = _insert(
-        ticket=ticket,
-        escalation_type=current.escalation_type,
-        mode=EscalationMode.AUTOMATIC,
-        path=path or current.path,
-        level=current.level + 1,
-        previous=current,
-        from_tier=current.to_tier,
-        to_tier=team.tier,
-        from_team=current.to_team,
-        to_team=team,
-        requested_by_kind=RequestedBy.SYSTEM,
-        reason=f"Not accepted within {_ack_minutes(_level(current.path, current.level))} minutes by "
-        f"{current.to_team.name if current.to_team else 'the previous level'}. Original reason: {current.reason}",
-        dossier_problem=current.dossier_problem,
-        dossier_tried=current.dossier_tried,
-        dossier_desired_outcome=current.dossier_desired_outcome,
-        dossier_mood=current.dossier_mood,
-        caller_waiting=current.caller_waiting,
-        created_at=now,
-        ack_due_at=now + timedelta(minutes=_ack_minutes(level)),
-    )
-    if new is None:
-        transaction.set_rollback(True)
-        return None
-    events.escalation_created_event(ticket=ticket, actor=None, escalation=new)
-    _notify_receivers(escalation=new, level=level, headline="Escalation paged (not accepted in time)")
-    return new
+    return Escalation.objects.filter(previous=current, status=EscalationStatus.OPEN).first()
 
 
 # --- accept, return, escalate further, resolve, reassign --------------------------------------------------------
@@ -755,45 +607,41 @@ def escalation_escalate_further(
     if not _can_handle(actor, escalation):
         raise PermissionDenied("Only the receiving team or a manager can escalate this further.")
     ticket = _lock_ticket(escalation.ticket)
-    path, level, team = _target(
+    path, level, team = HopRouter().target(
         ticket=ticket,
         escalation_type=escalation.escalation_type,
         mode=EscalationMode.HIERARCHICAL,
         position=escalation.level + 1,
         above_tier=escalation.to_tier,
+        chain_path_id=escalation.path_id,
     )
     if team is None:
         raise ValidationError("This escalation is already with tier 3; there is no higher level to escalate to.")
-    if not _supersede(escalation, now=now):
-        raise _conflict(escalation)
     tried = escalation.dossier_tried
     if dossier_tried.strip():
         tried = f"{tried}\n{actor.display_name} (tier {actor.tier}): {dossier_tried.strip()}"
-    new = _insert(
+    hop = HopSpec(
         ticket=ticket,
         escalation_type=escalation.escalation_type,
         mode=EscalationMode.HIERARCHICAL,
-        path=path or escalation.path,
-        level=escalation.level + 1,
-        previous=escalation,
-        from_tier=escalation.to_tier,
-        to_tier=team.tier,
-        from_team=escalation.to_team,
         to_team=team,
+        position=escalation.level + 1,
+        path=path,
+        level=level,
+        previous=escalation,
         requested_by_kind=RequestedBy.AGENT,
         requested_by=actor,
-        reason=reason.strip(),
-        dossier_problem=escalation.dossier_problem,
-        dossier_tried=tried,
-        dossier_desired_outcome=escalation.dossier_desired_outcome,
-        dossier_mood=escalation.dossier_mood,
+        actor=actor,
+        reason=reason,
+        dossier=Dossier(escalation.dossier_problem, tried, escalation.dossier_desired_outcome, escalation.dossier_mood),
         caller_waiting=escalation.caller_waiting,
-        created_at=now,
-        ack_due_at=now + timedelta(minutes=_ack_minutes(level)),
+        headline="Escalated further",
     )
+    new = _open_one(hop, now=now)
+    if hop.lost == "moved":
+        raise _conflict(escalation)
     if new is None:
         raise EscalationConflict("This escalation was escalated further a moment ago; nothing new was created.")
-    _after_new_hop(escalation=new, level=level, actor=actor, now=now, headline="Escalated further")
     if amount is not None:
         compensation_request_create(
             ticket=ticket,
@@ -864,36 +712,43 @@ def _notify_escalating_teams(*, escalation: Escalation, actor: User) -> None:
 
 @transaction.atomic
 def escalation_reassign(*, escalation: Escalation, actor: User, team: Team, now: datetime | None = None) -> Escalation:
-    """A manager moves an active escalation to another team; it becomes open for that team again (its clock
-    restarts) and the team is notified. Atomic."""
+    """A manager moves an active escalation to another team: the hop is superseded and a new open hop at the same
+    level goes to that team through the hop opener (its clock restarts, the team is notified, the customer told).
+    Returns the new hop. Atomic."""
     _require_staff(actor)
     now = now or timezone.now()
     if not _is_tier3(actor):
         raise PermissionDenied("Only a manager can reassign an escalation.")
     if team == escalation.to_team and escalation.status == EscalationStatus.OPEN:
         raise ValidationError({"team": f"This escalation is already with {team.name}."})
-    level = _level(escalation.path, escalation.level)
-    changed = Escalation.objects.filter(pk=escalation.pk, status__in=ACTIVE_ESCALATION_STATUSES).update(
+    ticket = _lock_ticket(escalation.ticket)
+    router = HopRouter()
+    hop = HopSpec(
+        ticket=ticket,
+        escalation_type=escalation.escalation_type,
+        mode=escalation.mode,
         to_team=team,
-        to_tier=team.tier,
-        status=EscalationStatus.OPEN,
-        accepted_by=None,
-        accepted_at=None,
-        ack_due_at=now + timedelta(minutes=_ack_minutes(level)),
-    )
-    if not changed:
-        raise _conflict(escalation)
-    escalation.refresh_from_db()
-    core_events.event_record(
-        ticket=escalation.ticket,
-        kind=EventKind.ESCALATED,
+        position=escalation.level,
+        path=escalation.path,
+        level=router.level(router.paths_by_pk.get(escalation.path_id), escalation.level),
+        previous=escalation,
+        requested_by_kind=escalation.requested_by_kind,
+        requested_by=escalation.requested_by,
         actor=actor,
-        is_public=False,
-        body=f"{actor.display_name} reassigned the escalation to {team.name}.",
-        data={"escalation_id": escalation.pk, "reassigned_to": team.name},
+        reason=f"{actor.display_name} reassigned the escalation to {team.name}. {escalation.reason}",
+        dossier=Dossier(
+            escalation.dossier_problem,
+            escalation.dossier_tried,
+            escalation.dossier_desired_outcome,
+            escalation.dossier_mood,
+        ),
+        caller_waiting=escalation.caller_waiting,
+        headline=f"Escalation reassigned to {team.name}",
     )
-    _notify_receivers(escalation=escalation, level=level, headline=f"Escalation reassigned to {team.name}")
-    return escalation
+    new = _open_one(hop, now=now)
+    if new is None:
+        raise _conflict(escalation)
+    return new
 
 
 # --- the customer's request for a manager ----------------------------------------------------------------------
@@ -996,62 +851,44 @@ def escalation_request_manager(
     if not check.allowed:
         raise ValidationError(check.message)
     active = Escalation.objects.filter(ticket=ticket, status__in=ACTIVE_ESCALATION_STATUSES).order_by("-level").first()
-    position = active.level + 1 if active else 1
-    above = active.to_tier if active else ticket.tier
-    path, level, team = _target(
+    path, level, team = HopRouter().target(
         ticket=ticket,
         escalation_type=EscalationType.MANAGERIAL,
         mode=EscalationMode.HIERARCHICAL,
-        position=position,
-        above_tier=above,
+        position=active.level + 1 if active else 1,
+        above_tier=active.to_tier if active else ticket.tier,
     )
     if team is None:
         raise ValidationError("A manager is already looking after your request.")
-    if active is not None and not _supersede(active, now=now):
-        raise ValidationError("Your request changed a moment ago; please try again.")
-    replies = TicketEvent.objects.filter(ticket=ticket, kind=EventKind.AGENT_REPLY).count()
     core_events.manager_requested_event(ticket=ticket, actor=customer, reason=reason)
-    escalation = _insert(
+    written = automatic_dossiers(tickets=[ticket], now=now)[ticket.pk]
+    hop = HopSpec(
         ticket=ticket,
         escalation_type=EscalationType.MANAGERIAL,
         mode=EscalationMode.HIERARCHICAL,
-        path=path,
-        level=position,
-        previous=active,
-        from_tier=above,
-        to_tier=team.tier,
-        from_team=active.to_team if active else ticket.team,
         to_team=team,
+        position=active.level + 1 if active else 1,
+        path=path,
+        level=level,
+        previous=active,
         requested_by_kind=RequestedBy.CUSTOMER,
         requested_by=customer,
+        actor=customer,
         reason=reason,
-        dossier_problem=active.dossier_problem if active else f"{ticket.subject}: {ticket.description}",
-        dossier_tried=active.dossier_tried
-        if active
-        else f"{replies} repl{'y' if replies == 1 else 'ies'} from us so far; see the timeline.",
-        dossier_desired_outcome=f"The customer asked for a manager: {reason}",
-        dossier_mood=_mood_from_risk(ticket),
-        created_at=now,
-        ack_due_at=now + timedelta(minutes=_ack_minutes(level)),
+        dossier=Dossier(
+            active.dossier_problem if active else written.problem,
+            active.dossier_tried if active else written.tried,
+            f"The customer asked for a manager: {reason}",
+            written.mood,
+        ),
+        headline="Customer asked for a manager",
     )
+    escalation = _open_one(hop, now=now)
+    if hop.lost == "moved":
+        raise ValidationError("Your request changed a moment ago; please try again.")
     if escalation is None:
         raise ValidationError("You have already asked for a manager on this request.")
-    _after_new_hop(escalation=escalation, level=level, actor=customer, now=now, headline="Customer asked for a manager")
     return escalation
-
-
-def _mood_from_risk(ticket: Ticket) -> str:
-    from escalations.models import RiskAssessment
-
-    assessment = RiskAssessment.objects.filter(ticket=ticket).first()
-    if assessment is None:
-        return "unknown"
-    codes = {signal["code"] for signal in assessment.signals}
-    if codes & {"legal", "social_media", "cancel"}:
-        return "angry"
-    if codes & {"negative_tone", "repeated_contact", "manager_request"}:
-        return "frustrated"
-    return "unknown"
 
 
 # --- compensation ----------------------------------------------------------------------------------------------

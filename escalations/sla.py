@@ -24,54 +24,40 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connections, router, transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery
-from django.db.models.constants import OnConflict
-from django.urls import reverse
+from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
-from escalations.calendar import CalendarSpec, add_business_seconds, business_seconds_between, next_working_moment
+from escalations.bulk import _events_record_bulk, _insert_many, _Notice, _notify_bulk, _quiet_until, _team_people
+from escalations.calendar import CalendarSpec, add_business_seconds, business_seconds_between
+from escalations.hops import HopRouter, breach_hop_specs, escalation_hops_open, escalation_hops_page
 from escalations.models import (
     LIVE_CLOCK_STATES,
     ClockState,
     ClockTarget,
     Escalation,
-    EscalationLevel,
-    EscalationMode,
-    EscalationPath,
     EscalationStatus,
     EscalationType,
-    LevelTarget,
-    RequestedBy,
     SLAClock,
     SLAEvent,
     SLAEventKind,
     SLAPolicy,
 )
-from escalations.receivers import escalation_payload
 from escalations.sla_selectors import calendar_spec, sla_policy_for_ticket, team_calendar_specs
 from helpdesk.models import (
     OPEN_STATUSES,
-    PRIORITY_RANK,
     EventKind,
-    Notification,
-    NotificationChannel,
-    NotificationStatus,
     Organization,
     Status,
-    Team,
-    TeamMembership,
     Ticket,
     TicketEvent,
     User,
     WebhookEventType,
 )
-from helpdesk.notifications import _dispatch_on_commit
-from helpdesk.selectors import tickets_visible_to
 from helpdesk.signals import ticket_event_recorded
 from helpdesk.webhooks import webhook_emit_many
 
@@ -445,128 +431,6 @@ def connect_signals() -> None:
     post_save.connect(_on_organization_saved, sender=Organization, dispatch_uid="sla_plan_changed")
 
 
-# --- bulk writers used by the sweep (a constant number of queries per batch) ------------------------------------
-
-
-def _ticket_url(ticket_id_reference: str) -> str:
-    return reverse("ticket_detail", kwargs={"reference": ticket_id_reference})
-
-
-def _events_record_bulk(rows: list[TicketEvent]) -> list[TicketEvent]:
-    """``helpdesk.events.event_record`` for many rows: one INSERT, then the same signal per row."""
-    created = TicketEvent.objects.bulk_create(rows)
-    for event in created:
-        ticket_event_recorded.send(sender=TicketEvent, event=event, ticket=event.ticket)
-    return created
-
-
-@dataclass
-class _Notice:
-    ticket: Ticket
-    recipients: list[User]
-    kind: str
-    subject: str
-    body: str
-    not_before: datetime | None
-
-
-def _notify_bulk(notices: list[_Notice], now: datetime) -> int:
-    """The outbox for many tickets at once: recipients are filtered through the visibility selector with one
-    query per distinct recipient (bounded by staff, not by tickets); email rows carry the quiet-hours not_before."""
-    # A ticket's own customer may always see it; everyone else goes through the selector, one query per person.
-    people = {user.pk: user for notice in notices for user in notice.recipients if user.pk != notice.ticket.customer_id}
-    ticket_ids = {notice.ticket.pk for notice in notices}
-    visible: dict[int, set[int]] = defaultdict(set)
-    for user in people.values():
-        if user.is_active:
-            visible[user.pk] = set(tickets_visible_to(user).filter(pk__in=ticket_ids).values_list("pk", flat=True))
-    rows: list[dict] = []
-    for notice in notices:
-        url = _ticket_url(notice.ticket.reference)
-        for user in {u.pk: u for u in notice.recipients}.values():
-            own = user.pk == notice.ticket.customer_id and user.is_active
-            if not own and notice.ticket.pk not in visible[user.pk]:
-                continue
-            common = {
-                "kind": notice.kind,
-                "recipient_id": user.pk,
-                "ticket_id": notice.ticket.pk,
-                "subject": notice.subject[:250],
-                "body": notice.body,
-                "url": url,
-                "created_at": now,
-            }
-            rows.append(
-                {"channel": NotificationChannel.IN_APP, "status": NotificationStatus.SENT, "sent_at": now, **common}
-            )
-            if user.email:
-                rows.append(
-                    {
-                        "channel": NotificationChannel.EMAIL,
-                        "to_address": user.email,
-                        "not_before": notice.not_before,
-                        **common,
-                    }
-                )
-    _insert_many(Notification, rows)
-    # The email rows just written (read back by their shared moment: another sweep's rows at the same instant would
-    # only be dispatched twice, which delivery ignores).
-    emails = Notification.objects.filter(
-        channel=NotificationChannel.EMAIL,
-        status=NotificationStatus.PENDING,
-        created_at=now,
-        ticket_id__in=ticket_ids,
-        kind__in={notice.kind for notice in notices},
-    ).values_list("pk", flat=True)
-    _dispatch_on_commit(list(emails))
-    return len(rows)
-
-
-def _insert_many(model, objs: list, *, ignore_conflicts: bool = False) -> None:
-    """INSERT plain rows with ``executemany``. Django's ``bulk_create`` compiles one multi-row statement in Python,
-    which dominated the sweep's profile; this keeps the ORM's field conversion and costs a fraction of it. Only for
-    rows whose primary key the caller does not need. ``objs`` are model instances or dicts of attnames (missing
-    fields take their defaults)."""
-    if not objs:
-        return
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    connection = connections[router.db_for_write(model)]
-    quote = connection.ops.quote_name
-    on_conflict = OnConflict.IGNORE if ignore_conflicts else None
-    # Identifiers come from the model's meta and are quoted; every value is a parameter.
-    sql = "{} {} ({}) VALUES ({}) {}".format(
-        connection.ops.insert_statement(on_conflict=on_conflict),
-        quote(model._meta.db_table),
-        ", ".join(quote(f.column) for f in fields),
-        ", ".join(["%s"] * len(fields)),
-        connection.ops.on_conflict_suffix_sql(fields, on_conflict, None, None) or "",
-    )
-    if isinstance(objs[0], dict):
-        defaults = {f.attname: f.get_default() for f in fields}
-        values = ([row.get(f.attname, defaults[f.attname]) for f in fields] for row in objs)
-    else:
-        values = ([getattr(obj, f.attname) for f in fields] for obj in objs)
-    params = [[f.get_db_prep_save(value, connection) for f, value in zip(fields, row, strict=True)] for row in values]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
-
-
-def _quiet_until(*, team_id: int | None, ticket: Ticket, specs: dict[int, CalendarSpec], now: datetime):
-    """Email to a team outside its working hours waits for its next working minute; emergencies never wait."""
-    if ticket.is_emergency or team_id is None or team_id not in specs:
-        return None
-    moment = next_working_moment(specs[team_id], now)
-    return moment if moment > now else None
-
-
-def _team_people(team_ids: Iterable[int]) -> dict[int, list[tuple[User, bool]]]:
-    members: dict[int, list[tuple[User, bool]]] = defaultdict(list)
-    rows = TeamMembership.objects.filter(team_id__in=set(team_ids), user__is_active=True).select_related("user")
-    for row in rows.order_by("team_id", "user_id"):
-        members[row.team_id].append((row.user, row.is_lead))
-    return members
-
-
 # --- the sweep ---------------------------------------------------------------------------------------------------
 
 
@@ -757,355 +621,69 @@ def _sla_webhooks(event_type: str, clocks: list[SLAClock]) -> None:
     webhook_emit_many(event_type=event_type, items=items)
 
 
-def _paths_by_priority() -> list[EscalationPath]:
-    return list(
-        EscalationPath.objects.filter(escalation_type=EscalationType.SUPPORT_LEVEL, is_active=True)
-        .prefetch_related("levels__team")
-        .order_by("pk")
-    )
-
-
-def _path_for(ticket: Ticket, paths: list[EscalationPath]) -> EscalationPath | None:
-    """The support-level path for the ticket: matching category and minimum priority, the most specific first,
-    else any support-level path."""
-    rank = PRIORITY_RANK.get(ticket.priority, 0)
-
-    def matches(path: EscalationPath) -> bool:
-        return (path.category_id in (None, ticket.category_id)) and (
-            not path.min_priority or rank >= PRIORITY_RANK.get(path.min_priority, 0)
-        )
-
-    candidates = [p for p in paths if matches(p)]
-    if candidates:
-        return max(candidates, key=lambda p: (p.category_id is not None, PRIORITY_RANK.get(p.min_priority, -1)))
-    return paths[0] if paths else None
-
-
-def _level_team(level: EscalationLevel, tier3: Team | None) -> Team | None:
-    if level.target == LevelTarget.MANAGER_ON_CALL and level.team is None:
-        return tier3
-    return level.team
-
-
-def _dossier_facts(ticket_ids: Iterable[int]) -> dict[int, dict]:
-    """Last public message (the request, a reply or a customer message) and conversation counts per ticket, in one
-    query. Status changes are public too but say nothing a receiver needs to read."""
-    conversation = (EventKind.AGENT_REPLY, EventKind.CUSTOMER_MESSAGE, EventKind.CREATED)
-    last = TicketEvent.objects.filter(ticket=OuterRef("pk"), is_public=True, kind__in=conversation).order_by(
-        "-created_at", "-id"
-    )
-    rows = (
-        Ticket.objects.filter(pk__in=set(ticket_ids))
-        .annotate(
-            last_kind=Subquery(last.values("kind")[:1]),
-            last_body=Subquery(last.values("body")[:1]),
-            last_at=Subquery(last.values("created_at")[:1]),
-            replies=Count("events", filter=Q(events__kind=EventKind.AGENT_REPLY)),
-            notes=Count("events", filter=Q(events__kind=EventKind.INTERNAL_NOTE)),
-            messages=Count("events", filter=Q(events__kind=EventKind.CUSTOMER_MESSAGE)),
-        )
-        .values("pk", "last_kind", "last_body", "last_at", "replies", "notes", "messages")
-    )
-    return {row["pk"]: row for row in rows}
-
-
-def sla_escalate_breached(*, clocks: list[SLAClock], now: datetime) -> int:
-    """Escalate each breached clock's ticket one level up its support-level path, with a generated dossier: one
-    automatic escalation per ticket and level, guaranteed by the open-escalation constraint. Notifies the receiving
-    team (quiet hours apply to email, never to the escalation). A ticket whose escalation is still open (not yet
-    accepted) is not escalated again by a second breach: its acknowledgement timer already climbs the ladder. Runs
-    in the caller's transaction; returns how many escalations it created."""
+def _first_breach_by_ticket(clocks: list[SLAClock]) -> dict[int, SLAClock]:
     by_ticket: dict[int, SLAClock] = {}
     for clock in sorted(clocks, key=lambda c: (c.due_at, c.pk)):
         by_ticket.setdefault(clock.ticket_id, clock)
-    if not by_ticket:
-        return 0
-    paths = _paths_by_priority()
-    tier3 = Team.objects.filter(tier=3).order_by("pk").first()
-    active = defaultdict(list)
-    for esc in Escalation.objects.filter(ticket_id__in=by_ticket, status__in=ACTIVE_STATUSES).only(
-        "pk", "ticket_id", "level", "path_id", "status", "to_tier", "to_team_id"
-    ):
-        active[esc.ticket_id].append(esc)
-    facts = _dossier_facts(by_ticket)
+    return by_ticket
 
-    planned: dict[int, tuple[Escalation, EscalationLevel]] = {}
-    for ticket_id, clock in by_ticket.items():
-        ticket = clock.ticket
-        if any(esc.status == EscalationStatus.OPEN for esc in active[ticket_id]):
-            # Already waiting in someone's inbox: the acknowledgement timer climbs the ladder, not a second breach.
-            continue
-        current = max(active[ticket_id], key=lambda e: e.level, default=None)
-        path = next((p for p in paths if current and p.pk == current.path_id), None) or _path_for(ticket, paths)
-        if path is None:
-            continue
-        levels = {level.position: level for level in path.levels.all()}
-        position = (current.level + 1) if current else 1
-        level = levels.get(position)
-        if level is None:
-            continue
-        to_team = _level_team(level, tier3)
-        escalation = _automatic_escalation(
-            ticket=ticket, clock=clock, path=path, level=level, to_team=to_team, facts=facts, now=now
-        )
-        if current is not None:
-            # Above an accepted hop: it becomes the previous hop of the chain and is superseded below.
-            escalation.previous_id = current.pk
-            escalation.from_tier, escalation.from_team_id = current.to_tier, current.to_team_id
-        planned[ticket_id] = (escalation, level)
-    if not planned:
+
+def sla_escalate_breached(*, clocks: list[SLAClock], now: datetime) -> int:
+    """Escalate each breached clock's ticket one level up its support-level path through the hop opener (the
+    same route as ``escalation_create_automatic``): one automatic hop per ticket and level, guaranteed by the
+    open-escalation constraint, with the plain-words dossier. A ticket whose hop is still open (not yet accepted)
+    is not escalated again by a second breach: its acknowledgement timer already climbs the ladder. The breach is
+    written on the timeline of every ticket escalated. Runs in the caller's transaction; returns how many
+    escalations it created."""
+    hops = breach_hop_specs(clocks=clocks, now=now)
+    if not hops:
         return 0
-    _insert_many(Escalation, [esc for esc, _ in planned.values()], ignore_conflicts=True)
-    created = {
-        esc.ticket_id: esc
-        for esc in Escalation.objects.filter(
-            ticket_id__in=planned, status=EscalationStatus.OPEN, mode=EscalationMode.AUTOMATIC, created_at=now
-        ).select_related("to_team")
-    }
-    created = {tid: esc for tid, esc in created.items() if esc.level == planned[tid][1].position}
-    if not created:
-        return 0
-    previous = [esc.previous_id for esc in created.values() if esc.previous_id]
-    if previous:
-        Escalation.objects.filter(pk__in=previous, status__in=ACTIVE_STATUSES).update(
-            status=EscalationStatus.SUPERSEDED, closed_at=now
-        )
+    first = _first_breach_by_ticket(clocks)
+    _events_record_bulk([_breach_event(first[hop.ticket.pk], now) for hop in hops])
+    opened = {esc.ticket_id: esc.level for esc in escalation_hops_open(hops=hops, now=now)}
     for clock in clocks:
-        if clock.ticket_id in created:
-            clock.escalation_level = created[clock.ticket_id].level
-    _after_escalations(
-        escalations=list(created.values()),
-        tickets={tid: by_ticket[tid].ticket for tid in created},
-        levels={tid: planned[tid][1] for tid in created},
-        now=now,
-        why={tid: by_ticket[tid] for tid in created},
-    )
-    return len(created)
+        if clock.ticket_id in opened:
+            clock.escalation_level = opened[clock.ticket_id]
+    return len(opened)
 
 
-def _automatic_escalation(
-    *, ticket: Ticket, clock: SLAClock, path, level, to_team, facts: dict, now: datetime
-) -> Escalation:
-    tz, words = _tz(clock), TARGET_WORDS[clock.target]
-    policy = clock.policy
-    fact = facts.get(ticket.pk, {})
-    if fact.get("last_at"):
-        who = {
-            EventKind.AGENT_REPLY: "our reply",
-            EventKind.CUSTOMER_MESSAGE: "the customer's message",
-            EventKind.CREATED: "the request itself",
-        }.get(fact["last_kind"], fact["last_kind"])
-        last = f'Last public activity {_fmt(fact["last_at"], tz)}: {who}: "{(fact["last_body"] or "")[:300]}".'
-    else:
-        last = "No public activity yet."
-    tried = (
-        f"{fact.get('replies', 0)} agent repl{'y' if fact.get('replies') == 1 else 'ies'}, "
-        f"{fact.get('messages', 0)} customer message(s), {fact.get('notes', 0)} internal note(s). {last}"
-    )
-    promise = (
-        f"{policy.plan.name} plan, {ticket.get_priority_display()} priority ({policy.name}): "
-        f"{words} within {clock.target_seconds // 60} business minutes"
-        if policy
-        else f"{words} target"
-    )
-    return Escalation(
-        ticket=ticket,
-        escalation_type=EscalationType.SUPPORT_LEVEL,
-        mode=EscalationMode.AUTOMATIC,
-        status=EscalationStatus.OPEN,
-        path=path,
-        level=level.position,
-        from_tier=ticket.tier,
-        to_tier=to_team.tier if to_team else 3,
-        from_team_id=ticket.team_id,
-        to_team=to_team,
-        requested_by_kind=RequestedBy.SYSTEM,
-        reason=f"SLA breach: the {words} was due {_fmt(clock.due_at, tz)} ({promise}).",
-        dossier_problem=f"{ticket.subject}\n\n{ticket.description[:1500]}",
-        dossier_tried=tried,
-        dossier_desired_outcome=(
-            f"Meet the promise: {promise}. It was due {_fmt(clock.due_at, tz)} and is now overdue; take ownership and "
-            "answer the customer."
-        ),
-        dossier_mood="unknown",
+def _breach_event(clock: SLAClock, now: datetime) -> TicketEvent:
+    return TicketEvent(
+        ticket=clock.ticket,
+        kind=EventKind.SLA,
+        is_public=False,
+        body=f"The {TARGET_WORDS[clock.target]} SLA was breached: due {_fmt(clock.due_at, _tz(clock))}.",
+        data={"sla": "breached", "target": clock.target, "due_at": clock.due_at.isoformat()},
         created_at=now,
-        ack_due_at=now + timedelta(minutes=level.ack_minutes),
-    )
-
-
-def _after_escalations(*, escalations, tickets, levels, now, why=None) -> None:
-    """Timeline events and receiving-team notifications for freshly opened escalations (bulk). On a breach the
-    customer is also told, in plain words, who has their request now (as the escalation service does for a hop)."""
-    team_ids = {esc.to_team_id for esc in escalations if esc.to_team_id}
-    people = _team_people(team_ids)
-    specs = team_calendar_specs(team_ids=team_ids)
-    customers = User.objects.in_bulk({tickets[esc.ticket_id].customer_id for esc in escalations}) if why else {}
-    events, notices = [], []
-    for esc in escalations:
-        ticket, level = tickets[esc.ticket_id], levels[esc.ticket_id]
-        team_name = esc.to_team.name if esc.to_team else "tier 3"
-        clock = (why or {}).get(esc.ticket_id)
-        if clock is not None:
-            events.append(
-                TicketEvent(
-                    ticket=ticket,
-                    kind=EventKind.SLA,
-                    is_public=False,
-                    body=f"The {TARGET_WORDS[clock.target]} SLA was breached: due {_fmt(clock.due_at, _tz(clock))}.",
-                    data={"sla": "breached", "target": clock.target, "due_at": clock.due_at.isoformat()},
-                    created_at=now,
-                )
-            )
-            body = f"Automatic escalation to {team_name} (level {esc.level}): {esc.reason}"
-            words = (
-                f"We have passed your request to our {team_name} so that the right people handle it. They have "
-                "everything you have told us, so you will not need to repeat yourself. They will reply here."
-            )
-            events.append(
-                TicketEvent(ticket=ticket, kind=EventKind.ESCALATED, is_public=True, body=words, created_at=now)
-            )
-            customer = customers.get(ticket.customer_id)
-            if customer is not None:
-                notices.append(
-                    _Notice(
-                        ticket=ticket,
-                        recipients=[customer],
-                        kind="customer_escalated",
-                        subject=f"[{ticket.reference}] An update on your request",
-                        body=f"Hello {customer.display_name},\n\n{words}",
-                        not_before=None,
-                    )
-                )
-        else:
-            body = f"Nobody accepted level {esc.level - 1} in time: paged {team_name} (level {esc.level})."
-        events.append(
-            TicketEvent(
-                ticket=ticket,
-                kind=EventKind.ESCALATED,
-                is_public=False,
-                body=body,
-                data={
-                    "escalation_id": esc.pk,
-                    "mode": esc.mode,
-                    "level": esc.level,
-                    "to_team": team_name,
-                    "automatic": True,
-                },
-                created_at=now,
-            )
-        )
-        members = people.get(esc.to_team_id, [])
-        if level.notify_leads_only or not level.notify_team:
-            recipients = [user for user, lead in members if lead]
-        else:
-            recipients = [user for user, _ in members]
-        notices.append(
-            _Notice(
-                ticket=ticket,
-                recipients=recipients,
-                kind="escalation_automatic",
-                subject=f"[{ticket.reference}] Escalated to {team_name}: {ticket.subject}",
-                body=f"{body}\n\nProblem: {esc.dossier_problem[:500]}\nSo far: {esc.dossier_tried}\n"
-                f"Wanted: {esc.dossier_desired_outcome}\nAccept by {_fmt(esc.ack_due_at, settings.TIME_ZONE)}.",
-                not_before=_quiet_until(team_id=esc.to_team_id, ticket=ticket, specs=specs, now=now),
-            )
-        )
-    recorded = _events_record_bulk(events)
-    _notify_bulk(notices, now)
-    webhook_emit_many(
-        event_type=WebhookEventType.TICKET_ESCALATED,
-        items=[
-            (event.ticket, escalation_payload(event.data))
-            for event in recorded
-            if event.kind == EventKind.ESCALATED and not event.is_public and "escalation_id" in event.data
-        ],
     )
 
 
 def sla_page_unacknowledged(*, now: datetime, batch_size: int = 500) -> int:
-    """Escalations still open past ``ack_due_at`` page the next level of their path (the old hop is superseded);
-    at the top of the path they simply stop waiting. Batched, locked with skip_locked; exactly once per hop by the
-    open-escalation constraint. Returns how many next levels were paged."""
+    """Escalations still open past ``ack_due_at`` page the next level through the hop opener
+    (``escalation_hops_page``, the same route as ``escalation_page_next_level``); at the top of the path they stop
+    waiting and the managers on call are alerted once. Batched, locked with skip_locked; exactly once per hop by
+    the open-escalation constraint. Returns how many next levels were paged."""
     paged = 0
     # ``status__startswith`` (only "open" starts so) keeps SQLite's planner on the ack_due_at index: an equality on
     # status pulls it onto the inbox index and scans every open escalation. A partial index on ack_due_at WHERE
     # status = 'open' in the Escalation model would make this unnecessary.
     # A caller-waiting hop (not an emergency) is left to escalations.calls.warm_transfers_expire: it becomes a
     # callback, not a page.
-    awaiting = Q(status__startswith=EscalationStatus.OPEN, ack_due_at__lte=now, path__isnull=False) & (
+    awaiting = Q(status__startswith=EscalationStatus.OPEN, ack_due_at__lte=now) & (
         Q(caller_waiting=False) | Q(escalation_type=EscalationType.EMERGENCY)
     )
     due = Escalation.objects.filter(awaiting).exists()
+    router = HopRouter() if due else None
     while due:
         with transaction.atomic():
             escalations = list(
                 Escalation.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(awaiting, status=EscalationStatus.OPEN)
-                .select_related("ticket")
+                .select_related("ticket", "to_team")
                 .order_by("ack_due_at", "pk")[:batch_size]
             )
             if escalations:
-                paged += _page_batch(escalations, now=now)
+                paged += escalation_hops_page(escalations=escalations, now=now, router=router)
         if len(escalations) < batch_size:
             break
     return paged
-
-
-def _page_batch(escalations: list[Escalation], *, now: datetime) -> int:
-    path_ids = {esc.path_id for esc in escalations}
-    levels = {
-        (level.path_id, level.position): level
-        for level in EscalationLevel.objects.filter(path_id__in=path_ids).select_related("team")
-    }
-    tier3 = Team.objects.filter(tier=3).order_by("pk").first()
-    planned, top = {}, []
-    for esc in escalations:
-        nxt = levels.get((esc.path_id, esc.level + 1))
-        if nxt is None or esc.ticket.status not in OPEN_STATUSES:
-            top.append(esc.pk)
-            continue
-        to_team = _level_team(nxt, tier3)
-        planned[esc.pk] = (
-            Escalation(
-                ticket=esc.ticket,
-                escalation_type=esc.escalation_type,
-                mode=EscalationMode.AUTOMATIC,
-                status=EscalationStatus.OPEN,
-                path_id=esc.path_id,
-                level=nxt.position,
-                previous=esc,
-                from_tier=esc.to_tier,
-                to_tier=to_team.tier if to_team else 3,
-                from_team_id=esc.to_team_id,
-                to_team=to_team,
-                requested_by_kind=RequestedBy.SYSTEM,
-                reason=f"Not accepted within {levels[(esc.path_id, esc.level)].ack_minutes} minutes at level "
-                f"{esc.level}. {esc.reason}"
-                if (esc.path_id, esc.level) in levels
-                else esc.reason,
-                dossier_problem=esc.dossier_problem,
-                dossier_tried=esc.dossier_tried,
-                dossier_desired_outcome=esc.dossier_desired_outcome,
-                dossier_mood=esc.dossier_mood,
-                caller_waiting=esc.caller_waiting,
-                created_at=now,
-                ack_due_at=now + timedelta(minutes=nxt.ack_minutes),
-            ),
-            nxt,
-        )
-    if top:
-        # Nobody above: stop waiting (the escalation stays open with its team).
-        Escalation.objects.filter(pk__in=top).update(ack_due_at=None)
-    if not planned:
-        return 0
-    Escalation.objects.filter(pk__in=planned).update(status=EscalationStatus.SUPERSEDED, closed_at=now)
-    _insert_many(Escalation, [esc for esc, _ in planned.values()], ignore_conflicts=True)
-    created = list(
-        Escalation.objects.filter(previous_id__in=planned, status=EscalationStatus.OPEN, created_at=now).select_related(
-            "to_team"
-        )
-    )
-    tickets = {esc.ticket_id: esc.ticket for esc in escalations}
-    levels_by_ticket = {esc.ticket_id: planned[esc.previous_id][1] for esc in created}
-    _after_escalations(escalations=created, tickets=tickets, levels=levels_by_ticket, now=now)
-    return len(created)

@@ -1,27 +1,42 @@
-"""The SLA-facing services: automatic escalation and paging the next level, each exactly once."""
+"""The SLA-facing services: automatic escalation and paging the next level, each exactly once. They are thin
+wrappers over the sweep's own route (``escalations.hops``), so these run the hop opener one ticket at a time."""
 
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
-from escalations.models import Escalation, EscalationMode, EscalationStatus, RequestedBy
+from escalations.models import Escalation, EscalationMode, EscalationStatus, RequestedBy, SLAClock
 from escalations.selectors import escalations_unacknowledged_due
 from escalations.services import escalation_accept, escalation_create_automatic, escalation_page_next_level
 
-AUTO = {
-    "reason": "Resolution SLA breached",
-    "dossier_problem": "Dashboard down",
-    "dossier_tried": "Nothing recorded",
-    "dossier_desired_outcome": "Working dashboard",
-}
+
+@pytest.fixture
+def make_ticket(make_ticket):
+    """Tickets whose resolution clock is already overdue (the breach the SLA engine escalates)."""
+
+    def make(*args, **kwargs):
+        ticket = make_ticket(*args, **kwargs)
+        started = timezone.now() - timedelta(hours=9)
+        SLAClock.objects.create(
+            ticket=ticket,
+            target="resolution",
+            target_seconds=8 * 3600,
+            started_at=started,
+            running_since=started,
+            due_at=started + timedelta(hours=8),
+        )
+        return ticket
+
+    return make
 
 
 def test_automatic_escalation_goes_to_the_first_level_once(config, customer, specialist, make_ticket):
     # given an open ticket at tier 1
     ticket = make_ticket(customer, category="outage")
     # when the SLA engine escalates it twice
-    first = escalation_create_automatic(ticket=ticket, **AUTO)
-    second = escalation_create_automatic(ticket=ticket, **AUTO)
+    first = escalation_create_automatic(ticket=ticket)
+    second = escalation_create_automatic(ticket=ticket)
     # then one automatic, system-requested escalation exists, at level 1 to the technical team
     assert second is None
     assert first.mode == EscalationMode.AUTOMATIC
@@ -36,10 +51,10 @@ def test_automatic_escalation_goes_to_the_first_level_once(config, customer, spe
 def test_automatic_escalation_above_an_accepted_one_supersedes_it(config, customer, specialist, manager, make_ticket):
     # given an automatic escalation accepted by the specialist
     ticket = make_ticket(customer, category="outage")
-    first = escalation_create_automatic(ticket=ticket, **AUTO)
+    first = escalation_create_automatic(ticket=ticket)
     escalation_accept(escalation=first, actor=specialist)
     # when the SLA breaches again
-    second = escalation_create_automatic(ticket=ticket, **AUTO)
+    second = escalation_create_automatic(ticket=ticket)
     # then the next level (managers, tier 3) is opened and the first hop is superseded
     first.refresh_from_db()
     assert first.status == EscalationStatus.SUPERSEDED
@@ -50,7 +65,7 @@ def test_paging_the_next_level_happens_exactly_once(config, customer, specialist
     # given an automatic escalation nobody accepted within its ack minutes
     ticket = make_ticket(customer, category="outage")
     now = timezone.now()
-    first = escalation_create_automatic(ticket=ticket, now=now, **AUTO)
+    first = escalation_create_automatic(ticket=ticket, now=now)
     later = now + timedelta(minutes=31)
     # when the sweep finds it and pages twice
     assert list(escalations_unacknowledged_due(now=now)) == []
@@ -62,14 +77,14 @@ def test_paging_the_next_level_happens_exactly_once(config, customer, specialist
     first.refresh_from_db()
     assert first.status == EscalationStatus.SUPERSEDED
     assert (paged.level, paged.to_tier, paged.previous_id) == (2, 3, first.pk)
-    assert manager.notifications.filter(kind="escalation_support_level").exists()
+    assert manager.notifications.filter(kind="escalation_automatic").exists()
 
 
 def test_paging_at_the_top_alerts_managers_once_and_stops(config, customer, specialist, manager, make_ticket):
     # given a level-2 (tier 3) hop that nobody accepts
     ticket = make_ticket(customer, category="outage")
     now = timezone.now()
-    first = escalation_create_automatic(ticket=ticket, now=now, **AUTO)
+    first = escalation_create_automatic(ticket=ticket, now=now)
     top = escalation_page_next_level(escalation=first, now=now + timedelta(minutes=31))
     much_later = now + timedelta(hours=3)
     # when the sweep pages it twice
@@ -83,19 +98,28 @@ def test_paging_at_the_top_alerts_managers_once_and_stops(config, customer, spec
 
 
 def test_the_database_allows_one_open_escalation_per_ticket_and_level(config, customer, specialist, make_ticket):
-    from escalations.services import _insert
+    from escalations.hops import Dossier, HopSpec, escalation_hops_open
 
     # given an open automatic escalation at level 1
     ticket = make_ticket(customer, category="outage")
-    first = escalation_create_automatic(ticket=ticket, **AUTO)
+    first = escalation_create_automatic(ticket=ticket)
     fields = {
         f.name: getattr(first, f.name) for f in Escalation._meta.concrete_fields if f.name not in ("id", "previous")
     }
-    # when a racing writer inserts the same ticket and level past every check
-    duplicate = _insert(**fields)
+    # when a racing writer opens the same ticket and level past every check
+    hop = HopSpec(
+        ticket=ticket,
+        escalation_type=first.escalation_type,
+        mode=first.mode,
+        to_team=first.to_team,
+        position=first.level,
+        reason="racing",
+        dossier=Dossier("p", "t", "d", "unknown"),
+    )
+    duplicate = escalation_hops_open(hops=[hop], now=timezone.now())
     # then the partial unique constraint refuses it, and a closed one at that level is allowed
-    assert duplicate is None
-    assert _insert(**{**fields, "status": EscalationStatus.SUPERSEDED}) is not None
+    assert duplicate == [] and hop.lost == "duplicate"
+    assert Escalation.objects.create(**{**fields, "status": EscalationStatus.SUPERSEDED}) is not None
     assert Escalation.objects.filter(ticket=ticket, status="open").count() == 1
 
 
@@ -111,7 +135,7 @@ def test_a_closed_ticket_takes_its_escalations_with_it_and_is_never_paged(
     # given an unaccepted automatic escalation
     ticket = make_ticket(customer, category="outage")
     now = timezone.now()
-    first = escalation_create_automatic(ticket=ticket, now=now, **AUTO)
+    first = escalation_create_automatic(ticket=ticket, now=now)
     # when the ticket is resolved, the sweep does not page anyone about it
     ticket_change_status(ticket=ticket, actor=agent, status="resolved")
     assert escalation_page_next_level(escalation=first, now=now + timedelta(hours=1)) is None

@@ -78,18 +78,28 @@ def test_a_double_clicked_escalate_creates_exactly_one(config, customer, agent, 
 
 
 def test_racing_automatic_escalations_create_exactly_one(config, customer, specialist, make_ticket):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from escalations.models import SLAClock
+
+    # given a ticket whose resolution clock is overdue
     ticket = make_ticket(customer, category="outage")
+    started = timezone.now() - timedelta(hours=9)
+    SLAClock.objects.create(
+        ticket=ticket,
+        target="resolution",
+        target_seconds=8 * 3600,
+        started_at=started,
+        running_since=started,
+        due_at=started + timedelta(hours=8),
+    )
 
     def sweep():
         from helpdesk.models import Ticket
 
-        return escalation_create_automatic(
-            ticket=Ticket.objects.get(pk=ticket.pk),
-            reason="SLA breached",
-            dossier_problem="p",
-            dossier_tried="t",
-            dossier_desired_outcome="d",
-        )
+        return escalation_create_automatic(ticket=Ticket.objects.get(pk=ticket.pk))
 
     results = run_together(sweep, sweep, sweep, sweep)
     assert sum(isinstance(r, Escalation) for r in results) == 1, results

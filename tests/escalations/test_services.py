@@ -240,9 +240,11 @@ def test_only_a_manager_reassigns(
     escalation = escalate(ticket, agent)
     with pytest.raises(PermissionDenied):
         escalation_reassign(escalation=escalation, actor=specialist, team=teams["managers"])
-    escalation_reassign(escalation=escalation, actor=manager, team=teams["managers"])
+    # when a manager reassigns it, a new hop at the same level opens for the managers (the chain keeps every hop)
+    new = escalation_reassign(escalation=escalation, actor=manager, team=teams["managers"])
     escalation.refresh_from_db()
-    assert (escalation.to_team, escalation.to_tier, escalation.status) == (teams["managers"], 3, "open")
+    assert (new.to_team, new.to_tier, new.status) == (teams["managers"], 3, "open")
+    assert (escalation.status, new.previous_id, new.level) == ("superseded", escalation.pk, escalation.level)
 
 
 # --- the customer's request for a manager -----------------------------------------------------------------------------

@@ -86,13 +86,16 @@ def test_breach_records_the_true_deadline_and_escalates_once(setup, make_ticket,
     assert escalation.ack_due_at == london(2026, 11, 23, 14, 30)
     assert escalation.reason.startswith("SLA breach: the first response was due Mon 23 Nov 2026 11:00")
     assert escalation.dossier_problem.startswith("Printer on fire")
-    assert "No public activity" not in escalation.dossier_tried
-    assert "0 agent replies, 0 customer message(s)" in escalation.dossier_tried
-    assert escalation.dossier_desired_outcome.startswith("Meet the promise: Enterprise plan, Normal priority")
+    # the dossier is written in plain sentences (escalations.hops.automatic_dossiers)
+    assert escalation.dossier_problem == "Printer on fire. The customer wrote: “It is on fire.”"
+    assert escalation.dossier_tried == "No agent has replied yet."
+    assert escalation.dossier_desired_outcome == (
+        "A first answer — it was due at 11:00 GMT (Enterprise plan, normal priority)."
+    )
     assert escalation.dossier_mood == "unknown"
     events = TicketEvent.objects.filter(ticket=ticket, kind__in=["sla", "escalated"])
-    assert [(e.kind, e.is_public) for e in events] == [("sla", False), ("escalated", True), ("escalated", False)]
-    assert events[1].body.startswith("We have passed your request to our Technical so that the right people")
+    assert [(e.kind, e.is_public) for e in events] == [("sla", False), ("escalated", False), ("escalated", True)]
+    assert events[2].body.startswith("We have passed your request to our Technical team so that the right people")
     notified = Notification.objects.filter(kind="escalation_automatic", channel="in_app")
     assert [n.recipient for n in notified] == [specialist]
     told = Notification.objects.get(kind="customer_escalated", channel="email")
