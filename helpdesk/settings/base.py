@@ -74,6 +74,9 @@ TEMPLATES = [
     },
 ]
 
+# The workspace's "who else is viewing" box polls this often; a viewer counts as present for three intervals.
+PRESENCE_POLL_SECONDS = env.int("PRESENCE_POLL_SECONDS", default=15)
+
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'helpdesk.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
