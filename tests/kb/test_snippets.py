@@ -76,5 +76,7 @@ def test_before_you_escalate_snippet_is_escaped_exactly_once(make_article, make_
     # then the snippet is escaped once: the browser shows the apostrophe and "<b>" as text, never entities
     section = html.split('id="kb-h"', 1)[1].split("</section>", 1)[0]
     snippet_html = section.split('<small class="muted">', 1)[1].split("</small>", 1)[0]
-    assert snippet_html == "Refunds follow your plan&#x27;s SLA. Type &lt;b&gt; to bold a word."
-    assert unescape(snippet_html) == "Refunds follow your plan's SLA. Type <b> to bold a word."
+    # (PostgreSQL's ts_headline ends a fragment on a word, so the final full stop may be cut)
+    assert snippet_html.startswith("Refunds follow your plan&#x27;s SLA. Type &lt;b&gt; to bold a word")
+    assert unescape(snippet_html).startswith("Refunds follow your plan's SLA. Type <b> to bold a word")
+    assert "&amp;" not in snippet_html
