@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -172,15 +173,12 @@ def reply_template_variables(*, ticket: Ticket, agent: User) -> dict[str, str]:
     }
 
 
-PRESENCE_WINDOW = timedelta(seconds=45)
-
-
 def ticket_viewers(*, ticket: Ticket, exclude: User | None = None, now: datetime | None = None) -> list[User]:
-    """Staff who had the ticket's workspace open within the presence window (the poll refreshes every 15 s)."""
+    """Staff who had the ticket's workspace open within the presence window: three poll intervals
+    (``PRESENCE_POLL_SECONDS``), so one slow or lost poll does not make a viewer vanish."""
     now = now or timezone.now()
-    presences = TicketPresence.objects.filter(ticket=ticket, last_seen_at__gte=now - PRESENCE_WINDOW).select_related(
-        "user"
-    )
+    window = timedelta(seconds=3 * settings.PRESENCE_POLL_SECONDS)
+    presences = TicketPresence.objects.filter(ticket=ticket, last_seen_at__gte=now - window).select_related("user")
     if exclude is not None:
         presences = presences.exclude(user=exclude)
     return [presence.user for presence in presences.order_by("user__first_name", "user__username")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -232,6 +233,7 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
         context["other_tickets"] = selectors.ticket_other_tickets(user=user, ticket=ticket)
         context["attachments"] = [a for event in timeline for a in event.attachments.all()]
         context["viewers"] = selectors.ticket_viewers(ticket=ticket, exclude=user)
+        context["presence_poll_seconds"] = settings.PRESENCE_POLL_SECONDS
         context["sla_state"] = _sla_state(ticket, timezone.now())
     context["panels"] = panels_for(request=request, ticket=ticket)
     context.update(extra)

@@ -23,7 +23,13 @@ def kb_panel_context(*, request, ticket) -> dict | None:
 
 
 def before_escalate_articles(*, ticket, user) -> list[dict]:
-    """The escalate form's "before you escalate" step: the articles suggested for this ticket, as plain text."""
+    """The escalate form's "before you escalate" step: the articles suggested for this ticket, as plain text.
+
+    ``snippet_html`` is escaped HTML with ``<mark>`` highlights; the hook's ``snippet`` is plain text that the template
+    escapes, so drop the tags *and* decode the entities here (otherwise "plan's" reaches the page as "plan&#x27;s").
+    """
+    from html import unescape
+
     from django.urls import reverse
     from django.utils.html import strip_tags
 
@@ -33,7 +39,7 @@ def before_escalate_articles(*, ticket, user) -> list[dict]:
         {
             "title": hit.article.title,
             "url": reverse("kb_article_detail", args=[hit.article.pk]),
-            "snippet": strip_tags(hit.snippet_html),
+            "snippet": unescape(strip_tags(hit.snippet_html)),
         }
         for hit in articles_for_escalation(ticket=ticket, user=user)
     ]

@@ -19,12 +19,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import reduce
+from html import unescape
 from itertools import combinations
 from operator import add, and_, or_
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
 from django.db import connection
 from django.db.models import Case, F, FloatField, Q, QuerySet, Value, When
+from django.db.models.functions import Replace
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -150,8 +152,14 @@ def _search_postgres(queryset, terms, limit, boost_category_id) -> list[SearchHi
     if not ranked:
         return []
     # Headlines are expensive: compute them for the returned page only.
+    # ts_headline drops anything that looks like an HTML tag ("type <b> to bold" loses "<b>"), so it reads the text
+    # entity-encoded and ``_sentinels_to_html`` decodes it again before escaping it once.
     headline = SearchHeadline(
-        "body_text",
+        Replace(
+            Replace(Replace("body_text", Value("&"), Value("&amp;")), Value("<"), Value("&lt;")),
+            Value(">"),
+            Value("&gt;"),
+        ),
         any_term,
         config=CONFIG,
         start_sel=_START,
@@ -182,7 +190,8 @@ def _search_postgres(queryset, terms, limit, boost_category_id) -> list[SearchHi
 
 
 def _sentinels_to_html(text: str) -> SafeString:
-    return mark_safe(escape(text).replace(_START, "<mark>").replace(_STOP, "</mark>"))  # noqa: S308 - escaped first
+    """A ``ts_headline`` of the entity-encoded body (see above) as HTML: decoded, escaped once, then highlighted."""
+    return mark_safe(escape(unescape(text)).replace(_START, "<mark>").replace(_STOP, "</mark>"))  # noqa: S308
 
 
 # --- portable (SQLite) -------------------------------------------------------------------------------------------

@@ -79,6 +79,48 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+# Runs in every page before its own scripts (injected by the browser, so our CSP does not apply to it): each
+# violation is echoed to the console, where the fixture below collects it together with Chromium's own report.
+_CSP_VIOLATION_ECHO = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.effectiveDirective} blocked ${event.blockedURI || "inline"}`
+    + ` at ${event.sourceFile || location.href}:${event.lineNumber} ${event.sample || ""}`);
+});
+"""
+
+
+def _is_csp_violation(text: str) -> bool:
+    return text.startswith("CSP violation:") or "Content Security Policy" in text
+
+
+@pytest.fixture(autouse=True)
+def csp_violations(request, monkeypatch):
+    """Browser tests fail (at teardown) if any page reported a Content-Security-Policy violation.
+
+    Every context the test opens (``page``/``context`` and ``browser.new_context(...)`` alike) is watched: the console
+    messages of all its pages are collected, and a ``securitypolicyviolation`` listener echoes each violation there
+    (which also catches those Chromium does not log itself). The list is yielded for tests that want to look.
+    """
+    seen: list[str] = []
+    if "browser" not in request.keywords:
+        yield seen
+        return
+    browser = request.getfixturevalue("browser")
+    original_new_context = browser.new_context
+
+    def watched_new_context(*args, **kwargs):
+        context = original_new_context(*args, **kwargs)
+        context.add_init_script(script=_CSP_VIOLATION_ECHO)
+        context.on("console", lambda message: seen.append(f"[{message.type}] {message.text} ({message.location})"))
+        return context
+
+    monkeypatch.setattr(browser, "new_context", watched_new_context)
+    yield seen
+    violations = [line for line in seen if _is_csp_violation(line.split("] ", 1)[-1])]
+    if violations:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(violations), pytrace=False)
+
+
 @pytest.fixture
 def screenshot_dir(request) -> Path:
     """Where a browser test saves its screenshots: test-results/<test name>/."""

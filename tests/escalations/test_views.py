@@ -89,6 +89,17 @@ def test_inbox_accept_and_the_loser_of_a_race(
     assert "Priya Shah accepted this escalation at" in late
 
 
+def test_inbox_title_is_plain_text_and_loads_the_calls_script_once(config, specialist, login):
+    # given
+    client = login(specialist)
+    # when
+    html = client.get(reverse("escalation_inbox")).content.decode()
+    # then
+    title = html.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert title == "Escalation inbox · Escalation Helpdesk"
+    assert html.count("js/calls.js") == 1
+
+
 def test_return_and_further_and_resolve_screens(
     config, customer, agent, specialist, manager, make_ticket, escalate, login
 ):

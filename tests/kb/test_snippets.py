@@ -3,6 +3,8 @@ search fragment."""
 
 from __future__ import annotations
 
+from html import unescape
+
 import pytest
 from django.template.loader import render_to_string
 from django.test import RequestFactory
@@ -61,3 +63,20 @@ def test_htmx_search_returns_only_the_results_fragment(make_article, customer, l
     body = response.content.decode()
     assert body.lstrip().startswith('<section id="kb-results"')
     assert "Resetting your <mark>password</mark>" in body and "<html" not in body
+
+
+def test_before_you_escalate_snippet_is_escaped_exactly_once(make_article, make_ticket, customer, agent, login):
+    # given an article whose text has an apostrophe and a literal <b> (a Markdown code span), and a ticket it suits
+    make_article(
+        title="Refund timing", body="Refunds follow your plan's SLA. Type `<b>` to bold a word.", tags="refund"
+    )
+    ticket = make_ticket(customer, subject="Where is my refund?", description="Refund not received.")
+    # when the agent opens the escalate form
+    html = login(agent).get(reverse("escalation_new", args=[ticket.reference])).content.decode()
+    # then the snippet is escaped once: the browser shows the apostrophe and "<b>" as text, never entities
+    section = html.split('id="kb-h"', 1)[1].split("</section>", 1)[0]
+    snippet_html = section.split('<small class="muted">', 1)[1].split("</small>", 1)[0]
+    # (PostgreSQL's ts_headline ends a fragment on a word, so the final full stop may be cut)
+    assert snippet_html.startswith("Refunds follow your plan&#x27;s SLA. Type &lt;b&gt; to bold a word")
+    assert unescape(snippet_html).startswith("Refunds follow your plan's SLA. Type <b> to bold a word")
+    assert "&amp;" not in snippet_html

@@ -90,7 +90,8 @@ def test_dashboard_and_coaching_view_on_the_demo_data(page, live_server, screens
     assert "Technical" in charts.first.locator(".legend").text_content()
     assert page.get_by_role("heading", name="Needs attention now").is_visible()
     # and the charts stay readable without colour (patterns and dash styles): look at dashboard-greyscale.png
-    page.add_style_tag(content="html { filter: grayscale(1); }")
+    # (set through the CSSOM: an injected <style> would be an inline style, which our CSP refuses)
+    page.evaluate("document.documentElement.style.filter = 'grayscale(1)'")
     page.locator("svg.chart").first.screenshot(path=screenshot_dir / "dashboard-greyscale-by-type.png")
     page.locator("svg.chart").nth(1).screenshot(path=screenshot_dir / "dashboard-greyscale-rates.png")
     page.locator("svg.chart").nth(2).screenshot(path=screenshot_dir / "dashboard-greyscale-sla.png")
