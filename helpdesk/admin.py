@@ -267,21 +267,22 @@ class TicketEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(admin.ModelAdmin):
+class AttachmentAdmin(ServiceOnlyAdmin):
+    """Read-only: uploaded with a reply or note, whose public/internal choice decides who may see the file."""
+
     list_display = ("original_name", "ticket", "content_type", "size", "is_public", "created_at")
     list_filter = ("content_type", "is_public")
     search_fields = ("original_name", "ticket__reference")
-    autocomplete_fields = ("ticket",)
-    readonly_fields = ("file", "content_type", "size", "uploaded_by", "created_at")
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ServiceOnlyAdmin):
+    """The outbox, read-only: rows are written by ``notification_enqueue`` in the sender's transaction and moved only
+    by the delivery worker (claim, send, back-off, give up)."""
+
     list_display = ("created_at", "channel", "status", "kind", "recipient", "to_address", "attempts", "sent_at")
     list_filter = ("channel", "status", "kind")
     search_fields = ("subject", "to_address", "recipient__username")
-    autocomplete_fields = ("recipient", "ticket")
-    readonly_fields = ("attempts", "last_error", "sent_at", "created_at")
 
 
 @admin.register(InboundMessage)

@@ -90,31 +90,37 @@ class ServiceOnlyAdmin(admin.ModelAdmin):
     def apply_each(self, request, queryset, *, apply, label=str) -> tuple[list[str], list[str]]:
         return admin_apply_each(request=request, objects=queryset, apply=apply, label=label, refusals=self.refusals)
 
-    def action_with_form(
-        self,
-        request: HttpRequest,
-        queryset,
-        *,
-        form_class: type[forms.Form],
-        title: str,
-        apply: Callable[[Any, dict], str],
-        label: Callable[[Any], str] = str,
-    ) -> TemplateResponse | None:
-        """An admin action that first asks for its input (e.g. the new status), then applies it row by row."""
-        form = form_class(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            data = form.cleaned_data
-            self.apply_each(request, queryset, apply=lambda obj: apply(obj, data), label=label)
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "opts": self.model._meta,
-            "form": form,
-            "queryset": queryset,
-            "action": request.POST.get("action", ""),
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "label": label,
-            "rows": [label(obj) for obj in queryset],
-        }
-        return TemplateResponse(request, "admin/service_action_form.html", context)
+    def action_with_form(self, request, queryset, **kwargs) -> TemplateResponse | None:
+        return admin_action_with_form(self, request, queryset, refusals=self.refusals, **kwargs)
+
+
+def admin_action_with_form(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset,
+    *,
+    form_class: type[forms.Form],
+    title: str,
+    apply: Callable[[Any, dict], str],
+    label: Callable[[Any], str] = str,
+    refusals: tuple[type[Exception], ...] = (),
+) -> TemplateResponse | None:
+    """An admin action that first asks for its input (e.g. the new status), then applies it row by row."""
+    form = form_class(request.POST if "apply" in request.POST else None)
+    if form.is_valid():
+        data = form.cleaned_data
+        admin_apply_each(
+            request=request, objects=queryset, apply=lambda obj: apply(obj, data), label=label, refusals=refusals
+        )
+        return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "opts": modeladmin.model._meta,
+        "form": form,
+        "queryset": queryset,
+        "action": request.POST.get("action", ""),
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "rows": [label(obj) for obj in queryset],
+    }
+    return TemplateResponse(request, "admin/service_action_form.html", context)
