@@ -121,14 +121,22 @@ def test_compensation_reject_without_a_note_is_refused_with_the_service_message(
     assert pending_request.amount == Decimal("400")
 
 
-def test_compensation_change_form_cannot_approve_directly(client, login, admin_user, pending_request):
+def test_compensation_change_form_cannot_change_amount_or_status(client, login, admin_user, pending_request):
     # given
     login(admin_user)
 
     # when
     client.post(
         reverse("admin:escalations_compensationrequest_change", args=[pending_request.pk]),
-        {"status": CompensationStatus.APPROVED, "amount": "9999", "currency": "GBP"},
+        {
+            "ticket": pending_request.ticket_id,
+            "escalation": "",
+            "amount": "9999",
+            "currency": "GBP",
+            "reason": "Lost",
+            "status": CompensationStatus.APPROVED,
+            "decision_note": "approved by editing the row",
+        },
     )
 
     # then
