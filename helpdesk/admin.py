@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
-from helpdesk import services
+from helpdesk import selectors, services
 from helpdesk.admin_services import ServiceOnlyAdmin, refusal_text
 from helpdesk.forms import TicketUpdateForm
 from helpdesk.models import (
@@ -128,6 +128,10 @@ class TicketAdmin(ServiceOnlyAdmin):
     inlines = [TicketEventInline]
     change_form_template = "admin/helpdesk/ticket/change_form.html"
     actions = ["change_status", "change_priority", "assign_to_team"]
+
+    def get_queryset(self, request):
+        # The admin is a list too: restricted tickets follow the same visibility rule as every other screen.
+        return selectors.tickets_visible_to(request.user)
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.properties_view)
