@@ -1,5 +1,12 @@
+"""Admin for escalations. Paths, playbooks and approval limits are configuration and freely editable; escalations,
+compensation requests, vendor cases, risk assessments, calls and callbacks are stateful records: read-only here, and
+the useful state changes (accept an escalation, approve or reject compensation) are admin actions over the services.
+The SLA engine's admin lives in ``admin_sla.py``."""
+
+from django import forms
 from django.contrib import admin
 
+from escalations import services
 from escalations.models import (
     Call,
     Callback,
@@ -12,6 +19,7 @@ from escalations.models import (
     TierApprovalLimit,
     VendorCase,
 )
+from helpdesk.admin_services import ServiceOnlyAdmin
 
 
 class EscalationLevelInline(admin.TabularInline):
@@ -37,7 +45,9 @@ class EscalationPathAdmin(admin.ModelAdmin):
 
 
 @admin.register(Escalation)
-class EscalationAdmin(admin.ModelAdmin):
+class EscalationAdmin(ServiceOnlyAdmin):
+    """Read-only; "Accept" goes through ``escalation_accept`` (ticket reassigned, events, customer told)."""
+
     list_display = (
         "ticket",
         "escalation_type",
@@ -51,15 +61,23 @@ class EscalationAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "escalation_type", "mode", "to_tier", "requested_by_kind")
     search_fields = ("ticket__reference", "ticket__subject", "reason", "dossier_problem")
-    raw_id_fields = ("ticket", "previous", "path")
-    readonly_fields = ("created_at", "accepted_at", "closed_at")
     date_hierarchy = "created_at"
+    refusals = (services.EscalationConflict,)
+    actions = ["accept"]
 
     def get_queryset(self, request):
         # The admin is a list too: restricted tickets follow the same visibility rule.
         from escalations.selectors import escalations_visible_to
 
         return escalations_visible_to(request.user).select_related("ticket", "to_team")
+
+    @admin.action(description="Accept the selected escalations (they become yours)")
+    def accept(self, request, queryset):
+        def apply(escalation: Escalation) -> str:
+            services.escalation_accept(escalation=escalation, actor=request.user)
+            return f"accepted; {escalation.ticket.reference} is now yours"
+
+        self.apply_each(request, queryset, apply=apply, label=_escalation_label)
 
 
 @admin.register(Playbook)
@@ -74,47 +92,95 @@ class TierApprovalLimitAdmin(admin.ModelAdmin):
     list_filter = ("currency",)
 
 
+class CompensationRejectForm(forms.Form):
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), label="Why (the requester reads this)", required=False
+    )
+
+
 @admin.register(CompensationRequest)
-class CompensationRequestAdmin(admin.ModelAdmin):
+class CompensationRequestAdmin(ServiceOnlyAdmin):
+    """Read-only; approve and reject go through ``compensation_decide`` (approval limit, nobody decides their own
+    request, events, the customer and requester told)."""
+
     list_display = ("ticket", "amount", "currency", "status", "requested_by", "decided_by", "created_at")
     list_filter = ("status", "currency")
     search_fields = ("ticket__reference", "reason")
-    raw_id_fields = ("ticket", "escalation")
-    readonly_fields = ("status", "requested_by", "requester_limit", "decided_by", "decided_at", "created_at")
+    refusals = (services.EscalationConflict,)
+    actions = ["approve", "reject"]
+
+    def get_queryset(self, request):
+        from escalations.selectors import compensation_requests_visible_to
+
+        return compensation_requests_visible_to(request.user).select_related("ticket", "requested_by")
+
+    @admin.action(description="Approve the selected compensation requests")
+    def approve(self, request, queryset):
+        def apply(compensation: CompensationRequest) -> str:
+            services.compensation_decide(request=compensation, actor=request.user, approve=True)
+            return "approved"
+
+        self.apply_each(request, queryset, apply=apply, label=_compensation_label)
+
+    @admin.action(description="Reject the selected compensation requests…")
+    def reject(self, request, queryset):
+        def apply(compensation: CompensationRequest, data: dict) -> str:
+            services.compensation_decide(request=compensation, actor=request.user, approve=False, note=data["note"])
+            return "rejected"
+
+        return self.action_with_form(
+            request,
+            queryset,
+            form_class=CompensationRejectForm,
+            title="Reject compensation",
+            apply=apply,
+            label=_compensation_label,
+        )
+
+
+def _escalation_label(escalation: Escalation) -> str:
+    return f"{escalation.ticket.reference} ({escalation.get_escalation_type_display()})"
+
+
+def _compensation_label(compensation: CompensationRequest) -> str:
+    return f"{compensation.ticket.reference} {services.money(compensation.amount, compensation.currency)}"
 
 
 @admin.register(VendorCase)
-class VendorCaseAdmin(admin.ModelAdmin):
+class VendorCaseAdmin(ServiceOnlyAdmin):
+    """Read-only: opened by a third-party escalation, reminded by the sweep."""
+
     list_display = ("vendor_name", "external_reference", "ticket", "follow_up_at", "reminded_at", "closed_at")
     list_filter = ("vendor_name",)
     search_fields = ("vendor_name", "external_reference", "ticket__reference")
-    raw_id_fields = ("ticket", "escalation")
 
 
 @admin.register(RiskAssessment)
-class RiskAssessmentAdmin(admin.ModelAdmin):
+class RiskAssessmentAdmin(ServiceOnlyAdmin):
+    """Read-only: computed from the conversation."""
+
     list_display = ("ticket", "score", "suggested_type", "messages_assessed", "updated_at")
     list_filter = ("suggested_type",)
     search_fields = ("ticket__reference",)
-    raw_id_fields = ("ticket",)
 
 
 # --- calls and callbacks ------------------------------------------------------------------------------------------
 
 
 @admin.register(Call)
-class CallAdmin(admin.ModelAdmin):
+class CallAdmin(ServiceOnlyAdmin):
+    """Read-only: calls are logged from the ticket workspace (``call_log``)."""
+
     list_display = ["ticket", "direction", "number", "agent", "started_at", "duration_seconds", "outcome"]
     list_filter = ["direction", "outcome"]
     search_fields = ["ticket__reference", "number", "summary"]
-    raw_id_fields = ["ticket", "agent", "callback"]
     date_hierarchy = "started_at"
 
 
 @admin.register(Callback)
-class CallbackAdmin(admin.ModelAdmin):
+class CallbackAdmin(ServiceOnlyAdmin):
+    """Read-only: promised, completed and breached through the calls services and their sweep."""
+
     list_display = ["ticket", "customer", "number", "window_start", "window_end", "owner", "status", "breached_at"]
     list_filter = ["status"]
     search_fields = ["ticket__reference", "number", "reason"]
-    raw_id_fields = ["ticket", "customer", "owner", "escalation"]
-    readonly_fields = ["reminded_at", "breached_at", "completed_at"]

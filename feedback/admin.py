@@ -1,6 +1,13 @@
+"""Admin for feedback. Resolution records, surveys, follow-ups and root-cause analyses are stateful records written by
+the services (their events, guards and follow-ups must always happen): read-only here. The useful state changes are
+admin actions over the same services: review an RCA, mark a corrective action done."""
+
+from django import forms
 from django.contrib import admin
 
+from feedback import services
 from feedback.models import (
+    CauseCategory,
     CoachingItem,
     CorrectiveAction,
     FollowUpTask,
@@ -8,17 +15,20 @@ from feedback.models import (
     RootCauseAnalysis,
     Survey,
 )
+from helpdesk.admin_services import ServiceOnlyAdmin
 
 
 @admin.register(ResolutionRecord)
-class ResolutionRecordAdmin(admin.ModelAdmin):
+class ResolutionRecordAdmin(ServiceOnlyAdmin):
     list_display = ("ticket", "recorded_by", "recorded_at")
     search_fields = ("ticket__reference", "summary")
-    raw_id_fields = ("ticket", "escalation", "recorded_by")
 
 
 @admin.register(Survey)
-class SurveyAdmin(admin.ModelAdmin):
+class SurveyAdmin(ServiceOnlyAdmin):
+    """Read-only: scheduled, sent and answered by the survey services (the nonce is the link's secret and the
+    answers are the customer's)."""
+
     list_display = (
         "ticket",
         "is_escalated",
@@ -33,37 +43,39 @@ class SurveyAdmin(admin.ModelAdmin):
     )
     list_filter = ("is_escalated", "csat", "fixed")
     search_fields = ("ticket__reference", "comment")
-    raw_id_fields = ("ticket", "escalation")
-    # The nonce is the link's secret and the answers are the customer's: read-only here.
-    readonly_fields = (
-        "nonce",
-        "sent_at",
-        "reminder_sent_at",
-        "answered_at",
-        "csat",
-        "fixed",
-        "explain_count",
-        "nps",
-        "comment",
-    )
+    exclude = ("nonce",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [name for name in super().get_readonly_fields(request, obj) if name != "nonce"]
 
 
 @admin.register(FollowUpTask)
-class FollowUpTaskAdmin(admin.ModelAdmin):
+class FollowUpTaskAdmin(ServiceOnlyAdmin):
+    """Read-only: outcomes are recorded in "My follow-ups" (``follow_up_complete``), which may reopen the ticket."""
+
     list_display = ("ticket", "kind", "owner", "due_at", "done_at", "outcome")
     list_filter = ("kind", "outcome")
     search_fields = ("ticket__reference", "note")
-    raw_id_fields = ("ticket", "survey", "owner", "done_by")
 
 
 class CorrectiveActionInline(admin.TabularInline):
     model = CorrectiveAction
     extra = 0
-    raw_id_fields = ("owner",)
+    can_delete = False
+    fields = ("description", "owner", "due_date", "status", "done_at")
+    readonly_fields = fields
+    max_num = 0
+
+
+class RcaReviewForm(forms.Form):
+    cause_category = forms.ChoiceField(choices=CauseCategory.choices, label="Cause category (confirm or reclassify)")
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Review note", required=False)
 
 
 @admin.register(RootCauseAnalysis)
-class RootCauseAnalysisAdmin(admin.ModelAdmin):
+class RootCauseAnalysisAdmin(ServiceOnlyAdmin):
+    """Read-only; "Review" goes through ``rca_review`` (managers only; a reclassification applies its follow-up)."""
+
     list_display = (
         "ticket",
         "cause_category",
@@ -75,16 +87,40 @@ class RootCauseAnalysisAdmin(admin.ModelAdmin):
     )
     list_filter = ("cause_category", "preventable", "reclassified_from")
     search_fields = ("ticket__reference", "five_whys")
-    raw_id_fields = ("ticket", "escalation", "created_by", "reviewed_by")
     inlines = [CorrectiveActionInline]
+    actions = ["review"]
+
+    @admin.action(description="Review the selected root-cause analyses…")
+    def review(self, request, queryset):
+        def apply(rca: RootCauseAnalysis, data: dict) -> str:
+            services.rca_review(rca=rca, actor=request.user, cause_category=data["cause_category"], note=data["note"])
+            return f"reviewed ({CauseCategory(data['cause_category']).label})"
+
+        return self.action_with_form(
+            request, queryset, form_class=RcaReviewForm, title="Review RCA", apply=apply, label=_rca_label
+        )
+
+
+def _rca_label(rca: RootCauseAnalysis) -> str:
+    return f"RCA of {rca.ticket.reference}"
 
 
 @admin.register(CorrectiveAction)
-class CorrectiveActionAdmin(admin.ModelAdmin):
+class CorrectiveActionAdmin(ServiceOnlyAdmin):
+    """Read-only; "Mark done" goes through ``corrective_action_complete`` (its owner or a manager)."""
+
     list_display = ("description", "rca", "owner", "due_date", "status")
     list_filter = ("status",)
     search_fields = ("description",)
-    raw_id_fields = ("rca", "owner")
+    actions = ["mark_done"]
+
+    @admin.action(description="Mark the selected corrective actions done")
+    def mark_done(self, request, queryset):
+        def apply(action: CorrectiveAction) -> str:
+            services.corrective_action_complete(action=action, actor=request.user)
+            return "done"
+
+        self.apply_each(request, queryset, apply=apply)
 
 
 @admin.register(CoachingItem)

@@ -1,11 +1,18 @@
 import secrets
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 
+from helpdesk import selectors, services
+from helpdesk.admin_services import ServiceOnlyAdmin, refusal_text
+from helpdesk.forms import TicketUpdateForm
 from helpdesk.models import (
     ApiToken,
     Attachment,
@@ -15,7 +22,9 @@ from helpdesk.models import (
     Notification,
     Organization,
     Plan,
+    Priority,
     ReplyTemplate,
+    Status,
     Team,
     TeamMembership,
     Ticket,
@@ -93,16 +102,157 @@ class TicketEventInline(admin.TabularInline):
         return False
 
 
+class TicketStatusActionForm(forms.Form):
+    status = forms.ChoiceField(choices=Status.choices, label="New status")
+
+
+class TicketPriorityActionForm(forms.Form):
+    priority = forms.ChoiceField(choices=Priority.choices, label="New priority")
+
+
+class TicketTeamActionForm(forms.Form):
+    team = forms.ModelChoiceField(queryset=Team.objects.all(), label="Team")
+
+
+def _ticket_label(ticket: Ticket) -> str:
+    return ticket.reference
+
+
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(ServiceOnlyAdmin):
+    """Every ticket field is read-only here: status, priority, category, team and assignee change on the
+    "Change properties" page or through the bulk actions, which call the workspace's services (events, status guards,
+    version check, SLA recompute); tickets are created only through ``ticket_create``."""
+
     list_display = ("reference", "subject", "organization", "status", "priority", "team", "assignee", "created_at")
     list_filter = ("status", "priority", "channel", "tier", "restricted", "is_emergency", "team", "category")
     search_fields = ("reference", "subject", "customer__email", "customer__username", "organization__name")
-    autocomplete_fields = ("customer", "organization", "category", "team", "assignee")
-    readonly_fields = ("reference", "version", "created_at", "updated_at", "sla_due_at")
     date_hierarchy = "created_at"
     list_select_related = ("organization", "team", "assignee")
     inlines = [TicketEventInline]
+    change_form_template = "admin/helpdesk/ticket/change_form.html"
+    actions = ["change_status", "change_priority", "assign_to_team"]
+
+    def get_queryset(self, request):
+        # The admin is a list too: restricted tickets follow the same visibility rule as every other screen.
+        return selectors.tickets_visible_to(request.user)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.properties_view)
+        return [path("<path:object_id>/properties/", view, name="helpdesk_ticket_properties"), *super().get_urls()]
+
+    def properties_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The admin's one-ticket edit: the workspace's form and ``ticket_update`` with the version the admin saw."""
+        ticket = self.get_object(request, object_id)
+        if ticket is None:
+            raise Http404("No such ticket.")
+        if not self.has_change_permission(request, ticket):
+            raise PermissionDenied
+        status = 200
+        if request.method == "POST":
+            form = TicketUpdateForm(request.POST)
+            if form.is_valid():
+                data = form.cleaned_data
+                try:
+                    changed = services.ticket_update(
+                        ticket=ticket,
+                        actor=request.user,
+                        expected_version=data["version"],
+                        status=data["status"],
+                        priority=data["priority"],
+                        category=data["category"],
+                        team=data["team"],
+                        assignee=data["assignee"],
+                    )
+                except services.TicketConflict as conflict:
+                    # Nothing was saved: show the current state with its new version, as the workspace does.
+                    messages.error(request, str(conflict))
+                    ticket, form, status = conflict.ticket, _ticket_update_form(conflict.ticket), 409
+                except ValidationError as exc:
+                    messages.error(request, refusal_text(exc))
+                    ticket = self.get_object(request, object_id)
+                    status = 400
+                else:
+                    messages.success(request, f"Saved: {', '.join(changed)}." if changed else "Nothing changed.")
+                    return redirect("admin:helpdesk_ticket_change", ticket.pk)
+            else:
+                status = 400
+        else:
+            form = _ticket_update_form(ticket)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Change properties of {ticket.reference}",
+            "opts": self.model._meta,
+            "original": ticket,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/helpdesk/ticket/properties.html", context, status=status)
+
+    @admin.action(description="Change status of the selected tickets…")
+    def change_status(self, request, queryset):
+        def apply(ticket: Ticket, data: dict) -> str:
+            old = ticket.get_status_display()
+            services.ticket_change_status(
+                ticket=ticket, actor=request.user, status=data["status"], expected_version=ticket.version
+            )
+            return f"{old} → {ticket.get_status_display()}"
+
+        return self.action_with_form(
+            request,
+            queryset,
+            form_class=TicketStatusActionForm,
+            title="Change status",
+            apply=apply,
+            label=_ticket_label,
+        )
+
+    @admin.action(description="Change priority of the selected tickets…")
+    def change_priority(self, request, queryset):
+        def apply(ticket: Ticket, data: dict) -> str:
+            old = ticket.get_priority_display()
+            services.ticket_change_priority(
+                ticket=ticket, actor=request.user, priority=data["priority"], expected_version=ticket.version
+            )
+            return f"priority {old} → {ticket.get_priority_display()}"
+
+        return self.action_with_form(
+            request,
+            queryset,
+            form_class=TicketPriorityActionForm,
+            title="Change priority",
+            apply=apply,
+            label=_ticket_label,
+        )
+
+    @admin.action(description="Assign the selected tickets to a team…")
+    def assign_to_team(self, request, queryset):
+        def apply(ticket: Ticket, data: dict) -> str:
+            team = data["team"]
+            # The assignee stays only if they belong to the new team (the service refuses a non-member).
+            keep = (
+                ticket.assignee if ticket.assignee and team.memberships.filter(user=ticket.assignee).exists() else None
+            )
+            services.ticket_assign(
+                ticket=ticket, actor=request.user, team=team, assignee=keep, expected_version=ticket.version
+            )
+            return f"assigned to {team.name}" + (f" ({keep.display_name})" if keep else "")
+
+        return self.action_with_form(
+            request, queryset, form_class=TicketTeamActionForm, title="Assign to team", apply=apply, label=_ticket_label
+        )
+
+
+def _ticket_update_form(ticket: Ticket) -> TicketUpdateForm:
+    return TicketUpdateForm(
+        initial={
+            "version": ticket.version,
+            "status": ticket.status,
+            "priority": ticket.priority,
+            "category": ticket.category_id,
+            "team": ticket.team_id,
+            "assignee": ticket.assignee_id,
+        }
+    )
 
 
 @admin.register(TicketEvent)
@@ -125,21 +275,22 @@ class TicketEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(admin.ModelAdmin):
+class AttachmentAdmin(ServiceOnlyAdmin):
+    """Read-only: uploaded with a reply or note, whose public/internal choice decides who may see the file."""
+
     list_display = ("original_name", "ticket", "content_type", "size", "is_public", "created_at")
     list_filter = ("content_type", "is_public")
     search_fields = ("original_name", "ticket__reference")
-    autocomplete_fields = ("ticket",)
-    readonly_fields = ("file", "content_type", "size", "uploaded_by", "created_at")
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ServiceOnlyAdmin):
+    """The outbox, read-only: rows are written by ``notification_enqueue`` in the sender's transaction and moved only
+    by the delivery worker (claim, send, back-off, give up)."""
+
     list_display = ("created_at", "channel", "status", "kind", "recipient", "to_address", "attempts", "sent_at")
     list_filter = ("channel", "status", "kind")
     search_fields = ("subject", "to_address", "recipient__username")
-    autocomplete_fields = ("recipient", "ticket")
-    readonly_fields = ("attempts", "last_error", "sent_at", "created_at")
 
 
 @admin.register(InboundMessage)
