@@ -1,9 +1,7 @@
-"""Property-based run of schemathesis against /api/schema/, once per role, bounded in examples and time: no 5xx,
+"""Property-based run of schemathesis against /api/schema/, once per role, bounded in examples (not in seconds: the brief keeps timings out of tests): no 5xx,
 every status code, content type, header and body conforms to the schema."""
 
 from __future__ import annotations
-
-import time
 
 import pytest
 import schemathesis
@@ -34,7 +32,6 @@ CHECKS = [
 NEGATIVE_CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
 MAX_EXAMPLES = 6
 MAX_NEGATIVE_EXAMPLES = 4
-TIME_BUDGET_SECONDS = 30  # per role; the run is normally a fraction of this (about 6 s on SQLite)
 
 
 @pytest.mark.parametrize("role", ["customer", "customer2", "agent", "specialist", "manager", "admin", "anonymous"])
@@ -59,7 +56,6 @@ def test_schemathesis_per_role(role, people, tickets, teams, world, settings_ove
         "/api/kb/articles/": world["public_article"].pk,
     }
     path_parameters = {"reference": reference, "token": world["survey_token"]}
-    started = time.monotonic()
     operations = 0
     # when every operation is exercised with generated data
     for result in schema.get_all_operations():
@@ -74,7 +70,6 @@ def test_schemathesis_per_role(role, people, tickets, teams, world, settings_ove
         ):
             _exercise(operation, mode=mode, checks=checks, examples=examples, path_parameters=fixed, headers=headers)
         operations += 1
-        assert time.monotonic() - started < TIME_BUDGET_SECONDS, f"schemathesis run for {role} exceeded its budget"
     assert operations >= 40
 
 
