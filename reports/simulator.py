@@ -227,15 +227,29 @@ class _Replay:
             self.policy = self.policy_for(event.priority_to)
             self.recompute(event.at)
 
-    def outcome(self, now: dt.datetime) -> Outcome:
-        outcome = Outcome()
+    def judged(self, now: dt.datetime) -> list[sla_clock.Clock]:
+        """The clocks, with the running ones observed at ``now`` as the sweep would."""
         for clock in self.clocks:
             policy = self.policies.get(clock.policy_id)
-            if policy is not None:
-                sla_clock.observe(clock, policy, now)  # a live clock is judged as of now
-            outcome.breached[clock.target] = outcome.breached.get(clock.target, False) or bool(clock.breached_at)
-            outcome.warned[clock.target] = outcome.warned.get(clock.target, False) or bool(clock.warned_at)
-        return outcome
+            if policy is not None and clock.state == sla_clock.RUNNING:
+                sla_clock.observe(clock, policy, now)
+        return self.clocks
+
+
+def replay_clocks(
+    *,
+    created_at: dt.datetime,
+    events: Iterable[TimelineEvent],
+    policy: ClockPolicy | None,
+    now: dt.datetime,
+    policy_for: Callable[[str], ClockPolicy | None] | None = None,
+) -> list[sla_clock.Clock]:
+    """Every clock the ticket's timeline makes, in creation order, as of ``now`` (see :func:`replay_ticket`)."""
+    replay = _Replay(created_at=created_at, policy=policy, policy_for=policy_for or (lambda _priority: policy))
+    replay.recompute(created_at)
+    for event in sorted(events, key=lambda e: e.at):
+        replay.event(event)
+    return replay.judged(now)
 
 
 def replay_ticket(
@@ -251,11 +265,12 @@ def replay_ticket(
     moved the live clocks; a priority change moves them to ``policy_for(priority)`` (without ``policy_for`` the
     ticket stays on ``policy``). A clock warns and breaches by the same rule as the live engine, and a clock still
     live is judged as of ``now``. No queries."""
-    replay = _Replay(created_at=created_at, policy=policy, policy_for=policy_for or (lambda _priority: policy))
-    replay.recompute(created_at)
-    for event in sorted(events, key=lambda e: e.at):
-        replay.event(event)
-    return replay.outcome(now)
+    outcome = Outcome()
+    clocks = replay_clocks(created_at=created_at, events=events, policy=policy, now=now, policy_for=policy_for)
+    for clock in clocks:
+        outcome.breached[clock.target] = outcome.breached.get(clock.target, False) or clock.breached_at is not None
+        outcome.warned[clock.target] = outcome.warned.get(clock.target, False) or clock.warned_at is not None
+    return outcome
 
 
 # --- the period -----------------------------------------------------------------------------------------------
@@ -320,7 +335,7 @@ def _batches(qs, size: int) -> Iterator[list[Ticket]]:
         last = batch[-1].pk
 
 
-def _timelines(ids: list[int]) -> dict[int, list[TimelineEvent]]:
+def timelines(ids: list[int]) -> dict[int, list[TimelineEvent]]:
     """The events that move clocks, per ticket, in order (one query)."""
     timeline: dict[int, list[TimelineEvent]] = defaultdict(list)
     kinds = (EventKind.AGENT_REPLY, EventKind.CUSTOMER_MESSAGE, EventKind.STATUS_CHANGED, EventKind.PRIORITY_CHANGED)
@@ -456,7 +471,7 @@ def simulate(
     for batch in _batches(tickets, batch_size):
         result.batches += 1
         ids = [t.pk for t in batch]
-        timeline = _timelines(ids)
+        timeline = timelines(ids)
         actual, actual_warned = _actual(ids)
         for ticket in batch:
             events = timeline[ticket.pk]
