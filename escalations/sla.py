@@ -308,6 +308,34 @@ def sla_on_status_changed(*, ticket: Ticket, old: str, new: str, now: datetime) 
     return changed
 
 
+def sla_policies_recompute(
+    *,
+    previous: dict[int, sla_clock.ClockPolicy],
+    now: datetime | None = None,
+    reason: str = "",
+    batch_size: int = 200,
+) -> int:
+    """After policies were edited (``previous``: each edited policy as it was), recompute the live clocks running
+    under them, ticket by ticket (each ticket atomic), loading the tickets in batches of ``batch_size`` by primary
+    key. Used time is kept; new targets, warn share and calendar apply. Idempotent. Returns the tickets recomputed."""
+    now = now or timezone.now()
+    clocks = SLAClock.objects.filter(policy_id__in=list(previous), state__in=LIVE_CLOCK_STATES)
+    last, count = 0, 0
+    while True:
+        ids = list(
+            clocks.filter(ticket_id__gt=last)
+            .order_by("ticket_id")
+            .values_list("ticket_id", flat=True)
+            .distinct()[:batch_size]
+        )
+        if not ids:
+            return count
+        for ticket in Ticket.objects.filter(pk__in=ids).select_related("organization").order_by("pk"):
+            sla_recompute(ticket=ticket, now=now, reason=reason, previous=previous)
+            count += 1
+        last = ids[-1]
+
+
 def sla_handle_ticket_event(*, ticket: Ticket, event: TicketEvent) -> None:
     """React to one timeline event (called inside the writer's transaction)."""
     kind, now = event.kind, event.created_at
