@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connections, router, transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import Count, F, Min, OuterRef, Q, Subquery
 from django.db.models.constants import OnConflict
 from django.urls import reverse
 from django.utils import timezone
@@ -208,17 +208,14 @@ def _lock_clocks(ticket: Ticket, *, live_only: bool = True) -> list[SLAClock]:
 
 
 def _refresh_ticket_due(ticket: Ticket) -> None:
-    """Ticket.sla_due_at = earliest due time of its running clocks (a plain UPDATE: no version bump, no event)."""
-    due = (
-        SLAClock.objects.filter(ticket=ticket, state=ClockState.RUNNING)
-        .exclude(due_at__isnull=True)
-        .order_by("due_at")
-        .values_list("due_at", flat=True)
-        .first()
+    """Ticket.sla_due_at / sla_warn_at = earliest due / warning time of its running clocks (a plain UPDATE: no
+    version bump, no event)."""
+    found = SLAClock.objects.filter(ticket=ticket, state=ClockState.RUNNING).aggregate(
+        due=Min("due_at"), warn=Min("warn_at")
     )
-    if due != ticket.sla_due_at:
-        Ticket.objects.filter(pk=ticket.pk).update(sla_due_at=due)
-        ticket.sla_due_at = due
+    if (found["due"], found["warn"]) != (ticket.sla_due_at, getattr(ticket, "sla_warn_at", None)):
+        Ticket.objects.filter(pk=ticket.pk).update(sla_due_at=found["due"], sla_warn_at=found["warn"])
+        ticket.sla_due_at, ticket.sla_warn_at = found["due"], found["warn"]
 
 
 def _factory(ticket: Ticket, policy: SLAPolicy, now: datetime):
