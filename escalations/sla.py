@@ -1,7 +1,8 @@
 """The SLA engine: clock services driven by ticket activity, and the sweep that warns, breaches and escalates.
 
 Clocks
-    A clock measures one target (first response, next response, resolution) of one ticket in the policy's business
+    The rules are ``escalations.sla_clock`` (pure, shared with the what-if simulator); this module loads clock rows,
+    applies them and saves the result with its history. A clock measures one target (first response, next response, resolution) of one ticket in the policy's business
     calendar. Business seconds used so far are ``consumed_seconds`` (up to ``running_since``); while running, the
     deadline is ``running_since`` plus the remaining business time. Pausing folds the running segment into
     ``consumed_seconds``; resuming starts a new segment; meeting folds it and stops. Reopening a resolved ticket

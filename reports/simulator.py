@@ -4,18 +4,16 @@ A *draft* changes one active policy (its targets, warn percentage or calendar) o
 another in every policy that uses it. The *population* is the tickets created in the period whose SLA clocks ran
 under an affected policy (the policy of the ticket's first clock), visible to the viewer. For each of them the
 simulator replays the ticket's real timeline (created, public agent replies, customer messages, status changes:
-pauses, resolve, close, reopen) with the same rules as the live engine (``escalations.sla``) and the pure business
-time arithmetic of ``escalations.calendar``, and compares, per ticket and target, "breached" with what actually
-happened (the ticket's ``SLAClock`` rows: ``breached_at`` set). A ticket with a breach is one the sweep escalates
-up its path, so "escalated" is counted per ticket with at least one breach.
+pauses, resolve, close, reopen; priority changes move it to the policy the ticket then matches) through the clock
+state machine the live engine uses (``escalations.sla_clock``), and compares, per ticket and target, "breached" and
+"warned" with what actually happened (the ticket's ``SLAClock`` rows). A ticket with a breach is one the sweep
+escalates up its path, so "escalated" is counted per ticket with at least one breach.
 
 Nothing is written: the module only reads. Applying a draft is ``reports.services.sla_draft_apply`` (admin only,
 confirmed).
 
-Limits, on purpose: a ticket is replayed under the policy of its first clock (priority, category or plan changes
-during its life are not replayed); a clock still running is judged as of ``now``. The replay assumes the sweep runs
-every minute, as it does in production: a clock that passed its warning or deadline counts as warned or breached even
-where the recorded history missed it because no sweep ran in between (seeded or imported data, an outage).
+Limits, on purpose: a ticket is replayed in its current category and plan (category and plan changes during its
+life are not replayed); a clock still running is judged as of ``now``, as the sweep would judge it then.
 """
 
 from __future__ import annotations
