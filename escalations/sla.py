@@ -564,7 +564,13 @@ def sla_sweep(*, now: datetime, batch_size: int = 500) -> SweepResult:
 def _attach_policies(clocks: list[SLAClock]) -> None:
     """One query for the batch's few distinct policies (shared instances), instead of joining them on every row."""
     ids = {clock.policy_id for clock in clocks if clock.policy_id}
-    policies = SLAPolicy.objects.select_related("calendar", "plan").in_bulk(ids) if ids else {}
+    policies = (
+        SLAPolicy.objects.select_related("calendar", "plan")
+        .prefetch_related("calendar__intervals", "calendar__holidays")
+        .in_bulk(ids)
+        if ids
+        else {}
+    )
     for clock in clocks:
         clock.policy = policies.get(clock.policy_id)
 
