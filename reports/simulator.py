@@ -425,6 +425,12 @@ def _tally(
             )
 
 
+def initial_priority(*, priority: str, events: Iterable[TimelineEvent]) -> str:
+    """The priority the ticket was created with: the first priority change's "from", else its priority now."""
+    first = next((e for e in events if e.kind == EventKind.PRIORITY_CHANGED and e.priority_from), None)
+    return first.priority_from if first is not None else priority
+
+
 def simulate(
     *,
     draft: Draft,
@@ -475,10 +481,11 @@ def simulate(
             events = timeline[ticket.pk]
             plan_id = ticket.organization.plan_id if ticket.organization else None
             policy_for = tables.resolver(plan_id=plan_id, category_id=ticket.category_id)
+            initial = policy_for(initial_priority(priority=ticket.priority, events=events))
             replayed = replay_ticket(
                 created_at=ticket.created_at,
                 events=events,
-                policy=tables.active[ticket.sim_policy][1],
+                policy=initial or tables.active[ticket.sim_policy][1],
                 now=now,
                 policy_for=policy_for,
             )

@@ -15,7 +15,7 @@ import datetime as dt
 import pytest
 import time_machine
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from escalations.models import BusinessCalendar, CalendarHoliday, SLAClock, SLAPolicy, WorkingInterval
@@ -86,6 +86,12 @@ def _act(ticket, action, value, *, moment, agent, customer) -> None:
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+@example(
+    calendar_kind="24x7",
+    normal={"first_response_minutes": None, "next_response_minutes": None, "resolution_minutes": 5, "warn_percent": 1},
+    high={"first_response_minutes": None, "next_response_minutes": 5, "resolution_minutes": 5, "warn_percent": 1},
+    steps=[(1, ("customer_message", None)), (1, ("priority", "high"))],
+)
 @given(calendar_kind=CALENDAR, normal=POLICY, high=POLICY, steps=STEPS)
 def test_the_live_engine_and_the_replay_agree_clock_by_clock(
     calendar_kind, normal, high, steps, customer, agent, plans, make_ticket, monkeypatch
@@ -118,12 +124,14 @@ def test_the_live_engine_and_the_replay_agree_clock_by_clock(
         first = SLAClock.objects.filter(ticket=ticket).order_by("pk").first()
         tables = simulator.draft_tables(Draft(policy_id=first.policy_id))
         ticket.refresh_from_db()
+        events = simulator.timelines([ticket.pk])[ticket.pk]
+        policy_for = tables.resolver(plan_id=plans["enterprise"].pk, category_id=ticket.category_id)
         replayed = simulator.replay_clocks(
             created_at=ticket.created_at,
-            events=simulator.timelines([ticket.pk])[ticket.pk],
-            policy=tables.active[first.policy_id][1],
+            events=events,
+            policy=policy_for(simulator.initial_priority(priority=ticket.priority, events=events)),
             now=end,
-            policy_for=tables.resolver(plan_id=plans["enterprise"].pk, category_id=ticket.category_id),
+            policy_for=policy_for,
         )
         assert [(c.target, c.warned_at is not None, c.breached_at is not None) for c in replayed] == live
         # and the what-if screen's "no change" shows no difference
