@@ -12,6 +12,7 @@ from escalations.models import (
     TeamCalendar,
     WorkingInterval,
 )
+from escalations.services import business_calendar_save, business_calendar_snapshot, sla_policy_save
 
 
 class WorkingIntervalInline(admin.TabularInline):
@@ -26,8 +27,26 @@ class CalendarHolidayInline(admin.TabularInline):
 
 @admin.register(BusinessCalendar)
 class BusinessCalendarAdmin(admin.ModelAdmin):
+    """A change (hours and holidays included) goes through ``business_calendar_save``, which recomputes the live
+    clocks of every policy on the calendar once the inlines are saved."""
+
     list_display = ["name", "timezone", "is_24x7"]
     inlines = [WorkingIntervalInline, CalendarHolidayInline]
+
+    def save_model(self, request, obj, form, change):
+        request._sla_calendar_previous = business_calendar_snapshot(calendar=obj) if change else {}
+        if not change:
+            business_calendar_save(calendar=obj, actor=request.user, fields={}, previous={})
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if change:
+            business_calendar_save(
+                calendar=form.instance,
+                actor=request.user,
+                fields={},
+                previous=getattr(request, "_sla_calendar_previous", {}),
+            )
 
 
 @admin.register(TeamCalendar)
@@ -50,6 +69,10 @@ class SLAPolicyAdmin(admin.ModelAdmin):
         "is_active",
     ]
     list_filter = ["plan", "priority", "is_active"]
+
+    def save_model(self, request, obj, form, change):
+        """The one policy-change service: same permission as the API, and the live clocks are recomputed."""
+        sla_policy_save(policy=obj, actor=request.user, fields={})
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

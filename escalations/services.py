@@ -32,6 +32,7 @@ from escalations.hops import (
 )
 from escalations.models import (
     ACTIVE_ESCALATION_STATUSES,
+    BusinessCalendar,
     ClockState,
     CompensationRequest,
     CompensationStatus,
@@ -1169,12 +1170,25 @@ def escalations_close_with_ticket(*, ticket: Ticket, actor: User | None, now: da
 # --- SLA policies ----------------------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def sla_policy_save(*, policy: SLAPolicy, actor: User, fields: dict) -> SLAPolicy:
-    """An administrator creates or changes an SLA policy: the model's rules (one active policy per plan, priority
-    and category) are checked before saving. Atomic."""
-    if actor.role != Role.ADMIN:
+def sla_admin_required(actor: User) -> None:
+    """SLA policies and calendars are changed by administrators (a superuser is an administrator everywhere)."""
+    if not (actor.role == Role.ADMIN or actor.is_superuser):
         raise PermissionDenied("Only administrators can change SLA policies.")
+
+
+@transaction.atomic
+def sla_policy_save(
+    *, policy: SLAPolicy, actor: User, fields: dict, now: datetime | None = None, reason: str = ""
+) -> SLAPolicy:
+    """An administrator creates or changes an SLA policy: the model's rules (one active policy per plan, priority
+    and category) are checked before saving, then the live clocks running under it are recomputed (used time kept,
+    new targets, warn share and calendar applied). The one way a policy changes: API, Django admin and the what-if
+    "apply" all call it. Atomic; saving the same values again changes no clock."""
+    from escalations.sla import clock_policy_of, sla_policies_recompute
+
+    sla_admin_required(actor)
+    stored = SLAPolicy.objects.select_related("calendar").filter(pk=policy.pk).first() if policy.pk else None
+    previous = {stored.pk: clock_policy_of(stored)} if stored is not None else {}
     for name, value in fields.items():
         setattr(policy, name, value)
     if policy.is_active and policy.plan_id:
@@ -1193,4 +1207,47 @@ def sla_policy_save(*, policy: SLAPolicy, actor: User, fields: dict) -> SLAPolic
             )
     policy.full_clean()
     policy.save()
+    if previous:
+        reason = reason or f"SLA policy changed by {actor.display_name}."
+        sla_policies_recompute(previous=previous, now=now, reason=reason)
     return policy
+
+
+@transaction.atomic
+def business_calendar_save(
+    *,
+    calendar: BusinessCalendar,
+    actor: User,
+    fields: dict,
+    previous: dict | None = None,
+    now: datetime | None = None,
+) -> BusinessCalendar:
+    """An administrator changes a business calendar (``fields``; its hours and holidays may have been saved just
+    before, with ``previous`` = ``business_calendar_snapshot`` taken before any change); the live clocks of every
+    policy on it are recomputed in the new working time. Atomic; idempotent."""
+    from escalations.sla import sla_policies_recompute
+
+    sla_admin_required(actor)
+    if previous is None:
+        previous = business_calendar_snapshot(calendar=calendar) if calendar.pk else {}
+    for name, value in fields.items():
+        setattr(calendar, name, value)
+    calendar.full_clean()
+    calendar.save()
+    if previous:
+        sla_policies_recompute(
+            previous=previous, now=now, reason=f"Calendar {calendar} changed by {actor.display_name}."
+        )
+    return calendar
+
+
+def business_calendar_snapshot(*, calendar: BusinessCalendar) -> dict:
+    """The policies on a calendar as the clocks see them now (read before changing the calendar)."""
+    from escalations.sla import clock_policy_of
+    from escalations.sla_selectors import calendar_spec
+
+    stored = BusinessCalendar.objects.prefetch_related("intervals", "holidays").filter(pk=calendar.pk).first()
+    if stored is None:
+        return {}
+    spec = calendar_spec(stored)
+    return {p.pk: clock_policy_of(p, spec=spec) for p in SLAPolicy.objects.filter(calendar=stored, is_active=True)}

@@ -1,7 +1,8 @@
 """The SLA engine: clock services driven by ticket activity, and the sweep that warns, breaches and escalates.
 
 Clocks
-    A clock measures one target (first response, next response, resolution) of one ticket in the policy's business
+    The rules are ``escalations.sla_clock`` (pure, shared with the what-if simulator); this module loads clock rows,
+    applies them and saves the result with its history. A clock measures one target (first response, next response, resolution) of one ticket in the policy's business
     calendar. Business seconds used so far are ``consumed_seconds`` (up to ``running_since``); while running, the
     deadline is ``running_since`` plus the remaining business time. Pausing folds the running segment into
     ``consumed_seconds``; resuming starts a new segment; meeting folds it and stops. Reopening a resolved ticket
@@ -19,7 +20,6 @@ Sweep
 from __future__ import annotations
 
 import logging
-import math
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -29,11 +29,12 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
+from escalations import sla_clock
 from escalations.bulk import _events_record_bulk, _insert_many, _Notice, _notify_bulk, _quiet_until, _team_people
-from escalations.calendar import CalendarSpec, add_business_seconds, business_seconds_between
+from escalations.calendar import CalendarSpec
 from escalations.hops import HopRouter, breach_hop_specs, escalation_hops_open, escalation_hops_page
 from escalations.models import (
     LIVE_CLOCK_STATES,
@@ -67,58 +68,42 @@ RESPONSE_TARGETS = (ClockTarget.FIRST_RESPONSE, ClockTarget.NEXT_RESPONSE)
 ACTIVE_STATUSES = (EscalationStatus.OPEN, EscalationStatus.ACCEPTED)
 
 
-# --- clock arithmetic (no queries) ------------------------------------------------------------------------------
+# --- the clock rules live in escalations.sla_clock; this part loads, applies and saves -----------------------------
 
 
-def _spec_for(clock: SLAClock, cache: dict[int, CalendarSpec]) -> CalendarSpec:
-    policy = clock.policy
-    if policy is None:
-        return CalendarSpec.always()
-    if policy.calendar_id not in cache:
-        cache[policy.calendar_id] = calendar_spec(policy.calendar)
-    return cache[policy.calendar_id]
+def clock_policy_of(policy: SLAPolicy, *, spec: CalendarSpec | None = None) -> sla_clock.ClockPolicy:
+    """The pure clock's view of a policy (its calendar as a spec unless given)."""
+    return sla_clock.ClockPolicy(
+        key=policy.pk,
+        name=policy.name,
+        targets={t: (m * 60 if (m := policy.target_minutes(t)) else None) for t in ClockTarget.values},
+        warn_percent=policy.warn_percent,
+        pause_statuses=policy.pause_statuses,
+        spec=spec if spec is not None else calendar_spec(policy.calendar),
+    )
 
 
-def _consume(clock: SLAClock, spec: CalendarSpec, now: datetime) -> None:
-    """Fold the running segment into ``consumed_seconds`` and start a new segment at ``now``."""
-    if clock.state == ClockState.RUNNING and clock.running_since is not None:
-        clock.consumed_seconds += business_seconds_between(spec, clock.running_since, now)
-        clock.running_since = max(clock.running_since, now)
+class _Policies(dict):
+    """Policy id -> ``ClockPolicy`` for the clocks at hand (each policy's calendar built once)."""
 
+    def add(self, policy: SLAPolicy | None) -> sla_clock.ClockPolicy | None:
+        if policy is None:
+            return None
+        if policy.pk not in self:
+            self[policy.pk] = clock_policy_of(policy)
+        return self[policy.pk]
 
-def _schedule(clock: SLAClock, spec: CalendarSpec, warn_percent: int) -> None:
-    """Compute due_at, warn_at and next_check_at of a running clock; a clock that is not running has no check."""
-    if clock.state != ClockState.RUNNING:
-        clock.next_check_at = None
-        return
-    start = clock.running_since
-    remaining = clock.target_seconds - clock.consumed_seconds
-    if clock.breached_at is not None:
-        clock.due_at = clock.breached_at
-    elif remaining > 0:
-        clock.due_at = add_business_seconds(spec, start, remaining)
-    else:
-        # The target was used up in an earlier segment (a shorter policy, a reopen): it is due the moment it runs.
-        clock.due_at = start
-    if clock.warned_at is None:
-        warn_seconds = math.ceil(clock.target_seconds * warn_percent / 100)
-        left = warn_seconds - clock.consumed_seconds
-        clock.warn_at = add_business_seconds(spec, start, left) if left > 0 else start
-        clock.warn_at = min(clock.warn_at, clock.due_at)
-    pending = [
-        moment
-        for moment, done in ((clock.warn_at, clock.warned_at), (clock.due_at, clock.breached_at))
-        if moment is not None and done is None
-    ]
-    clock.next_check_at = min(pending) if pending else None
+    @classmethod
+    def of(cls, clocks: Iterable[SLAClock]) -> _Policies:
+        policies = cls()
+        for clock in clocks:
+            policies.add(clock.policy)
+        return policies
 
 
 def remaining_business_seconds(clock: SLAClock, *, now: datetime, spec: CalendarSpec) -> int:
     """Business seconds left (negative when overdue) as of ``now``."""
-    used = clock.consumed_seconds
-    if clock.state == ClockState.RUNNING and clock.running_since is not None:
-        used += business_seconds_between(spec, clock.running_since, now)
-    left = clock.target_seconds - used
+    left = clock.target_seconds - sla_clock.used_seconds(clock, spec, now)
     if left <= 0 and clock.due_at is not None and now > clock.due_at:
         return -int((now - clock.due_at).total_seconds())
     return left
@@ -143,240 +128,196 @@ def _tz(clock: SLAClock) -> str:
     return clock.policy.calendar.timezone if clock.policy_id and clock.policy else settings.TIME_ZONE
 
 
-# --- services driven by ticket activity --------------------------------------------------------------------------
+def _left(clock: SLAClock) -> str:
+    return f"{max(clock.target_seconds - clock.consumed_seconds, 0) // 60} business minutes left"
 
 
-def _lock_live_clocks(ticket: Ticket) -> list[SLAClock]:
-    return list(
-        SLAClock.objects.select_for_update(of=("self",))
-        .filter(ticket=ticket, state__in=LIVE_CLOCK_STATES)
-        .select_related("policy__calendar")
-        .order_by("pk")
-    )
+def _describe(note: sla_clock.Note, *, status: str = "", reason: str = "", old_name: str = "") -> str:
+    """The staff-facing history line of one clock transition."""
+    clock, kind = note.clock, note.kind
+    late = " (late)" if clock.breached_at else ""
+    label = Status(status).label if status in Status.values else status
+    due = _fmt(clock.due_at, _tz(clock))
+    policy_name = clock.policy.name if clock.policy else "no policy"
+    texts = {
+        "warned": f"{clock.policy.warn_percent if clock.policy else 80}% used: due {due}.",
+        "breached": f"Missed: due {_fmt(clock.breached_at, _tz(clock))}.",
+        "paused": f"{label}: {_left(clock)}.",
+        "resumed": f"{label}: due {due}.",
+        "reopened": f"Reopened with {clock.consumed_seconds // 60} min used.",
+        "recomputed": f"{old_name} → {policy_name}: target {clock.target_seconds // 60} business minutes, due {due}.",
+        "started": f"{policy_name}: {clock.target_seconds // 60} business minutes, due {due}"
+        + (" (paused)" if clock.state == ClockState.PAUSED else ""),
+        "met": (f"Resolved{late}." if clock.target == ClockTarget.RESOLUTION else f"Agent replied{late}."),
+        "stopped": f"Ticket {label}.",
+    }
+    if kind == "started" and clock.target == ClockTarget.NEXT_RESPONSE:
+        return f"Customer wrote; {policy_name}: answer within {clock.target_seconds // 60} business minutes, due {due}."
+    text = texts.get(kind, "")
+    return f"{text} {reason}".strip() if kind == "recomputed" else text
 
 
-def _save(clocks: Iterable[SLAClock], history: list[SLAEvent], now: datetime) -> None:
-    for clock in clocks:
+def _apply(
+    step: sla_clock.Step,
+    *,
+    now: datetime,
+    status: str = "",
+    reason: str = "",
+    old_names: dict[int, str] | None = None,
+    new_policy: SLAPolicy | None = None,
+) -> list[SLAClock]:
+    """Save what a transition did: the changed clocks and one history row per note."""
+    history = []
+    for note in step.notes:
+        clock = note.clock
+        if note.kind == "cleared":
+            why = "the ticket matches no SLA policy" if new_policy is None else f"{new_policy.name} has no such target"
+            detail = f"Cleared: {why}. {reason}".strip()
+        else:
+            old_name = (old_names or {}).get(clock.pk, "")
+            detail = _describe(note, status=status, reason=reason, old_name=old_name)
+        history.append(_history(clock, note.kind, note.at, detail))
+    for clock in step.changed:
         clock.updated_at = now
         clock.save()
     SLAEvent.objects.bulk_create(history)
+    return step.changed
+
+
+# --- services driven by ticket activity --------------------------------------------------------------------------
+
+
+def _lock_clocks(ticket: Ticket, *, live_only: bool = True) -> list[SLAClock]:
+    clocks = SLAClock.objects.select_for_update(of=("self",)).filter(ticket=ticket)
+    if live_only:
+        clocks = clocks.filter(state__in=LIVE_CLOCK_STATES)
+    return list(clocks.select_related("policy__calendar").order_by("pk"))
 
 
 def _refresh_ticket_due(ticket: Ticket) -> None:
-    """Ticket.sla_due_at = earliest due time of its running clocks (a plain UPDATE: no version bump, no event)."""
-    due = (
-        SLAClock.objects.filter(ticket=ticket, state=ClockState.RUNNING)
-        .exclude(due_at__isnull=True)
-        .order_by("due_at")
-        .values_list("due_at", flat=True)
-        .first()
+    """Ticket.sla_due_at / sla_warn_at = earliest due / warning time of its running clocks (a plain UPDATE: no
+    version bump, no event)."""
+    found = SLAClock.objects.filter(ticket=ticket, state=ClockState.RUNNING).aggregate(
+        due=Min("due_at"), warn=Min("warn_at")
     )
-    if due != ticket.sla_due_at:
-        Ticket.objects.filter(pk=ticket.pk).update(sla_due_at=due)
-        ticket.sla_due_at = due
+    if (found["due"], found["warn"]) != (ticket.sla_due_at, getattr(ticket, "sla_warn_at", None)):
+        Ticket.objects.filter(pk=ticket.pk).update(sla_due_at=found["due"], sla_warn_at=found["warn"])
+        ticket.sla_due_at, ticket.sla_warn_at = found["due"], found["warn"]
 
 
-def _new_clock(
-    *, ticket: Ticket, target: str, policy: SLAPolicy, started_at: datetime, now: datetime, paused: bool | None = None
-) -> SLAClock:
-    spec = calendar_spec(policy.calendar)
-    if paused is None:
-        paused = ticket.status in policy.pause_statuses
-    clock = SLAClock(
-        ticket=ticket,
-        target=target,
-        policy=policy,
-        target_seconds=policy.target_minutes(target) * 60,
-        started_at=started_at,
-        consumed_seconds=business_seconds_between(spec, started_at, now) if started_at < now else 0,
-        state=ClockState.PAUSED if paused else ClockState.RUNNING,
-        running_since=None if paused else now,
-        paused_since=now if paused else None,
-        updated_at=now,
-    )
-    _schedule(clock, spec, policy.warn_percent)
-    return clock
+def _factory(ticket: Ticket, policy: SLAPolicy, now: datetime):
+    def make(**fields) -> SLAClock:
+        return SLAClock(ticket=ticket, policy=policy, updated_at=now, **fields)
+
+    return make
 
 
 @transaction.atomic
-def sla_recompute(*, ticket: Ticket, now: datetime | None = None, reason: str = "") -> list[SLAClock]:
-    """Bring the ticket's clocks in line with the policy it matches now (create, priority/plan/category change).
-    Used time is kept; a ticket matching no policy has every live clock cleared. Atomic and idempotent."""
+def sla_recompute(
+    *,
+    ticket: Ticket,
+    now: datetime | None = None,
+    reason: str = "",
+    previous: dict[int, sla_clock.ClockPolicy] | None = None,
+) -> list[SLAClock]:
+    """Bring the ticket's clocks in line with the policy it matches now (create, priority/plan/category change, a
+    policy or calendar edit: ``previous`` then holds the edited policies as they were). Used time is kept; a ticket
+    matching no policy has every live clock cleared. Atomic and idempotent."""
     now = now or timezone.now()
-    policy = sla_policy_for_ticket(ticket=ticket)
-    live = _lock_live_clocks(ticket)
-    specs: dict[int, CalendarSpec] = {}
-    history: list[SLAEvent] = []
-    changed: list[SLAClock] = []
-    for clock in live:
-        minutes = policy.target_minutes(clock.target) if policy else None
-        if minutes is None:
-            _consume(clock, _spec_for(clock, specs), now)
-            clock.state, clock.running_since, clock.next_check_at = ClockState.CLEARED, None, None
-            why = "the ticket matches no SLA policy" if policy is None else f"{policy.name} has no such target"
-            history.append(_history(clock, SLAEventKind.CLEARED, now, f"Cleared: {why}. {reason}".strip()))
-            changed.append(clock)
-            continue
-        if clock.policy_id == policy.pk and clock.target_seconds == minutes * 60:
-            continue
-        old_name = clock.policy.name if clock.policy else "no policy"
-        _consume(clock, _spec_for(clock, specs), now)
-        clock.policy, clock.target_seconds = policy, minutes * 60
-        spec = calendar_spec(policy.calendar)
-        _pause_or_resume(clock, policy=policy, status=ticket.status, now=now, spec=spec, history=history)
-        _schedule(clock, spec, policy.warn_percent)
-        detail = f"{old_name} → {policy.name}: target {minutes} business minutes, due {_fmt(clock.due_at, _tz(clock))}."
-        history.append(_history(clock, SLAEventKind.RECOMPUTED, now, f"{detail} {reason}".strip()))
-        changed.append(clock)
-
-    if policy is not None and ticket.status in OPEN_STATUSES:
-        seen = set(SLAClock.objects.filter(ticket=ticket).values_list("target", flat=True).distinct())
-        wanted = []
-        if policy.first_response_minutes and ClockTarget.FIRST_RESPONSE not in seen:
-            replied = TicketEvent.objects.filter(
-                ticket=ticket, kind=EventKind.AGENT_REPLY, is_public=True, created_at__lte=now
-            ).exists()
-            if not replied:
-                wanted.append(ClockTarget.FIRST_RESPONSE)
-        if policy.resolution_minutes and ClockTarget.RESOLUTION not in seen:
-            wanted.append(ClockTarget.RESOLUTION)
-        for target in wanted:
-            clock = _new_clock(ticket=ticket, target=target, policy=policy, started_at=ticket.created_at, now=now)
-            changed.append(clock)
-            history.append(
-                _history(
-                    clock,
-                    SLAEventKind.STARTED,
-                    ticket.created_at,
-                    f"{policy.name}: {policy.target_minutes(target)} business minutes, due "
-                    f"{_fmt(clock.due_at, _tz(clock))}" + (" (paused)" if clock.state == ClockState.PAUSED else ""),
-                )
-            )
-    _save(changed, history, now)
+    model = sla_policy_for_ticket(ticket=ticket)
+    live = _lock_clocks(ticket)
+    policies = _Policies.of(live)
+    old_names = {clock.pk: clock.policy.name if clock.policy else "no policy" for clock in live}
+    old_policies = {**policies, **(previous or {})}
+    policy = policies.add(model)
+    seen = set(SLAClock.objects.filter(ticket=ticket).values_list("target", flat=True).distinct())
+    replied = TicketEvent.objects.filter(
+        ticket=ticket, kind=EventKind.AGENT_REPLY, is_public=True, created_at__lte=now
+    ).exists()
+    step = sla_clock.on_recompute(
+        clocks=live,
+        old_policies=old_policies,
+        policy=policy,
+        status=ticket.status,
+        is_open=ticket.status in OPEN_STATUSES,
+        created_at=ticket.created_at,
+        seen_targets=seen,
+        replied=replied,
+        now=now,
+        factory=_factory(ticket, model, now) if model else sla_clock.Clock,
+    )
+    for clock in step.changed:
+        if model is not None and clock.state != ClockState.CLEARED:
+            clock.policy = model
+    changed = _apply(step, now=now, status=ticket.status, reason=reason, old_names=old_names, new_policy=model)
     _refresh_ticket_due(ticket)
     return changed
-
-
-def _pause_or_resume(
-    clock: SLAClock, *, policy: SLAPolicy, status: str, now: datetime, spec: CalendarSpec, history: list[SLAEvent]
-) -> bool:
-    should_pause = status in policy.pause_statuses
-    label = Status(status).label if status in Status.values else status
-    if clock.state == ClockState.RUNNING and should_pause:
-        _consume(clock, spec, now)
-        clock.state, clock.running_since, clock.paused_since = ClockState.PAUSED, None, now
-        clock.due_at = None
-        clock.next_check_at = None
-        left = max(clock.target_seconds - clock.consumed_seconds, 0)
-        history.append(_history(clock, SLAEventKind.PAUSED, now, f"{label}: {left // 60} business minutes left."))
-        return True
-    if clock.state == ClockState.PAUSED and not should_pause:
-        clock.paused_seconds += int((now - clock.paused_since).total_seconds()) if clock.paused_since else 0
-        clock.state, clock.paused_since, clock.running_since = ClockState.RUNNING, None, now
-        _schedule(clock, spec, policy.warn_percent)
-        history.append(_history(clock, SLAEventKind.RESUMED, now, f"{label}: due {_fmt(clock.due_at, spec.timezone)}."))
-        return True
-    return False
-
-
-def _meet(clock: SLAClock, *, now: datetime, spec: CalendarSpec, kind: str, detail: str) -> SLAEvent:
-    _consume(clock, spec, now)
-    clock.state = ClockState.MET if kind == SLAEventKind.MET else ClockState.STOPPED
-    clock.met_at = now if kind == SLAEventKind.MET else None
-    clock.running_since, clock.paused_since, clock.next_check_at = None, None, None
-    return _history(clock, kind, now, detail)
 
 
 @transaction.atomic
 def sla_on_agent_public_reply(*, ticket: Ticket, now: datetime) -> list[SLAClock]:
     """The first public agent reply meets first response; a reply after a customer message meets next response.
     Atomic; idempotent (met clocks are not live)."""
-    specs: dict[int, CalendarSpec] = {}
-    clocks = [c for c in _lock_live_clocks(ticket) if c.target in RESPONSE_TARGETS]
-    history = []
-    for clock in clocks:
-        late = " (late)" if clock.breached_at else ""
-        history.append(
-            _meet(clock, now=now, spec=_spec_for(clock, specs), kind=SLAEventKind.MET, detail=f"Agent replied{late}.")
-        )
-    _save(clocks, history, now)
+    clocks = _lock_clocks(ticket)
+    step = sla_clock.on_agent_public_reply(clocks=clocks, policies=_Policies.of(clocks), now=now)
+    changed = _apply(step, now=now)
     _refresh_ticket_due(ticket)
-    return clocks
+    return changed
 
 
 @transaction.atomic
 def sla_on_customer_message(*, ticket: Ticket, now: datetime) -> SLAClock | None:
     """A customer message starts the next-response clock, unless one (or the first response) is already running.
     Atomic; idempotent."""
-    live = _lock_live_clocks(ticket)
-    if any(c.target in RESPONSE_TARGETS for c in live) or ticket.status == Status.CLOSED:
-        return None
-    policy = sla_policy_for_ticket(ticket=ticket)
-    if policy is None or not policy.next_response_minutes:
-        return None
-    # The customer's message ends a wait on the customer (the reply service reopens the ticket right after).
-    paused = ticket.status in policy.pause_statuses and ticket.status != Status.PENDING_CUSTOMER
-    clock = _new_clock(
-        ticket=ticket, target=ClockTarget.NEXT_RESPONSE, policy=policy, started_at=now, now=now, paused=paused
+    live = _lock_clocks(ticket)
+    model = sla_policy_for_ticket(ticket=ticket)
+    policy = clock_policy_of(model) if model is not None else None
+    step = sla_clock.on_customer_message(
+        clocks=live, policy=policy, status=ticket.status, now=now, factory=_factory(ticket, model, now)
     )
-    event = _history(
-        clock,
-        SLAEventKind.STARTED,
-        now,
-        f"Customer wrote; {policy.name}: answer within {policy.next_response_minutes} business minutes, due "
-        f"{_fmt(clock.due_at, policy.calendar.timezone)}.",
-    )
-    _save([clock], [event], now)
+    changed = _apply(step, now=now)
     _refresh_ticket_due(ticket)
-    return clock
+    return changed[0] if changed else None
 
 
 @transaction.atomic
 def sla_on_status_changed(*, ticket: Ticket, old: str, new: str, now: datetime) -> list[SLAClock]:
     """Pause and resume by the policy's pause statuses; resolve meets resolution and stops response clocks; close
     stops everything; reopening resumes the resolution clock with its used time. Atomic; idempotent."""
-    specs: dict[int, CalendarSpec] = {}
-    history: list[SLAEvent] = []
-    live = _lock_live_clocks(ticket)
-    changed: list[SLAClock] = []
-    if new in (Status.RESOLVED, Status.CLOSED):
-        for clock in live:
-            met = new == Status.RESOLVED and clock.target == ClockTarget.RESOLUTION
-            kind = SLAEventKind.MET if met else SLAEventKind.STOPPED
-            detail = (
-                ("Resolved" + (" (late)." if clock.breached_at else ".")) if met else f"Ticket {Status(new).label}."
-            )
-            history.append(_meet(clock, now=now, spec=_spec_for(clock, specs), kind=kind, detail=detail))
-            changed.append(clock)
-    else:
-        if old in (Status.RESOLVED, Status.CLOSED) and not any(c.target == ClockTarget.RESOLUTION for c in live):
-            last = (
-                SLAClock.objects.select_for_update(of=("self",))
-                .filter(ticket=ticket, target=ClockTarget.RESOLUTION, state=ClockState.MET)
-                .select_related("policy__calendar")
-                .order_by("-pk")
-                .first()
-            )
-            if last is not None:
-                last.state, last.met_at, last.running_since = ClockState.RUNNING, None, now
-                history.append(
-                    _history(last, SLAEventKind.REOPENED, now, f"Reopened with {last.consumed_seconds // 60} min used.")
-                )
-                live.append(last)
-                changed.append(last)
-        for clock in live:
-            policy = clock.policy
-            if policy is None:
-                continue
-            spec = _spec_for(clock, specs)
-            if _pause_or_resume(clock, policy=policy, status=new, now=now, spec=spec, history=history):
-                if clock not in changed:
-                    changed.append(clock)
-            elif clock in changed:
-                _schedule(clock, spec, policy.warn_percent)
-    _save(changed, history, now)
+    reopening = old in (Status.RESOLVED, Status.CLOSED) and new not in (Status.RESOLVED, Status.CLOSED)
+    clocks = _lock_clocks(ticket, live_only=not reopening)
+    step = sla_clock.on_status_changed(clocks=clocks, policies=_Policies.of(clocks), old=old, new=new, now=now)
+    changed = _apply(step, now=now, status=new)
     _refresh_ticket_due(ticket)
     return changed
+
+
+def sla_policies_recompute(
+    *,
+    previous: dict[int, sla_clock.ClockPolicy],
+    now: datetime | None = None,
+    reason: str = "",
+    batch_size: int = 200,
+) -> int:
+    """After policies were edited (``previous``: each edited policy as it was), recompute the live clocks running
+    under them, ticket by ticket (each ticket atomic), loading the tickets in batches of ``batch_size`` by primary
+    key. Used time is kept; new targets, warn share and calendar apply. Idempotent. Returns the tickets recomputed."""
+    now = now or timezone.now()
+    clocks = SLAClock.objects.filter(policy_id__in=list(previous), state__in=LIVE_CLOCK_STATES)
+    last, count = 0, 0
+    while True:
+        ids = list(
+            clocks.filter(ticket_id__gt=last)
+            .order_by("ticket_id")
+            .values_list("ticket_id", flat=True)
+            .distinct()[:batch_size]
+        )
+        if not ids:
+            return count
+        for ticket in Ticket.objects.filter(pk__in=ids).select_related("organization").order_by("pk"):
+            sla_recompute(ticket=ticket, now=now, reason=reason, previous=previous)
+            count += 1
+        last = ids[-1]
 
 
 def sla_handle_ticket_event(*, ticket: Ticket, event: TicketEvent) -> None:
@@ -487,55 +428,75 @@ def sla_sweep(*, now: datetime, batch_size: int = 500) -> SweepResult:
 def _attach_policies(clocks: list[SLAClock]) -> None:
     """One query for the batch's few distinct policies (shared instances), instead of joining them on every row."""
     ids = {clock.policy_id for clock in clocks if clock.policy_id}
-    policies = SLAPolicy.objects.select_related("calendar", "plan").in_bulk(ids) if ids else {}
+    policies = (
+        SLAPolicy.objects.select_related("calendar", "plan")
+        .prefetch_related("calendar__intervals", "calendar__holidays")
+        .in_bulk(ids)
+        if ids
+        else {}
+    )
     for clock in clocks:
         clock.policy = policies.get(clock.policy_id)
 
 
-def _sweep_batch(clocks: list[SLAClock], *, now: datetime, result: SweepResult) -> None:
-    token = uuid.uuid4()
+_NO_POLICY = sla_clock.ClockPolicy(
+    key=None, name="", targets={}, warn_percent=80, pause_statuses=frozenset(), spec=CalendarSpec.always()
+)
+
+
+def _sweep_claims(clocks: list[SLAClock], *, now: datetime) -> list[SLAEvent]:
+    """The warnings and breaches the clock rules find at ``now``; a breach also marks a warning never seen as warned
+    (``warned_at``) but only the breach is written to the history and acted on."""
+    policies = _Policies.of(clocks)
     claims: list[SLAEvent] = []
     for clock in clocks:
-        ticket = clock.ticket
-        if clock.state != ClockState.RUNNING or ticket.status not in OPEN_STATUSES:
+        if clock.ticket.status not in OPEN_STATUSES:
             continue
+        warns, breaches = sla_clock.sweep_decision(clock, policies.get(clock.policy_id, _NO_POLICY), now)
         due, tz = clock.due_at, _tz(clock)
-        if clock.breached_at is None and due is not None and due <= now:
+        if breaches:
             claims.append(_history(clock, SLAEventKind.BREACHED, due, f"Missed: due {_fmt(due, tz)}."))
-        elif clock.warned_at is None and clock.warn_at is not None and clock.warn_at <= now:
+        elif warns:
             percent = clock.policy.warn_percent if clock.policy else 80
             claims.append(_history(clock, SLAEventKind.WARNED, clock.warn_at, f"{percent}% used: due {_fmt(due, tz)}."))
+    return claims
+
+
+def _sweep_batch(clocks: list[SLAClock], *, now: datetime, result: SweepResult) -> None:
+    token = uuid.uuid4()
+    claims = _sweep_claims(clocks, now=now)
     for claim in claims:
         claim.batch = token
     _insert_many(SLAEvent, claims, ignore_conflicts=True)
     won = set(SLAEvent.objects.filter(batch=token).values_list("clock_id", "kind"))
 
-    claimed = {claim.clock_id: claim.kind for claim in claims}
-    warned, breached = [], []
+    claimed: dict[int, set[str]] = defaultdict(set)
+    for claim in claims:
+        claimed[claim.clock_id].add(claim.kind)
+    warned, breached, recorded_warnings = [], [], []
     for clock in clocks:
-        kind = claimed.get(clock.pk)
-        if kind is not None and (clock.pk, kind) in won:
-            if kind == SLAEventKind.BREACHED:
-                clock.breached_at = clock.due_at
+        kinds = claimed.get(clock.pk, set())
+        # A claim lost to a row already written means the clock was already warned or breached: record it too.
+        if SLAEventKind.BREACHED in kinds:
+            clock.breached_at = clock.due_at
+            if (clock.pk, SLAEventKind.BREACHED) in won:
                 breached.append(clock)
-            else:
-                clock.warned_at = now
+        if SLAEventKind.BREACHED in kinds and clock.warned_at is None:
+            clock.warned_at = now
+            recorded_warnings.append(clock)
+        if SLAEventKind.WARNED in kinds:
+            clock.warned_at = now
+            recorded_warnings.append(clock)
+            if (clock.pk, SLAEventKind.WARNED) in won:
                 warned.append(clock)
-        if clock.state != ClockState.RUNNING or clock.ticket.status not in OPEN_STATUSES:
-            clock.next_check_at = None
-        elif clock.breached_at is not None or kind == SLAEventKind.BREACHED:
-            # Breached (by us, or by a sweep that got there first): nothing more to check on this clock.
-            clock.next_check_at = None
-        elif clock.warned_at is None and kind is None and clock.warn_at and clock.warn_at > now:
-            clock.next_check_at = min(clock.warn_at, clock.due_at)
-        else:
-            clock.next_check_at = clock.due_at
+        open_ticket = clock.ticket.status in OPEN_STATUSES
+        clock.next_check_at = sla_clock.pending_check(clock) if open_ticket else None
         clock.updated_at = now
 
     _sla_notify_warnings(clocks=warned, now=now)
     _sla_webhooks(WebhookEventType.SLA_BREACHED, breached)
     escalated = sla_escalate_breached(clocks=breached, now=now) if breached else 0
-    _save_swept(clocks, warned=warned, now=now)
+    _save_swept(clocks, warned=recorded_warnings, now=now)
     result.warned += len(warned)
     result.breached += len(breached)
     result.escalated += escalated

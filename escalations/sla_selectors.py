@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import F, Prefetch, Q, QuerySet
 
@@ -68,17 +68,12 @@ def sla_history_for_ticket(*, ticket: Ticket) -> QuerySet[SLAEvent]:
     return SLAEvent.objects.filter(ticket=ticket).select_related("clock", "policy").order_by("at", "id")
 
 
-def sla_breaching_soon(*, user: User, now: datetime, within: timedelta = timedelta(hours=2)) -> QuerySet[SLAClock]:
-    """Running clocks of visible open tickets that are due within ``within`` and not yet breached."""
+def sla_breaching_soon(*, user: User, now: datetime) -> QuerySet[SLAClock]:
+    """Running clocks of visible open tickets inside their warning window (``SLAClock.objects.warning``)."""
     return (
-        SLAClock.objects.filter(ticket_visibility_q_for(user, prefix="ticket__"))
-        .filter(
-            state=ClockState.RUNNING,
-            breached_at__isnull=True,
-            due_at__gt=now,
-            due_at__lte=now + within,
-            ticket__status__in=OPEN_STATUSES,
-        )
+        SLAClock.objects.warning(now)
+        .filter(ticket_visibility_q_for(user, prefix="ticket__"))
+        .filter(ticket__status__in=OPEN_STATUSES)
         .select_related("ticket")
         .order_by("due_at")
     )

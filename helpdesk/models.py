@@ -213,6 +213,11 @@ class TicketQuerySet(models.QuerySet):
     def open(self) -> TicketQuerySet:
         return self.filter(status__in=OPEN_STATUSES)
 
+    def sla_warning(self, now) -> TicketQuerySet:
+        """Open tickets inside an SLA warning window: a running clock passed its warn point (the policy's warn %)
+        and none is due yet. The one definition of "SLA warning" (``Ticket.sla_state`` is the same rule per row)."""
+        return self.open().filter(sla_warn_at__lte=now, sla_due_at__gt=now)
+
     def for_team(self, team: Team) -> TicketQuerySet:
         return self.filter(team=team)
 
@@ -255,6 +260,11 @@ class Ticket(models.Model):
     )
     sla_due_at = models.DateTimeField(
         null=True, blank=True, help_text="Earliest due time of the running SLA clocks (maintained by the SLA engine)."
+    )
+    sla_warn_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Earliest warning time (the policy's warn %) of the running SLA clocks (maintained by the SLA engine).",
     )
     version = models.PositiveIntegerField(default=1, help_text="Optimistic-locking counter; bumped on every change.")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -344,6 +354,16 @@ class Ticket(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    def sla_state(self, now) -> str | None:
+        """ "breached", "warning" (see ``TicketQuerySet.sla_warning``), "ok", or ``None`` without a running clock."""
+        if self.sla_due_at is None or not self.is_open:
+            return None
+        if self.sla_due_at <= now:
+            return "breached"
+        if self.sla_warn_at is not None and self.sla_warn_at <= now:
+            return "warning"
+        return "ok"
 
     def can_transition_to(self, status: str) -> bool:
         return status in STATUS_TRANSITIONS[self.status]

@@ -6,7 +6,6 @@ Permissions are decided here (decorators and selectors), never only in templates
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
@@ -99,17 +98,6 @@ class CappedPaginator(Paginator):
 
 
 QUEUE_PAGE_SIZE = 25
-SLA_WARNING_WINDOW = timedelta(hours=2)
-
-
-def _sla_state(ticket: Ticket, now) -> str | None:
-    if ticket.sla_due_at is None or not ticket.is_open:
-        return None
-    if ticket.sla_due_at <= now:
-        return "breached"
-    if ticket.sla_due_at - now <= SLA_WARNING_WINDOW:
-        return "warning"
-    return "ok"
 
 
 @login_required
@@ -131,7 +119,7 @@ def _queue(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     rows = selectors.tickets_in_order(ids=list(page.object_list))
     for ticket in rows:
-        ticket.sla_state = _sla_state(ticket, now)
+        ticket.sla_state = ticket.sla_state(now)
     page.object_list = rows
     scope = filterset.form.cleaned_data.get("scope") or "mine"
     filtered = any(
@@ -234,7 +222,7 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
         context["attachments"] = [a for event in timeline for a in event.attachments.all()]
         context["viewers"] = selectors.ticket_viewers(ticket=ticket, exclude=user)
         context["presence_poll_seconds"] = settings.PRESENCE_POLL_SECONDS
-        context["sla_state"] = _sla_state(ticket, timezone.now())
+        context["sla_state"] = ticket.sla_state(timezone.now())
     context["panels"] = panels_for(request=request, ticket=ticket)
     context.update(extra)
     return context

@@ -1160,7 +1160,6 @@ def coaching_items_for(
 
 # --- needs attention now ---------------------------------------------------------------------------------------
 
-BREACHING_SOON = dt.timedelta(hours=1)
 LOW_CSAT = 2
 
 
@@ -1170,14 +1169,14 @@ ATTENTION_LOW_CSAT_DAYS = 28
 def needs_attention(
     *, viewer: User, now: dt.datetime, limit: int = 8, period: MetricFilters | None = None
 ) -> dict[str, Any]:
-    """SLA breaches today (UTC, by their true deadline), open emergencies, tickets whose SLA falls due within the
-    hour, due and overdue callbacks, compensation waiting for approval, and the low CSAT scores of ``period`` (the
-    dashboard's period; 28 days by default). Lists and counts come from ``tickets_visible_to(viewer)``, so nothing
-    leaks to a viewer who cannot see it; the low scores are read from the same rows as the CSAT tile, so the tile
-    and the list can never disagree."""
+    """SLA breaches today (UTC, by their true deadline), open emergencies, tickets inside their SLA warning window
+    (``Ticket.objects.sla_warning``: the policy's warn %), due and overdue callbacks, compensation waiting for
+    approval, and the low CSAT scores of ``period`` (the dashboard's period; 28 days by default). Lists and counts
+    come from ``tickets_visible_to(viewer)``, so nothing leaks to a viewer who cannot see it; the low scores are read
+    from the same rows as the CSAT tile, so the tile and the list can never disagree."""
     visible = tickets_visible_to(viewer).open()
     emergencies = visible.filter(is_emergency=True).order_by(F("sla_due_at").asc(nulls_last=True), "created_at")
-    breaching = visible.filter(sla_due_at__gte=now, sla_due_at__lt=now + BREACHING_SOON).order_by("sla_due_at")
+    breaching = visible.sla_warning(now).order_by("sla_due_at")
     result: dict[str, Any] = {
         "emergencies": list(emergencies.with_list_related()[:limit]),
         "emergency_count": emergencies.count(),

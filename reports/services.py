@@ -8,9 +8,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from escalations.models import LIVE_CLOCK_STATES, BusinessCalendar, SLAClock, SLAPolicy
-from escalations.sla import sla_recompute
-from helpdesk.models import Role, Ticket, User
+from escalations.models import BusinessCalendar, SLAPolicy
+from escalations.services import sla_admin_required, sla_policy_save
+from helpdesk.models import Role, User
 from reports.models import CoachingSession
 from reports.simulator import Draft
 
@@ -38,11 +38,10 @@ def coaching_session_record(*, agent: User, manager: User, held_on: dt.date, not
 
 @transaction.atomic
 def sla_draft_apply(*, draft: Draft, actor: User, confirmed: bool, now: dt.datetime | None = None) -> list[SLAPolicy]:
-    """An admin applies a simulated draft to the live policies, after confirming it. Live clocks of the affected
-    policies are recomputed (``escalations.sla.sla_recompute``: used time is kept, new targets apply). Atomic;
-    applying the same draft twice changes nothing the second time."""
-    if actor.role != Role.ADMIN and not actor.is_superuser:
-        raise PermissionDenied("Only admins change SLA policies.")
+    """An admin applies a simulated draft to the live policies, after confirming it, through the one policy-change
+    service (``escalations.services.sla_policy_save``: same permission, live clocks recomputed with used time kept).
+    Atomic; applying the same draft twice changes nothing the second time."""
+    sla_admin_required(actor)
     if not confirmed:
         raise ValidationError({"confirm": "Tick the box to confirm that the live SLA policy changes."})
     now = now or timezone.now()
@@ -52,31 +51,21 @@ def sla_draft_apply(*, draft: Draft, actor: User, confirmed: bool, now: dt.datet
         policies = list(
             SLAPolicy.objects.select_for_update().filter(calendar_id=draft.replace_calendar_id, is_active=True)
         )
-        for policy in policies:
-            policy.calendar_id = draft.calendar_id
+        changes = {policy.pk: {"calendar_id": draft.calendar_id} for policy in policies}
     else:
         policies = list(SLAPolicy.objects.select_for_update().filter(pk=draft.policy_id, is_active=True))
         if not policies:
             raise ValidationError({"policy": "Choose an active SLA policy."})
-        policy = policies[0]
-        for name in (
-            "first_response_minutes",
-            "next_response_minutes",
-            "resolution_minutes",
-            "warn_percent",
-            "calendar_id",
-        ):
-            value = getattr(draft, name)
-            if value is not None:
-                setattr(policy, name, value or None if name.endswith("_minutes") else value)
-    for policy in policies:
-        policy.full_clean()
-        policy.save()
-    ticket_ids = (
-        SLAClock.objects.filter(policy__in=policies, state__in=LIVE_CLOCK_STATES)
-        .values_list("ticket", flat=True)
-        .distinct()
-    )
-    for ticket in Ticket.objects.filter(pk__in=list(ticket_ids)).select_related("organization"):
-        sla_recompute(ticket=ticket, now=now, reason=f"SLA draft applied by {actor.display_name}.")
-    return policies
+        fields = {}
+        for name in ("first_response_minutes", "next_response_minutes", "resolution_minutes"):
+            if getattr(draft, name) is not None:
+                fields[name] = getattr(draft, name) or None
+        for name in ("warn_percent", "calendar_id"):
+            if getattr(draft, name) is not None:
+                fields[name] = getattr(draft, name)
+        changes = {policies[0].pk: fields}
+    reason = f"SLA draft applied by {actor.display_name}."
+    return [
+        sla_policy_save(policy=policy, actor=actor, fields=changes[policy.pk], now=now, reason=reason)
+        for policy in policies
+    ]

@@ -10,7 +10,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from escalations.models import EscalationType
+from escalations.services import sla_admin_required
 from helpdesk.models import Category, Channel, Plan, Role, Team, Tier
 from helpdesk.views import form_errors, manager_required
 from reports import charts, metrics
@@ -306,8 +307,7 @@ def sla_simulator_view(request: HttpRequest) -> HttpResponse:
     form = SLASimulatorForm(data, initial=initial)
     result = None
     if request.method == "POST":
-        if not is_admin:
-            raise PermissionDenied("Only admins apply SLA drafts.")
+        sla_admin_required(request.user)  # the policy-change service's own check, before reading the form
         if form.is_valid():
             try:
                 policies = sla_draft_apply(

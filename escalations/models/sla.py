@@ -191,6 +191,11 @@ class SLAClockQuerySet(models.QuerySet):
     def due(self, now) -> SLAClockQuerySet:
         return self.filter(next_check_at__lte=now)
 
+    def warning(self, now) -> SLAClockQuerySet:
+        """Running clocks inside their warning window: past ``warn_at`` (the policy's warn %), not yet due. The
+        sweep warns by the same ``warn_at``; tickets carry the earliest one as ``Ticket.sla_warn_at``."""
+        return self.running().filter(breached_at__isnull=True, warn_at__lte=now, due_at__gt=now)
+
 
 class SLAClock(models.Model):
     """One target's clock on one ticket. Business seconds consumed before ``running_since`` are in

@@ -36,13 +36,12 @@ def sla_badges(ticket) -> dict:
 
 
 @register.inclusion_tag("escalations/sla/_manager_summary.html", takes_context=True)
-def sla_manager_summary(context, within_hours: int = 2, limit: int = 10) -> dict:
+def sla_manager_summary(context, limit: int = 10) -> dict:
     user = context["request"].user
     now = timezone.now()
     start = datetime.combine(timezone.localdate(now), time(0), tzinfo=timezone.get_current_timezone())
     return {
-        "soon": list(sla_breaching_soon(user=user, now=now, within=timedelta(hours=within_hours))[:limit]),
+        "soon": list(sla_breaching_soon(user=user, now=now)[:limit]),
         "breaches_today": sla_breaches_between(user=user, start=start, end=start + timedelta(days=1)),
-        "within_hours": within_hours,
         "now": now,
     }

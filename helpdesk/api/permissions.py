@@ -21,6 +21,8 @@ class IsAdminOrStaffReadOnly(BasePermission):
 
     def has_permission(self, request, view):
         user = request.user
+        if user.is_authenticated and user.is_superuser:
+            return True  # a superuser is an administrator everywhere (as in the services and Django admin)
         if not (user.is_authenticated and user.is_staff_member):
             return False
         return request.method in SAFE_METHODS or user.role == Role.ADMIN

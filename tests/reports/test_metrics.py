@@ -188,13 +188,14 @@ def test_coaching_flags_agents_well_above_their_team(dataset, manager, agent2, t
 
 
 def test_needs_attention_lists_only_what_the_viewer_may_see(dataset, manager, agent):
-    # given two open emergencies, one of them the restricted T5, and T7 due in 30 minutes
+    # given two open emergencies, one of them the restricted T5, and T7 due in 30 minutes, past its warning point
     from helpdesk.models import Ticket
 
     now = at(12, 12)
     Ticket.objects.filter(pk__in=[dataset.t4.pk, dataset.t5.pk]).update(is_emergency=True)
-    Ticket.objects.filter(pk=dataset.t7.pk).update(sla_due_at=now + dt.timedelta(minutes=30))
-    Ticket.objects.filter(pk=dataset.t6.pk).update(sla_due_at=now + dt.timedelta(minutes=30))  # resolved: ignored
+    soon = {"sla_due_at": now + dt.timedelta(minutes=30), "sla_warn_at": now - dt.timedelta(minutes=10)}
+    Ticket.objects.filter(pk=dataset.t7.pk).update(**soon)
+    Ticket.objects.filter(pk=dataset.t6.pk).update(**soon)  # resolved: ignored
     # when the manager and the agent look
     for_manager = metrics.needs_attention(viewer=manager, now=now)
     for_agent = metrics.needs_attention(viewer=agent, now=now)

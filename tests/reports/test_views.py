@@ -215,14 +215,16 @@ def test_dashboard_query_count_does_not_grow_with_the_data(dataset, client, logi
     with time_machine.travel(at(16, 12), tick=False):
         with CaptureQueriesContext(connection) as before:
             client.get(reverse("reports_dashboard"))
-        # given ten more tickets: escalated, emergencies, and due within the hour
+        # given ten more tickets: escalated, emergencies, and past their SLA warning point (due within the hour)
         for index in range(10):
             ticket = services.ticket_create(
                 customer=dataset.t1.customer, subject=f"More {index}", description="x", category=dataset.t1.category
             )
             services.ticket_reply(ticket=ticket, author=agent, body="On it.")
             escalate(ticket, when=at(16, 11), by=agent)
-        Ticket.objects.filter(subject__startswith="More").update(is_emergency=True, sla_due_at=at(16, 12, 30))
+        Ticket.objects.filter(subject__startswith="More").update(
+            is_emergency=True, sla_due_at=at(16, 12, 30), sla_warn_at=at(16, 11, 50)
+        )
         with CaptureQueriesContext(connection) as after:
             page = client.get(reverse("reports_dashboard")).content.decode()
     # then the page shows them with exactly as many queries as before
