@@ -29,7 +29,7 @@ from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from escalations import selectors, services, sla_selectors
+from escalations import selectors, services
 from escalations.models import (
     BusinessCalendar,
     ClockState,
@@ -43,6 +43,7 @@ from escalations.models import (
     SLAClock,
     SLAPolicy,
 )
+from escalations.sla import selectors as sla_selectors
 from helpdesk.api.filters import PAGING_PARAMS, StrictOrderingFilter, reject_unknown_params
 from helpdesk.api.permissions import IsAdminOrStaffReadOnly, IsStaffMember
 from helpdesk.api.schema import schema_staff_only_register

@@ -53,8 +53,8 @@ class EscalationsConfig(AppConfig):
         demo_seeder_register(order=15, name="escalations", seeder=seed_escalations)  # before the SLA sweep
 
         # Calls, warm transfers and callbacks.
-        from escalations.calls_demo import seed_calls
-        from escalations.calls_panels import call_panel
+        from escalations.calls.demo import seed_calls
+        from escalations.calls.panels import call_panel
         from helpdesk.panels import slot_register
 
         nav_register(
@@ -83,7 +83,7 @@ class EscalationsConfig(AppConfig):
         before_escalate_register(before_escalate_articles)
         escalation_demand_register(escalations_per_category)
 
-        from escalations import sla_wiring
+        from escalations.sla import wiring as sla_wiring
 
         sla_wiring.connect()
 

@@ -12,7 +12,7 @@ from django.db import connections, router
 from django.db.models.constants import OnConflict
 from django.urls import reverse
 
-from escalations.calendar import CalendarSpec, next_working_moment
+from escalations.sla.calendar import CalendarSpec, next_working_moment
 from helpdesk.models import (
     Notification,
     NotificationChannel,

@@ -52,7 +52,7 @@ from escalations.models import (
 )
 from escalations.receivers import escalation_payload
 from escalations.selectors import managers_on_call, path_choose
-from escalations.sla_selectors import team_calendar_specs
+from escalations.sla.selectors import team_calendar_specs
 from helpdesk.models import OPEN_STATUSES, EventKind, Team, Ticket, User, WebhookEventType
 from helpdesk.webhooks import webhook_emit_many
 

@@ -372,7 +372,7 @@ def escalation_create(
             "No team can receive this escalation: ask an administrator to configure an escalation path."
         )
     # An emergency pages every manager until accepted, caller or not; any other caller-waiting hop is a warm
-    # transfer with its own short clock (then a promised callback: escalations.calls.warm_transfers_expire).
+    # transfer with its own short clock (then a promised callback: escalations.calls.services.warm_transfers_expire).
     warm = caller_waiting and escalation_type != EscalationType.EMERGENCY
     escalation = _open_one(
         HopSpec(
@@ -459,7 +459,7 @@ def escalation_page_next_level(*, escalation: Escalation, now: datetime | None =
         or current.status != EscalationStatus.OPEN
         or current.ack_due_at is None
         or current.ack_due_at > now
-        # A warm transfer times out into a callback (escalations.calls), not a page; emergencies still page.
+        # A warm transfer times out into a callback (escalations.calls.services), not a page; emergencies still page.
         or (current.caller_waiting and current.escalation_type != EscalationType.EMERGENCY)
     ):
         return None
@@ -1184,7 +1184,7 @@ def sla_policy_save(
     and category) are checked before saving, then the live clocks running under it are recomputed (used time kept,
     new targets, warn share and calendar applied). The one way a policy changes: API, Django admin and the what-if
     "apply" all call it. Atomic; saving the same values again changes no clock."""
-    from escalations.sla import clock_policy_of, sla_policies_recompute
+    from escalations.sla.engine import clock_policy_of, sla_policies_recompute
 
     sla_admin_required(actor)
     stored = SLAPolicy.objects.select_related("calendar").filter(pk=policy.pk).first() if policy.pk else None
@@ -1225,7 +1225,7 @@ def business_calendar_save(
     """An administrator changes a business calendar (``fields``; its hours and holidays may have been saved just
     before, with ``previous`` = ``business_calendar_snapshot`` taken before any change); the live clocks of every
     policy on it are recomputed in the new working time. Atomic; idempotent."""
-    from escalations.sla import sla_policies_recompute
+    from escalations.sla.engine import sla_policies_recompute
 
     sla_admin_required(actor)
     if previous is None:
@@ -1243,8 +1243,8 @@ def business_calendar_save(
 
 def business_calendar_snapshot(*, calendar: BusinessCalendar) -> dict:
     """The policies on a calendar as the clocks see them now (read before changing the calendar)."""
-    from escalations.sla import clock_policy_of
-    from escalations.sla_selectors import calendar_spec
+    from escalations.sla.engine import clock_policy_of
+    from escalations.sla.selectors import calendar_spec
 
     stored = BusinessCalendar.objects.prefetch_related("intervals", "holidays").filter(pk=calendar.pk).first()
     if stored is None:

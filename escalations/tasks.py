@@ -18,7 +18,7 @@ def warm_transfers_expire_task() -> int:
     """Beat (every 15 s): caller-waiting escalations nobody accepted in time become promised callbacks."""
     from django.utils import timezone
 
-    from escalations.calls import warm_transfers_expire
+    from escalations.calls.services import warm_transfers_expire
 
     return len(warm_transfers_expire(now=timezone.now()))
 
@@ -28,7 +28,7 @@ def callbacks_sweep_task() -> dict:
     """Beat (every minute): remind callback owners once before the window; breach missed windows once."""
     from django.utils import timezone
 
-    from escalations.calls import callbacks_breach_missed, callbacks_remind_due
+    from escalations.calls.services import callbacks_breach_missed, callbacks_remind_due
 
     now = timezone.now()
     return {"reminded": callbacks_remind_due(now=now), "breached": callbacks_breach_missed(now=now)}

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from escalations import views, views_calls
+from escalations import views
+from escalations.calls import views as views_calls
 
 urlpatterns = [
     path("tickets/<str:reference>/escalate/", views.escalation_new_view, name="escalation_new"),

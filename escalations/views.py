@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from escalations import selectors, services
-from escalations.calls import dossier_from_notes
+from escalations.calls.services import dossier_from_notes
 from escalations.forms import (
     TYPE_HELP,
     DecisionForm,

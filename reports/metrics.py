@@ -56,7 +56,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, RowNumber, TruncWeek
 
-from escalations.calls_selectors import callbacks_attention
+from escalations.calls.selectors import callbacks_attention
 from escalations.models import (
     ClockState,
     ClockTarget,
@@ -69,7 +69,7 @@ from escalations.models import (
     RequestedBy,
     SLAClock,
 )
-from escalations.sla_selectors import sla_breaches_between
+from escalations.sla.selectors import sla_breaches_between
 from feedback.models import ActionStatus, CauseCategory, CoachingItem, CorrectiveAction, RootCauseAnalysis, Survey
 from helpdesk.models import (
     Category,

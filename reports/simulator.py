@@ -5,7 +5,7 @@ another in every policy that uses it. The *population* is the tickets created in
 under an affected policy (the policy of the ticket's first clock), visible to the viewer. For each of them the
 simulator replays the ticket's real timeline (created, public agent replies, customer messages, status changes:
 pauses, resolve, close, reopen; priority changes move it to the policy the ticket then matches) through the clock
-state machine the live engine uses (``escalations.sla_clock``), and compares, per ticket and target, "breached" and
+state machine the live engine uses (``escalations.sla.clock``), and compares, per ticket and target, "breached" and
 "warned" with what actually happened (the ticket's ``SLAClock`` rows). A ticket with a breach is one the sweep
 escalates up its path, so "escalated" is counted per ticket with at least one breach.
 
@@ -25,11 +25,11 @@ from dataclasses import dataclass, field, replace
 
 from django.db.models import Count, OuterRef, Q, Subquery
 
-from escalations import sla_clock
 from escalations.models import BusinessCalendar, ClockTarget, SLAClock, SLAPolicy
-from escalations.sla import clock_policy_of
-from escalations.sla_clock import ClockPolicy
-from escalations.sla_selectors import calendar_spec
+from escalations.sla import clock as sla_clock
+from escalations.sla.clock import ClockPolicy
+from escalations.sla.engine import clock_policy_of
+from escalations.sla.selectors import calendar_spec
 from helpdesk.models import OPEN_STATUSES, EventKind, Status, Ticket, TicketEvent, User
 from helpdesk.selectors import tickets_visible_to
 
@@ -258,7 +258,7 @@ def replay_ticket(
     now: dt.datetime,
     policy_for: Callable[[str], ClockPolicy | None] | None = None,
 ) -> Outcome:
-    """Replay one ticket's timeline through the clock state machine the live engine uses (``escalations.sla_clock``):
+    """Replay one ticket's timeline through the clock state machine the live engine uses (``escalations.sla.clock``):
     the clocks start at creation under ``policy``; replies, customer messages and status changes move them as they
     moved the live clocks; a priority change moves them to ``policy_for(priority)`` (without ``policy_for`` the
     ticket stays on ``policy``). A clock warns and breaches by the same rule as the live engine, and a clock still

@@ -1,8 +1,8 @@
 from django import template
 from django.utils import timezone
 
-from escalations.calls import window_words
-from escalations.calls_selectors import callbacks_due_for_queue
+from escalations.calls.selectors import callbacks_due_for_queue
+from escalations.calls.services import window_words
 
 register = template.Library()
 

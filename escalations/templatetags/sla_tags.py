@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 from django import template
 from django.utils import timezone
 
-from escalations.sla_selectors import sla_breaches_between, sla_breaching_soon
+from escalations.sla.selectors import sla_breaches_between, sla_breaching_soon
 
 register = template.Library()
 
@@ -21,7 +21,7 @@ register = template.Library()
 @register.inclusion_tag("escalations/sla/_badges.html")
 def sla_badges(ticket) -> dict:
     from escalations.models import SLAClock
-    from escalations.sla_wiring import clock_view
+    from escalations.sla.wiring import clock_view
 
     clocks = getattr(ticket, "live_sla_clocks", None)
     if clocks is None:

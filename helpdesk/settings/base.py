@@ -248,7 +248,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 290},
     },
     "sla-sweep": {
-        "task": "escalations.tasks_sla.sla_sweep_task",
+        "task": "escalations.sla.tasks.sla_sweep_task",
         "schedule": 30.0,
         "options": {"expires": 25},
     },

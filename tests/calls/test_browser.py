@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from escalations.calls import warm_transfers_expire
+from escalations.calls.services import warm_transfers_expire
 from escalations.models import Callback, Escalation, EscalationStatus
 from escalations.services import escalation_create
 

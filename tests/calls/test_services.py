@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
-from escalations.calls import (
+from escalations.calls.services import (
     call_log,
     callback_complete,
     callback_create,
@@ -18,7 +18,7 @@ from escalations.calls import (
 )
 from escalations.models import Callback, CallbackStatus, EscalationStatus
 from escalations.services import escalation_accept
-from escalations.sla import sla_sweep
+from escalations.sla.engine import sla_sweep
 from helpdesk.models import Channel, Notification, TicketEvent
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from escalations.calls import callback_create, dossier_from_notes
+from escalations.calls.services import callback_create, dossier_from_notes
 from escalations.models import Call, Callback, CallbackStatus
 
 pytestmark = pytest.mark.django_db
@@ -172,7 +172,7 @@ def test_another_users_callback_cannot_be_completed(make_ticket, customer, custo
 
 def test_manager_dashboard_shows_due_and_overdue_callbacks(make_ticket, customer, agent, manager, login):
     # given one callback due soon, one overdue and breached
-    from escalations.calls import callbacks_breach_missed
+    from escalations.calls.services import callbacks_breach_missed
 
     now = timezone.now()
     ticket = make_ticket(customer)

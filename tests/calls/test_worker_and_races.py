@@ -10,7 +10,12 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from escalations.calls import callback_create, callbacks_breach_missed, callbacks_remind_due, warm_transfers_expire
+from escalations.calls.services import (
+    callback_create,
+    callbacks_breach_missed,
+    callbacks_remind_due,
+    warm_transfers_expire,
+)
 from escalations.models import Callback, CallbackStatus, Escalation
 from escalations.tasks import callbacks_sweep_task, warm_transfers_expire_task
 from helpdesk.models import Notification

@@ -83,7 +83,7 @@ def customer_views(client, login, customer):
 
 
 def test_no_staff_text_reaches_the_customer(customer, agent, specialist, manager, teams, make_ticket, customer_views):
-    from escalations import calls
+    from escalations.calls import services as calls
     from escalations.defaults import escalation_config_ensure
     from escalations.models import CallDirection, CallOutcome, CompensationRequest
     from escalations.services import (

@@ -9,7 +9,7 @@ import pytest
 
 @pytest.fixture(scope="session", autouse=True)
 def sla_connected():
-    from escalations.sla_wiring import connect
+    from escalations.sla.wiring import connect
 
     connect()
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from escalations.calendar import (
+from escalations.sla.calendar import (
     CalendarHasNoWorkingTime,
     CalendarSpec,
     add_business_seconds,

@@ -11,9 +11,9 @@ import pytest
 import time_machine
 from django.db import connection, transaction
 
-from escalations import sla as sla_module
 from escalations.models import Escalation, SLAClock, SLAEvent
-from escalations.sla import sla_sweep
+from escalations.sla import engine as sla_module
+from escalations.sla.engine import sla_sweep
 from helpdesk import services
 from helpdesk.models import Notification, Ticket
 from tests.sla.conftest import clocks_of

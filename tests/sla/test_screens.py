@@ -10,7 +10,7 @@ import time_machine
 from django.urls import reverse
 
 from escalations.models import Escalation, SLAClock, SLAEvent
-from escalations.sla import sla_sweep
+from escalations.sla.engine import sla_sweep
 from helpdesk import services
 
 LONDON = ZoneInfo("Europe/London")
@@ -98,7 +98,7 @@ def test_demo_seeder_builds_breached_and_near_breach_clocks():
 def test_queue_badges_and_manager_summary_tags(sla_ticket, manager, rf):
     from django.template import Context, Template
 
-    from escalations.sla_selectors import sla_live_clocks_prefetch
+    from escalations.sla.selectors import sla_live_clocks_prefetch
     from helpdesk.models import Ticket
 
     sla_sweep(now=london(2026, 11, 23, 11, 30))

@@ -9,8 +9,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from escalations.sla import sla_sweep
-from escalations.sla_selectors import sla_breaching_soon
+from escalations.sla.engine import sla_sweep
+from escalations.sla.selectors import sla_breaching_soon
 from helpdesk.models import Ticket
 from reports.metrics import needs_attention
 

@@ -32,7 +32,7 @@ def test_beat_and_worker_escalate_a_ticket_about_to_breach(
     make_policy(always, first=1, nxt=None, resolution=60)
 
     # when beat (its real scheduler, in a thread) sends the sweep task every INTERVAL to a real worker
-    schedule = {"sla-sweep": {"task": "escalations.tasks_sla.sla_sweep_task", "schedule": INTERVAL}}
+    schedule = {"sla-sweep": {"task": "escalations.sla.tasks.sla_sweep_task", "schedule": INTERVAL}}
     old_schedule = app.conf.beat_schedule
     app.conf.beat_schedule = schedule
     beat_service = beat.EmbeddedService(app, max_interval=0.2, scheduler_cls=beat.Scheduler, thread=True)

@@ -16,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--at", help="Evaluate as of this ISO-8601 moment (naive means UTC).")
 
     def handle(self, *args, at=None, **options):
-        from escalations.calls import calls_sweep
+        from escalations.calls.services import calls_sweep
 
         if at:
             try:

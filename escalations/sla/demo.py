@@ -117,7 +117,7 @@ def _ladder(teams: dict) -> None:
 
 def _replay(ticket: Ticket) -> None:
     """Rebuild a ticket's clocks from its timeline, as if the engine had been running all along."""
-    from escalations.sla import sla_handle_ticket_event
+    from escalations.sla.engine import sla_handle_ticket_event
 
     final = ticket.status
     ticket.status = Status.NEW
@@ -131,7 +131,7 @@ def _replay(ticket: Ticket) -> None:
 
 def sla_demo_seed(*, now: datetime, rng, people: dict, stdout=None) -> None:
     """Seed the SLA configuration and clocks (idempotent)."""
-    from escalations.sla import sla_sweep
+    from escalations.sla.engine import sla_sweep
     from helpdesk import services
     from helpdesk.notifications import dispatch_disabled
 

@@ -1,9 +1,9 @@
 """The SLA clock state machine: pure functions over plain data, no database access.
 
-One home for the clock rules. The live engine (``escalations.sla``) applies these functions to ``SLAClock`` rows
+One home for the clock rules. The live engine (``escalations.sla.engine``) applies these functions to ``SLAClock`` rows
 (which have the same attribute names as :class:`Clock`) and saves the result; the what-if simulator
 (``reports.simulator``) applies them to :class:`Clock` objects in memory. Business time comes from
-``escalations.calendar``.
+``escalations.sla.calendar``.
 
 Rules
     A clock measures one target (first response, next response, resolution) in its policy's business calendar.
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from escalations.calendar import CalendarSpec, add_business_seconds, business_seconds_between
+from escalations.sla.calendar import CalendarSpec, add_business_seconds, business_seconds_between
 
 # The values of ``ClockTarget`` / ``ClockState`` / ``SLAEventKind`` (kept here so the module stays self-contained).
 FIRST_RESPONSE, NEXT_RESPONSE, RESOLUTION = "first_response", "next_response", "resolution"

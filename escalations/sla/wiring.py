@@ -4,12 +4,12 @@ Celery task module and the admin.
 ``connect()`` must be called once from ``EscalationsConfig.ready()``::
 
     def ready(self):
-        from escalations.sla_wiring import connect
+        from escalations.sla.wiring import connect
 
         connect()
 
-It also imports ``escalations.tasks_sla`` (Celery's autodiscovery only finds ``tasks.py``), so the worker knows the
-beat task ``escalations.tasks_sla.sla_sweep_task``.
+It also imports ``escalations.sla.tasks`` (Celery's autodiscovery only finds ``tasks.py``), so the worker knows the
+beat task ``escalations.sla.tasks.sla_sweep_task``.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from escalations.models import ClockState, ClockTarget, SLAClock
-from escalations.sla import remaining_business_seconds
-from escalations.sla_selectors import calendar_spec, sla_clocks_for_ticket, sla_history_for_ticket
+from escalations.sla.engine import remaining_business_seconds
+from escalations.sla.selectors import calendar_spec, sla_clocks_for_ticket, sla_history_for_ticket
 from helpdesk.models import Status
 
 _connected = False
@@ -33,10 +33,10 @@ def connect() -> None:
     if _connected:
         return
     _connected = True
-    import escalations.admin_sla
-    import escalations.tasks_sla  # noqa: F401  (registers the beat task with the worker)
-    from escalations.sla import connect_signals
-    from escalations.sla_demo import sla_demo_seed
+    import escalations.sla.admin
+    import escalations.sla.tasks  # noqa: F401  (registers the beat task with the worker)
+    from escalations.sla.demo import sla_demo_seed
+    from escalations.sla.engine import connect_signals
     from helpdesk.demo import demo_seeder_register
     from helpdesk.panels import panel_register
 

@@ -1,7 +1,7 @@
 """The SLA engine: clock services driven by ticket activity, and the sweep that warns, breaches and escalates.
 
 Clocks
-    The rules are ``escalations.sla_clock`` (pure, shared with the what-if simulator); this module loads clock rows,
+    The rules are ``escalations.sla.clock`` (pure, shared with the what-if simulator); this module loads clock rows,
     applies them and saves the result with its history. A clock measures one target (first response, next response, resolution) of one ticket in the policy's business
     calendar. Business seconds used so far are ``consumed_seconds`` (up to ``running_since``); while running, the
     deadline is ``running_since`` plus the remaining business time. Pausing folds the running segment into
@@ -32,9 +32,7 @@ from django.db import transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
-from escalations import sla_clock
 from escalations.bulk import _events_record_bulk, _insert_many, _Notice, _notify_bulk, _quiet_until, _team_people
-from escalations.calendar import CalendarSpec
 from escalations.hops import HopRouter, breach_hop_specs, escalation_hops_open, escalation_hops_page
 from escalations.models import (
     LIVE_CLOCK_STATES,
@@ -48,7 +46,9 @@ from escalations.models import (
     SLAEventKind,
     SLAPolicy,
 )
-from escalations.sla_selectors import calendar_spec, sla_policy_for_ticket, team_calendar_specs
+from escalations.sla import clock as sla_clock
+from escalations.sla.calendar import CalendarSpec
+from escalations.sla.selectors import calendar_spec, sla_policy_for_ticket, team_calendar_specs
 from helpdesk.models import (
     OPEN_STATUSES,
     EventKind,
@@ -68,7 +68,7 @@ RESPONSE_TARGETS = (ClockTarget.FIRST_RESPONSE, ClockTarget.NEXT_RESPONSE)
 ACTIVE_STATUSES = (EscalationStatus.OPEN, EscalationStatus.ACCEPTED)
 
 
-# --- the clock rules live in escalations.sla_clock; this part loads, applies and saves -----------------------------
+# --- the clock rules live in escalations.sla.clock; this part loads, applies and saves -----------------------------
 
 
 def clock_policy_of(policy: SLAPolicy, *, spec: CalendarSpec | None = None) -> sla_clock.ClockPolicy:
@@ -628,7 +628,7 @@ def sla_page_unacknowledged(*, now: datetime, batch_size: int = 500) -> int:
     # ``status__startswith`` (only "open" starts so) keeps SQLite's planner on the ack_due_at index: an equality on
     # status pulls it onto the inbox index and scans every open escalation. A partial index on ack_due_at WHERE
     # status = 'open' in the Escalation model would make this unnecessary.
-    # A caller-waiting hop (not an emergency) is left to escalations.calls.warm_transfers_expire: it becomes a
+    # A caller-waiting hop (not an emergency) is left to escalations.calls.services.warm_transfers_expire: it becomes a
     # callback, not a page.
     awaiting = Q(status__startswith=EscalationStatus.OPEN, ack_due_at__lte=now) & (
         Q(caller_waiting=False) | Q(escalation_type=EscalationType.EMERGENCY)

@@ -1,5 +1,5 @@
 """Call screens: log a call from the workspace call panel (or hand it to the escalate form with the caller
-waiting), my callbacks, and keeping a callback. Thin views over ``escalations.calls``."""
+waiting), my callbacks, and keeping a callback. Thin views over ``escalations.calls.services``."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from escalations import calls, calls_selectors
-from escalations.calls_forms import CallbackCompleteForm, CallForm
+from escalations.calls import selectors as calls_selectors
+from escalations.calls import services as calls
+from escalations.calls.forms import CallbackCompleteForm, CallForm
 from escalations.models import Callback, CallOutcome
 from helpdesk.selectors import ticket_get_for_user
 from helpdesk.views import staff_required

@@ -6,7 +6,6 @@ from datetime import datetime
 
 from django.db.models import F, Prefetch, Q, QuerySet
 
-from escalations.calendar import CalendarSpec
 from escalations.models import (
     BusinessCalendar,
     ClockState,
@@ -16,6 +15,7 @@ from escalations.models import (
     SLAPolicy,
     TeamCalendar,
 )
+from escalations.sla.calendar import CalendarSpec
 from helpdesk.models import OPEN_STATUSES, Ticket, User
 from helpdesk.selectors import ticket_visibility_q_for
 

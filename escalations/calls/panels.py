@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from escalations import calls_selectors
-from escalations.calls import customer_timezone
-from escalations.calls_forms import CallForm
+from escalations.calls import selectors as calls_selectors
+from escalations.calls.forms import CallForm
+from escalations.calls.services import customer_timezone
 from escalations.models import EscalationType
 
 

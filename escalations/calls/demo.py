@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
-from escalations.calls import call_log, callback_create
+from escalations.calls.services import call_log, callback_create
 from escalations.models import Call
 from helpdesk.models import Channel, Ticket
 
