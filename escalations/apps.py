@@ -53,6 +53,7 @@ class EscalationsConfig(AppConfig):
         demo_seeder_register(order=15, name="escalations", seeder=seed_escalations)  # before the SLA sweep
 
         # Calls, warm transfers and callbacks.
+        import escalations.calls.tasks  # noqa: F401  (registers the beat tasks with the worker)
         from escalations.calls.demo import seed_calls
         from escalations.calls.panels import call_panel
         from helpdesk.panels import slot_register

@@ -12,7 +12,6 @@ from django.db import connections, router
 from django.db.models.constants import OnConflict
 from django.urls import reverse
 
-from escalations.sla.calendar import CalendarSpec, next_working_moment
 from helpdesk.models import (
     Notification,
     NotificationChannel,
@@ -132,11 +131,12 @@ def _insert_many(model, objs: list, *, ignore_conflicts: bool = False) -> None:
         cursor.executemany(sql, params)
 
 
-def _quiet_until(*, team_id: int | None, ticket: Ticket, specs: dict[int, CalendarSpec], now: datetime):
-    """Email to a team outside its working hours waits for its next working minute; emergencies never wait."""
-    if ticket.is_emergency or team_id is None or team_id not in specs:
+def _quiet_until(*, team_id: int | None, ticket: Ticket, working: dict[int, datetime], now: datetime):
+    """Email to a team outside its working hours waits for its next working minute (``working``: from
+    ``escalations.hooks.teams_next_working_moment``); emergencies never wait."""
+    if ticket.is_emergency or team_id is None or team_id not in working:
         return None
-    moment = next_working_moment(specs[team_id], now)
+    moment = working[team_id]
     return moment if moment > now else None
 
 

@@ -128,3 +128,31 @@ class ReviewFilterForm(forms.Form):
         label="Breach",
     )
     q = forms.CharField(required=False, label="Search")
+
+
+# Quick notes (a call's, or anything typed before escalating) pre-fill the escalate form's dossier.
+_NOTE_PREFIXES = {
+    "tried": "dossier_tried",
+    "wants": "dossier_desired_outcome",
+    "want": "dossier_desired_outcome",
+    "mood": "dossier_mood",
+    "why": "reason",
+    "reason": "reason",
+}
+
+
+def dossier_from_notes(notes: str) -> dict[str, str]:
+    """Pre-fill the escalation dossier from quick call notes: lines starting "Tried:", "Wants:", "Mood:" or "Why:"
+    go to those fields, every other line to the problem."""
+    fields: dict[str, list[str]] = {}
+    for raw in (notes or "").splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        head, sep, rest = line.partition(":")
+        target = _NOTE_PREFIXES.get(head.strip().lower()) if sep else None
+        fields.setdefault(target or "dossier_problem", []).append(rest.strip() if target else line)
+    result = {name: "\n".join(lines) for name, lines in fields.items()}
+    if "dossier_mood" in result:
+        result["dossier_mood"] = result["dossier_mood"].split()[0].lower() if result["dossier_mood"] else ""
+    return result

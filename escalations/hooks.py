@@ -37,3 +37,22 @@ def before_escalate_suggestions(*, ticket, user, limit: int = 5) -> list[Suggest
                     Suggestion(title=str(item["title"]), url=str(item["url"]), snippet=str(item.get("snippet", "")))
                 )
     return suggestions[:limit]
+
+
+# --- working hours ----------------------------------------------------------------------------------------------
+# ``working_hours_register(provider)``: the SLA engine, which owns business calendars, says when each team is next at
+# work. ``provider(*, team_ids, now)`` returns ``{team_id: next working moment}`` for the teams that have a quiet-hours
+# calendar. Email to a team waits for that moment; without a provider no team has quiet hours.
+_WORKING_HOURS: list[Callable] = []
+
+
+def working_hours_register(provider: Callable) -> None:
+    if provider not in _WORKING_HOURS:
+        _WORKING_HOURS.append(provider)
+
+
+def teams_next_working_moment(*, team_ids, now) -> dict:
+    moments: dict = {}
+    for provider in _WORKING_HOURS:
+        moments.update(provider(team_ids=set(team_ids), now=now))
+    return moments

@@ -36,6 +36,7 @@ from django.db.models import Count, Max, Q
 
 from escalations import conf, events
 from escalations.bulk import _events_record_bulk, _insert_many, _Notice, _notify_bulk, _quiet_until, _team_people
+from escalations.hooks import teams_next_working_moment
 from escalations.models import (
     ACTIVE_ESCALATION_STATUSES,
     ClockTarget,
@@ -52,7 +53,6 @@ from escalations.models import (
 )
 from escalations.receivers import escalation_payload
 from escalations.selectors import managers_on_call, path_choose
-from escalations.sla.selectors import team_calendar_specs
 from helpdesk.models import OPEN_STATUSES, EventKind, Team, Ticket, User, WebhookEventType
 from helpdesk.webhooks import webhook_emit_many
 
@@ -347,7 +347,7 @@ def hop_notice_kind(escalation: Escalation) -> str:
 def _notifications(pairs: list[tuple[HopSpec, Escalation]], now: datetime) -> None:
     team_ids = {esc.to_team_id for _, esc in pairs}
     people = _team_people(team_ids)
-    specs = team_calendar_specs(team_ids=team_ids)
+    working = teams_next_working_moment(team_ids=team_ids, now=now)
     customers = User.objects.in_bulk({hop.ticket.customer_id for hop, _ in pairs if hop.tell_customer})
     notices = []
     for hop, esc in pairs:
@@ -366,7 +366,7 @@ def _notifications(pairs: list[tuple[HopSpec, Escalation]], now: datetime) -> No
                 ),
                 not_before=None
                 if urgent
-                else _quiet_until(team_id=esc.to_team_id, ticket=ticket, specs=specs, now=now),
+                else _quiet_until(team_id=esc.to_team_id, ticket=ticket, working=working, now=now),
                 data={"escalation_id": esc.pk},
             )
         )

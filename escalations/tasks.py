@@ -11,24 +11,3 @@ def vendor_followups_remind_task() -> int:
     from escalations.services import vendor_followups_due_remind
 
     return vendor_followups_due_remind(now=timezone.now())
-
-
-@shared_task(acks_late=True)
-def warm_transfers_expire_task() -> int:
-    """Beat (every 15 s): caller-waiting escalations nobody accepted in time become promised callbacks."""
-    from django.utils import timezone
-
-    from escalations.calls.services import warm_transfers_expire
-
-    return len(warm_transfers_expire(now=timezone.now()))
-
-
-@shared_task(acks_late=True)
-def callbacks_sweep_task() -> dict:
-    """Beat (every minute): remind callback owners once before the window; breach missed windows once."""
-    from django.utils import timezone
-
-    from escalations.calls.services import callbacks_breach_missed, callbacks_remind_due
-
-    now = timezone.now()
-    return {"reminded": callbacks_remind_due(now=now), "breached": callbacks_breach_missed(now=now)}

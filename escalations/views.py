@@ -14,7 +14,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from escalations import selectors, services
-from escalations.calls.services import dossier_from_notes
 from escalations.forms import (
     TYPE_HELP,
     DecisionForm,
@@ -25,6 +24,7 @@ from escalations.forms import (
     ReassignForm,
     ResolveForm,
     ReviewFilterForm,
+    dossier_from_notes,
 )
 from escalations.hooks import before_escalate_suggestions
 from escalations.models import CompensationStatus, EscalationMode, EscalationType, RiskAssessment

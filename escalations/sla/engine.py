@@ -48,7 +48,7 @@ from escalations.models import (
 )
 from escalations.sla import clock as sla_clock
 from escalations.sla.calendar import CalendarSpec
-from escalations.sla.selectors import calendar_spec, sla_policy_for_ticket, team_calendar_specs
+from escalations.sla.selectors import calendar_spec, sla_policy_for_ticket, team_next_working_moments
 from helpdesk.models import (
     OPEN_STATUSES,
     EventKind,
@@ -538,7 +538,7 @@ def _sla_notify_warnings(*, clocks: list[SLAClock], now: datetime) -> None:
     assignees = User.objects.in_bulk(assignee_ids) if assignee_ids else {}
     team_ids = {t.team_id for t in tickets.values() if t.team_id}
     people = _team_people(team_ids)
-    specs = team_calendar_specs(team_ids=team_ids)
+    working = team_next_working_moments(team_ids=team_ids, now=now)
     events, notices = [], []
     for clock in clocks:
         ticket, tz = clock.ticket, _tz(clock)
@@ -563,7 +563,7 @@ def _sla_notify_warnings(*, clocks: list[SLAClock], now: datetime) -> None:
                 kind="sla_warning",
                 subject=f"[{ticket.reference}] SLA warning: {words} due {_fmt(clock.due_at, tz)}",
                 body=f"{ticket.subject}\n\n{text}",
-                not_before=_quiet_until(team_id=ticket.team_id, ticket=ticket, specs=specs, now=now),
+                not_before=_quiet_until(team_id=ticket.team_id, ticket=ticket, working=working, now=now),
             )
         )
     _events_record_bulk(events)

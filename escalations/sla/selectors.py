@@ -15,7 +15,7 @@ from escalations.models import (
     SLAPolicy,
     TeamCalendar,
 )
-from escalations.sla.calendar import CalendarSpec
+from escalations.sla.calendar import CalendarSpec, next_working_moment
 from helpdesk.models import OPEN_STATUSES, Ticket, User
 from helpdesk.selectors import ticket_visibility_q_for
 
@@ -52,6 +52,13 @@ def team_calendar_specs(*, team_ids) -> dict[int, CalendarSpec]:
     rows = TeamCalendar.objects.filter(team_id__in=set(team_ids)).select_related("calendar")
     rows = rows.prefetch_related("calendar__intervals", "calendar__holidays")
     return {row.team_id: calendar_spec(row.calendar) for row in rows}
+
+
+def team_next_working_moments(*, team_ids, now: datetime) -> dict[int, datetime]:
+    """When each team with a quiet-hours calendar is next at work (registered as the escalations core's
+    working-hours provider, so the hop opener holds email to a team's working hours without importing the SLA
+    engine)."""
+    return {team_id: next_working_moment(spec, now) for team_id, spec in team_calendar_specs(team_ids=team_ids).items()}
 
 
 def sla_clocks_for_ticket(*, ticket: Ticket) -> list[SLAClock]:

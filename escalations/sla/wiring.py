@@ -35,12 +35,15 @@ def connect() -> None:
     _connected = True
     import escalations.sla.admin
     import escalations.sla.tasks  # noqa: F401  (registers the beat task with the worker)
+    from escalations.hooks import working_hours_register
     from escalations.sla.demo import sla_demo_seed
     from escalations.sla.engine import connect_signals
+    from escalations.sla.selectors import team_next_working_moments
     from helpdesk.demo import demo_seeder_register
     from helpdesk.panels import panel_register
 
     connect_signals()
+    working_hours_register(team_next_working_moments)
     panel_register(name="sla_clocks", template="escalations/sla/_panel_clocks.html", context=sla_clocks_panel, order=10)
     panel_register(
         name="sla_promise",

@@ -254,12 +254,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     # calls: warm transfers nobody accepted become callbacks; callback reminders and missed windows
     "calls-warm-transfers-expire": {
-        "task": "escalations.tasks.warm_transfers_expire_task",
+        "task": "escalations.calls.tasks.warm_transfers_expire_task",
         "schedule": 15.0,
         "options": {"expires": 14},
     },
     "calls-callbacks-sweep": {
-        "task": "escalations.tasks.callbacks_sweep_task",
+        "task": "escalations.calls.tasks.callbacks_sweep_task",
         "schedule": 60.0,
         "options": {"expires": 55},
     },

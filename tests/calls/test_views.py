@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from escalations.calls.services import callback_create, dossier_from_notes
+from escalations.calls.services import callback_create
+from escalations.forms import dossier_from_notes
 from escalations.models import Call, Callback, CallbackStatus
 
 pytestmark = pytest.mark.django_db

@@ -16,8 +16,8 @@ from escalations.calls.services import (
     callbacks_remind_due,
     warm_transfers_expire,
 )
+from escalations.calls.tasks import callbacks_sweep_task, warm_transfers_expire_task
 from escalations.models import Callback, CallbackStatus, Escalation
-from escalations.tasks import callbacks_sweep_task, warm_transfers_expire_task
 from helpdesk.models import Notification
 from tests.celery_helpers import real_worker, wait_until
 
