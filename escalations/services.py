@@ -42,7 +42,6 @@ from helpdesk import services as core
 from helpdesk.models import (
     OPEN_STATUSES,
     EventKind,
-    Role,
     Status,
     Team,
     TeamMembership,
@@ -105,14 +104,10 @@ def _is_member(user: User, team: Team | None) -> bool:
     return team is not None and TeamMembership.objects.filter(team=team, user=user).exists()
 
 
-def _is_tier3(user: User) -> bool:
-    return user.is_superuser or user.role in (Role.MANAGER, Role.ADMIN)
-
-
 def _can_handle(user: User, escalation: Escalation) -> bool:
     """The receiving team's members, whoever accepted it, and tier 3 may act on an escalation."""
     return (
-        _is_tier3(user)
+        user.is_tier3
         or (escalation.accepted_by_id is not None and escalation.accepted_by_id == user.pk)
         or _is_member(user, escalation.to_team)
     )
@@ -866,7 +861,7 @@ def escalation_reassign(*, escalation: Escalation, actor: User, team: Team, now:
     restarts) and the team is notified. Atomic."""
     _require_staff(actor)
     now = now or timezone.now()
-    if not _is_tier3(actor):
+    if not actor.is_tier3:
         raise PermissionDenied("Only a manager can reassign an escalation.")
     if team == escalation.to_team and escalation.status == EscalationStatus.OPEN:
         raise ValidationError({"team": f"This escalation is already with {team.name}."})
@@ -1104,7 +1099,7 @@ def compensation_request_create(
         public = f"We have asked a manager to approve a goodwill credit of {shown} for you. We will let you know the outcome."
         approvers = [
             user
-            for user in User.objects.filter(is_active=True, role__in=(Role.MANAGER, Role.ADMIN)).exclude(pk=actor.pk)
+            for user in User.objects.filter(User.tier3_q()).exclude(pk=actor.pk)
             if approval_limit_for(user=user, currency=currency) >= value
         ]
         notification_enqueue(
@@ -1327,7 +1322,7 @@ def escalations_close_with_ticket(*, ticket: Ticket, actor: User | None, now: da
 def sla_policy_save(*, policy: SLAPolicy, actor: User, fields: dict) -> SLAPolicy:
     """An administrator creates or changes an SLA policy: the model's rules (one active policy per plan, priority
     and category) are checked before saving. Atomic."""
-    if actor.role != Role.ADMIN:
+    if not actor.is_admin:
         raise PermissionDenied("Only administrators can change SLA policies.")
     for name, value in fields.items():
         setattr(policy, name, value)

@@ -16,7 +16,7 @@ from django.utils.crypto import constant_time_compare
 
 from escalations.models import Escalation
 from feedback.models import FollowUpTask, ResolutionRecord, RootCauseAnalysis, Survey
-from helpdesk.models import EventKind, Notification, Role, Team, Ticket, TicketEvent, User
+from helpdesk.models import EventKind, Notification, Team, Ticket, TicketEvent, User
 from helpdesk.selectors import ticket_is_visible_to, ticket_visibility_q_for
 
 SURVEY_TOKEN_SALT = "feedback.survey"  # noqa: S105 - a signing namespace, not a secret
@@ -227,10 +227,6 @@ def resolution_checklist(*, ticket: Ticket) -> ResolutionChecklist:
 # --- follow-ups and RCAs --------------------------------------------------------------------------------------
 
 
-def _is_manager(user: User) -> bool:
-    return user.role in (Role.MANAGER, Role.ADMIN) or user.is_superuser
-
-
 def follow_ups_visible_to(user: User) -> QuerySet[FollowUpTask]:
     """Staff see the follow-ups of tickets they can see; managers see everyone's."""
     if not user.is_authenticated or not user.is_staff_member:
@@ -243,7 +239,7 @@ def follow_ups_visible_to(user: User) -> QuerySet[FollowUpTask]:
 def follow_ups_for(*, user: User, scope: str = "mine") -> QuerySet[FollowUpTask]:
     """My follow-ups (open first, soonest due first); ``scope="all"`` shows managers every open task."""
     qs = follow_ups_visible_to(user)
-    if scope == "all" and _is_manager(user):
+    if scope == "all" and user.is_manager:
         return qs.open().order_by("due_at", "id")
     return qs.filter(owner=user).order_by("done_at", "due_at", "id")
 

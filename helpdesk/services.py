@@ -147,7 +147,7 @@ def ticket_create(
         errors["subject"] = "Please give the request a subject."
     if not description:
         errors["description"] = "Please describe the problem."
-    if customer.role != Role.CUSTOMER:
+    if not customer.is_customer:
         errors["customer"] = "Tickets are opened for a customer."
     elif customer.organization_id is None:
         errors["customer"] = "This customer belongs to no organisation."

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from helpdesk import selectors, services
 from helpdesk.filters import TicketFilter
 from helpdesk.forms import NoteForm, ReplyForm, TicketCreateForm, TicketUpdateForm
-from helpdesk.models import ReplyTemplate, Role, Status, Ticket
+from helpdesk.models import ReplyTemplate, Status, Ticket
 from helpdesk.navigation import nav_for
 from helpdesk.notifications import notification_mark_read
 from helpdesk.panels import panels_for, slot_templates
@@ -43,7 +43,7 @@ def staff_required(view):
 def customer_required(view):
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
-        if request.user.role != Role.CUSTOMER:
+        if not request.user.is_customer:
             raise PermissionDenied("This page is for customers.")
         return view(request, *args, **kwargs)
 
@@ -57,7 +57,7 @@ def manager_required(view=None, *, message: str = "This page is for managers."):
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs):
             user = request.user
-            if not (user.is_superuser or user.role in (Role.MANAGER, Role.ADMIN)):
+            if not user.is_manager:
                 raise PermissionDenied(message)
             return view(request, *args, **kwargs)
 

@@ -10,22 +10,20 @@ from django.utils import timezone
 
 from escalations.models import LIVE_CLOCK_STATES, BusinessCalendar, SLAClock, SLAPolicy
 from escalations.sla import sla_recompute
-from helpdesk.models import Role, Ticket, User
+from helpdesk.models import Ticket, User
 from reports.models import CoachingSession
 from reports.simulator import Draft
-
-COACHES = (Role.MANAGER, Role.ADMIN)
 
 
 @transaction.atomic
 def coaching_session_record(*, agent: User, manager: User, held_on: dt.date, notes: str) -> CoachingSession:
     """A manager records a coaching session held with a staff member (not in the future). Atomic; not idempotent:
     two sessions on one day are two sessions."""
-    if manager.role not in COACHES and not manager.is_superuser:
+    if not manager.can_coach:
         raise PermissionDenied("Only managers record coaching sessions.")
     errors = {}
     notes = (notes or "").strip()
-    if not agent.is_staff_member or agent.role in COACHES:
+    if not agent.is_staff_member or agent.tier == 3:
         errors["agent"] = "Coaching sessions are recorded for agents and specialists."
     if held_on > timezone.now().date():
         errors["held_on"] = "A coaching session cannot be recorded in the future."
@@ -41,7 +39,7 @@ def sla_draft_apply(*, draft: Draft, actor: User, confirmed: bool, now: dt.datet
     """An admin applies a simulated draft to the live policies, after confirming it. Live clocks of the affected
     policies are recomputed (``escalations.sla.sla_recompute``: used time is kept, new targets apply). Atomic;
     applying the same draft twice changes nothing the second time."""
-    if actor.role != Role.ADMIN and not actor.is_superuser:
+    if not actor.is_admin:
         raise PermissionDenied("Only admins change SLA policies.")
     if not confirmed:
         raise ValidationError({"confirm": "Tick the box to confirm that the live SLA policy changes."})

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from helpdesk.models import Role
-
 
 class IsStaffMember(BasePermission):
     message = "Only staff can do this."
@@ -23,4 +21,4 @@ class IsAdminOrStaffReadOnly(BasePermission):
         user = request.user
         if not (user.is_authenticated and user.is_staff_member):
             return False
-        return request.method in SAFE_METHODS or user.role == Role.ADMIN
+        return request.method in SAFE_METHODS or user.is_admin
