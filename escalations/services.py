@@ -39,6 +39,7 @@ from escalations.models import (
 from escalations.selectors import approval_limit_for, escalation_path_for, managers_on_call
 from helpdesk import events as core_events
 from helpdesk import services as core
+from helpdesk.errors import Conflict
 from helpdesk.models import (
     OPEN_STATUSES,
     EventKind,
@@ -74,7 +75,7 @@ MANUAL_MODES = (EscalationMode.FUNCTIONAL, EscalationMode.HIERARCHICAL)
 CURRENCY_SYMBOL = {Currency.GBP: "£", Currency.EUR: "€", Currency.USD: "$"}
 
 
-class EscalationConflict(Exception):
+class EscalationConflict(Conflict):
     """Someone else changed the escalation first (or a double click created it already); nothing was written."""
 
 

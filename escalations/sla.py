@@ -70,7 +70,7 @@ from helpdesk.models import (
     User,
     WebhookEventType,
 )
-from helpdesk.notifications import _dispatch_on_commit
+from helpdesk.notifications import notifications_dispatch_on_commit
 from helpdesk.selectors import tickets_visible_to
 from helpdesk.signals import ticket_event_recorded
 from helpdesk.webhooks import webhook_emit_many
@@ -518,7 +518,7 @@ def _notify_bulk(notices: list[_Notice], now: datetime) -> int:
         ticket_id__in=ticket_ids,
         kind__in={notice.kind for notice in notices},
     ).values_list("pk", flat=True)
-    _dispatch_on_commit(list(emails))
+    notifications_dispatch_on_commit(list(emails))
     return len(rows)
 
 

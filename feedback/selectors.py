@@ -16,6 +16,7 @@ from django.utils.crypto import constant_time_compare
 
 from escalations.models import Escalation
 from feedback.models import FollowUpTask, ResolutionRecord, RootCauseAnalysis, Survey
+from helpdesk.errors import ApplicationError
 from helpdesk.models import EventKind, Notification, Team, Ticket, TicketEvent, User
 from helpdesk.selectors import ticket_is_visible_to, ticket_visibility_q_for
 
@@ -27,10 +28,12 @@ TEAM_RESOLUTION_NOTIFICATION_KINDS = ("resolution_team_notified", "escalation_re
 # --- tokens --------------------------------------------------------------------------------------------------
 
 
-class SurveyLinkError(Exception):
-    """A survey link that cannot be answered; ``title`` and ``message`` are shown to the customer as they are."""
+class SurveyLinkError(ApplicationError):
+    """A survey link that cannot be answered; ``title`` and ``message`` are shown to the customer as they are (the
+    API answers ``{"detail", "code", "title"}`` with ``status``)."""
 
     status = 400
+    default_code = "invalid"
     title = "This link does not work"
     message = (
         "The survey link is incomplete or has been altered. Please open it again from the email we sent you, "
@@ -38,9 +41,7 @@ class SurveyLinkError(Exception):
     )
 
     def __init__(self, message: str | None = None):
-        if message:
-            self.message = message
-        super().__init__(self.message)
+        super().__init__(message or self.message, extra={"title": self.title})
 
 
 class SurveyLinkInvalid(SurveyLinkError):
@@ -49,6 +50,7 @@ class SurveyLinkInvalid(SurveyLinkError):
 
 class SurveyExpired(SurveyLinkError):
     status = 410
+    default_code = "expired"
     title = "This survey has closed"
     message = (
         "Thank you for following the link. This survey has closed, so we can no longer record answers to it. "
@@ -65,6 +67,7 @@ class SurveyNotYours(SurveyLinkError):
 
 class SurveyAlreadyAnswered(SurveyLinkError):
     status = 409
+    default_code = "answered"
     title = "You have already answered"
     message = "We have already recorded your answers to this survey, thank you. Each survey can be answered once."
 

@@ -45,7 +45,9 @@ def dispatch_disabled() -> Iterator[None]:
         _dispatch_enabled.reset(token)
 
 
-def _dispatch_on_commit(ids: list[int]) -> None:
+def notifications_dispatch_on_commit(ids: list[int]) -> None:
+    """Deliver these outbox rows once the transaction commits (public: other apps that write outbox rows in bulk
+    call it)."""
     if ids and _dispatch_enabled.get():
         transaction.on_commit(lambda: notifications_dispatch(notification_ids=ids))
 
@@ -115,7 +117,7 @@ def notification_enqueue(
                 )
             )
     created = Notification.objects.bulk_create(rows)
-    _dispatch_on_commit([row.pk for row in created if row.status == NotificationStatus.PENDING])
+    notifications_dispatch_on_commit([row.pk for row in created if row.status == NotificationStatus.PENDING])
     return created
 
 
@@ -132,7 +134,7 @@ def notification_enqueue_raw(
         ticket=ticket,
         data=data or {},
     )
-    _dispatch_on_commit([row.pk])
+    notifications_dispatch_on_commit([row.pk])
     return row
 
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from helpdesk import events
 from helpdesk.attachments import attachment_validate
+from helpdesk.errors import Conflict
 from helpdesk.guards import status_guards_check
 from helpdesk.models import (
     OPEN_STATUSES,
@@ -40,8 +41,11 @@ from helpdesk.models import (
 from helpdesk.notifications import notification_enqueue
 
 
-class TicketConflict(Exception):
-    """The ticket changed since the user loaded it."""
+class TicketConflict(Conflict):
+    """The ticket changed since the user loaded it. The API answers 412 (the If-Match precondition failed) with the
+    current version; the workspace re-renders with a 409."""
+
+    status = 412
 
     def __init__(self, *, ticket: Ticket, changed_by: User | None):
         self.ticket = ticket
@@ -49,7 +53,8 @@ class TicketConflict(Exception):
         who = changed_by.display_name if changed_by else "someone else"
         super().__init__(
             f"This ticket was changed by {who} while you were editing it. "
-            "Nothing of yours was saved: review the current state and try again."
+            "Nothing of yours was saved: review the current state and try again.",
+            extra={"current_version": ticket.version},
         )
 
 
