@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import django_filters
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
@@ -25,7 +24,6 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
-from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -49,33 +47,14 @@ from helpdesk.api.permissions import IsAdminOrStaffReadOnly, IsStaffMember
 from helpdesk.api.schema import schema_staff_only_register
 from helpdesk.api.serializers import UNKNOWN, StrictInputSerializer
 from helpdesk.api.throttles import ESCALATION_REQUEST, ScopedThrottle
-from helpdesk.api.views import E400, E401, E403, E404, E415, E429, _error
+from helpdesk.api.views import E400, E401, E403, E404, E415, E429, error_doc
 from helpdesk.models import Category, Plan, Priority, Team, Ticket
 from helpdesk.selectors import ticket_get_for_user
 
-E409 = {409: _error("Someone else acted on this first: the message names who.")}
+E409 = {409: error_doc("Someone else acted on this first: the message names who.")}
 READ_ERRORS = {**E400, **E401, **E403, **E404}
 WRITE_ERRORS = {**READ_ERRORS, **E409, **E415}
 LIST_ERRORS = {**E400, **E401, **E403}
-
-
-class ApiConflict(ApiValidationError):
-    status_code = status.HTTP_409_CONFLICT
-
-
-def _call(fn, **kwargs):
-    """Run a service and translate its refusals into API errors with the same words."""
-    try:
-        return fn(**kwargs)
-    except services.EscalationConflict as exc:
-        raise ApiConflict({"detail": str(exc)}) from exc
-    except PermissionDenied as exc:
-        raise ApiPermissionDenied(str(exc)) from exc
-    except ValidationError as exc:
-        if hasattr(exc, "error_dict"):
-            detail = {("non_field_errors" if k == "__all__" else k): v for k, v in exc.message_dict.items()}
-            raise ApiValidationError(detail) from exc
-        raise ApiValidationError({"non_field_errors": exc.messages}) from exc
 
 
 # --- serializers -------------------------------------------------------------------------------------------------
@@ -452,7 +431,7 @@ class EscalationViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveM
     )
     @action(detail=True, methods=["post"], filter_backends=[])
     def accept(self, request: Request, pk=None) -> Response:
-        return self._out(_call(services.escalation_accept, escalation=self.get_object(), actor=request.user))
+        return self._out(services.escalation_accept(escalation=self.get_object(), actor=request.user))
 
     @extend_schema(
         summary="Return an escalation to the sender with guidance",
@@ -464,9 +443,7 @@ class EscalationViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveM
     def return_(self, request: Request, pk=None) -> Response:
         data = ReturnInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        escalation = _call(
-            services.escalation_return, escalation=self.get_object(), actor=request.user, **data.validated_data
-        )
+        escalation = services.escalation_return(escalation=self.get_object(), actor=request.user, **data.validated_data)
         return self._out(escalation)
 
     @extend_schema(
@@ -480,8 +457,8 @@ class EscalationViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveM
     def resolve(self, request: Request, pk=None) -> Response:
         data = ResolveInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        escalation = _call(
-            services.escalation_resolve, escalation=self.get_object(), actor=request.user, **data.validated_data
+        escalation = services.escalation_resolve(
+            escalation=self.get_object(), actor=request.user, **data.validated_data
         )
         return self._out(escalation)
 
@@ -496,8 +473,7 @@ class EscalationViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveM
     def escalate_further(self, request: Request, pk=None) -> Response:
         data = FurtherInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        escalation = _call(
-            services.escalation_escalate_further,
+        escalation = services.escalation_escalate_further(
             escalation=self.get_object(),
             actor=request.user,
             **data.validated_data,
@@ -551,7 +527,7 @@ class TicketEscalationViewSet(viewsets.GenericViewSet):
         ticket = self._ticket()
         data = EscalateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        escalation = _call(services.escalation_create, ticket=ticket, actor=request.user, **data.validated_data)
+        escalation = services.escalation_create(ticket=ticket, actor=request.user, **data.validated_data)
         return Response(EscalationSerializer(escalation).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -592,9 +568,7 @@ class TicketEscalationViewSet(viewsets.GenericViewSet):
         ticket = self._ticket()
         data = ManagerRequestInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        escalation = _call(
-            services.escalation_request_manager, ticket=ticket, customer=request.user, **data.validated_data
-        )
+        escalation = services.escalation_request_manager(ticket=ticket, customer=request.user, **data.validated_data)
         return Response(
             ManagerRequestedSerializer(
                 {
@@ -646,8 +620,7 @@ class ApprovalViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveMod
         compensation = self.get_object()
         data = serializer_class(data=request.data)
         data.is_valid(raise_exception=True)
-        decided = _call(
-            services.compensation_decide,
+        decided = services.compensation_decide(
             request=compensation,
             actor=request.user,
             approve=approve,
@@ -724,13 +697,12 @@ class SlaPolicyViewSet(
         return found
 
     def perform_create(self, serializer):
-        serializer.instance = _call(
-            services.sla_policy_save, policy=SLAPolicy(), actor=self.request.user, fields=serializer.validated_data
+        serializer.instance = services.sla_policy_save(
+            policy=SLAPolicy(), actor=self.request.user, fields=serializer.validated_data
         )
 
     def perform_update(self, serializer):
-        serializer.instance = _call(
-            services.sla_policy_save,
+        serializer.instance = services.sla_policy_save(
             policy=serializer.instance,
             actor=self.request.user,
             fields=serializer.validated_data,

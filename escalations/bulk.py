@@ -21,7 +21,7 @@ from helpdesk.models import (
     TicketEvent,
     User,
 )
-from helpdesk.notifications import _dispatch_on_commit
+from helpdesk.notifications import notifications_dispatch_on_commit
 from helpdesk.selectors import tickets_visible_to
 from helpdesk.signals import ticket_event_recorded
 
@@ -98,7 +98,7 @@ def _notify_bulk(notices: list[_Notice], now: datetime) -> int:
         ticket_id__in=ticket_ids,
         kind__in={notice.kind for notice in notices},
     ).values_list("pk", flat=True)
-    _dispatch_on_commit(list(emails))
+    notifications_dispatch_on_commit(list(emails))
     return len(rows)
 
 

@@ -50,10 +50,10 @@ from escalations.models import (
 from escalations.selectors import approval_limit_for
 from helpdesk import events as core_events
 from helpdesk import services as core
+from helpdesk.errors import Conflict
 from helpdesk.models import (
     OPEN_STATUSES,
     EventKind,
-    Role,
     Status,
     Team,
     TeamMembership,
@@ -86,7 +86,7 @@ MANUAL_MODES = (EscalationMode.FUNCTIONAL, EscalationMode.HIERARCHICAL)
 CURRENCY_SYMBOL = {Currency.GBP: "£", Currency.EUR: "€", Currency.USD: "$"}
 
 
-class EscalationConflict(Exception):
+class EscalationConflict(Conflict):
     """Someone else changed the escalation first (or a double click created it already); nothing was written."""
 
 
@@ -116,14 +116,10 @@ def _is_member(user: User, team: Team | None) -> bool:
     return team is not None and TeamMembership.objects.filter(team=team, user=user).exists()
 
 
-def _is_tier3(user: User) -> bool:
-    return user.is_superuser or user.role in (Role.MANAGER, Role.ADMIN)
-
-
 def _can_handle(user: User, escalation: Escalation) -> bool:
     """The receiving team's members, whoever accepted it, and tier 3 may act on an escalation."""
     return (
-        _is_tier3(user)
+        user.is_tier3
         or (escalation.accepted_by_id is not None and escalation.accepted_by_id == user.pk)
         or _is_member(user, escalation.to_team)
     )
@@ -718,7 +714,7 @@ def escalation_reassign(*, escalation: Escalation, actor: User, team: Team, now:
     Returns the new hop. Atomic."""
     _require_staff(actor)
     now = now or timezone.now()
-    if not _is_tier3(actor):
+    if not actor.is_tier3:
         raise PermissionDenied("Only a manager can reassign an escalation.")
     if team == escalation.to_team and escalation.status == EscalationStatus.OPEN:
         raise ValidationError({"team": f"This escalation is already with {team.name}."})
@@ -943,7 +939,7 @@ def compensation_request_create(
         internal = f"{shown} goodwill requested by {actor.display_name}: above their limit of {money(limit, currency)}, waiting for a manager's approval. {request.reason}"
         approvers = [
             user
-            for user in User.objects.filter(is_active=True, role__in=(Role.MANAGER, Role.ADMIN)).exclude(pk=actor.pk)
+            for user in User.objects.filter(User.tier3_q()).exclude(pk=actor.pk)
             if approval_limit_for(user=user, currency=currency) >= value
         ]
         notification_enqueue(
@@ -1171,8 +1167,8 @@ def escalations_close_with_ticket(*, ticket: Ticket, actor: User | None, now: da
 
 
 def sla_admin_required(actor: User) -> None:
-    """SLA policies and calendars are changed by administrators (a superuser is an administrator everywhere)."""
-    if not (actor.role == Role.ADMIN or actor.is_superuser):
+    """SLA policies and calendars are changed by administrators (``User.is_admin``: a superuser is one too)."""
+    if not actor.is_admin:
         raise PermissionDenied("Only administrators can change SLA policies.")
 
 

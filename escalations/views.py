@@ -28,14 +28,9 @@ from escalations.forms import (
 )
 from escalations.hooks import before_escalate_suggestions
 from escalations.models import CompensationStatus, EscalationMode, EscalationType, RiskAssessment
-from helpdesk.models import Role
 from helpdesk.panels import slot_templates
 from helpdesk.selectors import ticket_get_for_user, ticket_is_visible_to
 from helpdesk.views import form_errors, manager_required, staff_required
-
-
-def _is_manager(user) -> bool:
-    return user.is_superuser or user.role in (Role.MANAGER, Role.ADMIN)
 
 
 def _back(request: HttpRequest, escalation) -> HttpResponse:
@@ -235,7 +230,7 @@ def _detail_context(request: HttpRequest, escalation, **extra) -> dict:
         "guidance_form": GuidanceForm(),
         "further_form": FurtherForm(),
         "resolve_form": ResolveForm(),
-        "reassign_form": ReassignForm() if _is_manager(request.user) and escalation.is_active else None,
+        "reassign_form": ReassignForm() if request.user.is_manager and escalation.is_active else None,
         "compensations": list(escalation.ticket.compensation_requests.select_related("requested_by", "decided_by")),
         "vendor_cases": list(escalation.ticket.vendor_cases.all()),
         "limit": selectors.approval_limit_for(user=request.user, currency="GBP"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from feedback.forms import ResolutionSummaryForm
 from feedback.models import FollowUpTask, RootCauseAnalysis
 from feedback.selectors import resolution_checklist, survey_for_ticket, ticket_is_escalated
-from helpdesk.models import Role, Status
+from helpdesk.models import Status
 
 
 def checklist_panel(*, request, ticket) -> dict | None:
@@ -36,7 +36,7 @@ def rca_panel(*, request, ticket) -> dict | None:
         "required": escalated,
         "can_write": rca is None and ticket.status == Status.RESOLVED,
         "user_id": request.user.pk,
-        "is_manager": request.user.role in (Role.MANAGER, Role.ADMIN) or request.user.is_superuser,
+        "is_manager": request.user.is_manager,
     }
 
 

@@ -16,7 +16,8 @@ from django.utils.crypto import constant_time_compare
 
 from escalations.models import Escalation
 from feedback.models import FollowUpTask, ResolutionRecord, RootCauseAnalysis, Survey
-from helpdesk.models import EventKind, Notification, Role, Team, Ticket, TicketEvent, User
+from helpdesk.errors import ApplicationError
+from helpdesk.models import EventKind, Notification, Team, Ticket, TicketEvent, User
 from helpdesk.selectors import ticket_is_visible_to, ticket_visibility_q_for
 
 SURVEY_TOKEN_SALT = "feedback.survey"  # noqa: S105 - a signing namespace, not a secret
@@ -27,10 +28,12 @@ TEAM_RESOLUTION_NOTIFICATION_KINDS = ("resolution_team_notified", "escalation_re
 # --- tokens --------------------------------------------------------------------------------------------------
 
 
-class SurveyLinkError(Exception):
-    """A survey link that cannot be answered; ``title`` and ``message`` are shown to the customer as they are."""
+class SurveyLinkError(ApplicationError):
+    """A survey link that cannot be answered; ``title`` and ``message`` are shown to the customer as they are (the
+    API answers ``{"detail", "code", "title"}`` with ``status``)."""
 
     status = 400
+    default_code = "invalid"
     title = "This link does not work"
     message = (
         "The survey link is incomplete or has been altered. Please open it again from the email we sent you, "
@@ -38,9 +41,7 @@ class SurveyLinkError(Exception):
     )
 
     def __init__(self, message: str | None = None):
-        if message:
-            self.message = message
-        super().__init__(self.message)
+        super().__init__(message or self.message, extra={"title": self.title})
 
 
 class SurveyLinkInvalid(SurveyLinkError):
@@ -49,6 +50,7 @@ class SurveyLinkInvalid(SurveyLinkError):
 
 class SurveyExpired(SurveyLinkError):
     status = 410
+    default_code = "expired"
     title = "This survey has closed"
     message = (
         "Thank you for following the link. This survey has closed, so we can no longer record answers to it. "
@@ -65,6 +67,7 @@ class SurveyNotYours(SurveyLinkError):
 
 class SurveyAlreadyAnswered(SurveyLinkError):
     status = 409
+    default_code = "answered"
     title = "You have already answered"
     message = "We have already recorded your answers to this survey, thank you. Each survey can be answered once."
 
@@ -227,10 +230,6 @@ def resolution_checklist(*, ticket: Ticket) -> ResolutionChecklist:
 # --- follow-ups and RCAs --------------------------------------------------------------------------------------
 
 
-def _is_manager(user: User) -> bool:
-    return user.role in (Role.MANAGER, Role.ADMIN) or user.is_superuser
-
-
 def follow_ups_visible_to(user: User) -> QuerySet[FollowUpTask]:
     """Staff see the follow-ups of tickets they can see; managers see everyone's."""
     if not user.is_authenticated or not user.is_staff_member:
@@ -243,7 +242,7 @@ def follow_ups_visible_to(user: User) -> QuerySet[FollowUpTask]:
 def follow_ups_for(*, user: User, scope: str = "mine") -> QuerySet[FollowUpTask]:
     """My follow-ups (open first, soonest due first); ``scope="all"`` shows managers every open task."""
     qs = follow_ups_visible_to(user)
-    if scope == "all" and _is_manager(user):
+    if scope == "all" and user.is_manager:
         return qs.open().order_by("due_at", "id")
     return qs.filter(owner=user).order_by("done_at", "due_at", "id")
 

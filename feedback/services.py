@@ -61,10 +61,6 @@ def _require_staff(user: User) -> None:
         raise PermissionDenied("Only staff can do this.")
 
 
-def _is_manager(user: User) -> bool:
-    return user.role in (Role.MANAGER, Role.ADMIN) or user.is_superuser
-
-
 def _team_lead(ticket: Ticket) -> User | None:
     """The lead of the ticket's team; else of the team it was last escalated to; else the first manager."""
     team_ids = [ticket.team_id]
@@ -435,7 +431,7 @@ def follow_up_complete(
     _require_staff(actor)
     now = now or timezone.now()
     is_lead = TeamMembership.objects.filter(team_id=task.ticket.team_id, user=actor, is_lead=True).exists()
-    if actor.pk != task.owner_id and not is_lead and not _is_manager(actor):
+    if actor.pk != task.owner_id and not is_lead and not actor.is_manager:
         raise PermissionDenied("Only the owner of this follow-up, a team lead or a manager can record it.")
     if outcome not in OUTCOMES_BY_KIND[FollowUpKind(task.kind)]:
         raise ValidationError({"outcome": "Choose one of the outcomes offered for this follow-up."})
@@ -596,7 +592,7 @@ def rca_create(
 def rca_review(*, rca: RootCauseAnalysis, actor: User, cause_category: str, note: str = "") -> RootCauseAnalysis:
     """A manager confirms or reclassifies an RCA; a reclassification keeps the old category and applies the new
     category's follow-up. Atomic."""
-    if not _is_manager(actor):
+    if not actor.is_manager:
         raise PermissionDenied("Only managers review root-cause analyses.")
     if cause_category not in CauseCategory.values:
         raise ValidationError({"cause_category": "Choose the cause category."})
@@ -618,7 +614,7 @@ def rca_review(*, rca: RootCauseAnalysis, actor: User, cause_category: str, note
 @transaction.atomic
 def corrective_action_complete(*, action: CorrectiveAction, actor: User) -> CorrectiveAction:
     """Mark a corrective action done (its owner or a manager). Idempotent. Atomic."""
-    if actor.pk != action.owner_id and not _is_manager(actor):
+    if actor.pk != action.owner_id and not actor.is_manager:
         raise PermissionDenied("Only the owner of this action or a manager can mark it done.")
     CorrectiveAction.objects.filter(pk=action.pk, status=ActionStatus.OPEN).update(
         status=ActionStatus.DONE, done_at=timezone.now()

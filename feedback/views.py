@@ -24,7 +24,7 @@ from feedback.forms import (
     ResolutionSummaryForm,
 )
 from feedback.models import CorrectiveAction, RootCauseAnalysis
-from helpdesk.models import Role, Status
+from helpdesk.models import Status
 from helpdesk.selectors import ticket_get_for_user
 from helpdesk.services import ticket_change_status
 from helpdesk.views import manager_required, staff_required
@@ -246,7 +246,7 @@ def corrective_action_done_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @staff_required
 def follow_up_list_view(request: HttpRequest) -> HttpResponse:
-    is_manager = request.user.role in (Role.MANAGER, Role.ADMIN) or request.user.is_superuser
+    is_manager = request.user.is_manager
     scope = "all" if request.GET.get("scope") == "all" and is_manager else "mine"
     tasks = list(selectors.follow_ups_for(user=request.user, scope=scope)[:200])
     open_tasks = [t for t in tasks if not t.is_done]

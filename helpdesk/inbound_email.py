@@ -244,7 +244,7 @@ def email_ingest(*, raw: bytes, mailbox: str = "") -> IngestResult:
                 )
                 return IngestResult(status="ignored", reason=reason)
             sender, problem = _sender(address, display_name)
-            if sender is None or sender.role != Role.CUSTOMER:
+            if sender is None or not sender.is_customer:
                 reason = problem or f"{address} is a staff address"
                 _record(
                     message_id=message_id,

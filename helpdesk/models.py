@@ -28,6 +28,7 @@ class Role(models.TextChoices):
 
 
 STAFF_ROLES = frozenset({Role.AGENT, Role.SPECIALIST, Role.MANAGER, Role.ADMIN})
+TIER3_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
 ROLE_TIER = {Role.AGENT: 1, Role.SPECIALIST: 2, Role.MANAGER: 3, Role.ADMIN: 3}
 
 
@@ -104,17 +105,68 @@ class User(AbstractUser):
     def display_name(self) -> str:
         return self.get_full_name() or self.username
 
+    # --- role predicates: the one home of "who may" -------------------------------------------------------------
+    # Every role check in views, APIs, templates, services, selectors and the navigation reads these properties;
+    # nothing else compares ``role`` or ``is_superuser``. The rules:
+    # - a superuser is an administrator everywhere, whatever their ``role`` field says (``effective_role``);
+    # - ``is_customer`` / ``is_staff_member`` / ``tier`` say who the person is (they also describe past actors);
+    # - the capability predicates (``is_admin``, ``is_manager``, ``can_*`` ...) are False for an inactive user, as
+    #   Django's ``has_perm`` is: a deactivated account holds no powers.
+
+    @property
+    def effective_role(self) -> str:
+        """The role the predicates read: ``admin`` for a superuser, else ``role``."""
+        return Role.ADMIN if self.is_superuser else self.role
+
     @property
     def is_customer(self) -> bool:
-        return self.role == Role.CUSTOMER
+        return self.effective_role == Role.CUSTOMER
 
     @property
     def is_staff_member(self) -> bool:
-        return self.role in STAFF_ROLES
+        return self.effective_role in STAFF_ROLES
 
     @property
     def tier(self) -> int | None:
-        return ROLE_TIER.get(self.role)
+        return ROLE_TIER.get(self.effective_role)
+
+    @property
+    def is_agent(self) -> bool:
+        """Tier 1 (frontline)."""
+        return self.is_active and self.effective_role == Role.AGENT
+
+    @property
+    def is_specialist(self) -> bool:
+        """Tier 2."""
+        return self.is_active and self.effective_role == Role.SPECIALIST
+
+    @property
+    def is_manager(self) -> bool:
+        """Tier 3: managers and administrators (superusers included)."""
+        return self.is_active and self.effective_role in TIER3_ROLES
+
+    is_tier3 = is_manager
+
+    @property
+    def is_admin(self) -> bool:
+        """Administrators and superusers: configuration (SLA policies, teams, drafts applied to live policies)."""
+        return self.is_active and self.effective_role == Role.ADMIN
+
+    @property
+    def can_coach(self) -> bool:
+        """Records coaching sessions, reads the analytics, reviews RCAs and every follow-up."""
+        return self.is_manager
+
+    @property
+    def can_edit_kb(self) -> bool:
+        """Edits, publishes and retires any knowledge-base article (staff may edit the articles they own)."""
+        return self.is_manager
+
+    @staticmethod
+    def tier3_q(prefix: str = "") -> Q:
+        """``is_manager`` as a ``Q`` on User (active managers, admins and superusers), for querysets."""
+        role = Q(**{f"{prefix}role__in": TIER3_ROLES}) | Q(**{f"{prefix}is_superuser": True})
+        return Q(**{f"{prefix}is_active": True}) & role
 
 
 class Category(models.Model):

@@ -29,7 +29,7 @@ def nav_register(
 
 
 def nav_for(user) -> list[dict[str, str]]:
-    role = "admin" if user.is_superuser else user.role
+    role = user.effective_role  # a superuser sees the admin's navigation
     items = []
     for item in sorted(_ITEMS, key=lambda i: (i.order, i.label)):
         if role not in item.roles:

@@ -48,8 +48,9 @@ def dispatch_disabled() -> Iterator[None]:
         _dispatch_enabled.reset(token)
 
 
-def _dispatch_on_commit(ids: list[int]) -> None:
-    """After commit, hand the ids to the background publisher: the request (or task) never waits for the broker."""
+def notifications_dispatch_on_commit(ids: list[int]) -> None:
+    """After commit, hand the ids to the background publisher: the request (or task) never waits for the broker
+    (public: other apps that write outbox rows in bulk call it)."""
     if ids and _dispatch_enabled.get():
         transaction.on_commit(lambda: outbox_publisher.submit(ids))
 
@@ -127,7 +128,7 @@ def notification_enqueue(
                 )
             )
     created = Notification.objects.bulk_create(rows)
-    _dispatch_on_commit([row.pk for row in created if row.status == NotificationStatus.PENDING])
+    notifications_dispatch_on_commit([row.pk for row in created if row.status == NotificationStatus.PENDING])
     return created
 
 
@@ -144,7 +145,7 @@ def notification_enqueue_raw(
         ticket=ticket,
         data=data or {},
     )
-    _dispatch_on_commit([row.pk])
+    notifications_dispatch_on_commit([row.pk])
     return row
 
 

@@ -26,7 +26,6 @@ from helpdesk.models import (
     Notification,
     NotificationChannel,
     ReplyTemplate,
-    Role,
     TeamMembership,
     Ticket,
     TicketEvent,
@@ -44,15 +43,15 @@ def ticket_visibility_q_for(user: User, *, prefix: str) -> Q:
     """The same rule, for a queryset of another model that reaches Ticket through ``prefix`` (e.g. ``ticket__``)."""
     if not user.is_authenticated or not user.is_active:
         return Q(pk__in=[])
-    if user.role == Role.CUSTOMER:
+    if user.is_customer:
         own = Q(**{f"{prefix}customer_id": user.pk})
         if user.organization_id:
             # Colleagues share the organisation's requests, but a restricted one only reaches whoever raised it.
             return Q(**{f"{prefix}organization_id": user.organization_id}) & (Q(**{f"{prefix}restricted": False}) | own)
         return own
-    if user.role in (Role.MANAGER, Role.ADMIN) or user.is_superuser:
+    if user.is_manager:
         return Q()
-    if user.role in (Role.AGENT, Role.SPECIALIST):
+    if user.is_agent or user.is_specialist:
         my_team = TeamMembership.objects.filter(user_id=user.pk, team_id=OuterRef(f"{prefix}team_id"))
         return Q(**{f"{prefix}restricted": False}) | Q(Exists(my_team))
     return Q(pk__in=[])
@@ -80,14 +79,14 @@ def ticket_is_visible_to(*, user: User, ticket: Ticket) -> bool:
 def ticket_events_visible_to(*, user: User, ticket: Ticket) -> QuerySet[TicketEvent]:
     """The timeline a user may see of a ticket they can see: customers get public events only."""
     events = TicketEvent.objects.filter(ticket=ticket).select_related("actor")
-    if user.role == Role.CUSTOMER:
+    if user.is_customer:
         events = events.public()
     return events
 
 
 def attachments_visible_to(user: User) -> QuerySet[Attachment]:
     qs = Attachment.objects.filter(ticket_visibility_q_for(user, prefix="ticket__"))
-    if user.role == Role.CUSTOMER:
+    if user.is_customer:
         qs = qs.filter(is_public=True)
     return qs
 

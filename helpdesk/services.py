@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from helpdesk import events
 from helpdesk.attachments import attachment_validate
+from helpdesk.errors import Conflict
 from helpdesk.guards import status_guards_check
 from helpdesk.models import (
     OPEN_STATUSES,
@@ -46,8 +47,11 @@ from helpdesk.notifications import customer_message_render, notification_enqueue
 from helpdesk.text import single_line
 
 
-class TicketConflict(Exception):
-    """The ticket changed since the user loaded it."""
+class TicketConflict(Conflict):
+    """The ticket changed since the user loaded it. The API answers 412 (the If-Match precondition failed) with the
+    current version; the workspace re-renders with a 409."""
+
+    status = 412
 
     def __init__(self, *, ticket: Ticket, changed_by: User | None):
         self.ticket = ticket
@@ -55,7 +59,8 @@ class TicketConflict(Exception):
         who = changed_by.display_name if changed_by else "someone else"
         super().__init__(
             f"This ticket was changed by {who} while you were editing it. "
-            "Nothing of yours was saved: review the current state and try again."
+            "Nothing of yours was saved: review the current state and try again.",
+            extra={"current_version": ticket.version},
         )
 
 
@@ -167,7 +172,7 @@ def ticket_create(
         errors["subject"] = "Please give the request a subject."
     if not description:
         errors["description"] = "Please describe the problem."
-    if customer.role != Role.CUSTOMER:
+    if not customer.is_customer:
         errors["customer"] = "Tickets are opened for a customer."
     elif customer.organization_id is None:
         errors["customer"] = "This customer belongs to no organisation."

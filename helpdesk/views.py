@@ -22,9 +22,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk import selectors, services
+from helpdesk.errors import ApplicationError
 from helpdesk.filters import TicketFilter
 from helpdesk.forms import NoteForm, ReplyForm, TicketCreateForm, TicketUpdateForm
-from helpdesk.models import ReplyTemplate, Role, Status, Ticket
+from helpdesk.models import ReplyTemplate, Status, Ticket
 from helpdesk.navigation import nav_for
 from helpdesk.notifications import notification_mark_read
 from helpdesk.panels import panels_for, slot_templates
@@ -43,7 +44,7 @@ def staff_required(view):
 def customer_required(view):
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
-        if request.user.role != Role.CUSTOMER:
+        if not request.user.is_customer:
             raise PermissionDenied("This page is for customers.")
         return view(request, *args, **kwargs)
 
@@ -57,7 +58,7 @@ def manager_required(view=None, *, message: str = "This page is for managers."):
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs):
             user = request.user
-            if not (user.is_superuser or user.role in (Role.MANAGER, Role.ADMIN)):
+            if not user.is_manager:
                 raise PermissionDenied(message)
             return view(request, *args, **kwargs)
 
@@ -66,9 +67,16 @@ def manager_required(view=None, *, message: str = "This page is for managers."):
     return decorate(view) if view is not None else decorate
 
 
-def form_errors(form, exc: ValidationError) -> None:
-    """Put a service's ValidationError next to the form's fields (or on top when it names no field)."""
-    if hasattr(exc, "error_dict"):
+def form_errors(form, exc: ApplicationError | ValidationError | PermissionDenied) -> None:
+    """The one way a server-rendered view shows a service's refusal on its form: an ``ApplicationError`` (conflict,
+    not allowed, invalid ...) next to the field its ``extra["field"]`` names, a ``ValidationError`` next to the
+    fields it names, otherwise on top of the form."""
+    if isinstance(exc, ApplicationError):
+        field = exc.extra.get("field")
+        form.add_error(field if field in form.fields else None, exc.message)
+    elif isinstance(exc, PermissionDenied):
+        form.add_error(None, str(exc) or "You may not do this.")
+    elif hasattr(exc, "error_dict"):
         for field, errors in exc.message_dict.items():
             form.add_error(field if field in form.fields else None, errors)
     else:

@@ -40,6 +40,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from helpdesk.errors import NotAllowed
 from helpdesk.models import (
     EventKind,
     Notification,
@@ -64,7 +65,7 @@ EVENT_HEADER = "X-Helpdesk-Event"
 USER_AGENT = "EscalationHelpdesk-Webhooks/1.0"
 
 
-class WebhookRefused(Exception):
+class WebhookRefused(NotAllowed):
     """The endpoint may not be called (unsafe address, disabled endpoint)."""
 
 

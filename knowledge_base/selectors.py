@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, F, Q, QuerySet
 from django.http import Http404
 
-from helpdesk.models import Category, Role, Ticket, User
+from helpdesk.models import Category, Ticket, User
 from knowledge_base.hooks import escalation_demand
 from knowledge_base.models import (
     Article,
@@ -31,7 +31,7 @@ SUGGESTION_LIMIT = 5
 
 
 def user_is_kb_editor(user: User) -> bool:
-    return bool(user.is_authenticated and (user.is_superuser or user.role in (Role.MANAGER, Role.ADMIN)))
+    return bool(user.is_authenticated and user.can_edit_kb)
 
 
 def user_can_edit_article(*, user: User, article: Article) -> bool:
@@ -47,7 +47,7 @@ def articles_visible_to(user: User) -> QuerySet[Article]:
         return Article.objects.all()
     if user.is_staff_member:
         return Article.objects.filter(Q(status=ArticleStatus.PUBLISHED) | Q(owner_id=user.pk))
-    if user.role == Role.CUSTOMER:
+    if user.is_customer:
         return Article.objects.filter(status=ArticleStatus.PUBLISHED, visibility=ArticleVisibility.PUBLIC)
     return Article.objects.none()
 

@@ -27,7 +27,7 @@ class IsManagerOrAdmin(BasePermission):
 
     def has_permission(self, request, view):
         user = request.user
-        return bool(user.is_authenticated and (user.is_superuser or user.role in (Role.MANAGER, Role.ADMIN)))
+        return bool(user.is_authenticated and user.can_coach)
 
 
 class MetricsQuerySerializer(serializers.Serializer):

@@ -10,22 +10,20 @@ from django.utils import timezone
 
 from escalations.models import BusinessCalendar, SLAPolicy
 from escalations.services import sla_admin_required, sla_policy_save
-from helpdesk.models import Role, User
+from helpdesk.models import User
 from reports.models import CoachingSession
 from reports.simulator import Draft
-
-COACHES = (Role.MANAGER, Role.ADMIN)
 
 
 @transaction.atomic
 def coaching_session_record(*, agent: User, manager: User, held_on: dt.date, notes: str) -> CoachingSession:
     """A manager records a coaching session held with a staff member (not in the future). Atomic; not idempotent:
     two sessions on one day are two sessions."""
-    if manager.role not in COACHES and not manager.is_superuser:
+    if not manager.can_coach:
         raise PermissionDenied("Only managers record coaching sessions.")
     errors = {}
     notes = (notes or "").strip()
-    if not agent.is_staff_member or agent.role in COACHES:
+    if not agent.is_staff_member or agent.tier == 3:
         errors["agent"] = "Coaching sessions are recorded for agents and specialists."
     if held_on > timezone.now().date():
         errors["held_on"] = "A coaching session cannot be recorded in the future."

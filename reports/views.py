@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from escalations.models import EscalationType
 from escalations.services import sla_admin_required
-from helpdesk.models import Category, Channel, Plan, Role, Team, Tier
+from helpdesk.models import Category, Channel, Plan, Team, Tier
 from helpdesk.views import form_errors, manager_required
 from reports import charts, metrics
 from reports.csv_export import csv_render
@@ -301,7 +301,7 @@ def sla_simulator_view(request: HttpRequest) -> HttpResponse:
     """GET: the draft form and, once filled in, the replay (read-only). POST: an admin applies the draft, which
     needs the confirmation box; managers may simulate but not apply."""
     now = timezone.now()
-    is_admin = request.user.is_superuser or request.user.role == Role.ADMIN
+    is_admin = request.user.is_admin
     data = request.POST if request.method == "POST" else (request.GET if "start" in request.GET else None)
     initial = {"start": (now - dt.timedelta(days=28)).date(), "end": (now - dt.timedelta(days=1)).date()}
     form = SLASimulatorForm(data, initial=initial)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from helpdesk.models import Role
-
 
 class IsStaffMember(BasePermission):
     message = "Only staff can do this."
@@ -21,8 +19,6 @@ class IsAdminOrStaffReadOnly(BasePermission):
 
     def has_permission(self, request, view):
         user = request.user
-        if user.is_authenticated and user.is_superuser:
-            return True  # a superuser is an administrator everywhere (as in the services and Django admin)
         if not (user.is_authenticated and user.is_staff_member):
             return False
-        return request.method in SAFE_METHODS or user.role == Role.ADMIN
+        return request.method in SAFE_METHODS or user.is_admin

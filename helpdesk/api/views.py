@@ -21,7 +21,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.views import APIView, exception_handler
+from rest_framework.views import APIView, exception_handler, set_rollback
 
 from helpdesk.api import serializers as s
 from helpdesk.api.filters import (
@@ -38,6 +38,7 @@ from helpdesk.api.services import (
     user_update_profile,
 )
 from helpdesk.api.throttles import LOGIN, TOKEN_CREATE, ScopedThrottle
+from helpdesk.errors import ApplicationError
 from helpdesk.models import ApiToken, Channel, Team, Ticket
 from helpdesk.selectors import ticket_events_visible_to, ticket_get_for_user, tickets_visible_to
 from helpdesk.services import (
@@ -59,7 +60,19 @@ class PreconditionRequired(APIException):
 
 
 def api_exception_handler(exc, context):
-    """DRF's handler, plus Django ValidationErrors from the services as a 400 naming the fields."""
+    """The one API error translator (``REST_FRAMEWORK["EXCEPTION_HANDLER"]``): DRF's handler, plus
+
+    - an ``ApplicationError`` (``helpdesk.errors``) as its ``status`` with ``{"detail", "code", **extra}``
+      (a ``Conflict`` 409, ``NotAllowed`` 403, ``Invalid`` 400, ``NotFound`` 404; a stale ticket version 412 with
+      the current version and its ETag);
+    - a Django ``ValidationError`` from the services as a 400 naming the fields (``PermissionDenied`` is DRF's 403).
+    """
+    if isinstance(exc, ApplicationError):
+        set_rollback()
+        response = Response(exc.as_dict(), status=exc.status)
+        if isinstance(exc, TicketConflict):
+            response["ETag"] = etag(exc.ticket.version)
+        return response
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             detail = {("non_field_errors" if k == "__all__" else k): v for k, v in exc.message_dict.items()}
@@ -69,18 +82,18 @@ def api_exception_handler(exc, context):
     return exception_handler(exc, context)
 
 
-def _error(description: str) -> OpenApiResponse:
+def error_doc(description: str) -> OpenApiResponse:
     return OpenApiResponse(response=OpenApiTypes.OBJECT, description=description)
 
 
-E400 = {400: _error("Invalid input: the body names each offending field (or `detail` for the query string).")}
-E401 = {401: _error("Not signed in, or the token is invalid or revoked.")}
-E403 = {403: _error("Signed in, but your role may not do this.")}
-E404 = {404: _error("No such ticket, or you may not see it.")}
-E415 = {415: _error("Send `Content-Type: application/json`.")}
+E400 = {400: error_doc("Invalid input: the body names each offending field (or `detail` for the query string).")}
+E401 = {401: error_doc("Not signed in, or the token is invalid or revoked.")}
+E403 = {403: error_doc("Signed in, but your role may not do this.")}
+E404 = {404: error_doc("No such ticket, or you may not see it.")}
+E415 = {415: error_doc("Send `Content-Type: application/json`.")}
 E412 = {412: OpenApiResponse(response=s.ConflictSerializer, description="The ticket changed since that version.")}
-E428 = {428: _error("If-Match is required.")}
-E429 = {429: _error("Too many requests: wait and retry (see Retry-After).")}
+E428 = {428: error_doc("If-Match is required.")}
+E429 = {429: error_doc("Too many requests: wait and retry (see Retry-After).")}
 READ_ERRORS = {**E400, **E401, **E403, **E404}
 WRITE_ERRORS = {**READ_ERRORS, **E415}
 
@@ -124,14 +137,6 @@ def _expected_version(request, *, required: bool) -> int | None:
             raise PreconditionRequired()
         return None
     return _parse_version(raw)
-
-
-def _conflict(exc: TicketConflict) -> Response:
-    return Response(
-        {"detail": str(exc), "current_version": exc.ticket.version},
-        status=status.HTTP_412_PRECONDITION_FAILED,
-        headers={"ETag": etag(exc.ticket.version)},
-    )
 
 
 # --- tickets -----------------------------------------------------------------------------------------------------
@@ -288,8 +293,6 @@ class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 team=team,
                 assignee=assignee,
             )
-        except TicketConflict as exc:
-            return _conflict(exc)
         except DjangoValidationError as exc:
             if hasattr(exc, "error_dict"):
                 raise
@@ -327,12 +330,9 @@ class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         serializer = s.MessageInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         expected = _expected_version(request, required=False)
-        try:
-            event = ticket_reply(
-                ticket=ticket, author=request.user, body=serializer.validated_data["body"], expected_version=expected
-            )
-        except TicketConflict as exc:
-            return _conflict(exc)
+        event = ticket_reply(
+            ticket=ticket, author=request.user, body=serializer.validated_data["body"], expected_version=expected
+        )
         return Response(s.TicketEventSerializer(event).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -473,9 +473,9 @@ class LoginApi(APIView):
         responses={
             200: s.MeSerializer,
             **E400,
-            401: _error("Wrong username or password."),
+            401: error_doc("Wrong username or password."),
             **E415,
-            429: _error("Too many attempts from this client, or the account is locked for a while."),
+            429: error_doc("Too many attempts from this client, or the account is locked for a while."),
         },
         auth=[],
         examples=[OpenApiExample("Sign in", request_only=True, value={"username": "dana", "password": "…"})],

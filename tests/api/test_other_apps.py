@@ -271,7 +271,10 @@ def test_approvals_say_who_may_decide_and_nobody_decides_their_own(people, world
     approved = api_as(people["manager"]).post(f"/api/approvals/{compensation.pk}/approve/", {})
     assert approved.json()["status"] == CompensationStatus.APPROVED and approved.json()["decided_by"] == "Morgan Blake"
     late = api_as(people["admin"]).post(f"/api/approvals/{compensation.pk}/approve/", {})
-    assert (late.status_code, late.json()) == (409, {"detail": "Morgan Blake already decided this request (approved)."})
+    assert (late.status_code, late.json()) == (
+        409,
+        {"detail": "Morgan Blake already decided this request (approved).", "code": "conflict"},
+    )
 
 
 def test_metrics_are_the_dashboard_numbers(people, world, api_as):

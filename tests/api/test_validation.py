@@ -213,6 +213,7 @@ def test_stale_if_match_is_412_with_the_current_version(people, tickets, api_as)
     assert response.json() == {
         "detail": "This ticket was changed by Alex Morgan while you were editing it. Nothing of yours was saved: "
         "review the current state and try again.",
+        "code": "conflict",
         "current_version": current.version,
     }
     assert response["ETag"] == f'"{current.version}"'

@@ -112,3 +112,32 @@ def test_return_and_resolve_through_the_api(config, customer, agent, specialist,
         400,
         {"summary": ["Write the resolution summary: what was done for the customer."]},
     )
+
+
+def test_a_conflict_has_the_same_json_shape_from_escalations_and_from_helpdesk(
+    config, customer, agent, specialist, manager, make_ticket, login
+):
+    # given an escalation someone accepted first, and a ticket someone changed first
+    ticket = make_ticket(customer, category="outage")
+    agent_client = login(agent)
+    pk = agent_client.post(f"/api/tickets/{ticket.reference}/escalate/", body(), content_type="application/json")
+    pk = pk.json()["id"]
+    login(specialist, Client()).post(f"/api/escalations/{pk}/accept/")
+    ticket.refresh_from_db()
+    seen = ticket.version
+    url = f"/api/tickets/{ticket.reference}/"
+    patch = {"priority": "high"}
+    assert agent_client.patch(url, patch, content_type="application/json", HTTP_IF_MATCH=f'"{seen}"').status_code == 200
+
+    # when the late ones act
+    late_accept = login(manager, Client()).post(f"/api/escalations/{pk}/accept/")
+    stale_patch = login(manager, Client()).patch(
+        url, {"priority": "low"}, content_type="application/json", HTTP_IF_MATCH=f'"{seen}"'
+    )
+
+    # then both answer {"detail": words, "code": "conflict"} (the ticket adds its current version)
+    assert late_accept.status_code == 409
+    assert "Priya Shah accepted this escalation" in late_accept.json()["detail"]
+    assert stale_patch.status_code == 412
+    assert stale_patch.json()["code"] == late_accept.json()["code"] == "conflict"
+    assert set(stale_patch.json()) - {"current_version"} == set(late_accept.json()) == {"detail", "code"}
