@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -31,6 +31,7 @@ from escalations.models import CompensationStatus, EscalationMode, EscalationTyp
 from helpdesk.models import Role
 from helpdesk.panels import slot_templates
 from helpdesk.selectors import ticket_get_for_user, ticket_is_visible_to
+from helpdesk.typing import AuthenticatedHttpRequest
 from helpdesk.views import form_errors, manager_required, staff_required
 
 
@@ -38,7 +39,7 @@ def _is_manager(user) -> bool:
     return user.is_superuser or user.role in (Role.MANAGER, Role.ADMIN)
 
 
-def _back(request: HttpRequest, escalation) -> HttpResponse:
+def _back(request: AuthenticatedHttpRequest, escalation) -> HttpResponse:
     """After an action: back where the user came from if they can still see the ticket, else to their inbox."""
     if ticket_is_visible_to(user=request.user, ticket=escalation.ticket):
         return redirect("escalation_detail", pk=escalation.pk)
@@ -68,7 +69,7 @@ def _type_cards(ticket) -> list[dict]:
 
 @login_required
 @staff_required
-def escalation_new_view(request: HttpRequest, reference: str) -> HttpResponse:
+def escalation_new_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     ticket = ticket_get_for_user(user=request.user, reference=reference)
     initial = {"escalation_type": request.GET.get("type", ""), "mode": EscalationMode.FUNCTIONAL}
     # From the call panel: the caller is on the line and the dossier comes from the quick notes.
@@ -131,7 +132,7 @@ def escalation_new_view(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @staff_required
 @require_GET
-def escalation_inbox_view(request: HttpRequest) -> HttpResponse:
+def escalation_inbox_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     context = {
         "open_escalations": list(selectors.escalations_inbox_for(request.user)),
         "mine": list(selectors.escalations_accepted_by(request.user)),
@@ -144,7 +145,7 @@ def escalation_inbox_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @manager_required
 @require_GET
-def escalation_review_view(request: HttpRequest) -> HttpResponse:
+def escalation_review_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     now = timezone.now()
     filters = ReviewFilterForm(request.GET or None)
     values = filters.cleaned_data if filters.is_valid() else {}
@@ -171,7 +172,7 @@ def escalation_review_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @staff_required
 @require_GET
-def compensation_approvals_view(request: HttpRequest) -> HttpResponse:
+def compensation_approvals_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     decided = (
         selectors.compensation_requests_visible_to(request.user)
         .exclude(status=CompensationStatus.PENDING)
@@ -185,7 +186,7 @@ def compensation_approvals_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def compensation_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
+def compensation_decide_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     compensation = (
         selectors.compensation_requests_visible_to(request.user).select_related("ticket").filter(pk=pk).first()
     )
@@ -221,12 +222,12 @@ def compensation_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @staff_required
 @require_GET
-def escalation_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+def escalation_detail_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     escalation = selectors.escalation_get_for_user(user=request.user, pk=pk)
     return TemplateResponse(request, "escalations/detail.html", _detail_context(request, escalation))
 
 
-def _detail_context(request: HttpRequest, escalation, **extra) -> dict:
+def _detail_context(request: AuthenticatedHttpRequest, escalation, **extra) -> dict:
     context = {
         "escalation": escalation,
         "ticket": escalation.ticket,
@@ -247,7 +248,7 @@ def _detail_context(request: HttpRequest, escalation, **extra) -> dict:
     return context
 
 
-def _render_detail(request: HttpRequest, escalation, **forms) -> HttpResponse:
+def _render_detail(request: AuthenticatedHttpRequest, escalation, **forms) -> HttpResponse:
     escalation.refresh_from_db()
     return TemplateResponse(
         request, "escalations/detail.html", _detail_context(request, escalation, **forms), status=400
@@ -257,7 +258,7 @@ def _render_detail(request: HttpRequest, escalation, **forms) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def escalation_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
+def escalation_accept_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     escalation = selectors.escalation_get_for_user(user=request.user, pk=pk)
     try:
         services.escalation_accept(escalation=escalation, actor=request.user)
@@ -271,7 +272,7 @@ def escalation_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def escalation_return_view(request: HttpRequest, pk: int) -> HttpResponse:
+def escalation_return_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     escalation = selectors.escalation_get_for_user(user=request.user, pk=pk)
     form = GuidanceForm(request.POST)
     if form.is_valid():
@@ -293,7 +294,7 @@ def escalation_return_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def escalation_further_view(request: HttpRequest, pk: int) -> HttpResponse:
+def escalation_further_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     escalation = selectors.escalation_get_for_user(user=request.user, pk=pk)
     form = FurtherForm(request.POST)
     if form.is_valid():
@@ -322,7 +323,7 @@ def escalation_further_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def escalation_resolve_view(request: HttpRequest, pk: int) -> HttpResponse:
+def escalation_resolve_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     escalation = selectors.escalation_get_for_user(user=request.user, pk=pk)
     form = ResolveForm(request.POST)
     if form.is_valid():
@@ -342,7 +343,7 @@ def escalation_resolve_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @manager_required
 @require_POST
-def escalation_reassign_view(request: HttpRequest, pk: int) -> HttpResponse:
+def escalation_reassign_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     escalation = selectors.escalation_get_for_user(user=request.user, pk=pk)
     form = ReassignForm(request.POST)
     if form.is_valid():
@@ -364,7 +365,7 @@ def escalation_reassign_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def manager_request_view(request: HttpRequest, reference: str) -> HttpResponse:
+def manager_request_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     ticket = ticket_get_for_user(user=request.user, reference=reference)
     if not request.user.is_customer:
         raise PermissionDenied("Only customers ask for a manager here.")
@@ -382,7 +383,7 @@ def manager_request_view(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def article_draft_from_escalation_view(request: HttpRequest, escalation_id: int) -> HttpResponse:
+def article_draft_from_escalation_view(request: AuthenticatedHttpRequest, escalation_id: int) -> HttpResponse:
     from escalations.articles import article_draft_from_escalation
 
     escalation = selectors.escalation_get_for_user(user=request.user, pk=escalation_id)

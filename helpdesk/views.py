@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -28,11 +28,12 @@ from helpdesk.models import ReplyTemplate, Role, Status, Ticket
 from helpdesk.navigation import nav_for
 from helpdesk.notifications import notification_mark_read
 from helpdesk.panels import panels_for, slot_templates
+from helpdesk.typing import AuthenticatedHttpRequest
 
 
 def staff_required(view):
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
+    def wrapper(request: AuthenticatedHttpRequest, *args, **kwargs):
         if not request.user.is_staff_member:
             raise PermissionDenied("This page is for staff.")
         return view(request, *args, **kwargs)
@@ -42,7 +43,7 @@ def staff_required(view):
 
 def customer_required(view):
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
+    def wrapper(request: AuthenticatedHttpRequest, *args, **kwargs):
         if request.user.role != Role.CUSTOMER:
             raise PermissionDenied("This page is for customers.")
         return view(request, *args, **kwargs)
@@ -55,7 +56,7 @@ def manager_required(view=None, *, message: str = "This page is for managers."):
 
     def decorate(view):
         @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs):
+        def wrapper(request: AuthenticatedHttpRequest, *args, **kwargs):
             user = request.user
             if not (user.is_superuser or user.role in (Role.MANAGER, Role.ADMIN)):
                 raise PermissionDenied(message)
@@ -76,7 +77,7 @@ def form_errors(form, exc: ValidationError) -> None:
 
 
 @login_required
-def home_view(request: HttpRequest) -> HttpResponse:
+def home_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The role's start page is the first entry of its navigation (customers: their requests; agents: their queue;
     other apps may register an earlier entry for their roles, e.g. a manager's review queue)."""
     items = nav_for(request.user)
@@ -113,7 +114,7 @@ def _sla_state(ticket: Ticket, now) -> str | None:
 
 @login_required
 @require_GET
-def ticket_list_view(request: HttpRequest) -> HttpResponse:
+def ticket_list_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Staff: the filterable queue. Customers: their organisation's requests, latest activity first."""
     if request.user.is_staff_member:
         return _queue(request)
@@ -122,7 +123,7 @@ def ticket_list_view(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "helpdesk/portal_list.html", {"page": page})
 
 
-def _queue(request: HttpRequest) -> HttpResponse:
+def _queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Page through ids only (no joins while the database orders the whole queue), then load the page's rows.
     filterset = TicketFilter(request.GET, queryset=selectors.tickets_visible_to(request.user), request=request)
     paginator = CappedPaginator(filterset.qs.values_list("pk", flat=True), QUEUE_PAGE_SIZE)
@@ -164,7 +165,7 @@ def _queue(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @customer_required
-def ticket_new_view(request: HttpRequest) -> HttpResponse:
+def ticket_new_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = TicketCreateForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -185,7 +186,7 @@ def ticket_new_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _detail_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
+def _detail_context(request: AuthenticatedHttpRequest, ticket: Ticket, **extra) -> dict:
     user = request.user
     timeline = list(selectors.ticket_events_visible_to(user=user, ticket=ticket).prefetch_related("attachments"))
     context = {
@@ -224,7 +225,7 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
     return context
 
 
-def _chosen_template(request: HttpRequest, templates: list[ReplyTemplate]) -> ReplyTemplate | None:
+def _chosen_template(request: AuthenticatedHttpRequest, templates: list[ReplyTemplate]) -> ReplyTemplate | None:
     """``?template=<id>`` pre-fills the reply (works without JavaScript); only this ticket's templates count."""
     raw = request.GET.get("template", "")
     if not raw.isdigit():
@@ -234,20 +235,20 @@ def _chosen_template(request: HttpRequest, templates: list[ReplyTemplate]) -> Re
 
 @login_required
 @require_GET
-def ticket_detail_view(request: HttpRequest, reference: str) -> HttpResponse:
+def ticket_detail_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.ticket_get_for_user(user=request.user, reference=reference)
     template = "helpdesk/workspace.html" if request.user.is_staff_member else "helpdesk/portal_ticket.html"
     return TemplateResponse(request, template, _detail_context(request, ticket))
 
 
-def _render_detail(request: HttpRequest, ticket: Ticket, status: int = 200, **extra) -> HttpResponse:
+def _render_detail(request: AuthenticatedHttpRequest, ticket: Ticket, status: int = 200, **extra) -> HttpResponse:
     template = "helpdesk/workspace.html" if request.user.is_staff_member else "helpdesk/portal_ticket.html"
     return TemplateResponse(request, template, _detail_context(request, ticket, **extra), status=status)
 
 
 @login_required
 @require_POST
-def ticket_reply_view(request: HttpRequest, reference: str) -> HttpResponse:
+def ticket_reply_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.ticket_get_for_user(user=request.user, reference=reference)
     form = ReplyForm(request.POST, request.FILES)
     if form.is_valid():
@@ -277,7 +278,7 @@ def ticket_reply_view(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def ticket_note_view(request: HttpRequest, reference: str) -> HttpResponse:
+def ticket_note_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.ticket_get_for_user(user=request.user, reference=reference)
     form = NoteForm(request.POST, request.FILES)
     if form.is_valid():
@@ -299,7 +300,7 @@ def ticket_note_view(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def ticket_update_view(request: HttpRequest, reference: str) -> HttpResponse:
+def ticket_update_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.ticket_get_for_user(user=request.user, reference=reference)
     form = TicketUpdateForm(request.POST)
     if form.is_valid():
@@ -329,7 +330,7 @@ def ticket_update_view(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def ticket_presence_view(request: HttpRequest, reference: str) -> HttpResponse:
+def ticket_presence_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     """The workspace's poll: I am viewing this ticket; answer with who else is."""
     ticket = selectors.ticket_get_for_user(user=request.user, reference=reference)
     services.ticket_presence_touch(ticket=ticket, user=request.user)
@@ -339,7 +340,7 @@ def ticket_presence_view(request: HttpRequest, reference: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def attachment_download_view(request: HttpRequest, pk: int) -> FileResponse:
+def attachment_download_view(request: AuthenticatedHttpRequest, pk: int) -> FileResponse:
     attachment = selectors.attachment_get_for_user(user=request.user, pk=pk)
     try:
         handle = attachment.file.open("rb")
@@ -354,7 +355,7 @@ def attachment_download_view(request: HttpRequest, pk: int) -> FileResponse:
 
 
 @login_required
-def notification_list_view(request: HttpRequest) -> HttpResponse:
+def notification_list_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         notification_mark_read(user=request.user)
         return redirect("notification_list")
@@ -365,7 +366,7 @@ def notification_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def availability_toggle_view(request: HttpRequest) -> HttpResponse:
+def availability_toggle_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     services.user_set_availability(user=request.user, is_available=not request.user.is_available)
     messages.info(request, "You are now available." if request.user.is_available else "You are now away.")
     target = request.POST.get("next", "")

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from escalations.models import EscalationType
 from helpdesk.models import Category, Channel, Plan, Role, Team, Tier
+from helpdesk.typing import AuthenticatedHttpRequest
 from helpdesk.views import form_errors, manager_required
 from reports import charts, metrics
 from reports.csv_export import csv_render
@@ -70,7 +71,7 @@ def _period_days(request: HttpRequest) -> int:
 @login_required
 @manager_required(message="Reports are for managers.")
 @require_GET
-def dashboard_view(request: HttpRequest) -> HttpResponse:
+def dashboard_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     now = timezone.now()
     days = _period_days(request)
     viewer = request.user
@@ -156,7 +157,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @manager_required(message="Reports are for managers.")
 @require_http_methods(["GET", "POST"])
-def coaching_view(request: HttpRequest) -> HttpResponse:
+def coaching_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     now = timezone.now()
     days = int(request.GET["days"]) if request.GET.get("days", "").isdigit() else 90
     days = days if days in PERIODS else 90
@@ -194,7 +195,7 @@ def coaching_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @manager_required(message="Reports are for managers.")
 @require_GET
-def attention_view(request: HttpRequest) -> HttpResponse:
+def attention_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The "needs attention now" panel alone, polled by the dashboard every minute (htmx)."""
     now = timezone.now()
     days = _period_days(request)
@@ -204,7 +205,7 @@ def attention_view(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "reports/dashboard.html#attention", context)
 
 
-def _explorer_state(request: HttpRequest) -> dict:
+def _explorer_state(request: AuthenticatedHttpRequest) -> dict:
     now = timezone.now()
     filters = metrics.MetricFilters.from_params(request.GET, now=now)
     key = request.GET.get("metric")
@@ -240,7 +241,7 @@ def _explorer_state(request: HttpRequest) -> dict:
 @login_required
 @manager_required(message="Reports are for managers.")
 @require_GET
-def explorer_view(request: HttpRequest) -> HttpResponse:
+def explorer_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     state = _explorer_state(request)
     metric, series = state["metric"], state["series"]
     params = state["filters"].to_params() | {"metric": metric.key}
@@ -276,7 +277,7 @@ def explorer_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @manager_required(message="Reports are for managers.")
 @require_GET
-def explorer_csv_view(request: HttpRequest) -> HttpResponse:
+def explorer_csv_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The explorer's series as CSV: the same numbers the viewer sees on screen, formula-safe."""
     state = _explorer_state(request)
     metric = state["metric"]
@@ -296,7 +297,7 @@ def explorer_csv_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @manager_required(message="Reports are for managers.")
 @require_http_methods(["GET", "POST"])
-def sla_simulator_view(request: HttpRequest) -> HttpResponse:
+def sla_simulator_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """GET: the draft form and, once filled in, the replay (read-only). POST: an admin applies the draft, which
     needs the confirmation box; managers may simulate but not apply."""
     now = timezone.now()
