@@ -51,6 +51,7 @@ from helpdesk.api.throttles import ESCALATION_REQUEST, ScopedThrottle
 from helpdesk.api.views import E400, E401, E403, E404, E415, E429, _error
 from helpdesk.models import Category, Plan, Priority, Team, Ticket
 from helpdesk.selectors import ticket_get_for_user
+from helpdesk.typing import AuthenticatedRequest
 
 E409 = {409: _error("Someone else acted on this first: the message names who.")}
 READ_ERRORS = {**E400, **E401, **E403, **E404}
@@ -418,6 +419,7 @@ ESCALATION_EXAMPLE = OpenApiExample(
     ),
 )
 class EscalationViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    request: AuthenticatedRequest  # IsStaffMember runs before any handler
     permission_classes = [IsStaffMember]
     serializer_class = EscalationSerializer
     filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
@@ -511,6 +513,8 @@ class TicketEscalationViewSet(viewsets.GenericViewSet):
     """``/api/tickets/{reference}/escalate/``, ``sla/`` and ``request-manager/``: only detail actions, so the core
     ticket routes stay helpdesk's."""
 
+    request: AuthenticatedRequest  # IsAuthenticated (the default) runs before any handler
+
     lookup_field = "reference"
     lookup_value_regex = r"[A-Za-z0-9_-]+"
     queryset = Ticket.objects.none()
@@ -544,7 +548,7 @@ class TicketEscalationViewSet(viewsets.GenericViewSet):
         ],
     )
     @action(detail=True, methods=["post"])
-    def escalate(self, request: Request, reference=None) -> Response:
+    def escalate(self, request: AuthenticatedRequest, reference=None) -> Response:
         if not request.user.is_staff_member:
             raise ApiPermissionDenied("Only staff can escalate a ticket; customers can ask for a manager.")
         ticket = self._ticket()
@@ -560,7 +564,7 @@ class TicketEscalationViewSet(viewsets.GenericViewSet):
         responses={200: StaffTicketSlaSerializer, **READ_ERRORS},
     )
     @action(detail=True, methods=["get"])
-    def sla(self, request: Request, reference=None) -> Response:
+    def sla(self, request: AuthenticatedRequest, reference=None) -> Response:
         reject_unknown_params(request, ())
         ticket = self._ticket()
         clocks = sla_selectors.sla_clocks_for_ticket(ticket=ticket)
@@ -585,7 +589,7 @@ class TicketEscalationViewSet(viewsets.GenericViewSet):
         url_path="request-manager",
         throttle_classes=[ScopedThrottle],
     )
-    def request_manager(self, request: Request, reference=None) -> Response:
+    def request_manager(self, request: AuthenticatedRequest, reference=None) -> Response:
         if not request.user.is_customer:
             raise ApiPermissionDenied("Only the customer can ask for a manager on their request.")
         ticket = self._ticket()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.contrib.auth.models import AnonymousUser
 from django.core import signing
 from django.db.models import QuerySet
 from django.http import Http404
@@ -82,7 +83,7 @@ def survey_token_read(token: str) -> tuple[int, str]:
         raise SurveyLinkInvalid() from exc
 
 
-def survey_from_token(*, token: str, now: datetime | None = None, viewer: User | None = None) -> Survey:
+def survey_from_token(*, token: str, now: datetime | None = None, viewer: User | AnonymousUser | None = None) -> Survey:
     """The survey a link opens, or the reason it cannot be answered (tampered, unknown, expired, answered). The link
     needs no sign-in; a signed-in ``viewer`` must also be allowed to see the ticket (``tickets_visible_to``)."""
     now = now or timezone.now()

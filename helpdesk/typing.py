@@ -1,9 +1,10 @@
-"""Request types for annotations: what the middleware and decorators guarantee, stated once for mypy."""
+"""Request types for annotations: what the middleware and permission checks guarantee, stated once for mypy."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest
 from django_htmx.middleware import HtmxDetails
+from rest_framework.request import Request
 
 from helpdesk.models import User
 
@@ -16,5 +17,11 @@ class HtmxHttpRequest(HttpRequest):
 
 class AuthenticatedHttpRequest(HtmxHttpRequest):
     """A request behind ``login_required`` (or a decorator used under it): ``request.user`` is a real ``User``."""
+
+    user: User
+
+
+class AuthenticatedRequest(Request):
+    """A DRF request that passed ``IsAuthenticated`` (the default permission) or a stricter class."""
 
     user: User
