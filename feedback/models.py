@@ -34,7 +34,7 @@ class ResolutionRecord(models.Model):
         return f"Resolution of {self.ticket_id}"
 
 
-class SurveyQuerySet(models.QuerySet):
+class SurveyQuerySet(models.QuerySet["Survey"]):
     def due(self, now) -> SurveyQuerySet:
         return self.filter(sent_at__isnull=True, send_at__isnull=False, send_at__lte=now)
 
@@ -122,7 +122,7 @@ OUTCOMES_BY_KIND = {
 }
 
 
-class FollowUpTaskQuerySet(models.QuerySet):
+class FollowUpTaskQuerySet(models.QuerySet["FollowUpTask"]):
     def open(self) -> FollowUpTaskQuerySet:
         return self.filter(done_at__isnull=True)
 

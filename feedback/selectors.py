@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from escalations.models import Escalation
-from feedback.models import FollowUpTask, ResolutionRecord, RootCauseAnalysis, Survey
+from feedback.models import FollowUpTask, FollowUpTaskQuerySet, ResolutionRecord, RootCauseAnalysis, Survey
 from helpdesk.models import EventKind, Notification, Role, Team, Ticket, TicketEvent, User
 from helpdesk.selectors import ticket_is_visible_to, ticket_visibility_q_for
 
@@ -232,7 +232,7 @@ def _is_manager(user: User) -> bool:
     return user.role in (Role.MANAGER, Role.ADMIN) or user.is_superuser
 
 
-def follow_ups_visible_to(user: User) -> QuerySet[FollowUpTask]:
+def follow_ups_visible_to(user: User) -> FollowUpTaskQuerySet:
     """Staff see the follow-ups of tickets they can see; managers see everyone's."""
     if not user.is_authenticated or not user.is_staff_member:
         return FollowUpTask.objects.none()

@@ -194,7 +194,7 @@ STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-class TicketQuerySet(models.QuerySet):
+class TicketQuerySet(models.QuerySet["Ticket"]):
     def open(self) -> TicketQuerySet:
         return self.filter(status__in=OPEN_STATUSES)
 
@@ -358,7 +358,7 @@ class EventKind(models.TextChoices):
     KB = "kb", "Knowledge base"
 
 
-class TicketEventQuerySet(models.QuerySet):
+class TicketEventQuerySet(models.QuerySet["TicketEvent"]):
     def public(self) -> TicketEventQuerySet:
         return self.filter(is_public=True)
 
@@ -440,7 +440,7 @@ class NotificationStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class NotificationQuerySet(models.QuerySet):
+class NotificationQuerySet(models.QuerySet["Notification"]):
     def pending(self) -> NotificationQuerySet:
         return self.filter(status=NotificationStatus.PENDING)
 
@@ -520,7 +520,7 @@ class InboundMessage(models.Model):
         return f"{self.message_id} ({self.get_status_display()})"
 
 
-class ReplyTemplateQuerySet(models.QuerySet):
+class ReplyTemplateQuerySet(models.QuerySet["ReplyTemplate"]):
     def active(self) -> ReplyTemplateQuerySet:
         return self.filter(is_active=True)
 
@@ -570,7 +570,7 @@ class TicketPresence(models.Model):
         return f"{self.user} on {self.ticket_id}"
 
 
-class ApiTokenQuerySet(models.QuerySet):
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
     def active(self) -> ApiTokenQuerySet:
         return self.filter(revoked_at__isnull=True)
 

@@ -33,7 +33,7 @@ class ArticleOrigin(models.TextChoices):
     RCA = "rca", "From a root-cause analysis"
 
 
-class ArticleQuerySet(models.QuerySet):
+class ArticleQuerySet(models.QuerySet["Article"]):
     def published(self) -> ArticleQuerySet:
         return self.filter(status=ArticleStatus.PUBLISHED)
 

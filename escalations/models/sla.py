@@ -181,7 +181,7 @@ class ClockState(models.TextChoices):
 LIVE_CLOCK_STATES = (ClockState.RUNNING, ClockState.PAUSED)
 
 
-class SLAClockQuerySet(models.QuerySet):
+class SLAClockQuerySet(models.QuerySet["SLAClock"]):
     def live(self) -> SLAClockQuerySet:
         return self.filter(state__in=LIVE_CLOCK_STATES)
 
