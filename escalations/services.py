@@ -72,7 +72,7 @@ __all__ = [
 ]
 
 MANUAL_MODES = (EscalationMode.FUNCTIONAL, EscalationMode.HIERARCHICAL)
-CURRENCY_SYMBOL = {Currency.GBP: "£", Currency.EUR: "€", Currency.USD: "$"}
+CURRENCY_SYMBOL: dict[str, str] = {Currency.GBP: "£", Currency.EUR: "€", Currency.USD: "$"}
 
 
 class EscalationConflict(Exception):
@@ -276,7 +276,8 @@ def _parse_amount(value) -> Decimal | None:
         amount = Decimal(str(value))
     except InvalidOperation as exc:
         raise ValidationError({"compensation_amount": "Enter an amount such as 120.00."}) from exc
-    if amount <= 0 or amount.as_tuple().exponent < -2:
+    exponent = amount.as_tuple().exponent  # "n"/"N"/"F" for NaN and Infinity: refused by is_finite() first
+    if not amount.is_finite() or amount <= 0 or (isinstance(exponent, int) and exponent < -2):
         raise ValidationError({"compensation_amount": "Enter a positive amount with at most two decimals."})
     return amount
 

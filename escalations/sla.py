@@ -583,7 +583,7 @@ class SweepResult:
         return asdict(self)
 
 
-TARGET_WORDS = {
+TARGET_WORDS: dict[str, str] = {
     ClockTarget.FIRST_RESPONSE: "first response",
     ClockTarget.NEXT_RESPONSE: "next response",
     ClockTarget.RESOLUTION: "resolution",

@@ -181,7 +181,7 @@ class CauseCategory(models.TextChoices):
     POLICY = "policy", "Policy"
 
 
-CAUSE_EXPLANATIONS = {
+CAUSE_EXPLANATIONS: dict[str, str] = {
     CauseCategory.PRODUCT_DEFECT: "A bug or failure in our product or service.",
     CauseCategory.PROCESS_GAP: "Our process had no step, owner or hand-off for this.",
     CauseCategory.TRAINING_GAP: "The agent did not know how to handle it (adds a coaching item).",

@@ -38,7 +38,7 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ("username", "email", "first_name", "last_name", "organization__name")
     autocomplete_fields = ("organization",)
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),
         ("Helpdesk", {"fields": ("role", "organization", "phone", "timezone", "is_available")}),
     )
     add_fieldsets = (*BaseUserAdmin.add_fieldsets, ("Helpdesk", {"fields": ("role", "organization", "email")}))

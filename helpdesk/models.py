@@ -25,7 +25,7 @@ class Role(models.TextChoices):
 
 
 STAFF_ROLES = frozenset({Role.AGENT, Role.SPECIALIST, Role.MANAGER, Role.ADMIN})
-ROLE_TIER = {Role.AGENT: 1, Role.SPECIALIST: 2, Role.MANAGER: 3, Role.ADMIN: 3}
+ROLE_TIER: dict[str, int] = {Role.AGENT: 1, Role.SPECIALIST: 2, Role.MANAGER: 3, Role.ADMIN: 3}
 
 
 class Tier(models.IntegerChoices):
@@ -169,7 +169,7 @@ class Priority(models.TextChoices):
     URGENT = "urgent", "Urgent"
 
 
-PRIORITY_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
+PRIORITY_RANK: dict[str, int] = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
 
 
 class Status(models.TextChoices):

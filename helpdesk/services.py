@@ -159,6 +159,7 @@ def ticket_create(
         raise ValidationError(errors)
     _validate_files(files)
 
+    assert customer.organization_id is not None  # refused above with a clear error
     now = timezone.now()
     team = team_for_category(category)
     ticket = Ticket.objects.create(
@@ -183,7 +184,7 @@ def ticket_create(
     _attach_files(ticket=ticket, event=event, files=files, uploaded_by=actor or customer, is_public=True)
 
     assignee = team_pick_assignee(team=team) if team else None
-    if assignee is not None:
+    if team is not None and assignee is not None:
         ticket.assignee = assignee
         ticket.save(update_fields=["assignee"])
         events.ticket_assigned_event(
@@ -405,7 +406,7 @@ def _check_transition(*, ticket: Ticket, status: str) -> None:
 
 
 def _notify_status(*, ticket: Ticket, status: str) -> None:
-    wording = {
+    wording: dict[str, str] = {
         Status.RESOLVED: "We believe your request is resolved. If anything is still wrong, just reply.",
         Status.PENDING_CUSTOMER: "We need a little more information from you to continue.",
     }

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import wraps
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -88,6 +90,7 @@ class CappedPaginator(Paginator):
     """Counts at most ``COUNT_CAP`` + 1 rows: an exact COUNT over a 100k-row queue costs more than the page itself,
     and nobody pages past the first few hundred. ``is_capped`` says the true number is larger."""
 
+    object_list: QuerySet[Any]
     COUNT_CAP = 10_000
     is_capped = False
 
@@ -265,7 +268,7 @@ def ticket_reply_view(request: AuthenticatedHttpRequest, reference: str) -> Http
             form.add_error(None, str(conflict))
             # Keep the draft, show the new state and the new version.
             data = request.POST.copy()
-            data["version"] = conflict.ticket.version
+            data["version"] = str(conflict.ticket.version)
             return _render_detail(request, conflict.ticket, status=409, reply_form=ReplyForm(data), conflict=conflict)
         except ValidationError as exc:
             form_errors(form, exc)

@@ -1298,7 +1298,7 @@ def top_root_causes(
         .order_by("-n", "cause_category")[:limit]
     )
     causes = [row["cause_category"] for row in counts]
-    actions = {
+    actions: dict[str, Mapping[str, Any]] = {
         row["rca__cause_category"]: row
         for row in CorrectiveAction.objects.filter(rca__in=rcas, rca__cause_category__in=causes)
         .values("rca__cause_category")

@@ -148,11 +148,12 @@ class SLAPolicy(models.Model):
         return self.name
 
     def target_minutes(self, target: str) -> int | None:
-        return {
+        minutes: dict[str, int | None] = {
             ClockTarget.FIRST_RESPONSE: self.first_response_minutes,
             ClockTarget.NEXT_RESPONSE: self.next_response_minutes,
             ClockTarget.RESOLUTION: self.resolution_minutes,
-        }[target]
+        }
+        return minutes[target]
 
     @property
     def pause_statuses(self) -> frozenset[str]:
