@@ -229,7 +229,9 @@ class CustomerTicketSlaSerializer(serializers.Serializer):
 
 class ApprovalSerializer(serializers.ModelSerializer):
     ticket = serializers.CharField(source="ticket.reference", read_only=True)
-    escalation = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    escalation: serializers.PrimaryKeyRelatedField[Escalation] = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True
+    )
     requested_by = serializers.CharField(source="requested_by.display_name", read_only=True)
     decided_by = serializers.CharField(source="decided_by.display_name", default=None, allow_null=True, read_only=True)
     can_decide = serializers.SerializerMethodField(
@@ -260,7 +262,7 @@ class ApprovalSerializer(serializers.ModelSerializer):
         user = self.context["request"].user
         if obj.status != CompensationStatus.PENDING or obj.requested_by_id == user.pk:
             return False
-        limits = self.context.setdefault("limits", {})
+        limits = self.context.setdefault("limits", {})  # type: ignore[attr-defined]  # stubs: Mapping; DRF: a dict
         if obj.currency not in limits:
             limits[obj.currency] = selectors.approval_limit_for(user=user, currency=obj.currency)
         return obj.amount <= limits[obj.currency]
