@@ -71,7 +71,7 @@ def _type_cards(ticket) -> list[dict]:
 @staff_required
 def escalation_new_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     ticket = ticket_get_for_user(user=request.user, reference=reference)
-    initial = {"escalation_type": request.GET.get("type", ""), "mode": EscalationMode.FUNCTIONAL}
+    initial: dict[str, object] = {"escalation_type": request.GET.get("type", ""), "mode": EscalationMode.FUNCTIONAL}
     # From the call panel: the caller is on the line and the dossier comes from the quick notes.
     if request.GET.get("caller_waiting") == "1":
         initial["caller_waiting"] = True

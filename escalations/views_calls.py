@@ -44,7 +44,7 @@ def call_log_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResp
             request,
             "The call was not logged: "
             + "; ".join(
-                f"{form.fields[name].label if name in form.fields else 'Form'}: {' '.join(errs)}"
+                f"{form.fields[name].label if name in form.fields else 'Form'}: {' '.join(map(str, errs))}"
                 for name, errs in form.errors.items()
             ),
         )

@@ -4,6 +4,7 @@ close, "My follow-ups" and the managers' RCA review queue. Thin views over selec
 from __future__ import annotations
 
 from datetime import timedelta
+from operator import attrgetter
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -251,7 +252,7 @@ def follow_up_list_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     scope = "all" if request.GET.get("scope") == "all" and is_manager else "mine"
     tasks = list(selectors.follow_ups_for(user=request.user, scope=scope)[:200])
     open_tasks = [t for t in tasks if not t.is_done]
-    done_tasks = sorted((t for t in tasks if t.is_done), key=lambda t: t.done_at, reverse=True)[:20]
+    done_tasks = sorted((t for t in tasks if t.is_done), key=attrgetter("done_at"), reverse=True)[:20]
     return TemplateResponse(
         request,
         "feedback/follow_ups.html",

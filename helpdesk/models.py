@@ -57,6 +57,7 @@ class Organization(models.Model):
 
     name = models.CharField(max_length=160, unique=True)
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="organizations")
+    _sla_old_plan_id: int | None  # not a column: read before a save by escalations' plan-change signal
     email_domain = models.CharField(max_length=120, blank=True, db_index=True)
     timezone = models.CharField(max_length=64, default="Europe/London")
     phone = models.CharField(max_length=40, blank=True)
@@ -249,6 +250,7 @@ class Ticket(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
 
     objects = TicketQuerySet.as_manager()
+    sla_state: str | None  # not a column: set per row by the queue view for display
 
     class Meta:
         ordering = ["-created_at"]

@@ -46,7 +46,7 @@ def editor_required(view):
 def _session_key(request: HttpRequest) -> str:
     if not request.session.session_key:
         request.session.save()
-    return request.session.session_key
+    return request.session.session_key or ""  # set by save() above
 
 
 @login_required
