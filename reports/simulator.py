@@ -25,6 +25,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Count, OuterRef, Q, Subquery
 
@@ -33,6 +34,14 @@ from escalations.models import BusinessCalendar, ClockTarget, SLAClock, SLAPolic
 from escalations.sla_selectors import calendar_spec
 from helpdesk.models import EventKind, Status, Ticket, TicketEvent, User
 from helpdesk.selectors import tickets_visible_to
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _SimAnnotations(TypedDict):
+    sim_policy: int
+
 
 BATCH_SIZE = 500
 TARGETS = tuple(ClockTarget.values)
@@ -76,7 +85,9 @@ class Draft:
 
     def describe(self, policies: dict[int, SLAPolicy], calendars: dict[int, BusinessCalendar]) -> str:
         if self.replace_calendar_id is not None:
+            assert self.calendar_id is not None  # a replacement always names the calendar to use
             return f"Every policy on {calendars[self.replace_calendar_id]} uses {calendars[self.calendar_id]} instead"
+        assert self.policy_id is not None  # a draft changes one policy unless it replaces a calendar
         policy = policies[self.policy_id]
         changes = [
             f"{label} {getattr(policy, name)} → {getattr(self, name)} min"
@@ -176,7 +187,8 @@ def replay_ticket(
     resolution and stops response clocks, close stops everything, reopening resumes resolution with its used time.
     A clock breaches when its used business time exceeds the target; it warns when it reaches the warn share.
     No queries."""
-    spec, status = policy.spec, Status.NEW
+    spec = policy.spec
+    status: str = Status.NEW
     outcome = Outcome()
     clocks: list[_Clock] = []
 
@@ -295,7 +307,7 @@ def _first_policy() -> Subquery:
     )
 
 
-def _batches(qs, size: int) -> Iterator[list[Ticket]]:
+def _batches(qs, size: int) -> Iterator[list[WithAnnotations[Ticket, _SimAnnotations]]]:
     """Keyset pagination by primary key: each batch is one query, whatever the size of the period."""
     last = 0
     while True:
@@ -357,7 +369,7 @@ def simulate(
             )
         actual: dict[int, dict[str, bool]] = defaultdict(dict)
         actual_warned: dict[int, dict[str, bool]] = defaultdict(dict)
-        for row in (
+        for clock_row in (
             SLAClock.objects.filter(ticket_id__in=ids)
             .values("ticket_id", "target")
             .annotate(
@@ -366,8 +378,8 @@ def simulate(
             )
             .order_by()
         ):
-            actual[row["ticket_id"]][row["target"]] = row["breaches"] > 0
-            actual_warned[row["ticket_id"]][row["target"]] = row["warnings"] > 0
+            actual[clock_row["ticket_id"]][clock_row["target"]] = clock_row["breaches"] > 0
+            actual_warned[clock_row["ticket_id"]][clock_row["target"]] = clock_row["warnings"] > 0
         for ticket in batch:
             replayed = replay_ticket(
                 created_at=ticket.created_at, events=timeline[ticket.pk], policy=drafted[ticket.sim_policy], now=now

@@ -7,6 +7,7 @@ Thin views: numbers come from ``reports.metrics``, pictures from ``reports.chart
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -47,7 +48,7 @@ def _chart_for(
 ) -> str:
     weeks = [week for week, _ in series[0].points] if series else []
     chart_series = [charts.ChartSeries(label=s.label, values=[v for _, v in s.points]) for s in series]
-    common = {
+    common: dict[str, Any] = {
         "chart_id": chart_id,
         "title": title,
         "description": description,
@@ -209,13 +210,15 @@ def _explorer_state(request: AuthenticatedHttpRequest) -> dict:
     now = timezone.now()
     filters = metrics.MetricFilters.from_params(request.GET, now=now)
     key = request.GET.get("metric")
-    metric = metrics.METRICS.get(key) or metrics.METRICS["escalation_rate"]
+    metric = metrics.METRICS.get(key or "") or metrics.METRICS["escalation_rate"]
     group = request.GET.get("group") or None
     allowed = metrics.dimensions_of(metric.source)
     if metric.key == "escalation_rate" and group == "type":
         # Tickets have no type; the rate per type is "tickets escalated with that type / all tickets" (table only).
         series = metrics.metric_series(metric.key, filters=filters, viewer=request.user)
-        breakdown = metrics.escalation_rate_by_type(filters=filters, viewer=request.user)
+        breakdown: list[metrics.BreakdownRow] | None = metrics.escalation_rate_by_type(
+            filters=filters, viewer=request.user
+        )
         return {
             "filters": filters,
             "metric": metric,
