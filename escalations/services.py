@@ -426,6 +426,7 @@ def escalation_create(
     _after_new_hop(escalation=escalation, level=level, actor=actor, now=now, headline="New escalation")
 
     if escalation_type == EscalationType.FINANCIAL:
+        assert compensation_amount is not None  # refused above when missing
         compensation_request_create(
             ticket=ticket,
             actor=actor,
@@ -436,6 +437,7 @@ def escalation_create(
             now=now,
         )
     if escalation_type == EscalationType.THIRD_PARTY:
+        assert vendor_follow_up_at is not None  # refused above when missing
         _vendor_case_open(
             escalation=escalation,
             actor=actor,
@@ -641,8 +643,8 @@ def escalation_accept(*, escalation: Escalation, actor: User, now: datetime | No
     _require_staff(actor)
     now = now or timezone.now()
     if not _can_handle(actor, escalation):
-        team = escalation.to_team.name if escalation.to_team else "the receiving team"
-        raise PermissionDenied(f"This escalation is for {team}; only its members or a manager can accept it.")
+        team_name = escalation.to_team.name if escalation.to_team else "the receiving team"
+        raise PermissionDenied(f"This escalation is for {team_name}; only its members or a manager can accept it.")
     # Lock order everywhere: the ticket row first, then the escalation row (no deadlock with escalate-further).
     ticket = _lock_ticket(escalation.ticket)
     changed = Escalation.objects.filter(pk=escalation.pk, status=EscalationStatus.OPEN).update(
@@ -1081,6 +1083,7 @@ def compensation_request_create(
         errors["compensation_reason"] = "Say why the customer should be compensated."
     if errors:
         raise ValidationError(errors)
+    assert value is not None  # refused above when missing
     limit = approval_limit_for(user=actor, currency=currency)
     within = value <= limit
     request = CompensationRequest.objects.create(
@@ -1336,12 +1339,12 @@ def sla_policy_save(*, policy: SLAPolicy, actor: User, fields: dict) -> SLAPolic
         rival = (
             SLAPolicy.objects.filter(
                 plan_id=policy.plan_id, priority=policy.priority, category_id=policy.category_id, is_active=True
-            )
+            )  # type: ignore[misc]  # stubs refuse None, but exact=None is IS NULL: a catch-all policy's rival
             .exclude(pk=policy.pk)
             .first()
         )
         if rival is not None:
-            scope = f"the {policy.category.name} category" if policy.category_id else "all categories"
+            scope = f"the {policy.category.name} category" if policy.category else "all categories"
             raise ValidationError(
                 f"“{rival.name}” is already the active policy for {policy.plan.name}, {policy.priority} priority, "
                 f"{scope}. Deactivate it first."
