@@ -22,9 +22,10 @@ import logging
 import math
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -106,6 +107,7 @@ def _schedule(clock: SLAClock, spec: CalendarSpec, warn_percent: int) -> None:
         clock.next_check_at = None
         return
     start = clock.running_since
+    assert start is not None  # a running clock has a start
     remaining = clock.target_seconds - clock.consumed_seconds
     if clock.breached_at is not None:
         clock.due_at = clock.breached_at
@@ -196,11 +198,13 @@ def _new_clock(
     spec = calendar_spec(policy.calendar)
     if paused is None:
         paused = ticket.status in policy.pause_statuses
+    minutes = policy.target_minutes(target)
+    assert minutes is not None  # callers start only the targets the policy sets
     clock = SLAClock(
         ticket=ticket,
         target=target,
         policy=policy,
-        target_seconds=policy.target_minutes(target) * 60,
+        target_seconds=minutes * 60,
         started_at=started_at,
         consumed_seconds=business_seconds_between(spec, started_at, now) if started_at < now else 0,
         state=ClockState.PAUSED if paused else ClockState.RUNNING,
@@ -224,7 +228,7 @@ def sla_recompute(*, ticket: Ticket, now: datetime | None = None, reason: str = 
     changed: list[SLAClock] = []
     for clock in live:
         minutes = policy.target_minutes(clock.target) if policy else None
-        if minutes is None:
+        if policy is None or minutes is None:
             _consume(clock, _spec_for(clock, specs), now)
             clock.state, clock.running_since, clock.next_check_at = ClockState.CLEARED, None, None
             why = "the ticket matches no SLA policy" if policy is None else f"{policy.name} has no such target"
@@ -663,6 +667,7 @@ def _sweep_batch(clocks: list[SLAClock], *, now: datetime, result: SweepResult) 
             # Breached (by us, or by a sweep that got there first): nothing more to check on this clock.
             clock.next_check_at = None
         elif clock.warned_at is None and kind is None and clock.warn_at and clock.warn_at > now:
+            assert clock.due_at is not None  # a running clock is scheduled
             clock.next_check_at = min(clock.warn_at, clock.due_at)
         else:
             clock.next_check_at = clock.due_at
@@ -710,7 +715,7 @@ def _sla_notify_warnings(*, clocks: list[SLAClock], now: datetime) -> None:
         return
     tickets = {c.ticket_id: c.ticket for c in clocks}
     assignee_ids = {t.assignee_id for t in tickets.values() if t.assignee_id}
-    assignees = User.objects.in_bulk(assignee_ids) if assignee_ids else {}
+    assignees: dict[int | None, User] = User.objects.in_bulk(assignee_ids) if assignee_ids else {}
     team_ids = {t.team_id for t in tickets.values() if t.team_id}
     people = _team_people(team_ids)
     specs = team_calendar_specs(team_ids=team_ids)
@@ -725,12 +730,17 @@ def _sla_notify_warnings(*, clocks: list[SLAClock], now: datetime) -> None:
                 kind=EventKind.SLA,
                 is_public=False,
                 body=text,
-                data={"sla": "warned", "target": clock.target, "due_at": clock.due_at.isoformat()},
+                data={
+                    "sla": "warned",
+                    "target": clock.target,
+                    "due_at": clock.due_at.isoformat() if clock.due_at else None,
+                },
                 created_at=now,
             )
         )
         recipients = [assignees[ticket.assignee_id]] if ticket.assignee_id in assignees else []
-        recipients += [user for user, lead in people.get(ticket.team_id, []) if lead]
+        if ticket.team_id is not None:
+            recipients += [user for user, lead in people.get(ticket.team_id, []) if lead]
         notices.append(
             _Notice(
                 ticket=ticket,
@@ -748,7 +758,7 @@ def _sla_notify_warnings(*, clocks: list[SLAClock], now: datetime) -> None:
 
 def _sla_webhooks(event_type: str, clocks: list[SLAClock]) -> None:
     """``sla.warning`` / ``sla.breached`` for a batch: one endpoint query, whatever the batch size."""
-    items = []
+    items: list[tuple[Ticket | None, dict[str, Any]]] = []
     for clock in clocks:
         payload = {"target": clock.target, "due_at": clock.due_at.isoformat() if clock.due_at else None}
         if event_type == WebhookEventType.SLA_BREACHED:
@@ -787,7 +797,7 @@ def _level_team(level: EscalationLevel, tier3: Team | None) -> Team | None:
     return level.team
 
 
-def _dossier_facts(ticket_ids: Iterable[int]) -> dict[int, dict]:
+def _dossier_facts(ticket_ids: Iterable[int]) -> dict[int, Mapping[str, Any]]:
     """Last public message (the request, a reply or a customer message) and conversation counts per ticket, in one
     query. Status changes are public too but say nothing a receiver needs to read."""
     conversation = (EventKind.AGENT_REPLY, EventKind.CUSTOMER_MESSAGE, EventKind.CREATED)
@@ -1053,12 +1063,13 @@ def sla_page_unacknowledged(*, now: datetime, batch_size: int = 500) -> int:
 
 def _page_batch(escalations: list[Escalation], *, now: datetime) -> int:
     path_ids = {esc.path_id for esc in escalations}
-    levels = {
+    levels: dict[tuple[int | None, int], EscalationLevel] = {
         (level.path_id, level.position): level
         for level in EscalationLevel.objects.filter(path_id__in=path_ids).select_related("team")
     }
     tier3 = Team.objects.filter(tier=3).order_by("pk").first()
-    planned, top = {}, []
+    planned: dict[int, tuple[Escalation, EscalationLevel]] = {}
+    top = []
     for esc in escalations:
         nxt = levels.get((esc.path_id, esc.level + 1))
         if nxt is None or esc.ticket.status not in OPEN_STATUSES:
@@ -1106,6 +1117,8 @@ def _page_batch(escalations: list[Escalation], *, now: datetime) -> int:
         )
     )
     tickets = {esc.ticket_id: esc.ticket for esc in escalations}
-    levels_by_ticket = {esc.ticket_id: planned[esc.previous_id][1] for esc in created}
+    levels_by_ticket = {
+        esc.ticket_id: planned[esc.previous_id][1] for esc in created if esc.previous_id is not None
+    }  # every row has one: selected by previous_id__in
     _after_escalations(escalations=created, tickets=tickets, levels=levels_by_ticket, now=now)
     return len(created)
