@@ -24,7 +24,6 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from escalations import selectors, services
@@ -50,6 +49,7 @@ from helpdesk.api.throttles import ESCALATION_REQUEST, ScopedThrottle
 from helpdesk.api.views import E400, E401, E403, E404, E415, E429, error_doc
 from helpdesk.models import Category, Plan, Priority, Team, Ticket
 from helpdesk.selectors import ticket_get_for_user
+from helpdesk.typing import AuthenticatedRequest
 
 E409 = {409: error_doc("Someone else acted on this first: the message names who.")}
 READ_ERRORS = {**E400, **E401, **E403, **E404}
@@ -208,7 +208,9 @@ class CustomerTicketSlaSerializer(serializers.Serializer):
 
 class ApprovalSerializer(serializers.ModelSerializer):
     ticket = serializers.CharField(source="ticket.reference", read_only=True)
-    escalation = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    escalation: serializers.PrimaryKeyRelatedField[Escalation] = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True
+    )
     requested_by = serializers.CharField(source="requested_by.display_name", read_only=True)
     decided_by = serializers.CharField(source="decided_by.display_name", default=None, allow_null=True, read_only=True)
     can_decide = serializers.SerializerMethodField(
@@ -239,7 +241,7 @@ class ApprovalSerializer(serializers.ModelSerializer):
         user = self.context["request"].user
         if obj.status != CompensationStatus.PENDING or obj.requested_by_id == user.pk:
             return False
-        limits = self.context.setdefault("limits", {})
+        limits = self.context.setdefault("limits", {})  # type: ignore[attr-defined]  # stubs: Mapping; DRF: a dict
         if obj.currency not in limits:
             limits[obj.currency] = selectors.approval_limit_for(user=user, currency=obj.currency)
         return obj.amount <= limits[obj.currency]
@@ -398,6 +400,7 @@ ESCALATION_EXAMPLE = OpenApiExample(
     ),
 )
 class EscalationViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    request: AuthenticatedRequest  # IsStaffMember runs before any handler
     permission_classes = [IsStaffMember]
     serializer_class = EscalationSerializer
     filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
@@ -430,7 +433,7 @@ class EscalationViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveM
         responses={200: EscalationSerializer, **WRITE_ERRORS},
     )
     @action(detail=True, methods=["post"], filter_backends=[])
-    def accept(self, request: Request, pk=None) -> Response:
+    def accept(self, request: AuthenticatedRequest, pk=None) -> Response:
         return self._out(services.escalation_accept(escalation=self.get_object(), actor=request.user))
 
     @extend_schema(
@@ -440,7 +443,7 @@ class EscalationViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveM
         examples=[OpenApiExample("Return", request_only=True, value={"guidance": "Reset the cache first: KB-12."})],
     )
     @action(detail=True, methods=["post"], url_path="return", url_name="return", filter_backends=[])
-    def return_(self, request: Request, pk=None) -> Response:
+    def return_(self, request: AuthenticatedRequest, pk=None) -> Response:
         data = ReturnInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         escalation = services.escalation_return(escalation=self.get_object(), actor=request.user, **data.validated_data)
@@ -454,7 +457,7 @@ class EscalationViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveM
         examples=[OpenApiExample("Resolve", request_only=True, value={"summary": "Fixed the export job."})],
     )
     @action(detail=True, methods=["post"], filter_backends=[])
-    def resolve(self, request: Request, pk=None) -> Response:
+    def resolve(self, request: AuthenticatedRequest, pk=None) -> Response:
         data = ResolveInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         escalation = services.escalation_resolve(
@@ -470,7 +473,7 @@ class EscalationViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveM
         examples=[OpenApiExample("Further", request_only=True, value={"reason": "Needs a manager's authority"})],
     )
     @action(detail=True, methods=["post"], url_path="escalate-further", filter_backends=[])
-    def escalate_further(self, request: Request, pk=None) -> Response:
+    def escalate_further(self, request: AuthenticatedRequest, pk=None) -> Response:
         data = FurtherInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         escalation = services.escalation_escalate_further(
@@ -487,6 +490,8 @@ class EscalationViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveM
 class TicketEscalationViewSet(viewsets.GenericViewSet):
     """``/api/tickets/{reference}/escalate/``, ``sla/`` and ``request-manager/``: only detail actions, so the core
     ticket routes stay helpdesk's."""
+
+    request: AuthenticatedRequest  # IsAuthenticated (the default) runs before any handler
 
     lookup_field = "reference"
     lookup_value_regex = r"[A-Za-z0-9_-]+"
@@ -521,7 +526,7 @@ class TicketEscalationViewSet(viewsets.GenericViewSet):
         ],
     )
     @action(detail=True, methods=["post"])
-    def escalate(self, request: Request, reference=None) -> Response:
+    def escalate(self, request: AuthenticatedRequest, reference=None) -> Response:
         if not request.user.is_staff_member:
             raise ApiPermissionDenied("Only staff can escalate a ticket; customers can ask for a manager.")
         ticket = self._ticket()
@@ -537,7 +542,7 @@ class TicketEscalationViewSet(viewsets.GenericViewSet):
         responses={200: StaffTicketSlaSerializer, **READ_ERRORS},
     )
     @action(detail=True, methods=["get"])
-    def sla(self, request: Request, reference=None) -> Response:
+    def sla(self, request: AuthenticatedRequest, reference=None) -> Response:
         reject_unknown_params(request, ())
         ticket = self._ticket()
         clocks = sla_selectors.sla_clocks_for_ticket(ticket=ticket)
@@ -562,7 +567,7 @@ class TicketEscalationViewSet(viewsets.GenericViewSet):
         url_path="request-manager",
         throttle_classes=[ScopedThrottle],
     )
-    def request_manager(self, request: Request, reference=None) -> Response:
+    def request_manager(self, request: AuthenticatedRequest, reference=None) -> Response:
         if not request.user.is_customer:
             raise ApiPermissionDenied("Only the customer can ask for a manager on their request.")
         ticket = self._ticket()
@@ -616,7 +621,7 @@ class ApprovalViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveMod
             raise NotFound("No such compensation request.")
         return found
 
-    def _decide(self, request: Request, *, approve: bool, serializer_class) -> Response:
+    def _decide(self, request: AuthenticatedRequest, *, approve: bool, serializer_class) -> Response:
         compensation = self.get_object()
         data = serializer_class(data=request.data)
         data.is_valid(raise_exception=True)
@@ -636,7 +641,7 @@ class ApprovalViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveMod
         responses={200: ApprovalSerializer, **WRITE_ERRORS},
     )
     @action(detail=True, methods=["post"], filter_backends=[])
-    def approve(self, request: Request, pk=None) -> Response:
+    def approve(self, request: AuthenticatedRequest, pk=None) -> Response:
         return self._decide(request, approve=True, serializer_class=ApproveInputSerializer)
 
     @extend_schema(
@@ -647,7 +652,7 @@ class ApprovalViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveMod
         examples=[OpenApiExample("Reject", request_only=True, value={"note": "Covered by the SLA credit already."})],
     )
     @action(detail=True, methods=["post"], filter_backends=[])
-    def reject(self, request: Request, pk=None) -> Response:
+    def reject(self, request: AuthenticatedRequest, pk=None) -> Response:
         return self._decide(request, approve=False, serializer_class=RejectInputSerializer)
 
 

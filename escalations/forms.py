@@ -18,7 +18,7 @@ MOOD_CHOICES = [
     ("unknown", "Not sure"),
 ]
 
-TYPE_HELP = {
+TYPE_HELP: dict[str, str] = {
     EscalationType.TECHNICAL: "A technical problem tier 1 cannot diagnose or fix.",
     EscalationType.MANAGERIAL: "The customer needs someone with more authority.",
     EscalationType.SUPPORT_LEVEL: "It simply needs a more senior support tier.",

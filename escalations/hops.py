@@ -94,7 +94,7 @@ class HopRouter:
         """The team of the tier skilled in the category, else the first team of that tier by name."""
         of_tier = [team for team in self.teams if team.tier == tier]
         skilled = [team for team in of_tier if category_id is not None and category_id in self.skills[team.pk]]
-        return (skilled or of_tier or [None])[0]
+        return next(iter(skilled or of_tier), None)
 
     def manager_on_call(self, ticket: Ticket) -> Team | None:
         """The one rule for "the manager on call": by category skill, falling back to the first tier-3 team."""
@@ -243,7 +243,7 @@ def _restore(hops: list[HopSpec]) -> None:
             Escalation.objects.filter(pk=hop.previous.pk, status=EscalationStatus.SUPERSEDED).update(
                 status=hop.previous_status, closed_at=None
             )
-            hop.previous.status, hop.previous.closed_at = hop.previous_status, None
+            hop.previous.status, hop.previous.closed_at = hop.previous_status or hop.previous.status, None
 
 
 def escalation_hops_open(*, hops: Sequence[HopSpec], now: datetime) -> list[Escalation]:
@@ -345,7 +345,7 @@ def hop_notice_kind(escalation: Escalation) -> str:
 
 
 def _notifications(pairs: list[tuple[HopSpec, Escalation]], now: datetime) -> None:
-    team_ids = {esc.to_team_id for _, esc in pairs}
+    team_ids = {esc.to_team_id for _, esc in pairs if esc.to_team_id is not None}
     people = _team_people(team_ids)
     working = teams_next_working_moment(team_ids=team_ids, now=now)
     customers = User.objects.in_bulk({hop.ticket.customer_id for hop, _ in pairs if hop.tell_customer})
@@ -358,7 +358,7 @@ def _notifications(pairs: list[tuple[HopSpec, Escalation]], now: datetime) -> No
                 ticket=ticket,
                 recipients=_receivers(hop, esc, people),
                 kind=hop_notice_kind(esc),
-                subject=f"[{ticket.reference}] {hop.headline}: {esc.to_team.name} (level {esc.level}): {ticket.subject}",
+                subject=f"[{ticket.reference}] {hop.headline}: {esc.to_team.name if esc.to_team else 'no team'} (level {esc.level}): {ticket.subject}",
                 body=(
                     f"Problem: {esc.dossier_problem}\nTried: {esc.dossier_tried}\n"
                     f"Customer wants: {esc.dossier_desired_outcome}\nMood: {esc.dossier_mood}\n\n"
@@ -547,7 +547,7 @@ def automatic_dossiers(
     for ticket in tickets:
         clock = (clocks or {}).get(ticket.pk)
         tz = clock_timezone(clock) if clock else settings.TIME_ZONE
-        fact = facts.get(ticket.pk, {})
+        fact: dict = dict(facts.get(ticket.pk) or {})
         dossiers[ticket.pk] = Dossier(
             problem=_problem_words(ticket),
             tried=_tried_words(fact, tz=tz, now=now),
@@ -586,7 +586,7 @@ def _desired_words(ticket: Ticket, clock: SLAClock | None, *, tz: str, now: date
         promise = f" ({policy.plan.name} plan, {ticket.get_priority_display().lower()} priority)"
     when = _short_when(clock.due_at, tz=tz, now=now)
     on = "at" if when[0].isdigit() else "on"
-    return f"{TARGET_WANTS[clock.target]} — it was due {on} {when}{promise}."
+    return f"{TARGET_WANTS[ClockTarget(clock.target)]} — it was due {on} {when}{promise}."
 
 
 def breach_hop_specs(*, clocks: Sequence[SLAClock], now: datetime, router: HopRouter | None = None) -> list[HopSpec]:
@@ -629,7 +629,7 @@ def breach_hop_specs(*, clocks: Sequence[SLAClock], now: datetime, router: HopRo
             path=path,
             level=level,
             previous=current,
-            reason=f"SLA breach: the {TARGET_WORDS[clock.target]} was due {_fmt(clock.due_at, clock_timezone(clock))}.",
+            reason=f"SLA breach: the {TARGET_WORDS[ClockTarget(clock.target)]} was due {_fmt(clock.due_at, clock_timezone(clock))}.",
             dossier=dossiers[clock.ticket_id],
             headline="Automatic escalation (SLA breach)",
         )

@@ -16,6 +16,7 @@ from escalations.models import (
     CompensationStatus,
     Escalation,
     EscalationPath,
+    EscalationQuerySet,
     EscalationStatus,
     Playbook,
     TierApprovalLimit,
@@ -25,7 +26,7 @@ from helpdesk.models import PRIORITY_RANK, Role, Ticket, User
 from helpdesk.selectors import ticket_visibility_q_for
 
 
-def escalations_visible_to(user: User) -> QuerySet[Escalation]:
+def escalations_visible_to(user: User) -> EscalationQuerySet:
     """Escalation records are staff-only (customers read the plain-words events); restricted tickets follow the
     ticket rule."""
     if not user.is_authenticated or not user.is_staff_member:

@@ -83,7 +83,7 @@ __all__ = [
 ]
 
 MANUAL_MODES = (EscalationMode.FUNCTIONAL, EscalationMode.HIERARCHICAL)
-CURRENCY_SYMBOL = {Currency.GBP: "£", Currency.EUR: "€", Currency.USD: "$"}
+CURRENCY_SYMBOL: dict[str, str] = {Currency.GBP: "£", Currency.EUR: "€", Currency.USD: "$"}
 
 
 class EscalationConflict(Conflict):
@@ -210,7 +210,8 @@ def _parse_amount(value) -> Decimal | None:
         amount = Decimal(str(value))
     except InvalidOperation as exc:
         raise ValidationError({"compensation_amount": "Enter an amount such as 120.00."}) from exc
-    if amount <= 0 or amount.as_tuple().exponent < -2:
+    exponent = amount.as_tuple().exponent  # "n"/"N"/"F" for NaN and Infinity: refused by is_finite() first
+    if not amount.is_finite() or amount <= 0 or (isinstance(exponent, int) and exponent < -2):
         raise ValidationError({"compensation_amount": "Enter a positive amount with at most two decimals."})
     return amount
 
@@ -393,6 +394,7 @@ def escalation_create(
     if escalation is None:
         raise EscalationConflict("This ticket was escalated a moment ago (a double click?). Nothing new was created.")
     if escalation_type == EscalationType.FINANCIAL:
+        assert compensation_amount is not None  # refused above when missing
         compensation_request_create(
             ticket=ticket,
             actor=actor,
@@ -403,6 +405,7 @@ def escalation_create(
             now=now,
         )
     if escalation_type == EscalationType.THIRD_PARTY:
+        assert vendor_follow_up_at is not None  # refused above when missing
         _vendor_case_open(
             escalation=escalation,
             actor=actor,
@@ -491,8 +494,8 @@ def escalation_accept(*, escalation: Escalation, actor: User, now: datetime | No
     _require_staff(actor)
     now = now or timezone.now()
     if not _can_handle(actor, escalation):
-        team = escalation.to_team.name if escalation.to_team else "the receiving team"
-        raise PermissionDenied(f"This escalation is for {team}; only its members or a manager can accept it.")
+        team_name = escalation.to_team.name if escalation.to_team else "the receiving team"
+        raise PermissionDenied(f"This escalation is for {team_name}; only its members or a manager can accept it.")
     # Lock order everywhere: the ticket row first, then the escalation row (no deadlock with escalate-further).
     ticket = _lock_ticket(escalation.ticket)
     changed = Escalation.objects.filter(pk=escalation.pk, status=EscalationStatus.OPEN).update(
@@ -727,7 +730,9 @@ def escalation_reassign(*, escalation: Escalation, actor: User, team: Team, now:
         to_team=team,
         position=escalation.level,
         path=escalation.path,
-        level=router.level(router.paths_by_pk.get(escalation.path_id), escalation.level),
+        level=router.level(
+            router.paths_by_pk.get(escalation.path_id) if escalation.path_id is not None else None, escalation.level
+        ),
         previous=escalation,
         requested_by_kind=escalation.requested_by_kind,
         requested_by=escalation.requested_by,
@@ -917,6 +922,7 @@ def compensation_request_create(
         errors["compensation_reason"] = "Say why the customer should be compensated."
     if errors:
         raise ValidationError(errors)
+    assert value is not None  # refused above when missing
     limit = approval_limit_for(user=actor, currency=currency)
     within = value <= limit
     request = CompensationRequest.objects.create(
@@ -1191,12 +1197,12 @@ def sla_policy_save(
         rival = (
             SLAPolicy.objects.filter(
                 plan_id=policy.plan_id, priority=policy.priority, category_id=policy.category_id, is_active=True
-            )
+            )  # type: ignore[misc]  # stubs refuse None, but exact=None is IS NULL: a catch-all policy's rival
             .exclude(pk=policy.pk)
             .first()
         )
         if rival is not None:
-            scope = f"the {policy.category.name} category" if policy.category_id else "all categories"
+            scope = f"the {policy.category.name} category" if policy.category else "all categories"
             raise ValidationError(
                 f"“{rival.name}” is already the active policy for {policy.plan.name}, {policy.priority} priority, "
                 f"{scope}. Deactivate it first."

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -30,10 +30,11 @@ from escalations.hooks import before_escalate_suggestions
 from escalations.models import CompensationStatus, EscalationMode, EscalationType, RiskAssessment
 from helpdesk.panels import slot_templates
 from helpdesk.selectors import ticket_get_for_user, ticket_is_visible_to
+from helpdesk.typing import AuthenticatedHttpRequest
 from helpdesk.views import form_errors, manager_required, staff_required
 
 
-def _back(request: HttpRequest, escalation) -> HttpResponse:
+def _back(request: AuthenticatedHttpRequest, escalation) -> HttpResponse:
     """After an action: back where the user came from if they can still see the ticket, else to their inbox."""
     if ticket_is_visible_to(user=request.user, ticket=escalation.ticket):
         return redirect("escalation_detail", pk=escalation.pk)
@@ -63,9 +64,9 @@ def _type_cards(ticket) -> list[dict]:
 
 @login_required
 @staff_required
-def escalation_new_view(request: HttpRequest, reference: str) -> HttpResponse:
+def escalation_new_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     ticket = ticket_get_for_user(user=request.user, reference=reference)
-    initial = {"escalation_type": request.GET.get("type", ""), "mode": EscalationMode.FUNCTIONAL}
+    initial: dict[str, object] = {"escalation_type": request.GET.get("type", ""), "mode": EscalationMode.FUNCTIONAL}
     # From the call panel: the caller is on the line and the dossier comes from the quick notes.
     if request.GET.get("caller_waiting") == "1":
         initial["caller_waiting"] = True
@@ -126,7 +127,7 @@ def escalation_new_view(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @staff_required
 @require_GET
-def escalation_inbox_view(request: HttpRequest) -> HttpResponse:
+def escalation_inbox_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     context = {
         "open_escalations": list(selectors.escalations_inbox_for(request.user)),
         "mine": list(selectors.escalations_accepted_by(request.user)),
@@ -139,7 +140,7 @@ def escalation_inbox_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @manager_required
 @require_GET
-def escalation_review_view(request: HttpRequest) -> HttpResponse:
+def escalation_review_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     now = timezone.now()
     filters = ReviewFilterForm(request.GET or None)
     values = filters.cleaned_data if filters.is_valid() else {}
@@ -166,7 +167,7 @@ def escalation_review_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @staff_required
 @require_GET
-def compensation_approvals_view(request: HttpRequest) -> HttpResponse:
+def compensation_approvals_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     decided = (
         selectors.compensation_requests_visible_to(request.user)
         .exclude(status=CompensationStatus.PENDING)
@@ -180,7 +181,7 @@ def compensation_approvals_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def compensation_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
+def compensation_decide_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     compensation = (
         selectors.compensation_requests_visible_to(request.user).select_related("ticket").filter(pk=pk).first()
     )
@@ -216,12 +217,12 @@ def compensation_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @staff_required
 @require_GET
-def escalation_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+def escalation_detail_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     escalation = selectors.escalation_get_for_user(user=request.user, pk=pk)
     return TemplateResponse(request, "escalations/detail.html", _detail_context(request, escalation))
 
 
-def _detail_context(request: HttpRequest, escalation, **extra) -> dict:
+def _detail_context(request: AuthenticatedHttpRequest, escalation, **extra) -> dict:
     context = {
         "escalation": escalation,
         "ticket": escalation.ticket,
@@ -242,7 +243,7 @@ def _detail_context(request: HttpRequest, escalation, **extra) -> dict:
     return context
 
 
-def _render_detail(request: HttpRequest, escalation, **forms) -> HttpResponse:
+def _render_detail(request: AuthenticatedHttpRequest, escalation, **forms) -> HttpResponse:
     escalation.refresh_from_db()
     return TemplateResponse(
         request, "escalations/detail.html", _detail_context(request, escalation, **forms), status=400
@@ -252,7 +253,7 @@ def _render_detail(request: HttpRequest, escalation, **forms) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def escalation_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
+def escalation_accept_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     escalation = selectors.escalation_get_for_user(user=request.user, pk=pk)
     try:
         services.escalation_accept(escalation=escalation, actor=request.user)
@@ -266,7 +267,7 @@ def escalation_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def escalation_return_view(request: HttpRequest, pk: int) -> HttpResponse:
+def escalation_return_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     escalation = selectors.escalation_get_for_user(user=request.user, pk=pk)
     form = GuidanceForm(request.POST)
     if form.is_valid():
@@ -288,7 +289,7 @@ def escalation_return_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def escalation_further_view(request: HttpRequest, pk: int) -> HttpResponse:
+def escalation_further_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     escalation = selectors.escalation_get_for_user(user=request.user, pk=pk)
     form = FurtherForm(request.POST)
     if form.is_valid():
@@ -317,7 +318,7 @@ def escalation_further_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def escalation_resolve_view(request: HttpRequest, pk: int) -> HttpResponse:
+def escalation_resolve_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     escalation = selectors.escalation_get_for_user(user=request.user, pk=pk)
     form = ResolveForm(request.POST)
     if form.is_valid():
@@ -337,7 +338,7 @@ def escalation_resolve_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @manager_required
 @require_POST
-def escalation_reassign_view(request: HttpRequest, pk: int) -> HttpResponse:
+def escalation_reassign_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     escalation = selectors.escalation_get_for_user(user=request.user, pk=pk)
     form = ReassignForm(request.POST)
     if form.is_valid():
@@ -359,7 +360,7 @@ def escalation_reassign_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def manager_request_view(request: HttpRequest, reference: str) -> HttpResponse:
+def manager_request_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     ticket = ticket_get_for_user(user=request.user, reference=reference)
     if not request.user.is_customer:
         raise PermissionDenied("Only customers ask for a manager here.")
@@ -377,7 +378,7 @@ def manager_request_view(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def article_draft_from_escalation_view(request: HttpRequest, escalation_id: int) -> HttpResponse:
+def article_draft_from_escalation_view(request: AuthenticatedHttpRequest, escalation_id: int) -> HttpResponse:
     from escalations.articles import article_draft_from_escalation
 
     escalation = selectors.escalation_get_for_user(user=request.user, pk=escalation_id)

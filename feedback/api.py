@@ -27,10 +27,10 @@ class SurveyProblemSerializer(serializers.Serializer):
 
 class QuestionSerializer(serializers.Serializer):
     name = serializers.CharField()
-    label = serializers.CharField()
-    help_text = serializers.CharField(allow_blank=True)
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field (the metaclass pops it), not Field.label
+    help_text = serializers.CharField(allow_blank=True)  # type: ignore[assignment]  # a declared field (the metaclass pops it), not Field.help_text
     type = serializers.ChoiceField(choices=["integer", "boolean", "text"])
-    required = serializers.BooleanField()
+    required = serializers.BooleanField()  # type: ignore[assignment]  # a declared field (the metaclass pops it), not Field.required
     minimum = serializers.IntegerField(allow_null=True)
     maximum = serializers.IntegerField(allow_null=True)
 

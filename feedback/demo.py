@@ -121,6 +121,7 @@ def seed_feedback(*, now, rng, people, stdout=None) -> None:
     spread = sorted({round(i * (len(done) - 1) / max(1, picks - 1)) for i in range(picks)})
     for index, ticket in enumerate(done[i] for i in spread):
         resolved = ticket.resolved_at
+        assert resolved is not None  # selected by resolved_at__isnull=False
         with time_machine.travel(resolved, tick=False):
             survey = services.survey_schedule(ticket=ticket, now=resolved) or Survey.objects.create(
                 ticket=ticket,
@@ -158,6 +159,7 @@ def seed_feedback(*, now, rng, people, stdout=None) -> None:
             else "Called twice and left a voicemail; no answer."
         )
         moment = task.due_at - timedelta(hours=2)
+        assert task.owner is not None  # selected by owner__isnull=False
         with time_machine.travel(moment, tick=False):
             services.follow_up_complete(task=task, actor=task.owner, outcome=outcome, note=note, now=moment)
 

@@ -34,7 +34,7 @@ class ResolutionRecord(models.Model):
         return f"Resolution of {self.ticket_id}"
 
 
-class SurveyQuerySet(models.QuerySet):
+class SurveyQuerySet(models.QuerySet["Survey"]):
     def due(self, now) -> SurveyQuerySet:
         return self.filter(sent_at__isnull=True, send_at__isnull=False, send_at__lte=now)
 
@@ -122,7 +122,7 @@ OUTCOMES_BY_KIND = {
 }
 
 
-class FollowUpTaskQuerySet(models.QuerySet):
+class FollowUpTaskQuerySet(models.QuerySet["FollowUpTask"]):
     def open(self) -> FollowUpTaskQuerySet:
         return self.filter(done_at__isnull=True)
 
@@ -181,7 +181,7 @@ class CauseCategory(models.TextChoices):
     POLICY = "policy", "Policy"
 
 
-CAUSE_EXPLANATIONS = {
+CAUSE_EXPLANATIONS: dict[str, str] = {
     CauseCategory.PRODUCT_DEFECT: "A bug or failure in our product or service.",
     CauseCategory.PROCESS_GAP: "Our process had no step, owner or hand-off for this.",
     CauseCategory.TRAINING_GAP: "The agent did not know how to handle it (adds a coaching item).",

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.contrib.auth.models import AnonymousUser
 from django.core import signing
 from django.db.models import QuerySet
 from django.http import Http404
@@ -15,7 +16,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from escalations.models import Escalation
-from feedback.models import FollowUpTask, ResolutionRecord, RootCauseAnalysis, Survey
+from feedback.models import FollowUpTask, FollowUpTaskQuerySet, ResolutionRecord, RootCauseAnalysis, Survey
 from helpdesk.errors import ApplicationError
 from helpdesk.models import EventKind, Notification, Team, Ticket, TicketEvent, User
 from helpdesk.selectors import ticket_is_visible_to, ticket_visibility_q_for
@@ -85,7 +86,7 @@ def survey_token_read(token: str) -> tuple[int, str]:
         raise SurveyLinkInvalid() from exc
 
 
-def survey_from_token(*, token: str, now: datetime | None = None, viewer: User | None = None) -> Survey:
+def survey_from_token(*, token: str, now: datetime | None = None, viewer: User | AnonymousUser | None = None) -> Survey:
     """The survey a link opens, or the reason it cannot be answered (tampered, unknown, expired, answered). The link
     needs no sign-in; a signed-in ``viewer`` must also be allowed to see the ticket (``tickets_visible_to``)."""
     now = now or timezone.now()
@@ -230,7 +231,7 @@ def resolution_checklist(*, ticket: Ticket) -> ResolutionChecklist:
 # --- follow-ups and RCAs --------------------------------------------------------------------------------------
 
 
-def follow_ups_visible_to(user: User) -> QuerySet[FollowUpTask]:
+def follow_ups_visible_to(user: User) -> FollowUpTaskQuerySet:
     """Staff see the follow-ups of tickets they can see; managers see everyone's."""
     if not user.is_authenticated or not user.is_staff_member:
         return FollowUpTask.objects.none()

@@ -318,6 +318,7 @@ def survey_submit(*, token: str, answers: SurveyAnswers, now: datetime | None = 
             raise SurveyAlreadyAnswered()
         raise SurveyExpired()
     survey.refresh_from_db()
+    assert survey.answered_at is not None and survey.csat is not None  # written by the claim above
     events.survey_answered_event(ticket=survey.ticket, survey=survey)
     webhook_emit(
         event_type=WebhookEventType.SURVEY_ANSWERED,
@@ -362,7 +363,7 @@ def _follow_up_announce(*, task: FollowUpTask) -> None:
     if task.owner is not None:
         what = (
             f"The customer scored {task.survey.csat}/5. Call them back and record the outcome."
-            if task.kind == FollowUpKind.LOW_CSAT
+            if task.kind == FollowUpKind.LOW_CSAT and task.survey is not None  # a low-CSAT task has its survey
             else "Check with the customer that the solution still works, and record the outcome."
         )
         notification_enqueue(
@@ -406,6 +407,7 @@ def checkins_create_due(*, now: datetime) -> list[FollowUpTask]:
         )
         for ticket in tickets:
             try:
+                assert ticket.resolved_at is not None  # selected by resolved_at__lte
                 with transaction.atomic():
                     task = FollowUpTask.objects.create(
                         kind=FollowUpKind.CHECK_IN,
@@ -430,7 +432,10 @@ def follow_up_complete(
     timeline and SLA history. Only the owner, a lead of the ticket's team or a manager may. Atomic."""
     _require_staff(actor)
     now = now or timezone.now()
-    is_lead = TeamMembership.objects.filter(team_id=task.ticket.team_id, user=actor, is_lead=True).exists()
+    is_lead = (
+        task.ticket.team_id is not None
+        and TeamMembership.objects.filter(team_id=task.ticket.team_id, user=actor, is_lead=True).exists()
+    )
     if actor.pk != task.owner_id and not is_lead and not actor.is_manager:
         raise PermissionDenied("Only the owner of this follow-up, a team lead or a manager can record it.")
     if outcome not in OUTCOMES_BY_KIND[FollowUpKind(task.kind)]:
@@ -571,9 +576,10 @@ def rca_create(
     CorrectiveAction.objects.bulk_create(
         CorrectiveAction(rca=rca, description=a.description.strip()[:300], owner=a.owner, due_date=a.due_date)
         for a in actions
+        if a.owner is not None and a.due_date is not None  # always: refused above otherwise
     )
     for action in actions:
-        if action.owner != actor:
+        if action.owner is not None and action.owner != actor:
             notification_enqueue(
                 kind="corrective_action",
                 subject=f"Corrective action for {ticket.reference}, due {action.due_date:%-d %b}",

@@ -4,6 +4,7 @@ close, "My follow-ups" and the managers' RCA review queue. Thin views over selec
 from __future__ import annotations
 
 from datetime import timedelta
+from operator import attrgetter
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -27,6 +28,7 @@ from feedback.models import CorrectiveAction, RootCauseAnalysis
 from helpdesk.models import Status
 from helpdesk.selectors import ticket_get_for_user
 from helpdesk.services import ticket_change_status
+from helpdesk.typing import AuthenticatedHttpRequest
 from helpdesk.views import manager_required, staff_required
 
 
@@ -84,7 +86,7 @@ def survey_answer_view(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def resolution_summary_view(request: HttpRequest, reference: str) -> HttpResponse:
+def resolution_summary_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     ticket = ticket_get_for_user(user=request.user, reference=reference)
     form = ResolutionSummaryForm(request.POST)
     try:
@@ -101,7 +103,7 @@ def resolution_summary_view(request: HttpRequest, reference: str) -> HttpRespons
 @login_required
 @staff_required
 @require_POST
-def resolution_send_view(request: HttpRequest, reference: str) -> HttpResponse:
+def resolution_send_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     ticket = ticket_get_for_user(user=request.user, reference=reference)
     try:
         services.resolution_send_to_customer(ticket=ticket, actor=request.user)
@@ -115,7 +117,7 @@ def resolution_send_view(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def resolution_notify_team_view(request: HttpRequest, reference: str) -> HttpResponse:
+def resolution_notify_team_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     ticket = ticket_get_for_user(user=request.user, reference=reference)
     try:
         teams = services.resolution_notify_escalating_team(ticket=ticket, actor=request.user)
@@ -131,7 +133,7 @@ def resolution_notify_team_view(request: HttpRequest, reference: str) -> HttpRes
 
 @login_required
 @staff_required
-def rca_create_view(request: HttpRequest, reference: str) -> HttpResponse:
+def rca_create_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     """The RCA form on close: fill the analysis, then (by default) close the ticket in the same step."""
     ticket = ticket_get_for_user(user=request.user, reference=reference)
     existing = RootCauseAnalysis.objects.filter(ticket=ticket).first()
@@ -187,7 +189,7 @@ def rca_create_view(request: HttpRequest, reference: str) -> HttpResponse:
 
 @login_required
 @manager_required
-def rca_review_queue_view(request: HttpRequest) -> HttpResponse:
+def rca_review_queue_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     show = "reviewed" if request.GET.get("show") == "reviewed" else "pending"
     rcas = selectors.rcas_for_review(user=request.user, reviewed=show == "reviewed")[:100]
     items = [{"rca": rca, "form": RcaReviewForm(initial={"cause_category": rca.cause_category})} for rca in rcas]
@@ -200,7 +202,7 @@ def rca_review_queue_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @manager_required
 @require_POST
-def rca_review_view(request: HttpRequest, pk: int) -> HttpResponse:
+def rca_review_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     rca = selectors.rca_get_for_user(user=request.user, pk=pk)
     form = RcaReviewForm(request.POST)
     if form.is_valid():
@@ -230,7 +232,7 @@ def rca_review_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def corrective_action_done_view(request: HttpRequest, pk: int) -> HttpResponse:
+def corrective_action_done_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     action = CorrectiveAction.objects.select_related("rca__ticket").filter(pk=pk).first()
     if action is None:
         raise Http404("No such action.")
@@ -245,12 +247,12 @@ def corrective_action_done_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @staff_required
-def follow_up_list_view(request: HttpRequest) -> HttpResponse:
+def follow_up_list_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     is_manager = request.user.is_manager
     scope = "all" if request.GET.get("scope") == "all" and is_manager else "mine"
     tasks = list(selectors.follow_ups_for(user=request.user, scope=scope)[:200])
     open_tasks = [t for t in tasks if not t.is_done]
-    done_tasks = sorted((t for t in tasks if t.is_done), key=lambda t: t.done_at, reverse=True)[:20]
+    done_tasks = sorted((t for t in tasks if t.is_done), key=attrgetter("done_at"), reverse=True)[:20]
     return TemplateResponse(
         request,
         "feedback/follow_ups.html",
@@ -261,7 +263,7 @@ def follow_up_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def follow_up_complete_view(request: HttpRequest, pk: int) -> HttpResponse:
+def follow_up_complete_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     task = selectors.follow_up_get_for_user(user=request.user, pk=pk)
     form = FollowUpCompleteForm(request.POST)
     if not form.is_valid():

@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -35,6 +35,7 @@ from helpdesk.models import (
     WebhookEventType,
 )
 from helpdesk.signin import AdminSignInForm
+from helpdesk.typing import AuthenticatedHttpRequest
 
 # The admin's login goes through the same lockout as /login/ and the API; this form only words its refusal.
 admin.site.login_form = AdminSignInForm
@@ -47,7 +48,7 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ("username", "email", "first_name", "last_name", "organization__name")
     autocomplete_fields = ("organization",)
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),
         ("Helpdesk", {"fields": ("role", "organization", "phone", "timezone", "is_available")}),
     )
     add_fieldsets = (*BaseUserAdmin.add_fieldsets, ("Helpdesk", {"fields": ("role", "organization", "email")}))
@@ -141,11 +142,12 @@ class TicketAdmin(ServiceOnlyAdmin):
         view = self.admin_site.admin_view(self.properties_view)
         return [path("<path:object_id>/properties/", view, name="helpdesk_ticket_properties"), *super().get_urls()]
 
-    def properties_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+    def properties_view(self, request: AuthenticatedHttpRequest, object_id: str) -> HttpResponse:
         """The admin's one-ticket edit: the workspace's form and ``ticket_update`` with the version the admin saw."""
-        ticket = self.get_object(request, object_id)
-        if ticket is None:
+        found = self.get_object(request, object_id)
+        if found is None:
             raise Http404("No such ticket.")
+        ticket: Ticket = found
         if not self.has_change_permission(request, ticket):
             raise PermissionDenied
         status = 200
@@ -170,7 +172,7 @@ class TicketAdmin(ServiceOnlyAdmin):
                     ticket, form, status = conflict.ticket, _ticket_update_form(conflict.ticket), 409
                 except ValidationError as exc:
                     messages.error(request, refusal_text(exc))
-                    ticket = self.get_object(request, object_id)
+                    ticket = self.get_object(request, object_id) or ticket
                     status = 400
                 else:
                     messages.success(request, f"Saved: {', '.join(changed)}." if changed else "Nothing changed.")

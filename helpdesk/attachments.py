@@ -78,7 +78,7 @@ def attachment_store(
         event=event,
         original_name=_display_name(upload)[:200],
         content_type=content_type,
-        size=upload.size,
+        size=upload.size or 0,  # set for every Django upload; the stubs allow None
         is_public=is_public,
         uploaded_by=uploaded_by,
     )

@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 import time_machine
 from django.db import transaction
@@ -139,8 +140,16 @@ TICKET_TEMPLATES = [
     ("outage", "Mobile app crashes on start", "Since the latest update the app closes immediately on Android 14."),
 ]
 
+
+class Story(TypedDict):
+    replies: list[str]
+    follow_ups: list[str]
+    notes: list[str]
+    fixed: str
+
+
 # What agents and customers say, per category, so that every demo conversation reads as the ticket it belongs to.
-STORIES: dict[str, dict[str, list[str]]] = {
+STORIES: dict[str, Story] = {
     "billing": {
         "replies": [
             "Thank you for the details. I can see the invoice in question and I am checking the payment log now.",

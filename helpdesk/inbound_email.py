@@ -179,7 +179,9 @@ def _attachments(message: EmailMessage) -> tuple[list[SimpleUploadedFile], list[
     refused: list[str] = []
     for part in message.iter_attachments():
         name = part.get_filename() or "attachment"
-        payload = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):  # None for a multipart part
+            payload = b""
         upload = SimpleUploadedFile(name, payload, content_type=part.get_content_type())
         try:
             attachment_validate(upload)
@@ -222,7 +224,7 @@ def _from_header(message: EmailMessage) -> tuple[str, str]:
 
 def email_ingest(*, raw: bytes, mailbox: str = "") -> IngestResult:
     """Turn one raw RFC 822 message into a ticket or a reply. Atomic and idempotent per Message-ID."""
-    message: EmailMessage = email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[assignment]
+    message: EmailMessage = email.message_from_bytes(raw, policy=email.policy.default)
     message_id = _message_id(message, raw)
     display_name, address = _from_header(message)
     # Decoded encoded-words may carry CR/LF (``=?utf-8?q?Hi=0D=0ABcc=3A_x?=``): one line before anything stores it.
@@ -311,6 +313,7 @@ def mailbox_poll(*, config: dict) -> list[IngestResult]:
     security = config.get("security", "ssl")
     host, port = config["host"], int(config.get("port") or (993 if security == "ssl" else 143))
     context = ssl.create_default_context()
+    client: imaplib.IMAP4
     if security == "ssl":
         client = imaplib.IMAP4_SSL(host, port, ssl_context=context, timeout=30)
     else:
@@ -321,8 +324,8 @@ def mailbox_poll(*, config: dict) -> list[IngestResult]:
     try:
         client.login(config["username"], config["password"])
         client.select(config.get("folder", "INBOX"))
-        _, data = client.uid("SEARCH", None, "UNSEEN")
-        for uid in (data[0] or b"").split():
+        _, data = client.uid("SEARCH", "UNSEEN")  # no charset argument: imaplib skips a None one anyway
+        for uid in (data[0] or b"").decode().split():
             _, fetched = client.uid("FETCH", uid, "(BODY.PEEK[])")
             raw = next((item[1] for item in fetched if isinstance(item, tuple)), None)
             if raw is None:

@@ -29,7 +29,7 @@ class Role(models.TextChoices):
 
 STAFF_ROLES = frozenset({Role.AGENT, Role.SPECIALIST, Role.MANAGER, Role.ADMIN})
 TIER3_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
-ROLE_TIER = {Role.AGENT: 1, Role.SPECIALIST: 2, Role.MANAGER: 3, Role.ADMIN: 3}
+ROLE_TIER: dict[str, int] = {Role.AGENT: 1, Role.SPECIALIST: 2, Role.MANAGER: 3, Role.ADMIN: 3}
 
 
 class Tier(models.IntegerChoices):
@@ -66,6 +66,7 @@ class Organization(models.Model):
 
     name = models.CharField(max_length=160, unique=True)
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="organizations")
+    _sla_old_plan_id: int | None  # not a column: read before a save by escalations' plan-change signal
     email_domain = models.CharField(max_length=120, blank=True, db_index=True)
     timezone = models.CharField(max_length=64, default="Europe/London")
     phone = models.CharField(max_length=40, blank=True)
@@ -236,7 +237,7 @@ class Priority(models.TextChoices):
     URGENT = "urgent", "Urgent"
 
 
-PRIORITY_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
+PRIORITY_RANK: dict[str, int] = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
 
 
 class Status(models.TextChoices):
@@ -261,7 +262,7 @@ STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-class TicketQuerySet(models.QuerySet):
+class TicketQuerySet(models.QuerySet["Ticket"]):
     def open(self) -> TicketQuerySet:
         return self.filter(status__in=OPEN_STATUSES)
 
@@ -326,6 +327,7 @@ class Ticket(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
 
     objects = TicketQuerySet.as_manager()
+    sla_badge: str | None  # not a column: ``sla_state(now)``, set per row by the queue view for display
 
     class Meta:
         ordering = ["-created_at"]
@@ -463,7 +465,7 @@ class EventKind(models.TextChoices):
     KB = "kb", "Knowledge base"
 
 
-class TicketEventQuerySet(models.QuerySet):
+class TicketEventQuerySet(models.QuerySet["TicketEvent"]):
     def public(self) -> TicketEventQuerySet:
         return self.filter(is_public=True)
 
@@ -545,7 +547,7 @@ class NotificationStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class NotificationQuerySet(models.QuerySet):
+class NotificationQuerySet(models.QuerySet["Notification"]):
     def pending(self) -> NotificationQuerySet:
         return self.filter(status=NotificationStatus.PENDING)
 
@@ -625,7 +627,7 @@ class InboundMessage(models.Model):
         return f"{self.message_id} ({self.get_status_display()})"
 
 
-class ReplyTemplateQuerySet(models.QuerySet):
+class ReplyTemplateQuerySet(models.QuerySet["ReplyTemplate"]):
     def active(self) -> ReplyTemplateQuerySet:
         return self.filter(is_active=True)
 
@@ -675,7 +677,7 @@ class TicketPresence(models.Model):
         return f"{self.user} on {self.ticket_id}"
 
 
-class ApiTokenQuerySet(models.QuerySet):
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
     def active(self) -> ApiTokenQuerySet:
         return self.filter(revoked_at__isnull=True)
 

@@ -3,6 +3,7 @@ so ``helpdesk`` never imports them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
@@ -20,9 +21,7 @@ class NavItem:
 _ITEMS: list[NavItem] = []
 
 
-def nav_register(
-    *, label: str, url_name: str, roles: set[str] | frozenset[str], order: int = 100, query: str = ""
-) -> None:
+def nav_register(*, label: str, url_name: str, roles: Iterable[str], order: int = 100, query: str = "") -> None:
     item = NavItem(label=label, url_name=url_name, roles=frozenset(roles), order=order, query=query)
     if item not in _ITEMS:
         _ITEMS.append(item)

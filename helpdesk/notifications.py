@@ -156,7 +156,7 @@ def notifications_dispatch(*, notification_ids: list[int]) -> bool:
     from helpdesk.tasks import deliver_notifications_task
 
     try:
-        deliver_notifications_task.apply_async(args=[notification_ids], retry=False)
+        deliver_notifications_task.apply_async(args=(notification_ids,), retry=False)
     except Exception as exc:  # the broker is down or unreachable: never fail or block the request for it
         logger.warning("broker unavailable, %d notification(s) left pending: %s", len(notification_ids), exc)
         return False

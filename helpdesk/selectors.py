@@ -25,11 +25,13 @@ from helpdesk.models import (
     Attachment,
     Notification,
     NotificationChannel,
+    NotificationQuerySet,
     ReplyTemplate,
     TeamMembership,
     Ticket,
     TicketEvent,
     TicketPresence,
+    TicketQuerySet,
     User,
 )
 
@@ -57,7 +59,7 @@ def ticket_visibility_q_for(user: User, *, prefix: str) -> Q:
     return Q(pk__in=[])
 
 
-def tickets_visible_to(user: User) -> QuerySet[Ticket]:
+def tickets_visible_to(user: User) -> TicketQuerySet:
     return Ticket.objects.filter(ticket_visibility_q(user))
 
 
@@ -103,7 +105,7 @@ def users_who_can_see(*, ticket: Ticket, users) -> list[User]:
     return [user for user in users if user.is_active and ticket_is_visible_to(user=user, ticket=ticket)]
 
 
-def notifications_visible_to(user: User) -> QuerySet[Notification]:
+def notifications_visible_to(user: User) -> NotificationQuerySet:
     """The in-app list: my notifications, minus those about tickets I may no longer see."""
     if not user.is_authenticated:
         return Notification.objects.none()

@@ -75,8 +75,8 @@ def _lock_ticket(ticket: Ticket) -> None:
     locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
     for field in Ticket._meta.concrete_fields:
         value = getattr(locked, field.attname)
-        if field.is_relation and ticket.__dict__.get(field.attname) != value and field.is_cached(ticket):
-            field.delete_cached_value(ticket)
+        if field.is_relation and ticket.__dict__.get(field.attname) != value and field.is_cached(ticket):  # type: ignore[attr-defined]  # a ForeignKey's cache mixin, unknown to the stubs
+            field.delete_cached_value(ticket)  # type: ignore[attr-defined]
         setattr(ticket, field.attname, value)
 
 
@@ -184,6 +184,7 @@ def ticket_create(
         raise ValidationError(errors)
     _validate_files(files)
 
+    assert customer.organization_id is not None  # refused above with a clear error
     now = timezone.now()
     team = team_for_category(category)
     ticket = Ticket.objects.create(
@@ -208,7 +209,7 @@ def ticket_create(
     _attach_files(ticket=ticket, event=event, files=files, uploaded_by=actor or customer, is_public=True)
 
     assignee = team_pick_assignee(team=team) if team else None
-    if assignee is not None:
+    if team is not None and assignee is not None:
         ticket.assignee = assignee
         ticket.save(update_fields=["assignee"])
         events.ticket_assigned_event(

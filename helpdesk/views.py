@@ -7,13 +7,15 @@ Permissions are decided here (decorators and selectors), never only in templates
 from __future__ import annotations
 
 from functools import wraps
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -29,11 +31,12 @@ from helpdesk.models import ReplyTemplate, Status, Ticket
 from helpdesk.navigation import nav_for
 from helpdesk.notifications import notification_mark_read
 from helpdesk.panels import panels_for, slot_templates
+from helpdesk.typing import AuthenticatedHttpRequest
 
 
 def staff_required(view):
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
+    def wrapper(request: AuthenticatedHttpRequest, *args, **kwargs):
         if not request.user.is_staff_member:
             raise PermissionDenied("This page is for staff.")
         return view(request, *args, **kwargs)
@@ -43,7 +46,7 @@ def staff_required(view):
 
 def customer_required(view):
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
+    def wrapper(request: AuthenticatedHttpRequest, *args, **kwargs):
         if not request.user.is_customer:
             raise PermissionDenied("This page is for customers.")
         return view(request, *args, **kwargs)
@@ -56,7 +59,7 @@ def manager_required(view=None, *, message: str = "This page is for managers."):
 
     def decorate(view):
         @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs):
+        def wrapper(request: AuthenticatedHttpRequest, *args, **kwargs):
             user = request.user
             if not user.is_manager:
                 raise PermissionDenied(message)
@@ -84,7 +87,7 @@ def form_errors(form, exc: ApplicationError | ValidationError | PermissionDenied
 
 
 @login_required
-def home_view(request: HttpRequest) -> HttpResponse:
+def home_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The role's start page is the first entry of its navigation (customers: their requests; agents: their queue;
     other apps may register an earlier entry for their roles, e.g. a manager's review queue)."""
     items = nav_for(request.user)
@@ -95,6 +98,7 @@ class CappedPaginator(Paginator):
     """Counts at most ``COUNT_CAP`` + 1 rows: an exact COUNT over a 100k-row queue costs more than the page itself,
     and nobody pages past the first few hundred. ``is_capped`` says the true number is larger."""
 
+    object_list: QuerySet[Any]
     COUNT_CAP = 10_000
     is_capped = False
 
@@ -110,7 +114,7 @@ QUEUE_PAGE_SIZE = 25
 
 @login_required
 @require_GET
-def ticket_list_view(request: HttpRequest) -> HttpResponse:
+def ticket_list_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Staff: the filterable queue. Customers: their organisation's requests, latest activity first."""
     if request.user.is_staff_member:
         return _queue(request)
@@ -119,7 +123,7 @@ def ticket_list_view(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "helpdesk/portal_list.html", {"page": page})
 
 
-def _queue(request: HttpRequest) -> HttpResponse:
+def _queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Page through ids only (no joins while the database orders the whole queue), then load the page's rows.
     filterset = TicketFilter(request.GET, queryset=selectors.tickets_visible_to(request.user), request=request)
     paginator = CappedPaginator(filterset.qs.values_list("pk", flat=True), QUEUE_PAGE_SIZE)
@@ -127,7 +131,7 @@ def _queue(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     rows = selectors.tickets_in_order(ids=list(page.object_list))
     for ticket in rows:
-        ticket.sla_state = ticket.sla_state(now)
+        ticket.sla_badge = ticket.sla_state(now)
     page.object_list = rows
     scope = filterset.form.cleaned_data.get("scope") or "mine"
     filtered = any(
@@ -161,7 +165,7 @@ def _queue(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @customer_required
-def ticket_new_view(request: HttpRequest) -> HttpResponse:
+def ticket_new_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """``?follow_up=<reference>`` (the link on a closed request) pre-fills a new request that names the old one."""
     initial = {}
     earlier = selectors.tickets_visible_to(request.user).filter(reference=request.GET.get("follow_up", "")).first()
@@ -191,7 +195,7 @@ def ticket_new_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _detail_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
+def _detail_context(request: AuthenticatedHttpRequest, ticket: Ticket, **extra) -> dict:
     user = request.user
     timeline = list(selectors.ticket_events_visible_to(user=user, ticket=ticket).prefetch_related("attachments"))
     context = {
@@ -236,7 +240,7 @@ def _detail_context(request: HttpRequest, ticket: Ticket, **extra) -> dict:
     return context
 
 
-def _chosen_template(request: HttpRequest, templates: list[ReplyTemplate]) -> ReplyTemplate | None:
+def _chosen_template(request: AuthenticatedHttpRequest, templates: list[ReplyTemplate]) -> ReplyTemplate | None:
     """``?template=<id>`` pre-fills the reply (works without JavaScript); only this ticket's templates count."""
     raw = request.GET.get("template", "")
     if not raw.isdigit():
@@ -246,20 +250,20 @@ def _chosen_template(request: HttpRequest, templates: list[ReplyTemplate]) -> Re
 
 @login_required
 @require_GET
-def ticket_detail_view(request: HttpRequest, reference: str) -> HttpResponse:
+def ticket_detail_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.ticket_get_for_user(user=request.user, reference=reference)
     template = "helpdesk/workspace.html" if request.user.is_staff_member else "helpdesk/portal_ticket.html"
     return TemplateResponse(request, template, _detail_context(request, ticket))
 
 
-def _render_detail(request: HttpRequest, ticket: Ticket, status: int = 200, **extra) -> HttpResponse:
+def _render_detail(request: AuthenticatedHttpRequest, ticket: Ticket, status: int = 200, **extra) -> HttpResponse:
     template = "helpdesk/workspace.html" if request.user.is_staff_member else "helpdesk/portal_ticket.html"
     return TemplateResponse(request, template, _detail_context(request, ticket, **extra), status=status)
 
 
 @login_required
 @require_POST
-def ticket_reply_view(request: HttpRequest, reference: str) -> HttpResponse:
+def ticket_reply_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.ticket_get_for_user(user=request.user, reference=reference)
     form = ReplyForm(request.POST, request.FILES)
     if form.is_valid():
@@ -276,7 +280,7 @@ def ticket_reply_view(request: HttpRequest, reference: str) -> HttpResponse:
             form.add_error(None, str(conflict))
             # Keep the draft, show the new state and the new version.
             data = request.POST.copy()
-            data["version"] = conflict.ticket.version
+            data["version"] = str(conflict.ticket.version)
             return _render_detail(request, conflict.ticket, status=409, reply_form=ReplyForm(data), conflict=conflict)
         except ValidationError as exc:
             form_errors(form, exc)
@@ -289,7 +293,7 @@ def ticket_reply_view(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def ticket_note_view(request: HttpRequest, reference: str) -> HttpResponse:
+def ticket_note_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.ticket_get_for_user(user=request.user, reference=reference)
     form = NoteForm(request.POST, request.FILES)
     if form.is_valid():
@@ -311,7 +315,7 @@ def ticket_note_view(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def ticket_update_view(request: HttpRequest, reference: str) -> HttpResponse:
+def ticket_update_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     ticket = selectors.ticket_get_for_user(user=request.user, reference=reference)
     form = TicketUpdateForm(request.POST)
     if form.is_valid():
@@ -341,7 +345,7 @@ def ticket_update_view(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def ticket_presence_view(request: HttpRequest, reference: str) -> HttpResponse:
+def ticket_presence_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     """The workspace's poll: I am viewing this ticket; answer with who else is."""
     ticket = selectors.ticket_get_for_user(user=request.user, reference=reference)
     services.ticket_presence_touch(ticket=ticket, user=request.user)
@@ -351,7 +355,7 @@ def ticket_presence_view(request: HttpRequest, reference: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def attachment_download_view(request: HttpRequest, pk: int) -> FileResponse:
+def attachment_download_view(request: AuthenticatedHttpRequest, pk: int) -> FileResponse:
     attachment = selectors.attachment_get_for_user(user=request.user, pk=pk)
     try:
         handle = attachment.file.open("rb")
@@ -366,7 +370,7 @@ def attachment_download_view(request: HttpRequest, pk: int) -> FileResponse:
 
 
 @login_required
-def notification_list_view(request: HttpRequest) -> HttpResponse:
+def notification_list_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         notification_mark_read(user=request.user)
         return redirect("notification_list")
@@ -377,7 +381,7 @@ def notification_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def availability_toggle_view(request: HttpRequest) -> HttpResponse:
+def availability_toggle_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     services.user_set_availability(user=request.user, is_available=not request.user.is_available)
     messages.info(request, "You are now available." if request.user.is_available else "You are now away.")
     target = request.POST.get("next", "")

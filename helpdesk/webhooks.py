@@ -125,7 +125,7 @@ def webhook_url_check(url: str, *, resolve: bool = True) -> list[str]:
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise ValidationError({"url": f"The host {parts.hostname!r} does not resolve ({exc})."}) from exc
-    addresses = sorted({info[4][0] for info in infos})
+    addresses = sorted({str(info[4][0]) for info in infos})
     if not settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS:
         refused = [address for address in addresses if not _address_is_public(address)]
         if refused:
@@ -234,7 +234,7 @@ def _ticket_summary(ticket: Ticket) -> dict[str, Any]:
         "status": ticket.status,
         "priority": ticket.priority,
         "tier": ticket.tier,
-        "team": ticket.team.slug if ticket.team_id else None,
+        "team": ticket.team.slug if ticket.team else None,
         "url": absolute_url(f"/tickets/{ticket.reference}/"),
     }
 
@@ -323,7 +323,10 @@ def _deliver_webhook(notification: Notification) -> None:
         raise WebhookRefused(f"endpoint {endpoint.name!r} is disabled")
     envelope = notification.data["payload"]
     # The ticket as it is now: it may have become restricted after this row was queued.
-    restricted = Ticket.objects.filter(pk=notification.ticket_id, restricted=True).exists()
+    restricted = (
+        notification.ticket_id is not None
+        and Ticket.objects.filter(pk=notification.ticket_id, restricted=True).exists()
+    )
     document = webhook_document(endpoint=endpoint, envelope=envelope, restricted=restricted)
     body = json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
     timestamp = str(int(time.time()))
@@ -409,7 +412,7 @@ def _on_ticket_event(sender, *, event: TicketEvent, ticket: Ticket, **kwargs) ->
         webhook_emit(
             event_type=WebhookEventType.TICKET_CREATED,
             ticket=ticket,
-            payload={"channel": ticket.channel, "category": ticket.category.slug if ticket.category_id else None},
+            payload={"channel": ticket.channel, "category": ticket.category.slug if ticket.category else None},
         )
     elif event.kind == EventKind.STATUS_CHANGED and event.data.get("to") == Status.RESOLVED:
         webhook_emit(

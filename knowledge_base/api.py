@@ -28,7 +28,9 @@ SEARCH_PARAM = "search"
 class CustomerArticleSerializer(serializers.ModelSerializer):
     """A help-centre article: the sanitised HTML, never the editor's source or workflow fields."""
 
-    category = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    category: serializers.SlugRelatedField[Category] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Article
@@ -37,7 +39,9 @@ class CustomerArticleSerializer(serializers.ModelSerializer):
 
 
 class StaffArticleSerializer(serializers.ModelSerializer):
-    category = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    category: serializers.SlugRelatedField[Category] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
     owner = serializers.CharField(source="owner.display_name", default=None, allow_null=True, read_only=True)
 
     class Meta:

@@ -33,7 +33,7 @@ class ArticleOrigin(models.TextChoices):
     RCA = "rca", "From a root-cause analysis"
 
 
-class ArticleQuerySet(models.QuerySet):
+class ArticleQuerySet(models.QuerySet["Article"]):
     def published(self) -> ArticleQuerySet:
         return self.filter(status=ArticleStatus.PUBLISHED)
 
@@ -175,6 +175,7 @@ class ArticleProposal(models.Model):
     proposed_body = models.TextField(blank=True)
     comment = models.TextField(blank=True)
     base_revision = models.PositiveIntegerField(help_text="The revision the author was looking at.")
+    is_stale: bool  # not a column: set by the review queue view (the article moved on since base_revision)
     status = models.CharField(max_length=10, choices=ProposalStatus.choices, default=ProposalStatus.PENDING)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

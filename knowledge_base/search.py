@@ -26,6 +26,7 @@ from operator import add, and_, or_
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
 from django.db import connection
 from django.db.models import Case, F, FloatField, Q, QuerySet, Value, When
+from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Replace
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -94,7 +95,7 @@ def articles_search(
 # --- PostgreSQL --------------------------------------------------------------------------------------------------
 
 
-def search_vector_expression() -> SearchVector:
+def search_vector_expression() -> CombinedExpression:
     return (
         SearchVector("title", weight="A", config=CONFIG)
         + SearchVector("tags", weight="B", config=CONFIG)
@@ -131,7 +132,7 @@ def _search_postgres(queryset, terms, limit, boost_category_id) -> list[SearchHi
     # the page is not full yet. Without this, one everyday word ("page", "request") makes an OR match most rows.
     queries = [SearchQuery(term, config=CONFIG) for term in terms]
     any_term = reduce(or_, queries)
-    rank = SearchRank(F("search_vector"), any_term)
+    rank: SearchRank | CombinedExpression = SearchRank(F("search_vector"), any_term)
     if boost_category_id:
         rank = rank * Case(
             When(category_id=boost_category_id, then=Value(CATEGORY_BOOST)),
@@ -166,7 +167,7 @@ def _search_postgres(queryset, terms, limit, boost_category_id) -> list[SearchHi
         stop_sel=_STOP,
         max_words=35,
         min_words=15,
-        short_word=3,
+        short_word=3,  # type: ignore[arg-type]  # django-stubs say str; ts_headline's ShortWord is an integer
         max_fragments=2,
         fragment_delimiter=" … ",
     )
@@ -254,7 +255,8 @@ def highlight(text: str, stems: list[str]) -> SafeString:
     pattern = _stem_pattern(stems)
     if pattern is None:
         return mark_safe(escape(text))  # noqa: S308 - escaped
-    out, last = [], 0
+    out: list[str] = []
+    last = 0
     for match in pattern.finditer(text):
         out.append(escape(text[last : match.start()]))
         out.append(f"<mark>{escape(match.group(0))}</mark>")

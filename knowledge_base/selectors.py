@@ -19,6 +19,7 @@ from knowledge_base.hooks import escalation_demand
 from knowledge_base.models import (
     Article,
     ArticleProposal,
+    ArticleQuerySet,
     ArticleStatus,
     ArticleVisibility,
     ArticleVote,
@@ -40,7 +41,7 @@ def user_can_edit_article(*, user: User, article: Article) -> bool:
     )
 
 
-def articles_visible_to(user: User) -> QuerySet[Article]:
+def articles_visible_to(user: User) -> ArticleQuerySet:
     if not user.is_authenticated or not user.is_active:
         return Article.objects.none()
     if user_is_kb_editor(user):

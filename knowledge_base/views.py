@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.forms import ReplyForm
 from helpdesk.selectors import ticket_get_for_user
+from helpdesk.typing import AuthenticatedHttpRequest
 from helpdesk.views import form_errors, staff_required
 from knowledge_base import selectors, services
 from knowledge_base.forms import ArticleForm, DecisionForm, ProposalForm, SearchForm
@@ -34,7 +35,7 @@ SUGGEST_SOURCE = "suggest"
 
 def editor_required(view):
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
+    def wrapper(request: AuthenticatedHttpRequest, *args, **kwargs):
         if not selectors.user_is_kb_editor(request.user):
             raise PermissionDenied("This page is for knowledge-base editors.")
         return view(request, *args, **kwargs)
@@ -45,12 +46,12 @@ def editor_required(view):
 def _session_key(request: HttpRequest) -> str:
     if not request.session.session_key:
         request.session.save()
-    return request.session.session_key
+    return request.session.session_key or ""  # set by save() above
 
 
 @login_required
 @require_GET
-def article_list_view(request: HttpRequest) -> HttpResponse:
+def article_list_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The help centre (customers) / knowledge base (staff): search with ranked, highlighted results, or browse."""
     user = request.user
     form = SearchForm(request.GET or None)
@@ -79,7 +80,7 @@ def article_list_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def suggest_view(request: HttpRequest) -> HttpResponse:
+def suggest_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The as-you-type partial: suggestions for ``q`` (or the new-ticket form's subject and description)."""
     text = " ".join(request.GET.get(name, "") for name in ("q", "subject", "description")).strip()[:3000]
     hits = selectors.articles_suggest(user=request.user, text=text) if len(text) >= 3 else []
@@ -92,7 +93,7 @@ def suggest_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def article_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+def article_detail_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     user = request.user
     article = selectors.article_get_for_user(user=user, pk=pk)
     from_suggestion = request.GET.get("from") == SUGGEST_SOURCE and user.is_customer
@@ -116,7 +117,7 @@ def article_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def article_vote_view(request: HttpRequest, pk: int) -> HttpResponse:
+def article_vote_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     article = selectors.article_get_for_user(user=request.user, pk=pk)
     if request.POST.get("helpful") not in ("yes", "no"):
         return HttpResponse("Say whether the article was helpful.", status=400)
@@ -136,7 +137,7 @@ def article_vote_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def deflection_confirm_view(request: HttpRequest, pk: int) -> HttpResponse:
+def deflection_confirm_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     article = selectors.article_get_for_user(user=request.user, pk=pk)
     if request.user.is_customer:
         services.deflection_confirm(article=article, user=request.user, session_key=_session_key(request))
@@ -146,7 +147,7 @@ def deflection_confirm_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @staff_required
-def article_create_view(request: HttpRequest) -> HttpResponse:
+def article_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ArticleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -168,7 +169,7 @@ def article_create_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @staff_required
-def article_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+def article_edit_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     article = selectors.article_get_for_user(user=request.user, pk=pk)
     if not selectors.user_can_edit_article(user=request.user, article=article):
         raise PermissionDenied("Only the article's owner or an editor can change it. Propose an edit instead.")
@@ -210,7 +211,7 @@ def article_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def article_status_view(request: HttpRequest, pk: int) -> HttpResponse:
+def article_status_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     article = selectors.article_get_for_user(user=request.user, pk=pk)
     status = request.POST.get("status", "")
     if status not in ArticleStatus.values:
@@ -227,7 +228,7 @@ def article_status_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def article_reviewed_view(request: HttpRequest, pk: int) -> HttpResponse:
+def article_reviewed_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     article = selectors.article_get_for_user(user=request.user, pk=pk)
     services.article_mark_reviewed(article=article, actor=request.user)
     messages.success(request, f"“{article.title}” marked as reviewed today.")
@@ -239,7 +240,7 @@ def article_reviewed_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @staff_required
 @require_GET
-def article_history_view(request: HttpRequest, pk: int) -> HttpResponse:
+def article_history_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     article = selectors.article_get_for_user(user=request.user, pk=pk)
     return TemplateResponse(
         request,
@@ -251,7 +252,7 @@ def article_history_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def article_propose_view(request: HttpRequest, pk: int) -> HttpResponse:
+def article_propose_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     article = selectors.article_get_for_user(user=request.user, pk=pk)
     form = ProposalForm(request.POST)
     if form.is_valid():
@@ -284,7 +285,7 @@ def article_propose_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @staff_required
 @require_GET
-def review_queue_view(request: HttpRequest) -> HttpResponse:
+def review_queue_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     proposals = list(selectors.proposals_for_reviewer(request.user))
     for proposal in proposals:
         proposal.is_stale = proposal.base_revision != proposal.article.revisions.count()
@@ -296,7 +297,7 @@ def review_queue_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def proposal_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
+def proposal_decide_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     proposal = selectors.proposal_get_for_reviewer(user=request.user, pk=pk)
     form = DecisionForm(request.POST)
     if not form.is_valid():
@@ -316,7 +317,7 @@ def proposal_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @staff_required
 @require_GET
-def article_insert_view(request: HttpRequest, pk: int, reference: str) -> HttpResponse:
+def article_insert_view(request: AuthenticatedHttpRequest, pk: int, reference: str) -> HttpResponse:
     """Without JavaScript, "insert link/excerpt" lands here: a reply form pre-filled with the article, posting to
     the ticket's ordinary reply endpoint."""
     ticket = ticket_get_for_user(user=request.user, reference=reference)
@@ -343,7 +344,7 @@ def article_reply_text(*, article, excerpt: bool) -> str:
 @login_required
 @staff_required
 @require_POST
-def article_use_view(request: HttpRequest, pk: int, reference: str) -> HttpResponse:
+def article_use_view(request: AuthenticatedHttpRequest, pk: int, reference: str) -> HttpResponse:
     ticket = ticket_get_for_user(user=request.user, reference=reference)
     article = selectors.article_get_for_user(user=request.user, pk=pk)
     services.article_use_record(article=article, ticket=ticket, actor=request.user)
@@ -354,7 +355,7 @@ def article_use_view(request: HttpRequest, pk: int, reference: str) -> HttpRespo
 @login_required
 @editor_required
 @require_GET
-def health_view(request: HttpRequest) -> HttpResponse:
+def health_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
         days = max(1, min(int(request.GET.get("days", 90)), 3650))
     except ValueError:

@@ -68,7 +68,7 @@ class MetricsQuerySerializer(serializers.Serializer):
 
 class MetricSerializer(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field (the metaclass pops it), not Field.label
     unit = serializers.ChoiceField(choices=["%", "count", "hours"])
     description = serializers.CharField()
     value = serializers.FloatField(allow_null=True, help_text="Null when there is nothing to measure.")

@@ -325,7 +325,7 @@ def bar_chart(
     for position, label in enumerate(x_labels):
         left, width = frame.slot(position)
         inner = width * 0.7
-        base = PLOT_TOP + PLOT_HEIGHT
+        base: float = PLOT_TOP + PLOT_HEIGHT
         for index, item in enumerate(series):
             value = item.values[position] or 0
             if value <= 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from escalations.models import BusinessCalendar, SLAPolicy
 from reports.selectors import coachable_staff
 
 
@@ -16,15 +17,19 @@ class CoachingSessionForm(forms.Form):
 class SLASimulatorForm(forms.Form):
     """A draft (one policy's new values, or one calendar replaced by another) and a past period."""
 
-    policy = forms.ModelChoiceField(queryset=None, required=False, label="Policy to change")
+    policy: forms.ModelChoiceField[SLAPolicy] = forms.ModelChoiceField(
+        queryset=None, required=False, label="Policy to change"
+    )
     first_response_minutes = forms.IntegerField(required=False, min_value=0, label="First response (minutes)")
     next_response_minutes = forms.IntegerField(required=False, min_value=0, label="Next response (minutes)")
     resolution_minutes = forms.IntegerField(required=False, min_value=0, label="Resolution (minutes)")
     warn_percent = forms.IntegerField(required=False, min_value=1, max_value=100, label="Warn at (% of the target)")
-    replace_calendar = forms.ModelChoiceField(
+    replace_calendar: forms.ModelChoiceField[BusinessCalendar] = forms.ModelChoiceField(
         queryset=None, required=False, label="Or: replace this calendar in every policy"
     )
-    calendar = forms.ModelChoiceField(queryset=None, required=False, label="Calendar to use")
+    calendar: forms.ModelChoiceField[BusinessCalendar] = forms.ModelChoiceField(
+        queryset=None, required=False, label="Calendar to use"
+    )
     start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     end = forms.DateField(label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     confirm = forms.BooleanField(

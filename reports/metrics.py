@@ -391,7 +391,11 @@ _SOURCE_DIMENSIONS: dict[str, dict[str, Callable[[], Any]]] = {
     "surveys": SURVEY_DIMENSIONS,
     "compensations": COMPENSATION_DIMENSIONS,
 }
-_SOURCE_MODELS = {"sla_clocks": SLAClock, "surveys": Survey, "compensations": CompensationRequest}
+_SOURCE_MODELS: dict[str, type[SLAClock] | type[Survey] | type[CompensationRequest]] = {
+    "sla_clocks": SLAClock,
+    "surveys": Survey,
+    "compensations": CompensationRequest,
+}
 
 _FILTER_DIMENSION = {
     "team_id": "team",
@@ -424,7 +428,7 @@ def _base(
     to ``viewer`` (through their ticket), with the dimension filters applied."""
     by = by or SOURCE_TIME[source]
     if source == "tickets":
-        qs = tickets_visible_to(viewer) if viewer is not None else Ticket.objects.all()
+        qs: QuerySet[Any] = tickets_visible_to(viewer) if viewer is not None else Ticket.objects.all()
     else:
         qs = (Escalation if source == "escalations" else _SOURCE_MODELS[source]).objects.all()
         if viewer is not None:
@@ -501,7 +505,7 @@ METRICS: dict[str, Metric] = {
             source="tickets",
             higher_is_better=None,
             description="Tickets created in the period.",
-            aggregates=lambda where, since=None: {"num": Count("pk", filter=where)},
+            aggregates=lambda where, since: {"num": Count("pk", filter=where)},
         ),
         Metric(
             key="escalation_rate",
@@ -540,7 +544,7 @@ METRICS: dict[str, Metric] = {
             source="escalations",
             higher_is_better=False,
             description="Escalations raised in the period (every hop counts).",
-            aggregates=lambda where, since=None: {"num": Count("pk", filter=where)},
+            aggregates=lambda where, since: {"num": Count("pk", filter=where)},
         ),
         Metric(
             key="avoidable_rate",
@@ -561,7 +565,7 @@ METRICS: dict[str, Metric] = {
             source="escalations",
             higher_is_better=False,
             description="Average hours from a ticket's creation to its first escalation (first escalations only).",
-            aggregates=lambda where, since=None: {
+            aggregates=lambda where, since: {
                 "num": Avg(_duration("created_at", "ticket__created_at"), filter=where & escalation_is_first()),
                 "n": Count("pk", filter=where & escalation_is_first()),
             },
@@ -594,7 +598,7 @@ METRICS: dict[str, Metric] = {
             source="sla_clocks",
             higher_is_better=False,
             description="Clocks started in the period whose deadline was missed (met late or never met).",
-            aggregates=lambda where, since=None: {"num": Count("pk", filter=where & Q(breached_at__isnull=False))},
+            aggregates=lambda where, since: {"num": Count("pk", filter=where & Q(breached_at__isnull=False))},
         ),
         Metric(
             key="csat",
@@ -618,7 +622,7 @@ METRICS: dict[str, Metric] = {
                 "Surveys answered in the period where the customer said they had to explain the problem more than "
                 "once (the survey's explain count is 2 or more)."
             ),
-            aggregates=lambda where, since=None: {"num": Count("pk", filter=where & Q(explain_count__gte=2))},
+            aggregates=lambda where, since: {"num": Count("pk", filter=where & Q(explain_count__gte=2))},
         ),
         Metric(
             key="compensations_granted",
@@ -629,7 +633,7 @@ METRICS: dict[str, Metric] = {
             description=(
                 "Compensation requests raised in the period and granted (within the requester's limit or approved)."
             ),
-            aggregates=lambda where, since=None: {"num": Count("pk", filter=where & Q(status__in=GRANTED))},
+            aggregates=lambda where, since: {"num": Count("pk", filter=where & Q(status__in=GRANTED))},
         ),
     ]
 }
@@ -874,7 +878,7 @@ def metric_series(
     labels = dimension_labels(group, list(by_group))
     if group == "type":
         # Every type, always in the same order, so a type keeps its colour and pattern from one chart to the next.
-        order = list(EscalationType.values)
+        order: list[Any] = list(EscalationType.values)
         for value in order:
             by_group.setdefault(value, {})
     elif group == "escalated":
@@ -1131,6 +1135,7 @@ def kb_articles_for_categories(*, category_names: set[str], per_category: int = 
     )
     result: dict[str, list[Article]] = {}
     for article in ranked:
+        assert article.category is not None  # filtered on category__name__in
         result.setdefault(article.category.name, []).append(article)
     return result
 
@@ -1228,7 +1233,7 @@ def sla_breaches_by_team_and_plan(
             BreakdownRow(key=k, label=labels.get(k, "(none)"), value=float(n), num=n, den=None)
             for k, n in totals.items()
         ]
-        result.append(sorted(breakdown, key=lambda r: (-r.num, r.label)))
+        result.append(sorted(breakdown, key=lambda r: (-(r.num or 0), r.label)))  # num is set on every row here
     return result[0], result[1]
 
 
@@ -1297,7 +1302,7 @@ def top_root_causes(
         .order_by("-n", "cause_category")[:limit]
     )
     causes = [row["cause_category"] for row in counts]
-    actions = {
+    actions: dict[str, Mapping[str, Any]] = {
         row["rca__cause_category"]: row
         for row in CorrectiveAction.objects.filter(rca__in=rcas, rca__cause_category__in=causes)
         .values("rca__cause_category")

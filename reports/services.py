@@ -44,14 +44,16 @@ def sla_draft_apply(*, draft: Draft, actor: User, confirmed: bool, now: dt.datet
         raise ValidationError({"confirm": "Tick the box to confirm that the live SLA policy changes."})
     now = now or timezone.now()
     if draft.replace_calendar_id is not None:
-        if not BusinessCalendar.objects.filter(pk=draft.calendar_id).exists():
+        if draft.calendar_id is None or not BusinessCalendar.objects.filter(pk=draft.calendar_id).exists():
             raise ValidationError({"calendar": "Choose the calendar to use instead."})
         policies = list(
             SLAPolicy.objects.select_for_update().filter(calendar_id=draft.replace_calendar_id, is_active=True)
         )
-        changes = {policy.pk: {"calendar_id": draft.calendar_id} for policy in policies}
+        changes: dict[int, dict] = {policy.pk: {"calendar_id": draft.calendar_id} for policy in policies}
     else:
-        policies = list(SLAPolicy.objects.select_for_update().filter(pk=draft.policy_id, is_active=True))
+        policies = []
+        if draft.policy_id is not None:
+            policies = list(SLAPolicy.objects.select_for_update().filter(pk=draft.policy_id, is_active=True))
         if not policies:
             raise ValidationError({"policy": "Choose an active SLA policy."})
         fields = {}

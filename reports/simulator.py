@@ -22,6 +22,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Count, OuterRef, Q, Subquery
 
@@ -32,6 +33,14 @@ from escalations.sla.engine import clock_policy_of
 from escalations.sla.selectors import calendar_spec
 from helpdesk.models import OPEN_STATUSES, EventKind, Status, Ticket, TicketEvent, User
 from helpdesk.selectors import tickets_visible_to
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _SimAnnotations(TypedDict):
+    sim_policy: int
+
 
 BATCH_SIZE = 500
 TARGETS = tuple(ClockTarget.values)
@@ -57,7 +66,9 @@ class Draft:
 
     def describe(self, policies: dict[int, SLAPolicy], calendars: dict[int, BusinessCalendar]) -> str:
         if self.replace_calendar_id is not None:
+            assert self.calendar_id is not None  # a replacement always names the calendar to use
             return f"Every policy on {calendars[self.replace_calendar_id]} uses {calendars[self.calendar_id]} instead"
+        assert self.policy_id is not None  # a draft changes one policy unless it replaces a calendar
         policy = policies[self.policy_id]
         changes = [
             f"{label} {getattr(policy, name)} → {getattr(self, name)} min"
@@ -322,7 +333,7 @@ def _first_policy() -> Subquery:
     )
 
 
-def _batches(qs, size: int) -> Iterator[list[Ticket]]:
+def _batches(qs, size: int) -> Iterator[list[WithAnnotations[Ticket, _SimAnnotations]]]:
     """Keyset pagination by primary key: each batch is one query, whatever the size of the period."""
     last = 0
     while True:
@@ -428,7 +439,7 @@ def _tally(
 def initial_priority(*, priority: str, events: Iterable[TimelineEvent]) -> str:
     """The priority the ticket was created with: the first priority change's "from", else its priority now."""
     first = next((e for e in events if e.kind == EventKind.PRIORITY_CHANGED and e.priority_from), None)
-    return first.priority_from if first is not None else priority
+    return first.priority_from if first is not None and first.priority_from else priority
 
 
 def simulate(

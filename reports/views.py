@@ -7,6 +7,7 @@ Thin views: numbers come from ``reports.metrics``, pictures from ``reports.chart
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from escalations.models import EscalationType
 from escalations.services import sla_admin_required
 from helpdesk.models import Category, Channel, Plan, Team, Tier
+from helpdesk.typing import AuthenticatedHttpRequest
 from helpdesk.views import form_errors, manager_required
 from reports import charts, metrics
 from reports.csv_export import csv_render
@@ -47,7 +49,7 @@ def _chart_for(
 ) -> str:
     weeks = [week for week, _ in series[0].points] if series else []
     chart_series = [charts.ChartSeries(label=s.label, values=[v for _, v in s.points]) for s in series]
-    common = {
+    common: dict[str, Any] = {
         "chart_id": chart_id,
         "title": title,
         "description": description,
@@ -71,7 +73,7 @@ def _period_days(request: HttpRequest) -> int:
 @login_required
 @manager_required(message="Reports are for managers.")
 @require_GET
-def dashboard_view(request: HttpRequest) -> HttpResponse:
+def dashboard_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     now = timezone.now()
     days = _period_days(request)
     viewer = request.user
@@ -157,7 +159,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @manager_required(message="Reports are for managers.")
 @require_http_methods(["GET", "POST"])
-def coaching_view(request: HttpRequest) -> HttpResponse:
+def coaching_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     now = timezone.now()
     days = int(request.GET["days"]) if request.GET.get("days", "").isdigit() else 90
     days = days if days in PERIODS else 90
@@ -195,7 +197,7 @@ def coaching_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @manager_required(message="Reports are for managers.")
 @require_GET
-def attention_view(request: HttpRequest) -> HttpResponse:
+def attention_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The "needs attention now" panel alone, polled by the dashboard every minute (htmx)."""
     now = timezone.now()
     days = _period_days(request)
@@ -205,17 +207,19 @@ def attention_view(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "reports/dashboard.html#attention", context)
 
 
-def _explorer_state(request: HttpRequest) -> dict:
+def _explorer_state(request: AuthenticatedHttpRequest) -> dict:
     now = timezone.now()
     filters = metrics.MetricFilters.from_params(request.GET, now=now)
     key = request.GET.get("metric")
-    metric = metrics.METRICS.get(key) or metrics.METRICS["escalation_rate"]
+    metric = metrics.METRICS.get(key or "") or metrics.METRICS["escalation_rate"]
     group = request.GET.get("group") or None
     allowed = metrics.dimensions_of(metric.source)
     if metric.key == "escalation_rate" and group == "type":
         # Tickets have no type; the rate per type is "tickets escalated with that type / all tickets" (table only).
         series = metrics.metric_series(metric.key, filters=filters, viewer=request.user)
-        breakdown = metrics.escalation_rate_by_type(filters=filters, viewer=request.user)
+        breakdown: list[metrics.BreakdownRow] | None = metrics.escalation_rate_by_type(
+            filters=filters, viewer=request.user
+        )
         return {
             "filters": filters,
             "metric": metric,
@@ -241,7 +245,7 @@ def _explorer_state(request: HttpRequest) -> dict:
 @login_required
 @manager_required(message="Reports are for managers.")
 @require_GET
-def explorer_view(request: HttpRequest) -> HttpResponse:
+def explorer_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     state = _explorer_state(request)
     metric, series = state["metric"], state["series"]
     params = state["filters"].to_params() | {"metric": metric.key}
@@ -277,7 +281,7 @@ def explorer_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @manager_required(message="Reports are for managers.")
 @require_GET
-def explorer_csv_view(request: HttpRequest) -> HttpResponse:
+def explorer_csv_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The explorer's series as CSV: the same numbers the viewer sees on screen, formula-safe."""
     state = _explorer_state(request)
     metric = state["metric"]
@@ -297,7 +301,7 @@ def explorer_csv_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @manager_required(message="Reports are for managers.")
 @require_http_methods(["GET", "POST"])
-def sla_simulator_view(request: HttpRequest) -> HttpResponse:
+def sla_simulator_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """GET: the draft form and, once filled in, the replay (read-only). POST: an admin applies the draft, which
     needs the confirmation box; managers may simulate but not apply."""
     now = timezone.now()

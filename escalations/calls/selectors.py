@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
 from escalations.models import Callback, CallbackStatus, Playbook
 from helpdesk.models import User
 from helpdesk.selectors import ticket_visibility_q_for
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _Urgency(TypedDict):
+    urgency: int
+
 
 DUE_SOON = timedelta(hours=1)
 
@@ -24,7 +33,7 @@ def callback_get_for_user(*, user: User, pk: int) -> Callback:
     return callbacks_visible_to(user).select_related("ticket", "customer").get(pk=pk)
 
 
-def _annotated(qs: QuerySet[Callback], now: datetime) -> QuerySet[Callback]:
+def _annotated(qs: QuerySet[Callback], now: datetime) -> QuerySet[WithAnnotations[Callback, _Urgency]]:
     return qs.annotate(
         urgency=Case(
             When(window_end__lte=now, then=Value(0)),

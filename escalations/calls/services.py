@@ -56,7 +56,7 @@ def _minutes(name: str, default: int) -> int:
 def customer_timezone(user: User) -> str:
     """The customer's own timezone, else their organisation's, else the site's."""
     name = (user.timezone or "").strip()
-    if not name and user.organization_id:
+    if not name and user.organization is not None:
         name = user.organization.timezone
     name = name or settings.TIME_ZONE
     try:
@@ -127,6 +127,7 @@ def call_log(
     if ticket is None:
         # The description is the customer's to read (portal, API): the agent's call notes stay in the internal
         # call event below.
+        assert customer is not None  # refused above with a clear error
         ticket = core.ticket_create(
             customer=customer,
             subject=(subject or "").strip() or f"Phone call from {number.strip()}",
@@ -193,7 +194,7 @@ def _number_on_record(ticket: Ticket) -> str:
     """The number of the latest call on the ticket, else the customer's or their organisation's phone."""
     last_call = Call.objects.filter(ticket=ticket).order_by("-started_at").values_list("number", flat=True).first()
     customer = ticket.customer
-    return last_call or customer.phone or (customer.organization.phone if customer.organization_id else "")
+    return last_call or customer.phone or (customer.organization.phone if customer.organization else "")
 
 
 def _callback_insert(
@@ -338,6 +339,7 @@ def warm_transfers_expire(*, now: datetime) -> list[Callback]:
             owner = escalation.requested_by or ticket.assignee
             if owner is None:
                 continue
+            assert escalation.ack_due_at is not None  # selected by ack_due_at__lte
             waited = int((escalation.ack_due_at - escalation.created_at).total_seconds() // 60)
             callback = _callback_insert(
                 ticket=ticket,

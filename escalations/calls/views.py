@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -22,6 +22,7 @@ from escalations.calls import services as calls
 from escalations.calls.forms import CallbackCompleteForm, CallForm
 from escalations.models import Callback, CallOutcome
 from helpdesk.selectors import ticket_get_for_user
+from helpdesk.typing import AuthenticatedHttpRequest
 from helpdesk.views import staff_required
 
 
@@ -36,7 +37,7 @@ def _back_to_call(reference: str) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def call_log_view(request: HttpRequest, reference: str) -> HttpResponse:
+def call_log_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     ticket = ticket_get_for_user(user=request.user, reference=reference)
     form = CallForm(request.POST)
     if not form.is_valid():
@@ -44,7 +45,7 @@ def call_log_view(request: HttpRequest, reference: str) -> HttpResponse:
             request,
             "The call was not logged: "
             + "; ".join(
-                f"{form.fields[name].label if name in form.fields else 'Form'}: {' '.join(errs)}"
+                f"{form.fields[name].label if name in form.fields else 'Form'}: {' '.join(map(str, errs))}"
                 for name, errs in form.errors.items()
             ),
         )
@@ -100,7 +101,7 @@ def call_log_view(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @staff_required
 @require_GET
-def my_callbacks_view(request: HttpRequest) -> HttpResponse:
+def my_callbacks_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     now = timezone.now()
     context = {
         "callbacks": calls_selectors.callbacks_open_for_owner(user=request.user, now=now),
@@ -114,7 +115,7 @@ def my_callbacks_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @staff_required
 @require_POST
-def callback_complete_view(request: HttpRequest, pk: int) -> HttpResponse:
+def callback_complete_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     try:
         callback = calls_selectors.callback_get_for_user(user=request.user, pk=pk)
     except Callback.DoesNotExist as exc:

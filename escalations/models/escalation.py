@@ -112,7 +112,7 @@ class EscalationLevel(models.Model):
         return f"{self.path} · level {self.position}"
 
 
-class EscalationQuerySet(models.QuerySet):
+class EscalationQuerySet(models.QuerySet["Escalation"]):
     def active(self) -> EscalationQuerySet:
         return self.filter(status__in=ACTIVE_ESCALATION_STATUSES)
 

@@ -148,11 +148,12 @@ class SLAPolicy(models.Model):
         return self.name
 
     def target_minutes(self, target: str) -> int | None:
-        return {
+        minutes: dict[str, int | None] = {
             ClockTarget.FIRST_RESPONSE: self.first_response_minutes,
             ClockTarget.NEXT_RESPONSE: self.next_response_minutes,
             ClockTarget.RESOLUTION: self.resolution_minutes,
-        }[target]
+        }
+        return minutes[target]
 
     @property
     def pause_statuses(self) -> frozenset[str]:
@@ -181,7 +182,7 @@ class ClockState(models.TextChoices):
 LIVE_CLOCK_STATES = (ClockState.RUNNING, ClockState.PAUSED)
 
 
-class SLAClockQuerySet(models.QuerySet):
+class SLAClockQuerySet(models.QuerySet["SLAClock"]):
     def live(self) -> SLAClockQuerySet:
         return self.filter(state__in=LIVE_CLOCK_STATES)
 

@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -273,7 +274,11 @@ def sla_on_customer_message(*, ticket: Ticket, now: datetime) -> SLAClock | None
     model = sla_policy_for_ticket(ticket=ticket)
     policy = clock_policy_of(model) if model is not None else None
     step = sla_clock.on_customer_message(
-        clocks=live, policy=policy, status=ticket.status, now=now, factory=_factory(ticket, model, now)
+        clocks=live,
+        policy=policy,
+        status=ticket.status,
+        now=now,
+        factory=_factory(ticket, model, now),  # type: ignore[arg-type]  # unused when there is no policy
     )
     changed = _apply(step, now=now)
     _refresh_ticket_due(ticket)
@@ -454,9 +459,9 @@ def _sweep_claims(clocks: list[SLAClock], *, now: datetime) -> list[SLAEvent]:
             continue
         warns, breaches = sla_clock.sweep_decision(clock, policies.get(clock.policy_id, _NO_POLICY), now)
         due, tz = clock.due_at, _tz(clock)
-        if breaches:
+        if breaches and due is not None:
             claims.append(_history(clock, SLAEventKind.BREACHED, due, f"Missed: due {_fmt(due, tz)}."))
-        elif warns:
+        elif warns and clock.warn_at is not None:
             percent = clock.policy.warn_percent if clock.policy else 80
             claims.append(_history(clock, SLAEventKind.WARNED, clock.warn_at, f"{percent}% used: due {_fmt(due, tz)}."))
     return claims
@@ -542,7 +547,7 @@ def _sla_notify_warnings(*, clocks: list[SLAClock], now: datetime) -> None:
     events, notices = [], []
     for clock in clocks:
         ticket, tz = clock.ticket, _tz(clock)
-        words = TARGET_WORDS[clock.target]
+        words = TARGET_WORDS[ClockTarget(clock.target)]
         text = f"The {words} target is {clock.policy.warn_percent if clock.policy else 80}% used: due {_fmt(clock.due_at, tz)}."
         events.append(
             TicketEvent(
@@ -550,12 +555,16 @@ def _sla_notify_warnings(*, clocks: list[SLAClock], now: datetime) -> None:
                 kind=EventKind.SLA,
                 is_public=False,
                 body=text,
-                data={"sla": "warned", "target": clock.target, "due_at": clock.due_at.isoformat()},
+                data={
+                    "sla": "warned",
+                    "target": clock.target,
+                    "due_at": clock.due_at.isoformat() if clock.due_at else None,
+                },
                 created_at=now,
             )
         )
         recipients = [assignees[ticket.assignee_id]] if ticket.assignee_id in assignees else []
-        recipients += [user for user, lead in people.get(ticket.team_id, []) if lead]
+        recipients += [user for user, lead in people.get(ticket.team_id or 0, []) if lead]
         notices.append(
             _Notice(
                 ticket=ticket,
@@ -573,9 +582,9 @@ def _sla_notify_warnings(*, clocks: list[SLAClock], now: datetime) -> None:
 
 def _sla_webhooks(event_type: str, clocks: list[SLAClock]) -> None:
     """``sla.warning`` / ``sla.breached`` for a batch: one endpoint query, whatever the batch size."""
-    items = []
+    items: list[tuple[Ticket | None, dict[str, Any]]] = []
     for clock in clocks:
-        payload = {"target": clock.target, "due_at": clock.due_at.isoformat() if clock.due_at else None}
+        payload: dict[str, Any] = {"target": clock.target, "due_at": clock.due_at.isoformat() if clock.due_at else None}
         if event_type == WebhookEventType.SLA_BREACHED:
             payload["breached_at"] = payload["due_at"]
         items.append((clock.ticket, payload))
@@ -613,8 +622,8 @@ def _breach_event(clock: SLAClock, now: datetime) -> TicketEvent:
         ticket=clock.ticket,
         kind=EventKind.SLA,
         is_public=False,
-        body=f"The {TARGET_WORDS[clock.target]} SLA was breached: due {_fmt(clock.due_at, _tz(clock))}.",
-        data={"sla": "breached", "target": clock.target, "due_at": clock.due_at.isoformat()},
+        body=f"The {TARGET_WORDS[ClockTarget(clock.target)]} SLA was breached: due {_fmt(clock.due_at, _tz(clock))}.",
+        data={"sla": "breached", "target": clock.target, "due_at": clock.due_at.isoformat() if clock.due_at else None},
         created_at=now,
     )
 

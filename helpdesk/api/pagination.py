@@ -4,7 +4,10 @@ stops early. Above the cap ``count`` is the cap and ``count_exact`` is false: na
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -15,6 +18,7 @@ COUNT_CAP = 10_000
 
 
 class CappedCountPaginator(Paginator):
+    object_list: QuerySet[Any] | list[Any] | tuple[Any, ...]
     count_exact = True
 
     @cached_property

@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser, get_encoding
+from rest_framework.parsers import JSONParser, get_encoding  # type: ignore[attr-defined]  # public in DRF, missing from its stubs
 from rest_framework.utils.json import strict_constant
 
 JSON_MAX_DEPTH = 64

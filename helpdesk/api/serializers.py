@@ -7,7 +7,19 @@ from collections.abc import Mapping
 
 from rest_framework import serializers
 
-from helpdesk.models import STAFF_ROLES, ApiToken, Category, Role, Team, Ticket, TicketEvent, User
+from helpdesk.models import (
+    STAFF_ROLES,
+    ApiToken,
+    Category,
+    Channel,
+    Priority,
+    Role,
+    Status,
+    Team,
+    Ticket,
+    TicketEvent,
+    User,
+)
 
 CUSTOMER_FORBIDDEN = "Customers cannot set this field."
 ROLE_FORBIDDEN = "Nobody can change their own role or permissions."
@@ -64,7 +76,7 @@ class PersonSerializer(serializers.Serializer):
 class CustomerTicketSerializer(serializers.ModelSerializer):
     """What a customer sees of a ticket: no team, assignee, tier or compliance flags."""
 
-    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    category: serializers.SlugRelatedField[Category] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
 
     class Meta:
         model = Ticket
@@ -86,8 +98,8 @@ class CustomerTicketSerializer(serializers.ModelSerializer):
 
 
 class StaffTicketSerializer(serializers.ModelSerializer):
-    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    category: serializers.SlugRelatedField[Category] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     assignee = PersonSerializer(read_only=True, allow_null=True)
     customer = PersonSerializer(read_only=True)
     organization = serializers.CharField(source="organization.name", read_only=True)
@@ -145,8 +157,8 @@ class StaffTicketCreateSerializer(StrictInputSerializer):
     category = serializers.SlugRelatedField(
         slug_field="slug", queryset=Category.objects.all(), required=False, allow_null=True
     )
-    priority = serializers.ChoiceField(choices=Ticket._meta.get_field("priority").choices, required=False)
-    channel = serializers.ChoiceField(choices=Ticket._meta.get_field("channel").choices, required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
 
 
 class CustomerTicketUpdateSerializer(StrictInputSerializer):
@@ -169,8 +181,8 @@ class StaffTicketUpdateSerializer(StrictInputSerializer):
         "channel": "The channel a ticket arrived by does not change.",
     }
 
-    status = serializers.ChoiceField(choices=Ticket._meta.get_field("status").choices, required=False)
-    priority = serializers.ChoiceField(choices=Ticket._meta.get_field("priority").choices, required=False)
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     category = serializers.SlugRelatedField(
         slug_field="slug", queryset=Category.objects.all(), required=False, allow_null=True
     )

@@ -49,6 +49,7 @@ from helpdesk.services import (
     ticket_update,
 )
 from helpdesk.signin import lockout_message, lockout_wait_seconds, login_locked_until
+from helpdesk.typing import AuthenticatedRequest
 
 # --- errors ------------------------------------------------------------------------------------------------------
 
@@ -221,6 +222,7 @@ def _customer(request) -> bool:
     ),
 )
 class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    request: AuthenticatedRequest  # IsAuthenticated (the default) runs before any handler
     lookup_field = "reference"
     lookup_value_regex = r"[A-Za-z0-9_-]+"
     filter_backends = [DjangoFilterBackend, StrictOrderingFilter]

@@ -13,11 +13,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from helpdesk.api.schema import api_operations
 from helpdesk.api.services import api_token_create, api_token_revoke
 from helpdesk.models import ApiToken
+from helpdesk.typing import AuthenticatedHttpRequest
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def profile_view(request: HttpRequest) -> TemplateResponse:
+def profile_view(request: AuthenticatedHttpRequest) -> TemplateResponse:
     new_token = ""
     error = ""
     if request.method == "POST":
@@ -43,7 +44,7 @@ def profile_view(request: HttpRequest) -> TemplateResponse:
 
 @login_required
 @require_POST
-def token_revoke_view(request: HttpRequest, pk: int):
+def token_revoke_view(request: AuthenticatedHttpRequest, pk: int):
     token = api_token_revoke(user=request.user, token_id=pk)
     messages.success(request, f"The token “{token.name}” is revoked: it no longer works.")
     return redirect("profile")

@@ -595,3 +595,14 @@ def test_hierarchical_from_tier_3_is_refused_in_words(config, customer, agent, m
     assert messages_of(exc) == {
         "mode": ["This ticket is already with tier 3: choose functional to move it to a team with the skill."]
     }
+
+
+@pytest.mark.parametrize("amount", ["Infinity", "-Infinity", "NaN", "sNaN"])
+def test_compensation_amount_that_is_not_a_number_is_refused(config, customer, agent, make_ticket, amount):
+    # given a billing ticket
+    ticket = make_ticket(customer, category="billing")
+    # when an agent asks for a compensation of infinity or not-a-number
+    with pytest.raises(ValidationError) as exc:
+        compensation_request_create(ticket=ticket, actor=agent, amount=amount, currency="GBP", reason="Lost day")
+    # then it is the same clear error as any other bad amount (it used to be a TypeError / InvalidOperation: a 500)
+    assert messages_of(exc) == {"compensation_amount": ["Enter a positive amount with at most two decimals."]}
