@@ -93,7 +93,7 @@ def test_compensation_approve_action_goes_through_compensation_decide(client, lo
     pending_request.refresh_from_db()
     assert (pending_request.status, pending_request.decided_by) == (CompensationStatus.APPROVED, admin_user)
     assert pending_request.ticket.events.filter(
-        is_public=True, body="Good news: a manager has approved a goodwill credit of £400.00 for you."
+        is_public=True, body="We have credited £400.00 to your account."
     ).exists()
 
 
