@@ -16,6 +16,7 @@ from escalations.calendar import CalendarSpec, next_working_moment
 from helpdesk.models import (
     Notification,
     NotificationChannel,
+    NotificationKind,
     NotificationStatus,
     TeamMembership,
     Ticket,
@@ -43,7 +44,7 @@ def _events_record_bulk(rows: list[TicketEvent]) -> list[TicketEvent]:
 class _Notice:
     ticket: Ticket
     recipients: list[User]
-    kind: str
+    kind: NotificationKind
     subject: str
     body: str
     not_before: datetime | None

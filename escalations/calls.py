@@ -31,7 +31,7 @@ from escalations.models import (
 )
 from helpdesk import services as core
 from helpdesk.events import event_record
-from helpdesk.models import Channel, EventKind, TeamMembership, Ticket, User
+from helpdesk.models import Channel, EventKind, NotificationKind, TeamMembership, Ticket, User
 from helpdesk.notifications import customer_message_render, notification_enqueue
 
 __all__ = [
@@ -179,7 +179,7 @@ def _tell_customer_window(callback: Callback, *, template: str) -> None:
         },
     )
     notification_enqueue(
-        kind="customer_callback_promised",
+        kind=NotificationKind.CUSTOMER_CALLBACK_PROMISED,
         subject=f"[{ticket.reference}] We will call you back",
         body=body,
         recipients=[callback.customer],
@@ -353,7 +353,7 @@ def warm_transfers_expire(*, now: datetime) -> list[Callback]:
                 customer_template="callback_after_transfer.txt",
             )
             notification_enqueue(
-                kind="warm_transfer_timed_out",
+                kind=NotificationKind.WARM_TRANSFER_TIMED_OUT,
                 subject=f"Nobody took your transfer of {ticket.reference}: promise a callback now",
                 body=f"{_team_words(escalation)} did not accept within {waited} minutes. Tell the caller they will "
                 f"be called back on {window_words(callback)}.",
@@ -381,7 +381,7 @@ def callbacks_remind_due(*, now: datetime) -> int:
             ticket = callback.ticket
             local = timezone.localtime(callback.window_start)
             notification_enqueue(
-                kind="callback_reminder",
+                kind=NotificationKind.CALLBACK_REMINDER,
                 subject=f"Call {callback.customer.display_name} back at {local:%H:%M} ({ticket.reference})",
                 body=f"Number: {callback.number}\nPromised window: {window_words(callback)}\nReason: {callback.reason}",
                 recipients=[callback.owner],
@@ -432,7 +432,7 @@ def callbacks_breach_missed(*, now: datetime) -> int:
             )
             if leads:
                 notification_enqueue(
-                    kind="callback_missed",
+                    kind=NotificationKind.CALLBACK_MISSED,
                     subject=f"Missed callback: {callback.customer.display_name} on {ticket.reference}",
                     body=f"{callback.owner.display_name} promised to call {callback.number} on "
                     f"{window_words(callback)} and has not logged the call.\nReason: {callback.reason}",

@@ -52,6 +52,7 @@ from helpdesk import services as core
 from helpdesk.models import (
     OPEN_STATUSES,
     EventKind,
+    NotificationKind,
     Role,
     Status,
     Team,
@@ -157,7 +158,7 @@ def _tell_customer(
     ticket = escalation.ticket
     events.escalation_customer_told_event(ticket=ticket, escalation=escalation, body=body, kind=kind, actor=actor)
     notification_enqueue(
-        kind=f"customer_{kind}",
+        kind=NotificationKind.for_customer(kind),
         subject=subject or f"[{ticket.reference}] An update on your request",
         body=customer_message_render(
             "ticket_update.txt", {"customer_name": ticket.customer.display_name, "message": body}
@@ -523,7 +524,7 @@ def escalation_accept(*, escalation: Escalation, actor: User, now: datetime | No
     )
     if escalation.requested_by and escalation.requested_by != actor:
         notification_enqueue(
-            kind="escalation_accepted",
+            kind=NotificationKind.ESCALATION_ACCEPTED,
             subject=f"{actor.display_name} accepted your escalation of {ticket.reference}",
             recipients=[escalation.requested_by],
             ticket=ticket,
@@ -569,7 +570,7 @@ def escalation_return(*, escalation: Escalation, actor: User, guidance: str, now
     )
     if sender is not None:
         notification_enqueue(
-            kind="escalation_returned",
+            kind=NotificationKind.ESCALATION_RETURNED,
             subject=f"{actor.display_name} returned your escalation of {ticket.reference}",
             body=f"Guidance: {escalation.return_guidance}",
             recipients=[sender],
@@ -700,7 +701,7 @@ def _notify_escalating_teams(*, escalation: Escalation, actor: User) -> None:
     )
     members = User.objects.filter(memberships__team_id__in=team_ids, is_active=True).distinct()
     notification_enqueue(
-        kind="escalation_resolved",
+        kind=NotificationKind.ESCALATION_RESOLVED,
         subject=f"{ticket.reference} resolved: {ticket.subject}",
         body=f"{actor.display_name} resolved the escalation you raised. What was done: {escalation.resolution_summary}",
         recipients=members,
@@ -946,7 +947,7 @@ def compensation_request_create(
             if approval_limit_for(user=user, currency=currency) >= value
         ]
         notification_enqueue(
-            kind="compensation_pending",
+            kind=NotificationKind.COMPENSATION_PENDING,
             subject=f"Approval needed: {shown} for {ticket.reference}",
             body=f"{actor.display_name} asks for {shown}: {request.reason}",
             recipients=approvers,
@@ -967,7 +968,7 @@ def _tell_customer_compensation_granted(*, request: CompensationRequest, actor: 
     public = f"We have credited {money(request.amount, request.currency)} to your account."
     events.compensation_event(ticket=ticket, actor=actor, request=request, is_public=True, body=public)
     notification_enqueue(
-        kind="customer_compensation_granted",
+        kind=NotificationKind.CUSTOMER_COMPENSATION_GRANTED,
         subject=f"[{ticket.reference}] An update on your request",
         body=customer_message_render(
             "ticket_update.txt", {"customer_name": ticket.customer.display_name, "message": public}
@@ -1022,7 +1023,7 @@ def compensation_decide(
     if approve:
         _tell_customer_compensation_granted(request=request, actor=actor)
     notification_enqueue(
-        kind=f"compensation_{verdict}",
+        kind=NotificationKind.for_compensation(approved=approve),
         subject=f"{actor.display_name} {verdict} {shown} for {ticket.reference}",
         body=request.decision_note,
         recipients=[request.requested_by],
@@ -1094,7 +1095,7 @@ def vendor_followups_due_remind(*, now: datetime) -> int:
         if not recipients and ticket.team is not None:
             recipients = list(ticket.team.members.filter(is_active=True))
         notification_enqueue(
-            kind="vendor_follow_up",
+            kind=NotificationKind.VENDOR_FOLLOW_UP,
             subject=f"Chase {case.vendor_name} about {ticket.reference}",
             body=f"The follow-up date for {case.vendor_name} ({case.external_reference or 'no reference'}) has passed. "
             f"Contact: {case.contact}.",
