@@ -49,6 +49,7 @@ from escalations.models import (
 from escalations.selectors import approval_limit_for
 from helpdesk import events as core_events
 from helpdesk import services as core
+from helpdesk.customer_time import customer_datetime, customer_timezone
 from helpdesk.models import (
     OPEN_STATUSES,
     EventKind,
@@ -99,8 +100,14 @@ def money(amount: Decimal, currency: str) -> str:
 
 
 def when_words(moment: datetime) -> str:
-    """A moment as a customer reads it: ``Tuesday 24 November, 10:00``."""
+    """A moment as staff read it, in the site's zone: ``Tuesday 24 November, 10:00``. Customer-facing words use
+    ``_customer_when`` (the customer's zone, labelled)."""
     return dateformat.format(timezone.localtime(moment), "l j F, H:i")
+
+
+def _customer_when(moment: datetime, ticket: Ticket) -> str:
+    """A moment in words a customer reads: ``Tuesday 24 November, 10:00 (Europe/London)``, in their zone."""
+    return customer_datetime(moment, tz=customer_timezone(ticket))
 
 
 def _team_words(team: Team | None) -> str:
@@ -170,6 +177,16 @@ def _tell_customer(
 
 
 def _customer_words_for_new_hop(escalation: Escalation) -> str:
+    """What the customer reads when their request moves to a new team: the plain words for the hop, then the
+    time we still promise an answer by (the ticket's earliest SLA due time), in the customer's zone."""
+    words = _customer_words_for_hop(escalation)
+    due = escalation.ticket.sla_due_at
+    if due is not None and due > escalation.created_at:
+        words += f" We promised an answer by {_customer_when(due, escalation.ticket)}."
+    return words
+
+
+def _customer_words_for_hop(escalation: Escalation) -> str:
     team = _team_words(escalation.to_team)
     if escalation.escalation_type == EscalationType.EMERGENCY:
         return (
@@ -794,7 +811,7 @@ def manager_request_check(*, ticket: Ticket, customer: User, now: datetime) -> M
         )
         return ManagerRequestCheck(
             False,
-            f"You asked for a manager on {when_words(open_request.created_at)}; {who}.",
+            f"You asked for a manager on {_customer_when(open_request.created_at, ticket)}; {who}.",
             open_request=open_request,
         )
     manager_active = Escalation.objects.filter(ticket=ticket, status__in=ACTIVE_ESCALATION_STATUSES, to_tier=3).first()
@@ -813,7 +830,7 @@ def manager_request_check(*, ticket: Ticket, customer: User, now: datetime) -> M
         return ManagerRequestCheck(
             False,
             f"You have asked for a manager {len(recent)} times in the last 24 hours. "
-            f"You can ask again from {when_words(again)}.",
+            f"You can ask again from {_customer_when(again, ticket)}.",
             available_from=again,
         )
     moments = []
@@ -827,7 +844,8 @@ def manager_request_check(*, ticket: Ticket, customer: User, now: datetime) -> M
     if now < available_from:
         return ManagerRequestCheck(
             False,
-            f"You can ask for a manager from {when_words(available_from)} if we have not resolved this by then.",
+            f"You can ask for a manager from {_customer_when(available_from, ticket)} if we have not resolved this by "
+            "then.",
             available_from=available_from,
         )
     return ManagerRequestCheck(True, "You can ask for a manager to look at this request.")
@@ -1073,7 +1091,7 @@ def _vendor_case_open(
         actor=actor,
         kind=EventKind.THIRD_PARTY,
         body=f"We have raised this with our partner {vendor_name}, who need to act on it. We will chase them by "
-        f"{when_words(follow_up_at)} and keep you updated here.",
+        f"{_customer_when(follow_up_at, ticket)} and keep you updated here.",
     )
     return case
 

@@ -65,7 +65,7 @@ def call_log_view(request: HttpRequest, reference: str) -> HttpResponse:
         if data["outcome"] == CallOutcome.CALLBACK_PROMISED:
             if data["callback_start"] is None:
                 raise ValidationError("Give the time to call back.")
-            tz = zoneinfo.ZoneInfo(calls.customer_timezone(ticket.customer))
+            tz = zoneinfo.ZoneInfo(calls.customer_timezone(ticket))
             start = timezone.make_naive(data["callback_start"]).replace(tzinfo=tz)
             callback = calls.callback_create(
                 ticket=ticket,

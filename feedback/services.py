@@ -46,6 +46,7 @@ from feedback.selectors import (
     ticket_escalations,
     ticket_is_escalated,
 )
+from helpdesk.customer_time import customer_datetime, customer_timezone
 from helpdesk.models import NotificationKind, Plan, Role, Status, TeamMembership, Ticket, User, WebhookEventType
 from helpdesk.notifications import notification_enqueue
 from helpdesk.services import ticket_change_status, ticket_reply, ticket_url
@@ -223,7 +224,8 @@ def _survey_email(*, survey: Survey, reminder: bool) -> None:
     body = (
         f"Hello {ticket.customer.display_name},\n\n"
         f"{opener} how {about} “{ticket.subject}” ({ticket.reference}) went. Five short questions, one minute, "
-        f"no sign-in needed. The link works once, until {timezone.localtime(survey.expires_at):%-d %B %Y}."
+        f"no sign-in needed. The link works once, until "
+        f"{customer_datetime(survey.expires_at, tz=customer_timezone(ticket), year=True)}."
     )
     notification_enqueue(
         kind=NotificationKind.SURVEY_REMINDER if reminder else NotificationKind.SURVEY,
