@@ -15,6 +15,7 @@ from django.urls import reverse
 from helpdesk.models import (
     Notification,
     NotificationChannel,
+    NotificationKind,
     NotificationStatus,
     TeamMembership,
     Ticket,
@@ -42,7 +43,7 @@ def _events_record_bulk(rows: list[TicketEvent]) -> list[TicketEvent]:
 class _Notice:
     ticket: Ticket
     recipients: list[User]
-    kind: str
+    kind: NotificationKind
     subject: str
     body: str
     not_before: datetime | None

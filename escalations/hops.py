@@ -53,7 +53,7 @@ from escalations.models import (
 )
 from escalations.receivers import escalation_payload
 from escalations.selectors import managers_on_call, path_choose
-from helpdesk.models import OPEN_STATUSES, EventKind, Team, Ticket, User, WebhookEventType
+from helpdesk.models import OPEN_STATUSES, EventKind, NotificationKind, Team, Ticket, User, WebhookEventType
 from helpdesk.webhooks import webhook_emit_many
 
 __all__ = [
@@ -336,11 +336,9 @@ def _receivers(hop: HopSpec, escalation: Escalation, people: dict) -> list[User]
     return recipients
 
 
-def hop_notice_kind(escalation: Escalation) -> str:
-    return (
-        "escalation_automatic"
-        if escalation.mode == EscalationMode.AUTOMATIC
-        else f"escalation_{escalation.escalation_type}"
+def hop_notice_kind(escalation: Escalation) -> NotificationKind:
+    return NotificationKind.for_escalation(
+        escalation.escalation_type, automatic=escalation.mode == EscalationMode.AUTOMATIC
     )
 
 
@@ -376,7 +374,7 @@ def _notifications(pairs: list[tuple[HopSpec, Escalation]], now: datetime) -> No
                 _Notice(
                     ticket=ticket,
                     recipients=[customer],
-                    kind=f"customer_{EventKind.ESCALATED}",
+                    kind=NotificationKind.CUSTOMER_ESCALATED,
                     subject=f"[{ticket.reference}] An update on your request",
                     body=f"Hello {customer.display_name},\n\n{_customer_words(esc)}",
                     not_before=None,
@@ -453,7 +451,7 @@ def _stop_waiting(escalations: list[Escalation], *, alert: bool, now: datetime) 
             _Notice(
                 ticket=esc.ticket,
                 recipients=managers,
-                kind="escalation_unacknowledged",
+                kind=NotificationKind.ESCALATION_UNACKNOWLEDGED,
                 subject=f"Nobody has accepted the escalation of {esc.ticket.reference} yet",
                 body=f"It has waited since {_fmt(esc.created_at, settings.TIME_ZONE)} and there is no higher level "
                 "to page.",

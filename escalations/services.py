@@ -50,10 +50,12 @@ from escalations.models import (
 from escalations.selectors import approval_limit_for
 from helpdesk import events as core_events
 from helpdesk import services as core
+from helpdesk.customer_time import customer_datetime, customer_timezone
 from helpdesk.errors import Conflict
 from helpdesk.models import (
     OPEN_STATUSES,
     EventKind,
+    NotificationKind,
     Status,
     Team,
     TeamMembership,
@@ -99,8 +101,14 @@ def money(amount: Decimal, currency: str) -> str:
 
 
 def when_words(moment: datetime) -> str:
-    """A moment as a customer reads it: ``Tuesday 24 November, 10:00``."""
+    """A moment as staff read it, in the site's zone: ``Tuesday 24 November, 10:00``. Customer-facing words use
+    ``_customer_when`` (the customer's zone, labelled)."""
     return dateformat.format(timezone.localtime(moment), "l j F, H:i")
+
+
+def _customer_when(moment: datetime, ticket: Ticket) -> str:
+    """A moment in words a customer reads: ``Tuesday 24 November, 10:00 (Europe/London)``, in their zone."""
+    return customer_datetime(moment, tz=customer_timezone(ticket))
 
 
 def _team_words(team: Team | None) -> str:
@@ -154,7 +162,7 @@ def _tell_customer(
     ticket = escalation.ticket
     events.escalation_customer_told_event(ticket=ticket, escalation=escalation, body=body, kind=kind, actor=actor)
     notification_enqueue(
-        kind=f"customer_{kind}",
+        kind=NotificationKind.for_customer(kind),
         subject=subject or f"[{ticket.reference}] An update on your request",
         body=customer_message_render(
             "ticket_update.txt", {"customer_name": ticket.customer.display_name, "message": body}
@@ -166,6 +174,16 @@ def _tell_customer(
 
 
 def _customer_words_for_new_hop(escalation: Escalation) -> str:
+    """What the customer reads when their request moves to a new team: the plain words for the hop, then the
+    time we still promise an answer by (the ticket's earliest SLA due time), in the customer's zone."""
+    words = _customer_words_for_hop(escalation)
+    due = escalation.ticket.sla_due_at
+    if due is not None and due > escalation.created_at:
+        words += f" We promised an answer by {_customer_when(due, escalation.ticket)}."
+    return words
+
+
+def _customer_words_for_hop(escalation: Escalation) -> str:
     team = _team_words(escalation.to_team)
     if escalation.escalation_type == EscalationType.EMERGENCY:
         return (
@@ -523,7 +541,7 @@ def escalation_accept(*, escalation: Escalation, actor: User, now: datetime | No
     )
     if escalation.requested_by and escalation.requested_by != actor:
         notification_enqueue(
-            kind="escalation_accepted",
+            kind=NotificationKind.ESCALATION_ACCEPTED,
             subject=f"{actor.display_name} accepted your escalation of {ticket.reference}",
             recipients=[escalation.requested_by],
             ticket=ticket,
@@ -569,7 +587,7 @@ def escalation_return(*, escalation: Escalation, actor: User, guidance: str, now
     )
     if sender is not None:
         notification_enqueue(
-            kind="escalation_returned",
+            kind=NotificationKind.ESCALATION_RETURNED,
             subject=f"{actor.display_name} returned your escalation of {ticket.reference}",
             body=f"Guidance: {escalation.return_guidance}",
             recipients=[sender],
@@ -700,7 +718,7 @@ def _notify_escalating_teams(*, escalation: Escalation, actor: User) -> None:
     )
     members = User.objects.filter(memberships__team_id__in=team_ids, is_active=True).distinct()
     notification_enqueue(
-        kind="escalation_resolved",
+        kind=NotificationKind.ESCALATION_RESOLVED,
         subject=f"{ticket.reference} resolved: {ticket.subject}",
         body=f"{actor.display_name} resolved the escalation you raised. What was done: {escalation.resolution_summary}",
         recipients=members,
@@ -795,7 +813,7 @@ def manager_request_check(*, ticket: Ticket, customer: User, now: datetime) -> M
         )
         return ManagerRequestCheck(
             False,
-            f"You asked for a manager on {when_words(open_request.created_at)}; {who}.",
+            f"You asked for a manager on {_customer_when(open_request.created_at, ticket)}; {who}.",
             open_request=open_request,
         )
     manager_active = Escalation.objects.filter(ticket=ticket, status__in=ACTIVE_ESCALATION_STATUSES, to_tier=3).first()
@@ -814,7 +832,7 @@ def manager_request_check(*, ticket: Ticket, customer: User, now: datetime) -> M
         return ManagerRequestCheck(
             False,
             f"You have asked for a manager {len(recent)} times in the last 24 hours. "
-            f"You can ask again from {when_words(again)}.",
+            f"You can ask again from {_customer_when(again, ticket)}.",
             available_from=again,
         )
     moments = []
@@ -828,7 +846,8 @@ def manager_request_check(*, ticket: Ticket, customer: User, now: datetime) -> M
     if now < available_from:
         return ManagerRequestCheck(
             False,
-            f"You can ask for a manager from {when_words(available_from)} if we have not resolved this by then.",
+            f"You can ask for a manager from {_customer_when(available_from, ticket)} if we have not resolved this by "
+            "then.",
             available_from=available_from,
         )
     return ManagerRequestCheck(True, "You can ask for a manager to look at this request.")
@@ -949,7 +968,7 @@ def compensation_request_create(
             if approval_limit_for(user=user, currency=currency) >= value
         ]
         notification_enqueue(
-            kind="compensation_pending",
+            kind=NotificationKind.COMPENSATION_PENDING,
             subject=f"Approval needed: {shown} for {ticket.reference}",
             body=f"{actor.display_name} asks for {shown}: {request.reason}",
             recipients=approvers,
@@ -970,7 +989,7 @@ def _tell_customer_compensation_granted(*, request: CompensationRequest, actor: 
     public = f"We have credited {money(request.amount, request.currency)} to your account."
     events.compensation_event(ticket=ticket, actor=actor, request=request, is_public=True, body=public)
     notification_enqueue(
-        kind="customer_compensation_granted",
+        kind=NotificationKind.CUSTOMER_COMPENSATION_GRANTED,
         subject=f"[{ticket.reference}] An update on your request",
         body=customer_message_render(
             "ticket_update.txt", {"customer_name": ticket.customer.display_name, "message": public}
@@ -1025,7 +1044,7 @@ def compensation_decide(
     if approve:
         _tell_customer_compensation_granted(request=request, actor=actor)
     notification_enqueue(
-        kind=f"compensation_{verdict}",
+        kind=NotificationKind.for_compensation(approved=approve),
         subject=f"{actor.display_name} {verdict} {shown} for {ticket.reference}",
         body=request.decision_note,
         recipients=[request.requested_by],
@@ -1075,7 +1094,7 @@ def _vendor_case_open(
         actor=actor,
         kind=EventKind.THIRD_PARTY,
         body=f"We have raised this with our partner {vendor_name}, who need to act on it. We will chase them by "
-        f"{when_words(follow_up_at)} and keep you updated here.",
+        f"{_customer_when(follow_up_at, ticket)} and keep you updated here.",
     )
     return case
 
@@ -1097,7 +1116,7 @@ def vendor_followups_due_remind(*, now: datetime) -> int:
         if not recipients and ticket.team is not None:
             recipients = list(ticket.team.members.filter(is_active=True))
         notification_enqueue(
-            kind="vendor_follow_up",
+            kind=NotificationKind.VENDOR_FOLLOW_UP,
             subject=f"Chase {case.vendor_name} about {ticket.reference}",
             body=f"The follow-up date for {case.vendor_name} ({case.external_reference or 'no reference'}) has passed. "
             f"Contact: {case.contact}.",

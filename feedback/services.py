@@ -46,7 +46,8 @@ from feedback.selectors import (
     ticket_escalations,
     ticket_is_escalated,
 )
-from helpdesk.models import Plan, Role, Status, TeamMembership, Ticket, User, WebhookEventType
+from helpdesk.customer_time import customer_datetime, customer_timezone
+from helpdesk.models import NotificationKind, Plan, Role, Status, TeamMembership, Ticket, User, WebhookEventType
 from helpdesk.notifications import notification_enqueue
 from helpdesk.services import ticket_change_status, ticket_reply, ticket_url
 from helpdesk.webhooks import webhook_emit
@@ -153,7 +154,7 @@ def resolution_notify_escalating_team(*, ticket: Ticket, actor: User) -> list:
         raise ValidationError("No escalating team is recorded on this ticket's escalations.")
     members = User.objects.filter(memberships__team__in=teams, is_active=True).distinct()
     notification_enqueue(
-        kind="resolution_team_notified",
+        kind=NotificationKind.RESOLUTION_TEAM_NOTIFIED,
         subject=f"{ticket.reference} you escalated is resolved",
         body=f"“{ticket.subject}” was resolved:\n\n{summary}",
         recipients=members,
@@ -214,15 +215,17 @@ def survey_hold(*, ticket: Ticket) -> int:
 
 def _survey_email(*, survey: Survey, reminder: bool) -> None:
     ticket = survey.ticket
+    assert survey.expires_at is not None  # set when the survey is sent, before any email about it
     opener = "A gentle reminder: we would still like to hear" if reminder else "We would like to hear"
     about = "the escalation of your request" if survey.is_escalated else "your request"
     body = (
         f"Hello {ticket.customer.display_name},\n\n"
         f"{opener} how {about} “{ticket.subject}” ({ticket.reference}) went. Five short questions, one minute, "
-        f"no sign-in needed. The link works once, until {timezone.localtime(survey.expires_at):%-d %B %Y}."
+        f"no sign-in needed. The link works once, until "
+        f"{customer_datetime(survey.expires_at, tz=customer_timezone(ticket), year=True)}."
     )
     notification_enqueue(
-        kind="survey_reminder" if reminder else "survey",
+        kind=NotificationKind.SURVEY_REMINDER if reminder else NotificationKind.SURVEY,
         subject=f"[{ticket.reference}] {'Reminder: ' if reminder else ''}How did we do?",
         body=body,
         recipients=[ticket.customer],
@@ -367,7 +370,7 @@ def _follow_up_announce(*, task: FollowUpTask) -> None:
             else "Check with the customer that the solution still works, and record the outcome."
         )
         notification_enqueue(
-            kind=f"follow_up_{task.kind}",
+            kind=NotificationKind.for_follow_up(task.kind),
             subject=f"Follow-up: {task.get_kind_display()} on {task.ticket.reference}",
             body=what,
             recipients=[task.owner],
@@ -581,7 +584,7 @@ def rca_create(
     for action in actions:
         if action.owner is not None and action.owner != actor:
             notification_enqueue(
-                kind="corrective_action",
+                kind=NotificationKind.CORRECTIVE_ACTION,
                 subject=f"Corrective action for {ticket.reference}, due {action.due_date:%-d %b}",
                 body=action.description,
                 recipients=[action.owner],

@@ -540,6 +540,95 @@ class NotificationChannel(models.TextChoices):
     WEBHOOK = "webhook", "Webhook"
 
 
+class NotificationKind(models.TextChoices):
+    """Every kind of outbox row. Apps other than ``helpdesk`` write notifications too; the vocabulary lives here
+    (as ``EventKind`` does) so a kind is one name the bell, the emails and the tests agree on. Kinds derived from
+    another vocabulary are built by the ``for_*`` helpers, which raise ``ValueError`` for a value not listed."""
+
+    # helpdesk
+    TICKET_CREATED = "ticket_created", "Ticket created"
+    CUSTOMER_MESSAGE = "customer_message", "Customer message"
+    AGENT_REPLY = "agent_reply", "Agent reply"
+    TICKET_ASSIGNED = "ticket_assigned", "Ticket assigned"
+    STATUS_RESOLVED = "status_resolved", "Ticket resolved (to the customer)"
+    STATUS_PENDING_CUSTOMER = "status_pending_customer", "Waiting on the customer (to the customer)"
+    WEBHOOK_TICKET_CREATED = "webhook:ticket.created", "Webhook: ticket created"
+    WEBHOOK_TICKET_ESCALATED = "webhook:ticket.escalated", "Webhook: ticket escalated"
+    WEBHOOK_ESCALATION_ACCEPTED = "webhook:escalation.accepted", "Webhook: escalation accepted"
+    WEBHOOK_SLA_WARNING = "webhook:sla.warning", "Webhook: SLA warning"
+    WEBHOOK_SLA_BREACHED = "webhook:sla.breached", "Webhook: SLA breached"
+    WEBHOOK_TICKET_RESOLVED = "webhook:ticket.resolved", "Webhook: ticket resolved"
+    WEBHOOK_SURVEY_ANSWERED = "webhook:survey.answered", "Webhook: survey answered"
+    # escalations: a hop, one kind per escalation type (plus automatic), and what follows it
+    ESCALATION_TECHNICAL = "escalation_technical", "Escalation: technical"
+    ESCALATION_MANAGERIAL = "escalation_managerial", "Escalation: managerial"
+    ESCALATION_SUPPORT_LEVEL = "escalation_support_level", "Escalation: support level"
+    ESCALATION_EMERGENCY = "escalation_emergency", "Escalation: emergency"
+    ESCALATION_PROCESS = "escalation_process", "Escalation: process"
+    ESCALATION_FINANCIAL = "escalation_financial", "Escalation: financial"
+    ESCALATION_COMPLIANCE = "escalation_compliance", "Escalation: compliance"
+    ESCALATION_THIRD_PARTY = "escalation_third_party", "Escalation: third party"
+    ESCALATION_AUTOMATIC = "escalation_automatic", "Escalation: automatic"
+    ESCALATION_UNACKNOWLEDGED = "escalation_unacknowledged", "Escalation not accepted"
+    ESCALATION_ACCEPTED = "escalation_accepted", "Escalation accepted"
+    ESCALATION_RETURNED = "escalation_returned", "Escalation returned"
+    ESCALATION_RESOLVED = "escalation_resolved", "Escalation resolved"
+    CUSTOMER_ESCALATED = "customer_escalated", "Escalated (to the customer)"
+    CUSTOMER_ESCALATION_ACCEPTED = "customer_escalation_accepted", "Escalation accepted (to the customer)"
+    CUSTOMER_ESCALATION_RETURNED = "customer_escalation_returned", "Escalation returned (to the customer)"
+    CUSTOMER_ESCALATION_RESOLVED = "customer_escalation_resolved", "Escalation resolved (to the customer)"
+    COMPENSATION_PENDING = "compensation_pending", "Compensation awaiting approval"
+    COMPENSATION_APPROVED = "compensation_approved", "Compensation approved"
+    COMPENSATION_REJECTED = "compensation_rejected", "Compensation rejected"
+    CUSTOMER_COMPENSATION_GRANTED = "customer_compensation_granted", "Compensation granted (to the customer)"
+    VENDOR_FOLLOW_UP = "vendor_follow_up", "Vendor case follow-up"
+    SLA_WARNING = "sla_warning", "SLA warning"
+    CUSTOMER_CALLBACK_PROMISED = "customer_callback_promised", "Callback promised (to the customer)"
+    CALLBACK_REMINDER = "callback_reminder", "Callback reminder"
+    CALLBACK_MISSED = "callback_missed", "Callback missed"
+    WARM_TRANSFER_TIMED_OUT = "warm_transfer_timed_out", "Warm transfer timed out"
+    # feedback
+    RESOLUTION_TEAM_NOTIFIED = "resolution_team_notified", "Resolution: team notified"
+    SURVEY = "survey", "Survey"
+    SURVEY_REMINDER = "survey_reminder", "Survey reminder"
+    FOLLOW_UP_LOW_CSAT = "follow_up_low_csat", "Follow-up: low satisfaction call-back"
+    FOLLOW_UP_CHECK_IN = "follow_up_check_in", "Follow-up: check-in after resolution"
+    CORRECTIVE_ACTION = "corrective_action", "RCA corrective action"
+    # knowledge_base
+    KB_PROPOSAL = "kb_proposal", "Knowledge base proposal"
+    KB_PROPOSAL_DECIDED = "kb_proposal_decided", "Knowledge base proposal decided"
+
+    @classmethod
+    def for_escalation(cls, escalation_type: str, *, automatic: bool = False) -> NotificationKind:
+        """The notice of a new hop: one kind per escalation type; an SLA-triggered hop has its own."""
+        return cls.ESCALATION_AUTOMATIC if automatic else cls(f"escalation_{escalation_type}")
+
+    @classmethod
+    def for_customer(cls, event_kind: str) -> NotificationKind:
+        """The customer's email that goes with a public escalation event (``EventKind.ESCALATED``, ...)."""
+        return cls(f"customer_{event_kind}")
+
+    @classmethod
+    def for_status(cls, status: str) -> NotificationKind:
+        """The customer's email for a status change (resolved, waiting on the customer)."""
+        return cls(f"status_{status}")
+
+    @classmethod
+    def for_webhook(cls, event_type: str) -> NotificationKind:
+        """One webhook delivery of a ``WebhookEventType``."""
+        return cls(f"webhook:{event_type}")
+
+    @classmethod
+    def for_follow_up(cls, follow_up_kind: str) -> NotificationKind:
+        """The owner's notice of a feedback follow-up task (``FollowUpKind``)."""
+        return cls(f"follow_up_{follow_up_kind}")
+
+    @classmethod
+    def for_compensation(cls, *, approved: bool) -> NotificationKind:
+        """The requester's notice of a compensation decision."""
+        return cls.COMPENSATION_APPROVED if approved else cls.COMPENSATION_REJECTED
+
+
 class NotificationStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     SENDING = "sending", "Being sent"
@@ -566,7 +655,7 @@ class Notification(models.Model):
     status = models.CharField(
         max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING, db_index=True
     )
-    kind = models.CharField(max_length=48)
+    kind = models.CharField(max_length=48, choices=NotificationKind.choices)
     recipient = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
     to_address = models.CharField(max_length=254, blank=True)
     ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="+")

@@ -23,7 +23,7 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from helpdesk.models import Notification, NotificationChannel, NotificationStatus, Ticket, User
+from helpdesk.models import Notification, NotificationChannel, NotificationKind, NotificationStatus, Ticket, User
 from helpdesk.publisher import BackgroundPublisher, flush_at_exit
 from helpdesk.selectors import users_who_can_see
 from helpdesk.text import single_line
@@ -75,7 +75,7 @@ def customer_message_render(template: str, context: dict) -> str:
 
 def notification_enqueue(
     *,
-    kind: str,
+    kind: NotificationKind,
     subject: str,
     body: str = "",
     recipients: Iterable[User] = (),
@@ -133,7 +133,7 @@ def notification_enqueue(
 
 
 def notification_enqueue_raw(
-    *, channel: str, kind: str, subject: str, body: str = "", to_address: str = "", ticket=None, data=None
+    *, channel: str, kind: NotificationKind, subject: str, body: str = "", to_address: str = "", ticket=None, data=None
 ) -> Notification:
     """Queue one delivery that has no user recipient (an external email address, a webhook endpoint)."""
     row = Notification.objects.create(

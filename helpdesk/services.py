@@ -33,6 +33,7 @@ from helpdesk.models import (
     Attachment,
     Category,
     Channel,
+    NotificationKind,
     Priority,
     Role,
     Status,
@@ -217,7 +218,7 @@ def ticket_create(
         )
 
     notification_enqueue(
-        kind="ticket_created",
+        kind=NotificationKind.TICKET_CREATED,
         subject=f"[{ticket.reference}] We have received your request",
         body=customer_message_render(
             "ticket_received.txt",
@@ -230,7 +231,7 @@ def ticket_create(
     )
     staff = [assignee] if assignee else (list(team.members.filter(is_active=True)) if team else [])
     notification_enqueue(
-        kind="ticket_created",
+        kind=NotificationKind.TICKET_CREATED,
         subject=f"New ticket {ticket.reference}: {ticket.subject}",
         body=f"{customer.display_name} ({ticket.organization.name}) opened a {ticket.get_priority_display()} ticket.",
         recipients=staff,
@@ -307,7 +308,7 @@ def ticket_reply(
             )
         recipients = [ticket.assignee] if ticket.assignee else list(ticket.team.members.all()) if ticket.team else []
         notification_enqueue(
-            kind="customer_message",
+            kind=NotificationKind.CUSTOMER_MESSAGE,
             subject=f"[{ticket.reference}] New message from {author.display_name}",
             body=body[:500],
             recipients=recipients,
@@ -321,7 +322,7 @@ def ticket_reply(
         if ticket.status == Status.NEW:
             _set_status(ticket=ticket, actor=author, status=Status.OPEN)
         notification_enqueue(
-            kind="agent_reply",
+            kind=NotificationKind.AGENT_REPLY,
             subject=f"[{ticket.reference}] {ticket.subject}",
             body=customer_message_render("agent_reply.txt", {"author_name": author.display_name, "message": body}),
             recipients=[ticket.customer],
@@ -431,7 +432,7 @@ def _apply_assignment(*, ticket: Ticket, actor: User | None, team: Team | None, 
     )
     if assignee is not None and assignee != actor:
         notification_enqueue(
-            kind="ticket_assigned",
+            kind=NotificationKind.TICKET_ASSIGNED,
             subject=f"{ticket.reference} was assigned to you",
             body=ticket.subject,
             recipients=[assignee],
@@ -454,7 +455,7 @@ def _check_transition(*, ticket: Ticket, status: str, customer_reopen: bool = Fa
 def _notify_status(*, ticket: Ticket, status: str) -> None:
     if status in (Status.RESOLVED, Status.PENDING_CUSTOMER):
         notification_enqueue(
-            kind=f"status_{status}",
+            kind=NotificationKind.for_status(status),
             subject=f"[{ticket.reference}] {Status(status).label}",
             body=customer_message_render(f"status_{status}.txt", {}),
             recipients=[ticket.customer],

@@ -45,6 +45,7 @@ from helpdesk.models import (
     EventKind,
     Notification,
     NotificationChannel,
+    NotificationKind,
     NotificationStatus,
     Status,
     Ticket,
@@ -271,7 +272,7 @@ def webhook_emit_many(*, event_type: str, items: list[tuple[Ticket | None, dict[
             rows.append(
                 notification_enqueue_raw(
                     channel=NotificationChannel.WEBHOOK,
-                    kind=f"webhook:{event_type}",
+                    kind=NotificationKind.for_webhook(event_type),
                     subject=f"{WebhookEventType(event_type).label}: {ticket.reference if ticket else ''}".strip(),
                     to_address=endpoint.url[:254],
                     ticket=ticket,

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from helpdesk.events import event_record
-from helpdesk.models import Category, EventKind, Ticket, User
+from helpdesk.models import Category, EventKind, NotificationKind, Ticket, User
 from helpdesk.notifications import notification_enqueue
 from helpdesk.selectors import ticket_is_visible_to
 from knowledge_base.models import (
@@ -298,7 +298,7 @@ def proposal_create(
     )
     if article.owner and article.owner_id != author.pk:
         notification_enqueue(
-            kind="kb_proposal",
+            kind=NotificationKind.KB_PROPOSAL,
             subject=f"{author.display_name} suggested an improvement to “{article.title}”",
             body=comment.strip()[:500],
             recipients=[article.owner],
@@ -362,7 +362,7 @@ def proposal_decline(*, proposal: ArticleProposal, actor: User, reason: str) -> 
 def _notify_author(*, proposal: ArticleProposal, verdict: str) -> None:
     if proposal.author and proposal.author_id != proposal.decided_by_id:
         notification_enqueue(
-            kind="kb_proposal_decided",
+            kind=NotificationKind.KB_PROPOSAL_DECIDED,
             subject=f"Your proposal on “{proposal.article.title}” was {verdict}",
             body=proposal.decline_reason,
             recipients=[proposal.author],

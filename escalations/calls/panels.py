@@ -34,5 +34,5 @@ def call_panel(*, request, ticket) -> dict | None:
         "started_at": now,
         "chosen": chosen,
         "playbooks": calls_selectors.playbooks_by_type() if on_call else {},
-        "customer_tz": customer_timezone(customer),
+        "customer_tz": customer_timezone(ticket),
     }

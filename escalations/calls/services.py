@@ -30,8 +30,10 @@ from escalations.models import (
     EscalationType,
 )
 from helpdesk import services as core
+from helpdesk.customer_time import customer_timezone as customer_zone
+from helpdesk.customer_time import customer_window, customer_window_bounds
 from helpdesk.events import event_record
-from helpdesk.models import Channel, EventKind, TeamMembership, Ticket, User
+from helpdesk.models import Channel, EventKind, NotificationKind, TeamMembership, Ticket, User
 from helpdesk.notifications import customer_message_render, notification_enqueue
 
 __all__ = [
@@ -53,33 +55,21 @@ def _minutes(name: str, default: int) -> int:
     return int(getattr(settings, name, default))
 
 
-def customer_timezone(user: User) -> str:
-    """The customer's own timezone, else their organisation's, else the site's."""
-    name = (user.timezone or "").strip()
-    if not name and user.organization is not None:
-        name = user.organization.timezone
-    name = name or settings.TIME_ZONE
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return settings.TIME_ZONE
-    return name
+def customer_timezone(subject: Ticket | User) -> str:
+    """The name of the zone the customer reads dates in (the one rule: ``helpdesk.customer_time``)."""
+    return customer_zone(subject).key
 
 
 def window_bounds(callback: Callback) -> tuple[str, str]:
-    """The window's start and end in the customer's timezone: ("Monday 23 November, 14:00", "15:00"); the end
-    names its day only when it differs from the start's."""
-    tz = zoneinfo.ZoneInfo(callback.customer_timezone)
-    start, end = callback.window_start.astimezone(tz), callback.window_end.astimezone(tz)
-    same_day = start.date() == end.date()
-    end_words = f"{end:%H:%M}" if same_day else f"{end:%A} {end.day} {end:%B}, {end:%H:%M}"
-    return f"{start:%A} {start.day} {start:%B}, {start:%H:%M}", end_words
+    """The window's start and end in the zone it was promised in: ("Monday 23 November, 14:00", "15:00")."""
+    return customer_window_bounds(
+        callback.window_start, callback.window_end, tz=zoneinfo.ZoneInfo(callback.customer_timezone)
+    )
 
 
 def window_words(callback: Callback) -> str:
     """The promised window in the customer's timezone, e.g. "Monday 23 November, 14:00–15:00 (Europe/Paris)"."""
-    start, end = window_bounds(callback)
-    return f"{start}–{end} ({callback.customer_timezone})"
+    return customer_window(callback.window_start, callback.window_end, tz=zoneinfo.ZoneInfo(callback.customer_timezone))
 
 
 def _require_staff(user: User | None) -> None:
@@ -179,7 +169,7 @@ def _tell_customer_window(callback: Callback, *, template: str) -> None:
         },
     )
     notification_enqueue(
-        kind="customer_callback_promised",
+        kind=NotificationKind.CUSTOMER_CALLBACK_PROMISED,
         subject=f"[{ticket.reference}] We will call you back",
         body=body,
         recipients=[callback.customer],
@@ -216,7 +206,7 @@ def _callback_insert(
         number=number or _number_on_record(ticket),
         window_start=window_start,
         window_end=window_end,
-        customer_timezone=customer_timezone(customer),
+        customer_timezone=customer_timezone(ticket),
         owner=owner,
         reason=reason,
         escalation=escalation,
@@ -354,7 +344,7 @@ def warm_transfers_expire(*, now: datetime) -> list[Callback]:
                 customer_template="callback_after_transfer.txt",
             )
             notification_enqueue(
-                kind="warm_transfer_timed_out",
+                kind=NotificationKind.WARM_TRANSFER_TIMED_OUT,
                 subject=f"Nobody took your transfer of {ticket.reference}: promise a callback now",
                 body=f"{_team_words(escalation)} did not accept within {waited} minutes. Tell the caller they will "
                 f"be called back on {window_words(callback)}.",
@@ -382,7 +372,7 @@ def callbacks_remind_due(*, now: datetime) -> int:
             ticket = callback.ticket
             local = timezone.localtime(callback.window_start)
             notification_enqueue(
-                kind="callback_reminder",
+                kind=NotificationKind.CALLBACK_REMINDER,
                 subject=f"Call {callback.customer.display_name} back at {local:%H:%M} ({ticket.reference})",
                 body=f"Number: {callback.number}\nPromised window: {window_words(callback)}\nReason: {callback.reason}",
                 recipients=[callback.owner],
@@ -433,7 +423,7 @@ def callbacks_breach_missed(*, now: datetime) -> int:
             )
             if leads:
                 notification_enqueue(
-                    kind="callback_missed",
+                    kind=NotificationKind.CALLBACK_MISSED,
                     subject=f"Missed callback: {callback.customer.display_name} on {ticket.reference}",
                     body=f"{callback.owner.display_name} promised to call {callback.number} on "
                     f"{window_words(callback)} and has not logged the call.\nReason: {callback.reason}",

@@ -67,7 +67,7 @@ def call_log_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResp
         if data["outcome"] == CallOutcome.CALLBACK_PROMISED:
             if data["callback_start"] is None:
                 raise ValidationError("Give the time to call back.")
-            tz = zoneinfo.ZoneInfo(calls.customer_timezone(ticket.customer))
+            tz = zoneinfo.ZoneInfo(calls.customer_timezone(ticket))
             start = timezone.make_naive(data["callback_start"]).replace(tzinfo=tz)
             callback = calls.callback_create(
                 ticket=ticket,

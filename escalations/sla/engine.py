@@ -53,6 +53,7 @@ from escalations.sla.selectors import calendar_spec, sla_policy_for_ticket, team
 from helpdesk.models import (
     OPEN_STATUSES,
     EventKind,
+    NotificationKind,
     Organization,
     Status,
     Ticket,
@@ -569,7 +570,7 @@ def _sla_notify_warnings(*, clocks: list[SLAClock], now: datetime) -> None:
             _Notice(
                 ticket=ticket,
                 recipients=recipients,
-                kind="sla_warning",
+                kind=NotificationKind.SLA_WARNING,
                 subject=f"[{ticket.reference}] SLA warning: {words} due {_fmt(clock.due_at, tz)}",
                 body=f"{ticket.subject}\n\n{text}",
                 not_before=_quiet_until(team_id=ticket.team_id, ticket=ticket, working=working, now=now),

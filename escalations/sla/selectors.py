@@ -35,6 +35,13 @@ def sla_policy_for_ticket(*, ticket: Ticket) -> SLAPolicy | None:
     )
 
 
+def ticket_calendar_timezone(ticket: Ticket) -> str | None:
+    """The zone of the business calendar the ticket's SLA policy runs in (registered with
+    ``helpdesk.customer_time`` as the customer's zone of last resort before the site's)."""
+    policy = sla_policy_for_ticket(ticket=ticket)
+    return policy.calendar.timezone if policy is not None and policy.calendar_id else None
+
+
 def calendar_spec(calendar: BusinessCalendar | None) -> CalendarSpec:
     """The immutable spec the arithmetic works on (uses prefetched intervals and holidays when present)."""
     if calendar is None:

@@ -14,14 +14,19 @@ beat task ``escalations.sla.tasks.sla_sweep_task``.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from django.utils import timezone
 
 from escalations.models import ClockState, ClockTarget, SLAClock
 from escalations.sla.engine import remaining_business_seconds
-from escalations.sla.selectors import calendar_spec, sla_clocks_for_ticket, sla_history_for_ticket
+from escalations.sla.selectors import (
+    calendar_spec,
+    sla_clocks_for_ticket,
+    sla_history_for_ticket,
+    ticket_calendar_timezone,
+)
+from helpdesk.customer_time import calendar_timezone_register, customer_datetime, customer_timezone
 from helpdesk.models import Status
 
 _connected = False
@@ -53,6 +58,8 @@ def connect() -> None:
         order=10,
     )
     demo_seeder_register(order=20, name="sla", seeder=sla_demo_seed)
+    # A customer with no zone of their own or their organisation's reads dates in the SLA calendar's zone.
+    calendar_timezone_register(ticket_calendar_timezone)
 
 
 def _duration(seconds: int) -> str:
@@ -124,23 +131,11 @@ def sla_clocks_panel(*, request, ticket) -> dict | None:
     }
 
 
-def _plain_time(moment: datetime, *, tz: str, now: datetime) -> str:
-    local = timezone.localtime(moment, ZoneInfo(tz))
-    today = timezone.localtime(now, ZoneInfo(tz)).date()
-    if local.date() == today:
-        return f"today at {local:%H:%M}"
-    if local.date() == today + timedelta(days=1):
-        return f"tomorrow at {local:%H:%M}"
-    if local.date() < today + timedelta(days=6) and local.date() > today:
-        return f"{local:%A} {local:%H:%M}"
-    return f"{local:%A} {local.day} {local:%B} {local:%H:%M}"
-
-
 def sla_promise_panel(*, request, ticket) -> dict | None:
     """Customer panel: the plan's promise and the current due time in plain words (no internal jargon)."""
     plan = ticket.organization.plan
     now = timezone.now()
-    tz = ticket.organization.timezone or "Europe/London"
+    tz = customer_timezone(ticket)
     live = [c for c in sla_clocks_for_ticket(ticket=ticket) if c.is_live]
     response = next((c for c in live if c.target != ClockTarget.RESOLUTION), None)
     resolution = next((c for c in live if c.target == ClockTarget.RESOLUTION), None)
@@ -152,7 +147,7 @@ def sla_promise_panel(*, request, ticket) -> dict | None:
     for clock, words in ((response, "an answer"), (resolution, "a resolution")):
         if clock is None or clock.state != ClockState.RUNNING or clock.due_at is None:
             continue
-        when = _plain_time(clock.due_at, tz=tz, now=now)
+        when = customer_datetime(clock.due_at, tz=tz)
         if clock.due_at <= now:
             lines.append(
                 f"We promised {words} by {when} and we are running late. A senior colleague is now looking at it."

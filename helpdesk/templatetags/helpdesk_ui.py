@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import template
 from django.utils import timezone
 
+from helpdesk.customer_time import customer_datetime as _customer_datetime
+from helpdesk.customer_time import customer_timezone
 from helpdesk.models import Priority, Status
 
 register = template.Library()
@@ -56,3 +58,19 @@ def short_duration(value, now=None) -> str:
     if hours:
         return f"{hours}h {minutes}m" if minutes else f"{hours}h"
     return f"{minutes}m" if minutes else "now"
+
+
+@register.filter
+def customer_datetime(moment, ticket_or_user) -> str:
+    """``{{ moment|customer_datetime:ticket }}``: the one customer-facing date, in the customer's zone, labelled."""
+    if moment is None:
+        return ""
+    return _customer_datetime(moment, tz=customer_timezone(ticket_or_user))
+
+
+@register.filter
+def customer_datetime_year(moment, ticket_or_user) -> str:
+    """As ``customer_datetime``, with the year (for dates that may be months away)."""
+    if moment is None:
+        return ""
+    return _customer_datetime(moment, tz=customer_timezone(ticket_or_user), year=True)

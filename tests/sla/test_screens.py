@@ -62,9 +62,11 @@ def test_customer_sees_the_promise_in_plain_words(sla_ticket, customer, login):
     # Monday 10:05: the answer is promised for 11:00 today
     with time_machine.travel(london(2026, 11, 23, 10, 5), tick=False):
         html = client.get(reverse("ticket_detail", args=[sla_ticket.reference])).content.decode()
-    assert "We promised an answer by today at 11:00." in html
-    assert "We promised a resolution by today at 18:00." not in html  # office hours: 8 h from 10:00 is Tuesday
-    assert "We promised a resolution by tomorrow at 10:00." in html
+    assert "We promised an answer by Monday 23 November, 11:00 (Europe/London)." in html
+    assert (
+        "We promised a resolution by Monday 23 November, 18:00" not in html
+    )  # office hours: 8 h from 10:00 is Tuesday
+    assert "We promised a resolution by Tuesday 24 November, 10:00 (Europe/London)." in html
     assert "SLA history" not in html and "enterprise normal" not in html
 
 
@@ -74,7 +76,7 @@ def test_customer_is_told_when_we_are_late(sla_ticket, customer, login):
     with time_machine.travel(london(2026, 11, 24, 9), tick=False):
         html = client.get(reverse("ticket_detail", args=[sla_ticket.reference])).content.decode()
     assert (
-        "We promised an answer by Monday 23 November 11:00 and we are running late. "
+        "We promised an answer by Monday 23 November, 11:00 (Europe/London) and we are running late. "
         "A senior colleague is now looking at it."
     ) in html
 
