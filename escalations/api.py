@@ -41,6 +41,7 @@ from escalations.models import (
     SLAPolicy,
 )
 from escalations.sla import selectors as sla_selectors
+from escalations.sla import services as sla_services
 from helpdesk.api.filters import PAGING_PARAMS, StrictOrderingFilter, reject_unknown_params
 from helpdesk.api.permissions import IsAdminOrStaffReadOnly, IsStaffMember
 from helpdesk.api.schema import schema_staff_only_register
@@ -702,12 +703,12 @@ class SlaPolicyViewSet(
         return found
 
     def perform_create(self, serializer):
-        serializer.instance = services.sla_policy_save(
+        serializer.instance = sla_services.sla_policy_save(
             policy=SLAPolicy(), actor=self.request.user, fields=serializer.validated_data
         )
 
     def perform_update(self, serializer):
-        serializer.instance = services.sla_policy_save(
+        serializer.instance = sla_services.sla_policy_save(
             policy=serializer.instance,
             actor=self.request.user,
             fields=serializer.validated_data,

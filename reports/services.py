@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from escalations.models import BusinessCalendar, SLAPolicy
-from escalations.services import sla_admin_required, sla_policy_save
+from escalations.sla.services import sla_admin_required, sla_policy_save
 from helpdesk.models import User
 from reports.models import CoachingSession
 from reports.simulator import Draft
@@ -37,7 +37,7 @@ def coaching_session_record(*, agent: User, manager: User, held_on: dt.date, not
 @transaction.atomic
 def sla_draft_apply(*, draft: Draft, actor: User, confirmed: bool, now: dt.datetime | None = None) -> list[SLAPolicy]:
     """An admin applies a simulated draft to the live policies, after confirming it, through the one policy-change
-    service (``escalations.services.sla_policy_save``: same permission, live clocks recomputed with used time kept).
+    service (``escalations.sla.services.sla_policy_save``: same permission, live clocks recomputed with used time kept).
     Atomic; applying the same draft twice changes nothing the second time."""
     sla_admin_required(actor)
     if not confirmed:

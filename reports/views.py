@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from escalations.models import EscalationType
-from escalations.services import sla_admin_required
+from escalations.sla.services import sla_admin_required
 from helpdesk.models import Category, Channel, Plan, Team, Tier
 from helpdesk.typing import AuthenticatedHttpRequest
 from helpdesk.views import form_errors, manager_required

@@ -12,7 +12,7 @@ from escalations.models import (
     TeamCalendar,
     WorkingInterval,
 )
-from escalations.services import business_calendar_save, business_calendar_snapshot, sla_policy_save
+from escalations.sla.services import business_calendar_save, business_calendar_snapshot, sla_policy_save
 
 
 class WorkingIntervalInline(admin.TabularInline):

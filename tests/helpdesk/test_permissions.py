@@ -113,7 +113,7 @@ def test_superuser_can_save_an_sla_policy_through_the_api(request, plans, who):
 def test_superuser_can_save_an_sla_policy_through_the_service(plans, superuser_agent):
     # given (sla_policy_save refused anyone whose role was not admin, while reports let superusers apply drafts)
     from escalations.models import BusinessCalendar, SLAPolicy
-    from escalations.services import sla_policy_save
+    from escalations.sla.services import sla_policy_save
 
     calendar = BusinessCalendar.objects.create(name="Always", timezone="UTC", is_24x7=True)
 
