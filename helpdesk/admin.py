@@ -154,18 +154,8 @@ class TicketAdmin(ServiceOnlyAdmin):
         if request.method == "POST":
             form = TicketUpdateForm(request.POST)
             if form.is_valid():
-                data = form.cleaned_data
                 try:
-                    changed = services.ticket_update(
-                        ticket=ticket,
-                        actor=request.user,
-                        expected_version=data["version"],
-                        status=data["status"],
-                        priority=data["priority"],
-                        category=data["category"],
-                        team=data["team"],
-                        assignee=data["assignee"],
-                    )
+                    changed = services.ticket_update(ticket=ticket, actor=request.user, **form.update_arguments())
                 except services.TicketConflict as conflict:
                     # Nothing was saved: show the current state with its new version, as the workspace does.
                     messages.error(request, str(conflict))

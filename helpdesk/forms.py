@@ -64,6 +64,12 @@ class TicketUpdateForm(forms.Form):
         empty_label="Unassigned",
     )
 
+    def update_arguments(self) -> dict:
+        """The cleaned form as ``ticket_update`` takes it: the workspace and Django admin submit this one form."""
+        data = self.cleaned_data
+        fields = ("status", "priority", "category", "team", "assignee")
+        return {"expected_version": data["version"], **{name: data[name] for name in fields}}
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].label_from_instance = lambda team: team.name

@@ -319,18 +319,8 @@ def ticket_update_view(request: AuthenticatedHttpRequest, reference: str) -> Htt
     ticket = selectors.ticket_get_for_user(user=request.user, reference=reference)
     form = TicketUpdateForm(request.POST)
     if form.is_valid():
-        data = form.cleaned_data
         try:
-            changed = services.ticket_update(
-                ticket=ticket,
-                actor=request.user,
-                expected_version=data["version"],
-                status=data["status"],
-                priority=data["priority"],
-                category=data["category"],
-                team=data["team"],
-                assignee=data["assignee"],
-            )
+            changed = services.ticket_update(ticket=ticket, actor=request.user, **form.update_arguments())
         except services.TicketConflict as conflict:
             # Nothing was saved: show the current state (with its new version) and say who changed it.
             return _render_detail(request, conflict.ticket, status=409, conflict=conflict)
