@@ -83,6 +83,18 @@ def seed_escalations(*, now: datetime, rng: random.Random, people: dict, stdout=
     def start(ticket: Ticket) -> datetime:
         return max(ticket.created_at + timedelta(minutes=20), now - timedelta(hours=20))
 
+    _seed_tier2_stages(take, start, agent=agent, specialist=specialist, specialist2=specialist2, now=now)
+    _seed_compensation_chains(take, start, agent=agent, specialist2=specialist2, manager=manager)
+    _seed_special_types(take, start, agent=agent, now=now)
+    _seed_manager_request(open_tickets, now=now)
+    if stdout is not None:
+        stdout.write(f"Escalations: {Escalation.objects.count()} records.")
+
+
+# The demo's stages, each taking the tickets it needs with ``take(*category_slugs)`` and starting at ``start(ticket)``.
+
+
+def _seed_tier2_stages(take, start, *, agent, specialist, specialist2, now: datetime) -> None:
     # Open, not yet accepted (waiting in the technical inbox).
     if ticket := take("outage", "integrations"):
         _escalate(ticket, agent, "technical", "functional", max(ticket.created_at, now - timedelta(minutes=12)))
@@ -116,6 +128,9 @@ def seed_escalations(*, now: datetime, rng: random.Random, people: dict, stdout=
                 summary="We rotated the webhook signing secret and re-sent the failed deliveries.",
                 now=t0 + timedelta(hours=2),
             )
+
+
+def _seed_compensation_chains(take, start, *, agent, specialist2, manager) -> None:
     # Superseded: accepted at tier 2, escalated further to tier 3 with compensation above the specialist's limit
     # (pending approval).
     if ticket := take("billing"):
@@ -167,6 +182,9 @@ def seed_escalations(*, now: datetime, rng: random.Random, people: dict, stdout=
                 note="Long-standing customer; approved.",
                 now=t0 + timedelta(minutes=70),
             )
+
+
+def _seed_special_types(take, start, *, agent, now: datetime) -> None:
     # Emergency, waiting for a manager (red banner, top of every queue).
     if ticket := take("outage"):
         t0 = max(ticket.created_at + timedelta(minutes=5), now - timedelta(minutes=25))
@@ -189,6 +207,9 @@ def seed_escalations(*, now: datetime, rng: random.Random, people: dict, stdout=
                 vendor_contact="depot-support@swiftship.example",
                 vendor_follow_up_at=now + timedelta(days=1),
             )
+
+
+def _seed_manager_request(open_tickets: list[Ticket], *, now: datetime) -> None:
     # A customer asks for a manager after a day without an answer: the oldest open ticket where the guard allows it.
     later = now - timedelta(minutes=30)
     for ticket in sorted(open_tickets, key=lambda t: t.created_at):
@@ -209,5 +230,3 @@ def seed_escalations(*, now: datetime, rng: random.Random, people: dict, stdout=
                 now=later,
             )
         break
-    if stdout is not None:
-        stdout.write(f"Escalations: {Escalation.objects.count()} records.")
