@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
 from django.db.models import (
@@ -52,11 +52,9 @@ from django.db.models import (
     Sum,
     Value,
     When,
-    Window,
 )
-from django.db.models.functions import Coalesce, RowNumber, TruncWeek
+from django.db.models.functions import Coalesce, TruncWeek
 
-from escalations.calls.selectors import callbacks_attention
 from escalations.models import (
     ClockState,
     ClockTarget,
@@ -69,8 +67,7 @@ from escalations.models import (
     RequestedBy,
     SLAClock,
 )
-from escalations.sla.selectors import sla_breaches_between
-from feedback.models import ActionStatus, CauseCategory, CoachingItem, CorrectiveAction, RootCauseAnalysis, Survey
+from feedback.models import Survey
 from helpdesk.models import (
     Category,
     Channel,
@@ -84,7 +81,7 @@ from helpdesk.models import (
     User,
 )
 from helpdesk.selectors import ticket_visibility_q_for, tickets_visible_to
-from knowledge_base.models import Article, ArticleStatus, ArticleUse, Deflection
+from knowledge_base.models import Article, ArticleStatus, ArticleUse
 
 UTC = dt.UTC
 Source = Literal["tickets", "escalations", "sla_clocks", "surveys", "compensations"]
@@ -961,434 +958,16 @@ def time_in_tier_hours(*, filters: MetricFilters, viewer: User | None = None) ->
     return result
 
 
-# --- coaching --------------------------------------------------------------------------------------------------
-
-COACHING_FACTOR = 1.5
-COACHING_MIN_TICKETS = 5
-
-
-@dataclass
-class CoachingRow:
-    agent: User
-    team: Team
-    tickets: int
-    escalated: int
-    escalation_rate: float
-    team_escalation_rate: float | None
-    escalations: int
-    avoidable: int
-    avoidable_rate: float | None
-    team_avoidable_rate: float | None
-    flags: list[str]
-    top_categories: list[tuple[str, int]]
-    kb_articles: list[Article] = field(default_factory=list)
-    coaching_items: list[CoachingItem] = field(default_factory=list)
-
-
-def _pct(num: int, den: int) -> float | None:
-    return round(100.0 * num / den, 1) if den else None
-
-
-def coaching_candidates(
-    *,
-    filters: MetricFilters,
-    viewer: User | None = None,
-    factor: float = COACHING_FACTOR,
-    min_tickets: int = COACHING_MIN_TICKETS,
-) -> list[CoachingRow]:
-    """Agents whose escalation rate or avoidable-escalation rate is *well above* their team's.
-
-    "Well above" means: the agent handled at least ``min_tickets`` (5) tickets of the cohort as their origin agent,
-    and their rate is at least ``factor`` (1.5) times the rate of the whole team (the agent included) and above
-    zero. The team is the origin team of the tickets (escalation rate) or the team that raised the escalations
-    (avoidable rate); an agent who works for two teams is compared with each. Three queries: tickets per (team,
-    agent), escalations per (team, agent), and the top three escalated categories per flagged agent (a window
-    function ranks them in the database); then, for the flagged agents, the published KB articles of those
-    categories and their coaching items from RCAs (one query each)."""
-    tickets = _base("tickets", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
-    ticket_rows = list(
-        tickets.annotate(team_key=ticket_origin_team(), agent_key=ticket_origin_agent())
-        .values("team_key", "agent_key")
-        .annotate(handled=Count("pk"), escalated=Count("pk", filter=ticket_escalated(filters.start)))
-        .order_by()
-    )
-    escalations = _base("escalations", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
-    escalation_rows = list(
-        escalations.values("from_team", "requested_by")
-        .annotate(total=Count("pk"), avoidable=Count("pk", filter=escalation_avoidable()))
-        .order_by()
-    )
-    team_tickets: dict[Any, list[int]] = {}
-    for row in ticket_rows:
-        totals = team_tickets.setdefault(row["team_key"], [0, 0])
-        totals[0] += row["handled"]
-        totals[1] += row["escalated"]
-    team_escalations: dict[Any, list[int]] = {}
-    agent_escalations: dict[tuple[Any, Any], tuple[int, int]] = {}
-    for row in escalation_rows:
-        totals = team_escalations.setdefault(row["from_team"], [0, 0])
-        totals[0] += row["total"]
-        totals[1] += row["avoidable"]
-        agent_escalations[(row["from_team"], row["requested_by"])] = (row["total"], row["avoidable"])
-
-    candidates: list[dict[str, Any]] = []
-    for row in ticket_rows:
-        team_id, agent_id = row["team_key"], row["agent_key"]
-        if team_id is None or agent_id is None or row["handled"] < min_tickets:
-            continue
-        rate = _pct(row["escalated"], row["handled"]) or 0.0
-        team_handled, team_escalated = team_tickets[team_id]
-        team_rate = _pct(team_escalated, team_handled)
-        total, avoidable = agent_escalations.get((team_id, agent_id), (0, 0))
-        team_total, team_avoidable = team_escalations.get(team_id, [0, 0])
-        avoidable_rate, team_avoidable_rate = _pct(avoidable, total), _pct(team_avoidable, team_total)
-        flags = []
-        if rate > 0 and team_rate is not None and rate >= factor * team_rate:
-            flags.append("escalation_rate")
-        if avoidable_rate and team_avoidable_rate is not None and avoidable_rate >= factor * team_avoidable_rate:
-            flags.append("avoidable_rate")
-        if flags:
-            candidates.append(
-                {
-                    "agent_id": agent_id,
-                    "team_id": team_id,
-                    "tickets": row["handled"],
-                    "escalated": row["escalated"],
-                    "escalation_rate": rate,
-                    "team_escalation_rate": team_rate,
-                    "escalations": total,
-                    "avoidable": avoidable,
-                    "avoidable_rate": avoidable_rate,
-                    "team_avoidable_rate": team_avoidable_rate,
-                    "flags": flags,
-                }
-            )
-    if not candidates:
-        return []
-    agent_ids = {c["agent_id"] for c in candidates}
-    users = User.objects.in_bulk(agent_ids)
-    teams = Team.objects.in_bulk({c["team_id"] for c in candidates})
-    top = top_escalated_categories(agent_ids=agent_ids, filters=filters, viewer=viewer)
-    rows = [
-        CoachingRow(
-            agent=users[c.pop("agent_id")],
-            team=teams[c.pop("team_id")],
-            top_categories=[],
-            **c,
-        )
-        for c in candidates
-    ]
-    for row in rows:
-        row.top_categories = top.get(row.agent.pk, [])
-    names = {name for row in rows for name, _ in row.top_categories}
-    articles = kb_articles_for_categories(category_names=names)
-    items = coaching_items_for(agent_ids=agent_ids, viewer=viewer)
-    for row in rows:
-        row.kb_articles = [a for name, _ in row.top_categories for a in articles.get(name, [])]
-        row.coaching_items = items.get(row.agent.pk, [])
-    return sorted(rows, key=lambda r: (-(r.escalation_rate or 0), r.agent.display_name))
-
-
-def top_escalated_categories(
-    *, agent_ids: set[int], filters: MetricFilters, viewer: User | None = None, limit: int = 3
-) -> dict[int, list[tuple[str, int]]]:
-    """Per agent, the categories they escalated most in the period, ranked by a window function (one query)."""
-    escalations = _base("escalations", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
-    ranked = (
-        escalations.filter(requested_by__in=agent_ids)
-        .values("requested_by", "ticket__category__name")
-        .annotate(n=Count("pk"))
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("requested_by")],
-                order_by=[F("n").desc(), F("ticket__category__name").asc(nulls_last=True)],
-            )
-        )
-        .filter(rank__lte=limit)
-        .order_by("requested_by", "rank")
-    )
-    result: dict[int, list[tuple[str, int]]] = {}
-    for row in ranked:
-        result.setdefault(row["requested_by"], []).append((row["ticket__category__name"] or "(no category)", row["n"]))
-    return result
-
-
-def kb_articles_for_categories(*, category_names: set[str], per_category: int = 3) -> dict[str, list[Article]]:
-    """The most helpful published articles of each category, at most ``per_category`` each (one query, ranked by
-    a window function)."""
-    if not category_names:
-        return {}
-    ranked = (
-        Article.objects.published()
-        .filter(category__name__in=category_names)
-        .select_related("category")
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("category")],
-                order_by=[F("helpful_count").desc(), F("title").asc(), F("pk").asc()],
-            )
-        )
-        .filter(rank__lte=per_category)
-        .order_by("category__name", "rank")
-    )
-    result: dict[str, list[Article]] = {}
-    for article in ranked:
-        assert article.category is not None  # filtered on category__name__in
-        result.setdefault(article.category.name, []).append(article)
-    return result
-
-
-def coaching_items_for(
-    *, agent_ids: set[int], viewer: User | None = None, per_agent: int = 5
-) -> dict[int, list[CoachingItem]]:
-    """The latest coaching items that RCAs raised for each agent, on tickets the viewer may see (one query)."""
-    if not agent_ids:
-        return {}
-    items = CoachingItem.objects.filter(agent__in=agent_ids)
-    if viewer is not None:
-        items = items.filter(ticket_visibility_q_for(viewer, prefix="rca__ticket__"))
-    ranked = (
-        items.select_related("rca__ticket")
-        .annotate(
-            rank=Window(RowNumber(), partition_by=[F("agent")], order_by=[F("created_at").desc(), F("pk").desc()])
-        )
-        .filter(rank__lte=per_agent)
-        .order_by("agent", "rank")
-    )
-    result: dict[int, list[CoachingItem]] = {}
-    for item in ranked:
-        result.setdefault(item.agent_id, []).append(item)
-    return result
-
-
-# --- needs attention now ---------------------------------------------------------------------------------------
-
-LOW_CSAT = 2
-
-
-ATTENTION_LOW_CSAT_DAYS = 28
-
-
-def needs_attention(
-    *, viewer: User, now: dt.datetime, limit: int = 8, period: MetricFilters | None = None
-) -> dict[str, Any]:
-    """SLA breaches today (UTC, by their true deadline), open emergencies, tickets inside their SLA warning window
-    (``Ticket.objects.sla_warning``: the policy's warn %), due and overdue callbacks, compensation waiting for
-    approval, and the low CSAT scores of ``period`` (the dashboard's period; 28 days by default). Lists and counts
-    come from ``tickets_visible_to(viewer)``, so nothing leaks to a viewer who cannot see it; the low scores are read
-    from the same rows as the CSAT tile, so the tile and the list can never disagree."""
-    visible = tickets_visible_to(viewer).open()
-    emergencies = visible.filter(is_emergency=True).order_by(F("sla_due_at").asc(nulls_last=True), "created_at")
-    breaching = visible.sla_warning(now).order_by("sla_due_at")
-    result: dict[str, Any] = {
-        "emergencies": list(emergencies.with_list_related()[:limit]),
-        "emergency_count": emergencies.count(),
-        "breaching": list(breaching.with_list_related()[:limit]),
-        "breaching_count": breaching.count(),
-    }
-    today = MetricFilters.last_days(now=now, days=1)
-    result["sla_breaches_today"] = sla_breaches_between(user=viewer, start=today.start, end=today.end)
-    pending = CompensationRequest.objects.filter(
-        ticket_visibility_q_for(viewer, prefix="ticket__"), status=CompensationStatus.PENDING
-    ).order_by("created_at", "pk")
-    result["pending_approvals"] = list(pending.select_related("ticket", "requested_by")[:limit])
-    result["pending_approval_count"] = pending.count()
-    period = period or MetricFilters.last_days(now=now, days=ATTENTION_LOW_CSAT_DAYS)
-    low = _base("surveys", filters=period, viewer=viewer, start=period.start, end=period.end).filter(csat__lte=LOW_CSAT)
-    # One query for the list and its total: every row carries the count of all rows (a window over the whole set).
-    low_rows = list(
-        low.annotate(total=Window(Count("pk")))
-        .select_related("ticket")
-        .order_by(f"-{SOURCE_TIME['surveys']}", "-pk")[:limit]
-    )
-    result["low_csat"] = low_rows
-    result["low_csat_count"] = low_rows[0].total if low_rows else 0
-    result["low_csat_days"] = (period.end - period.start).days
-    result["callbacks"] = callbacks_attention(user=viewer, now=now, limit=limit)
-    return result
-
-
-def sla_breaches_by_team_and_plan(
-    *, filters: MetricFilters, viewer: User | None = None
-) -> tuple[list[BreakdownRow], list[BreakdownRow]]:
-    """The ``sla_breaches`` metric by team and by plan from one pass over the clocks (one query grouped by both,
-    summed here over a few rows; plus one query each to name the teams and plans). Groups without a breach are
-    left out."""
-    qs = _base("sla_clocks", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
-    rows = list(
-        qs.filter(breached_at__isnull=False)
-        .values(team=F("ticket__team"), plan=F("ticket__organization__plan"))
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    result = []
-    for by in ("team", "plan"):
-        totals: dict[Any, int] = {}
-        for row in rows:
-            totals[row[by]] = totals.get(row[by], 0) + row["n"]
-        labels = dimension_labels(by, list(totals))
-        breakdown = [
-            BreakdownRow(key=k, label=labels.get(k, "(none)"), value=float(n), num=n, den=None)
-            for k, n in totals.items()
-        ]
-        result.append(sorted(breakdown, key=lambda r: (-(r.num or 0), r.label)))  # num is set on every row here
-    return result[0], result[1]
-
-
-# --- compensation, root causes, knowledge base ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CompensationRow:
-    currency: str
-    approval: str  # "auto_approved" (within the requester's limit) or "approved" (by an approver)
-    approver: str
-    count: int
-    total: Any  # Decimal, in ``currency``
-
-
-def compensation_granted(*, filters: MetricFilters, viewer: User | None = None) -> list[CompensationRow]:
-    """Compensation granted in the period, by type of approval (within the requester's own limit, or approved by
-    someone) and approver, per currency (amounts in different currencies are never added). One query."""
-    qs = _base("compensations", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
-    rows = (
-        qs.filter(status__in=GRANTED)
-        .values("currency", "status", "decided_by")
-        .annotate(n=Count("pk"), total=Sum("amount"))
-        .order_by()
-    )
-    rows = list(rows)
-    names = dimension_labels("approver", [row["decided_by"] for row in rows])
-    result = [
-        CompensationRow(
-            currency=row["currency"],
-            approval=row["status"],
-            approver=names.get(row["decided_by"], "(within the requester's limit)")
-            if row["status"] == CompensationStatus.APPROVED
-            else "(within the requester's limit)",
-            count=row["n"],
-            total=row["total"],
-        )
-        for row in rows
-    ]
-    return sorted(result, key=lambda r: (r.currency, -r.total, r.approver))
-
-
-@dataclass(frozen=True)
-class RootCauseRow:
-    cause: str
-    label: str
-    analyses: int
-    preventable: int
-    actions_open: int
-    actions_overdue: int
-    actions_done: int
-
-
-def top_root_causes(
-    *, filters: MetricFilters, viewer: User | None = None, today: dt.date | None = None, limit: int = 5
-) -> list[RootCauseRow]:
-    """The most frequent RCA cause categories of the period (RCAs written in it), with their corrective actions'
-    status: open, of which overdue (due before ``today``), and done. Two queries, both grouped by cause."""
-    today = today or filters.end.date()
-    rcas = RootCauseAnalysis.objects.filter(created_at__gte=filters.start, created_at__lt=filters.end)
-    if viewer is not None:
-        rcas = rcas.filter(ticket_visibility_q_for(viewer, prefix="ticket__"))
-    counts = list(
-        rcas.values("cause_category")
-        .annotate(n=Count("pk"), preventable=Count("pk", filter=Q(preventable=True)))
-        .order_by("-n", "cause_category")[:limit]
-    )
-    causes = [row["cause_category"] for row in counts]
-    actions: dict[str, Mapping[str, Any]] = {
-        row["rca__cause_category"]: row
-        for row in CorrectiveAction.objects.filter(rca__in=rcas, rca__cause_category__in=causes)
-        .values("rca__cause_category")
-        .annotate(
-            open=Count("pk", filter=Q(status=ActionStatus.OPEN)),
-            overdue=Count("pk", filter=Q(status=ActionStatus.OPEN, due_date__lt=today)),
-            done=Count("pk", filter=Q(status=ActionStatus.DONE)),
-        )
-        .order_by()
-    }
-    labels = dict(CauseCategory.choices)
-    return [
-        RootCauseRow(
-            cause=row["cause_category"],
-            label=labels.get(row["cause_category"], row["cause_category"]),
-            analyses=row["n"],
-            preventable=row["preventable"],
-            actions_open=actions.get(row["cause_category"], {}).get("open", 0),
-            actions_overdue=actions.get(row["cause_category"], {}).get("overdue", 0),
-            actions_done=actions.get(row["cause_category"], {}).get("done", 0),
-        )
-        for row in counts
-    ]
-
-
-DEFLECTION_WINDOW = dt.timedelta(hours=24)
-
-
-def kb_deflections(*, filters: MetricFilters, now: dt.datetime) -> dict[str, int]:
-    """Suggested articles customers opened in the period, and how many deflected a ticket, as the knowledge base
-    defines it (``knowledge_base.models.Deflection``): settled (24 h passed) with no ticket submitted. ``confirmed``
-    is the conservative lower bound (the customer said it solved the problem); ``pending`` are still inside their
-    window. Deflections belong to no ticket, so there is nothing to hide from a viewer. One query."""
-    settled_before = now - DEFLECTION_WINDOW
-    return Deflection.objects.filter(opened_at__gte=filters.start, opened_at__lt=filters.end).aggregate(
-        opened=Count("pk"),
-        deflected=Count("pk", filter=Q(ticket__isnull=True, opened_at__lte=settled_before)),
-        confirmed=Count("pk", filter=Q(ticket__isnull=True, confirmed_at__isnull=False)),
-        submitted_anyway=Count("pk", filter=Q(ticket__isnull=False)),
-        pending=Count("pk", filter=Q(ticket__isnull=True, opened_at__gt=settled_before)),
-    )
-
-
-@dataclass(frozen=True)
-class ArticleRow:
-    article_id: int
-    title: str
-    escalated_tickets: int
-
-
-def articles_before_escalation(
-    *, filters: MetricFilters, viewer: User | None = None, limit: int = 5
-) -> list[ArticleRow]:
-    """Articles that most often came before an escalation: per article, the tickets escalated in the period on which
-    the article had been tried first, either by an agent (an ``ArticleUse`` before the escalation) or by the
-    customer (a suggested article opened before submitting the ticket anyway, a ``Deflection`` with the ticket).
-    Three grouped queries, exact: tickets per article by agents, plus by customers, minus the tickets counted
-    by both (ArticleUse is unique per article and ticket; a ticket may carry several deflection rows)."""
-    escalations = _base("escalations", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
-    by_agent = ArticleUse.objects.filter(
-        Exists(escalations.filter(ticket=OuterRef("ticket"), created_at__gte=OuterRef("created_at")))
-    )
-    by_customer = Deflection.objects.filter(Exists(escalations.filter(ticket=OuterRef("ticket"))))
-    both = by_agent.filter(Exists(by_customer.filter(article=OuterRef("article"), ticket=OuterRef("ticket"))))
-    counts: dict[int, int] = {}
-    for qs, sign in ((by_agent, 1), (by_customer, 1), (both, -1)):
-        for row in qs.order_by().values("article").annotate(n=Count("ticket", distinct=True)):
-            counts[row["article"]] = counts.get(row["article"], 0) + sign * row["n"]
-    top = sorted(((pk, n) for pk, n in counts.items() if n > 0), key=lambda item: (-item[1], item[0]))[:limit]
-    titles = dict(Article.objects.filter(pk__in=[pk for pk, _ in top]).values_list("pk", "title"))
-    return [ArticleRow(article_id=pk, title=titles.get(pk, ""), escalated_tickets=n) for pk, n in top]
-
-
 __all__ = [
     "DASHBOARD_TILES",
     "METRICS",
-    "CoachingRow",
     "Metric",
     "MetricFilters",
     "Series",
     "Tile",
-    "coaching_candidates",
     "escalation_rate_by_type",
     "metric_breakdown",
     "metric_series",
     "metric_tiles",
-    "needs_attention",
     "time_in_tier_hours",
 ]

@@ -23,7 +23,7 @@ from escalations.sla.services import sla_admin_required
 from helpdesk.models import Category, Channel, Plan, Team, Tier
 from helpdesk.typing import AuthenticatedHttpRequest
 from helpdesk.views import form_errors, manager_required
-from reports import charts, metrics
+from reports import charts, coaching, dashboard, metrics
 from reports.csv_export import csv_render
 from reports.forms import CoachingSessionForm, SLASimulatorForm
 from reports.selectors import coachable_staff, coaching_sessions_recent
@@ -131,7 +131,7 @@ def dashboard_view(request: AuthenticatedHttpRequest) -> HttpResponse:
             "tickets resolved at first contact."
         ),
     )
-    breaches_by_team, breaches_by_plan = metrics.sla_breaches_by_team_and_plan(filters=period, viewer=viewer)
+    breaches_by_team, breaches_by_plan = dashboard.sla_breaches_by_team_and_plan(filters=period, viewer=viewer)
     context = {
         "page_title": "Manager dashboard",
         "days": days,
@@ -145,13 +145,13 @@ def dashboard_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         "csat_chart": csat_chart,
         "sla_breaches_by_team": breaches_by_team,
         "sla_breaches_by_plan": breaches_by_plan,
-        "compensation": metrics.compensation_granted(filters=period, viewer=viewer),
-        "root_causes": metrics.top_root_causes(filters=period, viewer=viewer, today=now.date()),
-        "deflections": metrics.kb_deflections(filters=period, now=now),
-        "articles_before_escalation": metrics.articles_before_escalation(filters=period, viewer=viewer),
+        "compensation": dashboard.compensation_granted(filters=period, viewer=viewer),
+        "root_causes": dashboard.top_root_causes(filters=period, viewer=viewer, today=now.date()),
+        "deflections": dashboard.kb_deflections(filters=period, now=now),
+        "articles_before_escalation": dashboard.articles_before_escalation(filters=period, viewer=viewer),
         "time_in_tier": metrics.time_in_tier_hours(filters=period, viewer=viewer),
         "tier_labels": dict(Tier.choices),
-        "attention": metrics.needs_attention(viewer=viewer, now=now, period=period),
+        "attention": dashboard.needs_attention(viewer=viewer, now=now, period=period),
     }
     return TemplateResponse(request, "reports/dashboard.html", context)
 
@@ -174,7 +174,7 @@ def coaching_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Coaching session with {form.cleaned_data['agent']} recorded.")
             return redirect(f"{request.path}?days={days}")
-    candidates = metrics.coaching_candidates(filters=period, viewer=request.user)
+    candidates = coaching.coaching_candidates(filters=period, viewer=request.user)
     sessions = list(coaching_sessions_recent())
     sessions_by_agent: dict[int, list] = {}
     for session in sessions:
@@ -188,8 +188,8 @@ def coaching_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         "candidates": [(row, sessions_by_agent.get(row.agent.pk, [])) for row in candidates],
         "sessions": sessions,
         "form": form,
-        "factor": metrics.COACHING_FACTOR,
-        "min_tickets": metrics.COACHING_MIN_TICKETS,
+        "factor": coaching.COACHING_FACTOR,
+        "min_tickets": coaching.COACHING_MIN_TICKETS,
     }
     return TemplateResponse(request, "reports/coaching.html", context)
 
@@ -202,7 +202,7 @@ def attention_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     now = timezone.now()
     days = _period_days(request)
     period = metrics.MetricFilters.last_days(now=now, days=days)
-    context = {"attention": metrics.needs_attention(viewer=request.user, now=now, period=period), "days": days}
+    context = {"attention": dashboard.needs_attention(viewer=request.user, now=now, period=period), "days": days}
 
     return TemplateResponse(request, "reports/dashboard.html#attention", context)
 

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from helpdesk.models import Channel
-from reports import metrics
+from reports import coaching, dashboard, metrics
 from reports.metrics import MetricFilters
 from tests.reports.conftest import at
 
@@ -87,7 +87,7 @@ def test_no_tickets_gives_empty_rates_not_errors(db, manager):
     assert all(t.change is None for t in tiles)
     series = metrics.metric_series("escalation_rate", filters=PERIOD)
     assert [v for _, v in series[0].points] == [None, None]
-    assert metrics.coaching_candidates(filters=PERIOD) == []
+    assert coaching.coaching_candidates(filters=PERIOD) == []
     assert metrics.time_in_tier_hours(filters=PERIOD) == {1: None, 2: None, 3: None}
 
 
@@ -174,7 +174,7 @@ def test_time_in_each_tier(dataset, manager):
 def test_coaching_flags_agents_well_above_their_team(dataset, manager, agent2, teams):
     # given Frontline escalated 3 of 7 tickets (42.9%) and agent2 2 of 3 (66.7% >= 1.5 x 42.9% = 64.3%)
     # when the threshold is 3 tickets
-    rows = metrics.coaching_candidates(filters=PERIOD, viewer=manager, min_tickets=3)
+    rows = coaching.coaching_candidates(filters=PERIOD, viewer=manager, min_tickets=3)
     # then only agent2 is flagged, for the escalation rate (avoidable 33.3% < 1.5 x 25%), with their top category
     assert len(rows) == 1
     row = rows[0]
@@ -184,7 +184,7 @@ def test_coaching_flags_agents_well_above_their_team(dataset, manager, agent2, t
     assert row.flags == ["escalation_rate"]
     assert row.top_categories == [("Outage", 3)]
     # and with the default minimum of 5 tickets nobody has enough tickets to be judged
-    assert metrics.coaching_candidates(filters=PERIOD, viewer=manager) == []
+    assert coaching.coaching_candidates(filters=PERIOD, viewer=manager) == []
 
 
 def test_needs_attention_lists_only_what_the_viewer_may_see(dataset, manager, agent):
@@ -197,8 +197,8 @@ def test_needs_attention_lists_only_what_the_viewer_may_see(dataset, manager, ag
     Ticket.objects.filter(pk=dataset.t7.pk).update(**soon)
     Ticket.objects.filter(pk=dataset.t6.pk).update(**soon)  # resolved: ignored
     # when the manager and the agent look
-    for_manager = metrics.needs_attention(viewer=manager, now=now)
-    for_agent = metrics.needs_attention(viewer=agent, now=now)
+    for_manager = dashboard.needs_attention(viewer=manager, now=now)
+    for_agent = dashboard.needs_attention(viewer=agent, now=now)
     # then the manager sees both emergencies; the agent never sees the restricted one
     assert {t.subject for t in for_manager["emergencies"]} == {"T4", "T5 restricted"}
     assert for_manager["emergency_count"] == 2

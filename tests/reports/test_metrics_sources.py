@@ -14,7 +14,7 @@ from feedback.models import CoachingItem, CorrectiveAction, RootCauseAnalysis, S
 from helpdesk.models import EventKind, TicketEvent
 from knowledge_base import services as kb_services
 from knowledge_base.models import Article, Deflection
-from reports import metrics
+from reports import coaching, dashboard, metrics
 from reports.metrics import MetricFilters
 from tests.reports.conftest import at
 
@@ -99,7 +99,7 @@ def test_sla_breaches_by_team_and_plan_and_hidden_from_agents(clocks, manager, a
         "Next response": (None, 0, 0),
     }
     # the dashboard reads both from one query
-    by_team, by_plan = metrics.sla_breaches_by_team_and_plan(filters=PERIOD, viewer=manager)
+    by_team, by_plan = dashboard.sla_breaches_by_team_and_plan(filters=PERIOD, viewer=manager)
     assert [(r.label, r.num) for r in by_team] == [("Frontline", 2), ("Compliance", 1)]
     assert [(r.label, r.num) for r in by_plan] == [("Enterprise", 2), ("Basic", 1)]
     # the agent cannot see the restricted T5: first response 3 met of 4 decided
@@ -213,7 +213,7 @@ def test_compensation_granted_by_type_and_approver(compensations, manager, agent
     assert value("compensations_granted", manager) == 3
     rows = [
         (r.currency, r.approval, r.approver, r.count, r.total)
-        for r in metrics.compensation_granted(filters=PERIOD, viewer=manager)
+        for r in dashboard.compensation_granted(filters=PERIOD, viewer=manager)
     ]
     assert rows == [
         ("EUR", "approved", "Cora Ng", 1, Decimal("100.00")),
@@ -225,7 +225,7 @@ def test_compensation_granted_by_type_and_approver(compensations, manager, agent
 
 
 def test_needs_attention_lists_pending_approvals(compensations, manager):
-    attention = metrics.needs_attention(viewer=manager, now=at(16, 0))
+    attention = dashboard.needs_attention(viewer=manager, now=at(16, 0))
     assert attention["pending_approval_count"] == 1
     assert [(c.ticket.subject, c.amount) for c in attention["pending_approvals"]] == [("T1", Decimal("500.00"))]
 
@@ -256,14 +256,14 @@ def test_top_root_causes_with_their_actions_status(dataset, manager, agent, agen
                 rca=rca, description=description, owner=manager, due_date=due, status=status
             )
     # when the top root causes are read on 16 Nov
-    top = metrics.top_root_causes(filters=PERIOD, viewer=manager, today=at(16, 0).date())
+    top = dashboard.top_root_causes(filters=PERIOD, viewer=manager, today=at(16, 0).date())
     # then product defects lead with 2 analyses (1 preventable), 2 open actions of which 1 overdue, 1 done
     assert [(r.label, r.analyses, r.preventable, r.actions_open, r.actions_overdue, r.actions_done) for r in top] == [
         ("Product defect", 2, 1, 2, 1, 1),
         ("Training gap", 1, 1, 0, 0, 0),
     ]
     # and the agent, who cannot see T5, sees one product defect
-    top = metrics.top_root_causes(filters=PERIOD, viewer=agent, today=at(16, 0).date())
+    top = dashboard.top_root_causes(filters=PERIOD, viewer=agent, today=at(16, 0).date())
     assert [(r.label, r.analyses, r.actions_open) for r in top] == [("Product defect", 1, 1), ("Training gap", 1, 0)]
 
 
@@ -322,7 +322,7 @@ def test_avoidable_when_a_published_article_existed_and_was_not_opened(kb, manag
 
 def test_kb_deflections_follow_the_knowledge_base_definition(kb):
     # five openings in the period: three submitted anyway, one settled without a ticket (and confirmed), one pending
-    assert metrics.kb_deflections(filters=PERIOD, now=at(16, 0)) == {
+    assert dashboard.kb_deflections(filters=PERIOD, now=at(16, 0)) == {
         "opened": 5,
         "deflected": 1,
         "confirmed": 1,
@@ -334,7 +334,7 @@ def test_kb_deflections_follow_the_knowledge_base_definition(kb):
 def test_articles_that_most_often_precede_an_escalation(kb, manager):
     # Outage checklist: T3 (used by the agent and opened by the customer: counted once) and T4 -> 2
     # Billing FAQ: T4 -> 1 (its openings without a ticket preceded no escalation)
-    rows = metrics.articles_before_escalation(filters=PERIOD, viewer=manager)
+    rows = dashboard.articles_before_escalation(filters=PERIOD, viewer=manager)
     assert [(r.title, r.escalated_tickets) for r in rows] == [("Outage checklist", 2), ("Billing FAQ", 1)]
 
 
@@ -348,7 +348,7 @@ def test_coaching_shows_kb_articles_of_top_categories_and_rca_coaching_items(kb,
     )
     CoachingItem.objects.create(agent=agent2, rca=rca, note="Check the status page before escalating.")
     # when the coaching view's rows are computed
-    (row,) = metrics.coaching_candidates(filters=PERIOD, viewer=manager, min_tickets=3)
+    (row,) = coaching.coaching_candidates(filters=PERIOD, viewer=manager, min_tickets=3)
     # then agent2's top category (Outage) comes with its published article (not the draft) and the coaching item
     assert row.agent == agent2
     assert row.top_categories == [("Outage", 3)]
@@ -399,7 +399,7 @@ def test_the_csat_tile_and_the_low_csat_list_count_the_same_surveys(surveys, man
 
     # when the dashboard's tiles and its attention panel are computed for the same period
     tile = next(t for t in metrics.metric_tiles(["csat"], filters=PERIOD, viewer=manager))
-    attention = metrics.needs_attention(viewer=manager, now=at(16, 0), period=PERIOD)
+    attention = dashboard.needs_attention(viewer=manager, now=at(16, 0), period=PERIOD)
 
     # then the list holds exactly the low scores among the tile's sample
     assert [s.ticket_id for s in attention["low_csat"]] == [surveys.t2.pk]

@@ -12,7 +12,7 @@ from django.urls import reverse
 from escalations.sla.engine import sla_sweep
 from escalations.sla.selectors import sla_breaching_soon
 from helpdesk.models import Ticket
-from reports.metrics import needs_attention
+from reports.dashboard import needs_attention
 
 T0 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 
