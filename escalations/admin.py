@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin
 
 from escalations import services
+from escalations.compensation import compensation_decide, money
 from escalations.models import (
     Call,
     Callback,
@@ -117,7 +118,7 @@ class CompensationRequestAdmin(ServiceOnlyAdmin):
     @admin.action(description="Approve the selected compensation requests")
     def approve(self, request, queryset):
         def apply(compensation: CompensationRequest) -> str:
-            services.compensation_decide(request=compensation, actor=request.user, approve=True)
+            compensation_decide(request=compensation, actor=request.user, approve=True)
             return "approved"
 
         self.apply_each(request, queryset, apply=apply, label=_compensation_label)
@@ -125,7 +126,7 @@ class CompensationRequestAdmin(ServiceOnlyAdmin):
     @admin.action(description="Reject the selected compensation requests…")
     def reject(self, request, queryset):
         def apply(compensation: CompensationRequest, data: dict) -> str:
-            services.compensation_decide(request=compensation, actor=request.user, approve=False, note=data["note"])
+            compensation_decide(request=compensation, actor=request.user, approve=False, note=data["note"])
             return "rejected"
 
         return self.action_with_form(
@@ -143,7 +144,7 @@ def _escalation_label(escalation: Escalation) -> str:
 
 
 def _compensation_label(compensation: CompensationRequest) -> str:
-    return f"{compensation.ticket.reference} {services.money(compensation.amount, compensation.currency)}"
+    return f"{compensation.ticket.reference} {money(compensation.amount, compensation.currency)}"
 
 
 @admin.register(VendorCase)

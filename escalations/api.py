@@ -27,6 +27,7 @@ from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 from rest_framework.response import Response
 
 from escalations import selectors, services
+from escalations.compensation import compensation_decide
 from escalations.models import (
     BusinessCalendar,
     ClockState,
@@ -626,7 +627,7 @@ class ApprovalViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveMod
         compensation = self.get_object()
         data = serializer_class(data=request.data)
         data.is_valid(raise_exception=True)
-        decided = services.compensation_decide(
+        decided = compensation_decide(
             request=compensation,
             actor=request.user,
             approve=approve,

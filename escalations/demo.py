@@ -12,6 +12,7 @@ import time_machine
 from django.db import transaction
 
 from escalations import services
+from escalations.compensation import compensation_decide
 from escalations.defaults import escalation_config_ensure
 from escalations.models import Escalation
 from helpdesk.models import OPEN_STATUSES, Ticket
@@ -175,7 +176,7 @@ def _seed_compensation_chains(take, start, *, agent, specialist2, manager) -> No
         with _at(t0 + timedelta(minutes=70)):
             services.escalation_accept(escalation=top, actor=manager, now=t0 + timedelta(minutes=70))
             pending = top.compensation_requests.get()
-            services.compensation_decide(
+            compensation_decide(
                 request=pending,
                 actor=manager,
                 approve=True,

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from escalations import selectors, services
+from escalations.compensation import compensation_decide, money
 from escalations.forms import (
     TYPE_HELP,
     DecisionForm,
@@ -192,7 +193,7 @@ def compensation_decide_view(request: AuthenticatedHttpRequest, pk: int) -> Http
         messages.error(request, "Choose approve or reject.")
         return redirect("compensation_approvals")
     try:
-        services.compensation_decide(
+        compensation_decide(
             request=compensation,
             actor=request.user,
             approve=form.cleaned_data["decision"] == "approve",
@@ -206,7 +207,7 @@ def compensation_decide_view(request: AuthenticatedHttpRequest, pk: int) -> Http
         verdict = "approved" if form.cleaned_data["decision"] == "approve" else "rejected"
         messages.success(
             request,
-            f"You {verdict} {services.money(compensation.amount, compensation.currency)} for {compensation.ticket.reference}.",
+            f"You {verdict} {money(compensation.amount, compensation.currency)} for {compensation.ticket.reference}.",
         )
     return redirect("escalation_review" if request.POST.get("next") == "review" else "compensation_approvals")
 

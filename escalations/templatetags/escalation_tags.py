@@ -1,6 +1,6 @@
 from django import template
 
-from escalations.services import money as _money
+from escalations.compensation import money as _money
 
 register = template.Library()
 

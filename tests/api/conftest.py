@@ -120,8 +120,9 @@ def world(people, tickets, teams, make_ticket, sla_policy, settings):
 
     from django.utils import timezone
 
+    from escalations.compensation import compensation_request_create
     from escalations.defaults import escalation_config_ensure
-    from escalations.services import compensation_request_create, escalation_create
+    from escalations.services import escalation_create
     from feedback.models import Survey
     from feedback.selectors import survey_token_make
     from feedback.services import surveys_send_due

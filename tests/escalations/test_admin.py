@@ -9,8 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from escalations.compensation import compensation_request_create
 from escalations.models import CompensationStatus, Escalation, EscalationStatus
-from escalations.services import compensation_request_create, escalation_accept
+from escalations.services import escalation_accept
 from helpdesk.models import EventKind
 
 

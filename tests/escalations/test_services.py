@@ -8,6 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils import timezone
 
+from escalations.compensation import compensation_decide, compensation_request_create
+from escalations.errors import EscalationConflict
 from escalations.models import (
     CompensationStatus,
     Escalation,
@@ -18,9 +20,6 @@ from escalations.models import (
     VendorCase,
 )
 from escalations.services import (
-    EscalationConflict,
-    compensation_decide,
-    compensation_request_create,
     escalation_accept,
     escalation_escalate_further,
     escalation_reassign,

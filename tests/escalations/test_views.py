@@ -7,8 +7,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from escalations.compensation import compensation_request_create
 from escalations.models import Escalation
-from escalations.services import compensation_request_create, escalation_accept
+from escalations.services import escalation_accept
 
 
 def form_data(**overrides):

@@ -84,11 +84,10 @@ def customer_views(client, login, customer):
 
 def test_no_staff_text_reaches_the_customer(customer, agent, specialist, manager, teams, make_ticket, customer_views):
     from escalations.calls import services as calls
+    from escalations.compensation import compensation_decide, compensation_request_create
     from escalations.defaults import escalation_config_ensure
     from escalations.models import CallDirection, CallOutcome, CompensationRequest
     from escalations.services import (
-        compensation_decide,
-        compensation_request_create,
         escalation_accept,
         escalation_create,
         escalation_escalate_further,
