@@ -8,6 +8,7 @@ from helpdesk.signin import SignInForm
 
 urlpatterns = [
     path("", views.home_view, name="home"),
+    path("favicon.ico", views.favicon_view, name="favicon"),
     path("login/", auth_views.LoginView.as_view(form_class=SignInForm, redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("tickets/", views.ticket_list_view, name="ticket_list"),

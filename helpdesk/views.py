@@ -15,9 +15,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -380,3 +381,9 @@ def availability_toggle_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     ):
         target = "home"
     return redirect(target)
+
+
+@require_GET
+def favicon_view(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for ``/favicon.ico`` on pages that name no icon (admin, API docs): send them to ours."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))

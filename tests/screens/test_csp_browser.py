@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -80,3 +81,16 @@ def test_workspace_presence_polls_once_per_interval(
     # and the box is still the one element, updated in place
     assert page.locator("#presence").count() == 1
     assert page.locator("#presence").get_attribute("hx-trigger") == "load, every 2s"
+
+
+def test_favicon_is_served_so_no_page_logs_a_404(client):
+    from django.contrib.staticfiles import finders
+    from django.templatetags.static import static
+
+    # given a browser asking for the conventional icon path
+    # when it is requested
+    response = client.get("/favicon.ico")
+    # then it is sent to our own icon, a static file that exists
+    assert response.status_code == 301
+    assert response["Location"] == static("favicon.svg")
+    assert "<svg" in Path(finders.find("favicon.svg")).read_text()
