@@ -34,7 +34,7 @@ from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from escalations.bulk import _events_record_bulk, _insert_many, _Notice, _notify_bulk, _quiet_until, _team_people
-from escalations.hops import HopRouter, breach_hop_specs, escalation_hops_open, escalation_hops_page
+from escalations.hops import TARGET_WORDS, HopRouter, breach_hop_specs, escalation_hops_open, escalation_hops_page
 from escalations.models import (
     LIVE_CLOCK_STATES,
     ClockState,
@@ -392,13 +392,6 @@ class SweepResult:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-TARGET_WORDS = {
-    ClockTarget.FIRST_RESPONSE: "first response",
-    ClockTarget.NEXT_RESPONSE: "next response",
-    ClockTarget.RESOLUTION: "resolution",
-}
 
 
 def sla_sweep(*, now: datetime, batch_size: int = 500) -> SweepResult:
