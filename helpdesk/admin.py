@@ -11,7 +11,7 @@ from django.urls import path
 from django.utils import timezone
 
 from helpdesk import selectors, services
-from helpdesk.admin_services import ServiceOnlyAdmin, refusal_text
+from helpdesk.admin_services import ServiceOnlyAdmin, ViewOnlyAdmin, refusal_text
 from helpdesk.forms import TicketUpdateForm
 from helpdesk.models import (
     ApiToken,
@@ -248,22 +248,11 @@ def _ticket_update_form(ticket: Ticket) -> TicketUpdateForm:
 
 
 @admin.register(TicketEvent)
-class TicketEventAdmin(admin.ModelAdmin):
-    """Read-only: the audit trail is append-only."""
-
+class TicketEventAdmin(ViewOnlyAdmin):
     list_display = ("created_at", "ticket", "kind", "actor", "is_public")
     list_filter = ("kind", "is_public")
     search_fields = ("ticket__reference", "body")
     list_select_related = ("ticket", "actor")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Attachment)

@@ -61,12 +61,20 @@ def admin_apply_each(
 
 class ServiceOnlyAdmin(admin.ModelAdmin):
     """A stateful record: every field is read-only here and rows are created only by the product's services.
-    Changes go through admin actions that call the services (see ``admin_apply_each``)."""
+    Changes go through admin actions that call the services (see ``admin_apply_each``).
+
+    Nor can such a row be deleted here, not even by a superuser: a ticket's timeline, an escalation's hops, a survey
+    or an SLA clock is evidence that reports, audits and the customer's own history rely on, and a delete would cascade
+    through it silently. Personal data leaves the product through the data-protection erasure, which anonymises and
+    keeps the shape; closing, cancelling and withdrawing are the services' own state changes."""
 
     # Extra exception types the app's services raise as refusals (e.g. EscalationConflict).
     refusals: tuple[type[Exception], ...] = ()
 
     def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
     def get_readonly_fields(self, request, obj=None):
@@ -124,3 +132,11 @@ def admin_action_with_form(
         "rows": [label(obj) for obj in queryset],
     }
     return TemplateResponse(request, "admin/service_action_form.html", context)
+
+
+class ViewOnlyAdmin(ServiceOnlyAdmin):
+    """Viewable only: an append-only log (a ticket's events, the SLA history) or state that one engine alone writes
+    (SLA clocks). Not even an admin action changes it."""
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -13,6 +13,7 @@ from escalations.models import (
     WorkingInterval,
 )
 from escalations.sla.services import business_calendar_save, business_calendar_snapshot, sla_policy_save
+from helpdesk.admin_services import ViewOnlyAdmin
 
 
 class WorkingIntervalInline(admin.TabularInline):
@@ -75,19 +76,8 @@ class SLAPolicyAdmin(admin.ModelAdmin):
         sla_policy_save(policy=obj, actor=request.user, fields={})
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(SLAClock)
-class SLAClockAdmin(ReadOnlyAdmin):
+class SLAClockAdmin(ViewOnlyAdmin):
     list_display = ["ticket", "target", "state", "policy", "due_at", "warned_at", "breached_at", "next_check_at"]
     list_filter = ["target", "state"]
     list_select_related = ["ticket", "policy"]
@@ -95,7 +85,7 @@ class SLAClockAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SLAEvent)
-class SLAEventAdmin(ReadOnlyAdmin):
+class SLAEventAdmin(ViewOnlyAdmin):
     list_display = ["ticket", "clock", "kind", "at", "policy", "detail"]
     list_filter = ["kind"]
     list_select_related = ["ticket", "policy", "clock"]

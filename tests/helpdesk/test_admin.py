@@ -278,3 +278,43 @@ def test_configuration_models_stay_editable(client, login, admin_user, teams):
     # then
     assert response.status_code == 302, response.content.decode()[:2000]
     assert Team.objects.get(pk=team.pk).name == "Platform"
+
+
+def test_no_stateful_record_can_be_deleted_from_the_admin_even_by_a_superuser(client, login, admin_user, escalated):
+    # given an escalated ticket with its timeline and hop, and a superuser in the admin
+    from django.contrib import admin as django_admin
+
+    from escalations.models import Escalation, SLAClock, SLAEvent
+    from helpdesk.admin_services import ServiceOnlyAdmin
+
+    ticket = escalated
+    escalation = Escalation.objects.get(ticket=ticket)
+    event = TicketEvent.objects.filter(ticket=ticket).first()
+    login(admin_user)
+    # when the superuser opens each record's delete page or posts the bulk delete action
+    for obj in (ticket, escalation, event):
+        opts = obj._meta
+        delete_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_delete", args=[obj.pk])
+        assert client.get(delete_url).status_code == 403
+        assert client.post(delete_url, {"post": "yes"}).status_code == 403
+        changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        client.post(changelist, {"action": "delete_selected", "_selected_action": [obj.pk], "post": "yes"})
+        # then the row is still there
+        assert type(obj).objects.filter(pk=obj.pk).exists()
+    assert TicketEvent.objects.filter(ticket=ticket).count() >= 2
+    # and every stateful admin in the product refuses deletes (one rule, in ServiceOnlyAdmin)
+    stateful = [ma for ma in django_admin.site._registry.values() if isinstance(ma, ServiceOnlyAdmin)]
+    assert all(not ma.has_delete_permission(None) for ma in stateful)
+    assert {ma.model for ma in stateful} >= {Ticket, TicketEvent, Escalation, SLAClock, SLAEvent}
+
+
+def test_event_log_is_view_only_in_the_admin(client, login, admin_user, customer, make_ticket):
+    ticket = make_ticket(customer)
+    event = TicketEvent.objects.filter(ticket=ticket).first()
+    login(admin_user)
+    url = reverse("admin:helpdesk_ticketevent_change", args=[event.pk])
+    assert client.get(url).status_code == 200
+    body = event.body
+    client.post(url, {"body": "rewritten history", "kind": event.kind})
+    event.refresh_from_db()
+    assert event.body == body
