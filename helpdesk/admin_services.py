@@ -65,8 +65,8 @@ class ServiceOnlyAdmin(admin.ModelAdmin):
 
     Nor can such a row be deleted here, not even by a superuser: a ticket's timeline, an escalation's hops, a survey
     or an SLA clock is evidence that reports, audits and the customer's own history rely on, and a delete would cascade
-    through it silently. Personal data leaves the product through the data-protection erasure, which anonymises and
-    keeps the shape; closing, cancelling and withdrawing are the services' own state changes."""
+    through it silently. Removing personal data is the job of a data-protection erasure that anonymises and keeps the
+    shape (not built yet), never a row delete; closing, cancelling and withdrawing are the services' own state changes."""
 
     # Extra exception types the app's services raise as refusals (e.g. EscalationConflict).
     refusals: tuple[type[Exception], ...] = ()
