@@ -25,7 +25,7 @@ included; detail lists (references, subjects) always go through the same selecto
   ones (see ``_ticket_linked_dimensions``).
 
 Adding a metric is one more ``Metric`` in ``METRICS`` (or, for a different table, one more source in ``SOURCES``,
-``SOURCE_TIME``, ``_SOURCE_DIMENSIONS`` and ``_base``).
+``SOURCE_TIME``, ``_SOURCE_DIMENSIONS`` and ``source_rows``).
 """
 
 from __future__ import annotations
@@ -412,7 +412,7 @@ def dimensions_of(source: Source) -> dict[str, Callable[[], Any]]:
 _dimension_map = dimensions_of
 
 
-def _base(
+def source_rows(
     source: Source,
     *,
     filters: MetricFilters,
@@ -691,7 +691,7 @@ def metric_tiles(
             for metric in mine
             for name, aggregate in metric.aggregates(Q(), previous.start).items()
         }
-        qs = _base(source, filters=filters, viewer=viewer, start=previous.start, end=filters.end)
+        qs = source_rows(source, filters=filters, viewer=viewer, start=previous.start, end=filters.end)
         period = Case(When(**{f"{SOURCE_TIME[source]}__gte": filters.start}, then=Value(0)), default=Value(1))
         grouped = qs.annotate(period=period).values("period").annotate(**aggregates).order_by()
         rows[source] = {row["period"]: row for row in grouped}
@@ -716,7 +716,7 @@ def metric_value_and_sample(
 ) -> tuple[float | None, int | None]:
     """One metric for one period, with the sample it stands on (see ``Metric.sample``)."""
     metric = METRICS[key]
-    qs = _base(metric.source, filters=filters, viewer=viewer, start=filters.start, end=filters.end)
+    qs = source_rows(metric.source, filters=filters, viewer=viewer, start=filters.start, end=filters.end)
     row = qs.aggregate(**metric.aggregates(Q(), filters.start))
     return metric.value(row), metric.sample(row)
 
@@ -760,7 +760,7 @@ def metric_breakdown(key: str, *, by: str, filters: MetricFilters, viewer: User 
     dimensions = _dimension_map(metric.source)
     if by not in dimensions:
         raise ValueError(f"{metric.label} cannot be broken down by {by}.")
-    qs = _base(metric.source, filters=filters, viewer=viewer, start=filters.start, end=filters.end)
+    qs = source_rows(metric.source, filters=filters, viewer=viewer, start=filters.start, end=filters.end)
     rows = list(
         qs.annotate(group=dimensions[by]()).values("group").annotate(**metric.aggregates(Q(), filters.start)).order_by()
     )
@@ -781,7 +781,7 @@ def metric_breakdown(key: str, *, by: str, filters: MetricFilters, viewer: User 
 def escalation_rate_by_type(*, filters: MetricFilters, viewer: User | None = None) -> list[BreakdownRow]:
     """Per escalation type: tickets escalated with that type / all tickets of the cohort (one query). A ticket
     escalated with two types counts once in each."""
-    qs = _base("tickets", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
+    qs = source_rows("tickets", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
     aggregates: dict[str, Any] = {"den": Count("pk")}
     for value in EscalationType.values:
         of_type = _since(Escalation.objects.filter(escalation_type=value), filters.start).values("ticket")
@@ -853,7 +853,7 @@ def metric_series(
     """The metric per ISO week (UTC), optionally one series per group; empty weeks are 0 for counts and ``None``
     (no data) for rates and durations. One query (plus one to name the groups)."""
     metric = METRICS[key]
-    qs = _base(metric.source, filters=filters, viewer=viewer, start=filters.start, end=filters.end)
+    qs = source_rows(metric.source, filters=filters, viewer=viewer, start=filters.start, end=filters.end)
     qs = qs.annotate(week=TruncWeek(SOURCE_TIME[metric.source], tzinfo=UTC))
     values = ["week"]
     if group is not None:
@@ -898,7 +898,7 @@ def metric_series_many(keys: list[str], *, filters: MetricFilters, viewer: User 
     if len(sources) != 1:
         raise ValueError("Metrics computed together must share a source.")
     source = sources.pop()
-    qs = _base(source, filters=filters, viewer=viewer, start=filters.start, end=filters.end)
+    qs = source_rows(source, filters=filters, viewer=viewer, start=filters.start, end=filters.end)
     aggregates = {
         f"{metric.key}__{name}": aggregate
         for metric in chosen
@@ -931,11 +931,11 @@ def time_in_tier_hours(*, filters: MetricFilters, viewer: User | None = None) ->
     handing it off (escalated further or returned), for escalations raised in the period, by the receiving tier."""
     # Tier 1 in two cheap parts: escalated tickets until their first escalation from tier 1, and never-escalated
     # tier-1 tickets until their resolution; the average is the pooled sum over the pooled count.
-    escalated = _base(
+    escalated = source_rows(
         "escalations", filters=filters, viewer=viewer, start=filters.start, end=filters.end, by="ticket__created_at"
     ).filter(escalation_is_first(), from_tier=Tier.AGENT)
     part_escalated = escalated.aggregate(total=Sum(_duration("created_at", "ticket__created_at")), n=Count("pk"))
-    tickets = _base("tickets", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
+    tickets = source_rows("tickets", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
     part_resolved = tickets.filter(
         ~ticket_escalated(filters.start), tier=Tier.AGENT, resolved_at__isnull=False
     ).aggregate(total=Sum(_duration("resolved_at", "created_at")), n=Count("pk"))
@@ -946,7 +946,7 @@ def time_in_tier_hours(*, filters: MetricFilters, viewer: User | None = None) ->
         Tier.SPECIALIST: None,
         Tier.EXECUTIVE: None,
     }
-    escalations = _base("escalations", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
+    escalations = source_rows("escalations", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
     rows = (
         escalations.filter(accepted_at__isnull=False, closed_at__isnull=False, status__in=HANDOFF_STATUSES)
         .values("to_tier")
