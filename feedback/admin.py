@@ -5,7 +5,6 @@ admin actions over the same services: review an RCA, mark a corrective action do
 from django import forms
 from django.contrib import admin
 
-from feedback import services
 from feedback.models import (
     CauseCategory,
     CoachingItem,
@@ -15,6 +14,7 @@ from feedback.models import (
     RootCauseAnalysis,
     Survey,
 )
+from feedback.rca import corrective_action_complete, rca_review
 from helpdesk.admin_services import ServiceOnlyAdmin
 
 
@@ -93,7 +93,7 @@ class RootCauseAnalysisAdmin(ServiceOnlyAdmin):
     @admin.action(description="Review the selected root-cause analyses…")
     def review(self, request, queryset):
         def apply(rca: RootCauseAnalysis, data: dict) -> str:
-            services.rca_review(rca=rca, actor=request.user, cause_category=data["cause_category"], note=data["note"])
+            rca_review(rca=rca, actor=request.user, cause_category=data["cause_category"], note=data["note"])
             return f"reviewed ({CauseCategory(data['cause_category']).label})"
 
         return self.action_with_form(
@@ -117,7 +117,7 @@ class CorrectiveActionAdmin(ServiceOnlyAdmin):
     @admin.action(description="Mark the selected corrective actions done")
     def mark_done(self, request, queryset):
         def apply(action: CorrectiveAction) -> str:
-            services.corrective_action_complete(action=action, actor=request.user)
+            corrective_action_complete(action=action, actor=request.user)
             return "done"
 
         self.apply_each(request, queryset, apply=apply)

@@ -12,6 +12,7 @@ from django.conf import settings
 
 from feedback import services
 from feedback.models import CauseCategory, FollowUpOutcome, FollowUpTask, RootCauseAnalysis, Survey
+from feedback.rca import CorrectiveActionInput, rca_create
 from feedback.selectors import survey_token_make
 from helpdesk.models import Status, Ticket
 
@@ -174,14 +175,14 @@ def seed_feedback(*, now, rng, people, stdout=None) -> None:
         category, preventable, whys, action = _five_whys(ticket)
         moment = (ticket.closed_at or now) + timedelta(hours=1)
         with time_machine.travel(moment, tick=False):
-            services.rca_create(
+            rca_create(
                 ticket=ticket,
                 actor=manager,
                 cause_category=category,
                 preventable=preventable,
                 five_whys=whys,
                 actions=[
-                    services.CorrectiveActionInput(
+                    CorrectiveActionInput(
                         description=action, owner=rng.choice(staff), due_date=(moment + timedelta(days=14)).date()
                     )
                 ]

@@ -25,6 +25,7 @@ from feedback.forms import (
     ResolutionSummaryForm,
 )
 from feedback.models import CorrectiveAction, RootCauseAnalysis
+from feedback.rca import CorrectiveActionInput, corrective_action_complete, rca_create, rca_review
 from helpdesk.models import Status
 from helpdesk.selectors import ticket_get_for_user
 from helpdesk.services import ticket_change_status
@@ -145,7 +146,7 @@ def rca_create_view(request: AuthenticatedHttpRequest, reference: str) -> HttpRe
     errors: list[str] = []
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         actions = [
-            services.CorrectiveActionInput(
+            CorrectiveActionInput(
                 description=f.cleaned_data.get("description") or "",
                 owner=f.cleaned_data.get("owner"),
                 due_date=f.cleaned_data.get("due_date"),
@@ -155,7 +156,7 @@ def rca_create_view(request: AuthenticatedHttpRequest, reference: str) -> HttpRe
         ]
         data = form.cleaned_data
         try:
-            services.rca_create(
+            rca_create(
                 ticket=ticket,
                 actor=request.user,
                 cause_category=data["cause_category"],
@@ -207,7 +208,7 @@ def rca_review_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     form = RcaReviewForm(request.POST)
     if form.is_valid():
         try:
-            rca = services.rca_review(
+            rca = rca_review(
                 rca=rca,
                 actor=request.user,
                 cause_category=form.cleaned_data["cause_category"],
@@ -237,7 +238,7 @@ def corrective_action_done_view(request: AuthenticatedHttpRequest, pk: int) -> H
     if action is None:
         raise Http404("No such action.")
     ticket = ticket_get_for_user(user=request.user, reference=action.rca.ticket.reference)
-    services.corrective_action_complete(action=action, actor=request.user)
+    corrective_action_complete(action=action, actor=request.user)
     messages.success(request, "Corrective action marked done.")
     return redirect("ticket_detail", reference=ticket.reference)
 

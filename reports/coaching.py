@@ -23,8 +23,8 @@ from helpdesk.selectors import ticket_visibility_q_for
 from knowledge_base.models import Article
 from reports.metrics import (
     MetricFilters,
-    _base,
     escalation_avoidable,
+    source_rows,
     ticket_escalated,
     ticket_origin_agent,
     ticket_origin_team,
@@ -74,14 +74,14 @@ def coaching_candidates(
     agent), escalations per (team, agent), and the top three escalated categories per flagged agent (a window
     function ranks them in the database); then, for the flagged agents, the published KB articles of those
     categories and their coaching items from RCAs (one query each)."""
-    tickets = _base("tickets", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
+    tickets = source_rows("tickets", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
     ticket_rows = list(
         tickets.annotate(team_key=ticket_origin_team(), agent_key=ticket_origin_agent())
         .values("team_key", "agent_key")
         .annotate(handled=Count("pk"), escalated=Count("pk", filter=ticket_escalated(filters.start)))
         .order_by()
     )
-    escalations = _base("escalations", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
+    escalations = source_rows("escalations", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
     escalation_rows = list(
         escalations.values("from_team", "requested_by")
         .annotate(total=Count("pk"), avoidable=Count("pk", filter=escalation_avoidable()))
@@ -162,7 +162,7 @@ def top_escalated_categories(
     *, agent_ids: set[int], filters: MetricFilters, viewer: User | None = None, limit: int = 3
 ) -> dict[int, list[tuple[str, int]]]:
     """Per agent, the categories they escalated most in the period, ranked by a window function (one query)."""
-    escalations = _base("escalations", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
+    escalations = source_rows("escalations", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
     ranked = (
         escalations.filter(requested_by__in=agent_ids)
         .values("requested_by", "ticket__category__name")

@@ -36,8 +36,8 @@ from reports.metrics import (
     SOURCE_TIME,
     BreakdownRow,
     MetricFilters,
-    _base,
     dimension_labels,
+    source_rows,
 )
 
 # --- needs attention now ---------------------------------------------------------------------------------------
@@ -73,7 +73,9 @@ def needs_attention(
     result["pending_approvals"] = list(pending.select_related("ticket", "requested_by")[:limit])
     result["pending_approval_count"] = pending.count()
     period = period or MetricFilters.last_days(now=now, days=ATTENTION_LOW_CSAT_DAYS)
-    low = _base("surveys", filters=period, viewer=viewer, start=period.start, end=period.end).filter(csat__lte=LOW_CSAT)
+    low = source_rows("surveys", filters=period, viewer=viewer, start=period.start, end=period.end).filter(
+        csat__lte=LOW_CSAT
+    )
     # One query for the list and its total: every row carries the count of all rows (a window over the whole set).
     low_rows = list(
         low.annotate(total=Window(Count("pk")))
@@ -93,7 +95,7 @@ def sla_breaches_by_team_and_plan(
     """The ``sla_breaches`` metric by team and by plan from one pass over the clocks (one query grouped by both,
     summed here over a few rows; plus one query each to name the teams and plans). Groups without a breach are
     left out."""
-    qs = _base("sla_clocks", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
+    qs = source_rows("sla_clocks", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
     rows = list(
         qs.filter(breached_at__isnull=False)
         .values(team=F("ticket__team"), plan=F("ticket__organization__plan"))
@@ -129,7 +131,7 @@ class CompensationRow:
 def compensation_granted(*, filters: MetricFilters, viewer: User | None = None) -> list[CompensationRow]:
     """Compensation granted in the period, by type of approval (within the requester's own limit, or approved by
     someone) and approver, per currency (amounts in different currencies are never added). One query."""
-    qs = _base("compensations", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
+    qs = source_rows("compensations", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
     rows = (
         qs.filter(status__in=GRANTED)
         .values("currency", "status", "decided_by")
@@ -238,7 +240,7 @@ def articles_before_escalation(
     customer (a suggested article opened before submitting the ticket anyway, a ``Deflection`` with the ticket).
     Three grouped queries, exact: tickets per article by agents, plus by customers, minus the tickets counted
     by both (ArticleUse is unique per article and ticket; a ticket may carry several deflection rows)."""
-    escalations = _base("escalations", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
+    escalations = source_rows("escalations", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
     by_agent = ArticleUse.objects.filter(
         Exists(escalations.filter(ticket=OuterRef("ticket"), created_at__gte=OuterRef("created_at")))
     )

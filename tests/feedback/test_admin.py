@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from feedback.models import ActionStatus, CauseCategory, CoachingItem, CorrectiveAction, Survey
-from feedback.services import CorrectiveActionInput, rca_create
+from feedback.rca import CorrectiveActionInput, rca_create
 
 
 def _messages(response) -> list[str]:

@@ -144,8 +144,9 @@ def test_resolve_rca_survey_and_scores_end_to_end(
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_follow_ups_and_rca_review_queue(live_server, page, escalated_ticket, resolve, agent, manager, screenshot_dir):
+    from feedback.rca import rca_create
     from feedback.selectors import survey_token_make
-    from feedback.services import SurveyAnswers, checkins_create_due, rca_create, survey_submit
+    from feedback.services import SurveyAnswers, checkins_create_due, survey_submit
 
     # given a resolved escalated ticket with a low score, a due check-in, and an RCA written by the agent
     resolve(escalated_ticket)

@@ -103,7 +103,7 @@ def test_an_outcome_must_fit_the_kind_and_a_closed_ticket_cannot_reopen(escalate
     with pytest.raises(ValidationError) as caught:
         follow_up_complete(task=task, actor=agent, outcome="contacted")
     assert caught.value.message_dict == {"outcome": ["Choose one of the outcomes offered for this follow-up."]}
-    from feedback.services import rca_create
+    from feedback.rca import rca_create
 
     rca_create(ticket=escalated_ticket, actor=agent, cause_category="customer_side", preventable=False, five_whys="x")
     ticket_change_status(ticket=escalated_ticket, actor=agent, status=Status.CLOSED)

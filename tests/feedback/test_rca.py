@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from feedback.models import CoachingItem, CorrectiveAction, RootCauseAnalysis
-from feedback.services import CorrectiveActionInput, rca_create, rca_review
+from feedback.rca import CorrectiveActionInput, rca_create, rca_review
 from helpdesk.models import Status, TicketEvent
 from helpdesk.services import ticket_change_status
 

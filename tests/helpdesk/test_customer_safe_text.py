@@ -95,10 +95,8 @@ def test_no_staff_text_reaches_the_customer(customer, agent, specialist, manager
         escalation_return,
     )
     from feedback.models import CauseCategory, Survey
+    from feedback.rca import CorrectiveActionInput, rca_create, rca_review
     from feedback.services import (
-        CorrectiveActionInput,
-        rca_create,
-        rca_review,
         resolution_notify_escalating_team,
         resolution_record,
         resolution_send_to_customer,

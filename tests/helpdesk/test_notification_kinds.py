@@ -33,7 +33,7 @@ def test_no_notification_kind_is_spelled_as_a_string_outside_the_vocabulary():
     offenders = []
     for app in APPS:
         for path in sorted((ROOT / app).rglob("*.py")):
-            if path == ROOT / "helpdesk" / "models.py" or "migrations" in path.parts:
+            if path == ROOT / "helpdesk" / "models" / "notifications.py" or "migrations" in path.parts:
                 continue
             # when each call that writes an outbox row is inspected
             for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
