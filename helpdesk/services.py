@@ -494,19 +494,6 @@ def ticket_change_priority(
 
 
 @transaction.atomic
-def ticket_change_category(
-    *, ticket: Ticket, actor: User, category: Category | None, expected_version: int | None = None
-) -> Ticket:
-    """Change the problem category (staff only). Atomic."""
-    _require_staff(actor)
-    _lock_ticket(ticket)
-    if category != ticket.category:
-        _bump_version(ticket=ticket, expected_version=expected_version)
-        _apply_category(ticket=ticket, actor=actor, category=category)
-    return ticket
-
-
-@transaction.atomic
 def ticket_assign(
     *,
     ticket: Ticket,

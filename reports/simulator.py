@@ -153,12 +153,6 @@ def draft_tables(draft: Draft) -> DraftPolicies:
     return DraftPolicies(current=current, drafted=drafted, description=description, active=active)
 
 
-def draft_policies(draft: Draft) -> tuple[dict[int, ClockPolicy], dict[int, ClockPolicy], str]:
-    """(current, drafted, description) of :func:`draft_tables`."""
-    tables = draft_tables(draft)
-    return tables.current, tables.drafted, tables.description
-
-
 # --- the replay of one ticket (pure) --------------------------------------------------------------------------
 
 

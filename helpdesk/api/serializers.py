@@ -276,10 +276,6 @@ class LoginSerializer(StrictInputSerializer):
     password = serializers.CharField(max_length=256, trim_whitespace=False)
 
 
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
 class ConflictSerializer(serializers.Serializer):
     detail = serializers.CharField()
     current_version = serializers.IntegerField()

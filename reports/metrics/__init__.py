@@ -45,7 +45,6 @@ from reports.metrics.conditions import (
     ticket_bounced,
     ticket_escalated,
     ticket_first_contact_resolved,
-    ticket_reopened,
     ticket_resolved,
 )
 from reports.metrics.definitions import DASHBOARD_TILES, METRICS, SLA_COMPLIANCE_HELP, Metric
@@ -87,7 +86,6 @@ from reports.metrics.values import (
     metric_value,
     metric_value_and_sample,
     time_in_tier_hours,
-    time_to_escalate_hours,
 )
 
 __all__ = [
@@ -136,10 +134,8 @@ __all__ = [
     "ticket_origin_agent",
     "ticket_origin_team",
     "ticket_origin_tier",
-    "ticket_reopened",
     "ticket_resolved",
     "time_in_tier_hours",
-    "time_to_escalate_hours",
     "week_start",
     "weeks_between",
 ]

@@ -30,10 +30,6 @@ def _reopen_q() -> Q:
     return Q(kind=EventKind.STATUS_CHANGED, data__from=Status.RESOLVED, data__to=Status.OPEN)
 
 
-def ticket_reopened(since: dt.datetime | None = None) -> Q:
-    return Q(pk__in=created_since(TicketEvent.objects.filter(_reopen_q()), since).values("ticket"))
-
-
 def _one_reply_never_reopened(since: dt.datetime | None) -> QuerySet:
     """Tickets with exactly one agent reply and no reopen, from one pass over their events."""
     reply = Q(kind=EventKind.AGENT_REPLY)

@@ -106,10 +106,6 @@ def bounce_rate(*, filters: MetricFilters, viewer: User | None = None) -> float 
     return metric_value("bounce_rate", filters=filters, viewer=viewer)
 
 
-def time_to_escalate_hours(*, filters: MetricFilters, viewer: User | None = None) -> float | None:
-    return metric_value("time_to_escalate", filters=filters, viewer=viewer)
-
-
 def time_in_tier_hours(*, filters: MetricFilters, viewer: User | None = None) -> dict[int, float | None]:
     """Average hours a ticket spends in each tier (three queries).
 

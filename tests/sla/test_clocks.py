@@ -178,7 +178,16 @@ def test_category_specific_policy_wins(office, make_policy, make_ticket, custome
     with at(london(2026, 11, 23, 10)):
         ticket = make_ticket(customer)
     with at(london(2026, 11, 23, 10, 30)):
-        services.ticket_change_category(ticket=ticket, actor=agent, category=categories["outage"])
+        services.ticket_update(
+            ticket=ticket,
+            actor=agent,
+            expected_version=ticket.version,
+            status=ticket.status,
+            priority=ticket.priority,
+            category=categories["outage"],
+            team=ticket.team,
+            assignee=ticket.assignee,
+        )
     clock = clocks_of(ticket)["resolution"]
     assert clock.policy == outage
     assert clock.due_at == london(2026, 11, 23, 12)
