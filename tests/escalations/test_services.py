@@ -524,7 +524,7 @@ def test_notifications_about_a_restricted_ticket_are_not_sent_to_outsiders(
     ticket = make_ticket(customer, subject="Legal hold", category="data-privacy")
     escalate(ticket, agent, "compliance", "functional")
     before = Notification.objects.filter(recipient=agent).count()
-    # when the customer writes again (the frontline agent used to be notified)
+    # when the customer writes again (the ticket now belongs to the compliance team, not the frontline agent)
     ticket.refresh_from_db()
     ticket_reply(ticket=ticket, author=customer, body="Any news?")
     # then the frontline agent receives nothing about it
@@ -603,5 +603,5 @@ def test_compensation_amount_that_is_not_a_number_is_refused(config, customer, a
     # when an agent asks for a compensation of infinity or not-a-number
     with pytest.raises(ValidationError) as exc:
         compensation_request_create(ticket=ticket, actor=agent, amount=amount, currency="GBP", reason="Lost day")
-    # then it is the same clear error as any other bad amount (it used to be a TypeError / InvalidOperation: a 500)
+    # then it is the same clear error as any other bad amount, never a TypeError or InvalidOperation (a 500)
     assert messages_of(exc) == {"compensation_amount": ["Enter a positive amount with at most two decimals."]}
