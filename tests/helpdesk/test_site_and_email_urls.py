@@ -123,3 +123,31 @@ def test_email_url_sets_the_file_mailer_folder_in_the_settings(tmp_path):
     # then the file mailer writes to exactly that folder
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(folder)
+
+
+# --- PostgreSQL JIT ---------------------------------------------------------------------------------------------
+
+
+def test_postgres_connections_run_without_jit_unless_asked():
+    """Short OLTP queries must not pay JIT compilation: the connection options turn it off; PG_JIT=on keeps the
+    server's default. Read from the settings in a child process, so it holds whatever database this run uses."""
+    code = "print(settings.DATABASES['default'].get('OPTIONS', {}).get('options', ''))"
+    url = "postgres://postgres@127.0.0.1:5432/postgres"
+    off = run_settings(code, settings="helpdesk.settings.test", DATABASE_URL=url)
+    on = run_settings(code, settings="helpdesk.settings.test", DATABASE_URL=url, PG_JIT="on")
+    assert off.returncode == 0, off.stderr
+    assert off.stdout.strip() == "-c jit=off"
+    assert on.returncode == 0, on.stderr
+    assert "jit" not in on.stdout
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_live_postgres_session_has_jit_off():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://…")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
