@@ -16,7 +16,7 @@ The rules that decide a hop live here once:
 - **Who hears of it**: the receiving team (leads only when the level says so, or when it says not to page the team:
   someone must always learn of a hop), every manager on call for an emergency; email waits for a team's working
   hours except for emergencies and a caller on the line. The customer is told in the words of
-  ``escalations.services._customer_words_for_new_hop`` (paging a next level is internal chasing and tells nobody).
+  ``escalations.services.common._customer_words_for_new_hop`` (paging a next level is internal chasing and tells nobody).
 - **The top of the path** (``escalation_hops_page``): an unaccepted hop with no level above stops waiting, and the
   managers on call are alerted once.
 - **The automatic dossier** (``automatic_dossiers``): plain sentences written from the ticket, for every automatic
@@ -281,7 +281,7 @@ def escalation_hops_open(*, hops: Sequence[HopSpec], now: datetime) -> list[Esca
 
 def _ticket_effects(pairs: list[tuple[HopSpec, Escalation]], now: datetime) -> None:
     """The type's ticket changes: an emergency pins the ticket; compliance restricts it to the compliance team."""
-    from escalations.services import _ticket_update
+    from escalations.services.common import _ticket_update
 
     emergency = [hop.ticket for hop, esc in pairs if esc.escalation_type == EscalationType.EMERGENCY]
     for ticket in emergency:
@@ -302,7 +302,7 @@ def _ticket_effects(pairs: list[tuple[HopSpec, Escalation]], now: datetime) -> N
 
 def _customer_words(escalation: Escalation) -> str:
     # The one home of the customer's words for a new hop stays in services (its wording is reviewed there).
-    from escalations.services import _customer_words_for_new_hop
+    from escalations.services.common import _customer_words_for_new_hop
 
     return _customer_words_for_new_hop(escalation)
 
