@@ -140,7 +140,7 @@ def analyze() -> None:
 
 
 def idle(now) -> dict:
-    from escalations.sla.engine import sla_sweep
+    from escalations.sla.sweep import sla_sweep
 
     analyze()
 
@@ -157,7 +157,7 @@ def idle(now) -> dict:
 
 def due_run(*, now, count: int, batch_size: int) -> dict:
     from escalations.models import Escalation, SLAClock
-    from escalations.sla.engine import sla_sweep
+    from escalations.sla.sweep import sla_sweep
     from helpdesk.notifications import dispatch_disabled
 
     ids = list(SLAClock.objects.filter(target="first_response").order_by("pk").values_list("pk", flat=True)[:count])

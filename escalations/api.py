@@ -3,9 +3,11 @@
 
 - ``/api/escalations/``: the escalations you may see (paginated, allowlisted filters and ordering), one escalation,
   and the actions ``accept``, ``return``, ``resolve`` and ``escalate-further``;
-- ``/api/tickets/{reference}/escalate/``, ``/sla/`` and ``/request-manager/`` (the customer's request, throttled);
-- ``/api/approvals/``: compensation requests, with ``approve`` and ``reject``;
-- ``/api/sla-policies/``: staff read, administrators write.
+- ``/api/tickets/{reference}/escalate/`` and ``/request-manager/`` (the customer's request, throttled);
+- ``/api/approvals/``: compensation requests, with ``approve`` and ``reject``.
+
+A ticket's SLA clocks and the SLA policies are the SLA engine's (``escalations.sla.api``), which builds on the
+helpers here (``StrictListMixin`` and the documented error responses).
 
 Input serializers are strict (an unknown field is a 400 naming it) and validate shape only; the services hold the
 rules and their messages. Every object is fetched through its visibility selector, so a restricted ticket's
@@ -13,8 +15,6 @@ escalation is a 404 here too.
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
 
 import django_filters
 from django.http import Http404
@@ -29,8 +29,6 @@ from rest_framework.response import Response
 from escalations import selectors, services
 from escalations.compensation import compensation_decide
 from escalations.models import (
-    BusinessCalendar,
-    ClockState,
     CompensationRequest,
     CompensationStatus,
     Currency,
@@ -38,18 +36,13 @@ from escalations.models import (
     EscalationMode,
     EscalationStatus,
     EscalationType,
-    SLAClock,
-    SLAPolicy,
 )
-from escalations.sla import selectors as sla_selectors
-from escalations.sla import services as sla_services
 from helpdesk.api.filters import PAGING_PARAMS, StrictOrderingFilter, reject_unknown_params
-from helpdesk.api.permissions import IsAdminOrStaffReadOnly, IsStaffMember
-from helpdesk.api.schema import schema_staff_only_register
-from helpdesk.api.serializers import UNKNOWN, StrictInputSerializer
+from helpdesk.api.permissions import IsStaffMember
+from helpdesk.api.serializers import StrictInputSerializer
 from helpdesk.api.throttles import ESCALATION_REQUEST, ScopedThrottle
 from helpdesk.api.views import E400, E401, E403, E404, E415, E429, error_doc
-from helpdesk.models import Category, Plan, Priority, Team, Ticket
+from helpdesk.models import Team, Ticket
 from helpdesk.selectors import ticket_get_for_user
 from helpdesk.typing import AuthenticatedRequest
 
@@ -157,57 +150,6 @@ class ManagerRequestedSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
-class StaffClockSerializer(serializers.ModelSerializer):
-    policy = serializers.CharField(source="policy.name", default=None, allow_null=True, read_only=True)
-
-    class Meta:
-        model = SLAClock
-        fields = [
-            "id",
-            "target",
-            "state",
-            "policy",
-            "target_seconds",
-            "started_at",
-            "due_at",
-            "warn_at",
-            "paused_since",
-            "met_at",
-            "warned_at",
-            "breached_at",
-            "escalation_level",
-        ]
-        read_only_fields = fields
-
-
-class CustomerClockSerializer(serializers.ModelSerializer):
-    """A customer sees the promise and whether it was kept, not the internal warning and escalation machinery."""
-
-    class Meta:
-        model = SLAClock
-        fields = ["target", "state", "due_at", "met_at"]
-        read_only_fields = fields
-
-
-schema_staff_only_register(
-    component="StaffClock",
-    description="An SLA clock. Customers receive it without the fields marked staff only.",
-    fields=tuple(set(StaffClockSerializer.Meta.fields) - set(CustomerClockSerializer.Meta.fields)),
-)
-
-
-class StaffTicketSlaSerializer(serializers.Serializer):
-    ticket = serializers.CharField()
-    due_at = serializers.DateTimeField(allow_null=True, help_text="The earliest due time of a live clock.")
-    clocks = StaffClockSerializer(many=True)
-
-
-class CustomerTicketSlaSerializer(serializers.Serializer):
-    ticket = serializers.CharField()
-    due_at = serializers.DateTimeField(allow_null=True, help_text="The earliest due time of a live clock.")
-    clocks = CustomerClockSerializer(many=True)
-
-
 class ApprovalSerializer(serializers.ModelSerializer):
     ticket = serializers.CharField(source="ticket.reference", read_only=True)
     escalation: serializers.PrimaryKeyRelatedField[Escalation] = serializers.PrimaryKeyRelatedField(
@@ -257,47 +199,6 @@ class RejectInputSerializer(StrictInputSerializer):
     note = serializers.CharField(allow_blank=True, max_length=4000)
 
 
-class SlaPolicySerializer(serializers.ModelSerializer):
-    """Strict for administrators' writes: an unknown or read-only field is a 400 naming it."""
-
-    plan = serializers.SlugRelatedField(slug_field="code", queryset=Plan.objects.all())
-    category = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Category.objects.all(), required=False, allow_null=True
-    )
-    calendar = serializers.SlugRelatedField(slug_field="name", queryset=BusinessCalendar.objects.all())
-    warn_percent = serializers.IntegerField(min_value=1, max_value=99, required=False)
-
-    class Meta:
-        model = SLAPolicy
-        fields = [
-            "id",
-            "name",
-            "plan",
-            "priority",
-            "category",
-            "calendar",
-            "first_response_minutes",
-            "next_response_minutes",
-            "resolution_minutes",
-            "warn_percent",
-            "pause_on_pending_customer",
-            "pause_on_pending_third_party",
-            "is_active",
-        ]
-        read_only_fields = ["id"]
-        validators: list = []  # the model's conditional unique constraints are checked by the service
-
-    def to_internal_value(self, data):
-        if isinstance(data, Mapping):
-            writable = {name for name, field in self.fields.items() if not field.read_only}
-            extra = sorted(set(data) - writable)
-            if extra:
-                raise serializers.ValidationError(
-                    {name: ["This field is read-only." if name == "id" else UNKNOWN] for name in extra}
-                )
-        return super().to_internal_value(data)
-
-
 # --- filters -----------------------------------------------------------------------------------------------------
 
 
@@ -324,16 +225,6 @@ class ApprovalFilter(django_filters.FilterSet):
     class Meta:
         model = CompensationRequest
         fields = ["status", "currency", "ticket"]
-
-
-class SlaPolicyFilter(django_filters.FilterSet):
-    plan = django_filters.ModelChoiceFilter(queryset=Plan.objects.all(), to_field_name="code")
-    priority = django_filters.ChoiceFilter(choices=Priority.choices)
-    is_active = django_filters.BooleanFilter()
-
-    class Meta:
-        model = SLAPolicy
-        fields = ["plan", "priority", "is_active"]
 
 
 class StrictListMixin:
@@ -490,8 +381,8 @@ class EscalationViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveM
 
 
 class TicketEscalationViewSet(viewsets.GenericViewSet):
-    """``/api/tickets/{reference}/escalate/``, ``sla/`` and ``request-manager/``: only detail actions, so the core
-    ticket routes stay helpdesk's."""
+    """``/api/tickets/{reference}/escalate/`` and ``request-manager/``: only detail actions, so the core ticket
+    routes stay helpdesk's."""
 
     request: AuthenticatedRequest  # IsAuthenticated (the default) runs before any handler
 
@@ -536,23 +427,6 @@ class TicketEscalationViewSet(viewsets.GenericViewSet):
         data.is_valid(raise_exception=True)
         escalation = services.escalation_create(ticket=ticket, actor=request.user, **data.validated_data)
         return Response(EscalationSerializer(escalation).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(
-        summary="The ticket's SLA clocks",
-        description="Staff see every clock with its warning, breach and escalation level; customers see the "
-        "targets, their due times and whether they were met.",
-        responses={200: StaffTicketSlaSerializer, **READ_ERRORS},
-    )
-    @action(detail=True, methods=["get"])
-    def sla(self, request: AuthenticatedRequest, reference=None) -> Response:
-        reject_unknown_params(request, ())
-        ticket = self._ticket()
-        clocks = sla_selectors.sla_clocks_for_ticket(ticket=ticket)
-        live = [c.due_at for c in clocks if c.state == ClockState.RUNNING and c.due_at is not None]
-        body = {"ticket": ticket.reference, "due_at": min(live) if live else None, "clocks": clocks}
-        if request.user.is_customer:
-            return Response(CustomerTicketSlaSerializer(body).data)
-        return Response(StaffTicketSlaSerializer(body).data)
 
     @extend_schema(
         summary="Ask for a manager (customer)",
@@ -656,61 +530,3 @@ class ApprovalViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveMod
     @action(detail=True, methods=["post"], filter_backends=[])
     def reject(self, request: AuthenticatedRequest, pk=None) -> Response:
         return self._decide(request, approve=False, serializer_class=RejectInputSerializer)
-
-
-# --- SLA policies ------------------------------------------------------------------------------------------------
-
-
-@extend_schema_view(
-    list=extend_schema(summary="SLA policies (staff)", responses={200: SlaPolicySerializer(many=True), **LIST_ERRORS}),
-    retrieve=extend_schema(summary="One SLA policy (staff)", responses={200: SlaPolicySerializer, **READ_ERRORS}),
-    create=extend_schema(summary="Create an SLA policy (admin)", responses={201: SlaPolicySerializer, **WRITE_ERRORS}),
-    partial_update=extend_schema(
-        summary="Change an SLA policy (admin)",
-        description="Running clocks keep their targets; new clocks use the change.",
-        responses={200: SlaPolicySerializer, **WRITE_ERRORS},
-    ),
-    destroy=extend_schema(
-        summary="Delete an SLA policy (admin)",
-        description="Clocks it started keep running on their recorded targets.",
-        responses={204: None, **E401, **E403, **E404},
-    ),
-)
-class SlaPolicyViewSet(
-    StrictListMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
-    """Staff read; administrators write."""
-
-    permission_classes = [IsAdminOrStaffReadOnly]
-    serializer_class = SlaPolicySerializer
-    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
-    filterset_class = SlaPolicyFilter
-    ordering_fields = ["name", "priority"]
-    ordering = ["plan__rank", "priority", "name", "pk"]
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    queryset = SLAPolicy.objects.select_related("plan", "category", "calendar")
-
-    def get_object(self) -> SLAPolicy:
-        pk = self.kwargs["pk"]
-        found = self.get_queryset().filter(pk=pk).first() if str(pk).isdigit() else None
-        if found is None:
-            raise NotFound("No such SLA policy.")
-        return found
-
-    def perform_create(self, serializer):
-        serializer.instance = sla_services.sla_policy_save(
-            policy=SLAPolicy(), actor=self.request.user, fields=serializer.validated_data
-        )
-
-    def perform_update(self, serializer):
-        serializer.instance = sla_services.sla_policy_save(
-            policy=serializer.instance,
-            actor=self.request.user,
-            fields=serializer.validated_data,
-        )

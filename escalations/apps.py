@@ -94,4 +94,3 @@ class EscalationsConfig(AppConfig):
         api_route_register(prefix="escalations", viewset=api.EscalationViewSet, basename="escalation")
         api_route_register(prefix="tickets", viewset=api.TicketEscalationViewSet, basename="ticket-escalation")
         api_route_register(prefix="approvals", viewset=api.ApprovalViewSet, basename="approval")
-        api_route_register(prefix="sla-policies", viewset=api.SlaPolicyViewSet, basename="sla-policy")

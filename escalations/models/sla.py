@@ -1,8 +1,8 @@
 """SLA models: business calendars, policies per plan x priority, clocks per ticket and target, and the clock history.
 
-The time arithmetic lives in ``escalations.sla.calendar`` (pure functions); the rules in ``escalations.sla.engine`` (services and
-the sweep). Exactly-once is the database's job: one live clock per (ticket, target), and one "warned" and one
-"breached" history row per clock.
+The time arithmetic lives in ``escalations.sla.calendar`` (pure functions); the rules in ``escalations.sla.engine``
+(services) and ``escalations.sla.sweep`` (the sweep). Exactly-once is the database's job: one live clock per (ticket,
+target), and one "warned" and one "breached" history row per clock.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The SLA clock state machine: pure functions over plain data, no database access.
 
-One home for the clock rules. The live engine (``escalations.sla.engine``) applies these functions to ``SLAClock`` rows
-(which have the same attribute names as :class:`Clock`) and saves the result; the what-if simulator
-(``reports.simulator``) applies them to :class:`Clock` objects in memory. Business time comes from
-``escalations.sla.calendar``.
+One home for the clock rules. The live engine (``escalations.sla.engine`` and its sweep, ``escalations.sla.sweep``)
+applies these functions to ``SLAClock`` rows (which have the same attribute names as :class:`Clock`) and saves the
+result; the what-if simulator (``reports.simulator``) applies them to :class:`Clock` objects in memory. Business time
+comes from ``escalations.sla.calendar``.
 
 Rules
     A clock measures one target (first response, next response, resolution) in its policy's business calendar.

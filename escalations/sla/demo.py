@@ -131,7 +131,7 @@ def _replay(ticket: Ticket) -> None:
 
 def sla_demo_seed(*, now: datetime, rng, people: dict, stdout=None) -> None:
     """Seed the SLA configuration and clocks (idempotent)."""
-    from escalations.sla.engine import sla_sweep
+    from escalations.sla.sweep import sla_sweep
     from helpdesk import services
     from helpdesk.notifications import dispatch_disabled
 

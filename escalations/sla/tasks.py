@@ -1,4 +1,4 @@
-"""Celery tasks of the SLA engine: thin wrappers over ``escalations.sla.engine`` (acks_late; the sweep is idempotent)."""
+"""Celery tasks of the SLA engine: thin wrappers over ``escalations.sla.sweep`` (acks_late; the sweep is idempotent)."""
 
 from celery import shared_task
 
@@ -11,7 +11,7 @@ def sla_sweep_task(at: str | None = None) -> dict:
 
     from django.utils import timezone
 
-    from escalations.sla.engine import sla_sweep
+    from escalations.sla.sweep import sla_sweep
 
     now = datetime.fromisoformat(at) if at else timezone.now()
     return sla_sweep(now=now).as_dict()

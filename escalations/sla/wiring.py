@@ -1,5 +1,5 @@
 """Wiring of the SLA engine into the core: signal receivers, workspace and portal panels, the demo seeder, the
-Celery task module and the admin.
+Celery task module, the admin and the API (a ticket's clocks, the SLA policies).
 
 ``connect()`` must be called once from ``EscalationsConfig.ready()``::
 
@@ -33,7 +33,7 @@ _connected = False
 
 
 def connect() -> None:
-    """Idempotent: connect receivers and register panels, the seeder, tasks and admin once."""
+    """Idempotent: connect receivers and register panels, the seeder, tasks, admin and API once."""
     global _connected
     if _connected:
         return
@@ -41,9 +41,11 @@ def connect() -> None:
     import escalations.sla.admin
     import escalations.sla.tasks  # noqa: F401  (registers the beat task with the worker)
     from escalations.hooks import working_hours_register
+    from escalations.sla import api
     from escalations.sla.demo import sla_demo_seed
     from escalations.sla.engine import connect_signals
     from escalations.sla.selectors import team_next_working_moments
+    from helpdesk.api.registry import api_route_register, api_view_register
     from helpdesk.demo import demo_seeder_register
     from helpdesk.panels import panel_register
 
@@ -60,6 +62,12 @@ def connect() -> None:
     demo_seeder_register(order=20, name="sla", seeder=sla_demo_seed)
     # A customer with no zone of their own or their organisation's reads dates in the SLA calendar's zone.
     calendar_timezone_register(ticket_calendar_timezone)
+    # A URL name is part of the API's contract (``reverse("api:ticket-escalation-sla")``), so this one keeps the name
+    # clients know, which says "escalation" for a route that is the SLA engine's.
+    api_view_register(
+        route="tickets/<ticket_reference:reference>/sla/", view=api.TicketSlaApi.as_view(), name="ticket-escalation-sla"
+    )
+    api_route_register(prefix="sla-policies", viewset=api.SlaPolicyViewSet, basename="sla-policy")
 
 
 def _duration(seconds: int) -> str:

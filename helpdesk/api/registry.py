@@ -6,6 +6,8 @@ A resource that is not a viewset (a single public path such as ``surveys/<str:to
 
     api_view_register(route="surveys/<str:token>/", view=SurveyApi.as_view(), name="survey")
 
+A plain view under a ticket names the reference with ``<ticket_reference:reference>`` (the ticket routes' lookup).
+
 ``helpdesk.api.urls`` builds its router from these lists when the URLconf is first loaded (after every ready())."""
 
 from __future__ import annotations

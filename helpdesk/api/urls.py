@@ -1,6 +1,7 @@
 """URLs of the REST API (mounted at /api/) and of the profile page (mounted at /profile/)."""
 
-from django.urls import include, path
+from django.urls import include, path, register_converter
+from django.urls.converters import StringConverter
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
@@ -9,6 +10,16 @@ from helpdesk.api import views, views_profile
 from helpdesk.api.registry import api_routes, api_views
 
 app_name = "api"
+
+
+class TicketReferenceConverter(StringConverter):
+    """``<ticket_reference:reference>`` in a registered view's route accepts what the ticket routes' lookup does,
+    so a plain view under ``tickets/{reference}/`` matches, and is documented, like a ticket action."""
+
+    regex = views.TicketViewSet.lookup_value_regex
+
+
+register_converter(TicketReferenceConverter, "ticket_reference")
 
 router = SimpleRouter()
 router.register("tickets", views.TicketViewSet, basename="ticket")

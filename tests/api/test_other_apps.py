@@ -392,7 +392,7 @@ def test_escalated_and_accepted_webhooks(people, tickets, world, api_as):
 
 
 def test_sla_warning_breach_and_automatic_escalation_webhooks(people, tickets, world):
-    from escalations.sla.engine import sla_sweep
+    from escalations.sla.sweep import sla_sweep
 
     # given an endpoint subscribed to the SLA events and to escalations
     _hook(WebhookEventType.SLA_WARNING, WebhookEventType.SLA_BREACHED, WebhookEventType.TICKET_ESCALATED)

@@ -83,7 +83,7 @@ def _restricted_ticket_lifecycle(*, customer, agent, manager, teams, make_ticket
     from escalations.defaults import escalation_config_ensure
     from escalations.models import Escalation
     from escalations.services import escalation_accept, escalation_create
-    from escalations.sla.engine import sla_sweep
+    from escalations.sla.sweep import sla_sweep
     from feedback.models import Survey
     from feedback.selectors import survey_token_make
     from feedback.services import (

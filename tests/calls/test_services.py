@@ -18,7 +18,7 @@ from escalations.calls.services import (
 )
 from escalations.models import Callback, CallbackStatus, EscalationStatus
 from escalations.services import escalation_accept
-from escalations.sla.engine import sla_sweep
+from escalations.sla.sweep import sla_sweep
 from helpdesk.models import Channel, Notification, TicketEvent
 
 pytestmark = pytest.mark.django_db

@@ -24,7 +24,7 @@ import time_machine
 from django.urls import reverse
 
 from escalations.models import BusinessCalendar, Escalation, SLAClock, SLAEvent, SLAPolicy
-from escalations.sla.engine import sla_sweep
+from escalations.sla.sweep import sla_sweep
 from helpdesk import services
 from helpdesk.models import Status, Ticket, TicketEvent
 from reports import simulator

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from escalations.sla.engine import sla_sweep
+from escalations.sla.sweep import sla_sweep
 
 
 @pytest.mark.browser

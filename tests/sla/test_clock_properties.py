@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from escalations.models import BusinessCalendar, CalendarHoliday, SLAClock, SLAPolicy, WorkingInterval
-from escalations.sla.engine import sla_sweep
+from escalations.sla.sweep import sla_sweep
 from helpdesk import services
 from helpdesk.models import STATUS_TRANSITIONS, Status
 from reports import simulator

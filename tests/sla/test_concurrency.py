@@ -12,8 +12,8 @@ import time_machine
 from django.db import connection, transaction
 
 from escalations.models import Escalation, SLAClock, SLAEvent
-from escalations.sla import engine as sla_module
-from escalations.sla.engine import sla_sweep
+from escalations.sla import sweep as sweep_module
+from escalations.sla.sweep import sla_sweep
 from helpdesk import services
 from helpdesk.models import Notification, Ticket
 from tests.sla.conftest import clocks_of
@@ -157,7 +157,7 @@ def test_a_sweep_killed_mid_batch_leaves_nothing_and_the_rerun_does_it_once(due_
     def die(**kwargs):
         raise SystemExit("worker killed")
 
-    monkeypatch.setattr(sla_module, "sla_escalate_breached", die)
+    monkeypatch.setattr(sweep_module, "sla_escalate_breached", die)
     with pytest.raises(SystemExit):
         sla_sweep(now=now)
     # then nothing of that batch survived

@@ -12,7 +12,7 @@ import time_machine
 from escalations.hops import HopRouter, automatic_dossiers
 from escalations.models import Escalation, EscalationLevel, EscalationPath, LevelTarget, SLAClock
 from escalations.services import escalation_create_automatic, escalation_page_next_level
-from escalations.sla.engine import sla_sweep
+from escalations.sla.sweep import sla_sweep
 from helpdesk import services
 from helpdesk.models import Notification, Team
 

@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from escalations.models import Escalation, EscalationStatus
-from escalations.sla.engine import sla_sweep
+from escalations.sla.sweep import sla_sweep
 from feedback.selectors import resolution_checklist
 from helpdesk import services
 from helpdesk.models import Status, Ticket

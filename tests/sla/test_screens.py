@@ -10,7 +10,7 @@ import time_machine
 from django.urls import reverse
 
 from escalations.models import Escalation, SLAClock, SLAEvent
-from escalations.sla.engine import sla_sweep
+from escalations.sla.sweep import sla_sweep
 from helpdesk import services
 
 LONDON = ZoneInfo("Europe/London")

@@ -12,7 +12,7 @@ import time_machine
 from django.core.management import call_command
 
 from escalations.models import Escalation, SLAEvent, TeamCalendar
-from escalations.sla.engine import sla_sweep
+from escalations.sla.sweep import sla_sweep
 from helpdesk import services
 from helpdesk.models import Notification, TicketEvent
 from tests.sla.conftest import clocks_of

@@ -9,8 +9,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from escalations.sla.engine import sla_sweep
 from escalations.sla.selectors import sla_breaching_soon
+from escalations.sla.sweep import sla_sweep
 from helpdesk.models import Ticket
 from reports.dashboard import needs_attention
 

@@ -17,7 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=500)
 
     def handle(self, *args, at=None, batch_size=500, **options):
-        from escalations.sla.engine import sla_sweep
+        from escalations.sla.sweep import sla_sweep
 
         if at:
             try:

@@ -1,0 +1,275 @@
+"""The opener: ``escalation_hops_open`` opens a batch of ``HopSpec`` (a single escalation is a batch of one):
+supersede the previous hops, insert the new ones under the open-per-level constraint, apply the type's ticket effects,
+write the timeline events and webhooks, and queue who hears of it (the receiving team, the managers on call for an
+emergency, the customer in the words of ``escalations.services.common``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+
+from escalations import events
+from escalations.bulk import _events_record_bulk, _insert_many, _Notice, _notify_bulk, _quiet_until, _team_people
+from escalations.hooks import teams_next_working_moment
+from escalations.hops.router import ack_minutes
+from escalations.models import (
+    ACTIVE_ESCALATION_STATUSES,
+    Escalation,
+    EscalationLevel,
+    EscalationMode,
+    EscalationPath,
+    EscalationStatus,
+    EscalationType,
+    RequestedBy,
+)
+from escalations.receivers import escalation_payload
+from escalations.selectors import managers_on_call
+from helpdesk.models import NotificationKind, Team, Ticket, User, WebhookEventType
+from helpdesk.webhooks import webhook_emit_many
+
+
+def _fmt(moment: datetime | None, tz: str) -> str:
+    # strftime, not Django's dateformat: this runs for every hop of a sweep batch.
+    return moment.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y %H:%M") if moment else ""
+
+
+@dataclass(frozen=True)
+class Dossier:
+    problem: str
+    tried: str
+    desired: str
+    mood: str
+
+
+@dataclass
+class HopSpec:
+    """One hop to open. ``previous`` is the active hop it supersedes (None for the first hop of a chain);
+    ``level`` is the path level it lands on (None on the fallback), which decides who is notified."""
+
+    ticket: Ticket
+    escalation_type: str
+    mode: str
+    to_team: Team
+    position: int
+    reason: str
+    dossier: Dossier
+    path: EscalationPath | None = None
+    level: EscalationLevel | None = None
+    previous: Escalation | None = None
+    requested_by_kind: str = RequestedBy.SYSTEM
+    requested_by: User | None = None
+    actor: User | None = None
+    caller_waiting: bool = False
+    ack_minutes: int | None = None
+    headline: str = "New escalation"
+    tell_customer: bool = True
+    # Set by the opener when the hop could not be opened: "moved" (the previous hop changed first) or "duplicate"
+    # (an open hop at that level already exists: a double click or a racing sweep).
+    lost: str = field(default="", init=False)
+    previous_status: str | None = field(default=None, init=False)
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.ticket.pk, self.position)
+
+
+def _row(hop: HopSpec, now: datetime) -> dict:
+    previous = hop.previous
+    minutes = hop.ack_minutes if hop.ack_minutes is not None else ack_minutes(hop.level)
+    return {
+        "ticket_id": hop.ticket.pk,
+        "escalation_type": hop.escalation_type,
+        "mode": hop.mode,
+        "status": EscalationStatus.OPEN,
+        "path_id": hop.path.pk if hop.path else (previous.path_id if previous else None),
+        "level": hop.position,
+        "previous_id": previous.pk if previous else None,
+        "from_tier": previous.to_tier if previous else hop.ticket.tier,
+        "to_tier": hop.to_team.tier,
+        "from_team_id": previous.to_team_id if previous else hop.ticket.team_id,
+        "to_team_id": hop.to_team.pk,
+        "requested_by_kind": hop.requested_by_kind,
+        "requested_by_id": hop.requested_by.pk if hop.requested_by else None,
+        "reason": hop.reason.strip(),
+        "dossier_problem": hop.dossier.problem.strip(),
+        "dossier_tried": hop.dossier.tried.strip(),
+        "dossier_desired_outcome": hop.dossier.desired.strip(),
+        "dossier_mood": hop.dossier.mood.strip() or "unknown",
+        "caller_waiting": hop.caller_waiting,
+        "created_at": now,
+        "ack_due_at": now + timedelta(minutes=minutes),
+    }
+
+
+def _supersede(hops: list[HopSpec], now: datetime) -> list[HopSpec]:
+    """One conditional UPDATE for every previous hop; a hop whose previous one moved on meanwhile is lost."""
+    previous = {hop.previous.pk: hop for hop in hops if hop.previous is not None}
+    if not previous:
+        return hops
+    changed = Escalation.objects.filter(pk__in=previous, status__in=ACTIVE_ESCALATION_STATUSES).update(
+        status=EscalationStatus.SUPERSEDED, closed_at=now
+    )
+    if changed < len(previous):
+        ours = set(
+            Escalation.objects.filter(pk__in=previous, status=EscalationStatus.SUPERSEDED, closed_at=now).values_list(
+                "pk", flat=True
+            )
+        )
+        for pk, hop in previous.items():
+            if pk not in ours:
+                hop.lost = "moved"
+    for hop in hops:
+        if hop.previous is not None and not hop.lost:
+            hop.previous.status, hop.previous.closed_at = EscalationStatus.SUPERSEDED, now
+    return [hop for hop in hops if not hop.lost]
+
+
+def _restore(hops: list[HopSpec]) -> None:
+    """Undo the supersede of hops that could not be inserted (the open-per-level constraint refused them)."""
+    for hop in hops:
+        if hop.previous is not None:
+            Escalation.objects.filter(pk=hop.previous.pk, status=EscalationStatus.SUPERSEDED).update(
+                status=hop.previous_status, closed_at=None
+            )
+            hop.previous.status, hop.previous.closed_at = hop.previous_status or hop.previous.status, None
+
+
+def escalation_hops_open(*, hops: Sequence[HopSpec], now: datetime) -> list[Escalation]:
+    """Open escalation hops, set-based: supersede each previous hop (conditional UPDATE), INSERT the new ones
+    (the open-per-ticket-and-level constraint refuses duplicates), write their timeline events and webhooks, and
+    queue the notifications (receivers, managers on call for an emergency, the customer's plain words). Runs in
+    the caller's transaction, which must hold the tickets' locks. Returns the opened hops in the order given; a
+    hop that could not be opened says why in ``lost``."""
+    for hop in hops:
+        hop.previous_status = hop.previous.status if hop.previous is not None else None
+    live = _supersede(list(hops), now)
+    if not live:
+        return []
+    _insert_many(Escalation, [_row(hop, now) for hop in live], ignore_conflicts=True)
+    opened = {
+        (esc.ticket_id, esc.level): esc
+        for esc in Escalation.objects.filter(
+            ticket_id__in={hop.ticket.pk for hop in live}, status=EscalationStatus.OPEN, created_at=now
+        ).select_related("to_team")
+    }
+    for hop in live:
+        if hop.key not in opened:
+            hop.lost = "duplicate"
+    _restore([hop for hop in live if hop.lost])
+    pairs = [(hop, opened[hop.key]) for hop in live if not hop.lost]
+    for hop, escalation in pairs:
+        escalation.ticket = hop.ticket
+        escalation.previous = hop.previous
+        escalation.requested_by = hop.requested_by
+    _ticket_effects(pairs, now)
+    _events(pairs, now)
+    _notifications(pairs, now)
+    return [escalation for _, escalation in pairs]
+
+
+def _ticket_effects(pairs: list[tuple[HopSpec, Escalation]], now: datetime) -> None:
+    """The type's ticket changes: an emergency pins the ticket; compliance restricts it to the compliance team."""
+    from escalations.services.common import _ticket_update
+
+    emergency = [hop.ticket for hop, esc in pairs if esc.escalation_type == EscalationType.EMERGENCY]
+    for ticket in emergency:
+        if not ticket.is_emergency:
+            _ticket_update(ticket=ticket, now=now, is_emergency=True)
+    for hop, escalation in pairs:
+        if escalation.escalation_type == EscalationType.COMPLIANCE:
+            # Restricted from this moment: only the compliance team (now the ticket's team), tier 3 and admins.
+            _ticket_update(
+                ticket=hop.ticket,
+                now=now,
+                restricted=True,
+                team=escalation.to_team,
+                assignee=None,
+                tier=escalation.to_tier,
+            )
+
+
+def _customer_words(escalation: Escalation) -> str:
+    # The one home of the customer's words for a new hop stays in services (its wording is reviewed there).
+    from escalations.services.common import _customer_words_for_new_hop
+
+    return _customer_words_for_new_hop(escalation)
+
+
+def _events(pairs: list[tuple[HopSpec, Escalation]], now: datetime) -> None:
+    """Each hop's timeline rows (``events.escalation_opened_events``) in one INSERT, then one ``ticket.escalated``
+    webhook per hop."""
+    rows = []
+    for hop, esc in pairs:
+        words = _customer_words(esc) if hop.tell_customer else ""
+        rows += events.escalation_opened_events(
+            ticket=hop.ticket, actor=hop.actor, escalation=esc, customer_words=words, now=now
+        )
+    _events_record_bulk(rows)
+    webhook_emit_many(
+        event_type=WebhookEventType.TICKET_ESCALATED,
+        items=[(hop.ticket, escalation_payload(events.escalation_hop_data(esc))) for hop, esc in pairs],
+    )
+
+
+def _receivers(hop: HopSpec, escalation: Escalation, people: dict) -> list[User]:
+    members = people.get(escalation.to_team_id, [])
+    level = hop.level
+    if level is not None and (level.notify_leads_only or not level.notify_team):
+        recipients = [user for user, lead in members if lead]
+    else:
+        recipients = [user for user, _ in members]
+    if escalation.escalation_type == EscalationType.EMERGENCY:
+        # Every tier-3 manager on call, by every channel, at once.
+        recipients += managers_on_call()
+    return recipients
+
+
+def hop_notice_kind(escalation: Escalation) -> NotificationKind:
+    return NotificationKind.for_escalation(
+        escalation.escalation_type, automatic=escalation.mode == EscalationMode.AUTOMATIC
+    )
+
+
+def _notifications(pairs: list[tuple[HopSpec, Escalation]], now: datetime) -> None:
+    team_ids = {esc.to_team_id for _, esc in pairs if esc.to_team_id is not None}
+    people = _team_people(team_ids)
+    working = teams_next_working_moment(team_ids=team_ids, now=now)
+    customers = User.objects.in_bulk({hop.ticket.customer_id for hop, _ in pairs if hop.tell_customer})
+    notices = []
+    for hop, esc in pairs:
+        ticket = hop.ticket
+        urgent = ticket.is_emergency or esc.caller_waiting
+        notices.append(
+            _Notice(
+                ticket=ticket,
+                recipients=_receivers(hop, esc, people),
+                kind=hop_notice_kind(esc),
+                subject=f"[{ticket.reference}] {hop.headline}: {esc.to_team.name if esc.to_team else 'no team'} (level {esc.level}): {ticket.subject}",
+                body=(
+                    f"Problem: {esc.dossier_problem}\nTried: {esc.dossier_tried}\n"
+                    f"Customer wants: {esc.dossier_desired_outcome}\nMood: {esc.dossier_mood}\n\n"
+                    f"Reason: {esc.reason}\nAccept by {_fmt(esc.ack_due_at, settings.TIME_ZONE)}."
+                ),
+                not_before=None
+                if urgent
+                else _quiet_until(team_id=esc.to_team_id, ticket=ticket, working=working, now=now),
+                data={"escalation_id": esc.pk},
+            )
+        )
+        customer = customers.get(ticket.customer_id)
+        if customer is not None:
+            notices.append(
+                _Notice(
+                    ticket=ticket,
+                    recipients=[customer],
+                    kind=NotificationKind.CUSTOMER_ESCALATED,
+                    subject=f"[{ticket.reference}] An update on your request",
+                    body=f"Hello {customer.display_name},\n\n{_customer_words(esc)}",
+                    not_before=None,
+                )
+            )
+    _notify_bulk(notices, now)

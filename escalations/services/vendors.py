@@ -1,0 +1,101 @@
+"""Third-party escalations: the vendor case a third-party escalation opens (the ticket waits on the vendor and the
+customer is told when we will chase them), and the beat reminder when a case's follow-up date has passed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+
+from escalations import events
+from escalations.models import Escalation, VendorCase
+from escalations.services.common import _customer_when, when_words
+from helpdesk import services as core
+from helpdesk.models import OPEN_STATUSES, EventKind, NotificationKind, Status, User
+from helpdesk.notifications import notification_enqueue
+
+
+def _vendor_errors(*, name: str, contact: str, follow_up_at: datetime | None, now: datetime) -> dict[str, str]:
+    errors = {}
+    if not name.strip():
+        errors["vendor_name"] = "Name the vendor."
+    if not contact.strip():
+        errors["vendor_contact"] = "Give the vendor contact (name, email or phone)."
+    if follow_up_at is None:
+        errors["vendor_follow_up_at"] = "Set the date to chase the vendor."
+    elif follow_up_at <= now:
+        errors["vendor_follow_up_at"] = "The follow-up date must be in the future."
+    return errors
+
+
+def _vendor_case_open(
+    *,
+    escalation: Escalation,
+    actor: User,
+    vendor_name: str,
+    external_reference: str,
+    contact: str,
+    follow_up_at: datetime,
+    now: datetime,
+) -> VendorCase:
+    ticket = escalation.ticket
+    case = VendorCase.objects.create(
+        ticket=ticket,
+        escalation=escalation,
+        vendor_name=vendor_name,
+        external_reference=external_reference,
+        contact=contact,
+        follow_up_at=follow_up_at,
+        opened_by=actor,
+        created_at=now,
+    )
+    events.vendor_case_event(
+        ticket=ticket,
+        actor=actor,
+        case=case,
+        body=f"Case opened with {vendor_name} ({external_reference or 'no reference yet'}), contact {contact}; "
+        f"follow up on {when_words(follow_up_at)}.",
+    )
+    if ticket.status != Status.PENDING_THIRD_PARTY and ticket.can_transition_to(Status.PENDING_THIRD_PARTY):
+        core.ticket_change_status(ticket=ticket, actor=actor, status=Status.PENDING_THIRD_PARTY)
+    events.escalation_customer_told_event(
+        ticket=ticket,
+        escalation=escalation,
+        actor=actor,
+        kind=EventKind.THIRD_PARTY,
+        body=f"We have raised this with our partner {vendor_name}, who need to act on it. We will chase them by "
+        f"{_customer_when(follow_up_at, ticket)} and keep you updated here.",
+    )
+    return case
+
+
+@transaction.atomic
+def vendor_followups_due_remind(*, now: datetime) -> int:
+    """Beat: remind whoever opened each vendor case (and the ticket's owner) when its follow-up date has passed.
+    Each case is reminded once per follow-up date (conditional UPDATE), so re-running finds nothing. Idempotent."""
+    from escalations.selectors import vendor_cases_followup_due
+
+    reminded = 0
+    for case in vendor_cases_followup_due(now=now).select_related("ticket__assignee", "opened_by")[:500]:
+        if not VendorCase.objects.filter(pk=case.pk, reminded_at__isnull=True).update(reminded_at=now):
+            continue
+        ticket = case.ticket
+        if ticket.status not in OPEN_STATUSES:
+            continue
+        recipients = [u for u in (case.opened_by, ticket.assignee) if u is not None]
+        if not recipients and ticket.team is not None:
+            recipients = list(ticket.team.members.filter(is_active=True))
+        notification_enqueue(
+            kind=NotificationKind.VENDOR_FOLLOW_UP,
+            subject=f"Chase {case.vendor_name} about {ticket.reference}",
+            body=f"The follow-up date for {case.vendor_name} ({case.external_reference or 'no reference'}) has passed. "
+            f"Contact: {case.contact}.",
+            recipients=recipients,
+            ticket=ticket,
+            url=core.ticket_url(ticket),
+        )
+        events.vendor_case_event(
+            ticket=ticket, actor=None, case=case, body=f"Follow-up with {case.vendor_name} is due: reminder sent."
+        )
+        reminded += 1
+    return reminded
