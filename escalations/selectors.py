@@ -18,6 +18,7 @@ from escalations.models import (
     EscalationPath,
     EscalationQuerySet,
     EscalationStatus,
+    EscalationType,
     Playbook,
     TierApprovalLimit,
     VendorCase,
@@ -115,14 +116,15 @@ AGE_FILTERS = {
 }
 
 
-def escalations_open_count_for(user: User) -> int:
-    """The inbox badge: counts go through the same visibility rule as the lists."""
-    return escalations_visible_to(user).open().filter(to_team__in=user.teams.values("pk")).count()
-
-
 def escalations_unacknowledged_due(*, now: datetime) -> QuerySet[Escalation]:
-    """Open escalations whose acknowledgement time has passed: the SLA sweep pages the next level for these."""
-    return Escalation.objects.filter(status=EscalationStatus.OPEN, ack_due_at__lte=now).order_by("ack_due_at")
+    """Open escalations past their acknowledgement time that the SLA sweep pages up the ladder, oldest first.
+    A caller-waiting hop (not an emergency) is not among them: escalations.calls turns it into a callback instead.
+    ``status__startswith`` (only "open" starts so) keeps SQLite's planner on the ack_due_at index, where an equality on
+    status pulls it onto the inbox index and scans every open escalation."""
+    return Escalation.objects.filter(
+        Q(status__startswith=EscalationStatus.OPEN, ack_due_at__lte=now)
+        & (Q(caller_waiting=False) | Q(escalation_type=EscalationType.EMERGENCY))
+    ).order_by("ack_due_at", "pk")
 
 
 def escalation_chain_for_ticket(*, ticket: Ticket) -> list[Escalation]:
@@ -141,16 +143,6 @@ def escalation_active_for_ticket(*, ticket: Ticket) -> Escalation | None:
         .order_by("-level", "-created_at")
         .first()
     )
-
-
-def escalation_path_for(*, ticket: Ticket, escalation_type: str) -> EscalationPath | None:
-    """The most specific active path for the type (``path_choose``)."""
-    candidates = (
-        EscalationPath.objects.filter(is_active=True, escalation_type=escalation_type)
-        .filter(Q(category__isnull=True) | Q(category_id=ticket.category_id))
-        .prefetch_related("levels__team")
-    )
-    return path_choose(list(candidates), ticket)
 
 
 def path_choose(paths: list[EscalationPath], ticket: Ticket) -> EscalationPath | None:

@@ -20,20 +20,19 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 
 from escalations.bulk import _events_record_bulk, _insert_many, _Notice, _notify_bulk, _quiet_until, _team_people
 from escalations.hops import TARGET_WORDS, HopRouter, breach_hop_specs, escalation_hops_open, escalation_hops_page
 from escalations.models import (
     ClockTarget,
-    Escalation,
     EscalationStatus,
-    EscalationType,
     SLAClock,
     SLAEvent,
     SLAEventKind,
     SLAPolicy,
 )
+from escalations.selectors import escalations_unacknowledged_due
 from escalations.sla import clock as sla_clock
 from escalations.sla.calendar import CalendarSpec
 from escalations.sla.engine import _fmt, _history, _Policies, _tz
@@ -291,23 +290,15 @@ def sla_page_unacknowledged(*, now: datetime, batch_size: int = 500) -> int:
     waiting and the managers on call are alerted once. Batched, locked with skip_locked; exactly once per hop by
     the open-escalation constraint. Returns how many next levels were paged."""
     paged = 0
-    # ``status__startswith`` (only "open" starts so) keeps SQLite's planner on the ack_due_at index: an equality on
-    # status pulls it onto the inbox index and scans every open escalation. A partial index on ack_due_at WHERE
-    # status = 'open' in the Escalation model would make this unnecessary.
-    # A caller-waiting hop (not an emergency) is left to escalations.calls.services.warm_transfers_expire: it becomes a
-    # callback, not a page.
-    awaiting = Q(status__startswith=EscalationStatus.OPEN, ack_due_at__lte=now) & (
-        Q(caller_waiting=False) | Q(escalation_type=EscalationType.EMERGENCY)
-    )
-    due = Escalation.objects.filter(awaiting).exists()
+    due = escalations_unacknowledged_due(now=now).exists()
     router = HopRouter() if due else None
     while due:
         with transaction.atomic():
             escalations = list(
-                Escalation.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(awaiting, status=EscalationStatus.OPEN)
-                .select_related("ticket", "to_team")
-                .order_by("ack_due_at", "pk")[:batch_size]
+                escalations_unacknowledged_due(now=now)
+                .select_for_update(skip_locked=True, of=("self",))
+                .filter(status=EscalationStatus.OPEN)
+                .select_related("ticket", "to_team")[:batch_size]
             )
             if escalations:
                 paged += escalation_hops_page(escalations=escalations, now=now, router=router)
