@@ -1,6 +1,6 @@
 """Automatic hops for one escalation or ticket at a time, by the SLA sweep's own route (``breach_hop_specs``,
 ``escalation_hops_page`` and the hop opener): the breach escalation and paging the next level when nobody accepted.
-The sweep does the same in batches; ``tests/sla/test_hop_routes.py`` compares the two."""
+The sweep does the same in batches; ``tests/escalations/sla/test_hop_routes.py`` compares the two."""
 
 from __future__ import annotations
 

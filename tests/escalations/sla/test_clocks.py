@@ -11,7 +11,7 @@ import time_machine
 from escalations.models import CalendarHoliday, SLAEvent
 from helpdesk import services
 from helpdesk.models import Ticket
-from tests.sla.conftest import clocks_of
+from tests.escalations.sla.conftest import clocks_of
 
 LONDON = ZoneInfo("Europe/London")
 

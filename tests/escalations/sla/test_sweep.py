@@ -15,7 +15,7 @@ from escalations.models import Escalation, SLAEvent, TeamCalendar
 from escalations.sla.sweep import sla_sweep
 from helpdesk import services
 from helpdesk.models import Notification, TicketEvent
-from tests.sla.conftest import clocks_of
+from tests.escalations.sla.conftest import clocks_of
 
 LONDON = ZoneInfo("Europe/London")
 

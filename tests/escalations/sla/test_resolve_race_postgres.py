@@ -5,7 +5,7 @@ summary. They must be judged on the ticket's row as locked by the resolving tran
 escalates the ticket in between (and holds its row while doing so) leaves a resolved ticket with an open escalation
 and no summary. Row locks only mean something on PostgreSQL, so on SQLite this is skipped with a reason.
 
-Run: DATABASE_URL=postgres://postgres@127.0.0.1:5432/hd_x .venv/bin/python -m pytest tests/sla -m postgres
+Run: DATABASE_URL=postgres://postgres@127.0.0.1:5432/hd_x .venv/bin/python -m pytest tests/escalations/sla -m postgres
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from escalations.sla import sweep as sweep_module
 from escalations.sla.sweep import sla_sweep
 from helpdesk import services
 from helpdesk.models import Notification, Ticket
-from tests.sla.conftest import clocks_of
+from tests.escalations.sla.conftest import clocks_of
 
 LONDON = ZoneInfo("Europe/London")
 NOT_POSTGRES = "needs PostgreSQL for real row locks and SKIP LOCKED: set DATABASE_URL=postgres://…"
