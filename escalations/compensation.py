@@ -18,6 +18,7 @@ from escalations.selectors import approval_limit_for
 from helpdesk import services as core
 from helpdesk.models import NotificationKind, Ticket, User
 from helpdesk.notifications import customer_message_render, notification_enqueue
+from helpdesk.services import require_staff
 
 CURRENCY_SYMBOL: dict[str, str] = {Currency.GBP: "£", Currency.EUR: "€", Currency.USD: "$"}
 
@@ -58,8 +59,7 @@ def compensation_request_create(
     """A goodwill credit or refund. Within the requester's tier limit it is auto-approved and recorded; above it,
     it waits in the approvals queue of managers whose limit covers it. The customer hears only of a granted credit
     (never of a pending request). Atomic."""
-    if not actor.is_staff_member:
-        raise PermissionDenied("Only staff can do this.")
+    require_staff(actor)
     now = now or timezone.now()
     value = amount_parse(amount)
     errors = {}
@@ -137,8 +137,7 @@ def compensation_decide(
     """Approve or reject a pending compensation request. Nobody decides their own request, and the approver's tier
     limit must cover the amount; a rejection needs a note (for the requester, never the customer, who hears only
     of an approved credit). One conditional UPDATE decides a race. Atomic."""
-    if not actor.is_staff_member:
-        raise PermissionDenied("Only staff can do this.")
+    require_staff(actor)
     now = now or timezone.now()
     if request.requested_by_id == actor.pk:
         raise PermissionDenied(

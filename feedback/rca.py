@@ -18,10 +18,10 @@ from escalations.models import Escalation, RequestedBy
 from feedback import events
 from feedback.models import ActionStatus, CauseCategory, CoachingItem, CorrectiveAction, RootCauseAnalysis
 from feedback.selectors import resolution_summary, ticket_escalations
-from feedback.services import SURVEYED_STATUSES, require_staff
+from feedback.services import SURVEYED_STATUSES
 from helpdesk.models import NotificationKind, Role, Ticket, User
 from helpdesk.notifications import notification_enqueue
-from helpdesk.services import ticket_url
+from helpdesk.services import require_staff, ticket_url
 
 
 @dataclass(frozen=True)

@@ -44,17 +44,12 @@ from feedback.selectors import (
 from helpdesk.customer_time import customer_datetime, customer_timezone
 from helpdesk.models import NotificationKind, Plan, Role, Status, TeamMembership, Ticket, User, WebhookEventType
 from helpdesk.notifications import notification_enqueue
-from helpdesk.services import ticket_change_status, ticket_reply, ticket_url
+from helpdesk.services import require_staff, ticket_change_status, ticket_reply, ticket_url
 from helpdesk.webhooks import webhook_emit
 
 SURVEYED_STATUSES = (Status.RESOLVED, Status.CLOSED)
 # A stopped beat catches up on check-ins this far back; older resolutions are left alone (bounded sweep cost).
 CHECKIN_CATCH_UP = timedelta(days=7)
-
-
-def require_staff(user: User) -> None:
-    if not user.is_staff_member:
-        raise PermissionDenied("Only staff can do this.")
 
 
 def _team_lead(ticket: Ticket) -> User | None:

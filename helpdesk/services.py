@@ -97,9 +97,11 @@ def _bump_version(*, ticket: Ticket, expected_version: int | None) -> None:
     ticket.updated_at = now
 
 
-def _require_staff(user: User) -> None:
-    if not user.is_staff_member:
-        raise PermissionDenied("Only staff can do this.")
+def require_staff(user: User | None, *, to: str = "do this") -> None:
+    """The one staff check of every service that only staff may call (``User.is_staff_member``): anyone else,
+    or no one (a system caller that forgot to say who acts), is refused with "Only staff can <to>."."""
+    if user is None or not user.is_staff_member:
+        raise PermissionDenied(f"Only staff can {to}.")
 
 
 def ticket_url(ticket: Ticket) -> str:
@@ -317,7 +319,7 @@ def ticket_reply(
             email=False,
         )
     else:
-        _require_staff(author)
+        require_staff(author)
         event = events.agent_replied_event(ticket=ticket, actor=author, body=body, template_id=template_id)
         if ticket.status == Status.NEW:
             _set_status(ticket=ticket, actor=author, status=Status.OPEN)
@@ -341,7 +343,7 @@ def ticket_add_internal_note(
 ) -> TicketEvent:
     """A staff-only note; never shown or sent to the customer. A note changes no ticket state, so it does not
     advance the version: a colleague's note never turns someone's pending reply or edit into a conflict. Atomic."""
-    _require_staff(author)
+    require_staff(author)
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": "The note is empty."})
@@ -468,7 +470,7 @@ def _notify_status(*, ticket: Ticket, status: str) -> None:
 def ticket_change_status(*, ticket: Ticket, actor: User, status: str, expected_version: int | None = None) -> Ticket:
     """Move the ticket through the guarded state machine; an illegal move is a clear error. The transition, the
     guards and the version are judged on the locked row. Atomic."""
-    _require_staff(actor)
+    require_staff(actor)
     _lock_ticket(ticket)
     _check_transition(ticket=ticket, status=status)
     if status == ticket.status:
@@ -485,7 +487,7 @@ def ticket_change_priority(
     *, ticket: Ticket, actor: User, priority: str, expected_version: int | None = None
 ) -> Ticket:
     """Change the priority (staff only). Atomic."""
-    _require_staff(actor)
+    require_staff(actor)
     _lock_ticket(ticket)
     if priority != ticket.priority:
         _bump_version(ticket=ticket, expected_version=expected_version)
@@ -504,7 +506,7 @@ def ticket_assign(
 ) -> Ticket:
     """Give the ticket to a team and (optionally) one of its members; the assignee is notified. Atomic."""
     if actor is not None:
-        _require_staff(actor)
+        require_staff(actor)
     _check_assignment(team=team, assignee=assignee)
     _lock_ticket(ticket)
     if team != ticket.team or assignee != ticket.assignee:
@@ -529,7 +531,7 @@ def ticket_update(
     Returns the names of what changed. The transition, the status guards and the version are judged on the row as
     locked here, so a concurrent writer (e.g. the SLA sweep opening an escalation) is either seen or waits. Atomic:
     an invalid field saves nothing."""
-    _require_staff(actor)
+    require_staff(actor)
     _lock_ticket(ticket)
     _check_transition(ticket=ticket, status=status)
     if priority not in Priority.values:
@@ -555,7 +557,7 @@ def ticket_update(
 @transaction.atomic
 def user_set_availability(*, user: User, is_available: bool) -> User:
     """Mark a staff member away or available; away members get no automatic assignments. Atomic."""
-    _require_staff(user)
+    require_staff(user)
     user.is_available = is_available
     user.save(update_fields=["is_available"])
     return user
@@ -565,5 +567,5 @@ def user_set_availability(*, user: User, is_available: bool) -> User:
 def ticket_presence_touch(*, ticket: Ticket, user: User) -> None:
     """Record that a staff member has the ticket's workspace open now. Idempotent (one row per ticket and user);
     not a ticket change, so no event and no version bump. Atomic."""
-    _require_staff(user)
+    require_staff(user)
     TicketPresence.objects.update_or_create(ticket=ticket, user=user, defaults={"last_seen_at": timezone.now()})

@@ -19,6 +19,7 @@ from helpdesk.events import event_record
 from helpdesk.models import Category, EventKind, NotificationKind, Ticket, User
 from helpdesk.notifications import notification_enqueue
 from helpdesk.selectors import ticket_is_visible_to
+from helpdesk.services import require_staff
 from knowledge_base.models import (
     Article,
     ArticleOrigin,
@@ -97,8 +98,7 @@ def article_create(
     note: str = "Created",
 ) -> Article:
     """Staff write a new article, always as a draft owned by them (revision 1). Atomic."""
-    if not actor.is_staff_member:
-        raise PermissionDenied("Only staff can write articles.")
+    require_staff(actor, to="write articles")
     _validate_content(title=title, body=body)
     now = timezone.now()
     article = Article(
@@ -272,8 +272,7 @@ def proposal_create(
 ) -> ArticleProposal:
     """Staff suggest an edit or leave a comment; it waits in the owner's review queue and the owner is notified.
     Atomic."""
-    if not author.is_staff_member:
-        raise PermissionDenied("Only staff can propose improvements.")
+    require_staff(author, to="propose improvements")
     if kind == ProposalKind.EDIT:
         proposed_title = proposed_title.strip() or article.title
         if not proposed_body.strip():

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -35,6 +35,7 @@ from helpdesk.customer_time import customer_window, customer_window_bounds
 from helpdesk.events import event_record
 from helpdesk.models import Channel, EventKind, NotificationKind, TeamMembership, Ticket, User
 from helpdesk.notifications import customer_message_render, notification_enqueue
+from helpdesk.services import require_staff
 
 __all__ = [
     "CallsSweepResult",
@@ -72,11 +73,6 @@ def window_words(callback: Callback) -> str:
     return customer_window(callback.window_start, callback.window_end, tz=zoneinfo.ZoneInfo(callback.customer_timezone))
 
 
-def _require_staff(user: User | None) -> None:
-    if user is None or not user.is_staff_member:
-        raise PermissionDenied("Only staff can log calls and callbacks.")
-
-
 # --- calls ----------------------------------------------------------------------------------------------------
 
 
@@ -97,7 +93,7 @@ def call_log(
 ) -> Call:
     """Log a call on a ticket, or open a new ticket (channel phone) for ``customer``; the call is a timeline event.
     Atomic."""
-    _require_staff(actor)
+    require_staff(actor, to="log calls and callbacks")
     errors = {}
     if direction not in CallDirection.values:
         errors["direction"] = "Choose inbound or outbound."
@@ -239,7 +235,7 @@ def callback_create(
 ) -> Callback:
     """Promise the customer a call back inside a window; the customer is emailed the window in their timezone.
     Atomic."""
-    _require_staff(actor)
+    require_staff(actor, to="log calls and callbacks")
     now = now or timezone.now()
     errors = {}
     if window_end <= window_start:
@@ -275,7 +271,7 @@ def callback_complete(
 ) -> Call:
     """Keep a callback: its outcome is logged as an outbound call and the callback is done. Atomic; a callback
     already done is refused."""
-    _require_staff(actor)
+    require_staff(actor, to="log calls and callbacks")
     now = now or timezone.now()
     changed = (
         Callback.objects.filter(pk=callback.pk)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.utils import dateformat, timezone
 
@@ -33,11 +32,6 @@ def _customer_when(moment: datetime, ticket: Ticket) -> str:
 
 def _team_words(team: Team | None) -> str:
     return f"our {team.name} team" if team else "our senior support team"
-
-
-def _require_staff(user: User | None) -> None:
-    if user is None or not user.is_staff_member:
-        raise PermissionDenied("Only staff can do this.")
 
 
 def _is_member(user: User, team: Team | None) -> bool:

@@ -24,9 +24,10 @@ from escalations.models import (
     EscalationType,
     RequestedBy,
 )
-from escalations.services.common import _lock_ticket, _open_one, _require_staff, when_words
+from escalations.services.common import _lock_ticket, _open_one, when_words
 from escalations.services.vendors import _vendor_case_open, _vendor_errors
 from helpdesk.models import Team, Ticket, User
+from helpdesk.services import require_staff
 
 MANUAL_MODES = (EscalationMode.FUNCTIONAL, EscalationMode.HIERARCHICAL)
 
@@ -154,7 +155,7 @@ def escalation_create(
     effects: emergency pages every manager on call and pins the ticket; financial records a compensation request;
     compliance restricts the ticket and moves it to the compliance team; third party opens a vendor case and
     waits on the vendor. Atomic; a second escalation while one is active (a double click) is refused."""
-    _require_staff(actor)
+    require_staff(actor)
     now = now or timezone.now()
     dossier = Dossier(dossier_problem, dossier_tried, dossier_desired_outcome, dossier_mood)
     _validate_create(

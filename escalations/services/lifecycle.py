@@ -30,7 +30,6 @@ from escalations.services.common import (
     _is_member,
     _lock_ticket,
     _open_one,
-    _require_staff,
     _team_words,
     _tell_customer,
     _ticket_update,
@@ -39,6 +38,7 @@ from escalations.services.common import (
 from helpdesk import services as core
 from helpdesk.models import EventKind, NotificationKind, Status, Team, Ticket, User
 from helpdesk.notifications import notification_enqueue
+from helpdesk.services import require_staff
 
 
 def _conflict(escalation: Escalation) -> EscalationConflict:
@@ -57,7 +57,7 @@ def _conflict(escalation: Escalation) -> EscalationConflict:
 def escalation_accept(*, escalation: Escalation, actor: User, now: datetime | None = None) -> Escalation:
     """The receiver takes ownership: the ticket moves to their team, tier and name; the customer is told who has
     it. One conditional UPDATE decides between simultaneous accepts; the loser gets EscalationConflict. Atomic."""
-    _require_staff(actor)
+    require_staff(actor)
     now = now or timezone.now()
     if not _can_handle(actor, escalation):
         team_name = escalation.to_team.name if escalation.to_team else "the receiving team"
@@ -106,7 +106,7 @@ def _home_team(user: User) -> Team | None:
 @transaction.atomic
 def escalation_return(*, escalation: Escalation, actor: User, guidance: str, now: datetime | None = None) -> Escalation:
     """De-escalate: send it back to the sender's team with guidance for them; counted as avoidable. Atomic."""
-    _require_staff(actor)
+    require_staff(actor)
     now = now or timezone.now()
     if not guidance.strip():
         raise ValidationError({"guidance": "Write the guidance for the sender: what they can do themselves next time."})
@@ -160,7 +160,7 @@ def escalation_escalate_further(
     """Hand the escalation up a tier (e.g. 2 → 3): this hop is superseded and the next one keeps the dossier and a
     link to it, so the chain keeps every hop. An optional compensation request goes with it (approval rules apply).
     Exactly once: a conditional UPDATE on the hop and the open-per-level constraint. Atomic."""
-    _require_staff(actor)
+    require_staff(actor)
     now = now or timezone.now()
     errors = {}
     if not reason.strip():
@@ -227,7 +227,7 @@ def escalation_resolve(
 ) -> Escalation:
     """Close the escalation with a required resolution summary; the customer is told what was done and, by
     default, the ticket is resolved. Open vendor cases of the hop are closed. Atomic."""
-    _require_staff(actor)
+    require_staff(actor)
     now = now or timezone.now()
     if not summary.strip():
         raise ValidationError({"summary": "Write the resolution summary: what was done for the customer."})
@@ -281,7 +281,7 @@ def escalation_reassign(*, escalation: Escalation, actor: User, team: Team, now:
     """A manager moves an active escalation to another team: the hop is superseded and a new open hop at the same
     level goes to that team through the hop opener (its clock restarts, the team is notified, the customer told).
     Returns the new hop. Atomic."""
-    _require_staff(actor)
+    require_staff(actor)
     now = now or timezone.now()
     if not actor.is_tier3:
         raise PermissionDenied("Only a manager can reassign an escalation.")
