@@ -1,4 +1,5 @@
-"""Fixtures for the escalation tests: the shipped paths, playbooks and approval limits, and a dossier."""
+"""Fixtures for the escalation tests (the shipped paths, the dossier and ``escalate`` live in tests/conftest.py, since
+every app's tests escalate through the same service): an SLA policy whose clocks the engine starts itself."""
 
 from __future__ import annotations
 
@@ -6,31 +7,23 @@ import pytest
 
 
 @pytest.fixture
-def config(teams):
-    from escalations.defaults import escalation_config_ensure
+def resolution_policy(admin_user, plans):
+    """Enterprise, normal priority: resolution within 8 hours, round the clock, and no response targets, so a ticket
+    created more than 8 hours ago has exactly one overdue clock (the breach the SLA engine escalates)."""
+    from escalations.models import BusinessCalendar, SLAPolicy
+    from escalations.sla.services import business_calendar_save, sla_policy_save
 
-    escalation_config_ensure()
-
-
-@pytest.fixture
-def dossier():
-    return {
-        "reason": "Needs access to the billing gateway logs.",
-        "dossier_problem": "The customer was charged twice for invoice INV-1.",
-        "dossier_tried": "Checked the invoice; refund button is greyed out.",
-        "dossier_desired_outcome": "A refund of the duplicate charge today.",
-        "dossier_mood": "frustrated",
-    }
-
-
-@pytest.fixture
-def escalate(dossier):
-    """``escalate(ticket, actor, type="technical", mode="functional", **overrides)`` through the real service."""
-    from escalations.services import escalation_create
-
-    def do(ticket, actor, escalation_type="technical", mode="functional", **overrides):
-        return escalation_create(
-            ticket=ticket, actor=actor, escalation_type=escalation_type, mode=mode, **{**dossier, **overrides}
-        )
-
-    return do
+    always = business_calendar_save(
+        calendar=BusinessCalendar(), actor=admin_user, fields={"name": "Always", "timezone": "UTC", "is_24x7": True}
+    )
+    return sla_policy_save(
+        policy=SLAPolicy(),
+        actor=admin_user,
+        fields={
+            "name": "Enterprise normal",
+            "plan": plans["enterprise"],
+            "priority": "normal",
+            "calendar": always,
+            "resolution_minutes": 8 * 60,
+        },
+    )

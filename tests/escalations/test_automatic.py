@@ -4,29 +4,22 @@ wrappers over the sweep's own route (``escalations.hops``), so these run the hop
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
-from escalations.models import Escalation, EscalationMode, EscalationStatus, RequestedBy, SLAClock
+from escalations.models import Escalation, EscalationMode, EscalationStatus, RequestedBy
 from escalations.selectors import escalations_unacknowledged_due
 from escalations.services import escalation_accept, escalation_create_automatic, escalation_page_next_level
 
 
 @pytest.fixture
-def make_ticket(make_ticket):
-    """Tickets whose resolution clock is already overdue (the breach the SLA engine escalates)."""
+def make_ticket(make_ticket, resolution_policy):
+    """Tickets opened 9 hours ago under an 8-hour resolution target: the SLA engine started their resolution clock at
+    creation, so it is overdue now (the breach the SLA engine escalates)."""
 
     def make(*args, **kwargs):
-        ticket = make_ticket(*args, **kwargs)
-        started = timezone.now() - timedelta(hours=9)
-        SLAClock.objects.create(
-            ticket=ticket,
-            target="resolution",
-            target_seconds=8 * 3600,
-            started_at=started,
-            running_since=started,
-            due_at=started + timedelta(hours=8),
-        )
-        return ticket
+        with time_machine.travel(timezone.now() - timedelta(hours=9), tick=False):
+            return make_ticket(*args, **kwargs)
 
     return make
 
@@ -119,6 +112,7 @@ def test_the_database_allows_one_open_escalation_per_ticket_and_level(config, cu
     duplicate = escalation_hops_open(hops=[hop], now=timezone.now())
     # then the partial unique constraint refuses it, and a closed one at that level is allowed
     assert duplicate == [] and hop.lost == "duplicate"
+    # A raw insert on purpose: the constraint itself is under test, below every service that would refuse first.
     assert Escalation.objects.create(**{**fields, "status": EscalationStatus.SUPERSEDED}) is not None
     assert Escalation.objects.filter(ticket=ticket, status="open").count() == 1
 

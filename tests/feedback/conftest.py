@@ -1,43 +1,32 @@
-"""Fixtures for feedback tests: an escalated ticket (the escalation is created through the model, since the
-escalation services live in another branch) and helpers to complete the resolution checklist."""
+"""Fixtures for feedback tests: an escalated ticket (escalated through the escalation service) and helpers to
+complete the resolution checklist."""
 
 from __future__ import annotations
 
 import pytest
 
 
-def escalate(ticket, *, by, from_team, to_team, **extra):
-    """Create an Escalation row directly (setup only: the escalation engine's services are another app's)."""
-    from escalations.models import Escalation
-
-    return Escalation.objects.create(
-        ticket=ticket,
-        escalation_type=extra.pop("escalation_type", "technical"),
-        mode=extra.pop("mode", "functional"),
-        from_tier=from_team.tier,
-        to_tier=to_team.tier,
-        from_team=from_team,
-        to_team=to_team,
-        requested_by_kind=extra.pop("requested_by_kind", "agent"),
-        requested_by=by,
-        reason="Beyond tier-1 tools",
-        dossier_problem="Dashboard spins forever for the whole office.",
-        dossier_tried="Cleared cache, other browsers, checked status page.",
-        dossier_desired_outcome="Working dashboard before the board meeting.",
-        dossier_mood="frustrated",
-        **extra,
-    )
+@pytest.fixture
+def dossier():
+    return {
+        "reason": "Beyond tier-1 tools",
+        "dossier_problem": "Dashboard spins forever for the whole office.",
+        "dossier_tried": "Cleared cache, other browsers, checked status page.",
+        "dossier_desired_outcome": "Working dashboard before the board meeting.",
+        "dossier_mood": "frustrated",
+    }
 
 
 @pytest.fixture
-def escalated_ticket(customer, agent, specialist, teams, make_ticket):
+def escalated_ticket(customer, agent, specialist, teams, make_ticket, escalate):
     """An open outage ticket, assigned to the agent, escalated from Frontline to Technical."""
     from helpdesk.services import ticket_assign, ticket_reply
 
     ticket = make_ticket(customer, subject="Dashboard not loading", category="outage")
     ticket_assign(ticket=ticket, actor=agent, team=teams["frontline"], assignee=agent)
     ticket_reply(ticket=ticket, author=agent, body="Looking into it now.")
-    escalate(ticket, by=agent, from_team=teams["frontline"], to_team=teams["technical"])
+    escalation = escalate(ticket, agent)
+    assert (escalation.from_team, escalation.to_team) == (teams["frontline"], teams["technical"])
     ticket.refresh_from_db()
     return ticket
 

@@ -105,12 +105,14 @@ def test_mark_done_action_is_refused_for_someone_else_s_action_but_not_for_a_man
     assert action.status == ActionStatus.DONE
 
 
-def test_survey_answers_cannot_be_edited_in_admin(client, login, admin_user, customer, make_ticket):
-    # given
-    from django.utils import timezone
+def test_survey_answers_cannot_be_edited_in_admin(client, login, admin_user, customer, agent, make_ticket, settings):
+    # given a resolved ticket in the survey sample, whose survey was scheduled at resolution
+    from helpdesk.services import ticket_change_status
 
+    settings.FEEDBACK_SURVEY_SAMPLE_RATE = 1.0
     ticket = make_ticket(customer)
-    survey = Survey.objects.create(ticket=ticket, is_escalated=False, nonce="n0nce5ecret42", send_at=timezone.now())
+    ticket_change_status(ticket=ticket, actor=agent, status="resolved")
+    survey = Survey.objects.get(ticket=ticket, is_escalated=False)
     login(admin_user)
     url = reverse("admin:feedback_survey_change", args=[survey.pk])
     page = client.get(url)

@@ -8,6 +8,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from escalations.services import escalation_accept, escalation_escalate_further, escalation_resolve
 from feedback.selectors import resolution_checklist
 from feedback.services import (
     resolution_notify_escalating_team,
@@ -15,9 +16,7 @@ from feedback.services import (
     resolution_send_to_customer,
 )
 from helpdesk.models import Notification, Status, TicketEvent
-from helpdesk.notifications import notification_enqueue
 from helpdesk.services import ticket_change_status, ticket_reply
-from tests.feedback.conftest import escalate
 
 NO_SUMMARY = "No resolution summary yet: record what was done to fix the problem."
 NOT_TOLD = (
@@ -88,7 +87,10 @@ def test_automatic_message_and_team_notice_need_a_summary_first(escalated_ticket
 
 def test_every_escalating_team_of_the_chain_is_notified(escalated_ticket, specialist, manager, agent, agent2, teams):
     # given the ticket went further up: Technical -> Managers
-    escalate(escalated_ticket, by=specialist, from_team=teams["technical"], to_team=teams["managers"], level=2)
+    further = escalation_escalate_further(
+        escalation=escalated_ticket.escalations.get(), actor=specialist, reason="Needs a refund decision."
+    )
+    assert (further.from_team, further.to_team) == (teams["technical"], teams["managers"])
     resolution_record(ticket=escalated_ticket, actor=manager, summary="Refund approved and cache fixed.")
     resolution_send_to_customer(ticket=escalated_ticket, actor=manager)
     # then both escalating teams are listed as missing
@@ -106,17 +108,14 @@ def test_every_escalating_team_of_the_chain_is_notified(escalated_ticket, specia
     ticket_change_status(ticket=escalated_ticket, actor=manager, status=Status.RESOLVED)
 
 
-def test_summary_and_notice_from_the_escalation_engine_count(escalated_ticket, specialist, agent):
-    # given the escalation engine resolved the escalation with a summary and told the escalating agent itself
+def test_summary_and_notice_from_the_escalation_engine_count(escalated_ticket, specialist):
+    # given the escalation engine resolved the escalation with a summary and itself told the customer and the
+    # escalating team (leaving the ticket open)
     escalation = escalated_ticket.escalations.get()
-    escalation.status = "resolved"
-    escalation.resolution_summary = "Cache node replaced by Technical."
-    escalation.closed_at = timezone.now()
-    escalation.save()
-    notification_enqueue(
-        kind="escalation_resolved", subject="Resolved", recipients=[agent], ticket=escalated_ticket, email=False
+    escalation_accept(escalation=escalation, actor=specialist)
+    escalation_resolve(
+        escalation=escalation, actor=specialist, summary="Cache node replaced by Technical.", resolve_ticket=False
     )
-    ticket_reply(ticket=escalated_ticket, author=specialist, body="Fixed: the cache node was replaced.")
     # then the checklist is complete and the ticket resolves
     checklist = resolution_checklist(ticket=escalated_ticket)
     assert checklist.summary == "Cache node replaced by Technical."

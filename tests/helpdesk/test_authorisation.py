@@ -10,6 +10,7 @@ from helpdesk.selectors import tickets_visible_to
 @pytest.fixture
 def world(customer, customer2, agent, specialist, compliance_officer, manager, admin_user, teams, make_ticket):
     from helpdesk.models import User
+    from helpdesk.notifications import notification_enqueue
 
     colleague = User.objects.create_user(
         username="colleague", password="pw-colleague", role="customer", organization=customer.organization
@@ -22,6 +23,10 @@ def world(customer, customer2, agent, specialist, compliance_officer, manager, a
         # a compliance matter the colleague raised (e.g. about the customer): theirs alone on the customer side
         "colleague_restricted": make_ticket(colleague, subject="Access request about a co-worker"),
     }
+    # Before the request was restricted its raiser's colleague could see it, and had an in-app notice about it.
+    notification_enqueue(
+        kind="old", subject="GDPR erasure", recipients=[colleague], ticket=tickets["restricted"], email=False
+    )
     for name in ("restricted", "colleague_restricted"):
         Ticket.objects.filter(pk=tickets[name].pk).update(restricted=True, team=teams["compliance"])
     users = {
@@ -112,10 +117,11 @@ def test_a_restricted_request_reaches_only_the_customer_who_raised_it(world, cli
     colleague.email = "colleague@northwind.test"
     colleague.save(update_fields=["email"])
     ticket = tickets["restricted"]
-    # given an in-app notice the colleague had about the request, and a notice now queued for both contacts
-    Notification.objects.create(
-        channel=NotificationChannel.IN_APP, kind="old", recipient=colleague, ticket=ticket, subject="GDPR erasure"
-    )
+    # given an in-app notice the colleague had about the request (from before it was restricted: see ``world``)
+    assert Notification.objects.filter(
+        channel=NotificationChannel.IN_APP, kind="old", recipient=colleague, ticket=ticket
+    ).exists()
+    # and a notice now queued for both contacts
     notification_enqueue(kind="reply", subject="GDPR erasure: update", recipients=[raiser, colleague], ticket=ticket)
     # and the request resolved and its survey sent by the sweep
     settings.FEEDBACK_SURVEY_SAMPLE_RATE = 1.0

@@ -1,7 +1,6 @@
 """From escalation (and RCA) to a draft article, and the gap list on the health page.
 
-The escalation services belong to another app (built in parallel), so escalations here are plain rows in the
-state those services leave them in.
+Escalations are raised by the agent, accepted and resolved by the specialist through the escalation services.
 """
 
 from __future__ import annotations
@@ -18,30 +17,36 @@ from knowledge_base.services import article_draft_from_rca
 pytestmark = pytest.mark.django_db
 
 
-def _escalation(ticket, *, status="resolved", resolution="Re-issued the invoice with the VAT number."):
-    from escalations.models import Escalation
+@pytest.fixture
+def escalated(config, escalate, agent, specialist):
+    """``escalated(ticket, status="resolved")``: the agent escalates it to Technical, the specialist accepts it and,
+    for "resolved", resolves it with the given summary (the ticket is resolved with it)."""
+    from escalations.services import escalation_accept, escalation_resolve
 
-    return Escalation.objects.create(
-        ticket=ticket,
-        escalation_type="financial",
-        mode="functional",
-        status=status,
-        from_tier=1,
-        to_tier=2,
-        requested_by_kind="agent",
-        reason="Needs a billing specialist.",
-        dossier_problem="Invoices are missing the customer's VAT number.",
-        dossier_tried="Asked the customer to re-save their billing details.",
-        dossier_desired_outcome="Corrected invoices.",
-        dossier_mood="frustrated",
-        resolution_summary=resolution,
-    )
+    def do(ticket, *, status="resolved", resolution="Re-issued the invoice with the VAT number."):
+        escalation = escalate(
+            ticket,
+            agent,
+            reason="Needs a billing specialist.",
+            dossier_problem="Invoices are missing the customer's VAT number.",
+            dossier_tried="Asked the customer to re-save their billing details.",
+            dossier_desired_outcome="Corrected invoices.",
+            dossier_mood="frustrated",
+        )
+        escalation_accept(escalation=escalation, actor=specialist)
+        if status == "resolved":
+            escalation_resolve(escalation=escalation, actor=specialist, summary=resolution)
+        escalation.refresh_from_db()
+        assert escalation.status == status
+        return escalation
+
+    return do
 
 
-def test_resolved_escalation_becomes_a_prefilled_internal_draft(make_ticket, customer, specialist):
+def test_resolved_escalation_becomes_a_prefilled_internal_draft(make_ticket, escalated, customer, specialist):
     # given
     ticket = make_ticket(customer, subject="VAT number missing from invoices", category="billing")
-    escalation = _escalation(ticket)
+    escalation = escalated(ticket)
     # when
     article = article_draft_from_escalation(escalation=escalation, actor=specialist)
     again = article_draft_from_escalation(escalation=escalation, actor=specialist)
@@ -61,19 +66,19 @@ def test_resolved_escalation_becomes_a_prefilled_internal_draft(make_ticket, cus
     assert (event.is_public, event.data["action"]) == (False, "draft_from_escalation")
 
 
-def test_an_unresolved_escalation_cannot_become_an_article(make_ticket, customer, specialist):
+def test_an_unresolved_escalation_cannot_become_an_article(make_ticket, escalated, customer, specialist):
     # given
-    escalation = _escalation(make_ticket(customer), status="accepted")
+    escalation = escalated(make_ticket(customer), status="accepted")
     # when / then
     with pytest.raises(ValidationError) as refused:
         article_draft_from_escalation(escalation=escalation, actor=specialist)
     assert refused.value.messages == ["Only a resolved escalation can become an article."]
 
 
-def test_draft_from_escalation_page_flow(make_ticket, customer, specialist, login, client):
+def test_draft_from_escalation_page_flow(make_ticket, escalated, customer, specialist, login, client):
     # given
     ticket = make_ticket(customer, subject="VAT number missing from invoices")
-    escalation = _escalation(ticket)
+    escalation = escalated(ticket)
     # when: a customer cannot, the specialist can
     login(customer)
     as_customer = client.post(reverse("kb_draft_from_escalation", args=[escalation.pk]))
@@ -105,12 +110,14 @@ def test_rca_knowledge_gap_drafts_one_article_per_ticket(make_ticket, customer, 
     )
 
 
-def test_health_page_lists_gaps_stale_and_unhelpful(make_ticket, make_article, customer, customer2, agent, manager):
+def test_health_page_lists_gaps_stale_and_unhelpful(
+    make_ticket, make_article, escalated, customer, customer2, agent, manager
+):
     # given: billing escalates twice and has no article; outage has one poorly rated article
     from knowledge_base.services import article_vote
 
     for subject in ("Charged twice", "Refund missing"):
-        _escalation(make_ticket(customer, subject=subject, category="billing"))
+        escalated(make_ticket(customer, subject=subject, category="billing"))
     poor = make_article(title="Status page explained", category="outage")
     for reader, helpful in ((customer, False), (customer2, False), (agent, True)):
         article_vote(article=poor, user=reader, helpful=helpful)

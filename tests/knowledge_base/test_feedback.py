@@ -34,7 +34,7 @@ def test_database_refuses_a_second_vote_row(make_article, customer):
     # given
     article = make_article(title="Resetting your password")
     article_vote(article=article, user=customer, helpful=True)
-    # when / then
+    # when / then (a raw insert on purpose: article_vote replaces a vote, so only a bare row reaches the constraint)
     with pytest.raises(IntegrityError), transaction.atomic():
         ArticleVote.objects.create(article=article, user=customer, helpful=False)
 

@@ -1,5 +1,5 @@
 """A small hand-built data set for the metrics: seven tickets in two ISO weeks (Mon 2 Nov – Sun 15 Nov 2026), one
-before and one after, built through the real helpdesk services with the clock moved; escalations are created as rows.
+before and one after, built through the real helpdesk and escalation services with the clock moved.
 
 | ticket | created        | customer (plan)       | category     | handled by | story                                              |
 |--------|----------------|-----------------------|--------------|------------|----------------------------------------------------|
@@ -22,9 +22,8 @@ from types import SimpleNamespace
 import pytest
 import time_machine
 
-from escalations.models import Escalation
 from helpdesk import services
-from helpdesk.models import Channel, Status, Ticket
+from helpdesk.models import Channel, Status
 
 UTC = dt.UTC
 
@@ -34,29 +33,40 @@ def at(day: int, hour: int, minute: int = 0, month: int = 11) -> dt.datetime:
 
 
 @pytest.fixture
-def escalate(teams):
-    """Create an Escalation row directly (the escalation services live in another branch)."""
+def dossier():
+    return {
+        "reason": "Needs a specialist.",
+        "dossier_problem": "The problem.",
+        "dossier_tried": "Restarted it.",
+        "dossier_desired_outcome": "A fix.",
+        "dossier_mood": "calm",
+    }
 
-    def make(ticket, *, when, by, escalation_type="technical", status="open", to_team="technical", **extra):
-        return Escalation.objects.create(
-            ticket=ticket,
-            escalation_type=escalation_type,
-            mode="functional",
-            status=status,
-            from_tier=extra.pop("from_tier", 1),
-            to_tier=extra.pop("to_tier", 2),
-            from_team=extra.pop("from_team", teams["frontline"]),
-            to_team=teams[to_team],
-            requested_by_kind="agent",
-            requested_by=by,
-            reason="Needs a specialist.",
-            dossier_problem="The problem.",
-            dossier_tried="Restarted it.",
-            dossier_desired_outcome="A fix.",
-            dossier_mood="calm",
-            created_at=when,
-            **extra,
-        )
+
+@pytest.fixture
+def escalate(escalate):
+    """``escalate(ticket, when=, by=)``: ``by`` escalates the ticket at ``when`` through the real service; then, each
+    at its moment, ``accepted=(person, moment)`` accepts it, ``returned=moment`` returns it with guidance and
+    ``resolved=moment`` resolves it (and the ticket) as the person who accepted it."""
+    from escalations.services import escalation_accept, escalation_resolve, escalation_return
+
+    def make(ticket, *, when, by, escalation_type="technical", accepted=None, returned=None, resolved=None):
+        with time_machine.travel(when, tick=False):
+            ticket.refresh_from_db()
+            escalation = escalate(ticket, by, escalation_type)
+        if accepted is None:
+            return escalation
+        receiver, moment = accepted
+        with time_machine.travel(moment, tick=False):
+            escalation_accept(escalation=escalation, actor=receiver)
+        if returned is not None:
+            with time_machine.travel(returned, tick=False):
+                escalation_return(escalation=escalation, actor=receiver, guidance="Tier 1 can do this: see the KB.")
+        if resolved is not None:
+            with time_machine.travel(resolved, tick=False):
+                escalation_resolve(escalation=escalation, actor=receiver, summary="Fixed the cause.")
+        escalation.refresh_from_db()
+        return escalation
 
     return make
 
@@ -73,14 +83,7 @@ def dataset(
     teams,
     make_ticket,
     escalate,
-    monkeypatch,
 ):
-    from helpdesk import guards
-
-    # The hand-built data set resolves escalated tickets directly: the resolution criteria (feedback's status
-    # guards) are tested in tests/feedback; here they would only stand between us and the numbers.
-    monkeypatch.setattr(guards, "_GUARDS", {})
-
     def create(moment, who, **kwargs):
         with time_machine.travel(moment, tick=False):
             return make_ticket(who, **kwargs)
@@ -111,43 +114,23 @@ def dataset(
 
     t3 = create(at(4, 9), customer2, category="outage", subject="T3")
     reply(t3, at(4, 10), agent2)
-    escalate(
-        t3,
-        when=at(4, 13),
-        by=agent2,
-        status="resolved",
-        accepted_by=specialist,
-        accepted_at=at(4, 14),
-        closed_at=at(4, 20),
-    )
-    status(t3, at(4, 20), specialist, Status.RESOLVED)
+    escalate(t3, when=at(4, 13), by=agent2, accepted=(specialist, at(4, 14)), resolved=at(4, 20))
 
     t4 = create(at(9, 10), customer2, category="outage", subject="T4")
     reply(t4, at(9, 11), agent2)
-    e2 = escalate(
-        t4,
-        when=at(9, 12),
-        by=agent2,
-        status="returned",
-        accepted_by=specialist,
-        accepted_at=at(9, 12, 30),
-        closed_at=at(9, 13, 30),
-    )
-    escalate(t4, when=at(9, 15), by=agent2, previous=e2)
+    escalate(t4, when=at(9, 12), by=agent2, accepted=(specialist, at(9, 12, 30)), returned=at(9, 13, 30))
+    escalate(t4, when=at(9, 15), by=agent2)
 
     t5 = create(at(10, 10), customer, category="data-privacy", subject="T5 restricted")
     reply(t5, at(10, 11), agent)
+    # the compliance escalation restricts T5 to the Compliance team, where the compliance officer accepts it
     escalate(
         t5,
         when=at(10, 16),
         by=agent,
         escalation_type="compliance",
-        to_team="compliance",
-        status="accepted",
-        accepted_by=compliance_officer,
-        accepted_at=at(10, 17),
+        accepted=(compliance_officer, at(10, 17)),
     )
-    Ticket.objects.filter(pk=t5.pk).update(restricted=True, team=teams["compliance"], assignee=compliance_officer)
 
     t6 = create(at(11, 9), customer, category="billing", subject="T6", channel=Channel.PHONE)
     reply(t6, at(11, 9, 30), agent2)

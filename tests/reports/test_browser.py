@@ -1,8 +1,7 @@
 """The dashboard and the coaching view in a real browser, on the demo data, with screenshots to look at.
 
-The escalation demo seeder lives with the escalation services (another branch); when the demo has no escalations
-yet, ``_demo_escalations`` adds a realistic set as rows so the charts have a shape: agent (Alex Morgan) escalates
-one ticket in six, half of them returned; agent2 escalates a quarter of the rest, one in five returned.
+The demo seeder escalates through the escalation services (agent Alex Morgan escalates the tickets he keeps), so the
+charts and the coaching view have a shape without any rows added here.
 """
 
 from __future__ import annotations
@@ -13,67 +12,12 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from escalations.models import Escalation, EscalationType
-from helpdesk.models import Team, Ticket, User
-
-TYPES = [
-    EscalationType.TECHNICAL,
-    EscalationType.TECHNICAL,
-    EscalationType.FINANCIAL,
-    EscalationType.MANAGERIAL,
-    EscalationType.TECHNICAL,
-    EscalationType.SUPPORT_LEVEL,
-    EscalationType.COMPLIANCE,
-    EscalationType.FINANCIAL,
-]
-
-
-def _demo_escalations() -> None:
-    if Escalation.objects.exists():
-        return
-    now = timezone.now()
-    agent, agent2 = User.objects.get(username="agent"), User.objects.get(username="agent2")
-    specialist = User.objects.get(username="specialist")
-    frontline, technical = Team.objects.get(slug="frontline"), Team.objects.get(slug="technical")
-    tickets = Ticket.objects.filter(team=frontline).order_by("created_at")
-    for index, ticket in enumerate(tickets):
-        if index % 6 == 0:
-            by, status = agent, "returned" if index % 12 == 0 else "resolved"
-        elif index % 4 == 1:
-            by, status = agent2, "returned" if index % 5 == 0 else ["resolved", "accepted"][index % 2]
-        else:
-            continue
-        created = min(ticket.created_at + dt.timedelta(hours=1 + index % 5), now - dt.timedelta(minutes=10))
-        accepted = created + dt.timedelta(minutes=20) if created + dt.timedelta(minutes=20) < now else None
-        Escalation.objects.create(
-            ticket=ticket,
-            escalation_type=TYPES[index % len(TYPES)],
-            mode="functional",
-            status=status if accepted else "open",
-            from_tier=1,
-            to_tier=2,
-            from_team=frontline,
-            to_team=technical,
-            requested_by_kind="agent",
-            requested_by=by,
-            reason="Needs a specialist.",
-            dossier_problem="See the ticket.",
-            dossier_tried="The usual checks.",
-            dossier_desired_outcome="A working account.",
-            dossier_mood="frustrated",
-            created_at=created,
-            accepted_by=specialist if accepted else None,
-            accepted_at=accepted,
-            closed_at=accepted + dt.timedelta(hours=3) if accepted and status != "accepted" else None,
-        )
-
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_dashboard_and_coaching_view_on_the_demo_data(page, live_server, screenshot_dir):
     # given the demo data
     call_command("seed_demo", "--password", "pw-demo")
-    _demo_escalations()
     page.set_viewport_size({"width": 1440, "height": 1000})
     page.goto(f"{live_server.url}/login/?next=/reports/")
     page.fill("#id_username", "manager")

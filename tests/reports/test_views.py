@@ -1,3 +1,8 @@
+"""The reports screens: access, the dashboard, the attention panel, the explorer and its CSV export, coaching.
+
+Some tests plant rows directly (clocks, surveys, compensations, RCAs, KB facts) at exact past timestamps on purpose:
+metric definitions are pinned against known facts at known times."""
+
 import csv
 import datetime as dt
 import io
