@@ -61,14 +61,15 @@ def _excerpt(text: str, limit: int = 300) -> str:
 
 
 def moods_from_risk(ticket_ids: Sequence[int]) -> dict[int, str]:
-    """The customer's mood as the risk detector read it: angry (legal, social media, cancelling), frustrated
-    (negative tone, repeated contact, asked for a manager), else unknown. One query for many tickets."""
+    """The customer's mood as the risk detector read it: angry (legal, social media, cancelling, disputing a
+    payment), frustrated (negative tone, repeated contact, asked for a manager), else unknown. One query for many
+    tickets."""
     moods = {}
     for ticket_id, signals in RiskAssessment.objects.filter(ticket_id__in=ticket_ids).values_list(
         "ticket_id", "signals"
     ):
         codes = {signal["code"] for signal in signals}
-        if codes & {"legal", "social_media", "cancel"}:
+        if codes & {"legal", "social_media", "cancel", "payment_dispute"}:
             moods[ticket_id] = "angry"
         elif codes & {"negative_tone", "repeated_contact", "manager_request"}:
             moods[ticket_id] = "frustrated"

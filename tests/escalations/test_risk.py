@@ -78,3 +78,110 @@ def test_every_incoming_customer_message_is_assessed(config, customer, agent, ma
     risk_event = ticket.events.get(kind="risk")
     assert not risk_event.is_public
     assert risk_event.body == "Escalation risk medium (45): Asks for a manager, Strongly negative tone."
+
+
+# --- One test per defect: trigger words out of context, negation, missed phrasings, slips, decay ----------------------
+
+
+def _codes(text: str) -> set[str]:
+    return {signal.code for signal in risk_detect(text).signals}
+
+
+def test_reviewing_an_invoice_is_not_a_public_review_threat():
+    assert _codes("Could you review my invoice from March? The VAT looks off.") == set()
+    assert _codes("Expect a one star review on Trustpilot.") == {"social_media"}
+
+
+def test_saying_you_are_a_manager_is_not_asking_for_one():
+    assert _codes("I am a manager at Acme and I need an export of our users.") == set()
+    assert _codes("Can you give the manager role to Priya?") == set()
+    assert _codes("I am a manager at Acme and I want to speak to your manager.") == {"manager_request"}
+
+
+def test_a_tennis_or_food_court_is_not_legal():
+    for text in ("The tennis court booking page shows the wrong times.", "Our food court kiosk can't print receipts."):
+        reading = risk_detect(text)
+        assert reading.signals == [] and reading.suggested_type == ""
+    assert _codes("See you in court.") == {"legal"}
+
+
+def test_terminating_an_old_user_account_is_not_a_cancellation():
+    assert _codes("Please terminate the old user account for j.smith, he left the company.") == set()
+    assert _codes("Terminate our contract effective immediately.") == {"cancel"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I do not want to cancel, I just need the invoice fixed.",
+        "No need for a manager, the agent was great.",
+        "We're not going to sue, we just want it fixed.",
+        "I'm not angry, just confused about the new layout.",
+    ],
+)
+def test_a_negated_threat_is_not_a_signal(text):
+    assert _codes(text) == set()
+
+
+def test_a_negation_in_another_clause_does_not_cancel_the_threat():
+    assert _codes("If you don't fix this by Friday I'll cancel.") == {"cancel"}
+    assert _codes("Why can't I speak to a manager?") == {"manager_request"}
+
+
+@pytest.mark.parametrize(
+    "text", ["This is the 3rd time I ask.", "Third time asking.", "For the fourth time: the export is broken."]
+)
+def test_saying_it_is_the_nth_time_is_a_repeat(text):
+    assert "repeat_words" in _codes(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "evidence"),
+    [
+        ("We are moving to your competitor next quarter.", "moving to your competitor"),
+        ("We're switching to Freshdesk, they actually answer.", "switching to Freshdesk"),
+    ],
+)
+def test_moving_to_a_competitor_is_a_cancellation_threat(text, evidence):
+    assert [(s.code, s.evidence) for s in risk_detect(text).signals] == [("cancel", evidence)]
+
+
+def test_switching_to_a_browser_or_a_plan_is_not_leaving():
+    assert _codes("After switching to Chrome the upload works.") == set()
+    assert _codes("We are switching to the new billing plan next month.") == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "evidence"),
+    [("I'll dispute the charge with my bank.", "dispute the charge"), ("I've raised a chargeback.", "chargeback")],
+)
+def test_a_payment_dispute_is_a_signal_that_suggests_a_financial_escalation(text, evidence):
+    reading = risk_detect(text)
+    assert [(s.code, s.evidence) for s in reading.signals] == [("payment_dispute", evidence)]
+    assert reading.suggested_type == "financial"
+
+
+def test_reporting_to_the_ombudsman_is_legal():
+    reading = risk_detect("I will report you to the ombudsman.")
+    assert [s.code for s in reading.signals] == ["legal"] and reading.suggested_type == "compliance"
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "evidence"),
+    [
+        ("I want to speak to a manger.", "manager_request", "speak to a manger"),
+        ("Please cancle my subscription.", "cancel", "cancle my subscription"),
+        ("My lawer will be in touch.", "legal", "lawer"),
+    ],
+)
+def test_a_one_letter_slip_still_counts_and_the_evidence_shows_it(text, code, evidence):
+    assert [(s.code, s.evidence) for s in risk_detect(text).signals] == [(code, evidence)]
+
+
+def test_real_words_one_letter_from_a_trigger_are_not_slips():
+    assert _codes("I managed to log in, but the network layer drops packets; I am curious why.") == set()
+
+
+def test_a_thankful_triple_exclamation_is_not_shouting():
+    assert _codes("Thank you so much!!!") == set()
+    assert _codes("Fix it now!!!") == {"shouting"}
