@@ -1,11 +1,15 @@
-"""Escalation settings with their defaults. Override any of them in Django settings (or the environment through
-the settings module); read them through these functions so tests can use ``override_settings``."""
+"""Escalation settings with their defaults. Override any of them in Django settings (those read from the environment
+below also from there); read them through these functions so tests can use ``override_settings``."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+import environ
 from django.conf import settings
+
+# Settings that operators tune per deployment are read from the environment here, next to their defaults.
+env = environ.Env()
 
 DEFAULTS = {
     # A customer may ask for a manager once this share of the SLA time has elapsed ...
@@ -23,6 +27,9 @@ DEFAULTS = {
     "ESCALATION_DEFAULT_CURRENCY": "GBP",
     # A risk score at or above this flags the ticket in the workspace.
     "ESCALATION_RISK_FLAG_SCORE": 30,
+    # A message's risk signals count half after this many days, a quarter after twice as many, and so on, so a calm
+    # week lowers a ticket's risk. 0 turns the decay off.
+    "ESCALATION_RISK_HALF_LIFE_DAYS": env.float("ESCALATION_RISK_HALF_LIFE_DAYS", default=3.0),
 }
 
 

@@ -1,5 +1,5 @@
 """Escalation risk: each incoming customer message is read by the detector (``escalations.risk``) and its
-signals are merged into the ticket's assessment."""
+signals are merged into the ticket's assessment, where they fade with the age of the message they came from."""
 
 from __future__ import annotations
 
@@ -12,10 +12,26 @@ from escalations import conf, events
 from helpdesk.models import EventKind, Ticket, TicketEvent
 
 
+def _faded(signals: list[dict], *, now: datetime) -> tuple[list[dict], int]:
+    """The signals still worth a point, and the ticket's score: each signal's weight halves every
+    ``ESCALATION_RISK_HALF_LIFE_DAYS`` after the message it came from (0: no decay), the total capped at 100."""
+    half_life = float(conf.get("ESCALATION_RISK_HALF_LIFE_DAYS"))
+    kept, total = [], 0.0
+    for signal in signals:
+        age_days = max(0.0, (now - datetime.fromisoformat(signal["at"])).total_seconds() / 86400)
+        weight = signal["weight"] * (0.5 ** (age_days / half_life) if half_life > 0 else 1.0)
+        if weight >= 1:
+            kept.append(signal)
+            total += weight
+    return kept, min(100, round(total))
+
+
 @transaction.atomic
 def risk_assess_message(*, ticket: Ticket, event: TicketEvent, now: datetime | None = None):
     """Run the detector on an incoming customer message and merge its signals into the ticket's assessment (each
-    signal kept once, with its latest evidence). An internal risk event is written when the level rises. Atomic."""
+    signal kept once, with its latest evidence and the time of its message). The score weighs each signal by that
+    message's age, so signals fade and drop out over a calm spell; this is the one place the decay is applied. An
+    internal risk event is written when the level rises. Atomic."""
     from escalations.models import RiskAssessment
     from escalations.risk import risk_detect, suggest_type
 
@@ -28,12 +44,15 @@ def risk_assess_message(*, ticket: Ticket, event: TicketEvent, now: datetime | N
     reading = risk_detect(event.body, recent_customer_messages=recent)
     assessment, _ = RiskAssessment.objects.select_for_update().get_or_create(ticket=ticket)
     before = assessment.level
-    merged = {signal["code"]: signal for signal in assessment.signals}
+    # Signals stored before they carried a time are dated by the assessment that last saw them.
+    merged = {signal["code"]: {"at": assessment.updated_at.isoformat()} | signal for signal in assessment.signals}
     for signal in reading.signals:
-        merged[signal.code] = signal.as_dict()
-    assessment.signals = list(merged.values())
-    assessment.score = min(100, sum(signal["weight"] for signal in assessment.signals))
-    assessment.suggested_type = reading.suggested_type or assessment.suggested_type or suggest_type(set(merged), "")
+        merged[signal.code] = signal.as_dict() | {"at": event.created_at.isoformat()}
+    assessment.signals, assessment.score = _faded(list(merged.values()), now=now)
+    codes = {signal["code"] for signal in assessment.signals}
+    assessment.suggested_type = (
+        reading.suggested_type or (assessment.suggested_type if codes else "") or suggest_type(codes, "")
+    )
     assessment.messages_assessed += 1
     assessment.updated_at = now
     assessment.save()

@@ -1,6 +1,10 @@
 """The escalation-risk detector: explainable rules and a lexicon, plus its wiring to incoming customer messages."""
 
+from datetime import timedelta
+
 import pytest
+import time_machine
+from django.utils import timezone
 
 from escalations.models import RiskAssessment
 from escalations.risk import risk_detect
@@ -185,3 +189,47 @@ def test_real_words_one_letter_from_a_trigger_are_not_slips():
 def test_a_thankful_triple_exclamation_is_not_shouting():
     assert _codes("Thank you so much!!!") == set()
     assert _codes("Fix it now!!!") == {"shouting"}
+
+
+def test_risk_fades_over_a_calm_week(config, customer, make_ticket):
+    # given an angry message on a calm ticket
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        ticket = make_ticket(customer, description="The export fails.", category="outage")
+        ticket_reply(ticket=ticket, author=customer, body="This is unacceptable. I want to speak to a manager.")
+    assessment = RiskAssessment.objects.get(ticket=ticket)
+    assert assessment.score == 45 and assessment.level == "medium"
+    # when the customer writes calmly a week later (three-day half-life: 45 x 0.5^(169/72) = 8.8)
+    with time_machine.travel(start + timedelta(days=7, hours=1), tick=False):
+        ticket_reply(ticket=ticket, author=customer, body="Thanks, any news on the export?")
+    # then the same signals are listed, weighing less
+    assessment.refresh_from_db()
+    assert {s["code"] for s in assessment.signals} == {"manager_request", "negative_tone"}
+    assert assessment.score == 9 and assessment.level == "low" and assessment.suggested_type == "managerial"
+    # and after three calm weeks they have faded out altogether
+    with time_machine.travel(start + timedelta(days=21), tick=False):
+        ticket_reply(ticket=ticket, author=customer, body="All good now, thank you.")
+    assessment.refresh_from_db()
+    assert assessment.signals == [] and assessment.score == 0 and assessment.suggested_type == ""
+
+
+def test_a_new_occurrence_of_a_signal_counts_in_full_again(config, customer, make_ticket):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        ticket = make_ticket(customer, description="This is unacceptable.", category="outage")
+    with time_machine.travel(start + timedelta(days=8), tick=False):
+        ticket_reply(ticket=ticket, author=customer, body="Still unacceptable.")
+    assessment = RiskAssessment.objects.get(ticket=ticket)
+    assert [(s["code"], s["evidence"]) for s in assessment.signals] == [("negative_tone", "unacceptable")]
+    assert assessment.score == 15
+
+
+def test_the_half_life_is_a_setting_and_zero_turns_the_decay_off(settings, config, customer, make_ticket):
+    settings.ESCALATION_RISK_HALF_LIFE_DAYS = 0
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        ticket = make_ticket(customer, description="Our lawyer will be in touch.", category="outage")
+    with time_machine.travel(start + timedelta(days=30), tick=False):
+        ticket_reply(ticket=ticket, author=customer, body="Any news?")
+    assessment = RiskAssessment.objects.get(ticket=ticket)
+    assert [s["code"] for s in assessment.signals] == ["legal"] and assessment.score == 35
