@@ -66,14 +66,17 @@ LAYOUT_PROBLEMS = """() => {
       }
     }
   }
-  const canvas = document.createElement('canvas').getContext('2d');
+  // A select cuts its choice when a copy holding only that choice, at its natural width, is wider than it.
   for (const select of document.querySelectorAll('main select')) {
     if (!visible(select) || select.selectedIndex < 0) continue;
-    const style = getComputedStyle(select);
-    canvas.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
-    const text = canvas.measureText(select.options[select.selectedIndex].text).width;
-    const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
-    if (text > room + 2) problems.push(`select cuts its choice: "${select.options[select.selectedIndex].text}"`);
+    const probe = select.cloneNode(false);
+    probe.append(new Option(select.options[select.selectedIndex].text));
+    probe.style.cssText = 'position:absolute; visibility:hidden; width:max-content; min-width:0; max-width:none';
+    select.parentElement.append(probe);
+    const needed = probe.getBoundingClientRect().width;
+    probe.remove();
+    if (needed > select.getBoundingClientRect().width + 1)
+      problems.push(`select cuts its choice: "${select.options[select.selectedIndex].text}"`);
   }
   for (const badge of document.querySelectorAll('main .status')) {
     const lineHeight = parseFloat(getComputedStyle(badge).lineHeight);
