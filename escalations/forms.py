@@ -6,6 +6,7 @@ from django import forms
 
 from escalations.models import Currency, EscalationType
 from escalations.selectors import AGE_FILTERS
+from helpdesk.forms import DayTimeInput
 from helpdesk.models import Team, Tier
 
 MOOD_CHOICES = [
@@ -59,7 +60,7 @@ class EscalateForm(forms.Form):
     vendor_follow_up_at = forms.DateTimeField(
         required=False,
         label="Chase the vendor on",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=DayTimeInput(),
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
 
 from escalations import conf
@@ -59,18 +59,54 @@ def _with_related(qs: QuerySet[Escalation]) -> QuerySet[Escalation]:
     )
 
 
-def escalations_inbox_for(user: User) -> QuerySet[Escalation]:
+# The columns the escalation lists sort by (``?sort=key``, or ``-key`` for the other way). Ascending is the order of
+# the value shown: shortest wait, least time left to accept or before the SLA is due, smallest plan. Rows without a
+# deadline come last either way. A key not listed here leaves the list in its default order.
+ESCALATION_SORTS: dict[str, tuple[str, ...]] = {
+    "reference": ("ticket__reference",),
+    "type": ("escalation_type",),
+    "customer": ("ticket__customer__last_name", "ticket__customer__first_name"),
+    "plan": ("ticket__organization__plan__rank",),
+    "tier": ("to_tier", "from_tier"),
+    "waiting": ("-created_at",),
+    "accept": ("ack_due_at",),
+    "sla": ("ticket__sla_due_at",),
+}
+# Pinned above any sort: a caller on the line and an emergency never sink below the fold.
+INBOX_PINNED = ("-caller_waiting", "-ticket__is_emergency")
+REVIEW_PINNED = ("-ticket__is_emergency",)
+
+
+def escalation_sort_key(sort: str) -> str:
+    """``sort`` if it names a column of ``ESCALATION_SORTS`` (with an optional "-"), else "" (the default order)."""
+    return sort if sort.removeprefix("-") in ESCALATION_SORTS else ""
+
+
+def _sorted(
+    qs: QuerySet[Escalation], *, sort: str, pinned: tuple[str, ...], default: tuple[str, ...]
+) -> QuerySet[Escalation]:
+    sort = escalation_sort_key(sort)
+    if not sort:
+        return qs.order_by(*pinned, *default)
+    descending = sort.startswith("-")
+    order = []
+    for field in ESCALATION_SORTS[sort.removeprefix("-")]:
+        name = field.removeprefix("-")
+        ascending = field.startswith("-") == descending
+        order.append(F(name).asc(nulls_last=True) if ascending else F(name).desc(nulls_last=True))
+    return qs.order_by(*pinned, *order, "created_at", "pk")
+
+
+def escalations_inbox_for(user: User, *, sort: str = "") -> QuerySet[Escalation]:
     """The specialist inbox: open escalations for my teams, oldest first (callers waiting on the line on top,
-    then emergencies)."""
-    return _with_related(escalations_visible_to(user).open().filter(to_team__in=user.teams.values("pk"))).order_by(
-        "-caller_waiting", "-ticket__is_emergency", "created_at"
-    )
+    then emergencies); ``sort`` orders the rest by a column of ``ESCALATION_SORTS``."""
+    qs = _with_related(escalations_visible_to(user).open().filter(to_team__in=user.teams.values("pk")))
+    return _sorted(qs, sort=sort, pinned=INBOX_PINNED, default=("created_at",))
 
 
-def escalations_accepted_by(user: User) -> QuerySet[Escalation]:
-    return _with_related(
-        escalations_visible_to(user).filter(status=EscalationStatus.ACCEPTED, accepted_by=user)
-    ).order_by("accepted_at")
+def escalations_accepted_by(user: User, *, sort: str = "") -> QuerySet[Escalation]:
+    qs = _with_related(escalations_visible_to(user).filter(status=EscalationStatus.ACCEPTED, accepted_by=user))
+    return _sorted(qs, sort=sort, pinned=(), default=("accepted_at",))
 
 
 def escalations_review_queue(
@@ -82,8 +118,10 @@ def escalations_review_queue(
     age: str = "",
     breach: str = "",
     q: str = "",
+    sort: str = "",
 ) -> QuerySet[Escalation]:
-    """Every active escalation the user may see, emergencies first then the oldest. Filters come from the URL."""
+    """Every active escalation the user may see, emergencies first then the oldest (or by ``sort``, a column of
+    ``ESCALATION_SORTS``). Filters come from the URL."""
     qs = escalations_visible_to(user).active()
     if escalation_type:
         qs = qs.filter(escalation_type=escalation_type)
@@ -105,7 +143,7 @@ def escalations_review_queue(
             | Q(dossier_problem__icontains=q)
             | Q(ticket__customer__last_name__icontains=q)
         )
-    return _with_related(qs).order_by("-ticket__is_emergency", "created_at")
+    return _sorted(_with_related(qs), sort=sort, pinned=REVIEW_PINNED, default=("created_at",))
 
 
 AGE_FILTERS = {

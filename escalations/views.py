@@ -125,14 +125,25 @@ def escalation_new_view(request: AuthenticatedHttpRequest, reference: str) -> Ht
 # --- inbox, review queue, approvals -------------------------------------------------------------------------------
 
 
+def _list_rows(escalations, *, now) -> list:
+    """The rows of an escalation list, each ticket's SLA state worked out once for its badge."""
+    rows = list(escalations)
+    for escalation in rows:
+        escalation.ticket.sla_badge = escalation.ticket.sla_state(now)
+    return rows
+
+
 @login_required
 @staff_required
 @require_GET
 def escalation_inbox_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    now = timezone.now()
+    sort = selectors.escalation_sort_key(request.GET.get("sort", ""))
     context = {
-        "open_escalations": list(selectors.escalations_inbox_for(request.user)),
-        "mine": list(selectors.escalations_accepted_by(request.user)),
-        "now": timezone.now(),
+        "open_escalations": _list_rows(selectors.escalations_inbox_for(request.user, sort=sort), now=now),
+        "mine": _list_rows(selectors.escalations_accepted_by(request.user, sort=sort), now=now),
+        "sort": sort,
+        "now": now,
         "limit": selectors.approval_limit_for(user=request.user, currency="GBP"),
     }
     return TemplateResponse(request, "escalations/inbox.html", context)
@@ -143,6 +154,7 @@ def escalation_inbox_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_GET
 def escalation_review_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     now = timezone.now()
+    sort = selectors.escalation_sort_key(request.GET.get("sort", ""))
     filters = ReviewFilterForm(request.GET or None)
     values = filters.cleaned_data if filters.is_valid() else {}
     escalations = selectors.escalations_review_queue(
@@ -153,10 +165,12 @@ def escalation_review_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         age=values.get("age", ""),
         breach=values.get("breach", ""),
         q=values.get("q", ""),
+        sort=sort,
     )
     context = {
         "filters": filters,
-        "escalations": list(escalations[:200]),
+        "escalations": _list_rows(escalations[:200], now=now),
+        "sort": sort,
         "approvals": selectors.compensation_approvals_for(request.user),
         "reassign_form": ReassignForm(),
         "limit": selectors.approval_limit_for(user=request.user, currency="GBP"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from feedback.models import CAUSE_EXPLANATIONS, CauseCategory, FollowUpOutcome
+from helpdesk.forms import DayInput
 from helpdesk.models import User
 
 CSAT_CHOICES = [
@@ -107,9 +108,7 @@ class CorrectiveActionForm(forms.Form):
         label="Owner",
         empty_label="Choose an owner",
     )
-    due_date = forms.DateField(
-        required=False, label="Due date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    due_date = forms.DateField(required=False, label="Due date", widget=DayInput())
 
     def has_content(self) -> bool:
         data = self.cleaned_data

@@ -7,6 +7,21 @@ from django import forms
 from helpdesk.models import Category, Priority, Status, Team, User
 
 
+# Dates are typed the product's way (UK: day/month/year, 24-hour clock), as the en-gb input formats parse them (ISO
+# is accepted too). Not <input type=date>/<datetime-local>: a browser draws those in its own locale (mm/dd/yyyy in a
+# US-English browser) and no page attribute changes that.
+class DayInput(forms.DateInput):
+    def __init__(self, attrs: dict | None = None):
+        attrs = {"placeholder": "dd/mm/yyyy", "autocomplete": "off", "size": 11, **(attrs or {})}
+        super().__init__(attrs=attrs, format="%d/%m/%Y")
+
+
+class DayTimeInput(forms.DateTimeInput):
+    def __init__(self, attrs: dict | None = None):
+        attrs = {"placeholder": "dd/mm/yyyy hh:mm", "autocomplete": "off", "size": 17, **(attrs or {})}
+        super().__init__(attrs=attrs, format="%d/%m/%Y %H:%M")
+
+
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 

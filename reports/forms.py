@@ -5,12 +5,13 @@ from __future__ import annotations
 from django import forms
 
 from escalations.models import BusinessCalendar, SLAPolicy
+from helpdesk.forms import DayInput
 from reports.selectors import coachable_staff
 
 
 class CoachingSessionForm(forms.Form):
     agent = forms.ModelChoiceField(queryset=coachable_staff(), label="Agent")
-    held_on = forms.DateField(label="Held on", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    held_on = forms.DateField(label="Held on", widget=DayInput())
     notes = forms.CharField(label="What was discussed and agreed", widget=forms.Textarea(attrs={"rows": 4}))
 
 
@@ -30,8 +31,8 @@ class SLASimulatorForm(forms.Form):
     calendar: forms.ModelChoiceField[BusinessCalendar] = forms.ModelChoiceField(
         queryset=None, required=False, label="Calendar to use"
     )
-    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    end = forms.DateField(label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    start = forms.DateField(label="From", widget=DayInput())
+    end = forms.DateField(label="To (inclusive)", widget=DayInput())
     confirm = forms.BooleanField(
         required=False, label="I have read the simulation: apply this draft to the live policy"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from escalations.models import CallDirection, CallOutcome, EscalationType
+from helpdesk.forms import DayTimeInput
 
 
 class CallForm(forms.Form):
@@ -26,7 +27,7 @@ class CallForm(forms.Form):
     callback_start = forms.DateTimeField(
         required=False,
         label="Call back from (customer's time)",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=DayTimeInput(),
     )
     callback_minutes = forms.IntegerField(required=False, min_value=5, max_value=480, initial=60, label="Window (min)")
 

@@ -1,6 +1,8 @@
 from django import template
+from django.utils.html import format_html
 
 from escalations.compensation import money as _money
+from helpdesk.templatetags.helpdesk_ui import short_duration
 
 register = template.Library()
 
@@ -9,3 +11,30 @@ register = template.Library()
 def money(compensation) -> str:
     """A compensation request's amount as people write it: ``£400.00``."""
     return _money(compensation.amount, compensation.currency)
+
+
+@register.simple_tag(takes_context=True)
+def sort_header(context, key: str, label: str) -> str:
+    """A sortable column heading of an escalation list: a link to ``?sort=key`` (``-key`` when the list is already
+    sorted by it), keeping the other query parameters (filters), with ``aria-sort`` on the current column."""
+    current = context.get("sort", "")
+    params = context["request"].GET.copy()
+    params["sort"] = f"-{key}" if current == key else key
+    state = {key: "ascending", f"-{key}": "descending"}.get(current)
+    return format_html(
+        '<th scope="col" class="sortable"{}><a href="?{}">{}</a></th>',
+        format_html(' aria-sort="{}"', state) if state else "",
+        params.urlencode(),
+        label,
+    )
+
+
+@register.filter
+def countdown(deadline, now) -> str:
+    """Time left before ``deadline`` as a list cell says it: "12m left", "1h 5m left", "3m over", "under 1m left"."""
+    if deadline is None:
+        return ""
+    distance = short_duration(deadline, now)
+    if deadline <= now:
+        return "due now" if distance == "now" else f"{distance} over"
+    return "under 1m left" if distance == "now" else f"{distance} left"

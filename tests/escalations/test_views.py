@@ -1,5 +1,6 @@
 """The escalation screens through the Django test client: permissions, forms, messages, panels."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -216,3 +217,62 @@ def test_before_you_escalate_shows_what_a_registered_provider_offers(config, cus
         hooks._BEFORE_ESCALATE.remove(provider)
     assert "5. Before you escalate: try these articles" in html
     assert '<a href="/kb/articles/1/">Reset the SSO session</a>' in html
+
+
+def _refs(html: str) -> list[str]:
+    """The ticket references of an escalation list, in the order shown."""
+    return re.findall(r'<th scope="row" class="esc-ref"><a class="ref" href="[^"]+">([^<]+)</a>', html)
+
+
+@pytest.mark.parametrize("sort", ["", "bogus", "-", "ticket__customer__password", "-created_at", "waiting;drop"])
+def test_an_unknown_sort_keeps_the_default_order(
+    config, customer, agent, specialist, make_ticket, escalate, login, sort
+):
+    # given two escalations, the older first by default
+    now = timezone.now()
+    older = escalate(make_ticket(customer, subject="Older", category="outage"), agent, now=now - timedelta(minutes=30))
+    newer = escalate(make_ticket(customer, subject="Newer", category="outage"), agent, now=now - timedelta(minutes=5))
+    # when the inbox is asked for a sort that is not a column
+    response = login(specialist).get(reverse("escalation_inbox"), {"sort": sort})
+    # then it answers with the default order and no column marked as sorted
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert _refs(html) == [older.ticket.reference, newer.ticket.reference]
+    assert "aria-sort" not in html
+
+
+def test_the_inbox_sorts_by_a_column_both_ways_and_keeps_callers_on_top(
+    config, customer, agent, specialist, make_ticket, escalate, login
+):
+    # given three escalations, the middle one with the caller on the line
+    now = timezone.now()
+    first = escalate(make_ticket(customer, subject="A", category="outage"), agent, now=now - timedelta(minutes=30))
+    caller = escalate(
+        make_ticket(customer, subject="B", category="outage"),
+        agent,
+        caller_waiting=True,
+        now=now - timedelta(minutes=20),
+    )
+    last = escalate(make_ticket(customer, subject="C", category="outage"), agent, now=now - timedelta(minutes=10))
+    client = login(specialist)
+    # when sorted by waiting time, shortest first, then longest first
+    shortest = client.get(reverse("escalation_inbox"), {"sort": "waiting"}).content.decode()
+    longest = client.get(reverse("escalation_inbox"), {"sort": "-waiting"}).content.decode()
+    # then the caller stays on top and the rest follow the column
+    refs = [e.ticket.reference for e in (caller, last, first)]
+    assert _refs(shortest) == refs
+    assert _refs(longest) == [caller.ticket.reference, first.ticket.reference, last.ticket.reference]
+    assert 'aria-sort="ascending"><a href="?sort=-waiting">Waiting</a>' in shortest
+    assert 'aria-sort="descending"><a href="?sort=waiting">Waiting</a>' in longest
+
+
+def test_review_sort_links_keep_the_filters(config, customer, agent, manager, make_ticket, escalate, login):
+    # given one escalation in the review queue, filtered by tier
+    escalate(make_ticket(customer, subject="Printer down", category="outage"), agent)
+    # when the manager sorts the filtered list by SLA
+    html = login(manager).get(reverse("escalation_review"), {"tier": "2", "sort": "sla"}).content.decode()
+    # then the headings link back with the filter, the form carries the sort, and the row is there
+    assert '<a href="?tier=2&amp;sort=-sla">SLA</a>' in html
+    assert '<a href="?tier=2&amp;sort=customer">Customer</a>' in html
+    assert '<input type="hidden" name="sort" value="sla">' in html
+    assert "Printer down" in html
