@@ -129,10 +129,12 @@ def escalation_new_view(request: AuthenticatedHttpRequest, reference: str) -> Ht
 @staff_required
 @require_GET
 def escalation_inbox_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    now = timezone.now()
     context = {
         "open_escalations": list(selectors.escalations_inbox_for(request.user)),
         "mine": list(selectors.escalations_accepted_by(request.user)),
-        "now": timezone.now(),
+        "on_call": selectors.oncall_board_for(user=request.user, now=now),
+        "now": now,
         "limit": selectors.approval_limit_for(user=request.user, currency="GBP"),
     }
     return TemplateResponse(request, "escalations/inbox.html", context)
