@@ -182,4 +182,6 @@ def _stage_notice(
         body=f"It has waited since {since}. Problem: {esc.dossier_problem}\nReason: {esc.reason}",
         not_before=None,
         data={"escalation_id": esc.pk, "oncall_stage": stage},
+        # The last stage is the alert everyone had before the rota: in-app and email, as then.
+        page=stage != PageStage.EVERYONE,
     )

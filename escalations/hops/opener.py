@@ -269,6 +269,7 @@ def _notifications(pairs: list[tuple[HopSpec, Escalation]], now: datetime) -> No
                 if urgent
                 else _quiet_until(team_id=esc.to_team_id, ticket=ticket, working=working, now=now),
                 data={"escalation_id": esc.pk},
+                page=paged is not None,
             )
         )
         customer = customers.get(ticket.customer_id)

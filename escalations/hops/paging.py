@@ -91,6 +91,7 @@ def _stop_waiting(escalations: list[Escalation], *, alert: bool, now: datetime) 
                 "to page.",
                 not_before=None,
                 data={"escalation_id": esc.pk},
+                page=esc.pk in on_call,
             )
             for esc in escalations
         ],

@@ -259,3 +259,33 @@ def test_the_inbox_shows_who_is_on_call(config, rota, managers, login):
     text = response.content.decode()
     assert "Managers: on call now <strong>Ada" in text
     assert "backup Ben" in text and "until Mon 7 Dec 09:00" in text
+
+
+def test_pages_go_by_sms_to_the_person_on_call_when_the_pager_is_on(
+    settings, config, rota, managers, make_ticket, customer, agent, escalate
+):
+    # given the pager on and phone numbers for Ada, Ben and Morgan
+    settings.PAGER_BACKEND = "console"
+    for name, phone in (("ada", "+447700900001"), ("ben", "+447700900002"), ("morgan", "+447700900003")):
+        managers[name].phone = phone
+        managers[name].save(update_fields=["phone"])
+    # when an emergency is raised at 03:00 and nobody accepts for ten minutes
+    raise_emergency(make_ticket, customer, agent, escalate, london(2026, 12, 1, 3))
+    sla_sweep(now=london(2026, 12, 1, 3, 5))
+    sla_sweep(now=london(2026, 12, 1, 3, 10))
+    # then the person on call and the backup were texted, once each, at once; the "everyone" stage is not a page
+    # by SMS, and nobody else was texted
+    sms = Notification.objects.filter(channel="sms")
+    assert sorted(sms.values_list("to_address", "not_before", "kind")) == [
+        ("+447700900001", None, "escalation_emergency"),
+        ("+447700900001", None, "escalation_unacknowledged"),
+        ("+447700900002", None, "escalation_emergency"),
+    ]
+
+
+def test_no_sms_when_the_pager_is_off(config, rota, managers, make_ticket, customer, agent, escalate):
+    managers["ada"].phone = "+447700900001"
+    managers["ada"].save(update_fields=["phone"])
+    raise_emergency(make_ticket, customer, agent, escalate, london(2026, 12, 1, 3))
+    assert paged() == ["ada"]
+    assert not Notification.objects.filter(channel="sms").exists()
