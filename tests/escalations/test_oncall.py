@@ -289,3 +289,23 @@ def test_no_sms_when_the_pager_is_off(config, rota, managers, make_ticket, custo
     raise_emergency(make_ticket, customer, agent, escalate, london(2026, 12, 1, 3))
     assert paged() == ["ada"]
     assert not Notification.objects.filter(channel="sms").exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, reset_sequences=True)  # see FOUNDATION_BUG in conftest
+def test_two_sweeps_at_once_page_each_backup_exactly_once(
+    config, rota, managers, make_ticket, customer, agent, escalate
+):
+    from tests.escalations.sla.test_concurrency import postgres_only, run_threads
+
+    postgres_only()
+    # given twelve emergencies raised at 03:00, each paged to Ada
+    for _ in range(12):
+        raise_emergency(make_ticket, customer, agent, escalate, london(2026, 12, 1, 3))
+    results = []
+    # when two sweeps run at 03:05 at the same moment, in small batches
+    run_threads(*[lambda: results.append(sla_sweep(now=london(2026, 12, 1, 3, 5), batch_size=5)) for _ in range(2)])
+    # then each backup stage was written and paged once, shared between them
+    assert sum(r.oncall_paged for r in results) == 12
+    assert OnCallPage.objects.filter(stage="backup").count() == 12
+    assert managers["ben"].notifications.filter(channel="in_app").count() == 12
