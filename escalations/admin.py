@@ -1,4 +1,5 @@
-"""Admin for escalations. Paths, playbooks and approval limits are configuration and freely editable; escalations,
+"""Admin for escalations. Paths, playbooks, approval limits and on-call rotas (with their overrides) are configuration
+and freely editable; on-call paging stages are records of what was paged, read-only; escalations,
 compensation requests, vendor cases, risk assessments, calls and callbacks are stateful records: read-only here, and
 the useful state changes (accept an escalation, approve or reject compensation) are admin actions over the services.
 The SLA engine's admin lives in ``admin_sla.py``."""
@@ -15,6 +16,10 @@ from escalations.models import (
     Escalation,
     EscalationLevel,
     EscalationPath,
+    OnCallMember,
+    OnCallOverride,
+    OnCallPage,
+    OnCallRotation,
     Playbook,
     RiskAssessment,
     TierApprovalLimit,
@@ -185,3 +190,39 @@ class CallbackAdmin(ServiceOnlyAdmin):
     list_display = ["ticket", "customer", "number", "window_start", "window_end", "owner", "status", "breached_at"]
     list_filter = ["status"]
     search_fields = ["ticket__reference", "number", "reason"]
+
+
+class OnCallMemberInline(admin.TabularInline):
+    model = OnCallMember
+    extra = 0
+    fields = ("position", "user")
+    autocomplete_fields = ("user",)
+
+
+class OnCallOverrideInline(admin.TabularInline):
+    model = OnCallOverride
+    extra = 0
+    fields = ("user", "starts_at", "ends_at", "reason")
+    autocomplete_fields = ("user",)
+
+
+@admin.register(OnCallRotation)
+class OnCallRotationAdmin(admin.ModelAdmin):
+    list_display = ("team", "handover", "handover_weekday", "handover_time", "timezone", "starts_on", "is_active")
+    list_filter = ("handover", "is_active")
+    inlines = [OnCallMemberInline, OnCallOverrideInline]
+
+
+@admin.register(OnCallOverride)
+class OnCallOverrideAdmin(admin.ModelAdmin):
+    list_display = ("rotation", "user", "starts_at", "ends_at", "reason")
+    list_filter = ("rotation",)
+    autocomplete_fields = ("user",)
+
+
+@admin.register(OnCallPage)
+class OnCallPageAdmin(ServiceOnlyAdmin):
+    """Read-only: written by the hop opener and the sweep."""
+
+    list_display = ("escalation", "cause", "stage", "recipient", "paged_at", "next_due_at")
+    list_filter = ("cause", "stage")

@@ -23,6 +23,7 @@ from helpdesk.models import (
     User,
 )
 from helpdesk.notifications import notifications_dispatch_on_commit
+from helpdesk.pager import pager_enabled
 from helpdesk.selectors import tickets_visible_to
 from helpdesk.signals import ticket_event_recorded
 
@@ -48,11 +49,14 @@ class _Notice:
     body: str
     not_before: datetime | None
     data: dict = field(default_factory=dict)
+    # A page to the person on call: also by SMS when the pager is on and the person has a phone number.
+    page: bool = False
 
 
 def _notify_bulk(notices: list[_Notice], now: datetime) -> int:
     """The outbox for many tickets at once: recipients are filtered through the visibility selector with one
-    query per distinct recipient (bounded by staff, not by tickets); email rows carry the quiet-hours not_before."""
+    query per distinct recipient (bounded by staff, not by tickets); email rows carry the quiet-hours not_before; a
+    page also goes by SMS (``helpdesk.pager``) to recipients with a phone number when the pager is on."""
     # A ticket's own customer may always see it; everyone else goes through the selector, one query per person.
     people = {user.pk: user for notice in notices for user in notice.recipients if user.pk != notice.ticket.customer_id}
     ticket_ids = {notice.ticket.pk for notice in notices}
@@ -61,6 +65,7 @@ def _notify_bulk(notices: list[_Notice], now: datetime) -> int:
         if user.is_active:
             visible[user.pk] = set(tickets_visible_to(user).filter(pk__in=ticket_ids).values_list("pk", flat=True))
     rows: list[dict] = []
+    sms = pager_enabled()
     for notice in notices:
         url = _ticket_url(notice.ticket.reference)
         for user in {u.pk: u for u in notice.recipients}.values():
@@ -89,11 +94,15 @@ def _notify_bulk(notices: list[_Notice], now: datetime) -> int:
                         **common,
                     }
                 )
+            if sms and notice.page and user.phone:
+                rows.append(
+                    {"channel": NotificationChannel.SMS, "to_address": user.phone, "not_before": None, **common}
+                )
     _insert_many(Notification, rows)
-    # The email rows just written (read back by their shared moment: another sweep's rows at the same instant would
+    # The email and SMS rows just written (read back by their shared moment: another sweep's rows at the same instant would
     # only be dispatched twice, which delivery ignores).
     emails = Notification.objects.filter(
-        channel=NotificationChannel.EMAIL,
+        channel__in=(NotificationChannel.EMAIL, NotificationChannel.SMS),
         status=NotificationStatus.PENDING,
         created_at=now,
         ticket_id__in=ticket_ids,

@@ -30,6 +30,9 @@ DEFAULTS = {
     # A message's risk signals count half after this many days, a quarter after twice as many, and so on, so a calm
     # week lowers a ticket's risk. 0 turns the decay off.
     "ESCALATION_RISK_HALF_LIFE_DAYS": env.float("ESCALATION_RISK_HALF_LIFE_DAYS", default=3.0),
+    # A page to the person on call (a team with an on-call rota) that nobody accepts within this many minutes pages
+    # the backup; as long again, and every manager.
+    "ESCALATION_ONCALL_BACKUP_MINUTES": env.int("ESCALATION_ONCALL_BACKUP_MINUTES", default=5),
 }
 
 

@@ -3,9 +3,11 @@ the one ticket visibility rule, so a restricted (compliance) ticket never leaks 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
 
@@ -19,11 +21,15 @@ from escalations.models import (
     EscalationQuerySet,
     EscalationStatus,
     EscalationType,
+    OnCallOverride,
+    OnCallRotation,
     Playbook,
+    TeamCalendar,
     TierApprovalLimit,
     VendorCase,
 )
-from helpdesk.models import PRIORITY_RANK, Role, Ticket, User
+from escalations.rota import Cover, OnCall, Rota, on_call_at
+from helpdesk.models import PRIORITY_RANK, Role, Team, Ticket, User
 from helpdesk.selectors import ticket_visibility_q_for
 
 
@@ -251,6 +257,74 @@ def managers_on_call() -> list[User]:
     managers = User.objects.filter(is_active=True, role=Role.MANAGER)
     available = list(managers.filter(is_available=True))
     return available or list(managers)
+
+
+def oncall_rotas(*, team_ids, now: datetime) -> dict[int, Rota]:
+    """The active rotas of the given teams with at least one active member, and the overrides covering ``now``
+    (three queries). A team without one is absent: it is paged as before the rota existed."""
+    rotations = list(
+        OnCallRotation.objects.filter(team_id__in=set(team_ids), is_active=True)
+        .prefetch_related("members__user")
+        .order_by("pk")
+    )
+    if not rotations:
+        return {}
+    zones = dict(
+        TeamCalendar.objects.filter(team_id__in=[r.team_id for r in rotations]).values_list(
+            "team_id", "calendar__timezone"
+        )
+    )
+    covers: dict[int, list[Cover]] = {}
+    for row in OnCallOverride.objects.filter(
+        rotation__in=rotations, starts_at__lte=now, ends_at__gt=now, user__is_active=True
+    ):
+        covers.setdefault(row.rotation_id, []).append(Cover(row.user_id, row.starts_at, row.ends_at))
+    rotas = {}
+    for rotation in rotations:
+        members = tuple(m.user_id for m in rotation.members.all() if m.user.is_active)
+        if not members:
+            continue
+        rotas[rotation.team_id] = Rota(
+            members=members,
+            handover=rotation.handover,
+            at=rotation.handover_time,
+            zone=rotation.timezone or zones.get(rotation.team_id) or settings.TIME_ZONE,
+            starts_on=rotation.starts_on,
+            weekday=rotation.handover_weekday,
+            covers=tuple(covers.get(rotation.pk, ())),
+        )
+    return rotas
+
+
+def oncall_now(*, team_ids, now: datetime) -> dict[int, OnCall]:
+    """Who of each team with a rota is on call at ``now`` and who backs them up (``escalations.rota``)."""
+    return {team_id: on_call_at(rota, now) for team_id, rota in oncall_rotas(team_ids=team_ids, now=now).items()}
+
+
+@dataclass(frozen=True)
+class OnCallLine:
+    team: Team
+    primary: User | None
+    backup: User | None
+    until: datetime | None
+    covering: bool
+
+
+def oncall_board_for(*, user: User, now: datetime) -> list[OnCallLine]:
+    """Who is on call now and who backs them up, for each of the user's teams that has a rota (the inbox header)."""
+    teams = {team.pk: team for team in Team.objects.filter(pk__in=user.teams.values("pk"))}
+    oncall = oncall_now(team_ids=teams, now=now)
+    people = User.objects.in_bulk({u for who in oncall.values() for u in (who.primary, who.backup) if u is not None})
+    return [
+        OnCallLine(
+            team=teams[team_id],
+            primary=people.get(who.primary) if who.primary else None,
+            backup=people.get(who.backup) if who.backup else None,
+            until=who.until,
+            covering=who.covering,
+        )
+        for team_id, who in sorted(oncall.items(), key=lambda item: teams[item[0]].name)
+    ]
 
 
 def escalations_per_category(*, since: datetime) -> dict[int, int]:

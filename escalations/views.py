@@ -143,6 +143,7 @@ def escalation_inbox_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         "open_escalations": _list_rows(selectors.escalations_inbox_for(request.user, sort=sort), now=now),
         "mine": _list_rows(selectors.escalations_accepted_by(request.user, sort=sort), now=now),
         "sort": sort,
+        "on_call": selectors.oncall_board_for(user=request.user, now=now),
         "now": now,
         "limit": selectors.approval_limit_for(user=request.user, currency="GBP"),
     }

@@ -6,6 +6,7 @@ class HelpdeskConfig(AppConfig):
     verbose_name = "Helpdesk core"
 
     def ready(self) -> None:
+        import helpdesk.pager
         import helpdesk.session_lifetime  # stamps every new session with its sign-in time
         import helpdesk.webhooks  # noqa: F401 - registers the webhook deliverer and its ticket-event listener
         from helpdesk.models import Role

@@ -20,11 +20,17 @@ The rules that decide a hop live in this package once:
   nobody).
 - **The top of the path** (``paging.escalation_hops_page``): an unaccepted hop with no level above stops waiting,
   and the managers on call are alerted once.
+- **The person on call** (``oncall``): when the receiving team has an on-call rota (``escalations.rota``), an
+  emergency hop and the top-of-path alert page only the person on call; the sweep pages the backup after
+  ``ESCALATION_ONCALL_BACKUP_MINUTES``, then, as long again later, everyone the two rules above would have alerted.
+  Accepting stops it; each stage is written once (unique per escalation, cause and stage). Emergency pages never
+  wait for working hours.
 - **The automatic dossier** (``automatic.automatic_dossiers``): plain sentences written from the ticket, for every
   automatic route; ``automatic.breach_hop_specs`` plans the SLA breach hop with it.
 """
 
 from escalations.hops.automatic import TARGET_WORDS, automatic_dossiers, breach_hop_specs
+from escalations.hops.oncall import escalation_oncall_pages_advance, oncall_pages_start
 from escalations.hops.opener import Dossier, HopSpec, escalation_hops_open
 from escalations.hops.paging import escalation_hops_page
 from escalations.hops.router import HopRouter, ack_minutes
@@ -39,4 +45,6 @@ __all__ = [
     "breach_hop_specs",
     "escalation_hops_open",
     "escalation_hops_page",
+    "escalation_oncall_pages_advance",
+    "oncall_pages_start",
 ]

@@ -15,6 +15,7 @@ from django.conf import settings
 from escalations import events
 from escalations.bulk import _events_record_bulk, _insert_many, _Notice, _notify_bulk, _quiet_until, _team_people
 from escalations.hooks import teams_next_working_moment
+from escalations.hops.oncall import oncall_pages_start
 from escalations.hops.router import ack_minutes
 from escalations.models import (
     ACTIVE_ESCALATION_STATUSES,
@@ -24,6 +25,7 @@ from escalations.models import (
     EscalationPath,
     EscalationStatus,
     EscalationType,
+    PageCause,
     RequestedBy,
 )
 from escalations.receivers import escalation_payload
@@ -235,20 +237,29 @@ def hop_notice_kind(escalation: Escalation) -> NotificationKind:
 
 
 def _notifications(pairs: list[tuple[HopSpec, Escalation]], now: datetime) -> None:
+    """Queue who hears of each hop (``_receivers``, or only the person on call for an emergency to a team with a
+    rota) and the customer's words; email waits for the team's working hours unless the hop is urgent."""
     team_ids = {esc.to_team_id for _, esc in pairs if esc.to_team_id is not None}
     people = _team_people(team_ids)
     working = teams_next_working_moment(team_ids=team_ids, now=now)
     customers = User.objects.in_bulk({hop.ticket.customer_id for hop, _ in pairs if hop.tell_customer})
+    # An emergency to a team with a rota pages the person on call first; the sweep pages the rest in stages.
+    on_call = oncall_pages_start(
+        escalations=[esc for _, esc in pairs if esc.escalation_type == EscalationType.EMERGENCY],
+        cause=PageCause.EMERGENCY,
+        now=now,
+    )
     notices = []
     for hop, esc in pairs:
         ticket = hop.ticket
         urgent = ticket.is_emergency or esc.caller_waiting
+        paged = on_call.get(esc.pk)
         notices.append(
             _Notice(
                 ticket=ticket,
-                recipients=_receivers(hop, esc, people),
+                recipients=[paged] if paged is not None else _receivers(hop, esc, people),
                 kind=hop_notice_kind(esc),
-                subject=f"[{ticket.reference}] {hop.headline}: {esc.to_team.name if esc.to_team else 'no team'} (level {esc.level}): {ticket.subject}",
+                subject=f"[{ticket.reference}] {'You are on call. ' if paged else ''}{hop.headline}: {esc.to_team.name if esc.to_team else 'no team'} (level {esc.level}): {ticket.subject}",
                 body=(
                     f"Problem: {esc.dossier_problem}\nTried: {esc.dossier_tried}\n"
                     f"Customer wants: {esc.dossier_desired_outcome}\nMood: {esc.dossier_mood}\n\n"
@@ -258,6 +269,7 @@ def _notifications(pairs: list[tuple[HopSpec, Escalation]], now: datetime) -> No
                 if urgent
                 else _quiet_until(team_id=esc.to_team_id, ticket=ticket, working=working, now=now),
                 data={"escalation_id": esc.pk},
+                page=paged is not None,
             )
         )
         customer = customers.get(ticket.customer_id)

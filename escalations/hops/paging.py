@@ -9,9 +9,10 @@ from datetime import datetime
 from django.conf import settings
 
 from escalations.bulk import _Notice, _notify_bulk
+from escalations.hops.oncall import oncall_pages_start
 from escalations.hops.opener import Dossier, HopSpec, _fmt, escalation_hops_open
 from escalations.hops.router import HopRouter
-from escalations.models import Escalation, EscalationMode, EscalationStatus
+from escalations.models import Escalation, EscalationMode, EscalationStatus, PageCause
 from escalations.selectors import managers_on_call
 from helpdesk.models import OPEN_STATUSES, NotificationKind, Team
 
@@ -64,8 +65,10 @@ def _page_spec(esc: Escalation, *, path, level, team: Team, now: datetime) -> Ho
 
 
 def _stop_waiting(escalations: list[Escalation], *, alert: bool, now: datetime) -> None:
-    """Clear the acknowledgement clock with one UPDATE and, at the top of the path, alert the managers on call. The
-    callers hold these hops' row locks, so each is stopped (and alerted about) exactly once."""
+    """Clear the acknowledgement clock with one UPDATE and, at the top of the path, alert the person on call of the
+    receiving team (the sweep pages the backup and everyone later, ``escalations.hops.oncall``), or the managers on
+    call when the team has no rota. The callers hold these hops' row locks, so each is stopped (and alerted about)
+    exactly once."""
     if not escalations:
         return
     Escalation.objects.filter(pk__in=[esc.pk for esc in escalations], status=EscalationStatus.OPEN).update(
@@ -76,17 +79,19 @@ def _stop_waiting(escalations: list[Escalation], *, alert: bool, now: datetime) 
     if not alert:
         return
     managers = managers_on_call()
+    on_call = oncall_pages_start(escalations=escalations, cause=PageCause.UNACKNOWLEDGED, now=now)
     _notify_bulk(
         [
             _Notice(
                 ticket=esc.ticket,
-                recipients=managers,
+                recipients=[on_call[esc.pk]] if esc.pk in on_call else managers,
                 kind=NotificationKind.ESCALATION_UNACKNOWLEDGED,
                 subject=f"Nobody has accepted the escalation of {esc.ticket.reference} yet",
                 body=f"It has waited since {_fmt(esc.created_at, settings.TIME_ZONE)} and there is no higher level "
                 "to page.",
                 not_before=None,
                 data={"escalation_id": esc.pk},
+                page=esc.pk in on_call,
             )
             for esc in escalations
         ],

@@ -23,7 +23,14 @@ from django.db import transaction
 from django.db.models import F
 
 from escalations.bulk import _events_record_bulk, _insert_many, _Notice, _notify_bulk, _quiet_until, _team_people
-from escalations.hops import TARGET_WORDS, HopRouter, breach_hop_specs, escalation_hops_open, escalation_hops_page
+from escalations.hops import (
+    TARGET_WORDS,
+    HopRouter,
+    breach_hop_specs,
+    escalation_hops_open,
+    escalation_hops_page,
+    escalation_oncall_pages_advance,
+)
 from escalations.models import (
     ClockTarget,
     EscalationStatus,
@@ -49,6 +56,7 @@ class SweepResult:
     breached: int = 0
     escalated: int = 0
     paged: int = 0
+    oncall_paged: int = 0
     batches: int = 0
     clocks: int = 0
 
@@ -58,7 +66,7 @@ class SweepResult:
 
 def sla_sweep(*, now: datetime, batch_size: int = 500) -> SweepResult:
     """Warn, breach and escalate every clock due at ``now``, then page the next level for escalations left
-    unaccepted. Each batch is one transaction with a bounded number of queries. Idempotent: rerunning finds
+    unaccepted and the next on-call stage (backup, then everyone) of pages nobody answered. Each batch is one transaction with a bounded number of queries. Idempotent: rerunning finds
     nothing to do; exactly-once is enforced by unique constraints."""
     result = SweepResult()
     # A plain indexed probe first: an idle sweep takes no lock (on SQLite a write transaction would).
@@ -81,7 +89,8 @@ def sla_sweep(*, now: datetime, batch_size: int = 500) -> SweepResult:
         if len(clocks) < batch_size:
             break
     result.paged = sla_page_unacknowledged(now=now, batch_size=batch_size)
-    if result.clocks or result.paged:
+    result.oncall_paged = escalation_oncall_pages_advance(now=now, batch_size=batch_size)
+    if result.clocks or result.paged or result.oncall_paged:
         logger.info("sla sweep at %s: %s", now.isoformat(), result.as_dict())
     return result
 

@@ -15,6 +15,8 @@ class NotificationChannel(models.TextChoices):
     IN_APP = "in_app", "In-app"
     EMAIL = "email", "Email"
     WEBHOOK = "webhook", "Webhook"
+    # Pages to the person on call (helpdesk/pager.py); off unless PAGER_BACKEND is set.
+    SMS = "sms", "SMS"
 
 
 class NotificationKind(models.TextChoices):

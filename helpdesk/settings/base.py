@@ -377,6 +377,13 @@ WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", defa
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
 WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=5)
 
+# --- Pager (SMS) -------------------------------------------------------------------------------------------
+# Empty: no SMS pages; "console": logged; "http": POSTed as JSON to PAGER_HTTP_URL with PAGER_HTTP_TOKEN (bearer).
+PAGER_BACKEND = env.str("PAGER_BACKEND", default="")
+PAGER_HTTP_URL = env.str("PAGER_HTTP_URL", default="")
+PAGER_HTTP_TOKEN = env.str("PAGER_HTTP_TOKEN", default="")
+PAGER_TIMEOUT_SECONDS = env.float("PAGER_TIMEOUT_SECONDS", default=5.0)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
