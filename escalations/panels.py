@@ -29,7 +29,8 @@ def chain_panel(*, request, ticket) -> dict | None:
 def risk_panel(*, request, ticket) -> dict | None:
     if not request.user.is_staff_member:
         return None
-    assessment = RiskAssessment.objects.filter(ticket=ticket).first()
+    stored = RiskAssessment.objects.filter(ticket=ticket).first()
+    assessment = stored.as_of(timezone.now()) if stored is not None else None
     if assessment is None or not assessment.signals:
         return None
     return {"ticket": ticket, "assessment": assessment}

@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 
 # code -> (label, weight). The order is the order signals are listed in.
@@ -657,3 +658,19 @@ def risk_detect(text: str, *, recent_customer_messages: int = 0) -> RiskReading:
         )
     reading.suggested_type = suggest_type({s.code for s in reading.signals}, text)
     return reading
+
+
+def fade(signals: list[dict], *, now: datetime, half_life_days: float, undated: datetime) -> tuple[list[dict], int]:
+    """The signals still worth a point at ``now``, and the ticket's score: each signal's weight halves every
+    ``half_life_days`` after the message it came from (``at``; ``undated`` for a signal stored without one; 0 days:
+    no decay), the total capped at 100. The one decay rule, applied when a message is assessed and when a reading
+    is shown, so a ticket whose customer has gone quiet fades too."""
+    kept, total = [], 0.0
+    for signal in signals:
+        at = datetime.fromisoformat(signal["at"]) if signal.get("at") else undated
+        age_days = max(0.0, (now - at).total_seconds() / 86400)
+        weight = signal["weight"] * (0.5 ** (age_days / half_life_days) if half_life_days > 0 else 1.0)
+        if weight >= 1:
+            kept.append(signal)
+            total += weight
+    return kept, min(100, round(total))

@@ -74,7 +74,9 @@ def escalation_new_view(request: AuthenticatedHttpRequest, reference: str) -> Ht
     if request.GET.get("notes"):
         initial.update(dossier_from_notes(request.GET["notes"]))
     risk = RiskAssessment.objects.filter(ticket=ticket).first()
-    if not initial["escalation_type"] and risk is not None and risk.suggested_type:
+    if risk is not None:
+        risk = risk.as_of(timezone.now())
+    if not initial["escalation_type"] and risk is not None and risk.signals and risk.suggested_type:
         initial["escalation_type"] = risk.suggested_type
     form = EscalateForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():

@@ -60,15 +60,16 @@ def _excerpt(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def moods_from_risk(ticket_ids: Sequence[int]) -> dict[int, str]:
+def moods_from_risk(ticket_ids: Sequence[int], *, now: datetime) -> dict[int, str]:
     """The customer's mood as the risk detector read it: angry (legal, social media, cancelling, disputing a
     payment), frustrated (negative tone, repeated contact, asked for a manager), else unknown. One query for many
-    tickets."""
+    tickets. The signals fade as they do on the risk panel (``RiskAssessment.as_of``)."""
     moods = {}
-    for ticket_id, signals in RiskAssessment.objects.filter(ticket_id__in=ticket_ids).values_list(
-        "ticket_id", "signals"
+    for assessment in RiskAssessment.objects.filter(ticket_id__in=ticket_ids).only(
+        "ticket_id", "signals", "score", "updated_at"
     ):
-        codes = {signal["code"] for signal in signals}
+        ticket_id = assessment.ticket_id
+        codes = {signal["code"] for signal in assessment.as_of(now).signals}
         if codes & {"legal", "social_media", "cancel", "payment_dispute"}:
             moods[ticket_id] = "angry"
         elif codes & {"negative_tone", "repeated_contact", "manager_request"}:
@@ -94,7 +95,7 @@ def automatic_dossiers(
         )
         .values("pk", "replies", "last_reply", "messages")
     }
-    moods = moods_from_risk(ids)
+    moods = moods_from_risk(ids, now=now)
     dossiers = {}
     for ticket in tickets:
         clock = (clocks or {}).get(ticket.pk)

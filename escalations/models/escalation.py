@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -321,6 +323,21 @@ class RiskAssessment(models.Model):
 
     def __str__(self) -> str:
         return f"Risk {self.score} on {self.ticket_id}"
+
+    def as_of(self, now: datetime) -> RiskAssessment:
+        """This reading as it stands at ``now`` (an unsaved copy): the stored signals and score date from the last
+        customer message, and fade by the same rule since (``escalations.risk.fade``)."""
+        from escalations import conf
+        from escalations.risk import fade
+
+        reading = copy.copy(self)
+        reading.signals, reading.score = fade(
+            self.signals,
+            now=now,
+            half_life_days=float(conf.get("ESCALATION_RISK_HALF_LIFE_DAYS")),
+            undated=self.updated_at,
+        )
+        return reading
 
     @property
     def level(self) -> str:

@@ -1,5 +1,6 @@
 """Escalation risk: each incoming customer message is read by the detector (``escalations.risk``) and its
-signals are merged into the ticket's assessment, where they fade with the age of the message they came from."""
+signals are merged into the ticket's assessment, where they fade with the age of the message they came from
+(``escalations.risk.fade``, also applied when a reading is shown: ``RiskAssessment.as_of``)."""
 
 from __future__ import annotations
 
@@ -12,28 +13,14 @@ from escalations import conf, events
 from helpdesk.models import EventKind, Ticket, TicketEvent
 
 
-def _faded(signals: list[dict], *, now: datetime) -> tuple[list[dict], int]:
-    """The signals still worth a point, and the ticket's score: each signal's weight halves every
-    ``ESCALATION_RISK_HALF_LIFE_DAYS`` after the message it came from (0: no decay), the total capped at 100."""
-    half_life = float(conf.get("ESCALATION_RISK_HALF_LIFE_DAYS"))
-    kept, total = [], 0.0
-    for signal in signals:
-        age_days = max(0.0, (now - datetime.fromisoformat(signal["at"])).total_seconds() / 86400)
-        weight = signal["weight"] * (0.5 ** (age_days / half_life) if half_life > 0 else 1.0)
-        if weight >= 1:
-            kept.append(signal)
-            total += weight
-    return kept, min(100, round(total))
-
-
 @transaction.atomic
 def risk_assess_message(*, ticket: Ticket, event: TicketEvent, now: datetime | None = None):
     """Run the detector on an incoming customer message and merge its signals into the ticket's assessment (each
     signal kept once, with its latest evidence and the time of its message). The score weighs each signal by that
-    message's age, so signals fade and drop out over a calm spell; this is the one place the decay is applied. An
+    message's age, so signals fade and drop out over a calm spell (``escalations.risk.fade``). An
     internal risk event is written when the level rises. Atomic."""
     from escalations.models import RiskAssessment
-    from escalations.risk import risk_detect, suggest_type
+    from escalations.risk import fade, risk_detect, suggest_type
 
     now = now or timezone.now()
     recent = TicketEvent.objects.filter(
@@ -48,7 +35,12 @@ def risk_assess_message(*, ticket: Ticket, event: TicketEvent, now: datetime | N
     merged = {signal["code"]: {"at": assessment.updated_at.isoformat()} | signal for signal in assessment.signals}
     for signal in reading.signals:
         merged[signal.code] = signal.as_dict() | {"at": event.created_at.isoformat()}
-    assessment.signals, assessment.score = _faded(list(merged.values()), now=now)
+    assessment.signals, assessment.score = fade(
+        list(merged.values()),
+        now=now,
+        half_life_days=float(conf.get("ESCALATION_RISK_HALF_LIFE_DAYS")),
+        undated=assessment.updated_at,
+    )
     codes = {signal["code"] for signal in assessment.signals}
     assessment.suggested_type = (
         reading.suggested_type or (assessment.suggested_type if codes else "") or suggest_type(codes, "")

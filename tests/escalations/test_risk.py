@@ -233,3 +233,45 @@ def test_the_half_life_is_a_setting_and_zero_turns_the_decay_off(settings, confi
         ticket_reply(ticket=ticket, author=customer, body="Any news?")
     assessment = RiskAssessment.objects.get(ticket=ticket)
     assert [s["code"] for s in assessment.signals] == ["legal"] and assessment.score == 35
+
+
+def test_a_quiet_ticket_fades_on_screen_too(client, login, config, customer, agent, make_ticket):
+    # given an angry message, and then silence from the customer
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        ticket = make_ticket(customer, description="The export fails.", category="outage")
+        ticket_reply(ticket=ticket, author=customer, body="This is unacceptable. I want to speak to a manager.")
+    stored = RiskAssessment.objects.get(ticket=ticket)
+    url = f"/tickets/{ticket.reference}/"
+
+    def page() -> str:
+        login(agent)  # a staff session ends after hours, so sign in at each moment
+        response = client.get(url)
+        assert response.status_code == 200
+        return response.content.decode()
+
+    # when the agent opens the ticket the same day, a week later and three weeks later
+    with time_machine.travel(start + timedelta(hours=1), tick=False):
+        same_day = page()
+    with time_machine.travel(start + timedelta(days=7, hours=1), tick=False):
+        week = stored.as_of(timezone.now())
+        week_page = page()
+    with time_machine.travel(start + timedelta(days=21), tick=False):
+        gone = stored.as_of(timezone.now())
+        later = page()
+    # then the panel reads the same decay as the next message would (45 -> 9 -> nothing), with nothing saved
+    assert "Medium · 45" in same_day
+    assert (week.score, week.level) == (9, "low") and "Low · 9" in week_page
+    assert gone.signals == [] and gone.score == 0 and 'id="risk-h"' not in later
+    stored.refresh_from_db()
+    assert stored.score == 45
+
+
+def test_an_automatic_dossier_reads_the_mood_as_of_now(config, customer, make_ticket):
+    from escalations.hops.automatic import moods_from_risk
+
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        ticket = make_ticket(customer, description="Our lawyer will be in touch.", category="outage")
+    assert moods_from_risk([ticket.pk], now=start) == {ticket.pk: "angry"}
+    assert moods_from_risk([ticket.pk], now=start + timedelta(days=30)) == {}
