@@ -1,12 +1,14 @@
 """Benchmark the queue, workspace and customer pages on a fresh SQLite database of N tickets.
 
-    python bench/queue_pages.py [--n 100000] [--runs 15]
+    python bench/queue_pages.py [--n 100000] [--runs 15] [--articles 2000]
 
 It builds its own database in a temporary folder (never touches var/), migrates it, bulk-inserts N tickets with
 three events each (created, agent reply, internal note) straight into the tables (not through the services: this
 measures reads, and the services would take minutes), then renders each page with Django's test Client and reports
 the median wall-clock time, the median CPU time of this process (steadier when other work shares the machine) and
-the query count. The last line of output is one JSON object.
+the query count. ``--articles`` published knowledge-base articles share words with the tickets' subjects, so the
+workspace's suggested-articles panel (``kb_ticket_suggestions``, loaded after the page) ranks a realistic corpus.
+The last line of output is one JSON object.
 """
 
 from __future__ import annotations
@@ -41,7 +43,14 @@ def _configure(tmp: Path) -> None:
     setup_test_environment()  # the "testserver" host, in-memory email
 
 
-def _seed(n: int, rng: random.Random) -> dict:
+ARTICLE_WORDS = [
+    *("something", "wrong", "steps", "reproduce", "ticket", "invoice", "payment", "refund", "login", "password"),
+    *("outage", "error", "timeout", "export", "order", "delivery", "account", "settings", "page", "open", "check"),
+    *("save", "confirm", "wait", "support", "request", "update", "change", "problem"),
+]
+
+
+def _seed(n: int, rng: random.Random, articles: int) -> dict:
     from django.contrib.auth.hashers import make_password
     from django.db import connection, transaction
 
@@ -148,9 +157,37 @@ def _seed(n: int, rng: random.Random) -> dict:
                                 created_at=ticket.created_at + timedelta(minutes=40)),
                 ]  # fmt: skip
             TicketEvent.objects.bulk_create(events)
+        _seed_articles(articles, rng, categories)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return _people()
+
+
+def _seed_articles(count: int, rng: random.Random, categories: list) -> None:
+    """Published articles straight into the table (the Markdown renderer is bypassed: bodies are plain sentences)."""
+    from knowledge_base.models import Article, ArticleStatus, ArticleVisibility
+
+    now = datetime.now(tz=UTC)
+    rows = []
+    for i in range(count):
+        body = " ".join(rng.choice(ARTICLE_WORDS) for _ in range(120)) + "."
+        rows.append(
+            Article(
+                title=f"Article {i}: " + " ".join(rng.sample(ARTICLE_WORDS, 4)),
+                body=body,
+                body_html=f"<p>{body}</p>",
+                body_text=body,
+                tags=", ".join(rng.sample(ARTICLE_WORDS, 3)),
+                category=rng.choice(categories),
+                status=ArticleStatus.PUBLISHED,
+                visibility=ArticleVisibility.PUBLIC if rng.random() < 0.7 else ArticleVisibility.INTERNAL,
+                helpful_count=rng.randint(0, 40),
+                created_at=now,
+                updated_at=now,
+                published_at=now,
+            )
+        )
+    Article.objects.bulk_create(rows, batch_size=CHUNK)
 
 
 def _people() -> dict:
@@ -190,6 +227,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000, help="number of tickets (default 100000)")
     parser.add_argument("--runs", type=int, default=15, help="timed requests per page (default 15)")
+    parser.add_argument("--articles", type=int, default=2000, help="published KB articles to seed (default 2000)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="keep the database in this folder and reuse it on the next run")
     args = parser.parse_args()
@@ -205,12 +243,14 @@ def main() -> None:
 
         call_command("migrate", verbosity=0)
         started = time.perf_counter()
-        people = _people() if reuse else _seed(args.n, random.Random(args.seed))
+        people = _people() if reuse else _seed(args.n, random.Random(args.seed), args.articles)
         seed_s = time.perf_counter() - started
         print(f"{'reused' if reuse else 'seeded'} {args.n} tickets in {seed_s:.1f} s", file=sys.stderr)
 
         agent_client, customer_client = Client(), Client()
+        htmx_client = Client(headers={"HX-Request": "true"})  # as the workspace's placeholder asks for its panel
         agent_client.force_login(people["agent"])
+        htmx_client.force_login(people["agent"])
         customer_client.force_login(people["customer"])
         queue = reverse("ticket_list")
         pages = {
@@ -221,8 +261,13 @@ def main() -> None:
             "queue_sorted_page_5": (agent_client, f"{queue}?scope=all&sort=activity&page=5"),
             "workspace": (agent_client, reverse("ticket_detail", args=[people["ticket"].reference])),
             "customer_list": (customer_client, queue),
+            # the workspace's suggested-articles panel, which the browser loads after the page
+            "workspace_kb_suggestions": (
+                htmx_client,
+                reverse("kb_ticket_suggestions", args=[people["ticket"].reference]),
+            ),
         }
-        result: dict[str, float | int] = {"n": args.n}
+        result: dict[str, float | int] = {"n": args.n, "articles": args.articles}
         for name, (client, url) in pages.items():
             ms, cpu_ms, queries = _measure(client, url, args.runs)
             result[f"{name}_ms"] = ms

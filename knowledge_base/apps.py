@@ -13,7 +13,7 @@ class KnowledgeBaseConfig(AppConfig):
         from helpdesk.signals import ticket_event_recorded
         from knowledge_base import receivers
         from knowledge_base.demo import seed_knowledge_base
-        from knowledge_base.panels import kb_panel_context
+        from knowledge_base.panels import kb_panel_context, kb_panel_placeholder_context
 
         staff = {Role.AGENT, Role.SPECIALIST, Role.MANAGER, Role.ADMIN}
         nav_register(label="Knowledge base", url_name="kb_list", roles=staff, order=40)
@@ -21,9 +21,16 @@ class KnowledgeBaseConfig(AppConfig):
         nav_register(label="KB health", url_name="kb_health", roles={Role.MANAGER, Role.ADMIN}, order=45)
         panel_register(
             name="kb_suggestions",
+            template="knowledge_base/_panel_lazy.html",
+            context=kb_panel_placeholder_context,
+            audience="staff",
+            order=60,
+        )
+        panel_register(
+            name="kb_suggestions_customer",
             template="knowledge_base/_panel.html",
             context=kb_panel_context,
-            audience="all",
+            audience="customer",
             order=60,
         )
         demo_seeder_register(order=30, name="knowledge_base", seeder=seed_knowledge_base)

@@ -1,8 +1,13 @@
-"""The ticket-page panel: articles for this ticket's category and text (staff get insert / resolved-with tools)."""
+"""The ticket-page panel: articles for this ticket's category and text (staff get insert / resolved-with tools).
+
+Staff see it in the workspace as a placeholder that loads the ranked panel from ``kb_ticket_suggestions`` after the
+page, so the workspace's first response never waits for the ranking; the customer's ticket page renders it at once.
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.urls import reverse
 
 from knowledge_base.selectors import articles_for_ticket
 
@@ -22,6 +27,11 @@ def kb_panel_context(*, request, ticket) -> dict | None:
     }
 
 
+def kb_panel_placeholder_context(*, request, ticket) -> dict:
+    """The workspace's placeholder: only the address of the ranked panel (no query)."""
+    return {"url": reverse("kb_ticket_suggestions", args=[ticket.reference])}
+
+
 def before_escalate_articles(*, ticket, user) -> list[dict]:
     """The escalate form's "before you escalate" step: the articles suggested for this ticket, as plain text.
 
@@ -30,7 +40,6 @@ def before_escalate_articles(*, ticket, user) -> list[dict]:
     """
     from html import unescape
 
-    from django.urls import reverse
     from django.utils.html import strip_tags
 
     from knowledge_base.selectors import articles_for_escalation

@@ -19,4 +19,5 @@ urlpatterns = [
     path("kb/articles/<int:pk>/solved/", views.deflection_confirm_view, name="kb_deflection_confirm"),
     path("kb/articles/<int:pk>/insert/<str:reference>/", views.article_insert_view, name="kb_article_insert"),
     path("kb/articles/<int:pk>/used/<str:reference>/", views.article_use_view, name="kb_article_use"),
+    path("kb/tickets/<str:reference>/suggestions/", views.ticket_suggestions_view, name="kb_ticket_suggestions"),
 ]

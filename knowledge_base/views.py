@@ -20,6 +20,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.forms import ReplyForm
@@ -29,6 +30,7 @@ from helpdesk.views import form_errors, staff_required
 from knowledge_base import selectors, services
 from knowledge_base.forms import ArticleForm, DecisionForm, ProposalForm, SearchForm
 from knowledge_base.models import ArticleStatus, ProposalKind
+from knowledge_base.panels import kb_panel_context
 
 SUGGEST_SOURCE = "suggest"
 
@@ -329,6 +331,20 @@ def article_insert_view(request: AuthenticatedHttpRequest, pk: int, reference: s
     return TemplateResponse(
         request, "knowledge_base/article_insert.html", {"ticket": ticket, "article": article, "reply_form": form}
     )
+
+
+@login_required
+@require_GET
+def ticket_suggestions_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
+    """The workspace's suggested-articles panel, loaded after the page: the bare panel for htmx, a page without it."""
+    # Authorise the ticket before the role, so a ticket the user may not see is a 404 as on the workspace itself.
+    ticket = ticket_get_for_user(user=request.user, reference=reference)
+    if not request.user.is_staff_member:
+        raise PermissionDenied("This page is for staff.")
+    template = "knowledge_base/_panel.html#section" if request.htmx else "knowledge_base/ticket_suggestions.html"
+    response = TemplateResponse(request, template, {"panel": kb_panel_context(request=request, ticket=ticket)})
+    patch_vary_headers(response, ["HX-Request"])  # one URL, two bodies: a cache must not serve one for the other
+    return response
 
 
 def article_reply_text(*, article, excerpt: bool) -> str:

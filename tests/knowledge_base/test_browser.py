@@ -3,6 +3,9 @@ another customer submits anyway; the agent sees the same article suggested in th
 
 from __future__ import annotations
 
+from collections import Counter
+from urllib.parse import urlsplit
+
 import pytest
 
 from knowledge_base.models import ArticleVisibility, Deflection
@@ -80,7 +83,7 @@ def test_suggestion_deflects_one_customer_and_helps_the_agent_of_another(
     context3, page3 = _sign_in(browser, live_server, agent)
     page3.goto(f"/tickets/{reference}/")
     panel = page3.locator(".kb-panel")
-    panel.wait_for()
+    panel.locator(".kb-panel-list").wait_for()  # the panel loads after the page
     # then: the same article is suggested, and "Insert link" puts it into the reply
     assert "I was charged twice for the same invoice" in panel.inner_text()
     panel.locator("[data-kb-insert=link]").first.click()
@@ -135,3 +138,57 @@ def test_editor_pages_in_the_browser(
     page.goto("/kb/articles/new/")
     page.screenshot(path=screenshot_dir / "6-new-article.png", full_page=True)
     context.close()
+
+
+def test_workspace_loads_the_suggestions_after_the_page_with_one_request(
+    browser, live_server, make_article, make_ticket, customer, agent, screenshot_dir
+):
+    # given
+    article = make_article(title="I was charged twice", tags="duplicate charge", body="A pending authorisation.")
+    internal = make_article(title="Refund limits", body="Duplicate charge refunds.", visibility="internal")
+    ticket = make_ticket(customer, subject="Charged twice this month", description="A duplicate charge.")
+    context, page = _sign_in(browser, live_server, agent)
+    requests: list[tuple[str, str]] = []
+    page.on("request", lambda request: requests.append((request.method, urlsplit(request.url).path)))
+    # when
+    page.goto(f"/tickets/{ticket.reference}/")
+    panel = page.locator(".kb-panel")
+    panel.locator(".kb-panel-list").wait_for()
+    page.wait_for_load_state("networkidle")
+    # then: the ranked panel replaced the placeholder, staff tools and internal articles included
+    assert panel.count() == 1
+    assert "Finding articles" not in panel.inner_text()
+    titles = panel.locator(".kb-panel-list > li > a").all_inner_texts()
+    assert titles == ["I was charged twice", "Refund limits"]
+    assert panel.locator("[data-kb-insert=link]").count() == 1
+    # and: the page, the presence poll and one suggestions request; the panel's stylesheet and script once each
+    pages = Counter(request for request in requests if not request[1].startswith("/static/"))
+    assert pages == Counter(
+        {
+            ("GET", f"/tickets/{ticket.reference}/"): 1,
+            ("POST", f"/tickets/{ticket.reference}/presence/"): 1,
+            ("GET", f"/kb/tickets/{ticket.reference}/suggestions/"): 1,
+        }
+    )
+    assets = Counter(path.rsplit("/", 1)[-1] for _, path in requests if "/knowledge_base/" in path)
+    assert assets == Counter({"kb.css": 1, "kb.js": 1})
+    # and: inserting a suggested link still fills the reply box
+    panel.locator("[data-kb-insert=link]").click()
+    assert page.locator(".reply-form textarea[name=body]").input_value().endswith(f"/kb/articles/{article.pk}/")
+    page.screenshot(path=screenshot_dir / "1-workspace-suggestions-loaded.png", full_page=True)
+    context.close()
+
+    # when: JavaScript is off
+    plain = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    page = plain.new_page()
+    page.goto("/login/")
+    page.fill("input[name=username]", agent.username)
+    page.fill("input[name=password]", "pw-" + agent.username)
+    page.click("button[type=submit]")
+    page.goto(f"/tickets/{ticket.reference}/")
+    page.get_by_role("link", name="Show the suggested articles").click()
+    # then: the same suggestions as a page of their own
+    page.wait_for_url(f"**/kb/tickets/{ticket.reference}/suggestions/")
+    assert page.locator(".kb-panel-list > li > a").all_inner_texts() == ["I was charged twice", internal.title]
+    page.screenshot(path=screenshot_dir / "2-suggestions-without-javascript.png", full_page=True)
+    plain.close()

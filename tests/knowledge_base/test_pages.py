@@ -106,7 +106,8 @@ def test_workspace_panel_suggests_articles_with_insert_tools(make_article, make_
     ticket = make_ticket(customer, subject="Charged twice this month", description="Duplicate charge on my card.")
     login(agent)
     # when
-    page = client.get(reverse("ticket_detail", args=[ticket.reference])).content.decode()
+    page = client.get(reverse("kb_ticket_suggestions", args=[ticket.reference]), headers={"HX-Request": "true"})
+    page = page.content.decode()
     # then
     assert "Suggested articles" in page
     assert "<mark>charged</mark> <mark>twice</mark>" in page
