@@ -7,7 +7,7 @@ class EscalationsConfig(AppConfig):
 
     def ready(self) -> None:
         from escalations import receivers  # noqa: F401 - connects the risk detector to ticket events
-        from escalations.demo import seed_escalations
+        from escalations.demo import seed_escalations, seed_oncall
         from escalations.panels import chain_panel, manager_request_panel, risk_panel
         from helpdesk.demo import demo_seeder_register
         from helpdesk.models import Role
@@ -51,6 +51,9 @@ class EscalationsConfig(AppConfig):
             order=20,
         )
         demo_seeder_register(order=15, name="escalations", seeder=seed_escalations)  # before the SLA sweep
+        # After the SLA seeder (20) gives each team its calendar (and so its zone), and after the demo escalations,
+        # which were paged as before the rota existed.
+        demo_seeder_register(order=25, name="oncall", seeder=seed_oncall)
 
         # Calls, warm transfers and callbacks.
         import escalations.calls.tasks  # noqa: F401  (registers the beat tasks with the worker)

@@ -1,12 +1,13 @@
 """Demo data for escalations: the default paths, playbooks and approval limits, then escalations at every stage
 on the core's open demo tickets (open, accepted, returned, resolved, superseded, emergency, compliance, third
 party, a customer's manager request, compensation auto-approved and pending approval). Built through the real
-services with the clock moved back. Idempotent: nothing is created when escalations already exist."""
+services with the clock moved back. Idempotent: nothing is created when escalations already exist. Then, after the
+SLA seeder has given each team its calendar, the on-call rotas (``seed_oncall``)."""
 
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import time_machine
 from django.db import transaction
@@ -14,8 +15,10 @@ from django.db import transaction
 from escalations import services
 from escalations.compensation import compensation_decide
 from escalations.defaults import escalation_config_ensure
-from escalations.models import Escalation
-from helpdesk.models import OPEN_STATUSES, Ticket
+from escalations.models import Escalation, HandOver, OnCallMember, OnCallOverride, OnCallRotation, Weekday
+from escalations.rota import on_call_at
+from escalations.selectors import oncall_rotas
+from helpdesk.models import OPEN_STATUSES, Team, Ticket, User
 from helpdesk.services import ticket_reply
 
 TRIED = {
@@ -231,3 +234,54 @@ def _seed_manager_request(open_tickets: list[Ticket], *, now: datetime) -> None:
                 now=later,
             )
         break
+
+
+@transaction.atomic
+def seed_oncall(*, now: datetime, rng: random.Random, people: dict, stdout=None) -> None:
+    """Weekly on-call rotas for the tier-3 managers and the tier-2 technical specialists, handing over on Monday at
+    09:00 in the team's zone (left empty: the zone of the team's calendar), with the first person named on call this
+    week, and a holiday cover for the managers' next week. Idempotent: a team that has a rota is left alone."""
+    teams = people["teams"]
+    managers = _rota_ensure(teams["managers"], [people["manager2"], people["manager"]], now=now)
+    _rota_ensure(teams["technical"], list(people["specialists"]), now=now)
+    if managers is not None:
+        # Morgan Blake is on call next week but on holiday: the site administrator (tier 3) covers that shift.
+        rota = oncall_rotas(team_ids=[managers.team_id], now=now)[managers.team_id]
+        holiday = on_call_at(rota, now).until
+        back = on_call_at(rota, holiday).until if holiday else None
+        if holiday and back:
+            OnCallOverride.objects.create(
+                rotation=managers,
+                user=people["admin"],
+                starts_at=holiday,
+                ends_at=back,
+                reason=f"Holiday cover: {people['manager'].display_name} is away",
+            )
+
+
+def _rota_ensure(team: Team, members: list[User], *, now: datetime) -> OnCallRotation | None:
+    """A weekly Monday 09:00 rota of ``members`` in order, ``members[0]`` on call at ``now``; None if the team has
+    one already."""
+    rotation, created = OnCallRotation.objects.get_or_create(
+        team=team,
+        defaults={
+            "handover": HandOver.WEEKLY,
+            "handover_weekday": Weekday.MONDAY,
+            "handover_time": time(9, 0),
+            "starts_on": now.date() - timedelta(weeks=4),
+        },
+    )
+    if not created:
+        return None
+    OnCallMember.objects.bulk_create(
+        OnCallMember(rotation=rotation, user=user, position=position) for position, user in enumerate(members)
+    )
+    # Start the rota earlier one week at a time until the first member's turn is this week (asked of the rota
+    # itself, so the team's zone and the hand-over hour are taken into account).
+    for _ in members:
+        rota = oncall_rotas(team_ids=[team.pk], now=now)[team.pk]
+        if on_call_at(rota, now).primary == members[0].pk:
+            break
+        rotation.starts_on -= timedelta(weeks=1)
+        rotation.save(update_fields=["starts_on"])
+    return rotation

@@ -306,14 +306,18 @@ class OnCallLine:
     team: Team
     primary: User | None
     backup: User | None
+    # The next scheduled hand-over, in ``zone`` (the rota's zone, shown beside it: a team may sit in another zone).
     until: datetime | None
     covering: bool
+    zone: str
 
 
 def oncall_board_for(*, user: User, now: datetime) -> list[OnCallLine]:
-    """Who is on call now and who backs them up, for each of the user's teams that has a rota (the inbox header)."""
+    """Who is on call now, who backs them up and the next hand-over, for each of the user's teams that has a rota
+    (the inbox header and the manager dashboard); other teams' rotas are not shown."""
     teams = {team.pk: team for team in Team.objects.filter(pk__in=user.teams.values("pk"))}
-    oncall = oncall_now(team_ids=teams, now=now)
+    rotas = oncall_rotas(team_ids=teams, now=now)
+    oncall = {team_id: on_call_at(rota, now) for team_id, rota in rotas.items()}
     people = User.objects.in_bulk({u for who in oncall.values() for u in (who.primary, who.backup) if u is not None})
     return [
         OnCallLine(
@@ -322,6 +326,7 @@ def oncall_board_for(*, user: User, now: datetime) -> list[OnCallLine]:
             backup=people.get(who.backup) if who.backup else None,
             until=who.until,
             covering=who.covering,
+            zone=rotas[team_id].zone,
         )
         for team_id, who in sorted(oncall.items(), key=lambda item: teams[item[0]].name)
     ]

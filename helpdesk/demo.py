@@ -57,6 +57,7 @@ DEMO_LOGINS = [
     DemoLogin("agent2", Role.AGENT, "Jordan Lee, tier-1 Frontline"),
     DemoLogin("specialist", Role.SPECIALIST, "Priya Shah, tier-2 Technical specialists"),
     DemoLogin("manager", Role.MANAGER, "Morgan Blake, tier-3 Customer care managers"),
+    DemoLogin("manager2", Role.MANAGER, "Casey Novak, tier-3 Customer care managers (shares the on-call rota)"),
     DemoLogin("admin", Role.ADMIN, "Site administrator (Django admin)"),
 ]
 
@@ -322,6 +323,10 @@ def seed_core(*, password: str, now: datetime, rng: random.Random, stdout=None) 
     manager = _user(
         "manager", password=password, role=Role.MANAGER, first="Morgan", last="Blake", email="morgan@helpdesk.example"
     )
+    # A second manager so that the tier-3 on-call rota has someone to hand over to.
+    manager2 = _user(
+        "manager2", password=password, role=Role.MANAGER, first="Casey", last="Novak", email="casey@helpdesk.example"
+    )
     admin = _user(
         "admin",
         password=password,
@@ -358,6 +363,7 @@ def seed_core(*, password: str, now: datetime, rng: random.Random, stdout=None) 
         (compliance, specialist2, False),
         (compliance, manager, True),
         (managers, manager, True),
+        (managers, manager2, False),
     ]:
         TeamMembership.objects.get_or_create(team=team, user=user, defaults={"is_lead": lead})
 
@@ -366,6 +372,7 @@ def seed_core(*, password: str, now: datetime, rng: random.Random, stdout=None) 
         "agents": [agent, agent2, agent3],
         "specialists": [specialist, specialist2],
         "manager": manager,
+        "manager2": manager2,
         "admin": admin,
         "categories": categories,
         "teams": {

@@ -24,6 +24,7 @@ from escalations.models import (
     CompensationRequest,
     CompensationStatus,
 )
+from escalations.selectors import oncall_board_for
 from escalations.sla.selectors import sla_breaches_between
 from feedback.models import ActionStatus, CauseCategory, CorrectiveAction, RootCauseAnalysis
 from helpdesk.models import (
@@ -55,7 +56,8 @@ def needs_attention(
     (``Ticket.objects.sla_warning``: the policy's warn %), due and overdue callbacks, compensation waiting for
     approval, and the low CSAT scores of ``period`` (the dashboard's period; 28 days by default). Lists and counts
     come from ``tickets_visible_to(viewer)``, so nothing leaks to a viewer who cannot see it; the low scores are read
-    from the same rows as the CSAT tile, so the tile and the list can never disagree."""
+    from the same rows as the CSAT tile, so the tile and the list can never disagree. ``on_call`` is the escalation
+    inbox's board (``oncall_board_for``): who of the viewer's teams is on call now, the backup and the hand-over."""
     visible = tickets_visible_to(viewer).open()
     emergencies = visible.filter(is_emergency=True).order_by(F("sla_due_at").asc(nulls_last=True), "created_at")
     breaching = visible.sla_warning(now).order_by("sla_due_at")
@@ -86,6 +88,7 @@ def needs_attention(
     result["low_csat_count"] = low_rows[0].total if low_rows else 0
     result["low_csat_days"] = (period.end - period.start).days
     result["callbacks"] = callbacks_attention(user=viewer, now=now, limit=limit)
+    result["on_call"] = oncall_board_for(user=viewer, now=now)
     return result
 
 

@@ -258,7 +258,7 @@ def test_the_inbox_shows_who_is_on_call(config, rota, managers, login):
     assert response.status_code == 200, response
     text = response.content.decode()
     assert "Managers: on call now <strong>Ada" in text
-    assert "backup Ben" in text and "until Mon 7 Dec 09:00" in text
+    assert "backup Ben" in text and 'next hand-over Mon 7 Dec 09:00 <span class="nowrap">(Europe/London)</span>' in text
 
 
 def test_pages_go_by_sms_to_the_person_on_call_when_the_pager_is_on(

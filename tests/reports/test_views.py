@@ -12,13 +12,16 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from helpdesk.models import Category, Ticket
+from escalations.models import OnCallMember, OnCallRotation
+from helpdesk.models import Category, TeamMembership, Ticket, User
 from reports.csv_export import csv_neutralise, csv_render
 from reports.models import CoachingSession
 from reports.services import coaching_session_record
 from tests.reports.conftest import at
 
-DASHBOARD_QUERIES = 39  # the dashboard, whatever the data (bench/dashboard.py prints the same figure)
+# The dashboard, whatever the data (bench/dashboard.py prints the same figure): 41 without an on-call rota, and five
+# more to read the viewer's rotas, their members, zones and covers and the people on call.
+DASHBOARD_QUERIES = 46
 
 SCREENS = ["reports_dashboard", "reports_attention", "reports_coaching", "reports_explorer", "reports_explorer_csv"]
 
@@ -350,3 +353,44 @@ def test_dashboard_queries_do_not_depend_on_the_number_of_rows(
             large = client.get(reverse("reports_dashboard")).content.decode()
     assert '<span class="count">3</span>' in small
     assert '<span class="count">13</span>' in large  # SLA breaches today and pending approvals
+
+
+def _weekly_rota(team, *members, zone=""):
+    rotation = OnCallRotation.objects.create(
+        team=team, handover="weekly", timezone=zone, starts_on=dt.date(2026, 11, 2)
+    )
+    for position, user in enumerate(members):
+        OnCallMember.objects.create(rotation=rotation, user=user, position=position)
+    return rotation
+
+
+def test_dashboard_shows_who_of_the_managers_teams_is_on_call(
+    dataset, client, login, manager, specialist, teams, django_assert_max_num_queries
+):
+    # given the Managers team takes turns weekly from Monday 2 Nov, Monday 09:00 in New York, Morgan first and then
+    # Ben (so Ben this week, Morgan backing him up), and the Technical team, which Morgan is not in, has a rota too
+    ben = User.objects.create_user(username="ben", password="pw-ben", role="manager", first_name="Ben")
+    TeamMembership.objects.create(team=teams["managers"], user=ben)
+    _weekly_rota(teams["managers"], manager, ben, zone="America/New_York")
+    _weekly_rota(teams["technical"], specialist)
+    login(manager)
+    # when Morgan opens the dashboard on Monday 16 Nov at 12:00 UTC (07:00 in New York: still the week of 9 Nov)
+    with time_machine.travel(at(16, 12), tick=False), django_assert_max_num_queries(DASHBOARD_QUERIES):
+        page = client.get(reverse("reports_dashboard")).content.decode()
+    with time_machine.travel(at(16, 12), tick=False):
+        panel = client.get(reverse("reports_attention"), headers={"HX-Request": "true"}).content.decode()
+    # then the attention panel names the person on call, the backup and the hand-over in the rota's own zone
+    for html in (page, panel):
+        assert "<h3>On call</h3>" in html
+        assert "Managers: on call now <strong>Ben</strong>, backup Morgan Blake" in html
+        assert 'next hand-over Mon 16 Nov 09:00 <span class="nowrap">(America/New_York)</span>' in html
+        # and not the rota of a team Morgan is not in (the inbox board's rule)
+        assert "Technical: on call now" not in html
+        assert "Priya" not in html
+
+
+def test_dashboard_says_when_none_of_the_viewers_teams_has_a_rota(dataset, client, login, manager):
+    login(manager)
+    with time_machine.travel(at(16, 12), tick=False):
+        page = client.get(reverse("reports_dashboard")).content.decode()
+    assert "None of your teams has an on-call rota." in page

@@ -119,7 +119,7 @@ def _polls(page: Page, url: str, *, seconds: float) -> list[str]:
 @pytest.fixture
 def busy_floor(teams, categories, customer, agent, specialist, manager, make_ticket):
     """A busy day: 50 open escalations to the specialist's team, a ticket waiting on a third party, long team and
-    reply-template names."""
+    reply-template names, and on-call rotas (a long zone name, a cover) for the inbox header and the dashboard."""
     from escalations.defaults import escalation_config_ensure
     from escalations.services import escalation_create
     from helpdesk.services import ticket_change_status
@@ -147,7 +147,33 @@ def busy_floor(teams, categories, customer, agent, specialist, manager, make_tic
     waiting = make_ticket(customer, subject="Courier has not collected the return", category="billing")
     ticket_change_status(ticket=waiting, actor=agent, status=Status.OPEN)
     ticket_change_status(ticket=waiting, actor=agent, status=Status.PENDING_THIRD_PARTY)
+    _rotas(teams, specialist, manager)
     return escalations
+
+
+def _rotas(teams, specialist, manager) -> None:
+    from escalations.models import OnCallMember, OnCallOverride, OnCallRotation
+    from helpdesk.models import TeamMembership, User
+
+    deputy = User.objects.create_user(
+        username="deputy", role="manager", first_name="Maximiliana", last_name="Featherstonehaugh-Wolstenholme"
+    )
+    TeamMembership.objects.create(team=teams["managers"], user=deputy)
+    today = timezone.localdate()
+    for team, members, zone in (
+        (teams["managers"], (manager, deputy), "America/Argentina/Buenos_Aires"),
+        (teams["technical"], (specialist,), ""),
+    ):
+        rotation = OnCallRotation.objects.create(team=team, timezone=zone, starts_on=today - timedelta(weeks=5))
+        for position, user in enumerate(members):
+            OnCallMember.objects.create(rotation=rotation, user=user, position=position)
+    OnCallOverride.objects.create(
+        rotation=teams["technical"].oncall_rotation,
+        user=manager,
+        starts_at=timezone.now() - timedelta(hours=1),
+        ends_at=timezone.now() + timedelta(days=2),
+        reason="Holiday cover",
+    )
 
 
 @pytest.mark.browser
