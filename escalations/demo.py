@@ -242,7 +242,8 @@ def seed_oncall(*, now: datetime, rng: random.Random, people: dict, stdout=None)
     09:00 in the team's zone (left empty: the zone of the team's calendar), with the first person named on call this
     week, and a holiday cover for the managers' next week. Idempotent: a team that has a rota is left alone."""
     teams = people["teams"]
-    managers = _rota_ensure(teams["managers"], [people["manager2"], people["manager"]], now=now)
+    # The managers' calendar is 24x7 in UTC, but the people on the rota hand over in the London office's morning.
+    managers = _rota_ensure(teams["managers"], [people["manager2"], people["manager"]], now=now, zone="Europe/London")
     _rota_ensure(teams["technical"], list(people["specialists"]), now=now)
     if managers is not None:
         # Morgan Blake is on call next week but on holiday: the site administrator (tier 3) covers that shift.
@@ -259,9 +260,9 @@ def seed_oncall(*, now: datetime, rng: random.Random, people: dict, stdout=None)
             )
 
 
-def _rota_ensure(team: Team, members: list[User], *, now: datetime) -> OnCallRotation | None:
-    """A weekly Monday 09:00 rota of ``members`` in order, ``members[0]`` on call at ``now``; None if the team has
-    one already."""
+def _rota_ensure(team: Team, members: list[User], *, now: datetime, zone: str = "") -> OnCallRotation | None:
+    """A weekly Monday 09:00 rota of ``members`` in order (in ``zone``; empty: the team's calendar's), ``members[0]``
+    on call at ``now``; None if the team has one already."""
     rotation, created = OnCallRotation.objects.get_or_create(
         team=team,
         defaults={
@@ -269,6 +270,7 @@ def _rota_ensure(team: Team, members: list[User], *, now: datetime) -> OnCallRot
             "handover_weekday": Weekday.MONDAY,
             "handover_time": time(9, 0),
             "starts_on": now.date() - timedelta(weeks=4),
+            "timezone": zone,
         },
     )
     if not created:

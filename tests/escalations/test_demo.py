@@ -68,7 +68,7 @@ def test_demo_has_weekly_oncall_rotas_with_a_holiday_cover_and_seeding_twice_add
     rotations = {rotation.team.slug: rotation for rotation in OnCallRotation.objects.select_related("team")}
     assert set(rotations) == {"care-managers", "technical"}
     assert {(r.team.tier, r.handover, r.handover_weekday, r.handover_time, r.timezone) for r in rotations.values()} == {
-        (3, "weekly", 0, time(9), ""),
+        (3, "weekly", 0, time(9), "Europe/London"),
         (2, "weekly", 0, time(9), ""),
     }
     assert [m.user.username for m in rotations["care-managers"].members.all()] == ["manager2", "manager"]
@@ -77,8 +77,12 @@ def test_demo_has_weekly_oncall_rotas_with_a_holiday_cover_and_seeding_twice_add
     now = datetime(2026, 12, 2, 14, tzinfo=UTC)
     board = {line.team.slug: line for line in oncall_board_for(user=User.objects.get(username="manager2"), now=now)}
     assert (board["care-managers"].primary.username, board["care-managers"].backup.username) == ("manager2", "manager")
-    # (the managers' zone is their 24x7 calendar's, UTC; the specialists' their office calendar's, Europe/London)
-    assert (board["care-managers"].until, board["care-managers"].zone) == (datetime(2026, 12, 7, 9, tzinfo=UTC), "UTC")
+    # (the managers' rota names London although their 24x7 calendar is UTC; the specialists' follows their office
+    # calendar, Europe/London)
+    assert (board["care-managers"].until, board["care-managers"].zone) == (
+        datetime(2026, 12, 7, 9, tzinfo=ZoneInfo("Europe/London")),
+        "Europe/London",
+    )
     board = {line.team.slug: line for line in oncall_board_for(user=User.objects.get(username="specialist"), now=now)}
     assert (board["technical"].primary.username, board["technical"].backup.username) == ("specialist", "specialist2")
     assert (board["technical"].until, board["technical"].zone) == (
