@@ -34,11 +34,11 @@ def test_dashboard_and_coaching_view_on_the_demo_data(page, live_server, screens
     assert charts.first.locator("title").first.text_content() == "Escalations per week by type, last 12 weeks"
     assert "Technical" in charts.first.locator(".legend").text_content()
     assert page.get_by_role("heading", name="Needs attention now").is_visible()
-    # and who of the managers is on call this week, the backup and the hand-over in the team's zone (the demo rota)
+    # and who of the managers is on call this week, the backup and the hand-over in the rota's zone (the demo rota)
     on_call = page.get_by_role("list", name="On call now")
     expect(on_call).to_contain_text("Customer care managers: on call now")
     expect(on_call).to_contain_text("next hand-over Mon")
-    expect(on_call).to_contain_text("(UTC)")
+    expect(on_call).to_contain_text("(Europe/London)")
     # and the charts stay readable without colour (patterns and dash styles): look at dashboard-greyscale.png
     # (set through the CSSOM: an injected <style> would be an inline style, which our CSP refuses)
     page.evaluate("document.documentElement.style.filter = 'grayscale(1)'")
