@@ -4,46 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from helpdesk.models import Notification, NotificationChannel, NotificationKind, NotificationStatus
 from helpdesk.notifications import notification_deliver
 from helpdesk.pager import HttpPager, pager_provider
+from tests.http_receiver import Receiver
 
 
-class Gateway:
-    """A fake SMS gateway on loopback recording every request; ``status`` is what it answers."""
-
-    def __init__(self, status: int = 202):
-        self.status = status
-        self.requests: list[dict] = []
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                gateway.requests.append({"path": self.path, "headers": dict(self.headers), "body": json.loads(body)})
-                self.send_response(gateway.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1/messages"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+def sms_gateway(status: int = 202) -> Receiver:
+    """A fake SMS gateway on loopback (see ``tests.http_receiver``)."""
+    return Receiver(status=status, path="/v1/messages")
 
 
 def _sms_row(manager):
@@ -60,7 +32,7 @@ def _sms_row(manager):
 
 def test_http_pager_posts_the_page_to_the_gateway(settings, manager):
     # given the HTTP provider pointed at a gateway on loopback
-    with Gateway() as gateway:
+    with sms_gateway() as gateway:
         settings.PAGER_BACKEND, settings.PAGER_HTTP_URL, settings.PAGER_HTTP_TOKEN = "http", gateway.url, "tok-1"
         settings.SITE_URL = "https://help.example"
         row = _sms_row(manager)
@@ -70,7 +42,7 @@ def test_http_pager_posts_the_page_to_the_gateway(settings, manager):
     [request] = gateway.requests
     assert request["path"] == "/v1/messages"
     assert request["headers"]["Authorization"] == "Bearer tok-1"
-    assert request["body"] == {
+    assert json.loads(request["body"]) == {
         "to": "+447700900123",
         "text": "[T-1] You are on call. New escalation https://help.example/tickets/T-1/",
     }
@@ -79,7 +51,7 @@ def test_http_pager_posts_the_page_to_the_gateway(settings, manager):
 
 
 def test_a_gateway_error_leaves_the_page_for_the_outbox_to_retry(settings, manager):
-    with Gateway(status=503) as gateway:
+    with sms_gateway(status=503) as gateway:
         settings.PAGER_BACKEND, settings.PAGER_HTTP_URL = "http", gateway.url
         row = _sms_row(manager)
         assert not notification_deliver(notification_id=row.pk)

@@ -9,10 +9,8 @@ import re
 import shutil
 import ssl
 import subprocess
-import threading
 import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -30,43 +28,9 @@ from helpdesk.notifications import notification_deliver, notifications_redeliver
 from helpdesk.services import ticket_change_status
 from helpdesk.webhooks import webhook_emit, webhook_signature_verify, webhook_url_check
 from tests.celery_helpers import broker_at, real_worker, wait_until
+from tests.http_receiver import Receiver
 
 SECRET = "s3cret-shared-with-the-crm"
-
-
-class Receiver:
-    """A local HTTP server recording every request; ``status`` is what it answers."""
-
-    def __init__(self, status: int = 200, location: str = ""):
-        self.status = status
-        self.location = location
-        self.requests: list[dict] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-                self.send_response(receiver.status)
-                if receiver.location:
-                    self.send_header("Location", receiver.location)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/helpdesk"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

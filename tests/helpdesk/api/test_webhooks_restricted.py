@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from helpdesk.models import Notification, NotificationChannel, Ticket, WebhookEndpoint, WebhookEventType
 from helpdesk.notifications import notification_deliver
-from tests.helpdesk.api.test_webhooks import SECRET, Receiver
+from tests.helpdesk.api.test_webhooks import SECRET
+from tests.http_receiver import Receiver
 
 SUBJECT = "SUBJ-7f3a Erase my manager's records"
 BODY = "BODY-91c2 Please delete everything held about Jo Bloggs."
