@@ -8,17 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from escalations.models import CompensationStatus, Escalation, EscalationStatus
-
-
-def sign_in(browser, base: str, username: str):
-    context = browser.new_context(viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    page.goto(f"{base}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(f"pw-{username}")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-    return page
+from tests.browser import sign_in
 
 
 @pytest.mark.browser

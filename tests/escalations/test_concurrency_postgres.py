@@ -7,11 +7,8 @@ Run: DATABASE_URL=postgres://postgres@127.0.0.1:5432/hd_esc .venv/bin/python -m 
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from escalations.models import Escalation, EscalationStatus
 from escalations.services import (
@@ -20,6 +17,7 @@ from escalations.services import (
     escalation_create,
     escalation_create_automatic,
 )
+from tests.threads import run_together
 
 pytestmark = [
     pytest.mark.postgres,
@@ -29,28 +27,6 @@ pytestmark = [
         reason="needs PostgreSQL (row locks, real concurrent transactions): set DATABASE_URL=postgres://...",
     ),
 ]
-
-
-def run_together(*calls):
-    """Start every call at the same instant on its own thread and connection; return results or exceptions."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call()
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 def test_a_double_clicked_escalate_creates_exactly_one(config, customer, agent, specialist, make_ticket, dossier):

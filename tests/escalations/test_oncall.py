@@ -296,7 +296,8 @@ def test_no_sms_when_the_pager_is_off(config, rota, managers, make_ticket, custo
 def test_two_sweeps_at_once_page_each_backup_exactly_once(
     config, rota, managers, make_ticket, customer, agent, escalate
 ):
-    from tests.escalations.sla.test_concurrency import postgres_only, run_threads
+    from tests.escalations.sla.test_concurrency import postgres_only
+    from tests.threads import run_threads
 
     postgres_only()
     # given twelve emergencies raised at 03:00, each paged to Ada

@@ -3,7 +3,6 @@ breach, never two."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -20,6 +19,7 @@ from escalations.calls.tasks import callbacks_sweep_task, warm_transfers_expire_
 from escalations.models import Callback, CallbackStatus, Escalation
 from helpdesk.models import Notification
 from tests.celery_helpers import real_worker, wait_until
+from tests.threads import run_threads
 
 
 @pytest.mark.worker
@@ -40,30 +40,6 @@ def test_real_worker_turns_an_unaccepted_warm_transfer_into_a_callback(
     assert Notification.objects.filter(kind="warm_transfer_timed_out", recipient=agent).count() == 1
     escalation.refresh_from_db()
     assert escalation.caller_waiting is False
-
-
-def _race(*targets):
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(len(targets))
-
-    def wrap(fn):
-        def runner():
-            try:
-                barrier.wait(timeout=10)
-                fn()
-            except BaseException as exc:  # reported below
-                errors.append(exc)
-            finally:
-                connection.close()
-
-        return runner
-
-    threads = [threading.Thread(target=wrap(fn)) for fn in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
 
 
 @pytest.mark.django_db(transaction=True)
@@ -90,7 +66,7 @@ def test_racing_sweeps_make_one_callback_one_reminder_one_breach(
         callbacks_remind_due(now=now)
         callbacks_breach_missed(now=now)
 
-    _race(sweep, sweep)
+    run_threads(sweep, sweep)
     # then
     assert Callback.objects.filter(escalation=transfer).count() == 1
     assert Escalation.objects.get(pk=transfer.pk).caller_waiting is False

@@ -17,6 +17,7 @@ from escalations.sla.sweep import sla_sweep
 from helpdesk import services
 from helpdesk.models import Notification, Ticket
 from tests.escalations.sla.conftest import clocks_of
+from tests.threads import run_threads
 
 LONDON = ZoneInfo("Europe/London")
 NOT_POSTGRES = "needs PostgreSQL for real row locks and SKIP LOCKED: set DATABASE_URL=postgres://…"
@@ -29,30 +30,6 @@ def london(*args):
 def postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip(NOT_POSTGRES)
-
-
-def run_threads(*targets):
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(len(targets))
-
-    def wrap(fn):
-        def runner():
-            try:
-                barrier.wait(timeout=10)
-                fn()
-            except BaseException as exc:  # reported to the test below
-                errors.append(exc)
-            finally:
-                connection.close()
-
-        return runner
-
-    threads = [threading.Thread(target=wrap(fn)) for fn in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
 
 
 @pytest.fixture
