@@ -16,6 +16,7 @@ from helpdesk.forms import TicketUpdateForm
 from helpdesk.models import (
     ApiToken,
     Attachment,
+    AuditEvent,
     Category,
     InboundMessage,
     LoginFailure,
@@ -253,6 +254,13 @@ class TicketEventAdmin(ViewOnlyAdmin):
     list_filter = ("kind", "is_public")
     search_fields = ("ticket__reference", "body")
     list_select_related = ("ticket", "actor")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ViewOnlyAdmin):
+    list_display = ("created_at", "action", "actor_label", "target_type", "target_id", "ip_address")
+    list_filter = ("action",)
+    search_fields = ("actor_label", "target_id")
 
 
 @admin.register(Attachment)

@@ -1,6 +1,6 @@
 """The ticket core's models: ``accounts`` (roles, users, organisations and plans, categories, teams, API tokens and
 failed sign-ins), ``tickets`` (tickets, their timeline, attachments, reply templates, presence, received emails) and
-``notifications`` (the outbox and webhooks). Everything is re-exported here: import from ``helpdesk.models``.
+``notifications`` (the outbox and webhooks) and ``audit`` (the account-level audit trail). Everything is re-exported here: import from ``helpdesk.models``.
 
 Business rules live in ``services.py`` (writes) and ``selectors.py`` (reads); models hold data, integrity
 constraints and small invariants only.
@@ -23,6 +23,7 @@ from helpdesk.models.accounts import (
     Tier,
     User,
 )
+from helpdesk.models.audit import AuditAction, AuditEvent
 from helpdesk.models.notifications import (
     Notification,
     NotificationChannel,
@@ -69,6 +70,8 @@ __all__ = [
     "ApiTokenQuerySet",
     "AssignmentRule",
     "Attachment",
+    "AuditAction",
+    "AuditEvent",
     "Category",
     "Channel",
     "EventKind",
