@@ -25,6 +25,7 @@ from helpdesk.models import (
     Plan,
     Priority,
     ReplyTemplate,
+    SsoIdentity,
     Status,
     Team,
     TeamMembership,
@@ -412,3 +413,17 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- single sign-on -----------------------------------------------------------------------------------------------
+
+
+@admin.register(SsoIdentity)
+class SsoIdentityAdmin(admin.ModelAdmin):
+    """Links an existing staff account to its person at the identity provider (issuer and ``sub``), which SSO
+    never does by email on its own; deleting the link stops that account's SSO sign-ins."""
+
+    list_display = ("user", "issuer", "subject", "created_at", "last_sign_in_at")
+    search_fields = ("user__username", "user__email", "subject")
+    raw_id_fields = ("user",)
+    readonly_fields = ("created_at", "last_sign_in_at")

@@ -592,7 +592,7 @@ def staff_access_set(
     a superuser's powers are never changed here. Records ``ROLE_CHANGED`` when anything changed; a repeat is a no-op.
     Atomic. Returns whether anything changed."""
     if role not in STAFF_ROLES:
-        raise ValidationError({"role": f"{role!r} is not a staff role."})
+        raise ValidationError({"role": f"'{role}' is not a staff role."})
     locked = User.objects.select_for_update().get(pk=user.pk)
     old_role = locked.role
     old_team_ids = set(TeamMembership.objects.filter(user=locked).values_list("team_id", flat=True))

@@ -393,7 +393,6 @@ OIDC_USE_PKCE = True
 OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
 OIDC_USE_NONCE = True
 OIDC_AUTHENTICATION_CALLBACK_URL = "sso_callback"
-LOGIN_REDIRECT_URL_FAILURE = "login"
 AUTHENTICATION_BACKENDS.append("helpdesk.sso.SsoBackend")  # answers only the /sso/callback/ view, and only when on
 # After the staff session timeout (an ended session is not re-checked with the provider): re-checks SSO sessions.
 MIDDLEWARE.insert(

@@ -11,6 +11,8 @@ import requests
 import time_machine
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from helpdesk.models import AuditAction, AuditEvent, Role, SsoIdentity, User
@@ -381,3 +383,29 @@ def test_startup_check_refuses_a_bad_configuration(settings, db):
 
     assert "OIDC_ENABLED is on but OIDC_CLIENT_SECRET is empty." in str(failure.value)
     assert "the role must be one of admin, agent, manager, specialist" in str(failure.value)
+
+
+def test_within_the_interval_the_recheck_costs_no_query_and_no_provider_call(client, sso, django_assert_num_queries):
+    # given an agent signed in with SSO, and the same page's query count without the SSO session record
+    start_at = timezone.now()
+    with time_machine.travel(start_at, tick=False) as clock:
+        _signed_in_agent(client, sso)
+        clock.move_to(start_at + timedelta(minutes=1))
+        client.get("/tickets/")  # warm up (last-seen stamp)
+        calls = len(sso.requests)
+        session = client.session
+        record = session.pop(SSO_SESSION_KEY)
+        session.save()
+        with CaptureQueriesContext(connection) as without:
+            client.get("/tickets/")
+        session = client.session
+        session[SSO_SESSION_KEY] = record
+        session.save()
+
+        # when the page is requested again within the interval
+        with django_assert_num_queries(len(without.captured_queries)):
+            response = client.get("/tickets/")
+
+        # then it costs the same queries and nothing at the provider
+        assert response.status_code == 200
+        assert len(sso.requests) == calls
