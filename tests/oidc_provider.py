@@ -6,7 +6,7 @@ discovery document, a JWKS with an RSA key, ``/authorize`` (authorisation code, 
 ``provider.add_user(sub, groups=[...], email=...)``; the next ``/authorize`` signs in ``provider.signed_in`` (the
 provider's own browser session, which a real provider keeps in a cookie). ``provider.tamper`` spoils the next ID
 token on purpose: ``"signature"``, ``"nonce"``, ``"audience"``, ``"issuer"`` or ``"key"`` (signed with a key that is
-not in the JWKS). ``provider.requests`` lists the ``(method, path)`` of every request received.
+not in the JWKS). ``provider.issue_refresh_tokens = False`` leaves refresh tokens out. ``provider.requests`` lists the ``(method, path)`` of every request received.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class OidcProvider:
         self.refresh_tokens: dict[str, str] = {}
         self.requests: list[tuple[str, str]] = []
         self.id_token_lifetime = 300
+        self.issue_refresh_tokens = True
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -187,19 +188,18 @@ class OidcProvider:
             return self._json(400, {"error": "unsupported_grant_type"})
         if not self.users[sub]["active"]:
             return self._json(400, {"error": "invalid_grant", "error_description": "account disabled"})
-        access_token, refresh_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        access_token = secrets.token_urlsafe(24)
         self.access_tokens[access_token] = sub
-        self.refresh_tokens[refresh_token] = sub
-        return self._json(
-            200,
-            {
-                "access_token": access_token,
-                "token_type": "Bearer",
-                "expires_in": 300,
-                "refresh_token": refresh_token,
-                "id_token": self.id_token(sub, nonce=nonce),
-            },
-        )
+        answer = {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "id_token": self.id_token(sub, nonce=nonce),
+        }
+        if self.issue_refresh_tokens:
+            answer["refresh_token"] = secrets.token_urlsafe(24)
+            self.refresh_tokens[answer["refresh_token"]] = sub
+        return self._json(200, answer)
 
     def _userinfo(self, params, headers):
         token = (headers.get("Authorization") or "").removeprefix("Bearer ")

@@ -409,3 +409,51 @@ def test_within_the_interval_the_recheck_costs_no_query_and_no_provider_call(cli
         # then it costs the same queries and nothing at the provider
         assert response.status_code == 200
         assert len(sso.requests) == calls
+
+
+@pytest.mark.parametrize("how", ["htmx", "api"])
+def test_htmx_fragments_and_api_calls_are_rechecked_too(client, sso, how):
+    start_at = timezone.now()
+    with time_machine.travel(start_at, tick=False) as clock:
+        _signed_in_agent(client, sso)
+        sso.users["idp-ana"]["active"] = False
+        clock.move_to(start_at + timedelta(minutes=6))
+
+        if how == "htmx":
+            response = client.get(
+                "/tickets/", headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/tickets/?page=2"}
+            )
+            # the whole page goes to sign in, and comes back where the fragment was
+            assert response.status_code == 200
+            assert response["HX-Redirect"] == "/login/?next=/tickets/%3Fpage%3D2"
+        else:
+            response = client.get("/api/tickets/")
+            assert response.status_code in {401, 403}
+        assert signed_in_user(client) is None
+
+
+def test_without_a_refresh_token_the_recheck_asks_userinfo(client, sso):
+    sso.issue_refresh_tokens = False
+    start_at = timezone.now()
+    with time_machine.travel(start_at, tick=False) as clock:
+        user = _signed_in_agent(client, sso)
+        assert client.session[SSO_SESSION_KEY]["refresh_token"] == ""
+        clock.move_to(start_at + timedelta(minutes=6))
+        userinfo_calls = sso.requests.count(("GET", "/userinfo"))
+        assert signed_in_user(client) == user
+        assert sso.requests.count(("GET", "/userinfo")) == userinfo_calls + 1
+
+        sso.users["idp-ana"]["active"] = False
+        clock.move_to(start_at + timedelta(minutes=12))
+        assert signed_in_user(client) is None
+
+
+def test_a_locally_deactivated_account_is_refused(client, sso):
+    user = _signed_in_agent(client, sso)
+    client.post("/logout/")
+    User.objects.filter(pk=user.pk).update(is_active=False)
+
+    response = sign_in(client, sso)
+
+    refusal_shown(client, response, "This helpdesk account is deactivated.")
+    assert signed_in_user(client) is None
