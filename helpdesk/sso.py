@@ -44,7 +44,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.core import checks
 from django.core.cache import cache
 from django.core.exceptions import SuspiciousOperation
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.utils import timezone
@@ -319,6 +319,9 @@ class SsoBackend(OIDCAuthenticationBackend):
             setattr(request, REFUSAL_ATTR, refusal)
         except (SuspiciousOperation, jwt.PyJWTError, requests.RequestException, KeyError, ValueError) as exc:
             setattr(request, REFUSAL_ATTR, SsoRefused("token_rejected", GENERIC_REFUSAL, error=type(exc).__name__))
+        except IntegrityError:
+            # The same person's first sign-in finishing twice at once (two tabs): the other one created the account.
+            setattr(request, REFUSAL_ATTR, SsoRefused("concurrent_first_sign_in", GENERIC_REFUSAL))
         return None
 
     def get_token(self, payload: dict[str, Any]) -> dict[str, Any]:
