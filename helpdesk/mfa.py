@@ -53,7 +53,8 @@ MFA_SESSION_KEY = "helpdesk_mfa"
 MFA_VERIFIED_ATTR = "mfa_verified_method"
 
 TOTP_DEVICE_NAME = "Authenticator app"
-RECOVERY_CODE_LENGTH = 10  # base32 characters (50 random bits), shown as two groups of five
+RECOVERY_CODE_LENGTH = 10  # characters of base32's alphabet (50 random bits), shown as two groups of five
+RECOVERY_CODE_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"  # no 0/1/8/9: nothing to confuse with O, I, l or B
 RECOVERY_DEVICE_NAME = "Recovery codes"
 
 
@@ -236,9 +237,7 @@ def _recovery_codes_replace(*, user: User) -> list[str]:
     StaticDevice.objects.filter(user=user).delete()
     device = StaticDevice.objects.create(user=user, name=RECOVERY_DEVICE_NAME, confirmed=True)
     count = settings.MFA_RECOVERY_CODE_COUNT
-    codes = [
-        base64.b32encode(secrets.token_bytes(RECOVERY_CODE_LENGTH * 5 // 8)).decode().lower() for _ in range(count)
-    ]
+    codes = ["".join(secrets.choice(RECOVERY_CODE_ALPHABET) for _ in range(RECOVERY_CODE_LENGTH)) for _ in range(count)]
     StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
     return [f"{code[:5]}-{code[5:]}" for code in codes]
 
