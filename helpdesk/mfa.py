@@ -192,6 +192,11 @@ class PendingEnrolment:
     otpauth_uri: str
     qr_svg: str  # inline <svg>, drawn on the server
 
+    @property
+    def secret_grouped(self) -> str:
+        """The key in groups of four, as authenticator apps accept it typed (they ignore the spaces)."""
+        return " ".join(self.secret[i : i + 4] for i in range(0, len(self.secret), 4))
+
 
 @transaction.atomic
 def mfa_enrol_start(*, user: User) -> PendingEnrolment:

@@ -93,7 +93,7 @@ def test_manager_enrols_from_the_profile_page_with_a_server_drawn_qr_code(client
     assert page.status_code == 200
     assert page["Cache-Control"] == "no-store"
     secret = page.context["pending"].secret
-    assert b'<svg viewBox="' in page.content and secret.encode() in page.content
+    assert b'<svg viewBox="' in page.content and page.context["pending"].secret_grouped.encode() in page.content
     assert client.get("/profile/two-step/").context["pending"].secret == secret
     assert not TOTPDevice.objects.filter(user=manager, confirmed=True).exists()
     # when they enter a wrong code
