@@ -8,6 +8,7 @@ import json
 
 import pytest
 from django.contrib.auth import SESSION_KEY
+from django.db import connection
 from django.test import Client, RequestFactory
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -20,10 +21,12 @@ from helpdesk.mfa import (
     mfa_enrol_confirm,
     mfa_enrol_start,
     mfa_mark_satisfied,
+    mfa_second_factor,
 )
-from helpdesk.models import AuditAction, AuditEvent
+from helpdesk.models import AuditAction, AuditEvent, User
 from helpdesk.signin import INVALID_LOGIN_MESSAGE
 from tests.helpdesk.totp import totp_code
+from tests.threads import run_together
 
 LOCKED = "Too many failed sign-in attempts. Try again in 15 minute(s)."
 API_REFUSAL = {"detail": "Wrong username, password or code.", "code": "invalid_login"}
@@ -382,3 +385,32 @@ def test_read_only_tokens_are_created_and_listed_as_such(client, agent):
     assert api.status_code == 201 and api.json()["read_only"] is False
     listed = {row["name"]: row["read_only"] for row in client.get("/api/tokens/").json()["results"]}
     assert listed == {"Reports": True, "Sync": False}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_recovery_code_or_one_totp_code_used_in_parallel_lets_exactly_one_in(manager, settings):
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "needs PostgreSQL (real row locks across threads): run with "
+            "DATABASE_URL=postgres://postgres@127.0.0.1:5432/helpdesk_mfa"
+        )
+    # given a manager with two-step sign-in, and a lockout that does not get in the way
+    settings.LOGIN_LOCKOUT_FAILURES = 50
+    secret, codes = _enrol(manager)
+
+    def second_factor(code: str):
+        return lambda: mfa_second_factor(user=User.objects.get(pk=manager.pk), code=code)
+
+    # when eight sign-ins whose password was right give the same recovery code at the same instant
+    recovery = run_together(*(second_factor(codes[0]) for _ in range(8)))
+    # then exactly one passes, and the code is gone
+    assert sorted(map(str, recovery)) == ["None"] * 7 + [MfaMethod.RECOVERY]
+    assert not StaticToken.objects.filter(token=codes[0].replace("-", "")).exists()
+    # when eight give the same authenticator code at the same instant
+    totp = run_together(*(second_factor(_next_code(manager, secret)) for _ in range(8)))
+    # then exactly one passes
+    assert sorted(map(str, totp)) == ["None"] * 7 + [MfaMethod.TOTP]
+    # and through the API, where the lockout's row lock also orders them, a replayed recovery code is refused
+    api = run_together(*(lambda: _api(Client(), "manager", "pw-manager", codes[1]).status_code for _ in range(4)))
+    assert sorted(api) == [200, 401, 401, 401]
