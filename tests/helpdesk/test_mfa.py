@@ -8,6 +8,7 @@ import json
 
 import pytest
 from django.contrib.auth import SESSION_KEY
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client, RequestFactory
 from django_otp.plugins.otp_static.models import StaticToken
@@ -34,12 +35,16 @@ API_REFUSAL = {"detail": "Wrong username, password or code.", "code": "invalid_l
 
 @pytest.fixture(autouse=True)
 def _lockout(settings):
+    """A lockout after 3 failures, and API throttles that neither get in the way nor outlive the test."""
+    cache.clear()
     settings.LOGIN_LOCKOUT_FAILURES = 3
     settings.LOGIN_LOCKOUT_MINUTES = 15
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "login": "10000/min"},
     }
+    yield
+    cache.clear()
 
 
 @pytest.fixture

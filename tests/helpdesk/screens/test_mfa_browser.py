@@ -70,6 +70,10 @@ def test_manager_enrols_totp_signs_in_with_a_code_and_a_recovery_code_once(
     page.screenshot(path=str(screenshot_dir / "recovery-codes-1280.png"), full_page=True)
     page.get_by_role("link", name="I have saved them").click()
     expect(page.get_by_text("10 unused recovery codes left.")).to_be_visible()
+    for width, height in ((1280, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.locator("#two-step").screenshot(path=str(screenshot_dir / f"profile-two-step-{width}.png"))
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     # when they sign out, and sign in with a wrong code, then with a wrong password
     _sign_out(page)
