@@ -53,15 +53,13 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from helpdesk import audit
+from helpdesk.mfa import MfaMethod, mfa_mark_satisfied
 from helpdesk.models import AuditAction, Role, SsoIdentity, Team, User
 from helpdesk.services import staff_access_set
 from helpdesk.session_lifetime import sign_in_url
 
 # The session's record of an SSO sign-in: issuer, subject, tokens and when the provider last confirmed it.
 SSO_SESSION_KEY = "helpdesk_sso"
-# SSO sign-ins skip the local second factor: the identity provider does MFA. The password flow's MFA step reads this
-# key (set only here and by that step) to know that this session has proved a second factor.
-MFA_VERIFIED_SESSION_KEY = "mfa_verified"
 # Set on the request by the backend when it refuses a sign-in, so the callback view can say why.
 REFUSAL_ATTR = "sso_refusal"
 _TOKENS_ATTR = "sso_tokens"
@@ -428,7 +426,7 @@ class SsoCallbackView(OIDCAuthenticationCallbackView):
             "checked_at": timezone.now().isoformat(),
         }
         # The identity provider did the second factor: this session needs no local MFA step.
-        self.request.session[MFA_VERIFIED_SESSION_KEY] = True
+        mfa_mark_satisfied(self.request, method=MfaMethod.SSO)
         audit.record(AuditAction.SSO_SIGN_IN, actor=self.user, target=self.user, request=self.request)
         return response
 

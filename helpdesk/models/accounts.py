@@ -229,6 +229,9 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    read_only = models.BooleanField(
+        default=False, help_text="A read-only token may only read (GET, HEAD, OPTIONS); any change is refused with 403."
+    )
 
     objects = ApiTokenQuerySet.as_manager()
 

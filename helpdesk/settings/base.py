@@ -45,6 +45,10 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_htmx",
+    # Two-step sign-in devices (helpdesk/mfa.py): authenticator apps (TOTP) and single-use recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "helpdesk",
     "escalations",
     "knowledge_base",
@@ -64,6 +68,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # After sessions, auth, messages and htmx: ends idle or too-old staff sessions (helpdesk/session_lifetime.py).
     "helpdesk.session_lifetime.StaffSessionTimeoutMiddleware",
+    # After the session timeout: a role that requires two-step sign-in is sent to enrol first (helpdesk/mfa.py).
+    "helpdesk.mfa.MfaEnrolmentMiddleware",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -360,6 +366,18 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 # Sign-in lockout: after this many consecutive failures for one username, refuse it for this many minutes.
 LOGIN_LOCKOUT_FAILURES = env.int("LOGIN_LOCKOUT_FAILURES", default=5)
 LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+
+# --- Two-step sign-in (MFA, helpdesk/mfa.py) ------------------------------------------------------------------
+# Roles that must enrol an authenticator app before using anything else (comma-separated in the environment;
+# empty = optional for everybody). Staff of other roles may enrol from their profile page.
+MFA_REQUIRED_ROLES = env.list("MFA_REQUIRED_ROLES", default=["manager", "admin"])
+MFA_RECOVERY_CODE_COUNT = 10
+# The name authenticator apps show next to the account.
+OTP_TOTP_ISSUER = SITE_NAME
+# django-otp's own per-device delays are off: every code attempt is counted by the one username lockout above,
+# the same count as passwords (helpdesk/signin.py), instead of a second, differently-behaving lockout.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 
 # --- Sessions -----------------------------------------------------------------------------------------------
 # Staff (agent, specialist, manager, admin) sessions end after this long without activity, and in any case this

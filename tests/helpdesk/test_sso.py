@@ -15,9 +15,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from helpdesk.mfa import MFA_SESSION_KEY, MfaMethod
 from helpdesk.models import AuditAction, AuditEvent, Role, SsoIdentity, User
 from helpdesk.sso import (
-    MFA_VERIFIED_SESSION_KEY,
     NO_GROUP_REFUSAL,
     SIGNED_OUT_MESSAGE,
     SSO_SESSION_KEY,
@@ -116,9 +116,22 @@ def test_first_sign_in_creates_the_staff_user_with_the_mapped_role_and_team(clie
     assert team_names(user) == {"Frontline"}
     assert not user.has_usable_password() and not user.is_staff and not user.is_superuser
     assert signed_in_user(client) == user
-    assert client.session[MFA_VERIFIED_SESSION_KEY] is True
+    assert client.session[MFA_SESSION_KEY] == MfaMethod.SSO
     assert client.session[SSO_SESSION_KEY]["subject"] == "idp-ana"
     assert AuditEvent.objects.filter(action=AuditAction.SSO_SIGN_IN, actor=user).count() == 1
+
+
+def test_an_sso_manager_is_not_asked_for_a_local_second_factor_where_managers_require_one(client, sso, settings):
+    # given managers must use two-step sign-in, and a manager who signs in through the provider (which did the MFA)
+    settings.MFA_REQUIRED_ROLES = ["manager", "admin"]
+    sso.add_user("idp-mo", groups=["helpdesk-managers"], email="mo@corp.test")
+    sso.signed_in = "idp-mo"
+    sign_in(client, sso)
+
+    # then their screens open: not sent to set up an authenticator app, not signed out
+    response = client.get("/tickets/")
+    assert response.status_code == 200
+    assert signed_in_user(client) == User.objects.get(username="mo")
 
 
 def test_a_group_change_moves_the_user_on_their_next_sign_in(client, sso):
