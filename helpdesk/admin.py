@@ -2,7 +2,9 @@ import secrets
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
@@ -41,6 +43,15 @@ from helpdesk.typing import AuthenticatedHttpRequest
 
 # The admin's login goes through the same lockout as /login/ and the API; this form only words its refusal.
 admin.site.login_form = AdminSignInForm
+
+
+# Django's own group admin, audited like every other (a group's permissions are part of what its members may do).
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(AuditedAdminMixin, BaseGroupAdmin):
+    pass
 
 
 @admin.register(User)
