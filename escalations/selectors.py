@@ -389,4 +389,4 @@ def teams_overview(*, now: datetime) -> list[dict]:
 
     teams = list(Team.objects.annotate(size=Count("memberships", filter=Q(memberships__user__is_active=True))))
     lines = {line.team.pk: line for line in oncall_lines(teams=teams, now=now)}
-    return [{"team": team, "size": team.size, "on_call": lines.get(team.pk)} for team in teams]  # type: ignore[attr-defined]
+    return [{"team": team, "size": team.size, "on_call": lines.get(team.pk)} for team in teams]

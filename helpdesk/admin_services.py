@@ -74,22 +74,22 @@ class AuditedAdminMixin:
     audit_masked_fields: tuple[str, ...] = ()
 
     def construct_change_message(self, request, form, formsets, add=False):
-        message = super().construct_change_message(request, form, formsets, add)  # type: ignore[misc]
+        message = super().construct_change_message(request, form, formsets, add)
         request._audit_changes = admin_form_changes(form=form, formsets=formsets or (), masked=self.audit_masked_fields)
         return message
 
     def log_addition(self, request, obj, message):
-        entry = super().log_addition(request, obj, message)  # type: ignore[misc]
+        entry = super().log_addition(request, obj, message)
         admin_audit_change(request=request, obj=obj, operation="added", changes=_take_changes(request))
         return entry
 
     def log_change(self, request, obj, message):
-        entry = super().log_change(request, obj, message)  # type: ignore[misc]
+        entry = super().log_change(request, obj, message)
         admin_audit_change(request=request, obj=obj, operation="changed", changes=_take_changes(request))
         return entry
 
     def log_deletions(self, request, queryset):
-        entries = super().log_deletions(request, queryset)  # type: ignore[misc]
+        entries = super().log_deletions(request, queryset)
         admin_audit_deletions(request=request, objects=queryset, masked=self.audit_masked_fields)
         return entries
 

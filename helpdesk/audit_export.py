@@ -223,7 +223,7 @@ class _Line:
 def render_lines(records: Iterable[dict[str, Any]], *, fmt: str) -> Iterator[str]:
     """The records as lines of CSV (a column header first) or JSON Lines, one string per record."""
     if fmt == "csv":
-        writer = csv.writer(_Line())  # type: ignore[arg-type]  # anything with write() will do
+        writer = csv.writer(_Line())  # anything with write() will do
         yield writer.writerow(COLUMNS)
         for record in records:
             yield writer.writerow([cell(record.get(name)) for name in COLUMNS])

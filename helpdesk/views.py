@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.templatetags.static import static
@@ -392,7 +393,7 @@ def favicon_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def audit_export_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+def audit_export_view(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """Administrators download the audit trail of a period (CSV or JSON Lines, streamed, hash-chained)."""
     from helpdesk.audit_export import audit_export_response, period_parse
 
