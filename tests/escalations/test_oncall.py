@@ -423,7 +423,7 @@ def test_the_teams_list_links_each_team_and_its_on_call(config, rota, managers, 
     assert response.status_code == 200
     assert '<a href="/teams/managers/">Managers</a>' in html
     assert "<strong>Ada</strong>" in html and "backup Ben" in html
-    assert "No rota: every manager is paged" in html  # the other teams
+    assert "No on-call rota" in html  # the other teams
 
 
 def test_the_team_page_is_for_staff(config, rota, login, customer):
