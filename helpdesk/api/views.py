@@ -514,7 +514,13 @@ class AuditExportApi(APIView):
             OpenApiParameter("to", OpenApiTypes.DATE, required=True, description="Last day, inclusive (UTC)."),
             OpenApiParameter("as", str, enum=["csv", "jsonl"], description="File format (default csv)."),
         ],
-        responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/jsonl"): OpenApiTypes.STR, **E400},
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/jsonl"): OpenApiTypes.STR,
+            **E400,
+            **E401,
+            **E403,
+        },
     )
     def get(self, request: AuthenticatedRequest):
         from helpdesk.audit_export import audit_export_response, period_parse
