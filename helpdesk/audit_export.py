@@ -105,6 +105,8 @@ def period_parse(start: Any, end: Any) -> Period:
 
 def cell(value: Any) -> str:
     """A column's text: the same for a CSV cell and a JSON Lines value, so both formats hash alike."""
+    if type(value) is str:
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -114,8 +116,16 @@ def cell(value: Any) -> str:
     return str(value)
 
 
+def cells(record: dict[str, Any]) -> list[str]:
+    """The hashed columns' text, worked out once per record (``_cells``) for its hash and its CSV row."""
+    cached = record.get("_cells")
+    if cached is None:
+        cached = record["_cells"] = [cell(record.get(name)) for name in HASHED]
+    return cached
+
+
 def canonical(record: dict[str, Any]) -> str:
-    return json.dumps([cell(record.get(name)) for name in HASHED], separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(cells(record), separators=(",", ":"), ensure_ascii=False)
 
 
 def chain_hash(prev_hash: str, record: dict[str, Any]) -> str:
@@ -226,7 +236,7 @@ def render_lines(records: Iterable[dict[str, Any]], *, fmt: str) -> Iterator[str
         writer = csv.writer(_Line())  # anything with write() will do
         yield writer.writerow(COLUMNS)
         for record in records:
-            yield writer.writerow([cell(record.get(name)) for name in COLUMNS])
+            yield writer.writerow([*cells(record), cell(record.get("prev_hash")), cell(record.get("hash"))])
     elif fmt == "jsonl":
         for record in records:
             yield json.dumps({name: record.get(name) for name in COLUMNS}, ensure_ascii=False, default=str) + "\n"
@@ -270,9 +280,14 @@ def _read_records(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
             for number, text in enumerate(handle, start=1):
                 if text.strip():
                     try:
-                        yield number, json.loads(text)
+                        parsed = json.loads(text)
                     except json.JSONDecodeError:
+                        parsed = None
+                    if not isinstance(parsed, dict):
                         yield number, {"record": "unreadable"}
+                        continue
+                    # Only the columns count: a smuggled ``_cells`` must not stand in for the text it would hash.
+                    yield number, {name: parsed.get(name) for name in COLUMNS}
         else:
             reader = csv.reader(handle)
             columns = next(reader, None)

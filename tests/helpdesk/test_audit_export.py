@@ -253,3 +253,16 @@ def test_a_truncated_export_fails(exported):
 def test_verify_refuses_a_missing_file(tmp_path):
     with pytest.raises(CommandError, match=r"^Cannot read .*nope\.csv: No such file or directory\.$"):
         verify(tmp_path / "nope.csv")
+
+
+def test_a_smuggled_precomputed_text_does_not_fool_the_verifier(exported):
+    # given a row whose visible value was changed while an extra key carries the original text it hashed
+    from helpdesk.audit_export import cells
+
+    path = exported("jsonl")
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    records[2]["_cells"] = cells(dict(records[2]))
+    records[2]["detail"]["to"] = "resolved"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    verdict = verify_file(str(path))
+    assert (verdict.ok, verdict.line) == (False, 3)
