@@ -25,7 +25,7 @@ from escalations.models import (
     TierApprovalLimit,
     VendorCase,
 )
-from helpdesk.admin_services import ServiceOnlyAdmin
+from helpdesk.admin_services import AuditedModelAdmin, ServiceOnlyAdmin
 
 
 class EscalationLevelInline(admin.TabularInline):
@@ -43,7 +43,7 @@ class EscalationLevelInline(admin.TabularInline):
 
 
 @admin.register(EscalationPath)
-class EscalationPathAdmin(admin.ModelAdmin):
+class EscalationPathAdmin(AuditedModelAdmin):
     list_display = ("name", "escalation_type", "category", "min_priority", "is_active")
     list_filter = ("escalation_type", "is_active", "category")
     search_fields = ("name",)
@@ -87,13 +87,13 @@ class EscalationAdmin(ServiceOnlyAdmin):
 
 
 @admin.register(Playbook)
-class PlaybookAdmin(admin.ModelAdmin):
+class PlaybookAdmin(AuditedModelAdmin):
     list_display = ("escalation_type", "title", "updated_at")
     search_fields = ("title", "script")
 
 
 @admin.register(TierApprovalLimit)
-class TierApprovalLimitAdmin(admin.ModelAdmin):
+class TierApprovalLimitAdmin(AuditedModelAdmin):
     list_display = ("tier", "currency", "amount")
     list_filter = ("currency",)
 
@@ -207,14 +207,14 @@ class OnCallOverrideInline(admin.TabularInline):
 
 
 @admin.register(OnCallRotation)
-class OnCallRotationAdmin(admin.ModelAdmin):
+class OnCallRotationAdmin(AuditedModelAdmin):
     list_display = ("team", "handover", "handover_weekday", "handover_time", "timezone", "starts_on", "is_active")
     list_filter = ("handover", "is_active")
     inlines = [OnCallMemberInline, OnCallOverrideInline]
 
 
 @admin.register(OnCallOverride)
-class OnCallOverrideAdmin(admin.ModelAdmin):
+class OnCallOverrideAdmin(AuditedModelAdmin):
     list_display = ("rotation", "user", "starts_at", "ends_at", "reason")
     list_filter = ("rotation",)
     autocomplete_fields = ("user",)

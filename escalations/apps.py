@@ -29,6 +29,12 @@ class EscalationsConfig(AppConfig):
             roles={Role.SPECIALIST, Role.MANAGER, Role.ADMIN},
             order=45,
         )
+        nav_register(
+            label="Teams & on call",
+            url_name="team_list",
+            roles={Role.AGENT, Role.SPECIALIST, Role.MANAGER, Role.ADMIN},
+            order=150,
+        )
         panel_register(
             name="escalation_chain",
             template="escalations/_chain_panel.html",

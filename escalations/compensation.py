@@ -15,8 +15,9 @@ from escalations import events
 from escalations.errors import EscalationConflict
 from escalations.models import CompensationRequest, CompensationStatus, Currency, Escalation
 from escalations.selectors import approval_limit_for
+from helpdesk import audit
 from helpdesk import services as core
-from helpdesk.models import NotificationKind, Ticket, User
+from helpdesk.models import AuditAction, NotificationKind, Ticket, User
 from helpdesk.notifications import customer_message_render, notification_enqueue
 from helpdesk.services import require_staff
 
@@ -89,6 +90,7 @@ def compensation_request_create(
     )
     shown = money(value, currency)
     if within:
+        _approval_audit(request=request, actor=actor, decision="auto_approved", limit=limit)
         internal = f"{shown} goodwill approved automatically (within {actor.display_name}'s limit of {money(limit, currency)}). {request.reason}"
     else:
         internal = f"{shown} goodwill requested by {actor.display_name}: above their limit of {money(limit, currency)}, waiting for a manager's approval. {request.reason}"
@@ -130,6 +132,24 @@ def _tell_customer_compensation_granted(*, request: CompensationRequest, actor: 
     )
 
 
+def _approval_audit(*, request: CompensationRequest, actor: User, decision: str, limit: Decimal) -> None:
+    """Who approved (or refused) which credit, on the account-level audit trail as well as the ticket's timeline."""
+    audit.record(
+        AuditAction.APPROVAL,
+        actor=actor,
+        target=request,
+        target_type="compensation_request",
+        detail={
+            "decision": decision,
+            "ticket": request.ticket.reference,
+            "amount": str(request.amount),
+            "currency": request.currency,
+            "approver_limit": str(limit),
+            "requested_by": request.requested_by.get_username(),
+        },
+    )
+
+
 @transaction.atomic
 def compensation_decide(
     *, request: CompensationRequest, actor: User, approve: bool, note: str = "", now: datetime | None = None
@@ -163,6 +183,7 @@ def compensation_decide(
     shown = money(request.amount, request.currency)
     ticket = request.ticket
     verdict = "approved" if approve else "rejected"
+    _approval_audit(request=request, actor=actor, decision=verdict, limit=limit)
     events.compensation_event(
         ticket=ticket,
         actor=actor,

@@ -89,3 +89,20 @@ def on_call_at(rota: Rota, moment: datetime) -> OnCall:
     after = (rota.members[(shift + step) % count] for step in range(1, count + 1))
     backup = next((user for user in after if user not in away), None)
     return OnCall(primary=primary, backup=backup, until=until, covering=bool(covers))
+
+
+def next_on_call(rota: Rota, moment: datetime) -> tuple[datetime | None, int | None]:
+    """When the person on call at ``moment`` next changes, and who takes over: the earliest of the scheduled
+    hand-over, the end of a cover running now and the start of a cover beginning before it. Only covers the rota
+    was built with are seen (``oncall_rotas(..., covers_until=...)`` loads those ahead). (None, None): nobody."""
+    now = on_call_at(rota, moment)
+    if now.until is None:
+        return None, None
+    changes = [now.until]
+    changes += [cover.ends_at for cover in rota.covers if cover.starts_at <= moment < cover.ends_at]
+    changes += [cover.starts_at for cover in rota.covers if moment < cover.starts_at < now.until]
+    for at in sorted(changes):
+        then = on_call_at(rota, at)
+        if then.primary != now.primary:
+            return at, then.primary
+    return now.until, on_call_at(rota, now.until).primary

@@ -28,8 +28,8 @@ from escalations.models import (
     TierApprovalLimit,
     VendorCase,
 )
-from escalations.rota import Cover, OnCall, Rota, on_call_at
-from helpdesk.models import PRIORITY_RANK, Role, Team, Ticket, User
+from escalations.rota import Cover, OnCall, Rota, next_on_call, on_call_at
+from helpdesk.models import PRIORITY_RANK, Role, Team, TeamMembership, Ticket, User
 from helpdesk.selectors import ticket_visibility_q_for
 
 
@@ -259,9 +259,10 @@ def managers_on_call() -> list[User]:
     return available or list(managers)
 
 
-def oncall_rotas(*, team_ids, now: datetime) -> dict[int, Rota]:
+def oncall_rotas(*, team_ids, now: datetime, covers_until: datetime | None = None) -> dict[int, Rota]:
     """The active rotas of the given teams with at least one active member, and the overrides covering ``now``
-    (three queries). A team without one is absent: it is paged as before the rota existed."""
+    (and, with ``covers_until``, those starting up to then: to say who is next) (three queries). A team without one
+    is absent: it is paged as before the rota existed."""
     rotations = list(
         OnCallRotation.objects.filter(team_id__in=set(team_ids), is_active=True)
         .prefetch_related("members__user")
@@ -276,7 +277,7 @@ def oncall_rotas(*, team_ids, now: datetime) -> dict[int, Rota]:
     )
     covers: dict[int, list[Cover]] = {}
     for row in OnCallOverride.objects.filter(
-        rotation__in=rotations, starts_at__lte=now, ends_at__gt=now, user__is_active=True
+        rotation__in=rotations, starts_at__lte=covers_until or now, ends_at__gt=now, user__is_active=True
     ):
         covers.setdefault(row.rotation_id, []).append(Cover(row.user_id, row.starts_at, row.ends_at))
     rotas = {}
@@ -310,15 +311,25 @@ class OnCallLine:
     until: datetime | None
     covering: bool
     zone: str
+    # Who is on call next, and from when (the hand-over, or the start or end of a cover if that comes first).
+    next_primary: User | None = None
+    next_at: datetime | None = None
 
 
-def oncall_board_for(*, user: User, now: datetime) -> list[OnCallLine]:
-    """Who is on call now, who backs them up and the next hand-over, for each of the user's teams that has a rota
-    (the inbox header and the manager dashboard); other teams' rotas are not shown."""
-    teams = {team.pk: team for team in Team.objects.filter(pk__in=user.teams.values("pk"))}
-    rotas = oncall_rotas(team_ids=teams, now=now)
+# A weekly shift ends at most seven days ahead: covers starting after that cannot decide who is next.
+NEXT_HORIZON = timedelta(days=8)
+
+
+def oncall_lines(*, teams, now: datetime) -> list[OnCallLine]:
+    """Who of each team with a rota is on call now, the backup, the next hand-over and who is on call next,
+    in team-name order (four queries, whatever the number of teams). Teams without a rota are left out."""
+    teams = {team.pk: team for team in teams}
+    rotas = oncall_rotas(team_ids=teams, now=now, covers_until=now + NEXT_HORIZON)
     oncall = {team_id: on_call_at(rota, now) for team_id, rota in rotas.items()}
-    people = User.objects.in_bulk({u for who in oncall.values() for u in (who.primary, who.backup) if u is not None})
+    upcoming = {team_id: next_on_call(rota, now) for team_id, rota in rotas.items()}
+    wanted = {u for who in oncall.values() for u in (who.primary, who.backup) if u is not None}
+    wanted |= {user_id for _, user_id in upcoming.values() if user_id is not None}
+    people = User.objects.in_bulk(wanted)
     return [
         OnCallLine(
             team=teams[team_id],
@@ -327,9 +338,17 @@ def oncall_board_for(*, user: User, now: datetime) -> list[OnCallLine]:
             until=who.until,
             covering=who.covering,
             zone=rotas[team_id].zone,
+            next_primary=people.get(upcoming[team_id][1]) if upcoming[team_id][1] else None,
+            next_at=upcoming[team_id][0],
         )
         for team_id, who in sorted(oncall.items(), key=lambda item: teams[item[0]].name)
     ]
+
+
+def oncall_board_for(*, user: User, now: datetime) -> list[OnCallLine]:
+    """``oncall_lines`` for each of the user's teams that has a rota (the inbox header and the manager dashboard);
+    other teams' rotas are not shown there (each team's own page shows its rota)."""
+    return oncall_lines(teams=Team.objects.filter(pk__in=user.teams.values("pk")), now=now)
 
 
 def escalations_per_category(*, since: datetime) -> dict[int, int]:
@@ -342,3 +361,32 @@ def escalations_per_category(*, since: datetime) -> dict[int, int]:
         .annotate(n=Count("pk"))
         .values_list("ticket__category", "n")
     )
+
+
+def team_page(*, slug: str, now: datetime) -> dict | None:
+    """A team's page: the team, its members (leads first), who is on call now and next, and the overrides (holiday
+    cover) running now or ahead. None when there is no such team. Any staff member may read any team's page."""
+    team = Team.objects.prefetch_related("categories").filter(slug=slug).first()
+    if team is None:
+        return None
+    members = list(
+        TeamMembership.objects.filter(team=team, user__is_active=True)
+        .select_related("user")
+        .order_by("-is_lead", "user__first_name", "user__last_name", "user__username")
+    )
+    line = next(iter(oncall_lines(teams=[team], now=now)), None)
+    overrides = list(
+        OnCallOverride.objects.filter(rotation__team=team, rotation__is_active=True, ends_at__gt=now)
+        .select_related("user", "rotation")
+        .order_by("starts_at")[:20]
+    )
+    return {"team": team, "members": members, "on_call": [line] if line else [], "overrides": overrides}
+
+
+def teams_overview(*, now: datetime) -> list[dict]:
+    """Every team with its tier, member count and who is on call now and next (a fixed number of queries)."""
+    from django.db.models import Count, Q
+
+    teams = list(Team.objects.annotate(size=Count("memberships", filter=Q(memberships__user__is_active=True))))
+    lines = {line.team.pk: line for line in oncall_lines(teams=teams, now=now)}
+    return [{"team": team, "size": team.size, "on_call": lines.get(team.pk)} for team in teams]

@@ -6,6 +6,8 @@ from escalations.calls import views as views_calls
 urlpatterns = [
     path("tickets/<str:reference>/escalate/", views.escalation_new_view, name="escalation_new"),
     path("tickets/<str:reference>/request-manager/", views.manager_request_view, name="manager_request"),
+    path("teams/", views.team_list_view, name="team_list"),
+    path("teams/<slug:slug>/", views.team_detail_view, name="team_detail"),
     path("escalations/inbox/", views.escalation_inbox_view, name="escalation_inbox"),
     path("escalations/review/", views.escalation_review_view, name="escalation_review"),
     path("escalations/approvals/", views.compensation_approvals_view, name="compensation_approvals"),

@@ -407,3 +407,24 @@ def article_draft_from_escalation_view(request: AuthenticatedHttpRequest, escala
         return redirect("ticket_detail", reference=escalation.ticket.reference)
     messages.success(request, "Draft article created from the escalation. Review it before publishing.")
     return redirect("kb_article_edit", pk=article.pk)
+
+
+@login_required
+@staff_required
+@require_GET
+def team_list_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Every team, its tier and size, and who is on call now and next."""
+    now = timezone.now()
+    return TemplateResponse(request, "escalations/teams.html", {"rows": selectors.teams_overview(now=now), "now": now})
+
+
+@login_required
+@staff_required
+@require_GET
+def team_detail_view(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
+    """A team's page: its members, who is on call now and next, and the holiday cover arranged."""
+    now = timezone.now()
+    page = selectors.team_page(slug=slug, now=now)
+    if page is None:
+        raise Http404("No such team.")
+    return TemplateResponse(request, "escalations/team.html", {**page, "now": now})

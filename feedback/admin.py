@@ -15,7 +15,7 @@ from feedback.models import (
     Survey,
 )
 from feedback.rca import corrective_action_complete, rca_review
-from helpdesk.admin_services import ServiceOnlyAdmin
+from helpdesk.admin_services import AuditedModelAdmin, ServiceOnlyAdmin
 
 
 @admin.register(ResolutionRecord)
@@ -124,7 +124,7 @@ class CorrectiveActionAdmin(ServiceOnlyAdmin):
 
 
 @admin.register(CoachingItem)
-class CoachingItemAdmin(admin.ModelAdmin):
+class CoachingItemAdmin(AuditedModelAdmin):
     list_display = ("agent", "rca", "created_at")
     search_fields = ("agent__username", "note")
     raw_id_fields = ("agent", "rca")

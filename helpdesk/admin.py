@@ -2,7 +2,9 @@ import secrets
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
@@ -12,13 +14,14 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from helpdesk import selectors, services
-from helpdesk.admin_services import ServiceOnlyAdmin, ViewOnlyAdmin, refusal_text
+from helpdesk import audit, selectors, services
+from helpdesk.admin_services import AuditedAdminMixin, AuditedModelAdmin, ServiceOnlyAdmin, ViewOnlyAdmin, refusal_text
 from helpdesk.forms import TicketUpdateForm
 from helpdesk.mfa import mfa_remove
 from helpdesk.models import (
     ApiToken,
     Attachment,
+    AuditAction,
     AuditEvent,
     Category,
     InboundMessage,
@@ -53,8 +56,17 @@ for _device_model in (TOTPDevice, StaticDevice):
         admin.site.unregister(_device_model)
 
 
+# Django's own group admin, audited like every other (a group's permissions are part of what its members may do).
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(AuditedAdminMixin, BaseGroupAdmin):
+    pass
+
+
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
     list_display = ("username", "email", "first_name", "last_name", "role", "organization", "is_available", "is_active")
     list_filter = ("role", "is_available", "is_active", "organization__plan")
     search_fields = ("username", "email", "first_name", "last_name", "organization__name")
@@ -74,13 +86,13 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(AuditedModelAdmin):
     list_display = ("name", "code", "rank", "promise")
     search_fields = ("name", "code")
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(AuditedModelAdmin):
     list_display = ("name", "plan", "email_domain", "timezone")
     list_filter = ("plan",)
     search_fields = ("name", "email_domain")
@@ -88,7 +100,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(AuditedModelAdmin):
     list_display = ("name", "slug")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
@@ -101,7 +113,7 @@ class TeamMembershipInline(admin.TabularInline):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(AuditedModelAdmin):
     list_display = ("name", "tier", "assignment_rule")
     list_filter = ("tier", "assignment_rule")
     search_fields = ("name", "slug")
@@ -301,7 +313,7 @@ class NotificationAdmin(ServiceOnlyAdmin):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(admin.ModelAdmin):
+class InboundMessageAdmin(AuditedModelAdmin):
     list_display = ("received_at", "status", "from_address", "subject", "ticket", "mailbox")
     list_filter = ("status", "mailbox")
     search_fields = ("message_id", "from_address", "subject", "ticket__reference")
@@ -315,7 +327,7 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(AuditedModelAdmin):
     """Tokens are created by their owner on the profile page; here an administrator can only see and revoke."""
 
     list_display = ("name", "user", "prefix", "read_only", "created_at", "last_used_at", "revoked_at")
@@ -330,25 +342,44 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected tokens (effective at once)")
     def revoke(self, request, queryset):
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        live = list(queryset.filter(revoked_at__isnull=True))
+        count = queryset.filter(pk__in=[token.pk for token in live]).update(revoked_at=timezone.now())
+        for token in live:
+            audit.record(
+                AuditAction.CONFIG_CHANGED,
+                actor=request.user,
+                target=token,
+                target_type=token._meta.label_lower,
+                request=request,
+                detail={"operation": "revoked", "model": token._meta.label_lower, "object": token.name},
+            )
         self.message_user(request, f"{count} token(s) revoked.")
 
 
 @admin.register(ReplyTemplate)
-class ReplyTemplateAdmin(admin.ModelAdmin):
+class ReplyTemplateAdmin(AuditedModelAdmin):
     list_display = ("name", "category", "is_active")
     list_filter = ("is_active", "category")
     search_fields = ("name", "body")
 
 
 @admin.register(LoginFailure)
-class LoginFailureAdmin(admin.ModelAdmin):
+class LoginFailureAdmin(AuditedModelAdmin):
     list_display = ("username", "failures", "locked_until", "last_failure_at")
     search_fields = ("username",)
     actions = ["unlock"]
 
     @admin.action(description="Unlock the selected usernames")
     def unlock(self, request, queryset):
+        for row in queryset:
+            audit.record(
+                AuditAction.CONFIG_CHANGED,
+                actor=request.user,
+                target=row,
+                target_type=row._meta.label_lower,
+                request=request,
+                detail={"operation": "unlocked", "model": row._meta.label_lower, "object": row.username},
+            )
         queryset.update(failures=0, locked_until=None)
 
 
@@ -396,7 +427,7 @@ class WebhookDeliveryInline(admin.TabularInline):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(AuditedModelAdmin):
     form = WebhookEndpointForm
     list_display = (
         "name",
@@ -414,7 +445,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(AuditedModelAdmin):
     """The delivery log: read-only."""
 
     list_display = ("created_at", "endpoint", "event_type", "delivery_id", "attempt", "succeeded", "status_code")

@@ -4,6 +4,10 @@ happen and a refusal reads exactly as it does in the workspace.
 
 Batch-first: ``admin_apply_each`` runs one service call per row, each in its own savepoint, and reports per row what
 was done and what was refused and why; a single-object admin form calls the same service directly.
+
+Every ModelAdmin is an ``AuditedAdminMixin`` (``AuditedModelAdmin``, ``ServiceOnlyAdmin``, the user admin; a test
+checks the whole registry): each add, change and delete made in Django admin writes a configuration-change row to
+the audit trail through ``helpdesk.admin_audit``, with the changed fields' old and new values and secrets masked.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
+from helpdesk.admin_audit import admin_audit_change, admin_audit_deletions, admin_form_changes
 from helpdesk.services import TicketConflict
 
 # A refusal is any of these raised by a service: the message is shown as is, and nothing of that row is saved.
@@ -59,7 +64,47 @@ def admin_apply_each(
     return done, refused
 
 
-class ServiceOnlyAdmin(admin.ModelAdmin):
+class AuditedAdminMixin:
+    """Audits every add, change and delete made through this ModelAdmin. Django admin builds the change message from
+    the bound form (which still holds the old values in ``initial``) just before it logs the change; the mixin keeps
+    the field-by-field difference on the request and records it with the log entry. ``audit_masked_fields`` names
+    extra fields whose values never reach the trail (names with secret, password, token, digest, hash or key in them
+    are always masked)."""
+
+    audit_masked_fields: tuple[str, ...] = ()
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        message = super().construct_change_message(request, form, formsets, add)
+        request._audit_changes = admin_form_changes(form=form, formsets=formsets or (), masked=self.audit_masked_fields)
+        return message
+
+    def log_addition(self, request, obj, message):
+        entry = super().log_addition(request, obj, message)
+        admin_audit_change(request=request, obj=obj, operation="added", changes=_take_changes(request))
+        return entry
+
+    def log_change(self, request, obj, message):
+        entry = super().log_change(request, obj, message)
+        admin_audit_change(request=request, obj=obj, operation="changed", changes=_take_changes(request))
+        return entry
+
+    def log_deletions(self, request, queryset):
+        entries = super().log_deletions(request, queryset)
+        admin_audit_deletions(request=request, objects=queryset, masked=self.audit_masked_fields)
+        return entries
+
+
+def _take_changes(request) -> dict:
+    changes = getattr(request, "_audit_changes", None) or {}
+    request._audit_changes = None
+    return changes
+
+
+class AuditedModelAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """The base of every editable configuration admin (plans, teams, categories, reply templates, webhooks...)."""
+
+
+class ServiceOnlyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """A stateful record: every field is read-only here and rows are created only by the product's services.
     Changes go through admin actions that call the services (see ``admin_apply_each``).
 

@@ -6,6 +6,7 @@ class HelpdeskConfig(AppConfig):
     verbose_name = "Helpdesk core"
 
     def ready(self) -> None:
+        import helpdesk.audit  # records every sign-in, refused sign-in and sign-out
         import helpdesk.pager
         import helpdesk.session_lifetime  # stamps every new session with its sign-in time
         import helpdesk.webhooks  # noqa: F401 - registers the webhook deliverer and its ticket-event listener
@@ -19,4 +20,5 @@ class HelpdeskConfig(AppConfig):
         nav_register(label="All open tickets", url_name="ticket_list", roles=staff, order=20, query="?scope=all")
         nav_register(label="Notifications", url_name="notification_list", roles=staff | {Role.CUSTOMER}, order=90)
         nav_register(label="Profile & API tokens", url_name="profile", roles=staff | {Role.CUSTOMER}, order=180)
+        nav_register(label="Audit export", url_name="audit_export", roles={Role.ADMIN}, order=190)
         nav_register(label="Administration", url_name="admin:index", roles={Role.ADMIN, Role.MANAGER}, order=200)

@@ -88,3 +88,13 @@ class TicketUpdateForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].label_from_instance = lambda team: team.name
+
+
+class AuditExportForm(forms.Form):
+    """The period (whole days, UTC) and format of an audit export; the rules are in ``helpdesk.audit_export``."""
+
+    date_from = forms.DateField(label="From (UTC)", widget=DayInput(), help_text="The first day, from 00:00 UTC.")
+    date_to = forms.DateField(label="To (UTC)", widget=DayInput(), help_text="The last day, up to 24:00 UTC.")
+    format = forms.ChoiceField(
+        label="Format", choices=[("csv", "CSV"), ("jsonl", "JSON Lines")], widget=forms.RadioSelect, initial="csv"
+    )

@@ -330,6 +330,7 @@ class MfaEnrolmentMiddleware:
             return None
         is_api = request.path_info.startswith("/api/")
         if mfa_enrolled(user):
+            audit.sign_out_because(request, reason="second factor not done in this session")
             logout(request)
             if is_api:
                 return JsonResponse(

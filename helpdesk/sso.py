@@ -427,7 +427,7 @@ class SsoCallbackView(OIDCAuthenticationCallbackView):
         }
         # The identity provider did the second factor: this session needs no local MFA step.
         mfa_mark_satisfied(self.request, method=MfaMethod.SSO)
-        audit.record(AuditAction.SSO_SIGN_IN, actor=self.user, target=self.user, request=self.request)
+        # login() fired user_logged_in, whose audit receiver recorded this as a single sign-on.
         return response
 
 
@@ -510,14 +510,7 @@ class SsoRevalidationMiddleware:
             sso_session_revalidate(request)
             return None
         except SsoRefused as refusal:
-            user = request.user
-            audit.record(
-                AuditAction.SIGN_OUT,
-                actor=user,  # type: ignore[arg-type]  # authenticated, checked by the caller
-                target=user,  # type: ignore[arg-type]
-                request=request,
-                detail={"reason": "single sign-on re-check", "code": refusal.code, **refusal.detail},
-            )
+            audit.sign_out_because(request, reason="single sign-on re-check", code=refusal.code, **refusal.detail)
         auth.logout(request)
         if request.path_info.startswith("/api/"):
             return None  # the API view now sees an anonymous request and answers 401 like any other

@@ -23,6 +23,7 @@ urlpatterns = [
     path("attachments/<int:pk>/", views.attachment_download_view, name="attachment_download"),
     path("notifications/", views.notification_list_view, name="notification_list"),
     path("me/availability/", views.availability_toggle_view, name="availability_toggle"),
+    path("audit/export/", views.audit_export_view, name="audit_export"),
     path("admin/", admin.site.urls),
     path("api/", include("helpdesk.api.urls")),
     path("profile/two-step/", mfa_views.mfa_setup_view, name="mfa_setup"),

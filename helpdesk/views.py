@@ -6,6 +6,7 @@ Permissions are decided here (decorators and selectors), never only in templates
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
 from functools import wraps
 from typing import Any
 
@@ -16,18 +17,19 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk import selectors, services
 from helpdesk.errors import ApplicationError
 from helpdesk.filters import TicketFilter
-from helpdesk.forms import NoteForm, ReplyForm, TicketCreateForm, TicketUpdateForm
+from helpdesk.forms import AuditExportForm, NoteForm, ReplyForm, TicketCreateForm, TicketUpdateForm
 from helpdesk.models import ReplyTemplate, Status, Ticket
 from helpdesk.navigation import nav_for
 from helpdesk.notifications import notification_mark_read
@@ -387,3 +389,28 @@ def availability_toggle_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 def favicon_view(request: HttpRequest) -> HttpResponse:
     """Browsers ask for ``/favicon.ico`` on pages that name no icon (admin, API docs): send them to ours."""
     return HttpResponsePermanentRedirect(static("favicon.svg"))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def audit_export_view(request: AuthenticatedHttpRequest) -> HttpResponseBase:
+    """Administrators download the audit trail of a period (CSV or JSON Lines, streamed, hash-chained)."""
+    from helpdesk.audit_export import audit_export_response, period_parse
+
+    if not request.user.is_admin:
+        raise PermissionDenied("This page is for administrators.")
+    status = 200
+    if request.method == "POST":
+        form = AuditExportForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                period = period_parse(data["date_from"], data["date_to"])
+                return audit_export_response(actor=request.user, period=period, fmt=data["format"], request=request)
+            except ValidationError as exc:
+                form_errors(form, exc)
+        status = 400
+    else:
+        today = timezone.now().astimezone(UTC).date()
+        form = AuditExportForm(initial={"date_from": today - timedelta(days=30), "date_to": today, "format": "csv"})
+    return TemplateResponse(request, "helpdesk/audit_export.html", {"form": form}, status=status)

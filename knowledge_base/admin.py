@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 
-from helpdesk.admin_services import ServiceOnlyAdmin, admin_action_with_form, refusal_text
+from helpdesk.admin_services import AuditedModelAdmin, ServiceOnlyAdmin, admin_action_with_form, refusal_text
 from knowledge_base.models import (
     Article,
     ArticleProposal,
@@ -45,7 +45,7 @@ class ArticleStatusForm(forms.Form):
 
 
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(AuditedModelAdmin):
     """Browsing and light fixes. Content edits save through ``article_update`` (a new revision, the rendered body and
     the search index kept in step); the status is read-only and moves through ``article_set_status`` (the publish /
     archive rules) with the "Change status" action. New articles are written in the KB screens (``article_create``)."""
@@ -104,7 +104,7 @@ class ProposalDeclineForm(forms.Form):
 
 
 @admin.register(ArticleRevision)
-class ArticleRevisionAdmin(admin.ModelAdmin):
+class ArticleRevisionAdmin(AuditedModelAdmin):
     list_display = ("article", "number", "editor", "note", "created_at")
     search_fields = ("article__title", "note")
     raw_id_fields = ("article",)

@@ -13,7 +13,7 @@ from escalations.models import (
     WorkingInterval,
 )
 from escalations.sla.services import business_calendar_save, business_calendar_snapshot, sla_policy_save
-from helpdesk.admin_services import ViewOnlyAdmin
+from helpdesk.admin_services import AuditedModelAdmin, ViewOnlyAdmin
 
 
 class WorkingIntervalInline(admin.TabularInline):
@@ -27,7 +27,7 @@ class CalendarHolidayInline(admin.TabularInline):
 
 
 @admin.register(BusinessCalendar)
-class BusinessCalendarAdmin(admin.ModelAdmin):
+class BusinessCalendarAdmin(AuditedModelAdmin):
     """A change (hours and holidays included) goes through ``business_calendar_save``, which recomputes the live
     clocks of every policy on the calendar once the inlines are saved."""
 
@@ -51,12 +51,12 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
 
 
 @admin.register(TeamCalendar)
-class TeamCalendarAdmin(admin.ModelAdmin):
+class TeamCalendarAdmin(AuditedModelAdmin):
     list_display = ["team", "calendar"]
 
 
 @admin.register(SLAPolicy)
-class SLAPolicyAdmin(admin.ModelAdmin):
+class SLAPolicyAdmin(AuditedModelAdmin):
     list_display = [
         "name",
         "plan",

@@ -31,6 +31,7 @@ for route in api_routes():
 urlpatterns = [
     path("auth/login/", views.LoginApi.as_view(), name="login"),
     path("me/", views.MeApi.as_view(), name="me"),
+    path("audit/export/", views.AuditExportApi.as_view(), name="audit_export"),
     path(
         "schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]), name="schema"
     ),

@@ -517,3 +517,34 @@ class LoginApi(APIView):
             )
         login(request._request, user)
         return Response(s.MeSerializer(user).data)
+
+
+class AuditExportApi(APIView):
+    """The audit trail of a period, streamed (administrators only; the export is itself audited)."""
+
+    @extend_schema(
+        summary="Export the audit trail",
+        description="Ticket events and account-level audit rows (sign-ins, role changes, approvals, configuration "
+        "changes...) from the start of `from` to the end of `to` (UTC dates), in time order, as CSV or JSON Lines, "
+        "with a SHA-256 hash chain and a signed final hash. Check a file with `manage.py audit_verify FILE`.",
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.DATE, required=True, description="First day (UTC)."),
+            OpenApiParameter("to", OpenApiTypes.DATE, required=True, description="Last day, inclusive (UTC)."),
+            OpenApiParameter("as", str, enum=["csv", "jsonl"], description="File format (default csv)."),
+        ],
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/jsonl"): OpenApiTypes.STR,
+            **E400,
+            **E401,
+            **E403,
+        },
+    )
+    def get(self, request: AuthenticatedRequest):
+        from helpdesk.audit_export import audit_export_response, period_parse
+
+        if not request.user.is_admin:
+            raise PermissionDenied("Only administrators can export the audit trail.")
+        period = period_parse(request.query_params.get("from"), request.query_params.get("to"))
+        fmt = request.query_params.get("as", "csv")
+        return audit_export_response(actor=request.user, period=period, fmt=fmt, request=request._request)

@@ -16,6 +16,9 @@ VAR_DIR = Path(environ.Env().str("HELPDESK_VAR_DIR", default=str(BASE_DIR / "var
 env = environ.Env()
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-dev-key-change-me-for-production-use-only")
+# Signs audit exports (helpdesk.audit_export); empty: a key derived from SECRET_KEY. Set it to keep exports
+# verifiable across a SECRET_KEY rotation.
+AUDIT_EXPORT_KEY = env.str("AUDIT_EXPORT_KEY", default="")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])

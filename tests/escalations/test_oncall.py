@@ -257,7 +257,7 @@ def test_the_inbox_shows_who_is_on_call(config, rota, managers, login):
     # then the header names them and the hand-over
     assert response.status_code == 200, response
     text = response.content.decode()
-    assert "Managers: on call now <strong>Ada" in text
+    assert "Managers</a>: on call now <strong>Ada" in text
     assert "backup Ben" in text and 'next hand-over Mon 7 Dec 09:00 <span class="nowrap">(Europe/London)</span>' in text
 
 
@@ -310,3 +310,134 @@ def test_two_sweeps_at_once_page_each_backup_exactly_once(
     assert sum(r.oncall_paged for r in results) == 12
     assert OnCallPage.objects.filter(stage="backup").count() == 12
     assert managers["ben"].notifications.filter(channel="in_app").count() == 12
+
+
+# --- the acceptance test, quiet hours, who is next, the team page -----------------------------------------
+
+
+@override_settings(ESCALATION_ONCALL_BACKUP_MINUTES=4)
+def test_an_emergency_at_three_pages_on_call_then_backup_and_stops_when_acknowledged_nobody_else(
+    config, rota, managers, make_ticket, customer, agent, escalate
+):
+    # given Ada on call and Ben her backup, the backup paged after the configured four minutes
+    escalation = raise_emergency(make_ticket, customer, agent, escalate, london(2026, 12, 1, 3))
+    # then at 03:00 only the manager on call is paged
+    assert paged() == ["ada"]
+    sla_sweep(now=london(2026, 12, 1, 3, 3, 59))
+    assert paged() == ["ada"]
+    # when four minutes pass unacknowledged, the backup is paged
+    sla_sweep(now=london(2026, 12, 1, 3, 4))
+    assert paged() == ["ada", "ben"]
+    # when Ben acknowledges (accepts) at 03:05, the paging stops: however long the sweep runs, nobody else is paged
+    escalation_accept(escalation=escalation, actor=managers["ben"], now=london(2026, 12, 1, 3, 5))
+    for minute in (8, 12, 20, 45):
+        sla_sweep(now=london(2026, 12, 1, 3, minute))
+    sla_sweep(now=london(2026, 12, 1, 6))
+    assert paged("escalation_emergency") == ["ada", "ben"]
+    assert not Notification.objects.filter(kind__in=PAGES).exclude(recipient__username__in=["ada", "ben"]).exists()
+    for name in ("cal", "dee", "morgan"):
+        assert not managers[name].notifications.exists(), name
+    # (the frontline agent hears of the new ticket and that Ben accepted: notices, not pages)
+    assert set(agent.notifications.values_list("kind", flat=True)) == {"ticket_created", "escalation_accepted"}
+    assert list(OnCallPage.objects.order_by("paged_at").values_list("stage", "recipient__username")) == [
+        ("primary", "ada"),
+        ("backup", "ben"),
+    ]
+
+
+@override_settings(ESCALATION_ONCALL_BACKUP_MINUTES=3)
+def test_quiet_hours_never_delay_an_emergency_page(config, rota, managers, make_ticket, customer, agent, escalate):
+    from escalations.models import BusinessCalendar, TeamCalendar, WorkingInterval
+    from escalations.sla.selectors import team_next_working_moments
+
+    # given the Managers team keeps office hours (Mon–Fri 09:00–17:00 London): at 03:00 its quiet hours are on
+    office = BusinessCalendar.objects.create(name="Office", timezone="Europe/London")
+    for day in range(5):
+        WorkingInterval.objects.create(calendar=office, weekday=day, start=time(9), end=time(17))
+    team = rota.team
+    TeamCalendar.objects.create(team=team, calendar=office)
+    assert team_next_working_moments(team_ids=[team.pk], now=london(2026, 12, 1, 3)) == {
+        team.pk: london(2026, 12, 1, 9)
+    }
+    # when an emergency is raised at 03:00 and nobody accepts for three minutes
+    raise_emergency(make_ticket, customer, agent, escalate, london(2026, 12, 1, 3))
+    sla_sweep(now=london(2026, 12, 1, 3, 3))
+    # then the on-call page and the backup page go out at once on every channel: none waits for 09:00
+    pages = Notification.objects.filter(kind="escalation_emergency")
+    assert sorted(pages.values_list("recipient__username", "channel")) == [
+        ("ada", "email"),
+        ("ada", "in_app"),
+        ("ben", "email"),
+        ("ben", "in_app"),
+    ]
+    assert set(pages.values_list("not_before", flat=True)) == {None}
+
+
+def test_who_is_next_after_the_hand_over_and_around_holiday_cover():
+    from escalations.rota import next_on_call
+
+    # Ada (1) on call this week; Ben (2) takes over on Monday 7 December at 09:00
+    assert next_on_call(WEEKLY_ADA, london(2026, 12, 1, 10)) == (london(2026, 12, 7, 9), 2)
+    # Cal (3) covers Ada from Thursday 09:00 to Friday 09:00: Cal is next, from the start of the cover
+    cover = Cover(user_id=3, starts_at=london(2026, 12, 3, 9), ends_at=london(2026, 12, 4, 9))
+    covered = Rota(**{**WEEKLY_ADA.__dict__, "covers": (cover,)})
+    assert next_on_call(covered, london(2026, 12, 1, 10)) == (london(2026, 12, 3, 9), 3)
+    # during the cover, Ada is next when it ends
+    assert next_on_call(covered, london(2026, 12, 3, 12)) == (london(2026, 12, 4, 9), 1)
+    # an empty rota has nobody next
+    empty = Rota(**{**WEEKLY_ADA.__dict__, "members": ()})
+    assert next_on_call(empty, london(2026, 12, 1, 10)) == (None, None)
+
+
+WEEKLY_ADA = Rota(members=(1, 2, 3), handover="weekly", at=time(9), zone="Europe/London", starts_on=date(2026, 11, 30))
+
+
+def test_the_team_page_shows_who_is_on_call_now_and_next_and_the_cover(config, rota, managers, login, agent):
+    # given Cal covers Ada on Thursday (holiday cover)
+    OnCallOverride.objects.create(
+        rotation=rota,
+        user=managers["cal"],
+        starts_at=london(2026, 12, 3, 9),
+        ends_at=london(2026, 12, 4, 9),
+        reason="Ada on leave",
+    )
+    # when an agent (not in the team) opens the Managers team's page on Tuesday
+    with time_machine.travel(london(2026, 12, 1, 10), tick=False):
+        client = login(agent)
+        response = client.get("/teams/managers/")
+    # then it names who is on call now, the backup and who is next, from when, in the rota's zone
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<dt>Now</dt><dd><strong>Ada</strong></dd>" in html
+    assert "<dt>Backup</dt><dd>Ben</dd>" in html
+    assert '<dt>Next</dt><dd>Cal from Thu 3 Dec 09:00 <span class="nowrap">(Europe/London)</span></dd>' in html
+    assert "Cal: Thu 3 Dec 09:00 to Fri 4 Dec 09:00" in html and "Ada on leave" in html
+    assert "Morgan Blake <span" in html  # a member outside the rota is listed too
+
+
+def test_the_teams_list_links_each_team_and_its_on_call(config, rota, managers, login, agent):
+    with time_machine.travel(london(2026, 12, 1, 10), tick=False):
+        client = login(agent)
+        response = client.get("/teams/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<a href="/teams/managers/">Managers</a>' in html
+    assert "<strong>Ada</strong>" in html and "backup Ben" in html
+    assert "No on-call rota" in html  # the other teams
+
+
+def test_the_team_page_is_for_staff(config, rota, login, customer):
+    client = login(customer)
+    assert client.get("/teams/managers/").status_code == 403
+    assert client.get("/teams/").status_code == 403
+
+
+def test_an_unknown_team_is_not_found(config, login, agent):
+    assert login(agent).get("/teams/nope/").status_code == 404
+
+
+def test_the_inbox_names_who_is_next_and_links_the_team_page(config, rota, managers, login):
+    with time_machine.travel(london(2026, 12, 1, 10), tick=False):
+        text = login(managers["ben"]).get("/escalations/inbox/").content.decode()
+    assert '<a href="/teams/managers/">Managers</a>: on call now <strong>Ada' in text
+    assert "; next on call Ben." in text

@@ -382,10 +382,10 @@ def test_dashboard_shows_who_of_the_managers_teams_is_on_call(
     # then the attention panel names the person on call, the backup and the hand-over in the rota's own zone
     for html in (page, panel):
         assert "<h3>On call</h3>" in html
-        assert "Managers: on call now <strong>Ben</strong>, backup Morgan Blake" in html
+        assert "Managers</a>: on call now <strong>Ben</strong>, backup Morgan Blake" in html
         assert 'next hand-over Mon 16 Nov 09:00 <span class="nowrap">(America/New_York)</span>' in html
         # and not the rota of a team Morgan is not in (the inbox board's rule)
-        assert "Technical: on call now" not in html
+        assert "Technical</a>: on call now" not in html
         assert "Priya" not in html
 
 
