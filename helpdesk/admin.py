@@ -467,7 +467,7 @@ class WebhookDeliveryAdmin(AuditedModelAdmin):
 
 
 @admin.register(SsoIdentity)
-class SsoIdentityAdmin(admin.ModelAdmin):
+class SsoIdentityAdmin(AuditedModelAdmin):
     """Links an existing staff account to its person at the identity provider (issuer and ``sub``), which SSO
     never does by email on its own; deleting the link stops that account's SSO sign-ins."""
 
