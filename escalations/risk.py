@@ -197,24 +197,30 @@ def _negated(text: _Text, first: int) -> bool:
     return False
 
 
-def marked_words(text: str) -> str:
-    """The message as the text classifier (``escalations.risk_text``) reads it: normalised tokens (slips corrected,
-    as the rules read them) where each word in the reach of a negation carries a ``not_`` mark, by the same clause
-    rule as the rules' negation ("I do not want to cancel" -> "i do not not_want not_to not_cancel")."""
+def marked_tokens(text: str) -> list[tuple[str, tuple[int, int]]]:
+    """The message as the text classifier (``escalations.risk_text``) reads it, each token with where it came from:
+    normalised tokens (slips corrected, as the rules read them) where each word in the reach of a negation carries
+    a ``not_`` mark, by the same clause rule as the rules' negation ("I do not want to cancel" -> "i do not
+    not_want not_to not_cancel")."""
     read = _Text.read(text or "")
     marked, reach = [], 0
     for index, token in enumerate(read.tokens):
         if token in _CLAUSE_STOPS:
             reach = 0
         if reach and token not in _NEGATORS:
-            marked.append(f"not_{token}")
+            marked.append((f"not_{token}", read.spans[index]))
             reach -= 1
         else:
-            marked.append(token)
+            marked.append((token, read.spans[index]))
         if token in _NEGATORS:
             following = read.tokens[index + 1] if index + 1 < len(read.tokens) else ""
             reach = 0 if following in _NOT_NEGATING_NEXT else _NEGATION_WINDOW
-    return " ".join(marked)
+    return marked
+
+
+def marked_words(text: str) -> str:
+    """``marked_tokens`` as one string, what the classifier's vectorisers read."""
+    return " ".join(token for token, _ in marked_tokens(text))
 
 
 # --- Rules ----------------------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 import pytest
 
-from escalations.risk import READS_LIKE, risk_detect
+from escalations.risk import READS_LIKE, marked_words, risk_detect
 from escalations.risk_text import SHIPPED_MESSAGES, TextModel, labelled_messages, model_for, text_reading
 
 
@@ -78,3 +78,13 @@ def test_switched_off_or_without_its_file_the_rules_stand_alone(settings, tmp_pa
     settings.ESCALATION_RISK_TEXT_MODEL = True
     settings.ESCALATION_RISK_TEXT_MESSAGES = str(tmp_path / "missing.csv")
     assert text_reading(text) is None and risk_detect(text).signals == []
+
+
+def test_the_fast_reading_gives_scikit_learns_own_numbers():
+    # The model reads one message with plain arithmetic over its fitted weights; it must agree with scikit-learn.
+    model = model_for(SHIPPED_MESSAGES)
+    assert model is not None
+    messages = ["Es la tercera vez que escribo.", "Could you review my invoice?", "We're done. Cancelling today!!"]
+    marked = [marked_words(message) for message in messages]
+    expected = model.flag.predict_proba(model.features.transform(marked))[:, 1]
+    assert model.probabilities(messages) == pytest.approx(list(expected), abs=1e-9)
