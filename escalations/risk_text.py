@@ -170,7 +170,7 @@ class TextModel:
         """The message's non-zero features (column, value), the same numbers as ``self.features.transform``
         (sublinear tf times idf, each vectoriser's part of unit length) without scikit-learn's per-call checks,
         which cost more than the arithmetic for a single message."""
-        row = []
+        row: list[tuple[int, float]] = []
         for analyze, vocabulary, idf, offset in self._lookups:
             counts: dict[int, int] = {}
             for gram in analyze(marked):
