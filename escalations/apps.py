@@ -50,6 +50,10 @@ class EscalationsConfig(AppConfig):
             audience="customer",
             order=20,
         )
+        from escalations.queue import RISK_COLUMN
+        from helpdesk.filters import queue_column_register
+
+        queue_column_register(RISK_COLUMN)
         demo_seeder_register(order=15, name="escalations", seeder=seed_escalations)  # before the SLA sweep
         # After the SLA seeder (20) gives each team its calendar (and so its zone), and after the demo escalations,
         # which were paged as before the rota existed.

@@ -339,10 +339,18 @@ class RiskAssessment(models.Model):
         )
         return reading
 
+    # Score thresholds of the levels, also the queue's risk filter and the outcome loop's "flagged".
+    HIGH = 60
+    MEDIUM = 30
+
     @property
     def level(self) -> str:
-        if self.score >= 60:
+        return self.level_of(self.score)
+
+    @classmethod
+    def level_of(cls, score: int) -> str:
+        if score >= cls.HIGH:
             return "high"
-        if self.score >= 30:
+        if score >= cls.MEDIUM:
             return "medium"
-        return "low" if self.score else "none"
+        return "low" if score else "none"
