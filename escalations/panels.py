@@ -42,3 +42,22 @@ def manager_request_panel(*, request, ticket) -> dict | None:
         return None
     check = services.manager_request_check(ticket=ticket, customer=user, now=timezone.now())
     return {"ticket": ticket, "check": check, "form": ManagerRequestForm()}
+
+
+def likely_to_escalate_for(*, user, team_ids: list[int] | None = None) -> dict:
+    """The "likely to escalate" panel: the tickets most worth a look today, sized by capacity
+    (``selectors.likely_to_escalate_size``). ``team_ids`` None: every ticket the user may see (the manager
+    dashboard); otherwise those teams' tickets (a team lead's queue)."""
+    size = selectors.likely_to_escalate_size(team_ids=team_ids)
+    return {"tickets": selectors.tickets_likely_to_escalate(viewer=user, team_ids=team_ids, limit=size), "size": size}
+
+
+def likely_to_escalate_for_lead(*, user) -> dict | None:
+    """For the queue of a team lead (a lead membership in any team): their teams' likely escalations. None for
+    everyone else, which hides the panel."""
+    if not user.is_staff_member:
+        return None
+    led = list(user.memberships.filter(is_lead=True).values_list("team_id", flat=True))
+    if not led:
+        return None
+    return likely_to_escalate_for(user=user, team_ids=led) | {"scope": "your teams"}
