@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from escalations import selectors, services
 from escalations.forms import ManagerRequestForm
-from escalations.models import RiskAssessment
+from escalations.hooks import before_escalate_suggestions
+from escalations.models import EscalationMode, RiskAssessment
 
 
 def chain_panel(*, request, ticket) -> dict | None:
@@ -33,7 +34,15 @@ def risk_panel(*, request, ticket) -> dict | None:
     assessment = stored.as_of(timezone.now()) if stored is not None else None
     if assessment is None or not assessment.signals:
         return None
-    return {"ticket": ticket, "assessment": assessment}
+    context: dict = {"ticket": ticket, "assessment": assessment, "path": None, "articles": []}
+    if assessment.suggested_type and ticket.is_open and selectors.escalation_active_for_ticket(ticket=ticket) is None:
+        # What escalating as suggested would do (the escalate form's own preview), and the articles that form
+        # asks the agent to try first (the knowledge base's hook), so the agent can act from here.
+        context["path"] = services.escalation_preview(
+            ticket=ticket, escalation_type=assessment.suggested_type, mode=EscalationMode.FUNCTIONAL
+        )
+        context["articles"] = before_escalate_suggestions(ticket=ticket, user=request.user, limit=3)
+    return context
 
 
 def manager_request_panel(*, request, ticket) -> dict | None:
