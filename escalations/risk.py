@@ -39,7 +39,7 @@ SIGNALS: dict[str, tuple[str, int]] = {
 REPEATED_CONTACT = ("repeated_contact", "Repeated contacts", 20)
 # The text classifier (``escalations.risk_text``): a message the rules found nothing in but that reads like the
 # escalations of the labelled set. Only when the rules are silent, so a threat is not counted twice.
-READS_LIKE = ("reads_like_escalation", "Message reads like an escalation", 25)
+READS_LIKE = ("reads_like_escalation", "Message reads like an escalation", 30)
 SHOUTING = ("shouting", "Shouting (capitals or !!!)", 10)
 REPEATED_CONTACT_THRESHOLD = 3  # customer messages on the ticket within the last 7 days
 
@@ -693,7 +693,7 @@ def risk_detect(text: str, *, recent_customer_messages: int = 0, text_model: boo
 
         classified = text_reading(text)
         if classified is not None and classified.flagged:
-            evidence = f"'{classified.evidence}'" if classified.evidence else f"p={classified.probability:.2f}"
+            evidence = classified.evidence or f"{round(classified.probability * 100)} % like the escalations"
             reading.signals.insert(0, Signal(READS_LIKE[0], READS_LIKE[1], READS_LIKE[2], evidence))
             suggested = suggested or classified.suggested_type
     reading.suggested_type = suggested
