@@ -7,7 +7,6 @@ from django.utils import timezone
 
 from escalations import selectors, services
 from escalations.forms import ManagerRequestForm
-from escalations.hooks import before_escalate_suggestions
 from escalations.models import EscalationMode, RiskAssessment
 
 
@@ -34,14 +33,14 @@ def risk_panel(*, request, ticket) -> dict | None:
     assessment = stored.as_of(timezone.now()) if stored is not None else None
     if assessment is None or not assessment.signals:
         return None
-    context: dict = {"ticket": ticket, "assessment": assessment, "path": None, "articles": []}
+    context: dict = {"ticket": ticket, "assessment": assessment, "path": None}
     if assessment.suggested_type and ticket.is_open and selectors.escalation_active_for_ticket(ticket=ticket) is None:
-        # What escalating as suggested would do (the escalate form's own preview), and the articles that form
-        # asks the agent to try first (the knowledge base's hook), so the agent can act from here.
+        # What escalating as suggested would do: the escalate form's own preview. The articles to try first are the
+        # knowledge base's panel on the same page, which loads after the page (ranking them is the slow part of the
+        # workspace), so the risk panel points to it rather than ranking them a second time.
         context["path"] = services.escalation_preview(
             ticket=ticket, escalation_type=assessment.suggested_type, mode=EscalationMode.FUNCTIONAL
         )
-        context["articles"] = before_escalate_suggestions(ticket=ticket, user=request.user, limit=3)
     return context
 
 

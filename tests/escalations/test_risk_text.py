@@ -30,6 +30,7 @@ def test_the_misses_named_in_the_issue_are_caught_with_a_type(text, suggested):
         "Our accounts manager will be on leave next week.",
         "Please cancel the duplicate ticket I opened by mistake.",
         "Can we switch to monthly billing?",
+        "My card was charged two times for one order.",
         "I'd like to post a question on the community forum.",
         "I do not want to cancel, I just want the export to work.",
     ],
