@@ -56,6 +56,10 @@ class EscalationsConfig(AppConfig):
             audience="customer",
             order=20,
         )
+        from escalations.queue import RISK_COLUMN
+        from helpdesk.filters import queue_column_register
+
+        queue_column_register(RISK_COLUMN)
         demo_seeder_register(order=15, name="escalations", seeder=seed_escalations)  # before the SLA sweep
         # After the SLA seeder (20) gives each team its calendar (and so its zone), and after the demo escalations,
         # which were paged as before the rota existed.
@@ -81,6 +85,7 @@ class EscalationsConfig(AppConfig):
             order=5,
         )
         slot_register(slot="queue_top", template="escalations/calls/_queue_callbacks.html")
+        slot_register(slot="queue_top", template="escalations/_queue_likely.html", order=110)
         demo_seeder_register(order=50, name="calls", seeder=seed_calls)  # after escalations (15) and SLA (20)
 
         # The knowledge base never imports escalations: escalations plugs KB articles into its escalate form and

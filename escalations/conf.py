@@ -30,6 +30,14 @@ DEFAULTS = {
     # A message's risk signals count half after this many days, a quarter after twice as many, and so on, so a calm
     # week lowers a ticket's risk. 0 turns the decay off.
     "ESCALATION_RISK_HALF_LIFE_DAYS": env.float("ESCALATION_RISK_HALF_LIFE_DAYS", default=3.0),
+    # The "likely to escalate" panel (team leads' queue, manager dashboard) offers this many tickets ...
+    "ESCALATION_RISK_WATCHLIST_SIZE": env.int("ESCALATION_RISK_WATCHLIST_SIZE", default=10),
+    # ... or, when above 0, this many per available agent of the teams it covers (sized by capacity).
+    "ESCALATION_RISK_LOOKS_PER_AGENT": env.int("ESCALATION_RISK_LOOKS_PER_AGENT", default=0),
+    # The text classifier beside the rules (``escalations.risk_text``), trained on first use from this labelled set.
+    "ESCALATION_RISK_TEXT_MODEL": env.bool("ESCALATION_RISK_TEXT_MODEL", default=True),
+    # "" is the set shipped in the repository (tests/data/risk_messages.csv).
+    "ESCALATION_RISK_TEXT_MESSAGES": env.str("ESCALATION_RISK_TEXT_MESSAGES", default=""),
     # A page to the person on call (a team with an on-call rota) that nobody accepts within this many minutes pages
     # the backup; as long again, and every manager.
     "ESCALATION_ONCALL_BACKUP_MINUTES": env.int("ESCALATION_ONCALL_BACKUP_MINUTES", default=5),

@@ -30,6 +30,18 @@ def close_escalations_with_ticket(sender, *, event, ticket, **kwargs) -> None:
     escalations_close_with_ticket(ticket=ticket, actor=event.actor, now=event.created_at)
 
 
+@receiver(ticket_event_recorded, dispatch_uid="escalations_risk_outcome_on_resolution")
+def record_risk_outcome_on_resolution(sender, *, event, ticket, **kwargs) -> None:
+    """The outcome loop: a ticket resolved or closed with no escalation counts against (or for) its risk flag."""
+    if event.kind != EventKind.STATUS_CHANGED or event.data.get("to") not in ("resolved", "closed"):
+        return
+    from escalations.models import Escalation, RiskOutcome
+    from escalations.services import risk_outcomes_record
+
+    if not Escalation.objects.filter(ticket=ticket).exists():
+        risk_outcomes_record(ticket_ids=[ticket.pk], outcome=RiskOutcome.NOT_ESCALATED, now=event.created_at)
+
+
 @receiver(ticket_event_recorded, dispatch_uid="escalations_webhooks")
 def emit_escalation_webhooks(sender, *, event, ticket, **kwargs) -> None:
     """Outgoing webhooks for an escalation's acceptance (``escalation.accepted``). A new hop's ``ticket.escalated``

@@ -37,6 +37,9 @@ SIGNALS: dict[str, tuple[str, int]] = {
 }
 
 REPEATED_CONTACT = ("repeated_contact", "Repeated contacts", 20)
+# The text classifier (``escalations.risk_text``): a message the rules found nothing in but that reads like the
+# escalations of the labelled set. Only when the rules are silent, so a threat is not counted twice.
+READS_LIKE = ("reads_like_escalation", "Message reads like an escalation", 30)
 SHOUTING = ("shouting", "Shouting (capitals or !!!)", 10)
 REPEATED_CONTACT_THRESHOLD = 3  # customer messages on the ticket within the last 7 days
 
@@ -192,6 +195,32 @@ def _negated(text: _Text, first: int) -> bool:
         if token in _CLAUSE_STOPS:
             return False
     return False
+
+
+def marked_tokens(text: str) -> list[tuple[str, tuple[int, int]]]:
+    """The message as the text classifier (``escalations.risk_text``) reads it, each token with where it came from:
+    normalised tokens (slips corrected, as the rules read them) where each word in the reach of a negation carries
+    a ``not_`` mark, by the same clause rule as the rules' negation ("I do not want to cancel" -> "i do not
+    not_want not_to not_cancel")."""
+    read = _Text.read(text or "")
+    marked, reach = [], 0
+    for index, token in enumerate(read.tokens):
+        if token in _CLAUSE_STOPS:
+            reach = 0
+        if reach and token not in _NEGATORS:
+            marked.append((f"not_{token}", read.spans[index]))
+            reach -= 1
+        else:
+            marked.append((token, read.spans[index]))
+        if token in _NEGATORS:
+            following = read.tokens[index + 1] if index + 1 < len(read.tokens) else ""
+            reach = 0 if following in _NOT_NEGATING_NEXT else _NEGATION_WINDOW
+    return marked
+
+
+def marked_words(text: str) -> str:
+    """``marked_tokens`` as one string, what the classifier's vectorisers read."""
+    return " ".join(token for token, _ in marked_tokens(text))
 
 
 # --- Rules ----------------------------------------------------------------------------------------------------------
@@ -629,8 +658,10 @@ def suggest_type(codes: set[str], text: str) -> str:
     return ""
 
 
-def risk_detect(text: str, *, recent_customer_messages: int = 0) -> RiskReading:
-    """Read one message: which signals it shows, with their evidence, and the suggested escalation type."""
+def risk_detect(text: str, *, recent_customer_messages: int = 0, text_model: bool = True) -> RiskReading:
+    """Read one message: which signals it shows, with their evidence, and the suggested escalation type. The rules
+    first; when they find nothing, the text classifier (``text_model``) may add that the message reads like an
+    escalation, with the phrase that weighed most and its suggested type."""
     text = text or ""
     reading = RiskReading()
     read = _Text.read(text)
@@ -656,7 +687,16 @@ def risk_detect(text: str, *, recent_customer_messages: int = 0) -> RiskReading:
                 f"{recent_customer_messages} messages in 7 days",
             )
         )
-    reading.suggested_type = suggest_type({s.code for s in reading.signals}, text)
+    suggested = suggest_type({s.code for s in reading.signals}, text)
+    if text_model and not found and not shout:
+        from escalations.risk_text import text_reading
+
+        classified = text_reading(text)
+        if classified is not None and classified.flagged:
+            evidence = classified.evidence or f"{round(classified.probability * 100)} % like the escalations"
+            reading.signals.insert(0, Signal(READS_LIKE[0], READS_LIKE[1], READS_LIKE[2], evidence))
+            suggested = suggested or classified.suggested_type
+    reading.suggested_type = suggested
     return reading
 
 

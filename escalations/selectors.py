@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from escalations import conf
@@ -390,3 +390,86 @@ def teams_overview(*, now: datetime) -> list[dict]:
     teams = list(Team.objects.annotate(size=Count("memberships", filter=Q(memberships__user__is_active=True))))
     lines = {line.team.pk: line for line in oncall_lines(teams=teams, now=now)}
     return [{"team": team, "size": team.size, "on_call": lines.get(team.pk)} for team in teams]
+
+
+# --- escalation risk: the "likely to escalate" watch list and the outcome loop's figures ----------------------------
+
+
+def likely_to_escalate_size(*, team_ids: list[int] | None) -> int:
+    """How many tickets the "likely to escalate" panel offers: ``ESCALATION_RISK_LOOKS_PER_AGENT`` looks per
+    available agent of the teams (of every team when ``team_ids`` is None) when that setting is above 0, otherwise
+    ``ESCALATION_RISK_WATCHLIST_SIZE`` (10): a day's worth of looks, not every ticket with a signal."""
+    per_agent = int(conf.get("ESCALATION_RISK_LOOKS_PER_AGENT"))
+    if per_agent <= 0:
+        return int(conf.get("ESCALATION_RISK_WATCHLIST_SIZE"))
+    staff = User.objects.filter(is_active=True, is_available=True).exclude(role=Role.CUSTOMER)
+    if team_ids is not None:
+        staff = staff.filter(memberships__team_id__in=team_ids)
+    return max(1, per_agent * staff.distinct().count())
+
+
+def tickets_likely_to_escalate(*, viewer: User, team_ids: list[int] | None = None, limit: int) -> list[Ticket]:
+    """The open tickets the viewer may see (``tickets_visible_to``) that are flagged (risk "medium" or above) and
+    not escalated now, riskiest first, then the soonest SLA deadline; only the teams' tickets when ``team_ids``."""
+    from escalations.models import RiskAssessment
+    from helpdesk.models import OPEN_STATUSES
+    from helpdesk.selectors import tickets_visible_to
+
+    escalated = Escalation.objects.filter(ticket_id=OuterRef("pk"), status__in=ACTIVE_ESCALATION_STATUSES)
+    tickets = (
+        tickets_visible_to(viewer)
+        .filter(status__in=OPEN_STATUSES, risk_assessment__score__gte=RiskAssessment.MEDIUM)
+        .exclude(Exists(escalated))
+    )
+    if team_ids is not None:
+        tickets = tickets.filter(team_id__in=team_ids)
+    return list(
+        tickets.with_list_related()
+        .select_related("risk_assessment")
+        .order_by("-risk_assessment__score", F("sla_due_at").asc(nulls_last=True), "pk")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class RiskOutcomeFigures:
+    """The live risk flag measured on what became of the tickets: precision = flagged tickets that escalated / all
+    flagged tickets with an outcome; recall = escalated tickets flagged beforehand / all escalated tickets."""
+
+    days: int
+    flagged_escalated: int
+    flagged_not_escalated: int
+    escalated: int
+    outcomes: int
+
+    @property
+    def precision(self) -> float | None:
+        flagged = self.flagged_escalated + self.flagged_not_escalated
+        return self.flagged_escalated / flagged if flagged else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.flagged_escalated / self.escalated if self.escalated else None
+
+    @property
+    def missed(self) -> int:
+        return self.escalated - self.flagged_escalated
+
+
+def risk_outcome_figures(*, viewer: User, now: datetime, days: int = 90) -> RiskOutcomeFigures:
+    """The outcome loop over the tickets whose outcome came in the last ``days`` and that the viewer may see; a
+    ticket counts as flagged when its score reached "medium" before its outcome. One query."""
+    from escalations.models import RiskAssessment, RiskOutcome
+
+    flagged = Q(flagged_at__isnull=False, flagged_at__lte=F("outcome_at"))
+    escalated = Q(outcome=RiskOutcome.ESCALATED)
+    counts = RiskAssessment.objects.filter(
+        ticket_visibility_q_for(viewer, prefix="ticket__"),
+        outcome_at__gt=now - timedelta(days=days),
+        outcome_at__lte=now,
+    ).aggregate(
+        flagged_escalated=Count("pk", filter=flagged & escalated),
+        flagged_not_escalated=Count("pk", filter=flagged & Q(outcome=RiskOutcome.NOT_ESCALATED)),
+        escalated=Count("pk", filter=escalated),
+        outcomes=Count("pk"),
+    )
+    return RiskOutcomeFigures(days=days, **counts)

@@ -120,9 +120,10 @@ def notification_unread_count(user: User) -> int:
 # --- screens: queue pages, workspace side data -----------------------------------------------------------------
 
 
-def tickets_in_order(*, ids: list[int]) -> list[Ticket]:
-    """The list rows of a page of ticket ids, in the order of ``ids`` (one query, whatever the page size)."""
-    rows = Ticket.objects.with_list_related().in_bulk(ids)
+def tickets_in_order(*, ids: list[int], related: tuple[str, ...] = ()) -> list[Ticket]:
+    """The list rows of a page of ticket ids, in the order of ``ids`` (one query, whatever the page size), with the
+    ``related`` rows that contributed queue columns read joined in."""
+    rows = Ticket.objects.with_list_related().select_related(*related).in_bulk(ids)
     return [rows[pk] for pk in ids if pk in rows]
 
 

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from helpdesk import selectors, services
 from helpdesk.errors import ApplicationError
-from helpdesk.filters import TicketFilter
+from helpdesk.filters import TicketFilter, queue_columns, queue_related
 from helpdesk.forms import AuditExportForm, NoteForm, ReplyForm, TicketCreateForm, TicketUpdateForm
 from helpdesk.models import ReplyTemplate, Status, Ticket
 from helpdesk.navigation import nav_for
@@ -132,7 +132,7 @@ def _queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     paginator = CappedPaginator(filterset.qs.values_list("pk", flat=True), QUEUE_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     now = timezone.now()
-    rows = selectors.tickets_in_order(ids=list(page.object_list))
+    rows = selectors.tickets_in_order(ids=list(page.object_list), related=queue_related())
     for ticket in rows:
         ticket.sla_badge = ticket.sla_state(now)
     page.object_list = rows
@@ -147,6 +147,7 @@ def _queue(request: AuthenticatedHttpRequest) -> HttpResponse:
             ("channel", ""),
             ("team", None),
             ("assignee", None),
+            *((column.name, "") for column in queue_columns() if column.filter_method is not None),
         )
     )
     context = {
@@ -157,6 +158,7 @@ def _queue(request: AuthenticatedHttpRequest) -> HttpResponse:
         "filtered": filtered,
         "now": now,
         "queue_top": slot_templates("queue_top"),
+        "queue_columns": queue_columns(),
     }
     template = (
         "helpdesk/queue.html#queue-results"

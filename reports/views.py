@@ -19,6 +19,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from escalations.models import EscalationType
+from escalations.panels import likely_to_escalate_for
+from escalations.selectors import risk_outcome_figures
 from escalations.sla.services import sla_admin_required
 from helpdesk.models import Category, Channel, Plan, Team, Tier
 from helpdesk.typing import AuthenticatedHttpRequest
@@ -32,6 +34,8 @@ from reports.simulator import simulate
 
 PERIODS = {7: "Last 7 days", 28: "Last 28 days", 90: "Last 90 days"}
 CHART_WEEKS = 12
+# The risk flag's live precision and recall are measured over this many days, whatever the dashboard's period.
+RISK_OUTCOME_DAYS = 90
 
 
 def _week_labels(weeks: list[dt.datetime]) -> list[str]:
@@ -152,6 +156,8 @@ def dashboard_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         "time_in_tier": metrics.time_in_tier_hours(filters=period, viewer=viewer),
         "tier_labels": dict(Tier.choices),
         "attention": dashboard.needs_attention(viewer=viewer, now=now, period=period),
+        "likely": likely_to_escalate_for(user=viewer),
+        "risk_outcomes": risk_outcome_figures(viewer=viewer, now=now, days=RISK_OUTCOME_DAYS),
     }
     return TemplateResponse(request, "reports/dashboard.html", context)
 

@@ -169,6 +169,7 @@ def escalation_hops_open(*, hops: Sequence[HopSpec], now: datetime) -> list[Esca
         escalation.requested_by = hop.requested_by
     _ticket_effects(pairs, now)
     _events(pairs, now)
+    _risk_outcomes(pairs, now)
     _notifications(pairs, now)
     return [escalation for _, escalation in pairs]
 
@@ -192,6 +193,16 @@ def _ticket_effects(pairs: list[tuple[HopSpec, Escalation]], now: datetime) -> N
                 assignee=None,
                 tier=escalation.to_tier,
             )
+
+
+def _risk_outcomes(pairs: list[tuple[HopSpec, Escalation]], now: datetime) -> None:
+    """The outcome loop of the risk flag: these tickets escalated (only a ticket's first hop changes anything)."""
+    from escalations.models import RiskOutcome
+    from escalations.services.risk import risk_outcomes_record
+
+    first_hops = [hop.ticket.pk for hop, _ in pairs if hop.previous is None]
+    if first_hops:
+        risk_outcomes_record(ticket_ids=first_hops, outcome=RiskOutcome.ESCALATED, now=now)
 
 
 def _customer_words(escalation: Escalation) -> str:

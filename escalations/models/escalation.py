@@ -30,6 +30,7 @@ __all__ = [
     "Playbook",
     "RequestedBy",
     "RiskAssessment",
+    "RiskOutcome",
     "TierApprovalLimit",
     "VendorCase",
 ]
@@ -308,8 +309,17 @@ class VendorCase(models.Model):
         return f"{self.vendor_name} {self.external_reference}".strip()
 
 
+class RiskOutcome(models.TextChoices):
+    """What became of a ticket, for measuring the risk flag: escalated, or resolved/closed without an escalation."""
+
+    ESCALATED = "escalated", "Escalated"
+    NOT_ESCALATED = "not_escalated", "Resolved without escalating"
+
+
 class RiskAssessment(models.Model):
-    """The escalation-risk detector's latest reading of a ticket: the signals found and the suggested type."""
+    """The escalation-risk detector's latest reading of a ticket: the signals found and the suggested type; and,
+    for the outcome loop, when the ticket was first flagged (score at the "medium" level or above) and what became
+    of it (``escalations.services.risk_outcomes_record``)."""
 
     ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="risk_assessment")
     score = models.PositiveSmallIntegerField(default=0)
@@ -317,9 +327,15 @@ class RiskAssessment(models.Model):
     suggested_type = models.CharField(max_length=20, choices=EscalationType.choices, blank=True)
     messages_assessed = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(default=timezone.now)
+    flagged_at = models.DateTimeField(null=True, blank=True, help_text="First time the score reached medium.")
+    outcome = models.CharField(max_length=20, choices=RiskOutcome.choices, blank=True)
+    outcome_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-score"]
+        indexes = [
+            models.Index(fields=["outcome_at"], name="risk_outcome_at", condition=Q(outcome_at__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return f"Risk {self.score} on {self.ticket_id}"
@@ -339,10 +355,23 @@ class RiskAssessment(models.Model):
         )
         return reading
 
+    # Score thresholds of the levels, also the queue's risk filter and the outcome loop's "flagged".
+    HIGH = 60
+    MEDIUM = 30
+
     @property
     def level(self) -> str:
-        if self.score >= 60:
+        return self.level_of(self.score)
+
+    def note_flag(self, now: datetime) -> None:
+        """Remember the first moment the score reached medium: whoever writes a score calls this before saving."""
+        if self.flagged_at is None and self.score >= self.MEDIUM:
+            self.flagged_at = now
+
+    @classmethod
+    def level_of(cls, score: int) -> str:
+        if score >= cls.HIGH:
             return "high"
-        if self.score >= 30:
+        if score >= cls.MEDIUM:
             return "medium"
-        return "low" if self.score else "none"
+        return "low" if score else "none"

@@ -32,7 +32,7 @@ from escalations.services.lifecycle import (
     escalations_close_with_ticket,
 )
 from escalations.services.manager_request import ManagerRequestCheck, escalation_request_manager, manager_request_check
-from escalations.services.risk import risk_assess_message
+from escalations.services.risk import risk_assess_message, risk_outcomes_record
 from escalations.services.vendors import vendor_followups_due_remind
 
 __all__ = [
@@ -53,5 +53,6 @@ __all__ = [
     "escalations_close_with_ticket",
     "manager_request_check",
     "risk_assess_message",
+    "risk_outcomes_record",
     "vendor_followups_due_remind",
 ]

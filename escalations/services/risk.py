@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from escalations import conf, events
+from escalations.models.escalation import RiskAssessment, RiskOutcome
 from helpdesk.models import EventKind, Ticket, TicketEvent
 
 
@@ -19,7 +20,6 @@ def risk_assess_message(*, ticket: Ticket, event: TicketEvent, now: datetime | N
     signal kept once, with its latest evidence and the time of its message). The score weighs each signal by that
     message's age, so signals fade and drop out over a calm spell (``escalations.risk.fade``). An
     internal risk event is written when the level rises. Atomic."""
-    from escalations.models import RiskAssessment
     from escalations.risk import fade, risk_detect, suggest_type
 
     now = now or timezone.now()
@@ -47,6 +47,7 @@ def risk_assess_message(*, ticket: Ticket, event: TicketEvent, now: datetime | N
     )
     assessment.messages_assessed += 1
     assessment.updated_at = now
+    assessment.note_flag(now)
     assessment.save()
     levels = ["none", "low", "medium", "high"]
     if (
@@ -56,3 +57,16 @@ def risk_assess_message(*, ticket: Ticket, event: TicketEvent, now: datetime | N
     ):
         events.risk_flagged_event(ticket=ticket, assessment=assessment)
     return assessment
+
+
+def risk_outcomes_record(*, ticket_ids: list[int], outcome: str, now: datetime) -> int:
+    """The outcome loop: record what became of tickets, so that the risk flag can be measured. "Escalated" (a first
+    hop was opened) wins over an earlier "not escalated" (a ticket resolved, reopened, then escalated); "not
+    escalated" (resolved or closed with no escalation) is recorded only on a ticket with no outcome yet. One UPDATE
+    for the batch; idempotent. Returns how many assessments changed."""
+    assessments = RiskAssessment.objects.filter(ticket_id__in=ticket_ids)
+    if outcome == RiskOutcome.ESCALATED:
+        assessments = assessments.exclude(outcome=RiskOutcome.ESCALATED)
+    else:
+        assessments = assessments.filter(outcome="")
+    return assessments.update(outcome=outcome, outcome_at=now)

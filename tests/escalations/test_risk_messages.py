@@ -1,39 +1,49 @@
-"""The risk rules measured on labelled messages (tests/data/risk_messages.csv): precision and recall of "any
-escalation signal". Run with ``-rP`` to see the figures quoted in README.md."""
+"""The text part of the risk detector (rules + text classifier) measured on the labelled messages
+(tests/data/risk_messages.csv): precision and recall of "needs an escalation or a manager". Run with ``-rP`` to see
+the figures quoted in README.md (``python bench/risk_text_eval.py`` prints the same as JSON)."""
 
-import csv
-from pathlib import Path
+import collections
 
-from escalations.risk import REPEATED_CONTACT, SHOUTING, SIGNALS, risk_detect
+import pytest
 
-MESSAGES = Path(__file__).resolve().parent.parent / "data" / "risk_messages.csv"
-CODES = set(SIGNALS) | {SHOUTING[0], REPEATED_CONTACT[0]}
+from escalations.models import EscalationType
+from escalations.risk import READS_LIKE, REPEATED_CONTACT, SHOUTING, SIGNALS
+from escalations.risk_text import HELD_OUT, SHIPPED_MESSAGES, evaluate, labelled_messages
 
-
-def _labelled() -> list[tuple[str, set[str]]]:
-    with MESSAGES.open(encoding="utf-8", newline="") as handle:
-        return [(row["message"], set(row["expected"].split())) for row in csv.DictReader(handle)]
+CODES = set(SIGNALS) | {SHOUTING[0], REPEATED_CONTACT[0], READS_LIKE[0]}
 
 
-def test_the_labels_name_known_signals_only():
-    unknown = {code for _, expected in _labelled() for code in expected} - CODES
-    assert unknown == set()
+@pytest.fixture(scope="module")
+def figures():
+    return evaluate(labelled_messages(SHIPPED_MESSAGES))
 
 
-def test_any_escalation_signal_has_precision_and_recall_of_at_least_085():
-    # given at least 150 labelled messages
-    labelled = _labelled()
-    assert len(labelled) >= 150
-    # when each is read on its own
-    outcomes = [(bool(expected), bool(risk_detect(message).signals)) for message, expected in labelled]
-    # then flagging "any signal" is right often enough both ways
-    true_pos = sum(1 for expected, found in outcomes if expected and found)
-    false_pos = sum(1 for expected, found in outcomes if found and not expected)
-    false_neg = sum(1 for expected, found in outcomes if expected and not found)
-    precision = true_pos / (true_pos + false_pos)
-    recall = true_pos / (true_pos + false_neg)
-    print(
-        f"{len(labelled)} messages: precision {precision:.3f}, recall {recall:.3f} "
-        f"({true_pos} right, {false_pos} false alarms, {false_neg} missed)"
-    )
-    assert precision >= 0.85 and recall >= 0.85, (precision, recall)
+def test_the_set_is_large_varied_and_labelled_with_known_signals_and_types():
+    rows = labelled_messages(SHIPPED_MESSAGES)
+    assert len(rows) >= 400
+    notes = collections.Counter(row.note.split(",")[0] for row in rows)
+    assert min(notes["Spanish"], notes["French"], notes["German"]) >= 5
+    assert notes["negation"] >= 15 and notes["trigger word in a neutral sense"] >= 25 and notes["sarcasm"] >= 5
+    assert {row.type for row in rows if row.type} <= set(EscalationType.values)
+    assert not [row.message for row in rows if row.type and not row.escalate]
+    assert sum(1 for row in rows if row.batch == HELD_OUT) >= 40
+
+
+def test_rules_and_classifier_reach_085_precision_and_recall_in_cross_validation(figures):
+    # given the labelled set less the held-out batch, scored by 5-fold cross-validation (the classifier never
+    # scores a message it was trained on)
+    cv = figures["cross_validation"]
+    print(f"cross-validation: {cv}")
+    # then the rules and the classifier together flag "needs an escalation or a manager" well enough both ways
+    assert cv["combined"]["precision"] >= 0.85 and cv["combined"]["recall"] >= 0.85, cv["combined"]
+    # and the classifier adds recall that the rules alone do not have
+    assert cv["combined"]["recall"] > cv["rules"]["recall"]
+
+
+def test_on_the_held_out_batch_the_flags_stay_precise(figures):
+    held = figures["held_out"]
+    print(f"held-out batch: {held}")
+    assert held["combined"]["messages"] >= 40
+    # Recall there is reported in README.md, not asserted: the batch was written last and nothing was tuned on it.
+    assert held["combined"]["precision"] >= 0.85, held["combined"]
+    assert held["combined"]["recall"] > held["rules"]["recall"]

@@ -1,5 +1,6 @@
-"""The floor's screens hold their layout in Chromium: the agent queue, the ticket workspace, the escalation inbox, an
-escalation page, the manager review queue and the dashboard, at a 1280 px laptop, a 1920 px screen, a 390 px phone
+"""The floor's screens hold their layout in Chromium: the agent queue (also sorted by risk, with a team lead's "likely
+to escalate" panel), the ticket workspace (also one at risk), the escalation inbox, an escalation page, the manager
+review queue and the dashboard, at a 1280 px laptop, a 1920 px screen, a 390 px phone
 and 200 % zoom (a 640 px viewport at scale 2). On each: nothing scrolls sideways, no table is cut by its box, no
 heading is clipped, no box inside the page hides rows, the main column never runs under the right one, selects show
 their whole choice, dates are typed dd/mm/yyyy and times carry their zone, and no page polls more than it says.
@@ -18,7 +19,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from escalations.models import Escalation, EscalationStatus
-from helpdesk.models import ReplyTemplate, Status
+from helpdesk.models import ReplyTemplate, Status, Ticket
 
 WIDTHS = {
     "laptop-1280": {"viewport": {"width": 1280, "height": 800}},
@@ -144,6 +145,13 @@ def busy_floor(teams, categories, customer, agent, specialist, manager, make_tic
                 **DOSSIER,
             )
         )
+    # Tickets at risk and not escalated, for the queue's risk column and the "likely to escalate" panels.
+    for subject, words in (
+        ("Charged twice for the annual plan", "Third time I write. I'll dispute the charge with my bank."),
+        ("Wants a manager about the outage credit", "I want to speak to a manager, this is unacceptable."),
+        ("Factura duplicada", "Es la tercera vez que escribo por el mismo problema."),
+    ):
+        make_ticket(customer, subject=subject, description=words, category="billing")
     waiting = make_ticket(customer, subject="Courier has not collected the return", category="billing")
     ticket_change_status(ticket=waiting, actor=agent, status=Status.OPEN)
     ticket_change_status(ticket=waiting, actor=agent, status=Status.PENDING_THIRD_PARTY)
@@ -184,6 +192,8 @@ def test_the_floor_screens_hold_at_every_width(live_server, browser, screenshot_
     screens = {
         "agent": {
             "queue": "/tickets/?scope=all&status=any",
+            "queue-risk": "/tickets/?sort=risk&risk=medium",
+            "workspace-risk": f"/tickets/{Ticket.objects.get(subject='Charged twice for the annual plan').reference}/",
             "workspace": f"/tickets/{first.ticket.reference}/?call=1",
         },
         "specialist": {"inbox": "/escalations/inbox/", "escalation": f"/escalations/{first.pk}/"},
