@@ -6,8 +6,9 @@ production figures), trains the model on the older 80 % by closure time and prin
 
 - for the model, the combined score people see (max of rules and model), the rules alone, and a priority-only
   baseline: precision, recall, F1, recall at 10 % and 20 % of tickets flagged, AUC;
-- ``score_ms``: median milliseconds to score one ticket through the live path (``risk_score_tickets``: features
-  with their queries, the pipeline, the explanations and the write), over 200 tickets;
+- ``score_ms`` (the model on one ticket's features: likelihood and explanations), ``score_live_ms`` (the whole live
+  path for one ticket: its queries, the model and the write, run after commit) and ``score_batch_ms`` (that path per
+  ticket when 200 are scored together), medians over 200 tickets;
 - ``train_seconds`` and ``rss_mb`` (peak resident memory of the process).
 
 The last line printed is one JSON object with the numbers.
@@ -38,20 +39,40 @@ def setup_django(var_dir: str) -> None:
     django.setup()
 
 
-def score_latency(*, samples: int, now) -> float:
-    """Median ms to score one ticket via the live path, on open copies of recent tickets' timelines."""
-    from escalations.risk_model.scoring import risk_score_tickets
+def score_latency(*, samples: int, now) -> dict:
+    """Milliseconds to score one ticket (median over ``samples`` recent tickets, opened for the purpose):
+
+    - ``score_ms``: the model itself on a ticket's feature row: transform, likelihood and explanations;
+    - ``score_live_ms``: the live path for one ticket (``risk_score_tickets``: its feature queries, the model, the
+      write), which runs after the request's transaction commits;
+    - ``score_batch_ms``: the same path per ticket when a batch of them is scored at once (an SLA sweep batch)."""
+    from escalations.risk_model.features import features_for
+    from escalations.risk_model.scoring import active_model, risk_score_tickets, score_rows
     from helpdesk.models import Status, Ticket
 
-    ids = list(Ticket.objects.order_by("-created_at").values_list("pk", flat=True)[:samples])
+    model = active_model()
+    tickets = list(Ticket.objects.select_related("organization__plan", "category").order_by("-created_at")[:samples])
+    ids = [ticket.pk for ticket in tickets]
     Ticket.objects.filter(pk__in=ids).update(status=Status.OPEN)
-    timings = []
+    rows = features_for(tickets, as_of={ticket.pk: now for ticket in tickets})
+    model_ms, live_ms = [], []
+    for row in rows:
+        started = time.perf_counter()
+        score_rows(model, [row])
+        model_ms.append((time.perf_counter() - started) * 1000)
     for pk in ids:
         started = time.perf_counter()
         risk_score_tickets(ticket_ids=[pk], now=now)
-        timings.append((time.perf_counter() - started) * 1000)
+        live_ms.append((time.perf_counter() - started) * 1000)
+    started = time.perf_counter()
+    risk_score_tickets(ticket_ids=ids, now=now)
+    batch_ms = (time.perf_counter() - started) * 1000 / len(ids)
     Ticket.objects.filter(pk__in=ids).update(status=Status.CLOSED)
-    return round(statistics.median(timings), 2)
+    return {
+        "score_ms": round(statistics.median(model_ms), 2),
+        "score_live_ms": round(statistics.median(live_ms), 2),
+        "score_batch_ms": round(batch_ms, 2),
+    }
 
 
 def main() -> None:
@@ -98,7 +119,8 @@ def main() -> None:
             "features": len(model.feature_names),
             "generate_seconds": generate_seconds,
             "train_seconds": train_seconds,
-            "score_ms": score_latency(samples=args.samples, now=now),
+            **score_latency(samples=args.samples, now=now),
+            "load_average": round(os.getloadavg()[0], 2),
             "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         }
         for name in ("model", "combined", "rules_only", "priority_only"):

@@ -95,11 +95,13 @@ def fact_in_words(name: str, raw: dict) -> str | None:
     return sentence(raw) if sentence else None
 
 
-def explain(*, names: list[str], contributions: list[tuple[int, float]], raw: dict, top: int = TOP) -> list[dict]:
+def explain(
+    *, names: list[str], contributions: list[tuple[int, float]], raw: dict, top: int = TOP, chars: float = 0.0
+) -> list[dict]:
     """The top reasons, largest first, as ``[{"text", "weight"}]`` (weight: the log-odds contribution, 2 dp).
-    ``contributions`` are ``(feature index, coefficient x value)`` for the row's non-zero features."""
+    ``contributions`` are ``(feature index, coefficient x value)`` for the row's non-zero features; ``chars`` is a
+    sum of character n-gram contributions already added up by the caller."""
     reasons: dict[str, float] = {}
-    chars = 0.0
     for index, value in contributions:
         name = names[index]
         group, _, feature = name.partition("__")

@@ -35,7 +35,7 @@ HISTORY_DAYS = 90
 CSAT_DAYS = 365
 RECENT_SIGNAL_DAYS = 7
 DEFAULT_RESPONSE_SECONDS = 8 * 3600  # when a ticket has no response clock (no SLA policy)
-TEXT_LIMIT = 3000  # characters of the customer's most recent words fed to the text features
+TEXT_LIMIT = 1500  # characters of the customer's most recent words fed to the text features
 _CHUNK = 900  # ids per IN (...) list: well under SQLite's variable limit
 
 _EVENT_KINDS = (

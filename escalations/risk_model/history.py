@@ -270,7 +270,7 @@ def history_generate(
             + PLAN_RISK.get(plans_by_org.get(org_of[customer.pk], ""), 0.0)
             + PRIORITY_RISK[priority]
             + CHANNEL_RISK[channel]
-            + 0.5 * len(recent)
+            + 0.5 * min(len(recent), 3)
             + 0.9 * raised
             + 0.7 * bounced
             + 0.9 * reopened

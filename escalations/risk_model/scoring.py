@@ -23,7 +23,9 @@ import logging
 import math
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -31,7 +33,7 @@ from django.utils import timezone
 from escalations import conf
 from escalations.models import RiskAssessment, RiskModel
 from escalations.risk import fade
-from escalations.risk_model.explain import explain
+from escalations.risk_model.explain import MIN_CONTRIBUTION, explain
 from escalations.risk_model.features import features_for
 from helpdesk.models import Ticket
 
@@ -45,32 +47,39 @@ def combined_score(rules_score: int, likelihood: float | None) -> int:
     return max(int(rules_score), min(100, round(100 * likelihood)))
 
 
-class _Loaded:
-    version: int | None = None
-    pipeline = None
-    names: list[str] = []
+@dataclass(frozen=True)
+class LoadedModel:
+    version: int
+    pipeline: Any
+    names: list[str]
+    is_chars: Any  # numpy bool array: which features are character n-grams (summed into one reason)
 
 
-_cache = _Loaded()
+_cache: dict[int, LoadedModel] = {}
 _cache_lock = threading.Lock()
 
 
-def active_model():
-    """``(version, pipeline, feature names)`` of the active model, or None. One small query per call (to notice a
-    new version); the artefact is unpickled once per process and version. Only artefacts written by
-    ``escalations.risk_model.train`` are ever loaded (see ``RiskModel``)."""
+def active_model() -> LoadedModel | None:
+    """The active model, or None. One small query per call (to notice a new version); the artefact is unpickled
+    once per process and version. Only artefacts written by ``escalations.risk_model.train`` are ever loaded
+    (see ``RiskModel``)."""
     version = RiskModel.objects.filter(is_active=True).values_list("version", flat=True).first()
     if version is None:
         return None
     with _cache_lock:
-        if _cache.version != version:
+        if version not in _cache:
             import joblib
+            import numpy
 
-            row = RiskModel.objects.filter(version=version).values_list("artefact", "feature_names").get()
-            _cache.pipeline = joblib.load(io.BytesIO(bytes(row[0])))
-            _cache.names = list(row[1])
-            _cache.version = version
-        return _cache.version, _cache.pipeline, _cache.names
+            artefact, names = RiskModel.objects.filter(version=version).values_list("artefact", "feature_names").get()
+            _cache.clear()
+            _cache[version] = LoadedModel(
+                version=version,
+                pipeline=joblib.load(io.BytesIO(bytes(artefact))),
+                names=list(names),
+                is_chars=numpy.array([name.startswith("chars__") for name in names], dtype=bool),
+            )
+        return _cache[version]
 
 
 def transform(pipeline, rows: list[dict]):
@@ -87,24 +96,29 @@ def transform(pipeline, rows: list[dict]):
     return hstack(blocks, format="csr")
 
 
-def score_rows(model, rows: list[dict]) -> list[tuple[float, list[dict]]]:
+def score_rows(model: LoadedModel, rows: list[dict]) -> list[tuple[float, list[dict]]]:
     """The likelihood and the explanations of each row: log-odds = intercept + sum of coefficient x value, each
-    term a feature's contribution (``explain``)."""
-    _, pipeline, names = model
+    term a feature's contribution (``explain``). Vectorised: only the terms that can become a reason reach Python."""
+    import numpy
+
     if not rows:
         return []
+    pipeline, names = model.pipeline, model.names
     matrix = transform(pipeline, rows)
     estimator = pipeline.named_steps["model"]
     coefficients, intercept = estimator.coef_[0], float(estimator.intercept_[0])
+    is_chars = model.is_chars
     results = []
     for index, row in enumerate(rows):
         start, end = matrix.indptr[index], matrix.indptr[index + 1]
-        terms = [
-            (int(column), float(value * coefficients[column]))
-            for column, value in zip(matrix.indices[start:end], matrix.data[start:end], strict=True)
-        ]
-        likelihood = 1 / (1 + math.exp(-(intercept + sum(term for _, term in terms))))
-        results.append((likelihood, explain(names=names, contributions=terms, raw=row["raw"])))
+        columns = matrix.indices[start:end]
+        terms = matrix.data[start:end] * coefficients[columns]
+        chars = is_chars[columns]
+        likelihood = 1 / (1 + math.exp(-(intercept + float(terms.sum()))))
+        keep = numpy.logical_and(~chars, terms >= MIN_CONTRIBUTION)
+        contributions = list(zip(columns[keep].tolist(), terms[keep].tolist(), strict=True))
+        reasons = explain(names=names, contributions=contributions, raw=row["raw"], chars=float(terms[chars].sum()))
+        results.append((likelihood, reasons))
     return results
 
 
@@ -133,7 +147,7 @@ def risk_score_tickets(*, ticket_ids: Iterable[int], now: datetime | None = None
             likelihood, reasons = scored[assessment.ticket_id]
             _, rules_score = fade(assessment.signals, now=now, half_life_days=half_life, undated=assessment.updated_at)
             assessment.likelihood = round(likelihood, 4)
-            assessment.model_version = model[0]
+            assessment.model_version = model.version
             assessment.explanations = reasons
             assessment.scored_at = now
             assessment.score = combined_score(rules_score, likelihood)
