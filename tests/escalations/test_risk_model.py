@@ -256,3 +256,22 @@ def test_the_workspace_risk_panel_lists_the_reasons(model, customer, agent, make
     assert f"Likely to escalate: {round(assessment.likelihood * 100)}%" in html
     for reason in assessment.explanations:
         assert reason["text"].replace("‘", "&lsquo;").replace("’", "&rsquo;") in html or reason["text"] in html
+
+
+def test_the_weekly_task_trains_a_version_or_leaves_the_rules_in_charge(db, settings):
+    from escalations.tasks import risk_model_train_task
+
+    # the beat schedule runs it weekly
+    entry = settings.CELERY_BEAT_SCHEDULE["risk-model-train"]
+    assert entry["task"] == "escalations.tasks.risk_model_train_task"
+    # without history it trains nothing
+    assert risk_model_train_task() is None
+    assert not RiskModel.objects.exists()
+
+
+def test_the_weekly_task_activates_a_new_version_and_rescores_open_tickets(history, customer, make_ticket):
+    from escalations.tasks import risk_model_train_task
+
+    ticket = make_ticket(customer, description="Still broken, third time I write.")
+    assert risk_model_train_task() == 1
+    assert RiskAssessment.objects.get(ticket=ticket).model_version == 1
