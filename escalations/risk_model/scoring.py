@@ -139,10 +139,14 @@ def risk_score_tickets(*, ticket_ids: Iterable[int], now: datetime | None = None
     scored = dict(zip((row["ticket_id"] for row in rows), score_rows(model, rows), strict=True))
     half_life = float(conf.get("ESCALATION_RISK_HALF_LIFE_DAYS"))
     with transaction.atomic():
-        RiskAssessment.objects.bulk_create(
-            [RiskAssessment(ticket_id=pk, updated_at=now) for pk in scored], ignore_conflicts=True
-        )
         assessments = list(RiskAssessment.objects.select_for_update().filter(ticket_id__in=list(scored)))
+        missing = set(scored) - {assessment.ticket_id for assessment in assessments}
+        if missing:
+            # A ticket the rules have not read yet (an SLA change before any message): its assessment starts here.
+            RiskAssessment.objects.bulk_create(
+                [RiskAssessment(ticket_id=pk, updated_at=now) for pk in sorted(missing)], ignore_conflicts=True
+            )
+            assessments = list(RiskAssessment.objects.select_for_update().filter(ticket_id__in=list(scored)))
         for assessment in assessments:
             likelihood, reasons = scored[assessment.ticket_id]
             _, rules_score = fade(assessment.signals, now=now, half_life_days=half_life, undated=assessment.updated_at)
