@@ -22,6 +22,7 @@ from escalations.models import (
     OnCallRotation,
     Playbook,
     RiskAssessment,
+    RiskModel,
     TierApprovalLimit,
     VendorCase,
 )
@@ -165,9 +166,26 @@ class VendorCaseAdmin(ServiceOnlyAdmin):
 class RiskAssessmentAdmin(ServiceOnlyAdmin):
     """Read-only: computed from the conversation."""
 
-    list_display = ("ticket", "score", "suggested_type", "messages_assessed", "updated_at")
+    list_display = (
+        "ticket",
+        "score",
+        "likelihood",
+        "model_version",
+        "suggested_type",
+        "messages_assessed",
+        "updated_at",
+    )
     list_filter = ("suggested_type",)
     search_fields = ("ticket__reference",)
+
+
+@admin.register(RiskModel)
+class RiskModelAdmin(ServiceOnlyAdmin):
+    """Read-only: versions are written by ``manage.py risk_train`` and the weekly task, never uploaded (the artefact
+    is a pickle: see ``RiskModel``)."""
+
+    list_display = ("version", "trained_at", "seed", "is_active")
+    exclude = ("artefact",)
 
 
 # --- calls and callbacks ------------------------------------------------------------------------------------------

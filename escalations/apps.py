@@ -7,7 +7,7 @@ class EscalationsConfig(AppConfig):
 
     def ready(self) -> None:
         from escalations import receivers  # noqa: F401 - connects the risk detector to ticket events
-        from escalations.demo import seed_escalations, seed_oncall
+        from escalations.demo import seed_escalations, seed_oncall, seed_risk_model
         from escalations.panels import chain_panel, manager_request_panel, risk_panel
         from helpdesk.demo import demo_seeder_register
         from helpdesk.models import Role
@@ -64,6 +64,8 @@ class EscalationsConfig(AppConfig):
         # After the SLA seeder (20) gives each team its calendar (and so its zone), and after the demo escalations,
         # which were paged as before the rota existed.
         demo_seeder_register(order=25, name="oncall", seeder=seed_oncall)
+        # after the feedback seeder (70): the demo's own surveys are part of the history the model learns from
+        demo_seeder_register(order=80, name="risk_model", seeder=seed_risk_model)
 
         # Calls, warm transfers and callbacks.
         import escalations.calls.tasks  # noqa: F401  (registers the beat tasks with the worker)
@@ -108,3 +110,8 @@ class EscalationsConfig(AppConfig):
         api_route_register(prefix="escalations", viewset=api.EscalationViewSet, basename="escalation")
         api_route_register(prefix="tickets", viewset=api.TicketEscalationViewSet, basename="ticket-escalation")
         api_route_register(prefix="approvals", viewset=api.ApprovalViewSet, basename="approval")
+
+        from escalations.risk_model.api import risk_api_fields
+        from helpdesk.api.registry import api_ticket_fields_register
+
+        api_ticket_fields_register(name="risk", fields=risk_api_fields, select_related=("risk_assessment",))

@@ -287,3 +287,30 @@ def _rota_ensure(team: Team, members: list[User], *, now: datetime, zone: str = 
         rotation.starts_on -= timedelta(weeks=1)
         rotation.save(update_fields=["starts_on"])
     return rotation
+
+
+def seed_risk_model(*, now: datetime, rng: random.Random, people: dict, stdout=None) -> None:
+    """A few hundred closed historic tickets with structure the model can learn (``escalations.risk_model.history``;
+    synthetic, so the demo's figures are not production figures), then a first model version and the open tickets
+    scored with it. Idempotent: the history is written once and a model is trained only when none exists."""
+    from escalations.models import RiskModel
+    from escalations.risk_model.history import history_generate
+    from escalations.risk_model.scoring import risk_score_open_tickets
+    from escalations.risk_model.train import RiskTrainingError, risk_model_train
+
+    history = history_generate(n=400, seed=20261123, now=now, customers=40, known=people["customers"])
+    if RiskModel.objects.exists():
+        return
+    try:
+        model = risk_model_train(seed=0, now=now)
+    except RiskTrainingError as exc:
+        if stdout:
+            stdout.write(f"  risk model not trained: {exc}")
+        return
+    scored = risk_score_open_tickets(now=now) if model.is_active else 0
+    if stdout:
+        auc = model.evaluation["model"]["auc"]
+        stdout.write(
+            f"  risk model v{model.version}: {history.tickets} historic tickets, hold-out AUC {auc} "
+            f"({'active' if model.is_active else 'not active'}), {scored} open tickets scored"
+        )

@@ -31,7 +31,7 @@ def risk_panel(*, request, ticket) -> dict | None:
         return None
     stored = RiskAssessment.objects.filter(ticket=ticket).first()
     assessment = stored.as_of(timezone.now()) if stored is not None else None
-    if assessment is None or not assessment.signals:
+    if assessment is None or not (assessment.signals or assessment.model_version):
         return None
     context: dict = {"ticket": ticket, "assessment": assessment, "path": None}
     if assessment.suggested_type and ticket.is_open and selectors.escalation_active_for_ticket(ticket=ticket) is None:

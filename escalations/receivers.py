@@ -15,9 +15,11 @@ def assess_risk_on_customer_message(sender, *, event, ticket, **kwargs) -> None:
         return
     if event.actor_id is not None and event.actor_id != ticket.customer_id and not event.actor.is_customer:
         return
+    from escalations.risk_model.scoring import risk_rescore_on_commit
     from escalations.services import risk_assess_message
 
     risk_assess_message(ticket=ticket, event=event)
+    risk_rescore_on_commit([ticket.pk])
 
 
 @receiver(ticket_event_recorded, dispatch_uid="escalations_close_with_ticket")

@@ -66,7 +66,7 @@ def moods_from_risk(ticket_ids: Sequence[int], *, now: datetime) -> dict[int, st
     tickets. The signals fade as they do on the risk panel (``RiskAssessment.as_of``)."""
     moods = {}
     for assessment in RiskAssessment.objects.filter(ticket_id__in=ticket_ids).only(
-        "ticket_id", "signals", "score", "updated_at"
+        "ticket_id", "signals", "score", "updated_at", "likelihood"
     ):
         ticket_id = assessment.ticket_id
         codes = {signal["code"] for signal in assessment.as_of(now).signals}

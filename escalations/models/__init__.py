@@ -5,4 +5,5 @@ cases; ``sla.py`` holds business calendars, SLA policies and clocks; ``calls.py`
 from escalations.models.calls import *  # noqa: F403
 from escalations.models.escalation import *  # noqa: F403
 from escalations.models.oncall import *  # noqa: F403
+from escalations.models.risk_model import *  # noqa: F403
 from escalations.models.sla import *  # noqa: F403

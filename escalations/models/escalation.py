@@ -330,6 +330,11 @@ class RiskAssessment(models.Model):
     flagged_at = models.DateTimeField(null=True, blank=True, help_text="First time the score reached medium.")
     outcome = models.CharField(max_length=20, choices=RiskOutcome.choices, blank=True)
     outcome_at = models.DateTimeField(null=True, blank=True)
+    # The likely-to-escalate model's reading (``escalations.risk_model``); empty while no model is trained.
+    likelihood = models.FloatField(null=True, blank=True, help_text="The model's probability of escalation, 0-1.")
+    model_version = models.PositiveIntegerField(null=True, blank=True)
+    explanations = models.JSONField(default=list, blank=True, help_text="[{text, weight}] the model's top reasons.")
+    scored_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-score"]
@@ -342,17 +347,20 @@ class RiskAssessment(models.Model):
 
     def as_of(self, now: datetime) -> RiskAssessment:
         """This reading as it stands at ``now`` (an unsaved copy): the stored signals and score date from the last
-        customer message, and fade by the same rule since (``escalations.risk.fade``)."""
+        customer message, and fade by the same rule since (``escalations.risk.fade``); the score then combines them
+        with the model's likelihood (``escalations.risk_model.combined_score``)."""
         from escalations import conf
         from escalations.risk import fade
+        from escalations.risk_model.scoring import combined_score
 
         reading = copy.copy(self)
-        reading.signals, reading.score = fade(
+        reading.signals, rules_score = fade(
             self.signals,
             now=now,
             half_life_days=float(conf.get("ESCALATION_RISK_HALF_LIFE_DAYS")),
             undated=self.updated_at,
         )
+        reading.score = combined_score(rules_score, self.likelihood)
         return reading
 
     # Score thresholds of the levels, also the queue's risk filter and the outcome loop's "flagged".

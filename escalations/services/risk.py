@@ -41,6 +41,9 @@ def risk_assess_message(*, ticket: Ticket, event: TicketEvent, now: datetime | N
         half_life_days=float(conf.get("ESCALATION_RISK_HALF_LIFE_DAYS")),
         undated=assessment.updated_at,
     )
+    from escalations.risk_model.scoring import combined_score
+
+    assessment.score = combined_score(assessment.score, assessment.likelihood)
     codes = {signal["code"] for signal in assessment.signals}
     assessment.suggested_type = (
         reading.suggested_type or (assessment.suggested_type if codes else "") or suggest_type(codes, "")

@@ -21,6 +21,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from escalations.models import LIVE_CLOCK_STATES, ClockState, ClockTarget, SLAClock, SLAEvent, SLAPolicy
+from escalations.risk_model.scoring import risk_rescore_on_commit
 from escalations.sla import clock as sla_clock
 from escalations.sla.calendar import CalendarSpec
 from escalations.sla.selectors import calendar_spec, sla_policy_for_ticket
@@ -140,6 +141,9 @@ def _apply(
         clock.updated_at = now
         clock.save()
     SLAEvent.objects.bulk_create(history)
+    if step.changed:
+        # The waiting time against the target is part of the escalation-risk reading: re-score after commit.
+        risk_rescore_on_commit({clock.ticket_id for clock in step.changed})
     return step.changed
 
 

@@ -39,6 +39,7 @@ from escalations.models import (
     SLAEventKind,
     SLAPolicy,
 )
+from escalations.risk_model.scoring import risk_rescore_on_commit
 from escalations.selectors import escalations_unacknowledged_due
 from escalations.sla import clock as sla_clock
 from escalations.sla.calendar import CalendarSpec
@@ -167,6 +168,8 @@ def _sweep_batch(clocks: list[SLAClock], *, now: datetime, result: SweepResult) 
     _sla_webhooks(WebhookEventType.SLA_BREACHED, breached)
     escalated = sla_escalate_breached(clocks=breached, now=now) if breached else 0
     _save_swept(clocks, warned=recorded_warnings, now=now)
+    # A warning or a breach changes the escalation-risk reading: one batched re-score after the batch commits.
+    risk_rescore_on_commit({clock.ticket_id for clock in (*warned, *breached)})
     result.warned += len(warned)
     result.breached += len(breached)
     result.escalated += escalated

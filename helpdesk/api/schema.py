@@ -32,11 +32,17 @@ def schema_staff_only_register(*, component: str, description: str, fields: tupl
 
 def mark_staff_only_fields(result, generator, request, public):
     """Customers receive a subset of some resources: the staff-only fields are documented as optional, and say so."""
+    from helpdesk.api.registry import api_ticket_fields
+
     schemas = result.get("components", {}).get("schemas", {})
+    # Fields other apps add to the staff view of a ticket (``api_ticket_fields_register``) are staff only too.
+    added = tuple(name for entry in api_ticket_fields() for name in entry.fields())
     for component, (description, fields) in _STAFF_ONLY.items():
         schema = schemas.get(component)
         if not schema:
             continue
+        if component == "StaffTicket":
+            fields = (*fields, *added)
         schema["required"] = [name for name in schema.get("required", []) if name not in fields]
         schema["description"] = description
         for name in fields:

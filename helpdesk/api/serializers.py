@@ -130,6 +130,15 @@ class StaffTicketSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def get_fields(self):
+        # Other apps' read-only additions (``helpdesk.api.registry.api_ticket_fields_register``).
+        from helpdesk.api.registry import api_ticket_fields
+
+        fields = super().get_fields()
+        for entry in api_ticket_fields():
+            fields.update(entry.fields())
+        return fields
+
 
 # --- tickets: input ----------------------------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from helpdesk.api.filters import (
     reject_unknown_params,
 )
 from helpdesk.api.permissions import IsAdminOrStaffReadOnly
+from helpdesk.api.registry import api_ticket_fields
 from helpdesk.api.services import (
     api_token_create,
     api_token_revoke,
@@ -236,7 +237,11 @@ class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return CustomerTicketFilter if _customer(getattr(self, "request", None)) else StaffTicketFilter
 
     def get_queryset(self):
-        return tickets_visible_to(self.request.user).with_list_related()
+        tickets = tickets_visible_to(self.request.user).with_list_related()
+        if not _customer(getattr(self, "request", None)):
+            related = [name for entry in api_ticket_fields() for name in entry.select_related]
+            tickets = tickets.select_related(*related) if related else tickets
+        return tickets
 
     def get_serializer_class(self):
         return s.CustomerTicketSerializer if _customer(self.request) else s.StaffTicketSerializer

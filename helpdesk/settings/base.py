@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
+from celery.schedules import crontab
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -288,6 +289,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "feedback.tasks.create_due_checkins_task",
         "schedule": 300.0,
         "options": {"expires": 290},
+    },
+    # escalation intelligence: retrain the likely-to-escalate model on the week's closed tickets (Monday 03:00 UTC)
+    "risk-model-train": {
+        "task": "escalations.tasks.risk_model_train_task",
+        "schedule": crontab(minute=0, hour=3, day_of_week="mon"),
+        "options": {"expires": 6 * 3600},
     },
 }
 # Inbound email: IMAP mailboxes as JSON, e.g.

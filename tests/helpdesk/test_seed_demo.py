@@ -32,8 +32,12 @@ def test_seed_demo_is_idempotent_and_realistic(db, capsys):
     assert set(Team.objects.values_list("tier", flat=True)) == {1, 2, 3}
     assert Organization.objects.count() >= 2
     # about 50 tickets in mixed states, with a few months of history
-    assert 45 <= Ticket.objects.count() <= 80
-    assert set(Ticket.objects.values_list("status", flat=True)) >= {
+    demo_tickets = Ticket.objects.exclude(reference__startswith="HIST-")
+    assert 45 <= demo_tickets.count() <= 80
+    # and, for the likely-to-escalate model, an imported history of closed tickets and a first model trained on it
+    assert Ticket.objects.filter(reference__startswith="HIST-", status=Status.CLOSED).count() == 400
+    assert "risk model v1: 400 historic tickets" in out
+    assert set(demo_tickets.values_list("status", flat=True)) >= {
         Status.NEW,
         Status.OPEN,
         Status.PENDING_CUSTOMER,
