@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import router
 
 from escalations import events
 from escalations.bulk import _events_record_bulk, _insert_many, _Notice, _notify_bulk, _quiet_until, _team_people
@@ -151,16 +152,20 @@ def escalation_hops_open(*, hops: Sequence[HopSpec], now: datetime) -> list[Esca
     live = _supersede(list(hops), now)
     if not live:
         return []
-    _insert_many(Escalation, [_row(hop, now) for hop in live], ignore_conflicts=True)
-    opened = {
-        (esc.ticket_id, esc.level): esc
-        for esc in Escalation.objects.filter(
-            ticket_id__in={hop.ticket.pk for hop in live}, status=EscalationStatus.OPEN, created_at=now
-        ).select_related("to_team")
-    }
-    for hop in live:
-        if hop.key not in opened:
+    rows = [_row(hop, now) for hop in live]
+    # The rows the constraint let in come back from the INSERT itself (no second read).
+    inserted = _insert_many(Escalation, rows, ignore_conflicts=True, returning=("id", "ticket_id", "level")) or []
+    ids = {(ticket_id, level): pk for pk, ticket_id, level in inserted}
+    alias = router.db_for_write(Escalation)
+    opened = {}
+    for hop, row in zip(live, rows, strict=True):
+        if hop.key not in ids:
             hop.lost = "duplicate"
+            continue
+        escalation = Escalation(pk=ids[hop.key], **row)
+        escalation._state.adding, escalation._state.db = False, alias
+        escalation.to_team = hop.to_team
+        opened[hop.key] = escalation
     _restore([hop for hop in live if hop.lost])
     pairs = [(hop, opened[hop.key]) for hop in live if not hop.lost]
     for hop, escalation in pairs:
