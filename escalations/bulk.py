@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -38,12 +38,18 @@ def _ticket_url_pattern(urlconf: str | None, prefix: str) -> str:
     return reverse("ticket_detail", kwargs={"reference": _URL_SLOT})
 
 
-def _ticket_url(reference: str) -> str:
-    """The ticket page's path: reversed once (per URL configuration and script prefix), then formatted, since a
-    batch needs it for every notice. A reference with characters ``reverse`` would quote takes the slow path."""
-    if not _SAFE_REFERENCE.fullmatch(reference):
+def _ticket_urls() -> Callable[[str], str]:
+    """The ticket page's path for a reference: reversed once (per URL configuration and script prefix), then
+    formatted, since a batch needs it for every notice. A reference with characters ``reverse`` would quote takes
+    the slow path."""
+    pattern = _ticket_url_pattern(get_urlconf(), get_script_prefix())
+
+    def url(reference: str) -> str:
+        if _SAFE_REFERENCE.fullmatch(reference):
+            return pattern.replace(_URL_SLOT, reference, 1)
         return reverse("ticket_detail", kwargs={"reference": reference})
-    return _ticket_url_pattern(get_urlconf(), get_script_prefix()).replace(_URL_SLOT, reference, 1)
+
+    return url
 
 
 def _events_record_bulk(rows: list[TicketEvent]) -> list[TicketEvent]:
@@ -84,8 +90,9 @@ def _notify_bulk(notices: list[_Notice], now: datetime) -> int:
             visible[user.pk] = set(tickets_visible_to(user).filter(pk__in=ticket_ids).values_list("pk", flat=True))
     rows: list[dict] = []
     sms = pager_enabled()
+    ticket_url = _ticket_urls()
     for notice in notices:
-        url = _ticket_url(notice.ticket.reference)
+        url = ticket_url(notice.ticket.reference)
         for user in {u.pk: u for u in notice.recipients}.values():
             own = user.pk == notice.ticket.customer_id and user.is_active
             if not own and notice.ticket.pk not in visible[user.pk]:

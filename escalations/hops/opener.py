@@ -157,13 +157,17 @@ def escalation_hops_open(*, hops: Sequence[HopSpec], now: datetime) -> list[Esca
     inserted = _insert_many(Escalation, rows, ignore_conflicts=True, returning=("id", "ticket_id", "level")) or []
     ids = {(ticket_id, level): pk for pk, ticket_id, level in inserted}
     alias = router.db_for_write(Escalation)
+    # As the database holds them: what ``_row`` gave, the model's defaults for the rest (positional ``from_db`` is
+    # Django's fast path for building instances).
+    fields = [(f.attname, f.get_default()) for f in Escalation._meta.concrete_fields]
+    attnames = [name for name, _ in fields]
     opened = {}
     for hop, row in zip(live, rows, strict=True):
         if hop.key not in ids:
             hop.lost = "duplicate"
             continue
-        escalation = Escalation(pk=ids[hop.key], **row)
-        escalation._state.adding, escalation._state.db = False, alias
+        row["id"] = ids[hop.key]
+        escalation = Escalation.from_db(alias, attnames, [row.get(name, default) for name, default in fields])
         escalation.to_team = hop.to_team
         opened[hop.key] = escalation
     _restore([hop for hop in live if hop.lost])

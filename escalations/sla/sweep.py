@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import F
 
 from escalations.bulk import _events_record_bulk, _insert_many, _Notice, _notify_bulk, _quiet_until, _team_people
@@ -34,6 +34,7 @@ from escalations.hops import (
 from escalations.models import (
     ClockTarget,
     EscalationStatus,
+    OnCallPage,
     SLAClock,
     SLAEvent,
     SLAEventKind,
@@ -69,8 +70,7 @@ def sla_sweep(*, now: datetime, batch_size: int = 500) -> SweepResult:
     unaccepted and the next on-call stage (backup, then everyone) of pages nobody answered. Each batch is one transaction with a bounded number of queries. Idempotent: rerunning finds
     nothing to do; exactly-once is enforced by unique constraints."""
     result = SweepResult()
-    # A plain indexed probe first: an idle sweep takes no lock (on SQLite a write transaction would).
-    due = SLAClock.objects.filter(next_check_at__lte=now).exists()
+    due, unacknowledged, oncall = _due_now(now=now)
     while due:
         with transaction.atomic():
             clocks = list(
@@ -88,11 +88,37 @@ def sla_sweep(*, now: datetime, batch_size: int = 500) -> SweepResult:
         result.clocks += len(clocks)
         if len(clocks) < batch_size:
             break
-    result.paged = sla_page_unacknowledged(now=now, batch_size=batch_size)
-    result.oncall_paged = escalation_oncall_pages_advance(now=now, batch_size=batch_size)
+    # Escalating can make hops due at once (a level with no time to accept): after any clock work the paging parts
+    # probe again themselves.
+    if unacknowledged or result.clocks:
+        result.paged = sla_page_unacknowledged(now=now, batch_size=batch_size)
+    if oncall or result.clocks:
+        result.oncall_paged = escalation_oncall_pages_advance(now=now, batch_size=batch_size)
     if result.clocks or result.paged or result.oncall_paged:
         logger.info("sla sweep at %s: %s", now.isoformat(), result.as_dict())
     return result
+
+
+def _due_now(*, now: datetime) -> tuple[bool, bool, bool]:
+    """Whether any clock, unacknowledged hop or on-call stage is due, in one round trip of plain indexed probes
+    (``SELECT EXISTS(…), EXISTS(…), EXISTS(…)``): an idle sweep is this one query and takes no lock (on SQLite a
+    write transaction would). The probes are the very querysets the three parts take their batches from."""
+    probes = [
+        SLAClock.objects.filter(next_check_at__lte=now),
+        escalations_unacknowledged_due(now=now),
+        OnCallPage.objects.filter(next_due_at__lte=now),
+    ]
+    parts, params = [], []
+    for probe in probes:
+        query = probe.order_by().values("pk")[:1].query
+        sql, args = query.get_compiler(using=probe.db).as_sql()
+        parts.append(f"EXISTS({sql})")
+        params.extend(args)
+    connection = connections[probes[0].db]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        row = cursor.fetchone()
+    return bool(row[0]), bool(row[1]), bool(row[2])
 
 
 def _attach_policies(clocks: list[SLAClock]) -> None:

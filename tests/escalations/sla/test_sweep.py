@@ -184,12 +184,19 @@ def test_a_second_breach_climbs_one_more_level(setup, make_ticket, customer, tea
     assert clocks_of(ticket)["resolution"].escalation_level == 2
 
 
-def test_idle_sweep_is_a_handful_of_queries(setup, make_ticket, customer, django_assert_max_num_queries):
+def test_idle_sweep_is_one_query(setup, make_ticket, customer, django_assert_num_queries):
+    # given: clocks, an open hop and its on-call stage, none of them due yet
     for hour in (10, 11, 12):
         new_ticket(make_ticket, customer, london(2026, 11, 23, hour))
-    with django_assert_max_num_queries(4):
-        result = sla_sweep(now=london(2026, 11, 23, 10, 30))
-    assert result.clocks == 0
+    sla_sweep(now=london(2026, 11, 23, 11, 30))
+    assert Escalation.objects.filter(status="open").exists()
+    # when: the sweep runs before anything else is due
+    with django_assert_num_queries(1):
+        result = sla_sweep(now=london(2026, 11, 23, 11, 31))
+    # then: one probe, nothing done
+    assert result.as_dict() == {
+        "warned": 0, "breached": 0, "escalated": 0, "paged": 0, "oncall_paged": 0, "batches": 0, "clocks": 0,
+    }  # fmt: skip
 
 
 def test_batch_queries_do_not_grow_with_tickets(setup, make_ticket, customer, django_assert_max_num_queries):
