@@ -145,10 +145,19 @@ class QueryCounter:
 
     def __init__(self):
         self.count = 0
+        self.seconds = 0.0
+        self.slowest: dict[str, float] = {}
 
     def __call__(self, execute, sql, params, many, context):
         self.count += 1
-        return execute(sql, params, many, context)
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            took = time.perf_counter() - started
+            self.seconds += took
+            key = " ".join(sql.split()[:4])[:60]
+            self.slowest[key] = self.slowest.get(key, 0.0) + took
 
     def __enter__(self):
         from django.db import connection
@@ -230,6 +239,9 @@ def due_run(*, now, count: int, batch_size: int, profile: str = "") -> dict:
         "batches": result.batches,
         "queries": queries.count,
         "queries_per_batch": round(queries.count / max(result.batches, 1), 1),
+        # Wall time spent in the database driver (statements and fetches), by statement start.
+        "db_seconds": round(queries.seconds, 3),
+        "db_top": {key: round(took, 3) for key, took in sorted(queries.slowest.items(), key=lambda kv: -kv[1])[:6]},
     }
 
 

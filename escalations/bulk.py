@@ -3,6 +3,7 @@ with quiet hours, plain INSERTs. The hop opener and the SLA sweep both write thr
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from collections import defaultdict
@@ -215,6 +216,8 @@ def _insert_many(
     )
     found: list[tuple] = []
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and not ignore_conflicts:
+            return _copy_rows(cursor, model, fields, columns, returning=returning)
         if connection.vendor == "postgresql":
             # Without the length modifier (varchar[], not varchar(250)[]), as Django's own UNNEST insert does.
             arrays = ", ".join(f"%s::{f.db_type(connection).split('(')[0]}[]" for f in fields)
@@ -234,6 +237,38 @@ def _insert_many(
                 if returning:
                     found += cursor.fetchall()
     return found if returning else None
+
+
+def _copy_rows(cursor, model, fields: list, columns: list[list], *, returning: tuple[str, ...]) -> list[tuple] | None:
+    """PostgreSQL ``COPY … FROM STDIN`` of prepared columns: measured at about twice as fast as an unnest INSERT
+    for the outbox and timeline rows (their indexes and foreign keys are most of the cost). COPY returns nothing,
+    so when ids are wanted they are drawn from the table's sequence first (one query) and written explicitly.
+    It goes through Django's execute wrappers and debug cursor, so query counters and ``connection.queries`` see
+    it."""
+    meta = model._meta
+    quote = cursor.db.ops.quote_name
+    n = len(columns[0])
+    ids: list[int] = []
+    if returning:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, n],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        fields, columns = [meta.pk, *fields], [ids, *columns]
+    sql = "COPY {} ({}) FROM STDIN".format(quote(meta.db_table), ", ".join(quote(f.column) for f in fields))
+
+    def copy(sql, params, many, context):
+        with context["cursor"].cursor.copy(sql) as stream:
+            for row in zip(*columns, strict=True):
+                stream.write_row(row)
+
+    with getattr(cursor, "debug_sql", lambda sql: contextlib.nullcontext())(sql):
+        cursor._execute_with_wrappers(sql, None, False, executor=copy)
+    if not returning:
+        return None
+    by_attname = {f.attname: column for f, column in zip(fields, columns, strict=True)}
+    return list(zip(*(by_attname[name] for name in returning), strict=True))
 
 
 def _quiet_until(*, team_id: int | None, ticket: Ticket, working: dict[int, datetime], now: datetime):
