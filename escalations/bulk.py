@@ -89,42 +89,31 @@ def _notify_bulk(notices: list[_Notice], now: datetime) -> int:
     for user in people.values():
         if user.is_active:
             visible[user.pk] = set(tickets_visible_to(user).filter(pk__in=ticket_ids).values_list("pk", flat=True))
-    rows: list[dict] = []
+    names = ("channel", "status", "sent_at", "to_address", "not_before", "recipient_id")
+    names += ("kind", "ticket_id", "subject", "body", "url", "data", "created_at")
+    # A tuple per row, turned into columns at the end: the batch is tens of thousands of rows, and a dict per row
+    # (then read back field by field) cost more than everything else here.
+    rows: list[tuple] = []
     sms = pager_enabled()
     ticket_url = _ticket_urls()
+    in_app, email, sms_channel = NotificationChannel.IN_APP, NotificationChannel.EMAIL, NotificationChannel.SMS
+    sent, pending = NotificationStatus.SENT, NotificationStatus.PENDING
     for notice in notices:
-        url = ticket_url(notice.ticket.reference)
+        ticket = notice.ticket
+        shared = (
+            notice.kind, ticket.pk, notice.subject[:250], notice.body, ticket_url(ticket.reference), notice.data, now
+        )  # fmt: skip
         for user in {u.pk: u for u in notice.recipients}.values():
-            own = user.pk == notice.ticket.customer_id and user.is_active
-            if not own and notice.ticket.pk not in visible[user.pk]:
+            own = user.pk == ticket.customer_id and user.is_active
+            if not own and ticket.pk not in visible[user.pk]:
                 continue
-            common = {
-                "kind": notice.kind,
-                "recipient_id": user.pk,
-                "ticket_id": notice.ticket.pk,
-                "subject": notice.subject[:250],
-                "body": notice.body,
-                "url": url,
-                "data": notice.data,
-                "created_at": now,
-            }
-            rows.append(
-                {"channel": NotificationChannel.IN_APP, "status": NotificationStatus.SENT, "sent_at": now, **common}
-            )
+            rows.append((in_app, sent, now, "", None, user.pk, *shared))
             if user.email:
-                rows.append(
-                    {
-                        "channel": NotificationChannel.EMAIL,
-                        "to_address": user.email,
-                        "not_before": notice.not_before,
-                        **common,
-                    }
-                )
+                rows.append((email, pending, None, user.email, notice.not_before, user.pk, *shared))
             if sms and notice.page and user.phone:
-                rows.append(
-                    {"channel": NotificationChannel.SMS, "to_address": user.phone, "not_before": None, **common}
-                )
-    written = _insert_many(Notification, rows, returning=("id", "status")) or []
+                rows.append((sms_channel, pending, None, user.phone, None, user.pk, *shared))
+    columns = dict(zip(names, map(list, zip(*rows, strict=True)), strict=True)) if rows else {}
+    written = _insert_many(Notification, columns=columns, returning=("id", "status")) or []
     # The email and SMS rows (in-app rows are written as sent) go to the workers after commit.
     notifications_dispatch_on_commit([pk for pk, status in written if status == NotificationStatus.PENDING])
     return len(rows)
@@ -177,28 +166,37 @@ def _column_prepared(field, values: list, connection) -> list:
 
 
 def _insert_many(
-    model, objs: list, *, ignore_conflicts: bool = False, returning: tuple[str, ...] = ()
+    model,
+    objs: list | None = None,
+    *,
+    columns: dict[str, list] | None = None,
+    ignore_conflicts: bool = False,
+    returning: tuple[str, ...] = (),
 ) -> list[tuple] | None:
     """INSERT plain rows, set-based: one statement per batch on PostgreSQL (``INSERT … SELECT FROM unnest(array
     per column)``, one parameter per column whatever the row count), multi-row ``VALUES`` on SQLite in as few
     statements as its variable limit allows. Django's ``bulk_create`` compiles every value through the field
     machinery in Python, which dominated the sweep's profile; this gives the same database values (``_preparer``).
-    ``objs`` are model instances or dicts of attnames (missing fields take their defaults). With ``returning``
+    ``objs`` are model instances or dicts of attnames, or ``columns`` maps attnames to equally long lists of
+    values (missing fields take their defaults). With ``returning``
     (attnames), returns those columns of the rows inserted, in insertion order (as ``bulk_create`` relies on);
     with ``ignore_conflicts`` only the rows actually inserted come back."""
-    if not objs:
-        return [] if returning else None
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    connection = connections[router.db_for_write(model)]
-    quote = connection.ops.quote_name
-    on_conflict = OnConflict.IGNORE if ignore_conflicts else None
-    if isinstance(objs[0], dict):
-        columns = [
+    if columns is not None:
+        n = len(next(iter(columns.values()), []))
+        values = [columns[f.attname] if f.attname in columns else [f.get_default()] * n for f in fields]
+    elif objs and isinstance(objs[0], dict):
+        values = [
             [row.get(f.attname, default) for row in objs] for f, default in ((f, f.get_default()) for f in fields)
         ]
     else:
-        columns = [[getattr(obj, f.attname) for obj in objs] for f in fields]
-    columns = [_column_prepared(f, column, connection) for f, column in zip(fields, columns, strict=True)]
+        values = [[getattr(obj, f.attname) for obj in objs or ()] for f in fields]
+    if not values[0]:
+        return [] if returning else None
+    connection = connections[router.db_for_write(model)]
+    quote = connection.ops.quote_name
+    on_conflict = OnConflict.IGNORE if ignore_conflicts else None
+    prepared = [_column_prepared(f, column, connection) for f, column in zip(fields, values, strict=True)]
     by_attname = {f.attname: f for f in model._meta.concrete_fields}
     head = "{} {} ({})".format(
         connection.ops.insert_statement(on_conflict=on_conflict),
@@ -217,18 +215,18 @@ def _insert_many(
     found: list[tuple] = []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and not ignore_conflicts:
-            return _copy_rows(cursor, model, fields, columns, returning=returning)
+            return _copy_rows(cursor, model, fields, prepared, returning=returning)
         if connection.vendor == "postgresql":
             # Without the length modifier (varchar[], not varchar(250)[]), as Django's own UNNEST insert does.
             arrays = ", ".join(f"%s::{f.db_type(connection).split('(')[0]}[]" for f in fields)
-            cursor.execute(f"{head} SELECT * FROM unnest({arrays}) {tail}", columns)  # noqa: S608 (identifiers only)
+            cursor.execute(f"{head} SELECT * FROM unnest({arrays}) {tail}", prepared)  # noqa: S608 (identifiers only)
             if returning:
                 found = cursor.fetchall()
         else:
             per_row = len(fields)
             chunk = max(1, connection.features.max_query_params // per_row)
             row_sql = "({})".format(", ".join(["%s"] * per_row))
-            params = list(zip(*columns, strict=True))
+            params = list(zip(*prepared, strict=True))
             for first in range(0, len(params), chunk):
                 part = params[first : first + chunk]
                 values = ", ".join([row_sql] * len(part))
