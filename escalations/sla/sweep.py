@@ -5,8 +5,8 @@ escalations left unaccepted. It reads each clock through the same rules as the l
 ``sla_sweep(now=...)`` takes clocks with ``next_check_at <= now`` in batches, locked with
 ``select_for_update(skip_locked=True)`` (clocks and their tickets, so a ticket being changed right now is left for the
 next sweep). Each batch is a constant number of queries: the history rows are inserted with ``ignore_conflicts``
-under the unique (clock, kind) constraint and read back by batch id, so only the sweep that actually wrote a warning
-or breach notifies or escalates: two sweeps, a rerun or a redelivered task all produce each exactly once. A breach is
+under the unique (clock, kind) constraint, stamped with the batch id, and only the rows the INSERT actually wrote
+come back (``RETURNING``), so only the sweep that actually wrote a warning or breach notifies or escalates: two sweeps, a rerun or a redelivered task all produce each exactly once. A breach is
 recorded at the true deadline, not at the moment the sweep noticed it.
 """
 
@@ -163,8 +163,8 @@ def _sweep_batch(clocks: list[SLAClock], *, now: datetime, result: SweepResult) 
     claims = _sweep_claims(clocks, now=now)
     for claim in claims:
         claim.batch = token
-    _insert_many(SLAEvent, claims, ignore_conflicts=True)
-    won = set(SLAEvent.objects.filter(batch=token).values_list("clock_id", "kind"))
+    # Only the rows this INSERT wrote come back: a claim another sweep (or an earlier run) holds is not ours.
+    won = set(_insert_many(SLAEvent, claims, ignore_conflicts=True, returning=("clock_id", "kind")) or [])
 
     claimed: dict[int, set[str]] = defaultdict(set)
     for claim in claims:
