@@ -1,5 +1,9 @@
 """Bulk writers for many tickets at once (a constant number of queries per batch): timeline events, outbox rows
-with quiet hours, plain INSERTs. The hop opener and the SLA sweep both write through these."""
+with quiet hours, plain INSERTs. The hop opener and the SLA sweep both write through these.
+
+Every writer here is set-based: one statement per batch and table (``_insert_many``: COPY or an unnest INSERT on
+PostgreSQL, multi-row VALUES on SQLite), values prepared column by column, and what a batch shares (the ticket URL
+pattern, a notice's data, the batch's ``now``) worked out once. ``bench/sla_sweep.py`` measures it."""
 
 from __future__ import annotations
 

@@ -2,11 +2,14 @@
 escalations left unaccepted. It reads each clock through the same rules as the live engine
 (``escalations.sla.clock``, with the policies and history rows of ``escalations.sla.engine``).
 
-``sla_sweep(now=...)`` takes clocks with ``next_check_at <= now`` in batches, locked with
-``select_for_update(skip_locked=True)`` (clocks and their tickets, so a ticket being changed right now is left for the
-next sweep). Each batch is a constant number of queries: the history rows are inserted with ``ignore_conflicts``
-under the unique (clock, kind) constraint, stamped with the batch id, and only the rows the INSERT actually wrote
-come back (``RETURNING``), so only the sweep that actually wrote a warning or breach notifies or escalates: two sweeps, a rerun or a redelivered task all produce each exactly once. A breach is
+``sla_sweep(now=...)`` first asks, in one query, whether anything is due (an idle sweep is that query and takes no
+lock). It takes clocks with ``next_check_at <= now`` in batches, locked with ``select_for_update(skip_locked=True)``
+(clocks and their tickets, so a ticket being changed right now is left for the next sweep). Each batch is a constant
+number of queries, and every table it writes gets one set-based INSERT per batch (``escalations.bulk``; on SQLite
+as few as its variable limit allows): the history
+rows are inserted with ``ignore_conflicts`` under the unique (clock, kind) constraint, stamped with the batch id, and
+only the rows the INSERT actually wrote come back (``RETURNING``), so only the sweep that actually wrote a warning or
+breach notifies or escalates: two sweeps, a rerun or a redelivered task all produce each exactly once. A breach is
 recorded at the true deadline, not at the moment the sweep noticed it.
 """
 
