@@ -93,8 +93,8 @@ def _notify_bulk(notices: list[_Notice], now: datetime) -> int:
     for user in people.values():
         if user.is_active:
             visible[user.pk] = set(tickets_visible_to(user).filter(pk__in=ticket_ids).values_list("pk", flat=True))
-    names = ("channel", "status", "sent_at", "to_address", "not_before", "recipient_id")
-    names += ("kind", "ticket_id", "subject", "body", "url", "data", "created_at")
+    names: tuple[str, ...] = ("channel", "status", "sent_at", "to_address", "not_before", "recipient_id", "kind")
+    names += ("ticket_id", "subject", "body", "url", "data", "created_at")
     # A tuple per row, turned into columns at the end: the batch is tens of thousands of rows, and a dict per row
     # (then read back field by field) cost more than everything else here.
     rows: list[tuple] = []
@@ -228,14 +228,15 @@ def _insert_many(
                 found = cursor.fetchall()
         else:
             per_row = len(fields)
-            chunk = max(1, connection.features.max_query_params // per_row)
+            # Django's SQLite backend reads the connection's variable limit (32,766 by default).
+            chunk = max(1, (connection.features.max_query_params or 999) // per_row)
             row_sql = "({})".format(", ".join(["%s"] * per_row))
             params = list(zip(*prepared, strict=True))
             for first in range(0, len(params), chunk):
                 part = params[first : first + chunk]
-                values = ", ".join([row_sql] * len(part))
+                placeholders = ", ".join([row_sql] * len(part))
                 flat = [value for row in part for value in row]
-                cursor.execute(f"{head} VALUES {values} {tail}", flat)
+                cursor.execute(f"{head} VALUES {placeholders} {tail}", flat)
                 if returning:
                     found += cursor.fetchall()
     return found if returning else None
