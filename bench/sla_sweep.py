@@ -1,12 +1,16 @@
-"""Benchmark of the SLA sweep: ``python bench/sla_sweep.py [--n 100000] [--due 5000]``.
+"""Benchmark of the SLA sweep: ``python bench/sla_sweep.py [--n 20000] [--due N] [--profile FILE]``.
 
-Builds a fresh database in a temporary directory (SQLite unless BENCH_DATABASE_URL is set), bulk-seeds N open
-tickets with a first-response and a resolution clock each, then measures:
+Builds a fresh database (SQLite in a temporary directory; with ``DATABASE_URL=postgres://...`` a new database
+``<name>_slabench`` on that server, dropped at the end), bulk-seeds N open tickets with a first-response and a
+resolution clock each, then measures:
 
 - the idle sweep (nothing due) at 10,000 tickets and at N: milliseconds (median of 20 runs) and queries;
-- 5,000 due clocks: escalations per second and queries per batch.
+- ``--due`` clocks (default: N, one per ticket) breached at once: escalations per second and queries per batch;
+- the peak resident memory of the process (``rss_mb``).
 
-The last line printed is one JSON object with the numbers.
+``--profile FILE`` runs the busy sweep under cProfile, writes the stats to FILE and prints the top functions to
+stderr. The last line printed is one JSON object: ``escalations_per_s``, ``idle_ms``, ``idle_queries``,
+``rss_mb`` and the details.
 """
 
 from __future__ import annotations
@@ -14,19 +18,46 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def setup_django(var_dir: str) -> None:
+def fresh_database(var_dir: str):
+    """A new, empty database: a file in ``var_dir``, or ``<name>_slabench`` next to a PostgreSQL ``DATABASE_URL``.
+    Returns the URL and a function that drops it."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        return f"sqlite:///{var_dir}/bench.sqlite3", lambda: None
+    import psycopg
+
+    parts = urlsplit(url)
+    name = (parts.path.lstrip("/") or "postgres") + "_slabench"
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return urlunsplit(parts._replace(path=f"/{name}")), drop
+
+
+def setup_django(var_dir: str, url: str) -> None:
     os.environ["HELPDESK_VAR_DIR"] = var_dir
-    os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{var_dir}/bench.sqlite3")
+    os.environ["DATABASE_URL"] = url
     os.environ["DJANGO_SETTINGS_MODULE"] = "helpdesk.settings.test"
     sys.path.insert(0, str(ROOT))
     import django
@@ -114,10 +145,19 @@ class QueryCounter:
 
     def __init__(self):
         self.count = 0
+        self.seconds = 0.0
+        self.slowest: dict[str, float] = {}
 
     def __call__(self, execute, sql, params, many, context):
         self.count += 1
-        return execute(sql, params, many, context)
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            took = time.perf_counter() - started
+            self.seconds += took
+            key = " ".join(sql.split()[:4])[:60]
+            self.slowest[key] = self.slowest.get(key, 0.0) + took
 
     def __enter__(self):
         from django.db import connection
@@ -155,7 +195,7 @@ def idle(now) -> dict:
     return {"ms": round(statistics.median(timings), 3), "max_ms": round(max(timings), 3), "queries": queries.count}
 
 
-def due_run(*, now, count: int, batch_size: int) -> dict:
+def due_run(*, now, count: int, batch_size: int, profile: str = "") -> dict:
     from escalations.models import Escalation, SLAClock
     from escalations.sla.sweep import sla_sweep
     from helpdesk.notifications import dispatch_disabled
@@ -167,10 +207,26 @@ def due_run(*, now, count: int, batch_size: int) -> dict:
         warned_at=now - timedelta(minutes=13),
         next_check_at=now - timedelta(minutes=1),
     )
+    analyze()
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
     with dispatch_disabled(), QueryCounter() as queries:
         started, cpu_started = time.perf_counter(), time.process_time()
+        if profiler is not None:
+            profiler.enable()
         result = sla_sweep(now=now, batch_size=batch_size)
+        if profiler is not None:
+            profiler.disable()
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    if profiler is not None:
+        import pstats
+
+        profiler.dump_stats(profile)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
     assert result.escalated == count == Escalation.objects.count(), result
     return {
         "due": count,
@@ -183,40 +239,61 @@ def due_run(*, now, count: int, batch_size: int) -> dict:
         "batches": result.batches,
         "queries": queries.count,
         "queries_per_batch": round(queries.count / max(result.batches, 1), 1),
+        # Wall time spent in the database driver (statements and fetches), by statement start.
+        "db_seconds": round(queries.seconds, 3),
+        "db_top": {key: round(took, 3) for key, took in sorted(queries.slowest.items(), key=lambda kv: -kv[1])[:6]},
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=100_000, help="open tickets to seed (default 100000)")
-    parser.add_argument("--due", type=int, default=5000, help="clocks due in the busy run (default 5000)")
+    parser.add_argument("--n", type=int, default=20_000, help="open tickets to seed (default 20000)")
+    parser.add_argument("--due", type=int, default=None, help="clocks due in the busy run (default: one per ticket)")
     parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--profile", default="", help="write cProfile stats of the busy sweep to this file")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="sla-bench-") as var_dir:
-        setup_django(var_dir)
-        from django.core.management import call_command
-        from django.db import connection
-        from django.utils import timezone
+        url, drop = fresh_database(var_dir)
+        try:
+            run(args, var_dir=var_dir, url=url)
+        finally:
+            drop()
 
-        from escalations.sla.wiring import connect
 
-        connect()
-        call_command("migrate", verbosity=0)
-        now = timezone.now()
-        fixtures = base_fixtures()
-        report: dict = {"n": args.n, "database": connection.vendor}
-        small = min(10_000, args.n)
-        started = time.perf_counter()
-        seed(start=0, stop=small, now=now, fixtures=fixtures)
-        report["idle_at_10000"] = idle(now) | {"tickets": small}
-        seed(start=small, stop=args.n, now=now, fixtures=fixtures)
-        report["seed_seconds"] = round(time.perf_counter() - started, 1)
-        report["idle_at_n"] = idle(now) | {"tickets": args.n}
-        report["due_run"] = due_run(now=now, count=min(args.due, args.n), batch_size=args.batch_size)
-        report["idle_after"] = idle(now)
-        print(json.dumps(report))
-        connection.close()
+def run(args, *, var_dir: str, url: str) -> None:
+    setup_django(var_dir, url)
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from escalations.sla.wiring import connect
+
+    connect()
+    call_command("migrate", verbosity=0)
+    now = timezone.now()
+    fixtures = base_fixtures()
+    report: dict = {"n": args.n, "database": connection.vendor}
+    small = min(10_000, args.n)
+    started = time.perf_counter()
+    seed(start=0, stop=small, now=now, fixtures=fixtures)
+    report["idle_at_10000"] = idle(now) | {"tickets": small}
+    seed(start=small, stop=args.n, now=now, fixtures=fixtures)
+    report["seed_seconds"] = round(time.perf_counter() - started, 1)
+    report["idle_at_n"] = idle(now) | {"tickets": args.n}
+    due = args.n if args.due is None else min(args.due, args.n)
+    report["due_run"] = due_run(now=now, count=due, batch_size=args.batch_size, profile=args.profile)
+    report["idle_after"] = idle(now)
+    # ru_maxrss is in KiB on Linux: the peak of the whole run (seeding included).
+    rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    headline = {
+        "escalations_per_s": report["due_run"]["escalations_per_second"],
+        "idle_ms": report["idle_at_n"]["ms"],
+        "idle_queries": report["idle_at_n"]["queries"],
+        "rss_mb": rss_mb,
+    }
+    print(json.dumps(headline | report))
+    connection.close()
 
 
 if __name__ == "__main__":

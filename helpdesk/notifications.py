@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -136,17 +137,39 @@ def notification_enqueue_raw(
     *, channel: str, kind: NotificationKind, subject: str, body: str = "", to_address: str = "", ticket=None, data=None
 ) -> Notification:
     """Queue one delivery that has no user recipient (an external email address, a webhook endpoint)."""
-    row = Notification.objects.create(
-        channel=channel,
-        kind=kind,
-        subject=single_line(subject)[:250],
-        body=body,
-        to_address=to_address,
-        ticket=ticket,
-        data=data or {},
-    )
-    notifications_dispatch_on_commit([row.pk])
-    return row
+    return notifications_enqueue_raw(
+        [
+            {
+                "channel": channel,
+                "kind": kind,
+                "subject": subject,
+                "body": body,
+                "to_address": to_address,
+                "ticket": ticket,
+                "data": data,
+            }
+        ]
+    )[0]
+
+
+def notifications_enqueue_raw(deliveries: list[dict[str, Any]]) -> list[Notification]:
+    """``notification_enqueue_raw`` for many deliveries (each a dict of its keyword arguments) with one INSERT, in
+    the caller's transaction; dispatched after commit."""
+    rows = [
+        Notification(
+            channel=item["channel"],
+            kind=item["kind"],
+            subject=single_line(item["subject"])[:250],
+            body=item.get("body", ""),
+            to_address=item.get("to_address", ""),
+            ticket=item.get("ticket"),
+            data=item.get("data") or {},
+        )
+        for item in deliveries
+    ]
+    created = Notification.objects.bulk_create(rows)
+    notifications_dispatch_on_commit([row.pk for row in created])
+    return created
 
 
 def notifications_dispatch(*, notification_ids: list[int]) -> bool:

@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 
 from helpdesk.errors import NotAllowed
@@ -54,7 +54,7 @@ from helpdesk.models import (
     WebhookEndpoint,
     WebhookEventType,
 )
-from helpdesk.notifications import absolute_url, notification_enqueue_raw, register_deliverer
+from helpdesk.notifications import absolute_url, notifications_enqueue_raw, register_deliverer
 from helpdesk.signals import ticket_event_recorded
 
 logger = logging.getLogger(__name__)
@@ -254,6 +254,9 @@ def webhook_emit_many(*, event_type: str, items: list[tuple[Ticket | None, dict[
     if not items:
         return []
     endpoints = [e for e in WebhookEndpoint.objects.filter(is_active=True) if event_type in (e.event_types or [])]
+    if endpoints:
+        # The summary names each ticket's team: one query for the batch (none for teams already loaded).
+        prefetch_related_objects([ticket for ticket, _ in items if ticket is not None], "team")
     rows = []
     for ticket, payload in items:
         for endpoint in endpoints:
@@ -270,16 +273,17 @@ def webhook_emit_many(*, event_type: str, items: list[tuple[Ticket | None, dict[
                 restricted=ticket is not None and ticket.restricted,
             )
             rows.append(
-                notification_enqueue_raw(
-                    channel=NotificationChannel.WEBHOOK,
-                    kind=NotificationKind.for_webhook(event_type),
-                    subject=f"{WebhookEventType(event_type).label}: {ticket.reference if ticket else ''}".strip(),
-                    to_address=endpoint.url[:254],
-                    ticket=ticket,
-                    data={"endpoint_id": endpoint.pk, "delivery_id": delivery_id, "payload": envelope},
-                )
+                {
+                    "channel": NotificationChannel.WEBHOOK,
+                    "kind": NotificationKind.for_webhook(event_type),
+                    "subject": f"{WebhookEventType(event_type).label}: {ticket.reference if ticket else ''}".strip(),
+                    "to_address": endpoint.url[:254],
+                    "ticket": ticket,
+                    "data": {"endpoint_id": endpoint.pk, "delivery_id": delivery_id, "payload": envelope},
+                }
             )
-    return rows
+    # One INSERT for the batch, not one per ticket and endpoint.
+    return notifications_enqueue_raw(rows)
 
 
 def _slack_text(envelope: dict[str, Any]) -> str:

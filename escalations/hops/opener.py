@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import router
 
 from escalations import events
 from escalations.bulk import _events_record_bulk, _insert_many, _Notice, _notify_bulk, _quiet_until, _team_people
@@ -151,16 +152,24 @@ def escalation_hops_open(*, hops: Sequence[HopSpec], now: datetime) -> list[Esca
     live = _supersede(list(hops), now)
     if not live:
         return []
-    _insert_many(Escalation, [_row(hop, now) for hop in live], ignore_conflicts=True)
-    opened = {
-        (esc.ticket_id, esc.level): esc
-        for esc in Escalation.objects.filter(
-            ticket_id__in={hop.ticket.pk for hop in live}, status=EscalationStatus.OPEN, created_at=now
-        ).select_related("to_team")
-    }
-    for hop in live:
-        if hop.key not in opened:
+    rows = [_row(hop, now) for hop in live]
+    # The rows the constraint let in come back from the INSERT itself (no second read).
+    inserted = _insert_many(Escalation, rows, ignore_conflicts=True, returning=("id", "ticket_id", "level")) or []
+    ids = {(ticket_id, level): pk for pk, ticket_id, level in inserted}
+    alias = router.db_for_write(Escalation)
+    # As the database holds them: what ``_row`` gave, the model's defaults for the rest (positional ``from_db`` is
+    # Django's fast path for building instances).
+    fields = [(f.attname, f.get_default()) for f in Escalation._meta.concrete_fields]
+    attnames = [name for name, _ in fields]
+    opened = {}
+    for hop, row in zip(live, rows, strict=True):
+        if hop.key not in ids:
             hop.lost = "duplicate"
+            continue
+        row["id"] = ids[hop.key]
+        escalation = Escalation.from_db(alias, attnames, [row.get(name, default) for name, default in fields])
+        escalation.to_team = hop.to_team
+        opened[hop.key] = escalation
     _restore([hop for hop in live if hop.lost])
     pairs = [(hop, opened[hop.key]) for hop in live if not hop.lost]
     for hop, escalation in pairs:
@@ -168,9 +177,11 @@ def escalation_hops_open(*, hops: Sequence[HopSpec], now: datetime) -> list[Esca
         escalation.previous = hop.previous
         escalation.requested_by = hop.requested_by
     _ticket_effects(pairs, now)
-    _events(pairs, now)
+    # The customer's words for each hop, worked out once: the timeline and the email say the same.
+    words = {esc.pk: _customer_words(esc) for hop, esc in pairs if hop.tell_customer}
+    _events(pairs, words, now)
     _risk_outcomes(pairs, now)
-    _notifications(pairs, now)
+    _notifications(pairs, words, now)
     return [escalation for _, escalation in pairs]
 
 
@@ -212,14 +223,13 @@ def _customer_words(escalation: Escalation) -> str:
     return _customer_words_for_new_hop(escalation)
 
 
-def _events(pairs: list[tuple[HopSpec, Escalation]], now: datetime) -> None:
+def _events(pairs: list[tuple[HopSpec, Escalation]], words: dict[int, str], now: datetime) -> None:
     """Each hop's timeline rows (``events.escalation_opened_events``) in one INSERT, then one ``ticket.escalated``
     webhook per hop."""
     rows = []
     for hop, esc in pairs:
-        words = _customer_words(esc) if hop.tell_customer else ""
         rows += events.escalation_opened_events(
-            ticket=hop.ticket, actor=hop.actor, escalation=esc, customer_words=words, now=now
+            ticket=hop.ticket, actor=hop.actor, escalation=esc, customer_words=words.get(esc.pk, ""), now=now
         )
     _events_record_bulk(rows)
     webhook_emit_many(
@@ -228,17 +238,30 @@ def _events(pairs: list[tuple[HopSpec, Escalation]], now: datetime) -> None:
     )
 
 
-def _receivers(hop: HopSpec, escalation: Escalation, people: dict) -> list[User]:
-    members = people.get(escalation.to_team_id, [])
-    level = hop.level
-    if level is not None and (level.notify_leads_only or not level.notify_team):
-        recipients = [user for user, lead in members if lead]
-    else:
-        recipients = [user for user, _ in members]
-    if escalation.escalation_type == EscalationType.EMERGENCY:
-        # Every tier-3 manager on call, by every channel, at once.
-        recipients += managers_on_call()
-    return recipients
+class _Receivers:
+    """Who hears of a hop (``__call__``): the receiving team (leads only when the level says so, or when it says
+    not to page the team: someone must always learn of a hop), and every manager on call for an emergency. Worked
+    out once per team and rule, and the managers on call once, for a whole batch."""
+
+    def __init__(self, people: dict) -> None:
+        self.people = people
+        self.chosen: dict[tuple[int | None, bool], list[User]] = {}
+        self.managers: list[User] | None = None
+
+    def __call__(self, hop: HopSpec, escalation: Escalation) -> list[User]:
+        level = hop.level
+        leads_only = level is not None and (level.notify_leads_only or not level.notify_team)
+        key = (escalation.to_team_id, leads_only)
+        if key not in self.chosen:
+            members = self.people.get(escalation.to_team_id, [])
+            self.chosen[key] = [user for user, lead in members if lead or not leads_only]
+        recipients = list(self.chosen[key])
+        if escalation.escalation_type == EscalationType.EMERGENCY:
+            # Every tier-3 manager on call, by every channel, at once.
+            if self.managers is None:
+                self.managers = list(managers_on_call())
+            recipients += self.managers
+        return recipients
 
 
 def hop_notice_kind(escalation: Escalation) -> NotificationKind:
@@ -247,11 +270,11 @@ def hop_notice_kind(escalation: Escalation) -> NotificationKind:
     )
 
 
-def _notifications(pairs: list[tuple[HopSpec, Escalation]], now: datetime) -> None:
-    """Queue who hears of each hop (``_receivers``, or only the person on call for an emergency to a team with a
+def _notifications(pairs: list[tuple[HopSpec, Escalation]], words: dict[int, str], now: datetime) -> None:
+    """Queue who hears of each hop (``_Receivers``, or only the person on call for an emergency to a team with a
     rota) and the customer's words; email waits for the team's working hours unless the hop is urgent."""
     team_ids = {esc.to_team_id for _, esc in pairs if esc.to_team_id is not None}
-    people = _team_people(team_ids)
+    receivers = _Receivers(_team_people(team_ids))
     working = teams_next_working_moment(team_ids=team_ids, now=now)
     customers = User.objects.in_bulk({hop.ticket.customer_id for hop, _ in pairs if hop.tell_customer})
     # An emergency to a team with a rota pages the person on call first; the sweep pages the rest in stages.
@@ -268,7 +291,7 @@ def _notifications(pairs: list[tuple[HopSpec, Escalation]], now: datetime) -> No
         notices.append(
             _Notice(
                 ticket=ticket,
-                recipients=[paged] if paged is not None else _receivers(hop, esc, people),
+                recipients=[paged] if paged is not None else receivers(hop, esc),
                 kind=hop_notice_kind(esc),
                 subject=f"[{ticket.reference}] {'You are on call. ' if paged else ''}{hop.headline}: {esc.to_team.name if esc.to_team else 'no team'} (level {esc.level}): {ticket.subject}",
                 body=(
@@ -291,7 +314,7 @@ def _notifications(pairs: list[tuple[HopSpec, Escalation]], now: datetime) -> No
                     recipients=[customer],
                     kind=NotificationKind.CUSTOMER_ESCALATED,
                     subject=f"[{ticket.reference}] An update on your request",
-                    body=f"Hello {customer.display_name},\n\n{_customer_words(esc)}",
+                    body=f"Hello {customer.display_name},\n\n{words[esc.pk]}",
                     not_before=None,
                 )
             )

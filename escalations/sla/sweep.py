@@ -2,11 +2,14 @@
 escalations left unaccepted. It reads each clock through the same rules as the live engine
 (``escalations.sla.clock``, with the policies and history rows of ``escalations.sla.engine``).
 
-``sla_sweep(now=...)`` takes clocks with ``next_check_at <= now`` in batches, locked with
-``select_for_update(skip_locked=True)`` (clocks and their tickets, so a ticket being changed right now is left for the
-next sweep). Each batch is a constant number of queries: the history rows are inserted with ``ignore_conflicts``
-under the unique (clock, kind) constraint and read back by batch id, so only the sweep that actually wrote a warning
-or breach notifies or escalates: two sweeps, a rerun or a redelivered task all produce each exactly once. A breach is
+``sla_sweep(now=...)`` first asks, in one query, whether anything is due (an idle sweep is that query and takes no
+lock). It takes clocks with ``next_check_at <= now`` in batches, locked with ``select_for_update(skip_locked=True)``
+(clocks and their tickets, so a ticket being changed right now is left for the next sweep). Each batch is a constant
+number of queries, and every table it writes gets one set-based INSERT per batch (``escalations.bulk``; on SQLite
+as few as its variable limit allows): the history
+rows are inserted with ``ignore_conflicts`` under the unique (clock, kind) constraint, stamped with the batch id, and
+only the rows the INSERT actually wrote come back (``RETURNING``), so only the sweep that actually wrote a warning or
+breach notifies or escalates: two sweeps, a rerun or a redelivered task all produce each exactly once. A breach is
 recorded at the true deadline, not at the moment the sweep noticed it.
 """
 
@@ -19,7 +22,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import F
 
 from escalations.bulk import _events_record_bulk, _insert_many, _Notice, _notify_bulk, _quiet_until, _team_people
@@ -34,6 +37,7 @@ from escalations.hops import (
 from escalations.models import (
     ClockTarget,
     EscalationStatus,
+    OnCallPage,
     SLAClock,
     SLAEvent,
     SLAEventKind,
@@ -70,8 +74,7 @@ def sla_sweep(*, now: datetime, batch_size: int = 500) -> SweepResult:
     unaccepted and the next on-call stage (backup, then everyone) of pages nobody answered. Each batch is one transaction with a bounded number of queries. Idempotent: rerunning finds
     nothing to do; exactly-once is enforced by unique constraints."""
     result = SweepResult()
-    # A plain indexed probe first: an idle sweep takes no lock (on SQLite a write transaction would).
-    due = SLAClock.objects.filter(next_check_at__lte=now).exists()
+    due, unacknowledged, oncall = _due_now(now=now)
     while due:
         with transaction.atomic():
             clocks = list(
@@ -89,11 +92,37 @@ def sla_sweep(*, now: datetime, batch_size: int = 500) -> SweepResult:
         result.clocks += len(clocks)
         if len(clocks) < batch_size:
             break
-    result.paged = sla_page_unacknowledged(now=now, batch_size=batch_size)
-    result.oncall_paged = escalation_oncall_pages_advance(now=now, batch_size=batch_size)
+    # Escalating can make hops due at once (a level with no time to accept): after any clock work the paging parts
+    # probe again themselves.
+    if unacknowledged or result.clocks:
+        result.paged = sla_page_unacknowledged(now=now, batch_size=batch_size)
+    if oncall or result.clocks:
+        result.oncall_paged = escalation_oncall_pages_advance(now=now, batch_size=batch_size)
     if result.clocks or result.paged or result.oncall_paged:
         logger.info("sla sweep at %s: %s", now.isoformat(), result.as_dict())
     return result
+
+
+def _due_now(*, now: datetime) -> tuple[bool, bool, bool]:
+    """Whether any clock, unacknowledged hop or on-call stage is due, in one round trip of plain indexed probes
+    (``SELECT EXISTS(…), EXISTS(…), EXISTS(…)``): an idle sweep is this one query and takes no lock (on SQLite a
+    write transaction would). The probes are the very querysets the three parts take their batches from."""
+    probes = [
+        SLAClock.objects.filter(next_check_at__lte=now),
+        escalations_unacknowledged_due(now=now),
+        OnCallPage.objects.filter(next_due_at__lte=now),
+    ]
+    parts, params = [], []
+    for probe in probes:
+        query = probe.order_by().values("pk")[:1].query
+        sql, args = query.get_compiler(using=probe.db).as_sql()
+        parts.append(f"EXISTS({sql})")
+        params.extend(args)
+    connection = connections[probes[0].db]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        row = cursor.fetchone()
+    return bool(row[0]), bool(row[1]), bool(row[2])
 
 
 def _attach_policies(clocks: list[SLAClock]) -> None:
@@ -138,8 +167,8 @@ def _sweep_batch(clocks: list[SLAClock], *, now: datetime, result: SweepResult) 
     claims = _sweep_claims(clocks, now=now)
     for claim in claims:
         claim.batch = token
-    _insert_many(SLAEvent, claims, ignore_conflicts=True)
-    won = set(SLAEvent.objects.filter(batch=token).values_list("clock_id", "kind"))
+    # Only the rows this INSERT wrote come back: a claim another sweep (or an earlier run) holds is not ours.
+    won = set(_insert_many(SLAEvent, claims, ignore_conflicts=True, returning=("clock_id", "kind")) or [])
 
     claimed: dict[int, set[str]] = defaultdict(set)
     for claim in claims:

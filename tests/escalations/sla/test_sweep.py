@@ -14,7 +14,14 @@ from django.core.management import call_command
 from escalations.models import Escalation, SLAEvent, TeamCalendar
 from escalations.sla.sweep import sla_sweep
 from helpdesk import services
-from helpdesk.models import Notification, TicketEvent
+from helpdesk.models import (
+    Notification,
+    NotificationChannel,
+    NotificationKind,
+    TicketEvent,
+    WebhookEndpoint,
+    WebhookEventType,
+)
 from tests.escalations.sla.conftest import clocks_of
 
 LONDON = ZoneInfo("Europe/London")
@@ -184,12 +191,19 @@ def test_a_second_breach_climbs_one_more_level(setup, make_ticket, customer, tea
     assert clocks_of(ticket)["resolution"].escalation_level == 2
 
 
-def test_idle_sweep_is_a_handful_of_queries(setup, make_ticket, customer, django_assert_max_num_queries):
+def test_idle_sweep_is_one_query(setup, make_ticket, customer, django_assert_num_queries):
+    # given: clocks, an open hop and its on-call stage, none of them due yet
     for hour in (10, 11, 12):
         new_ticket(make_ticket, customer, london(2026, 11, 23, hour))
-    with django_assert_max_num_queries(4):
-        result = sla_sweep(now=london(2026, 11, 23, 10, 30))
-    assert result.clocks == 0
+    sla_sweep(now=london(2026, 11, 23, 11, 30))
+    assert Escalation.objects.filter(status="open").exists()
+    # when: the sweep runs before anything else is due
+    with django_assert_num_queries(1):
+        result = sla_sweep(now=london(2026, 11, 23, 11, 31))
+    # then: one probe, nothing done
+    assert result.as_dict() == {
+        "warned": 0, "breached": 0, "escalated": 0, "paged": 0, "oncall_paged": 0, "batches": 0, "clocks": 0,
+    }  # fmt: skip
 
 
 def test_batch_queries_do_not_grow_with_tickets(setup, make_ticket, customer, django_assert_max_num_queries):
@@ -198,6 +212,26 @@ def test_batch_queries_do_not_grow_with_tickets(setup, make_ticket, customer, dj
     with django_assert_max_num_queries(40):
         result = sla_sweep(now=london(2026, 11, 23, 15))
     assert result.escalated == 30
+
+
+def test_webhook_deliveries_are_one_insert_per_batch(setup, make_ticket, customer, django_assert_max_num_queries):
+    # given an endpoint subscribed to breaches and escalations, and 20 tickets about to breach
+    WebhookEndpoint.objects.create(
+        name="CRM",
+        url="https://crm.example.test/hook",
+        secret="s" * 32,
+        event_types=[WebhookEventType.SLA_BREACHED, WebhookEventType.TICKET_ESCALATED],
+    )
+    for minute in range(0, 40, 2):
+        new_ticket(make_ticket, customer, london(2026, 11, 23, 10, minute))
+    # when the sweep escalates them: within the same bound as without an endpoint (not two INSERTs per ticket)
+    with django_assert_max_num_queries(40):
+        result = sla_sweep(now=london(2026, 11, 23, 15))
+    # then each breach and each hop has its delivery
+    assert result.escalated == 20
+    rows = Notification.objects.filter(channel=NotificationChannel.WEBHOOK, status="pending")
+    assert rows.filter(kind=NotificationKind.for_webhook(WebhookEventType.SLA_BREACHED)).count() == 20
+    assert rows.filter(kind=NotificationKind.for_webhook(WebhookEventType.TICKET_ESCALATED)).count() == 20
 
 
 def test_management_command_drives_time(setup, make_ticket, customer):
