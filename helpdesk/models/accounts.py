@@ -45,6 +45,12 @@ class Plan(models.Model):
         help_text="Days after a request is resolved during which the customer's reply reopens it, even once it is "
         "closed; after that the customer opens a new request.",
     )
+    retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Days after a ticket is closed before the retention sweep anonymises its personal data (subject, "
+        "messages, attachments, survey comments, call notes). Empty: kept until the customer asks for erasure.",
+    )
 
     class Meta:
         ordering = ["rank", "name"]
