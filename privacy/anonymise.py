@@ -1,7 +1,9 @@
 """The one place that rewrites stored rows to remove a person's data.
 
-The ticket timeline (``TicketEvent``) and the audit trail (``AuditEvent``) are append-only through ``save()``; an
-erasure or a retention sweep is the single sanctioned exception, done here with queryset ``update()`` calls only.
+The ticket timeline (``TicketEvent``) and the audit trail (``AuditEvent``) are append-only: their ``save()`` (and the
+timeline's own queryset ``update()``/``delete()``) refuse to rewrite a row. An erasure or a retention sweep is the
+single sanctioned exception, and this module is its only home: ``_rows`` reaches any model through a plain Django
+``QuerySet``, bypassing those guards, and only ``update()`` is called on it (no ``save()``, no signal, no new event).
 What changes is text (replaced by ``TOMBSTONE`` or redacted) and contact details (emptied); what stays is every key,
 kind, status, timestamp, number and foreign key, so the tickets keep their shape and every SLA, escalation, CSAT and
 compensation statistic is unchanged.
@@ -73,6 +75,12 @@ class Redactor:
         return value
 
 
+def _rows(model: type[models.Model]) -> models.QuerySet:
+    """A plain queryset over ``model``: the append-only guards of the timeline's own queryset do not apply. Used for
+    the anonymising ``update()`` calls of this module and nowhere else."""
+    return models.QuerySet(model=model)
+
+
 def _rows_scrub(queryset: models.QuerySet, holding: Holding, redactor: Redactor) -> int:
     """Apply one holding to the rows of ``queryset``: set-based updates for tombstones and blanks, then a per-row
     update of the columns where an identifier still appears. Returns the rows touched."""
@@ -83,7 +91,7 @@ def _rows_scrub(queryset: models.QuerySet, holding: Holding, redactor: Redactor)
     pks = list(queryset.values_list("pk", flat=True))
     if not pks:
         return 0
-    rows = model._default_manager.filter(pk__in=pks)
+    rows = _rows(model).filter(pk__in=pks)
     for name in holding.tombstone:
         rows.exclude(**{name: ""}).exclude(**{name: TOMBSTONE}).update(**{name: TOMBSTONE})
     if holding.blank:
@@ -103,7 +111,7 @@ def _rows_scrub(queryset: models.QuerySet, holding: Holding, redactor: Redactor)
                 if new != values[name]:
                     changes[name] = new
             if changes:
-                model._default_manager.filter(pk=values["pk"]).update(**changes)
+                _rows(model).filter(pk=values["pk"]).update(**changes)
     return len(pks)
 
 
@@ -185,7 +193,7 @@ def _audit_redact(*, user: User, redactor: Redactor) -> None:
         if actor_label and redactor.text(actor_label) != actor_label:
             changes["actor_label"] = label
         if changes:
-            AuditEvent.objects.filter(pk=pk).update(**changes)
+            _rows(AuditEvent).filter(pk=pk).update(**changes)
     if redactor.pattern is None:
         return
     # Refused sign-ins name the username they tried (no actor, no target).
@@ -193,7 +201,7 @@ def _audit_redact(*, user: User, redactor: Redactor) -> None:
         if not word:
             continue
         for pk, detail in AuditEvent.objects.filter(detail__icontains=word).values_list("pk", "detail"):
-            AuditEvent.objects.filter(pk=pk).update(detail=redactor.json(detail))
+            _rows(AuditEvent).filter(pk=pk).update(detail=redactor.json(detail))
 
 
 def _admin_log_redact(*, model: type[models.Model], pks: Sequence[int], redactor: Redactor, replace_repr=False) -> None:
