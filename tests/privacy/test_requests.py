@@ -3,6 +3,8 @@ words, a compliance escalation's screen carries the request out, and every model
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.apps import apps
 
@@ -30,7 +32,9 @@ def test_a_new_model_with_a_key_to_a_ticket_is_reported_until_classified(monkeyp
 
 def test_the_requester_cannot_approve_their_own_request(customer, manager, admin_user):
     request = data_request_create(actor=manager, customer=customer, kind=RequestKind.ERASURE)
-    with pytest.raises(NotAllowed, match="You cannot approve or reject your own request; a second person must decide."):
+    with pytest.raises(
+        NotAllowed, match=re.escape("You cannot approve or reject your own request; a second person must decide.")
+    ):
         data_request_decide(request=request, actor=manager, approve=True)
     request.refresh_from_db()
     assert request.status == RequestStatus.PENDING
@@ -57,16 +61,16 @@ def test_a_decision_is_taken_once(customer, manager, admin_user, second_admin):
 
 
 def test_bad_input_is_refused_with_clear_words(customer, agent, manager, admin_user):
-    with pytest.raises(Invalid, match="Unknown request kind 'delete': choose export or erasure."):
+    with pytest.raises(Invalid, match=re.escape("Unknown request kind 'delete': choose export or erasure.")):
         data_request_create(actor=manager, customer=customer, kind="delete")
-    with pytest.raises(Invalid, match="Data requests are about a customer account, not a staff member."):
+    with pytest.raises(Invalid, match=re.escape("Data requests are about a customer account, not a staff member.")):
         data_request_create(actor=manager, customer=agent, kind=RequestKind.EXPORT)
     with pytest.raises(NotAllowed, match="Only managers, administrators and the handlers of a compliance escalation"):
         data_request_create(actor=agent, customer=customer, kind=RequestKind.EXPORT)
     request = data_request_create(actor=manager, customer=customer, kind=RequestKind.EXPORT)
     with pytest.raises(Conflict, match="already waiting for approval"):
         data_request_create(actor=admin_user, customer=customer, kind=RequestKind.EXPORT)
-    with pytest.raises(Invalid, match="Say why the request is rejected."):
+    with pytest.raises(Invalid, match=re.escape("Say why the request is rejected.")):
         data_request_decide(request=request, actor=admin_user, approve=False, note="  ")
     assert DataRequest.objects.count() == 1
 
@@ -124,7 +128,9 @@ def test_the_escalation_screen_offers_nothing_on_other_types(
 
 def test_a_non_compliance_escalation_cannot_carry_a_request(customer, agent, manager, make_ticket, escalate, config):
     escalation = escalate(make_ticket(customer, category="outage"), agent, escalation_type="technical")
-    with pytest.raises(Invalid, match="Only a compliance escalation can carry out a data-protection request."):
+    with pytest.raises(
+        Invalid, match=re.escape("Only a compliance escalation can carry out a data-protection request.")
+    ):
         data_request_create(actor=manager, customer=customer, kind=RequestKind.EXPORT, escalation=escalation)
 
 
