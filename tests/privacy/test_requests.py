@@ -162,3 +162,14 @@ def test_bad_urls_and_roles_are_refused_not_500(customer, agent, manager, client
     assert client.get(f"/privacy/customers/{customer.pk}/").status_code == 403
     client.force_login(customer)
     assert client.get("/privacy/requests/").status_code == 403
+
+
+def test_the_workspace_links_managers_to_the_customers_data_protection_page(
+    customer, agent, manager, make_ticket, client
+):
+    ticket = make_ticket(customer)
+    client.force_login(manager)
+    page = client.get(f"/tickets/{ticket.reference}/").content.decode()
+    assert f'href="/privacy/customers/{customer.pk}/"' in page
+    client.force_login(agent)
+    assert "/privacy/customers/" not in client.get(f"/tickets/{ticket.reference}/").content.decode()
