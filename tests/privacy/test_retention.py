@@ -19,9 +19,10 @@ from privacy.retention import retention_sweep
 
 
 @pytest.fixture
-def closed_tickets(customer, customer2, agent, make_ticket, plans):
+def closed_tickets(customer, customer2, agent, make_ticket, plans, settings):
     """7 closed tickets of an Enterprise customer (retention 30 days), 1 open one, and 2 closed Basic tickets
-    (no retention period)."""
+    (no retention period); all of one shape (no survey sampled)."""
+    settings.FEEDBACK_SURVEY_SAMPLE_RATE = 0
     plans["enterprise"].retention_days = 30
     plans["enterprise"].save()
 
@@ -129,3 +130,22 @@ def test_the_beat_schedule_runs_the_sweep_task(settings, closed_tickets):
     assert retention_sweep_task(at)["tickets"] == 7
     assert retention_sweep_task(at)["tickets"] == 0
     assert timezone.is_aware(due[0].closed_at)
+
+
+def test_a_batch_costs_the_same_statements_whatever_its_size(closed_tickets):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from privacy.retention import retention_batch
+
+    due, _, _ = closed_tickets
+    now = max(t.closed_at for t in due) + timedelta(days=31)
+    assert retention_batch(now=now, batch_size=1) == (1, 0)  # warms the content-type cache
+    with CaptureQueriesContext(connection) as two:
+        assert retention_batch(now=now, batch_size=2) == (2, 0)
+    with CaptureQueriesContext(connection) as four:
+        assert retention_batch(now=now, batch_size=4) == (4, 0)
+    assert len(two) == len(four)
+    with CaptureQueriesContext(connection) as idle:
+        assert retention_batch(now=now, batch_size=4) == (0, 0)
+    assert len(idle) <= 4  # the plans, the due rows, and the savepoint around them
