@@ -1,8 +1,9 @@
 """Data-protection requests: ask, approve (a second person), carry out (export or erasure), download once.
 
-The four-eyes rule is the one the escalations' compensation approvals use: nobody decides their own request, and
-the decision is one conditional UPDATE, so two approvers racing decide it once. It is not a ``CompensationRequest``
-(that is money against tier limits); approvers here are managers and administrators.
+The four-eyes rule is the escalations' one (``escalations.approvals.approval_require_second_person``, which the
+compensation approvals call too): nobody decides their own request; the decision is one conditional UPDATE, so two
+approvers racing decide it once. The request is not a ``CompensationRequest`` (that is money against tier limits);
+approvers here are managers and administrators.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from escalations.approvals import approval_require_second_person
 from escalations.models import Escalation, EscalationType
 from escalations.services import escalation_can_handle
 from helpdesk import audit
@@ -85,8 +87,12 @@ def data_request_decide(
     now = now or timezone.now()
     if not actor.is_manager:
         raise NotAllowed("Only a manager or an administrator may approve a data-protection request.")
-    if request.requested_by_id == actor.pk:
-        raise NotAllowed("You cannot approve or reject your own request; a second person must decide.")
+    approval_require_second_person(
+        requested_by_id=request.requested_by_id,
+        actor=actor,
+        what="data-protection request",
+        who="another manager or administrator",
+    )
     if not approve and not (note or "").strip():
         raise Invalid("Say why the request is rejected.", extra={"field": "note"})
     status = RequestStatus.RUNNING if approve else RequestStatus.REJECTED

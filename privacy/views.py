@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -107,8 +108,8 @@ def data_request_decide_view(request: AuthenticatedHttpRequest, pk: int) -> Http
             approve=form.cleaned_data["decision"] == "approve",
             note=form.cleaned_data["note"],
         )
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
+    except (ApplicationError, PermissionDenied) as exc:
+        messages.error(request, str(exc))
         return redirect(back)
     messages.success(request, f"Request #{decided.pk}: {decided.get_status_display()}.")
     return redirect(back)

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.apps import apps
+from django.core.exceptions import PermissionDenied
 
 from helpdesk.errors import Conflict, Invalid, NotAllowed
 from helpdesk.models import AuditAction, AuditEvent, Ticket
@@ -33,7 +34,10 @@ def test_a_new_model_with_a_key_to_a_ticket_is_reported_until_classified(monkeyp
 def test_the_requester_cannot_approve_their_own_request(customer, manager, admin_user):
     request = data_request_create(actor=manager, customer=customer, kind=RequestKind.ERASURE)
     with pytest.raises(
-        NotAllowed, match=re.escape("You cannot approve or reject your own request; a second person must decide.")
+        PermissionDenied,
+        match=re.escape(
+            "You cannot approve or reject your own data-protection request; another manager or administrator must decide."
+        ),
     ):
         data_request_decide(request=request, actor=manager, approve=True)
     request.refresh_from_db()
@@ -144,7 +148,10 @@ def test_admins_use_the_customer_screen(customer, manager, admin_user, client):
     request = DataRequest.objects.get()
     # the admin cannot approve their own; the screen says so and the service refuses
     response = client.post(f"/privacy/requests/{request.pk}/decide/", {"decision": "approve"}, follow=True)
-    assert "You cannot approve or reject your own request; a second person must decide." in response.content.decode()
+    assert (
+        "You cannot approve or reject your own data-protection request; another manager or administrator must decide."
+        in response.content.decode()
+    )
     client.force_login(manager)
     client.post(f"/privacy/requests/{request.pk}/decide/", {"decision": "approve"})
     request.refresh_from_db()
