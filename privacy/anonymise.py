@@ -179,9 +179,10 @@ def person_anonymise(*, user: User, identifiers: Iterable[str]) -> None:
 
 
 def _audit_redact(*, user: User, redactor: Redactor) -> None:
-    """The audit trail keeps its rows (who did what, when) with the person's name pseudonymised: actor label and
-    details about their account lose the identifiers."""
+    """The audit trail keeps its rows (who did what, when) with the person pseudonymised: actor label and details
+    about their account lose the identifiers, and their own rows (sign-ins) lose the address they came from."""
     label = f"erased-{user.pk}"
+    _rows(AuditEvent).filter(actor=user).update(ip_address=None)
     rows = AuditEvent.objects.filter(
         Q(actor=user) | Q(target_type="user", target_id=str(user.pk)) | Q(actor_label__iexact=user.username)
     )

@@ -29,7 +29,7 @@ from django.core.files.storage import storages
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q
 
-from helpdesk.models import Attachment, Ticket, User
+from helpdesk.models import Attachment, AuditEvent, Ticket, User
 from privacy.registry import holding_models
 
 FORMAT_VERSION = 1
@@ -92,6 +92,11 @@ def archive_build(*, customer: User, request_id: int, now: datetime) -> tuple[st
                 archive.writestr(name, serializers.serialize("json", rows, indent=2))
                 names.append(name)
                 counts[model._meta.label] = rows.count()
+            # Their own account events (sign-ins, refused sign-ins): when and from which address.
+            own = AuditEvent.objects.filter(actor=customer).order_by("pk")
+            archive.writestr("data/helpdesk.AuditEvent.json", serializers.serialize("json", own, indent=2))
+            names.append("data/helpdesk.AuditEvent.json")
+            counts["helpdesk.AuditEvent"] = own.count()
             for attachment in Attachment.objects.filter(ticket_id__in=ticket_ids).exclude(file="").order_by("pk"):
                 try:
                     with attachment.file.open("rb") as source:

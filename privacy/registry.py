@@ -80,8 +80,8 @@ NOT_PERSONAL: dict[str, str] = {
     "admin.LogEntry": "Django admin's change log about staff actions; its rows about the customer's account are "
     "redacted by the erasure (privacy.anonymise), but it is not part of the customer's export.",
     "helpdesk.TeamMembership": "staff team membership",
-    "helpdesk.AuditEvent": "the account-level audit trail; the customer's name is pseudonymised in it on erasure "
-    "(privacy.anonymise), the rows stay as evidence of what was done",
+    "helpdesk.AuditEvent": "the account-level audit trail; the customer's own rows (sign-ins) are exported, and on "
+    "erasure their name and addresses are removed from it (privacy.anonymise); the rows stay as evidence",
     "helpdesk.TicketPresence": "which staff member has a ticket open right now; no customer data",
     "escalations.SLAClock": "the ticket's service timings, kept so that SLA statistics do not change",
     "escalations.SLAEvent": "system SLA events (warnings, breaches) with no free text about the customer",

@@ -138,3 +138,28 @@ def test_an_erased_attachment_answers_no_longer_available(planted, manager, admi
     client.force_login(manager)
     response = client.get(f"/attachments/{attachment.pk}/")
     assert response.status_code == 404
+
+
+def test_the_customers_sign_ins_are_exported_and_lose_their_address_on_erasure(planted, manager, admin_user):
+    import io
+    import json
+    import zipfile
+
+    from helpdesk import audit
+    from privacy.services import data_export_download
+
+    audit.record(AuditAction.SIGN_IN, actor=planted.customer, detail={"method": "password"})
+    AuditEvent.objects.filter(actor=planted.customer).update(ip_address="203.0.113.7")
+    request = data_request_create(actor=manager, customer=planted.customer, kind=RequestKind.EXPORT)
+    request = data_request_decide(request=request, actor=admin_user, approve=True)
+    archive = zipfile.ZipFile(io.BytesIO(data_export_download(request=request, actor=manager).read()))
+    rows = json.loads(archive.read("data/helpdesk.AuditEvent.json"))
+    assert [(r["fields"]["action"], r["fields"]["ip_address"]) for r in rows] == [("sign_in", "203.0.113.7")]
+
+    erase(planted.customer, asked_by=manager, approved_by=admin_user)
+    row = AuditEvent.objects.get(action=AuditAction.SIGN_IN)
+    assert (row.actor_id, row.ip_address, row.actor_label) == (
+        planted.customer.pk,
+        None,
+        f"erased-{planted.customer.pk}",
+    )
