@@ -57,7 +57,7 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ("name", "code", "rank", "promise")
+    list_display = ("name", "code", "rank", "promise", "retention_days")
     search_fields = ("name", "code")
 
 

@@ -149,3 +149,19 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(closed_tickets):
     with CaptureQueriesContext(connection) as idle:
         assert retention_batch(now=now, batch_size=4) == (0, 0)
     assert len(idle) <= 4  # the plans, the due rows, and the savepoint around them
+
+
+def test_an_admin_sets_a_plans_retention_period(admin_user, plans, client):
+    client.force_login(admin_user)
+    plan = plans["basic"]
+    page = client.get(f"/admin/helpdesk/plan/{plan.pk}/change/")
+    assert 'name="retention_days"' in page.content.decode()
+    data = {"code": "basic", "name": "Basic", "rank": 1, "description": "", "promise": "", "reopen_window_days": 14}
+    response = client.post(f"/admin/helpdesk/plan/{plan.pk}/change/", {**data, "retention_days": "400"})
+    assert response.status_code == 302
+    plan.refresh_from_db()
+    assert plan.retention_days == 400
+    response = client.post(f"/admin/helpdesk/plan/{plan.pk}/change/", {**data, "retention_days": "0"})
+    assert (
+        response.status_code == 200 and "Ensure this value is greater than or equal to 1." in response.content.decode()
+    )
