@@ -88,10 +88,12 @@ def _rows_scrub(queryset: models.QuerySet, holding: Holding, redactor: Redactor)
     if holding.delete:
         deleted, _ = queryset.delete()
         return deleted
-    pks = list(queryset.values_list("pk", flat=True))
-    if not pks:
+    # A subquery, not a list of ids: an erasure of a long-standing customer touches more rows than SQLite takes
+    # parameters in one statement.
+    rows = _rows(model).filter(pk__in=queryset.values("pk"))
+    touched = rows.count()
+    if not touched:
         return 0
-    rows = _rows(model).filter(pk__in=pks)
     for name in holding.tombstone:
         rows.exclude(**{name: ""}).exclude(**{name: TOMBSTONE}).update(**{name: TOMBSTONE})
     if holding.blank:
@@ -99,7 +101,8 @@ def _rows_scrub(queryset: models.QuerySet, holding: Holding, redactor: Redactor)
     others = [name for name in text_fields(model) if name not in holding.tombstone and name not in holding.blank]
     columns = others + list(holding.json)
     if (others and redactor.pattern is not None) or holding.json:
-        for values in rows.values("pk", *columns).iterator():
+        # Read in full before writing: the updates below go to the table being read.
+        for values in list(rows.values("pk", *columns)):
             changes = {}
             for name in others:
                 if values[name]:
@@ -112,7 +115,7 @@ def _rows_scrub(queryset: models.QuerySet, holding: Holding, redactor: Redactor)
                     changes[name] = new
             if changes:
                 _rows(model).filter(pk=values["pk"]).update(**changes)
-    return len(pks)
+    return touched
 
 
 def _attachment_files_delete(ticket_ids: Sequence[int]) -> int:

@@ -82,8 +82,9 @@ def data_request_decide(
     *, request: DataRequest, actor: User, approve: bool, note: str = "", now: datetime | None = None
 ) -> DataRequest:
     """Approve (and carry out) or reject a pending request. Only a manager or administrator who did not ask for it
-    decides; a rejection needs a note. An approved erasure runs at once; an export runs at once when the customer
-    has at most ``PRIVACY_EXPORT_SYNC_MAX_TICKETS`` tickets, otherwise in a Celery task."""
+    decides; a rejection needs a note. An approved erasure runs at once, in the approval's transaction; an export is
+    built at once when the customer has at most ``PRIVACY_EXPORT_SYNC_MAX_TICKETS`` tickets, otherwise by a Celery
+    task queued on commit."""
     now = now or timezone.now()
     if not actor.is_manager:
         raise NotAllowed("Only a manager or an administrator may approve a data-protection request.")
@@ -109,12 +110,13 @@ def data_request_decide(
             target_type="data_request",
             detail={"kind": request.kind, "approved": approve, "requested_by": request.requested_by_id},
         )
+        if approve and request.kind == RequestKind.ERASURE:
+            # In the approval's transaction: an erasure that fails leaves the request pending, never half-done.
+            customer_erase(request=request, actor=actor, now=now)
     request.refresh_from_db()
-    if not approve:
+    if not approve or request.kind == RequestKind.ERASURE:
         return request
-    if request.kind == RequestKind.ERASURE:
-        customer_erase(request=request, actor=actor, now=now)
-    elif Ticket.objects.filter(customer_id=request.customer_id).count() <= settings.PRIVACY_EXPORT_SYNC_MAX_TICKETS:
+    if Ticket.objects.filter(customer_id=request.customer_id).count() <= settings.PRIVACY_EXPORT_SYNC_MAX_TICKETS:
         data_export_build(request_id=request.pk, now=now)
     else:
         from privacy.tasks import data_export_task

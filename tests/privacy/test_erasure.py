@@ -163,3 +163,22 @@ def test_the_customers_sign_ins_are_exported_and_lose_their_address_on_erasure(p
         None,
         f"erased-{planted.customer.pk}",
     )
+
+
+def test_an_erasure_that_fails_half_way_changes_nothing_and_stays_pending(planted, manager, admin_user, monkeypatch):
+    from privacy import services
+
+    def storage_dies(**kwargs):
+        raise OSError("storage unreachable")
+
+    monkeypatch.setattr(services, "person_anonymise", storage_dies)
+    request = data_request_create(actor=manager, customer=planted.customer, kind=RequestKind.ERASURE)
+    with pytest.raises(OSError, match="storage unreachable"):
+        data_request_decide(request=request, actor=admin_user, approve=True)
+    request.refresh_from_db()
+    assert request.status == RequestStatus.PENDING and request.decided_by is None
+    assert Ticket.objects.get(pk=planted.tickets[0].pk).subject.startswith(TAG)
+    assert not AuditEvent.objects.filter(action__in=[AuditAction.APPROVAL, AuditAction.ERASURE]).exists()
+    # approved again once the storage is back: done
+    monkeypatch.undo()
+    assert data_request_decide(request=request, actor=admin_user, approve=True).status == RequestStatus.DONE
