@@ -189,3 +189,28 @@ def second_admin(db):
     return User.objects.create_user(
         username="admin2", password="pw-admin2", role="admin", email="admin2@example.test", is_staff=True
     )
+
+
+@pytest.fixture
+def closed_tickets(customer, customer2, agent, make_ticket, plans, settings):
+    """7 closed tickets of an Enterprise customer (retention 30 days), 1 open one, and 2 closed Basic tickets
+    (no retention period); all of one shape (no survey sampled)."""
+    settings.FEEDBACK_SURVEY_SAMPLE_RATE = 0
+    plans["enterprise"].retention_days = 30
+    plans["enterprise"].save()
+
+    from helpdesk.models import Status
+    from helpdesk.services import ticket_change_status, ticket_reply
+
+    def closed(who, i):
+        ticket = make_ticket(who, subject=f"retained subject {i}", description=f"retained description {i}")
+        ticket_reply(ticket=ticket, author=who, body=f"retained message {i}")
+        ticket_change_status(ticket=ticket, actor=agent, status=Status.RESOLVED)
+        ticket_change_status(ticket=ticket, actor=agent, status=Status.CLOSED)
+        ticket.refresh_from_db()
+        return ticket
+
+    due = [closed(customer, i) for i in range(7)]
+    still_open = make_ticket(customer, subject="open subject", description="open description")
+    kept = [closed(customer2, 100 + i) for i in range(2)]
+    return due, still_open, kept
