@@ -9,10 +9,13 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from helpdesk import selectors, services
 from helpdesk.admin_services import ServiceOnlyAdmin, ViewOnlyAdmin, refusal_text
 from helpdesk.forms import TicketUpdateForm
+from helpdesk.mfa import mfa_remove
 from helpdesk.models import (
     ApiToken,
     Attachment,
@@ -25,6 +28,7 @@ from helpdesk.models import (
     Plan,
     Priority,
     ReplyTemplate,
+    SsoIdentity,
     Status,
     Team,
     TeamMembership,
@@ -38,8 +42,15 @@ from helpdesk.models import (
 from helpdesk.signin import AdminSignInForm
 from helpdesk.typing import AuthenticatedHttpRequest
 
-# The admin's login goes through the same lockout as /login/ and the API; this form only words its refusal.
+# The admin's login goes through the same lockout and second factor as /login/ and the API; this form adds the code
+# field and words its refusal.
 admin.site.login_form = AdminSignInForm
+
+# django-otp's own device admins show each secret and a QR code to scan it: an administrator could copy a colleague's
+# authenticator. Devices are managed only by their owner (profile page) and reset with the user action below.
+for _device_model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_device_model):
+        admin.site.unregister(_device_model)
 
 
 @admin.register(User)
@@ -53,6 +64,13 @@ class UserAdmin(BaseUserAdmin):
         ("Helpdesk", {"fields": ("role", "organization", "phone", "timezone", "is_available")}),
     )
     add_fieldsets = (*BaseUserAdmin.add_fieldsets, ("Helpdesk", {"fields": ("role", "organization", "email")}))
+    actions = ["reset_two_step"]
+
+    @admin.action(description="Reset two-step sign-in (lost phone): they set it up again at their next sign-in")
+    def reset_two_step(self, request, queryset):
+        for user in queryset:
+            mfa_remove(user=user, actor=request.user, admin_reset=True, request=request)
+        self.message_user(request, f"Two-step sign-in reset for {queryset.count()} user(s).")
 
 
 @admin.register(Plan)
@@ -300,10 +318,10 @@ class InboundMessageAdmin(admin.ModelAdmin):
 class ApiTokenAdmin(admin.ModelAdmin):
     """Tokens are created by their owner on the profile page; here an administrator can only see and revoke."""
 
-    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
-    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    list_display = ("name", "user", "prefix", "read_only", "created_at", "last_used_at", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter), "read_only")
     search_fields = ("name", "prefix", "user__username")
-    readonly_fields = ("user", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("user", "name", "prefix", "read_only", "created_at", "last_used_at", "revoked_at")
     exclude = ("digest",)
     actions = ["revoke"]
 
@@ -412,3 +430,17 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- single sign-on -----------------------------------------------------------------------------------------------
+
+
+@admin.register(SsoIdentity)
+class SsoIdentityAdmin(admin.ModelAdmin):
+    """Links an existing staff account to its person at the identity provider (issuer and ``sub``), which SSO
+    never does by email on its own; deleting the link stops that account's SSO sign-ins."""
+
+    list_display = ("user", "issuer", "subject", "created_at", "last_sign_in_at")
+    search_fields = ("user__username", "user__email", "subject")
+    raw_id_fields = ("user",)
+    readonly_fields = ("created_at", "last_sign_in_at")

@@ -20,17 +20,20 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Count, F
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from helpdesk import events
+from helpdesk import audit, events
 from helpdesk.attachments import attachment_validate
 from helpdesk.errors import Conflict
 from helpdesk.guards import status_guards_check
 from helpdesk.models import (
     OPEN_STATUSES,
+    STAFF_ROLES,
     AssignmentRule,
     Attachment,
+    AuditAction,
     Category,
     Channel,
     NotificationKind,
@@ -569,3 +572,52 @@ def ticket_presence_touch(*, ticket: Ticket, user: User) -> None:
     not a ticket change, so no event and no version bump. Atomic."""
     require_staff(user)
     TicketPresence.objects.update_or_create(ticket=ticket, user=user, defaults={"last_seen_at": timezone.now()})
+
+
+# --- staff roles and teams -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def staff_access_set(
+    *,
+    user: User,
+    role: str,
+    teams: Sequence[Team],
+    actor: User | None,
+    reason: str,
+    request: HttpRequest | None = None,
+) -> bool:
+    """Give a staff member exactly this role and these team memberships (a lead keeps the lead flag of a team they
+    stay in); Django admin access follows the administrator role. Only staff roles: nobody becomes a customer, and
+    a superuser's powers are never changed here. Records ``ROLE_CHANGED`` when anything changed; a repeat is a no-op.
+    Atomic. Returns whether anything changed."""
+    if role not in STAFF_ROLES:
+        raise ValidationError({"role": f"'{role}' is not a staff role."})
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    old_role = locked.role
+    old_team_ids = set(TeamMembership.objects.filter(user=locked).values_list("team_id", flat=True))
+    new_team_ids = {team.pk for team in teams}
+    is_staff = role == Role.ADMIN or locked.is_superuser
+    if old_role == role and old_team_ids == new_team_ids and locked.is_staff == is_staff:
+        return False
+    old_names = sorted(Team.objects.filter(pk__in=old_team_ids).values_list("name", flat=True))
+    User.objects.filter(pk=locked.pk).update(role=role, is_staff=is_staff)
+    user.role, user.is_staff = role, is_staff
+    TeamMembership.objects.filter(user=locked).exclude(team_id__in=new_team_ids).delete()
+    TeamMembership.objects.bulk_create(
+        [TeamMembership(team_id=team_id, user=locked) for team_id in sorted(new_team_ids - old_team_ids)]
+    )
+    audit.record(
+        AuditAction.ROLE_CHANGED,
+        actor=actor,
+        target=locked,
+        request=request,
+        detail={
+            "reason": reason,
+            "old_role": old_role,
+            "new_role": role,
+            "old_teams": old_names,
+            "new_teams": sorted(team.name for team in teams),
+        },
+    )
+    return True

@@ -135,11 +135,11 @@ class StaffSessionTimeoutMiddleware:
         if htmx:
             # A partial update must not swap the sign-in page into a fragment: send the whole page there, and come
             # back to the page the fragment was on.
-            return HttpResponseClientRedirect(_sign_in_url(htmx.current_url_abs_path))
-        return HttpResponseRedirect(_sign_in_url(request.get_full_path() if request.method == "GET" else None))
+            return HttpResponseClientRedirect(sign_in_url(htmx.current_url_abs_path))
+        return HttpResponseRedirect(sign_in_url(request.get_full_path() if request.method == "GET" else None))
 
 
-def _sign_in_url(next_path: str | None) -> str:
+def sign_in_url(next_path: str | None) -> str:
     login_url = resolve_url(settings.LOGIN_URL)
     if not next_path or urlsplit(next_path).path in {login_url, resolve_url("logout")}:
         return login_url

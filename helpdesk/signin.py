@@ -7,6 +7,10 @@ burst of guesses through any mix of entry points gets at most ``LOGIN_LOCKOUT_FA
 
 django-axes was tried and not adopted: its 8.3.1 release lists Django up to 6.0, and it records a failure only after
 the password check, so 15 parallel guesses on PostgreSQL all had their password checked (see README, Security).
+
+Two-step sign-in is part of the same ``authenticate`` call: a user with an authenticator app must pass
+``otp_token`` (a current code or an unused recovery code, helpdesk/mfa.py) with the password, and a wrong or
+missing code is one more failure in the same lockout count. Every refusal reads the same whichever factor was wrong.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth import get_user_model
+from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -23,6 +28,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from helpdesk.api.services import login_attempt_reserve, login_attempt_succeeded
+from helpdesk.mfa import MFA_VERIFIED_ATTR, mfa_second_factor
 
 # Set on the request by the backend when a sign-in was refused because the username is locked.
 LOCKED_UNTIL_ATTR = "login_locked_until"
@@ -32,7 +38,7 @@ class LockoutModelBackend(ModelBackend):
     """ModelBackend behind the per-username lockout. A locked username is refused without checking the password,
     whether or not the username exists, so the refusal reveals nothing about which usernames exist."""
 
-    def authenticate(self, request: HttpRequest | None, username=None, password=None, **kwargs):
+    def authenticate(self, request: HttpRequest | None, username=None, password=None, otp_token=None, **kwargs):
         if username is None:
             username = kwargs.get(get_user_model().USERNAME_FIELD)
         if username is None or password is None:
@@ -44,8 +50,15 @@ class LockoutModelBackend(ModelBackend):
             # authenticate() stops trying backends on PermissionDenied and sends user_login_failed.
             raise PermissionDenied("This username is locked after repeated failed sign-ins.")
         user = super().authenticate(request, username=username, password=password, **kwargs)
-        if user is not None:
-            login_attempt_succeeded(username=username)
+        if user is None:
+            return None
+        # The password was right; the second factor decides. A refusal here leaves the attempt counted as failed.
+        method = mfa_second_factor(user=user, code=otp_token, request=request)
+        if method is None:
+            return None
+        login_attempt_succeeded(username=username)
+        if method and request is not None:
+            setattr(request, MFA_VERIFIED_ATTR, method)
         return user
 
 
@@ -64,12 +77,44 @@ def lockout_message(locked_until: datetime, *, now: datetime | None = None) -> s
     return f"Too many failed sign-in attempts. Try again in {minutes} minute(s)."
 
 
-class _LockoutMessageMixin:
+# The one refusal for a wrong username, password or code: it never says which factor was wrong.
+INVALID_LOGIN_MESSAGE = (
+    "Please enter a correct username and password, and the code from your authenticator app if you use one. "
+    "Note that the password is case-sensitive."
+)
+
+
+class _LockoutMessageMixin(forms.Form):
+    """Adds the optional authentication-code field, passes it to ``authenticate`` with the password, and words
+    the refusals (lockout, or the one message for any wrong factor)."""
+
+    otp_token = forms.CharField(
+        label="Authentication code",
+        required=False,
+        max_length=32,
+        strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text", "spellcheck": "false"}),
+        help_text="From your authenticator app, or one of your recovery codes. Leave empty if you have not set up "
+        "two-step sign-in.",
+    )
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if username is not None and password:
+            self.user_cache = authenticate(
+                self.request, username=username, password=password, otp_token=self.cleaned_data.get("otp_token")
+            )
+            if self.user_cache is None:
+                raise self.get_invalid_login_error()
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
     def get_invalid_login_error(self):
         locked_until = login_locked_until(self.request)
         if locked_until is not None:
             return ValidationError(lockout_message(locked_until), code="locked")
-        return super().get_invalid_login_error()
+        return ValidationError(INVALID_LOGIN_MESSAGE, code="invalid_login")
 
 
 class SignInForm(_LockoutMessageMixin, AuthenticationForm):

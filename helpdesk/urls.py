@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from helpdesk import views
+from helpdesk import mfa_views, sso, views
 from helpdesk.api import urls as api_urls
 from helpdesk.signin import SignInForm
 
@@ -11,6 +11,8 @@ urlpatterns = [
     path("favicon.ico", views.favicon_view, name="favicon"),
     path("login/", auth_views.LoginView.as_view(form_class=SignInForm, redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("sso/login/", sso.SsoLoginView.as_view(), name="sso_login"),
+    path("sso/callback/", sso.SsoCallbackView.as_view(), name="sso_callback"),
     path("tickets/", views.ticket_list_view, name="ticket_list"),
     path("tickets/new/", views.ticket_new_view, name="ticket_new"),
     path("tickets/<str:reference>/", views.ticket_detail_view, name="ticket_detail"),
@@ -23,6 +25,9 @@ urlpatterns = [
     path("me/availability/", views.availability_toggle_view, name="availability_toggle"),
     path("admin/", admin.site.urls),
     path("api/", include("helpdesk.api.urls")),
+    path("profile/two-step/", mfa_views.mfa_setup_view, name="mfa_setup"),
+    path("profile/two-step/recovery-codes/", mfa_views.mfa_recovery_codes_view, name="mfa_recovery_codes"),
+    path("profile/two-step/remove/", mfa_views.mfa_remove_view, name="mfa_remove"),
     path("profile/", include(api_urls.profile_urlpatterns)),
 ]
 

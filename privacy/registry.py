@@ -45,7 +45,11 @@ HOLDINGS: dict[str, Holding] = {
     "helpdesk.Notification": Holding(
         ticket="ticket", person=("recipient",), tombstone=("subject", "body"), blank=("to_address",), json=("data",)
     ),
-    "helpdesk.ApiToken": Holding(person=("user",), delete=True),
+    # Credentials: deleted on erasure, never exported (a digest or a device key is no one's business to carry away).
+    "helpdesk.ApiToken": Holding(person=("user",), delete=True, export=False),
+    "helpdesk.SsoIdentity": Holding(person=("user",), delete=True, export=False),
+    "otp_totp.TOTPDevice": Holding(person=("user",), delete=True, export=False),
+    "otp_static.StaticDevice": Holding(person=("user",), delete=True, export=False),
     "escalations.Escalation": Holding(
         ticket="ticket",
         tombstone=(

@@ -1,4 +1,7 @@
-"""Personal API tokens: ``Authorization: Bearer <token>`` (or ``Token <token>``)."""
+"""Personal API tokens: ``Authorization: Bearer <token>`` (or ``Token <token>``).
+
+Tokens are not asked for a second factor (two-step sign-in guards the session that creates them); a token made
+read-only may only read, which is decided here, for every endpoint at once."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, permissions
 
 from helpdesk.api.services import api_token_digest
 from helpdesk.models import ApiToken
@@ -36,6 +39,8 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         )
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+        if token.read_only and request.method not in permissions.SAFE_METHODS:
+            raise exceptions.PermissionDenied("This token is read-only: it may only read (GET, HEAD, OPTIONS).")
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_GRANULARITY:
             # Coarse on purpose: one write a minute per token, not one per request.

@@ -255,7 +255,7 @@ class MeUpdateSerializer(StrictInputSerializer):
 class ApiTokenSerializer(serializers.ModelSerializer):
     class Meta:
         model = ApiToken
-        fields = ["id", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+        fields = ["id", "name", "prefix", "read_only", "created_at", "last_used_at", "revoked_at"]
         read_only_fields = fields
 
 
@@ -270,10 +270,25 @@ class ApiTokenCreatedSerializer(ApiTokenSerializer):
 class ApiTokenCreateSerializer(StrictInputSerializer):
     name = serializers.CharField(max_length=80)
 
+    def get_fields(self):
+        # Added here, not as a class attribute: a field named ``read_only`` would shadow ``Field.read_only``.
+        fields = super().get_fields()
+        fields["read_only"] = serializers.BooleanField(
+            default=False, help_text="A read-only token may only read: any change it attempts is refused with 403."
+        )
+        return fields
+
 
 class LoginSerializer(StrictInputSerializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=256, trim_whitespace=False)
+    code = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        help_text="Required once two-step sign-in is set up: the code from the authenticator app, or an unused "
+        "recovery code.",
+    )
 
 
 class ConflictSerializer(serializers.Serializer):

@@ -22,15 +22,18 @@ def api_token_digest(raw: str) -> str:
 
 
 @transaction.atomic
-def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
-    """Issue a named personal token; only its SHA-256 digest is kept, so the raw token is returned once. Atomic."""
+def api_token_create(*, user: User, name: str, read_only: bool = False) -> tuple[ApiToken, str]:
+    """Issue a named personal token; only its SHA-256 digest is kept, so the raw token is returned once. A
+    ``read_only`` token may only read (enforced by ``ApiTokenAuthentication``). Atomic."""
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "Give the token a name, e.g. the integration that will use it."})
     if not user.is_active:
         raise ValidationError({"name": "Inactive users cannot have tokens."})
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(user=user, name=name[:80], prefix=raw[:10], digest=api_token_digest(raw))
+    token = ApiToken.objects.create(
+        user=user, name=name[:80], prefix=raw[:10], digest=api_token_digest(raw), read_only=read_only
+    )
     return token, raw
 
 

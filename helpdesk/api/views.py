@@ -442,7 +442,9 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
     def create(self, request):
         serializer = s.ApiTokenCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        token, raw = api_token_create(user=request.user, name=serializer.validated_data["name"])
+        token, raw = api_token_create(
+            user=request.user, name=serializer.validated_data["name"], read_only=serializer.validated_data["read_only"]
+        )
         token.token = raw
         return Response(
             s.ApiTokenCreatedSerializer(token).data,
@@ -475,19 +477,32 @@ class LoginApi(APIView):
         responses={
             200: s.MeSerializer,
             **E400,
-            401: error_doc("Wrong username or password."),
+            401: error_doc("Wrong username, password or code (the same answer whichever was wrong)."),
             **E415,
             429: error_doc("Too many attempts from this client, or the account is locked for a while."),
         },
         auth=[],
-        examples=[OpenApiExample("Sign in", request_only=True, value={"username": "dana", "password": "…"})],
+        examples=[
+            OpenApiExample("Sign in", request_only=True, value={"username": "dana", "password": "…"}),
+            OpenApiExample(
+                "Sign in with two-step sign-in",
+                request_only=True,
+                value={"username": "morgan", "password": "…", "code": "123456"},
+            ),
+        ],
     )
     def post(self, request):
         serializer = s.LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         username = serializer.validated_data["username"]
-        # The lockout lives in the authentication backend, so this endpoint, /login/ and the admin share one count.
-        user = authenticate(request._request, username=username, password=serializer.validated_data["password"])
+        # The lockout and the second factor live in the authentication backend, so this endpoint, /login/ and the
+        # admin share one count and one rule.
+        user = authenticate(
+            request._request,
+            username=username,
+            password=serializer.validated_data["password"],
+            otp_token=serializer.validated_data.get("code") or None,
+        )
         locked_until = login_locked_until(request._request)
         if locked_until is not None:
             return Response(
@@ -496,6 +511,9 @@ class LoginApi(APIView):
                 headers={"Retry-After": str(lockout_wait_seconds(locked_until))},
             )
         if user is None:
-            return Response({"detail": "Wrong username or password."}, status=status.HTTP_401_UNAUTHORIZED)
+            return Response(
+                {"detail": "Wrong username, password or code.", "code": "invalid_login"},
+                status=status.HTTP_401_UNAUTHORIZED,
+            )
         login(request._request, user)
         return Response(s.MeSerializer(user).data)

@@ -1,4 +1,5 @@
-"""The profile page: my account and my personal API tokens (create, shown once; revoke, effective at once)."""
+"""The profile page: my account, my two-step sign-in (staff; its screens are helpdesk/mfa_views.py) and my personal
+API tokens (create, optionally read-only, shown once; revoke, effective at once)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from helpdesk.api.schema import api_operations
 from helpdesk.api.services import api_token_create, api_token_revoke
+from helpdesk.mfa import mfa_enrolled, mfa_recovery_codes_left, mfa_required_for
 from helpdesk.models import ApiToken
 from helpdesk.typing import AuthenticatedHttpRequest
 
@@ -23,7 +25,9 @@ def profile_view(request: AuthenticatedHttpRequest) -> TemplateResponse:
     error = ""
     if request.method == "POST":
         try:
-            _token, new_token = api_token_create(user=request.user, name=request.POST.get("name", ""))
+            _token, new_token = api_token_create(
+                user=request.user, name=request.POST.get("name", ""), read_only=request.POST.get("read_only") == "on"
+            )
         except ValidationError as exc:
             error = " ".join(exc.messages)
     response = TemplateResponse(
@@ -34,12 +38,22 @@ def profile_view(request: AuthenticatedHttpRequest) -> TemplateResponse:
             "tokens": ApiToken.objects.filter(user=request.user),
             "new_token": new_token,
             "error": error,
+            "mfa": _mfa_state(request.user) if request.user.is_staff_member else None,
         },
         status=400 if error else 200,
     )
     if new_token:
         response["Cache-Control"] = "no-store"  # the token is on this page once; no cache may keep it
     return response
+
+
+def _mfa_state(user) -> dict:
+    enrolled = mfa_enrolled(user)
+    return {
+        "enrolled": enrolled,
+        "required": mfa_required_for(user),
+        "recovery_left": mfa_recovery_codes_left(user) if enrolled else 0,
+    }
 
 
 @login_required

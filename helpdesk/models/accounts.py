@@ -237,6 +237,9 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    read_only = models.BooleanField(
+        default=False, help_text="A read-only token may only read (GET, HEAD, OPTIONS); any change is refused with 403."
+    )
 
     objects = ApiTokenQuerySet.as_manager()
 
@@ -262,3 +265,23 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username}: {self.failures}"
+
+
+class SsoIdentity(models.Model):
+    """The link between a staff account and one person at the single sign-on provider: the provider's ``issuer`` and
+    its stable ``subject`` (the ID token's ``sub``). Accounts are matched on this pair, never on the email address,
+    which a provider may let people change."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="sso_identity")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "single sign-on identity"
+        verbose_name_plural = "single sign-on identities"
+        constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="unique_sso_identity")]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.issuer}"

@@ -45,6 +45,10 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_htmx",
+    # Two-step sign-in devices (helpdesk/mfa.py): authenticator apps (TOTP) and single-use recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "helpdesk",
     "escalations",
     "knowledge_base",
@@ -65,6 +69,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # After sessions, auth, messages and htmx: ends idle or too-old staff sessions (helpdesk/session_lifetime.py).
     "helpdesk.session_lifetime.StaffSessionTimeoutMiddleware",
+    # After the session timeout: a role that requires two-step sign-in is sent to enrol first (helpdesk/mfa.py).
+    "helpdesk.mfa.MfaEnrolmentMiddleware",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -137,8 +143,8 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "helpdesk.User"
-# The only backend: ModelBackend behind the per-username sign-in lockout, so /login/, the admin's login and
-# /api/auth/login/ share one count (helpdesk/signin.py).
+# The password backend: ModelBackend behind the per-username sign-in lockout, so /login/, the admin's login and
+# /api/auth/login/ share one count (helpdesk/signin.py). Single sign-on adds its own backend (section below).
 AUTHENTICATION_BACKENDS = ["helpdesk.signin.LockoutModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -372,6 +378,18 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 LOGIN_LOCKOUT_FAILURES = env.int("LOGIN_LOCKOUT_FAILURES", default=5)
 LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
 
+# --- Two-step sign-in (MFA, helpdesk/mfa.py) ------------------------------------------------------------------
+# Roles that must enrol an authenticator app before using anything else (comma-separated in the environment;
+# empty = optional for everybody). Staff of other roles may enrol from their profile page.
+MFA_REQUIRED_ROLES = env.list("MFA_REQUIRED_ROLES", default=["manager", "admin"])
+MFA_RECOVERY_CODE_COUNT = 10
+# The name authenticator apps show next to the account.
+OTP_TOTP_ISSUER = SITE_NAME
+# django-otp's own per-device delays are off: every code attempt is counted by the one username lockout above,
+# the same count as passwords (helpdesk/signin.py), instead of a second, differently-behaving lockout.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+
 # --- Sessions -----------------------------------------------------------------------------------------------
 # Staff (agent, specialist, manager, admin) sessions end after this long without activity, and in any case this
 # long after signing in (a contact-centre shift); customers keep theirs for CUSTOMER_SESSION_DAYS.
@@ -381,6 +399,35 @@ CUSTOMER_SESSION_DAYS = env.int("CUSTOMER_SESSION_DAYS", default=14)
 SESSION_COOKIE_AGE = CUSTOMER_SESSION_DAYS * 24 * 60 * 60
 # Background polls that must not count as activity (they are still signed out when the session has ended).
 SESSION_PASSIVE_URL_NAMES = ["ticket_presence", "reports_attention"]
+
+# --- Single sign-on for staff (OpenID Connect, helpdesk/sso.py) ---------------------------------------------
+# Off by default. Everything else about the provider (authorisation, token, userinfo and JWKS endpoints) is read from
+# its discovery document at OIDC_ISSUER + /.well-known/openid-configuration, whose "issuer" must equal OIDC_ISSUER.
+OIDC_ENABLED = env.bool("OIDC_ENABLED", default=False)
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="").rstrip("/")
+OIDC_RP_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_RP_SCOPES = env.str("OIDC_SCOPES", default="openid email profile")
+# The claim (ID token or userinfo) listing the person's groups at the provider.
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups")
+# "group=role:Team|Team,group=role" (README, Configuration). Groups not listed give nothing.
+OIDC_GROUP_MAP = env.str("OIDC_GROUP_MAP", default="")
+# How often a signed-in SSO session is re-checked with the provider (refresh token, then userinfo), on a request.
+OIDC_REVALIDATE_MINUTES = env.int("OIDC_REVALIDATE_MINUTES", default=5)
+OIDC_DISCOVERY_CACHE_SECONDS = env.int("OIDC_DISCOVERY_CACHE_SECONDS", default=3600)
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT_SECONDS", default=10.0)
+# Fixed, not configurable: the code flow with PKCE (S256), a nonce, and RS256 ID tokens checked against the JWKS.
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_USE_NONCE = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso_callback"
+AUTHENTICATION_BACKENDS.append("helpdesk.sso.SsoBackend")  # answers only the /sso/callback/ view, and only when on
+# After the staff session timeout (an ended session is not re-checked with the provider): re-checks SSO sessions.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("helpdesk.session_lifetime.StaffSessionTimeoutMiddleware") + 1,
+    "helpdesk.sso.SsoRevalidationMiddleware",
+)
 
 # --- Webhooks ---------------------------------------------------------------------------------------------
 # Loopback, private and link-local receivers are refused unless this is on (tests enable it for their receiver).

@@ -19,3 +19,6 @@ STORAGES["private"] = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file (not :memory:) so that real Celery worker threads and browser-test servers share the data.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-helpdesk.sqlite3")}
+# Two-step sign-in is optional in tests, so fixtures and browser tests sign managers and admins in with a password;
+# the MFA tests turn the requirement on with the ``settings`` fixture (tests/helpdesk/test_mfa.py).
+MFA_REQUIRED_ROLES = []

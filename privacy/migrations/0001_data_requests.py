@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('escalations', '0006_oncall_rota'),
-        ('helpdesk', '0012_plan_retention_days'),
+        ('helpdesk', '0014_plan_retention_days'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

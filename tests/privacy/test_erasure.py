@@ -182,3 +182,22 @@ def test_an_erasure_that_fails_half_way_changes_nothing_and_stays_pending(plante
     # approved again once the storage is back: done
     monkeypatch.undo()
     assert data_request_decide(request=request, actor=admin_user, approve=True).status == RequestStatus.DONE
+
+
+def test_an_erasure_deletes_the_persons_credentials(customer, manager, admin_user):
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from helpdesk.models import ApiToken, SsoIdentity
+
+    TOTPDevice.objects.create(user=customer, name="phone")
+    StaticDevice.objects.create(user=customer, name="recovery").token_set.create(token="abc123")
+    SsoIdentity.objects.create(user=customer, issuer="https://idp.example", subject="s-1")
+    ApiToken.objects.create(user=customer, name="script", prefix="p", digest="d")
+
+    erase(customer, asked_by=manager, approved_by=admin_user)
+
+    assert not TOTPDevice.objects.filter(user=customer).exists()
+    assert not StaticDevice.objects.filter(user=customer).exists()
+    assert not SsoIdentity.objects.filter(user=customer).exists()
+    assert not ApiToken.objects.filter(user=customer).exists()

@@ -1,5 +1,6 @@
 """``python manage.py seed_demo [--password PW]``: idempotent demo data; prints the logins."""
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
@@ -25,3 +26,14 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo logins (password: {password}):")
         for login in DEMO_LOGINS:
             self.stdout.write(f"  {login.username:<12} {login.role:<11} {login.description}")
+        required = ", ".join(settings.MFA_REQUIRED_ROLES)
+        if required:
+            self.stdout.write(
+                f"Two-step sign-in is required for: {required}. Each of them sets up an authenticator app at "
+                "their first sign-in (Profile & API tokens shows the QR code)."
+            )
+        else:
+            self.stdout.write(
+                "Two-step sign-in is optional in this demo (set it up under Profile & API tokens); "
+                "MFA_REQUIRED_ROLES=manager,admin make run requires it for managers and admins."
+            )

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('helpdesk', '0011_audit_event'),
+        ('helpdesk', '0013_apitoken_read_only'),
     ]
 
     operations = [
