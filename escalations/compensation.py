@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from escalations import events
+from escalations.approvals import approval_require_second_person
 from escalations.errors import EscalationConflict
 from escalations.models import CompensationRequest, CompensationStatus, Currency, Escalation
 from escalations.selectors import approval_limit_for
@@ -159,10 +160,9 @@ def compensation_decide(
     of an approved credit). One conditional UPDATE decides a race. Atomic."""
     require_staff(actor)
     now = now or timezone.now()
-    if request.requested_by_id == actor.pk:
-        raise PermissionDenied(
-            "You cannot approve or reject your own compensation request; another manager must decide."
-        )
+    approval_require_second_person(
+        requested_by_id=request.requested_by_id, actor=actor, what="compensation request", who="another manager"
+    )
     limit = approval_limit_for(user=actor, currency=request.currency)
     if approve and request.amount > limit:
         raise PermissionDenied(

@@ -256,6 +256,8 @@ def _detail_context(request: AuthenticatedHttpRequest, escalation, **extra) -> d
         "now": timezone.now(),
         # Fragments other apps offer on a resolved escalation (the KB's "write an article from this").
         "resolved_extras": slot_templates("escalation_resolved") if escalation.status == "resolved" else [],
+        # Fragments other apps add beside the chain (data-protection requests on a compliance escalation).
+        "aside_extras": slot_templates("escalation_aside"),
     }
     context.update(extra)
     return context

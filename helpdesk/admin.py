@@ -87,7 +87,7 @@ class UserAdmin(AuditedAdminMixin, BaseUserAdmin):
 
 @admin.register(Plan)
 class PlanAdmin(AuditedModelAdmin):
-    list_display = ("name", "code", "rank", "promise")
+    list_display = ("name", "code", "rank", "promise", "retention_days")
     search_fields = ("name", "code")
 
 

@@ -38,4 +38,5 @@ urlpatterns += [
     path("", include("knowledge_base.urls")),
     path("", include("feedback.urls")),
     path("", include("reports.urls")),
+    path("", include("privacy.urls")),
 ]

@@ -4,6 +4,7 @@ teams and their members, and sign-in records (API tokens, failed sign-ins)."""
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -44,6 +45,13 @@ class Plan(models.Model):
         default=14,
         help_text="Days after a request is resolved during which the customer's reply reopens it, even once it is "
         "closed; after that the customer opens a new request.",
+    )
+    retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Days after a ticket is closed before the retention sweep anonymises its personal data (subject, "
+        "messages, attachments, survey comments, call notes). Empty: kept until the customer asks for erasure.",
     )
 
     class Meta:

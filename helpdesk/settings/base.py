@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "knowledge_base",
     "feedback",
     "reports",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -296,6 +297,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=0, hour=3, day_of_week="mon"),
         "options": {"expires": 6 * 3600},
     },
+    # privacy: closed tickets past their plan's retention period are anonymised (batched, idempotent, resumable)
+    "privacy-retention-sweep": {
+        "task": "privacy.tasks.retention_sweep_task",
+        "schedule": 3600.0,
+        "options": {"expires": 3500},
+    },
 }
 # Inbound email: IMAP mailboxes as JSON, e.g.
 # [{"name": "support", "host": "imap.example.com", "port": 993, "security": "ssl", "username": "…",
@@ -313,6 +320,10 @@ NOTIFICATION_REDELIVER_AFTER_SECONDS = env.int("NOTIFICATION_REDELIVER_AFTER_SEC
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
 # A row claimed for sending by a worker that then died is retried after this long.
 NOTIFICATION_SENDING_TIMEOUT_SECONDS = env.int("NOTIFICATION_SENDING_TIMEOUT_SECONDS", default=600)
+
+# --- Data protection (privacy) ----------------------------------------------------------------------------
+# An approved export of a customer with at most this many tickets is built in the request; larger ones in Celery.
+PRIVACY_EXPORT_SYNC_MAX_TICKETS = env.int("PRIVACY_EXPORT_SYNC_MAX_TICKETS", default=200)
 
 # --- Feedback (surveys, check-ins) ---------------------------------------------------------------------------
 FEEDBACK_SURVEY_DELAY_MINUTES = env.int("FEEDBACK_SURVEY_DELAY_MINUTES", default=120)
