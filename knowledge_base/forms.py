@@ -56,7 +56,8 @@ class ContactForm(forms.Form):
     # A field people never see (hidden by the stylesheet): bots that fill every input give themselves away.
     website = forms.CharField(required=False, label="Leave this empty")
 
-    def clean_website(self) -> str:
-        if self.cleaned_data.get("website"):
-            raise forms.ValidationError("Leave this field empty.")
-        return ""
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        if data.get("website"):
+            raise forms.ValidationError("We could not accept this form. Please try again.")
+        return data

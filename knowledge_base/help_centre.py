@@ -32,8 +32,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from helpdesk.audit import client_ip
 from helpdesk.errors import Invalid
-from helpdesk.models import Category
+from helpdesk.models import Category, User
 from helpdesk.notifications import absolute_url
+from helpdesk.typing import HtmxHttpRequest
 from helpdesk.views import form_errors
 from knowledge_base import selectors, services
 from knowledge_base.forms import ContactForm, HelpSearchForm
@@ -51,7 +52,7 @@ _PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
 def visitor_token(request: HttpRequest) -> str:
     """The visitor's token from their signed cookie ("" when they have none or it was tampered with)."""
-    token = request.get_signed_cookie(VISITOR_COOKIE, default="", salt=VISITOR_SALT)
+    token = request.get_signed_cookie(VISITOR_COOKIE, default="", salt=VISITOR_SALT) or ""
     return token if len(token) == 32 and token.isalnum() else ""
 
 
@@ -160,6 +161,10 @@ def _is_signed_in_customer(request: HttpRequest) -> bool:
     return bool(request.user.is_authenticated and request.user.is_customer)
 
 
+def _customer(request: HttpRequest) -> User | None:
+    return request.user if isinstance(request.user, User) and request.user.is_customer else None
+
+
 def _vote_of(request: HttpRequest, article: Article):
     if request.user.is_authenticated:
         return selectors.article_vote_of(user=request.user, article=article)
@@ -180,7 +185,7 @@ def help_article_view(request: HttpRequest, category_slug: str, article_slug: st
         if _is_signed_in_customer(request):
             if not request.session.session_key:
                 request.session.save()
-            key, user = request.session.session_key or "", request.user
+            key, user = request.session.session_key or "", _customer(request)
         else:
             key, user = services.visitor_session_key(_ensure_visitor(request)), None
         services.deflection_record_open(article=article, user=user, session_key=key, query=request.GET.get("q", ""))
@@ -198,7 +203,7 @@ def help_article_view(request: HttpRequest, category_slug: str, article_slug: st
 
 
 @require_POST
-def help_article_vote_view(request: HttpRequest, category_slug: str, article_slug: str) -> HttpResponse:
+def help_article_vote_view(request: HtmxHttpRequest, category_slug: str, article_slug: str) -> HttpResponse:
     """ "Was this helpful?" for anyone: one vote per reader (user or visitor cookie), rate-limited per client."""
     if rate_limited(request, scope="vote", rate=settings.HELP_CENTRE_VOTE_RATE):
         return _too_many(request, "votes")
@@ -233,7 +238,9 @@ def help_article_solved_view(request: HttpRequest, category_slug: str, article_s
     if _is_signed_in_customer(request):
         if not request.session.session_key:
             request.session.save()
-        services.deflection_confirm(article=article, user=request.user, session_key=request.session.session_key or "")
+        services.deflection_confirm(
+            article=article, user=_customer(request), session_key=request.session.session_key or ""
+        )
     elif not request.user.is_authenticated:
         key = services.visitor_session_key(_ensure_visitor(request))
         services.deflection_confirm(article=article, user=None, session_key=key)
@@ -304,9 +311,9 @@ def help_contact_confirm_view(request: HttpRequest, token: str) -> HttpResponse:
     try:
         help_request = services.help_request_for_token(token)
         if request.method == "POST":
-            ticket = services.help_request_confirm(token=token)
+            ticket, created = services.help_request_confirm(token=token)
             return TemplateResponse(
-                request, "knowledge_base/help/contact_done.html", {"reference": ticket.reference, "new": True}
+                request, "knowledge_base/help/contact_done.html", {"reference": ticket.reference, "new": created}
             )
     except services.HelpLinkError as exc:
         return TemplateResponse(
@@ -342,7 +349,12 @@ class HelpArticleSitemap(_SiteUrlSitemap):
     changefreq = "weekly"
 
     def items(self):
-        return selectors.articles_public().select_related("category").order_by("pk")
+        return (
+            selectors.articles_public()
+            .select_related("category")
+            .only("slug", "updated_at", "category__slug")
+            .order_by("pk")
+        )
 
     def location(self, item: Article) -> str:
         return item.get_help_url()

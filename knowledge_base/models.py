@@ -23,7 +23,10 @@ HELP_UNCATEGORISED_SLUG = "general"
 def article_slug_for(title: str, *, exclude_pk: int | None = None) -> str:
     """A unique slug from a title: ``refund-for-a-duplicate-charge``, then ``-2``, ``-3`` for clashes."""
     base = slugify(title)[:80].strip("-") or "article"
-    taken = set(Article.objects.filter(slug__startswith=base).exclude(pk=exclude_pk).values_list("slug", flat=True))
+    others = Article.objects.filter(slug__startswith=base)
+    if exclude_pk is not None:
+        others = others.exclude(pk=exclude_pk)
+    taken = set(others.values_list("slug", flat=True))
     candidate, n = base, 1
     while candidate in taken:
         n += 1

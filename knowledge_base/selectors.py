@@ -158,7 +158,14 @@ def help_categories() -> list[Category]:
 
 
 def help_articles_list(*, category: Category | None = None) -> QuerySet[Article]:
-    return articles_public().select_related("category").in_category(category).order_by("-helpful_count", "title")
+    """Titles for lists (the text columns are left out: lists never show them), most helpful first."""
+    return (
+        articles_public()
+        .select_related("category")
+        .in_category(category)
+        .defer("body", "body_html", "body_text", "search_vector")
+        .order_by("-helpful_count", "title")
+    )
 
 
 def help_articles_search(*, query: str, category: Category | None = None, limit: int = 30) -> list[SearchHit]:

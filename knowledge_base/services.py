@@ -591,14 +591,15 @@ def help_request_for_token(token: str, *, now: datetime | None = None) -> HelpRe
 
 
 @transaction.atomic
-def help_request_confirm(*, token: str) -> Ticket:
+def help_request_confirm(*, token: str) -> tuple[Ticket, bool]:
     """The visitor followed their confirmation link: the email is theirs, so open the ticket. The sender becomes a
     customer the way inbound email makes one (``email_sender_resolve``: a known address threads into that account).
-    Atomic and idempotent: the request row is locked and a second click returns the same ticket."""
+    Atomic and idempotent: the request row is locked and a second click returns the same ticket. Returns the
+    ticket and whether this call opened it."""
     found = help_request_for_token(token)
     request = HelpRequest.objects.select_for_update().get(pk=found.pk)
     if request.ticket_id is not None:
-        return Ticket.objects.get(pk=request.ticket_id)
+        return Ticket.objects.get(pk=request.ticket_id), False
     customer, _reason = email_sender_resolve(request.email, request.name)
     if customer is None:
         raise Invalid(
@@ -621,4 +622,4 @@ def help_request_confirm(*, token: str) -> Ticket:
     if request.visitor:
         # Measured from when they sent the form: that is when they chose to ask rather than read.
         deflections_mark_submitted(ticket=ticket, visitor=request.visitor, now=request.created_at)
-    return ticket
+    return ticket, True
