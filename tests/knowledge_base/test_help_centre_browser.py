@@ -26,7 +26,9 @@ def _articles(make_article):
     )
     make_article(title="Adding your VAT number to invoices", tags="vat, invoice", body="Enter your VAT number.")
     make_article(title="Planned maintenance windows", category="outage", body="We announce maintenance a week ahead.")
-    make_article(title="Refund approval limits", body="Charged twice: staff rules.", visibility=ArticleVisibility.INTERNAL)
+    make_article(
+        title="Refund approval limits", body="Charged twice: staff rules.", visibility=ArticleVisibility.INTERNAL
+    )
     return article
 
 
