@@ -347,6 +347,8 @@ class _SiteUrlSitemap(Sitemap):
 
 class HelpArticleSitemap(_SiteUrlSitemap):
     changefreq = "weekly"
+    # Pages of 5,000 (the protocol allows 50,000): a page renders in well under a second however large the KB is.
+    limit = 5000
 
     def items(self):
         return (
@@ -384,3 +386,15 @@ class HelpHomeSitemap(_SiteUrlSitemap):
 
 
 SITEMAPS = {"help": HelpHomeSitemap, "topics": HelpCategorySitemap, "articles": HelpArticleSitemap}
+
+
+@require_GET
+def help_sitemap_index_view(request: HttpRequest) -> HttpResponse:
+    """``/sitemap.xml``: the index of the sections' pages, on ``SITE_URL`` (Django's own index view would build
+    them on the request's Host header)."""
+    entries = []
+    for section, sitemap_class in SITEMAPS.items():
+        path = reverse("sitemap_section", args=[section])
+        for page in range(1, sitemap_class().paginator.num_pages + 1):
+            entries.append({"location": absolute_url(path if page == 1 else f"{path}?p={page}")})
+    return TemplateResponse(request, "sitemap_index.xml", {"sitemaps": entries}, content_type="application/xml")

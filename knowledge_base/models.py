@@ -136,7 +136,7 @@ class Article(models.Model):
 
     def get_help_url(self) -> str:
         """The public help-centre address (the canonical link of a customer-visible article)."""
-        return reverse("help_article", args=[self.help_category_slug, self.slug])
+        return reverse("help_article", args=[self.help_category_slug, self.slug or str(self.pk)])
 
     @property
     def tag_list(self) -> list[str]:

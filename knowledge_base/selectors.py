@@ -179,7 +179,10 @@ def help_articles_count(*, category: Category | None = None) -> int:
 def help_article_get(*, slug: str) -> Article:
     """A public article by its stable slug (the category part of the URL is checked by the view); 404 otherwise,
     so an internal, draft or archived article is indistinguishable from one that never existed."""
-    article = articles_public().select_related("category").filter(slug=slug).first()
+    match = Q(slug=slug)
+    if slug.isdigit():  # a row written around the services (a bulk import) has no slug yet: its URL uses the id
+        match |= Q(slug__isnull=True, pk=int(slug))
+    article = articles_public().select_related("category").filter(match).first()
     if article is None:
         raise Http404("No such article.")
     return article

@@ -39,5 +39,6 @@ urlpatterns = [
     path("contact/suggest/", help_centre.help_suggest_view, name="help_suggest"),
     path("contact/sent/", help_centre.help_contact_sent_view, name="help_contact_sent"),
     path("contact/confirm/<str:token>/", help_centre.help_contact_confirm_view, name="help_contact_confirm"),
-    path("sitemap.xml", sitemap, {"sitemaps": help_centre.SITEMAPS}, name="sitemap"),
+    path("sitemap.xml", help_centre.help_sitemap_index_view, name="sitemap"),
+    path("sitemap-<slug:section>.xml", sitemap, {"sitemaps": help_centre.SITEMAPS}, name="sitemap_section"),
 ]

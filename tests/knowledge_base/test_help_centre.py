@@ -144,8 +144,10 @@ def test_help_pages_run_a_constant_number_of_queries(make_article, client, djang
         assert client.get(article.get_help_url()).status_code == 200
     with django_assert_max_num_queries(3):
         assert client.get("/help/", {"q": "billing question"}).status_code == 200
-    with django_assert_max_num_queries(4):  # topic counts, topics, article count (paginator), articles
+    with django_assert_max_num_queries(3):  # topic counts, topics, article count (pages)
         assert client.get("/sitemap.xml").status_code == 200
+    with django_assert_max_num_queries(2):  # article count (pages), one page of articles
+        assert client.get("/sitemap-articles.xml").status_code == 200
 
 
 # --- votes ------------------------------------------------------------------------------------------------------
@@ -208,17 +210,23 @@ def test_htmx_vote_returns_the_vote_box(kb_set, client):
 # --- sitemap -----------------------------------------------------------------------------------------------------
 
 
+def _locs(response, path: str) -> list[str]:
+    assert response.status_code == 200
+    root = ElementTree.fromstring(response.content)  # noqa: S314  # our own response, not untrusted input
+    return [node.text for node in root.findall(path, SITEMAP_NS)]
+
+
 def test_the_sitemap_lists_public_articles_and_topics_only(kb_set, make_article, client):
     make_article(title="Status page", category="outage")
     make_article(title="Uncategorised tip", category=None)
-    # when
-    response = client.get("/sitemap.xml")
-    # then
-    assert response.status_code == 200
-    root = ElementTree.fromstring(response.content)  # noqa: S314  # our own response, not untrusted input
-    locs = {node.text for node in root.findall("s:url/s:loc", SITEMAP_NS)}
     base = "https://helpdesk.example.test"
-    assert locs == {
+    # when: a crawler reads the index, then each section it names
+    sections = _locs(client.get("/sitemap.xml"), "s:sitemap/s:loc")
+    locs = [loc for section in sections for loc in _locs(client.get(section.removeprefix(base)), "s:url/s:loc")]
+    # then
+    assert sections == [f"{base}/sitemap-help.xml", f"{base}/sitemap-topics.xml", f"{base}/sitemap-articles.xml"]
+    assert len(locs) == len(set(locs))
+    assert set(locs) == {
         f"{base}/help/",
         f"{base}/contact/",
         f"{base}/help/billing/",
@@ -230,8 +238,37 @@ def test_the_sitemap_lists_public_articles_and_topics_only(kb_set, make_article,
 
 
 def test_the_sitemap_uses_site_url_not_the_host_header(kb_set, client):
-    response = client.get("/sitemap.xml", HTTP_HOST="localhost")
-    assert b"https://helpdesk.example.test/help/" in response.content
+    index = client.get("/sitemap.xml", HTTP_HOST="localhost")
+    section = client.get("/sitemap-help.xml", HTTP_HOST="localhost")
+    assert b"<loc>https://helpdesk.example.test/sitemap-help.xml</loc>" in index.content
+    assert b"<loc>https://helpdesk.example.test/help/</loc>" in section.content
+    assert b"localhost" not in index.content + section.content
+
+
+def test_a_large_sitemap_is_split_into_pages(make_article, client, monkeypatch):
+    from knowledge_base.help_centre import HelpArticleSitemap
+
+    monkeypatch.setattr(HelpArticleSitemap, "limit", 2)
+    for i in range(5):
+        make_article(title=f"Article {i}")
+    base = "https://helpdesk.example.test"
+    sections = _locs(client.get("/sitemap.xml"), "s:sitemap/s:loc")
+    assert [s for s in sections if "articles" in s] == [
+        f"{base}/sitemap-articles.xml",
+        f"{base}/sitemap-articles.xml?p=2",
+        f"{base}/sitemap-articles.xml?p=3",
+    ]
+    assert len(_locs(client.get("/sitemap-articles.xml", {"p": 3}), "s:url/s:loc")) == 1
+
+
+def test_an_article_written_around_the_services_is_reachable_by_its_id(make_article, client):
+    from knowledge_base.models import Article
+
+    article = make_article(title="Imported in bulk")
+    Article.objects.filter(pk=article.pk).update(slug=None)
+    article.refresh_from_db()
+    assert article.get_help_url() == f"/help/billing/{article.pk}/"
+    assert client.get(article.get_help_url()).status_code == 200
 
 
 # --- contact us ---------------------------------------------------------------------------------------------------
