@@ -126,9 +126,10 @@ def help_home_view(request: HttpRequest) -> HttpResponse:
         context["hits"] = selectors.help_articles_search(query=query, category=category)
         context["canonical"] = None  # search results are not a page of their own
     else:
-        context["categories"] = selectors.help_categories()
+        counts = selectors.help_topic_counts()
+        context["categories"] = selectors.help_categories(counts=counts)
         context["popular"] = list(selectors.help_articles_list()[:8])
-        context["article_count"] = selectors.help_articles_count()
+        context["article_count"] = sum(counts.values())
     return TemplateResponse(request, "knowledge_base/help/home.html", context)
 
 

@@ -141,17 +141,17 @@ def article_vote_of(*, user: User, article: Article) -> ArticleVote | None:
 # --- the public help centre (anonymous readers) ----------------------------------------------------------------
 
 
-def help_categories() -> list[Category]:
-    """Categories that have public articles, each with ``article_count`` (internal articles never count)."""
-    counts = dict(
-        articles_public()
-        .filter(category__isnull=False)
-        .order_by()
-        .values_list("category")
-        .annotate(n=Count("pk"))
-        .values_list("category", "n")
+def help_topic_counts() -> dict[int | None, int]:
+    """Public articles per category id (``None``: without a category). Internal articles never count."""
+    return dict(
+        articles_public().order_by().values_list("category").annotate(n=Count("*")).values_list("category", "n")
     )
-    categories = list(Category.objects.filter(pk__in=counts.keys()).order_by("name"))
+
+
+def help_categories(*, counts: dict[int | None, int] | None = None) -> list[Category]:
+    """Categories that have public articles, each with ``article_count`` (internal articles never count)."""
+    counts = help_topic_counts() if counts is None else counts
+    categories = list(Category.objects.filter(pk__in=[pk for pk in counts if pk is not None]).order_by("name"))
     for category in categories:
         category.article_count = counts[category.pk]  # type: ignore[attr-defined]  # an annotation for the page
     return categories
