@@ -461,3 +461,10 @@ def test_internal_articles_stay_hidden_even_from_signed_in_staff_on_the_public_s
     client.force_login(manager)
     assert client.get(f"/help/billing/{kb_set['internal'].slug}/").status_code == 404
     assert kb_set["internal"].title not in client.get("/help/", {"q": "refund"}).content.decode()
+
+
+def test_a_signed_in_customer_is_pointed_to_the_portal_form(customer, client):
+    client.force_login(customer)
+    assert 'href="/tickets/new/">send your request from your account</a>' in client.get("/contact/").content.decode()
+    client.logout()
+    assert "send your request from your account" not in client.get("/contact/").content.decode()
