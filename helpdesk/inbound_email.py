@@ -144,7 +144,11 @@ def _thread_ticket(message: EmailMessage, sender: User) -> Ticket | None:
     return None
 
 
-def _sender(address: str, display_name: str) -> tuple[User | None, str]:
+def email_sender_resolve(address: str, display_name: str) -> tuple[User | None, str]:
+    """The user an email address stands for: a known active user, or a new customer contact of the organisation
+    whose ``email_domain`` matches (else the catch-all organisation). ``(None, reason)`` when there is neither.
+    Public because every channel where a stranger proves an address (the help centre's contact form) makes
+    customers the same way."""
     user = User.objects.filter(email__iexact=address, is_active=True).order_by("pk").first()
     if user is not None:
         return user, ""
@@ -245,7 +249,7 @@ def email_ingest(*, raw: bytes, mailbox: str = "") -> IngestResult:
                     reason=reason,
                 )
                 return IngestResult(status="ignored", reason=reason)
-            sender, problem = _sender(address, display_name)
+            sender, problem = email_sender_resolve(address, display_name)
             if sender is None or not sender.is_customer:
                 reason = problem or f"{address} is a staff address"
                 _record(

@@ -12,10 +12,12 @@ from knowledge_base.models import (
     ArticleUse,
     ArticleVote,
     Deflection,
+    HelpRequest,
 )
 from knowledge_base.services import article_set_status, article_update, proposal_accept, proposal_decline
 
 ARTICLE_STATE_FIELDS = (
+    "slug",
     "status",
     "owner",
     "origin",
@@ -117,8 +119,18 @@ class ArticleRevisionAdmin(AuditedModelAdmin):
 class ArticleVoteAdmin(ServiceOnlyAdmin):
     """Read-only: a vote moves the article's helpful counters (``article_vote``)."""
 
-    list_display = ("article", "user", "helpful", "updated_at")
+    list_display = ("article", "user", "visitor", "helpful", "updated_at")
     list_filter = ("helpful",)
+
+
+@admin.register(HelpRequest)
+class HelpRequestAdmin(ServiceOnlyAdmin):
+    """Read-only: contact-form requests from the public help centre; the visitor's confirmation
+    (``help_request_confirm``) opens the ticket, and unconfirmed ones are forgotten once their link expires."""
+
+    list_display = ("email", "subject", "created_at", "confirmed_at", "ticket")
+    list_filter = ("confirmed_at",)
+    search_fields = ("email", "subject")
 
 
 @admin.register(ArticleProposal)

@@ -36,3 +36,28 @@ class ProposalForm(forms.Form):
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("accept", "Accept"), ("decline", "Decline")])
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Reason for declining")
+
+
+class HelpSearchForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, label="Search the help centre")
+    category = forms.ModelChoiceField(
+        queryset=Category.objects.all(), required=False, empty_label="All topics", to_field_name="slug", label="Topic"
+    )
+
+
+class ContactForm(forms.Form):
+    email = forms.EmailField(max_length=254, label="Your email address", help_text="We send a link to confirm it.")
+    name = forms.CharField(max_length=150, required=False, label="Your name")
+    subject = forms.CharField(max_length=200, label="Subject")
+    category = forms.ModelChoiceField(
+        queryset=Category.objects.all(), required=False, empty_label="Not sure", label="Topic"
+    )
+    description = forms.CharField(max_length=20000, widget=forms.Textarea(attrs={"rows": 7}), label="How can we help?")
+    # A field people never see (hidden by the stylesheet): bots that fill every input give themselves away.
+    website = forms.CharField(required=False, label="Leave this empty")
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        if data.get("website"):
+            raise forms.ValidationError("We could not accept this form. Please try again.")
+        return data

@@ -9,10 +9,29 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 
 from helpdesk.models import Category, Ticket
+
+# The help centre's path part for articles without a category (a category may not take this slug).
+HELP_UNCATEGORISED_SLUG = "general"
+
+
+def article_slug_for(title: str, *, exclude_pk: int | None = None) -> str:
+    """A unique slug from a title: ``refund-for-a-duplicate-charge``, then ``-2``, ``-3`` for clashes."""
+    base = slugify(title)[:80].strip("-") or "article"
+    others = Article.objects.filter(slug__startswith=base)
+    if exclude_pk is not None:
+        others = others.exclude(pk=exclude_pk)
+    taken = set(others.values_list("slug", flat=True))
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
 
 
 class ArticleVisibility(models.TextChoices):
@@ -40,6 +59,12 @@ class ArticleQuerySet(models.QuerySet["Article"]):
     def public(self) -> ArticleQuerySet:
         return self.filter(visibility=ArticleVisibility.PUBLIC)
 
+    def customer_visible(self) -> ArticleQuerySet:
+        """What customers may read, signed in or not (the help centre): published and public. The one home of
+        that rule: ``selectors.articles_visible_to`` (customers) and ``selectors.articles_public`` (anonymous
+        readers) both call it."""
+        return self.published().public()
+
     def in_category(self, category: Category | None) -> ArticleQuerySet:
         return self.filter(category=category) if category else self
 
@@ -49,6 +74,9 @@ class ArticleQuerySet(models.QuerySet["Article"]):
 
 class Article(models.Model):
     title = models.CharField(max_length=200)
+    # The help centre's readable, id-independent URL part. Set once from the first title and kept on rename, so a
+    # link that customers bookmarked or search engines indexed keeps working; unique across all articles.
+    slug = models.SlugField(max_length=90, unique=True, null=True, blank=True, editable=False)
     body = models.TextField(help_text="Markdown. Raw HTML is sanitised: scripts, event handlers and unsafe links go.")
     body_html = models.TextField(blank=True, editable=False, help_text="The sanitised rendering of the body.")
     body_text = models.TextField(blank=True, editable=False, help_text="Plain text of the body: snippets, search.")
@@ -80,6 +108,21 @@ class Article(models.Model):
         ordering = ["title"]
         indexes = [
             models.Index(fields=["category", "status"], name="kb_article_category_status"),
+            # The public help centre reads only published public rows: its topic counts, topic pages and "most
+            # helpful" list are index scans of these, never scans of the whole (wide) article table.
+            models.Index(
+                "category",
+                F("helpful_count").desc(),
+                "title",
+                condition=Q(status="published", visibility="public"),
+                name="kb_public_by_category",
+            ),
+            models.Index(
+                F("helpful_count").desc(),
+                "title",
+                condition=Q(status="published", visibility="public"),
+                name="kb_public_most_helpful",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -94,6 +137,21 @@ class Article(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.slug:
+            self.slug = article_slug_for(self.title, exclude_pk=self.pk)
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "slug"}
+        super().save(*args, **kwargs)
+
+    @property
+    def help_category_slug(self) -> str:
+        return self.category.slug if self.category_id and self.category else HELP_UNCATEGORISED_SLUG
+
+    def get_help_url(self) -> str:
+        """The public help-centre address (the canonical link of a customer-visible article)."""
+        return reverse("help_article", args=[self.help_category_slug, self.slug or str(self.pk)])
 
     @property
     def tag_list(self) -> list[str]:
@@ -139,19 +197,32 @@ class ArticleRevision(models.Model):
 
 
 class ArticleVote(models.Model):
-    """One helpful / not helpful mark per reader and article (the database enforces it)."""
+    """One helpful / not helpful mark per reader and article (the database enforces it). A reader is a signed-in
+    user, or an anonymous help-centre visitor known by the random token of their signed visitor cookie."""
 
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="votes")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="kb_votes")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="kb_votes"
+    )
+    visitor = models.CharField(max_length=64, blank=True, help_text="Anonymous visitor token (help centre).")
     helpful = models.BooleanField()
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["article", "user"], name="kb_one_vote_per_user")]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "user"], name="kb_one_vote_per_user"),
+            models.UniqueConstraint(
+                fields=["article", "visitor"], condition=~Q(visitor=""), name="kb_one_vote_per_visitor"
+            ),
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, visitor="") | Q(user__isnull=True) & ~Q(visitor=""),
+                name="kb_vote_by_user_or_visitor",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.user_id} {'+' if self.helpful else '-'} {self.article_id}"
+        return f"{self.user_id or 'visitor'} {'+' if self.helpful else '-'} {self.article_id}"
 
 
 class ProposalKind(models.TextChoices):
@@ -205,6 +276,11 @@ class Deflection(models.Model):
     - ``ticket`` is set when the same customer submits a ticket within ``services.DEFLECTION_WINDOW`` (24 h) of
       opening it: they were not deflected ("submitted anyway").
 
+    Anonymous help-centre visitors are counted the same way: their ``session_key`` is ``visitor:<token>``, the
+    random token of their signed visitor cookie (``knowledge_base.help_centre``), set when they open a suggestion
+    from the contact form; ``ticket`` is set when a contact request carrying that token is confirmed and becomes a
+    ticket (the token travels with the stored request, so confirming from another device still counts).
+
     What counts as a deflection: a row whose window has passed with no ticket (``is_deflection`` once settled;
     ``selectors.deflection_stats``). This is an estimate, and it errs both ways: a customer who read, gave up and
     never came back counts as deflected (confirmed rows are the conservative lower bound), and a ticket about an
@@ -252,3 +328,30 @@ class ArticleUse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.article_id} used on {self.ticket_id}"
+
+
+class HelpRequest(models.Model):
+    """A "contact us" request from the public help centre, waiting for its sender to confirm their email address.
+
+    Kept server side rather than inside the signed link: the link then carries only ``(id, nonce)``, so the
+    visitor's text never travels in a URL (mail clients and proxies log URLs, and long ones get cut), and the row is
+    the state that makes confirmation exactly-once (``ticket`` is set under a row lock; a second click finds it).
+    Unconfirmed rows are deleted once their link has expired (``services.help_requests_purge``).
+    """
+
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=150, blank=True)
+    subject = models.CharField(max_length=200)
+    description = models.TextField()
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    nonce = models.CharField(max_length=32, help_text="Random; the signed link must name it.")
+    visitor = models.CharField(max_length=64, blank=True, help_text="The sender's visitor token (deflections).")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email}: {self.subject}"

@@ -1,7 +1,9 @@
 """Reads, and the one authorisation layer for articles.
 
 ``articles_visible_to(user)`` is the only way any list, search, suggestion, count or detail page reaches articles:
-- customers see published, public articles only;
+- customers see published, public articles only (``Article.objects.customer_visible()``), and so do anonymous
+  readers of the public help centre, through ``articles_public()``: the same queryset method, so the two can never
+  disagree about what is internal;
 - staff see every published article (internal ones too) and their own articles in any status;
 - editors (managers and admins) see everything, drafts and archived articles included.
 Detail pages fetch through ``article_get_for_user`` and answer 404 on a miss.
@@ -21,7 +23,6 @@ from knowledge_base.models import (
     ArticleProposal,
     ArticleQuerySet,
     ArticleStatus,
-    ArticleVisibility,
     ArticleVote,
     Deflection,
     ProposalStatus,
@@ -49,8 +50,14 @@ def articles_visible_to(user: User) -> ArticleQuerySet:
     if user.is_staff_member:
         return Article.objects.filter(Q(status=ArticleStatus.PUBLISHED) | Q(owner_id=user.pk))
     if user.is_customer:
-        return Article.objects.filter(status=ArticleStatus.PUBLISHED, visibility=ArticleVisibility.PUBLIC)
+        return Article.objects.customer_visible()
     return Article.objects.none()
+
+
+def articles_public() -> ArticleQuerySet:
+    """What the public help centre may show anyone, signed in or not: exactly what customers see. Every help-centre
+    list, search, count, suggestion, sitemap entry and article page starts here."""
+    return Article.objects.customer_visible()
 
 
 def article_get_for_user(*, user: User, pk: int) -> Article:
@@ -82,9 +89,11 @@ def articles_count_for_user(*, user: User, category: Category | None = None) -> 
     return articles_visible_to(user).published().in_category(category).count()
 
 
-def articles_suggest(*, user: User, text: str, limit: int = SUGGESTION_LIMIT) -> list[SearchHit]:
-    """What a customer (or agent) describing a problem should read first: published, visible, best first."""
-    return articles_search(queryset=articles_visible_to(user).published(), query=text, limit=limit)
+def articles_suggest(*, user: User | None, text: str, limit: int = SUGGESTION_LIMIT) -> list[SearchHit]:
+    """What a customer (or agent) describing a problem should read first: published, visible, best first.
+    ``user=None`` is an anonymous help-centre visitor (the contact form): public articles only."""
+    queryset = articles_public() if user is None else articles_visible_to(user).published()
+    return articles_search(queryset=queryset, query=text, limit=limit)
 
 
 def articles_for_ticket(*, ticket: Ticket, user: User, limit: int = SUGGESTION_LIMIT) -> list[SearchHit]:
@@ -127,6 +136,62 @@ def article_vote_of(*, user: User, article: Article) -> ArticleVote | None:
     if not user.is_authenticated:
         return None
     return ArticleVote.objects.filter(article=article, user=user).first()
+
+
+# --- the public help centre (anonymous readers) ----------------------------------------------------------------
+
+
+def help_topic_counts() -> dict[int | None, int]:
+    """Public articles per category id (``None``: without a category). Internal articles never count."""
+    return dict(
+        articles_public().order_by().values_list("category").annotate(n=Count("*")).values_list("category", "n")
+    )
+
+
+def help_categories(*, counts: dict[int | None, int] | None = None) -> list[Category]:
+    """Categories that have public articles, each with ``article_count`` (internal articles never count)."""
+    counts = help_topic_counts() if counts is None else counts
+    categories = list(Category.objects.filter(pk__in=[pk for pk in counts if pk is not None]).order_by("name"))
+    for category in categories:
+        category.article_count = counts[category.pk]  # type: ignore[attr-defined]  # an annotation for the page
+    return categories
+
+
+def help_articles_list(*, category: Category | None = None) -> QuerySet[Article]:
+    """Titles for lists (the text columns are left out: lists never show them), most helpful first."""
+    return (
+        articles_public()
+        .select_related("category")
+        .in_category(category)
+        .defer("body", "body_html", "body_text", "search_vector")
+        .order_by("-helpful_count", "title")
+    )
+
+
+def help_articles_search(*, query: str, category: Category | None = None, limit: int = 30) -> list[SearchHit]:
+    return articles_search(queryset=articles_public().in_category(category), query=query, limit=limit)
+
+
+def help_articles_count(*, category: Category | None = None) -> int:
+    return articles_public().in_category(category).count()
+
+
+def help_article_get(*, slug: str) -> Article:
+    """A public article by its stable slug (the category part of the URL is checked by the view); 404 otherwise,
+    so an internal, draft or archived article is indistinguishable from one that never existed."""
+    match = Q(slug=slug)
+    if slug.isdigit():  # a row written around the services (a bulk import) has no slug yet: its URL uses the id
+        match |= Q(slug__isnull=True, pk=int(slug))
+    article = articles_public().select_related("category").filter(match).first()
+    if article is None:
+        raise Http404("No such article.")
+    return article
+
+
+def help_article_vote_of(*, article: Article, visitor: str) -> ArticleVote | None:
+    if not visitor:
+        return None
+    return ArticleVote.objects.filter(article=article, visitor=visitor).first()
 
 
 def proposals_for_reviewer(user: User) -> QuerySet[ArticleProposal]:

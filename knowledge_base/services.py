@@ -7,19 +7,30 @@ disagree.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import secrets
+from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from helpdesk.errors import Invalid
 from helpdesk.events import event_record
-from helpdesk.models import Category, EventKind, NotificationKind, Ticket, User
-from helpdesk.notifications import notification_enqueue
+from helpdesk.inbound_email import email_sender_resolve
+from helpdesk.models import Category, Channel, EventKind, NotificationChannel, NotificationKind, Ticket, User
+from helpdesk.notifications import (
+    absolute_url,
+    customer_message_render,
+    notification_enqueue,
+    notification_enqueue_raw,
+)
 from helpdesk.selectors import ticket_is_visible_to
-from helpdesk.services import require_staff
+from helpdesk.services import require_staff, ticket_create
+from helpdesk.text import single_line
 from knowledge_base.models import (
     Article,
     ArticleOrigin,
@@ -30,6 +41,7 @@ from knowledge_base.models import (
     ArticleVisibility,
     ArticleVote,
     Deflection,
+    HelpRequest,
     ProposalKind,
     ProposalStatus,
 )
@@ -236,10 +248,18 @@ def article_mark_reviewed(*, article: Article, actor: User) -> Article:
 
 
 @transaction.atomic
-def article_vote(*, article: Article, user: User, helpful: bool) -> ArticleVote:
+def article_vote(*, article: Article, helpful: bool, user: User | None = None, visitor: str = "") -> ArticleVote:
     """Each reader has one helpful/not-helpful mark per article (a database constraint); voting again replaces it.
-    Atomic and idempotent; the article's counters are recounted from the votes, never incremented blindly."""
-    if not user.is_authenticated:
+    A reader is a signed-in ``user`` or, in the public help centre, an anonymous ``visitor`` token (then the article
+    must be customer-visible). Atomic and idempotent; the article's counters are recounted from the votes, never
+    incremented blindly."""
+    if user is not None and user.is_authenticated:
+        who: dict = {"user": user}
+    elif visitor:
+        if not Article.objects.customer_visible().filter(pk=article.pk).exists():
+            raise PermissionDenied("Only public articles can be rated without signing in.")
+        who = {"visitor": visitor[:64]}
+    else:
         raise PermissionDenied("Sign in to rate articles.")
     if article.status != ArticleStatus.PUBLISHED:
         raise ValidationError("Only published articles can be rated.")
@@ -247,10 +267,10 @@ def article_vote(*, article: Article, user: User, helpful: bool) -> ArticleVote:
     try:
         with transaction.atomic():
             vote, created = ArticleVote.objects.get_or_create(
-                article=article, user=user, defaults={"helpful": helpful, "created_at": now, "updated_at": now}
+                article=article, **who, defaults={"helpful": helpful, "created_at": now, "updated_at": now}
             )
-    except IntegrityError:  # a concurrent first vote by the same user won the race
-        vote, created = ArticleVote.objects.get(article=article, user=user), False
+    except IntegrityError:  # a concurrent first vote by the same reader won the race
+        vote, created = ArticleVote.objects.get(article=article, **who), False
     if not created and vote.helpful != helpful:
         vote.helpful = helpful
         vote.updated_at = now
@@ -399,12 +419,27 @@ def deflection_confirm(*, article: Article, user: User | None, session_key: str)
     return deflection
 
 
+def visitor_session_key(visitor: str) -> str:
+    """The ``Deflection.session_key`` of an anonymous help-centre visitor (never clashes with a Django session)."""
+    return f"visitor:{visitor}"[:64]
+
+
 @transaction.atomic
-def deflections_mark_submitted(*, ticket: Ticket, customer: User, now: datetime) -> int:
-    """A customer submitted a ticket: their suggestions opened in the last ``DEFLECTION_WINDOW`` did not deflect it.
-    Atomic; re-running changes nothing (only rows without a ticket are touched)."""
+def deflections_mark_submitted(
+    *, ticket: Ticket, now: datetime, customer: User | None = None, visitor: str = ""
+) -> int:
+    """Someone submitted a ticket: their suggestions opened in the ``DEFLECTION_WINDOW`` before ``now`` did not
+    deflect it. "Their" is the signed-in ``customer``'s opens, and/or the opens of an anonymous help-centre
+    ``visitor`` token. Atomic; re-running changes nothing (only rows without a ticket are touched)."""
+    who = Q()
+    if customer is not None:
+        who |= Q(user=customer)
+    if visitor:
+        who |= Q(session_key=visitor_session_key(visitor))
+    if not who:
+        return 0
     return Deflection.objects.filter(
-        user=customer, ticket__isnull=True, opened_at__gte=now - DEFLECTION_WINDOW, opened_at__lte=now
+        who, ticket__isnull=True, opened_at__gte=now - DEFLECTION_WINDOW, opened_at__lte=now
     ).update(ticket=ticket)
 
 
@@ -458,3 +493,133 @@ def article_draft_from_rca(*, ticket: Ticket, title: str, body: str, category: C
         data={"action": "draft_from_rca", "article_id": article.pk},
     )
     return article
+
+
+# --- the public help centre's contact form -----------------------------------------------------------------------
+
+HELP_REQUEST_TOKEN_SALT = "knowledge_base.help_request.confirm"  # noqa: S105  # a signing namespace, not a secret
+
+
+class HelpLinkError(Invalid):
+    """A confirmation link that cannot be used; ``code`` says why (``expired`` or ``invalid``)."""
+
+
+def help_request_token(request: HelpRequest) -> str:
+    return signing.dumps({"r": request.pk, "n": request.nonce}, salt=HELP_REQUEST_TOKEN_SALT, compress=False)
+
+
+def help_requests_purge(*, now: datetime) -> int:
+    """Forget unconfirmed contact requests whose link has expired (they hold a stranger's email and text).
+    Idempotent."""
+    cutoff = now - timedelta(seconds=settings.HELP_CENTRE_CONFIRM_MAX_AGE)
+    deleted, _ = HelpRequest.objects.filter(ticket__isnull=True, created_at__lt=cutoff).delete()
+    return deleted
+
+
+@transaction.atomic
+def help_request_submit(
+    *,
+    email: str,
+    name: str,
+    subject: str,
+    description: str,
+    category: Category | None = None,
+    visitor: str = "",
+) -> HelpRequest:
+    """A visitor sends the contact form: store the request and email a signed, expiring confirmation link to the
+    address through the outbox. No ticket and no account yet (that waits for the confirmation, to stop spam).
+    Atomic."""
+    email = email.strip().lower()
+    subject = single_line(subject)[:200]
+    description = description.strip()
+    errors = {}
+    if not email:
+        errors["email"] = "Give the email address where we should answer."
+    if not subject:
+        errors["subject"] = "Please give the request a subject."
+    if not description:
+        errors["description"] = "Please describe the problem."
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    help_requests_purge(now=now)
+    request = HelpRequest.objects.create(
+        email=email,
+        name=single_line(name)[:150],
+        subject=subject,
+        description=description[:20000],
+        category=category,
+        nonce=secrets.token_hex(16),
+        visitor=visitor[:64],
+        created_at=now,
+    )
+    hours = settings.HELP_CENTRE_CONFIRM_MAX_AGE // 3600
+    expires = now + timedelta(seconds=settings.HELP_CENTRE_CONFIRM_MAX_AGE)
+    notification_enqueue_raw(
+        channel=NotificationChannel.EMAIL,
+        kind=NotificationKind.HELP_REQUEST_CONFIRM,
+        subject="Please confirm your request",
+        body=customer_message_render(
+            "help_request_confirm.txt",
+            {
+                "name": request.name,
+                "subject": request.subject,
+                "confirm_url": absolute_url(reverse("help_contact_confirm", args=[help_request_token(request)])),
+                "hours": hours,
+                "expires_utc": expires.astimezone(UTC).strftime("%d %b %Y %H:%M UTC"),
+            },
+        ),
+        to_address=email,
+    )
+    return request
+
+
+def help_request_for_token(token: str, *, now: datetime | None = None) -> HelpRequest:
+    """The request a confirmation link names. Raises ``HelpLinkError`` (code ``expired`` or ``invalid``) for a link
+    older than ``HELP_CENTRE_CONFIRM_MAX_AGE``, tampered with, or naming a request that no longer exists."""
+    try:
+        payload = signing.loads(token, salt=HELP_REQUEST_TOKEN_SALT, max_age=settings.HELP_CENTRE_CONFIRM_MAX_AGE)
+        pk, nonce = int(payload["r"]), str(payload["n"])
+    except signing.SignatureExpired as exc:
+        raise HelpLinkError("This confirmation link has expired.", code="expired") from exc
+    except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
+        raise HelpLinkError("This confirmation link is not valid.", code="invalid") from exc
+    request = HelpRequest.objects.filter(pk=pk, nonce=nonce).first()
+    if request is None:
+        raise HelpLinkError("This confirmation link is not valid.", code="invalid")
+    return request
+
+
+@transaction.atomic
+def help_request_confirm(*, token: str) -> tuple[Ticket, bool]:
+    """The visitor followed their confirmation link: the email is theirs, so open the ticket. The sender becomes a
+    customer the way inbound email makes one (``email_sender_resolve``: a known address threads into that account).
+    Atomic and idempotent: the request row is locked and a second click returns the same ticket. Returns the
+    ticket and whether this call opened it."""
+    found = help_request_for_token(token)
+    request = HelpRequest.objects.select_for_update().get(pk=found.pk)
+    if request.ticket_id is not None:
+        return Ticket.objects.get(pk=request.ticket_id), False
+    customer, _reason = email_sender_resolve(request.email, request.name)
+    if customer is None:
+        raise Invalid(
+            "We could not open a request for this address. Please write to us by email instead.",
+            code="unknown_sender",
+        )
+    if not customer.is_customer:
+        raise Invalid("This address belongs to a staff account: sign in to open a ticket.", code="staff_sender")
+    ticket = ticket_create(
+        customer=customer,
+        subject=request.subject,
+        description=request.description,
+        category=request.category,
+        channel=Channel.WEB,
+    )
+    now = timezone.now()
+    request.ticket = ticket
+    request.confirmed_at = now
+    request.save(update_fields=["ticket", "confirmed_at"])
+    if request.visitor:
+        # Measured from when they sent the form: that is when they chose to ask rather than read.
+        deflections_mark_submitted(ticket=ticket, visitor=request.visitor, now=request.created_at)
+    return ticket, True

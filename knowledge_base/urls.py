@@ -1,6 +1,7 @@
+from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
-from knowledge_base import views
+from knowledge_base import help_centre, views
 
 urlpatterns = [
     path("kb/", views.article_list_view, name="kb_list"),
@@ -20,4 +21,24 @@ urlpatterns = [
     path("kb/articles/<int:pk>/insert/<str:reference>/", views.article_insert_view, name="kb_article_insert"),
     path("kb/articles/<int:pk>/used/<str:reference>/", views.article_use_view, name="kb_article_use"),
     path("kb/tickets/<str:reference>/suggestions/", views.ticket_suggestions_view, name="kb_ticket_suggestions"),
+    # The public help centre (no account needed). Fixed paths first: a category slug cannot shadow them.
+    path("help/", help_centre.help_home_view, name="help"),
+    path("help/<slug:category_slug>/", help_centre.help_category_view, name="help_category"),
+    path("help/<slug:category_slug>/<slug:article_slug>/", help_centre.help_article_view, name="help_article"),
+    path(
+        "help/<slug:category_slug>/<slug:article_slug>/vote/",
+        help_centre.help_article_vote_view,
+        name="help_article_vote",
+    ),
+    path(
+        "help/<slug:category_slug>/<slug:article_slug>/solved/",
+        help_centre.help_article_solved_view,
+        name="help_article_solved",
+    ),
+    path("contact/", help_centre.help_contact_view, name="help_contact"),
+    path("contact/suggest/", help_centre.help_suggest_view, name="help_suggest"),
+    path("contact/sent/", help_centre.help_contact_sent_view, name="help_contact_sent"),
+    path("contact/confirm/<str:token>/", help_centre.help_contact_confirm_view, name="help_contact_confirm"),
+    path("sitemap.xml", help_centre.help_sitemap_index_view, name="sitemap"),
+    path("sitemap-<slug:section>.xml", sitemap, {"sitemaps": help_centre.SITEMAPS}, name="sitemap_section"),
 ]

@@ -18,7 +18,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
@@ -348,7 +347,9 @@ def ticket_suggestions_view(request: AuthenticatedHttpRequest, reference: str) -
 
 
 def article_reply_text(*, article, excerpt: bool) -> str:
-    url = settings.SITE_URL + reverse("kb_article_detail", args=[article.pk])
+    # The public help-centre address: it opens for any customer, even one who has never signed in (a contact made
+    # by inbound email or the help centre's contact form has no password).
+    url = settings.SITE_URL + article.get_help_url()
     if not excerpt:
         return f"This article explains it: {article.title}\n{url}"
     text = article.body_text

@@ -69,6 +69,11 @@ HOLDINGS: dict[str, Holding] = {
         ticket="ticket", person=("customer",), tombstone=("reason", "outcome"), blank=("number",)
     ),
     "knowledge_base.ArticleVote": Holding(person=("user",)),
+    # A confirmed help-centre request, kept with the ticket it became. An unconfirmed one belongs to no account (its
+    # sender never proved the address) and is deleted once its link expires (HELP_CENTRE_CONFIRM_MAX_AGE).
+    "knowledge_base.HelpRequest": Holding(
+        ticket="ticket", tombstone=("subject", "description"), blank=("email", "name")
+    ),
     "knowledge_base.Deflection": Holding(
         ticket="ticket", person=("user",), tombstone=("query",), blank=("session_key",)
     ),

@@ -76,6 +76,7 @@ class NotificationKind(models.TextChoices):
     # knowledge_base
     KB_PROPOSAL = "kb_proposal", "Knowledge base proposal"
     KB_PROPOSAL_DECIDED = "kb_proposal_decided", "Knowledge base proposal decided"
+    HELP_REQUEST_CONFIRM = "help_request_confirm", "Help centre: confirm your email (to the visitor)"
 
     @classmethod
     def for_escalation(cls, escalation_type: str, *, automatic: bool = False) -> NotificationKind:

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django.contrib.postgres",  # SearchVectorField for the KB search (harmless on SQLite)
+    "django.contrib.sitemaps",  # the public help centre's /sitemap.xml (knowledge_base/help_centre.py)
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -324,6 +325,13 @@ NOTIFICATION_SENDING_TIMEOUT_SECONDS = env.int("NOTIFICATION_SENDING_TIMEOUT_SEC
 # --- Data protection (privacy) ----------------------------------------------------------------------------
 # An approved export of a customer with at most this many tickets is built in the request; larger ones in Celery.
 PRIVACY_EXPORT_SYNC_MAX_TICKETS = env.int("PRIVACY_EXPORT_SYNC_MAX_TICKETS", default=200)
+# --- Public help centre (knowledge_base/help_centre.py) ------------------------------------------------------
+# How long a contact-form confirmation link works (seconds); unconfirmed requests are forgotten after it.
+HELP_CENTRE_CONFIRM_MAX_AGE = env.int("HELP_CENTRE_CONFIRM_MAX_AGE", default=24 * 60 * 60)
+# Per-client limits (by REMOTE_ADDR, counted in CACHES["default"]): "N/second|minute|hour|day".
+HELP_CENTRE_VOTE_RATE = env.str("HELP_CENTRE_VOTE_RATE", default="30/hour")
+HELP_CENTRE_CONTACT_RATE = env.str("HELP_CENTRE_CONTACT_RATE", default="5/hour")
+HELP_CENTRE_SUGGEST_RATE = env.str("HELP_CENTRE_SUGGEST_RATE", default="120/minute")
 
 # --- Feedback (surveys, check-ins) ---------------------------------------------------------------------------
 FEEDBACK_SURVEY_DELAY_MINUTES = env.int("FEEDBACK_SURVEY_DELAY_MINUTES", default=120)

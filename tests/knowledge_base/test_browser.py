@@ -90,7 +90,7 @@ def test_suggestion_deflects_one_customer_and_helps_the_agent_of_another(
     reply = page3.locator(".reply-form textarea[name=body]").input_value()
     assert reply == (
         "This article explains it: I was charged twice for the same invoice\n"
-        f"https://helpdesk.example.test/kb/articles/{article.pk}/"
+        "https://helpdesk.example.test/help/billing/i-was-charged-twice-for-the-same-invoice/"
     )
     page3.screenshot(path=screenshot_dir / "3-agent-workspace-panel.png", full_page=True)
     context3.close()
@@ -174,7 +174,7 @@ def test_workspace_loads_the_suggestions_after_the_page_with_one_request(
     assert assets == Counter({"kb.css": 1, "kb.js": 1})
     # and: inserting a suggested link still fills the reply box
     panel.locator("[data-kb-insert=link]").click()
-    assert page.locator(".reply-form textarea[name=body]").input_value().endswith(f"/kb/articles/{article.pk}/")
+    assert page.locator(".reply-form textarea[name=body]").input_value().endswith(f"/help/billing/{article.slug}/")
     page.screenshot(path=screenshot_dir / "1-workspace-suggestions-loaded.png", full_page=True)
     context.close()
 
