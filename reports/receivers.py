@@ -18,15 +18,18 @@ class _PendingTickets:
     """Tickets with events in the current transaction; one ``flush`` runs after its commit."""
 
     ticket_ids: set[int] = field(default_factory=set)
+    flushed: bool = False
 
     def flush(self) -> None:
         from reports.metrics.rollups import rollups_mark_tickets
 
+        self.flushed = True
         rollups_mark_tickets(ticket_ids=self.ticket_ids)
 
 
 def _flush_registered(pending: _PendingTickets | None) -> bool:
-    if pending is None:
+    """Whether ``pending`` will still flush after the current transaction commits (not yet run, not discarded)."""
+    if pending is None or pending.flushed:
         return False
     return any(callback == pending.flush for _, callback, _ in transaction.get_connection().run_on_commit)
 

@@ -239,24 +239,28 @@ def metric_from_sums(metric: Metric, row: dict[str, Any] | None) -> tuple[float 
 # --- maintenance ---------------------------------------------------------------------------------------------------
 
 
-def _fact_rows(source: Source, day: dt.date) -> list[dict[str, Any]]:
-    """The facts of ``source`` on ``day``, grouped by every dimension of the source, with the source's measures."""
-    start = day_start(day)
-    period = MetricFilters(start=start, end=start + dt.timedelta(days=1))
+def _fact_rows(source: Source, first: dt.date, end: dt.date) -> dict[dt.date, list[dict[str, Any]]]:
+    """The facts of ``source`` on the UTC days ``[first, end)``, grouped by day and by every dimension of the source,
+    with the source's measures (one query; ``since``, which only bounds subqueries, is the first day)."""
+    start = day_start(first)
+    period = MetricFilters(start=start, end=day_start(end))
     qs = source_rows(source, filters=period, viewer=None, start=period.start, end=period.end)
     dims = dimensions_of(source)
-    qs = qs.annotate(**{f"dim_{name}": expression() for name, expression in dims.items()})
+    qs = qs.annotate(
+        rollup_day=TruncDate(SOURCE_TIME[source], tzinfo=UTC),
+        **{f"dim_{name}": expression() for name, expression in dims.items()},
+    )
     measures = {f"measure_{name}": make(start) for name, make in MEASURES[source].items()}
-    rows = []
-    for row in qs.values(*[f"dim_{name}" for name in dims]).annotate(**measures).order_by():
+    by_day: dict[dt.date, list[dict[str, Any]]] = {}
+    for row in qs.values("rollup_day", *[f"dim_{name}" for name in dims]).annotate(**measures).order_by():
         values = {name: row[f"dim_{name}"] for name in dims}
         for name in MEASURES[source]:
             value = row[f"measure_{name}"]
             if isinstance(value, dt.timedelta):
                 value = value // dt.timedelta(microseconds=1)
             values[name] = int(value or 0)
-        rows.append(values)
-    return rows
+        by_day.setdefault(row["rollup_day"], []).append(values)
+    return by_day
 
 
 def _rollup_rows(source: Source, day: dt.date, facts: list[dict[str, Any]]) -> list[MetricRollup]:
@@ -282,16 +286,20 @@ def _rollup_rows(source: Source, day: dt.date, facts: list[dict[str, Any]]) -> l
 
 
 @transaction.atomic
+def _rollups_replace(source: Source, first: dt.date, end: dt.date) -> int:
+    """Replace the rollup rows of ``source`` on the UTC days ``[first, end)`` by ones computed from the facts."""
+    facts = _fact_rows(source, first, end)
+    rows = [row for day, day_facts in sorted(facts.items()) for row in _rollup_rows(source, day, day_facts)]
+    MetricRollup.objects.filter(source=source, day__gte=first, day__lt=end).delete()
+    MetricRollup.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+@transaction.atomic
 def rollups_refresh_days(*, days: Iterable[tuple[Source, dt.date]]) -> int:
     """Recompute the rollup rows of each (source, day) from the facts, replacing what was there. Atomic and
     idempotent; returns the rows written."""
-    written = 0
-    for source, day in sorted(set(days)):
-        rows = _rollup_rows(source, day, _fact_rows(source, day))
-        MetricRollup.objects.filter(source=source, day=day).delete()
-        MetricRollup.objects.bulk_create(rows, batch_size=2000)
-        written += len(rows)
-    return written
+    return sum(_rollups_replace(source, day, day + dt.timedelta(days=1)) for source, day in sorted(set(days)))
 
 
 def rollups_mark_days(*, days: Iterable[tuple[str, dt.date]], now: dt.datetime | None = None) -> None:
@@ -360,30 +368,31 @@ def _fact_days(source: str) -> set[dt.date]:
     return set(days.values_list("day", flat=True).distinct())
 
 
+REBUILD_WINDOW_DAYS = 31
+
+
 def metrics_rebuild(*, start: dt.date | None = None, end: dt.date | None = None) -> int:
-    """Recompute the rollups of every day with facts in ``[start, end]`` (inclusive; everything when both are
-    omitted), dropping rows of days left without facts; a complete rebuild records ``MetricRollupBuild`` and
-    clears every mark. One transaction per source and day, so a long rebuild never holds one big lock."""
-    first = start or dt.date.min
-    last = end or dt.date.max
+    """Recompute the rollups of every day in ``[start, end]`` (inclusive; from the first fact to the last when
+    omitted) from the facts, dropping rows of days left without facts; a complete rebuild records
+    ``MetricRollupBuild`` and clears the marks made before it. One grouped query and one transaction per source and
+    window of ``REBUILD_WINDOW_DAYS`` days, so a long rebuild neither loads everything at once nor holds one long lock."""
     started = timezone.now()
     written = 0
-    days_seen: list[dt.date] = []
+    known: list[dt.date] = []
     for source in SOURCES:
-        with_facts = {day for day in _fact_days(source) if first <= day <= last}
-        with_rows = set(
-            MetricRollup.objects.filter(source=source, day__gte=first, day__lte=last)
-            .values_list("day", flat=True)
-            .distinct()
-        )
-        for day in sorted(with_facts | with_rows):
-            written += rollups_refresh_days(days=[(source, day)])
-        days_seen.extend(with_facts)
+        days = _fact_days(source) | set(MetricRollup.objects.filter(source=source).values_list("day", flat=True))
+        days = {day for day in days if (start is None or day >= start) and (end is None or day <= end)}
+        if not days:
+            continue
+        known.extend((min(days), max(days)))
+        window = min(days)
+        while window <= max(days):
+            window_end = min(window + dt.timedelta(days=REBUILD_WINDOW_DAYS), max(days) + dt.timedelta(days=1))
+            written += _rollups_replace(source, window, window_end)
+            window = window_end
     if start is None and end is None:
         MetricRollupDirty.objects.filter(marked_at__lte=started).delete()
         MetricRollupBuild.objects.create(
-            built_at=timezone.now(),
-            first_day=min(days_seen, default=None),
-            last_day=max(days_seen, default=None),
+            built_at=timezone.now(), first_day=min(known, default=None), last_day=max(known, default=None)
         )
     return written

@@ -55,9 +55,7 @@ ticket_specs = st.fixed_dictionaries(
         "reopened": st.booleans(),
         "escalations": st.lists(escalation_specs, max_size=2),
         "clocks": st.lists(
-            st.tuples(
-                st.sampled_from(ClockTarget.values), st.sampled_from(ClockState.values), st.booleans(), moments
-            ),
+            st.tuples(st.sampled_from(ClockTarget.values), st.sampled_from(ClockState.values), st.booleans(), moments),
             max_size=2,
             unique_by=lambda clock: clock[0],
         ),
@@ -74,7 +72,7 @@ def _write_facts(specs, *, world) -> None:
         team = teams[spec["team"]]
         resolved = spec["status"] in (Status.RESOLVED, Status.CLOSED)
         ticket = Ticket.objects.create(
-            reference=f"HD-P-{i:04d}",
+            reference=f"HD-P-{i:04d}-{created:%d%H%M}",
             subject="Property",
             description="Property.",
             customer=world["customer"],
@@ -107,7 +105,7 @@ def _write_facts(specs, *, world) -> None:
                 created_at=created + dt.timedelta(hours=1),
             )
         hops = []
-        for e in spec["escalations"]:
+        for level, e in enumerate(spec["escalations"], start=1):
             source = teams[e["from"]]
             hops.append(
                 Escalation.objects.create(
@@ -115,6 +113,7 @@ def _write_facts(specs, *, world) -> None:
                     escalation_type=e["type"],
                     mode="functional",
                     status=e["status"],
+                    level=level,
                     from_tier=source.tier,
                     to_tier=3,
                     from_team=source,
@@ -254,22 +253,26 @@ def test_refresh_after_commit_matches_a_rebuild_from_scratch(
 ):
     # given the rollups built over an empty history
     rollups.metrics_rebuild()
-    from escalations import services as escalation_services
     from helpdesk import services
 
-    # when tickets are created, replied to, escalated, accepted and resolved through the services, across midnight
-    with time_machine.travel(dt.datetime(2026, 11, 3, 23, 50, tzinfo=UTC), tick=False) as clock:
-        with django_capture_on_commit_callbacks(execute=True):
-            first = make_ticket(customer=customer, subject="Printer on fire")
-            second = make_ticket(customer=customer, subject="Cannot log in")
-        clock.move_to(dt.datetime(2026, 11, 4, 0, 10, tzinfo=UTC))
-        with django_capture_on_commit_callbacks(execute=True):
-            services.ticket_reply(ticket=first, author=agent, body="Looking into it.")
-            escalation = escalate(first, agent)
-        clock.move_to(dt.datetime(2026, 11, 4, 2, 0, tzinfo=UTC))
-        with django_capture_on_commit_callbacks(execute=True):
-            escalation_services.escalation_accept(escalation=escalation, actor=specialist)
-            services.ticket_reply(ticket=second, author=agent, body="Fixed.")
+    # when tickets are created just before midnight, then replied to, escalated, accepted and resolved through the
+    # services after it
+    before_midnight = time_machine.travel(dt.datetime(2026, 11, 3, 23, 50, tzinfo=UTC), tick=False)
+    with before_midnight, django_capture_on_commit_callbacks(execute=True):
+        first = make_ticket(customer, subject="Printer on fire", category="outage")
+        second = make_ticket(customer, subject="Cannot log in")
+    after_midnight = time_machine.travel(dt.datetime(2026, 11, 4, 0, 10, tzinfo=UTC), tick=False)
+    with after_midnight, django_capture_on_commit_callbacks(execute=True):
+        services.ticket_reply(ticket=first, author=agent, body="Looking into it.")
+        services.ticket_reply(ticket=second, author=agent, body="Fixed.")
+    with django_capture_on_commit_callbacks(execute=True):
+        escalate(
+            first,
+            when=dt.datetime(2026, 11, 4, 1, 0, tzinfo=UTC),
+            by=agent,
+            accepted=(specialist, dt.datetime(2026, 11, 4, 2, 0, tzinfo=UTC)),
+            resolved=dt.datetime(2026, 11, 5, 9, 0, tzinfo=UTC),
+        )
     assert MetricRollupDirty.objects.filter(source="tickets").count() == 1
     assert set(MetricRollupDirty.objects.values_list("source", flat=True)) >= {"tickets", "escalations"}
     refreshed = rollups.rollups_refresh_dirty()
@@ -285,10 +288,9 @@ def test_refresh_after_commit_matches_a_rebuild_from_scratch(
 @pytest.mark.django_db
 def test_a_rolled_back_change_marks_nothing(world, make_ticket, customer, django_capture_on_commit_callbacks):
     # when a transaction that created a ticket rolls back
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with transaction.atomic():
-            make_ticket(customer=customer, subject="Never happened")
-            transaction.set_rollback(True)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        make_ticket(customer, subject="Never happened")
+        transaction.set_rollback(True)
     # then no day is marked
     assert callbacks == [] and not MetricRollupDirty.objects.exists()
 
@@ -313,5 +315,53 @@ def test_metrics_rebuild_command_rejects_bad_dates(world):
 
     with pytest.raises(CommandError, match="'yesterday' is not a date"):
         call_command("metrics_rebuild", "--from", "yesterday")
-    with pytest.raises(CommandError, match="--from must be on or before --to."):
+    with pytest.raises(CommandError, match=r"--from must be on or before --to\."):
         call_command("metrics_rebuild", "--from", "2026-11-05", "--to", "2026-11-01")
+
+
+def _spec(i: int) -> dict:
+    created = BASE + dt.timedelta(days=i % 20, hours=i % 24)
+    return {
+        "created": created,
+        "status": [Status.NEW, Status.OPEN, Status.RESOLVED, Status.CLOSED][i % 4],
+        "team": i % 3,
+        "assignee": i % 3,
+        "category": i % 3,
+        "org": i % 2,
+        "channel": Channel.values[i % 3],
+        "replies": i % 3,
+        "reopened": i % 5 == 0,
+        "escalations": [{"after_minutes": 60, "status": "returned", "type": EscalationType.values[i % 8], "from": 0}]
+        if i % 2
+        else [],
+        "clocks": [(ClockTarget.FIRST_RESPONSE, ClockState.MET, i % 4 == 0, created)],
+        "survey": (created + dt.timedelta(hours=5), 1 + i % 5, i % 3 == 0),
+        "compensation": "approved" if i % 2 else None,
+    }
+
+
+@pytest.mark.django_db
+def test_dashboard_and_explorer_queries_from_rollups_do_not_grow_with_the_data(
+    world, client, login, manager, django_assert_max_num_queries
+):
+    from django.urls import reverse
+
+    from tests.reports.test_views import DASHBOARD_QUERIES
+
+    login(manager)
+    explorer = reverse("reports_explorer") + "?metric=csat&group=team&start=2026-01-01&end=2026-11-30"
+    sizes = []
+    with time_machine.travel(dt.datetime(2026, 11, 30, 12, tzinfo=UTC), tick=False):
+        for start, count in ((0, 4), (4, 40)):
+            # given rollups built over 4, then 44 tickets of every kind
+            _write_facts([_spec(i) for i in range(start, start + count)], world=world)
+            rollups.metrics_rebuild()
+            # then the dashboard and the trend explorer read them with the same number of queries
+            with django_assert_max_num_queries(DASHBOARD_QUERIES) as dashboard_queries:
+                assert client.get(reverse("reports_dashboard") + "?days=90").status_code == 200
+            with django_assert_max_num_queries(13) as explorer_queries:
+                response = client.get(explorer)
+            assert response.status_code == 200
+            sizes.append((len(dashboard_queries), len(explorer_queries)))
+    assert sizes[0] == sizes[1]
+    assert not any("helpdesk_ticket" in q["sql"] and "GROUP BY" in q["sql"] for q in explorer_queries.captured_queries)
