@@ -381,6 +381,7 @@ def measure(*, runs: int, days: int, slowest: int = 0) -> dict:
         assert response.status_code == 200
     with CaptureQueriesContext(connection) as queries:
         client.get(url)
+    dashboard_queries = len(queries)
     for query in sorted(queries.captured_queries, key=lambda q: -float(q["time"]))[:slowest]:
         log(f"  {float(query['time']) * 1000:7.1f} ms  {query['sql'][:300]}")
     import datetime as dt
@@ -397,12 +398,13 @@ def measure(*, runs: int, days: int, slowest: int = 0) -> dict:
             trend_timings.append((time.perf_counter() - start) * 1000)
         with CaptureQueriesContext(connection) as captured:
             client.get(trend_url)
-        trend_queries = max(trend_queries, len(captured))
+            count = len(captured)
+        trend_queries = max(trend_queries, count)
     return {
         "dashboard_ms": round(statistics.median(timings), 1),
         "dashboard_min_ms": round(min(timings), 1),
         "dashboard_max_ms": round(max(timings), 1),
-        "dashboard_queries": len(queries),
+        "dashboard_queries": dashboard_queries,
         "trends_ms": round(statistics.median(trend_timings), 1),
         "trends_max_ms": round(max(trend_timings), 1),
         "trends_queries": trend_queries,

@@ -165,8 +165,14 @@ def _write_facts(specs, *, world) -> None:
 
 
 def _answers(period: metrics.MetricFilters) -> dict:
-    """Every catalogue metric as a value, a tile, weekly series (plain and split by each dimension) and breakdowns."""
-    result: dict = {"tiles": metrics.metric_tiles(list(metrics.METRICS), filters=period)}
+    """Every catalogue metric as a value, a tile, weekly series (plain and split by each dimension) and breakdowns, and
+    the dashboard's SLA breaches by team and plan."""
+    from reports.dashboard import sla_breaches_by_team_and_plan
+
+    result: dict = {
+        "tiles": metrics.metric_tiles(list(metrics.METRICS), filters=period),
+        "breaches_by_team_and_plan": sla_breaches_by_team_and_plan(filters=period),
+    }
     for key, metric in metrics.METRICS.items():
         result[key] = metrics.metric_value_and_sample(key, filters=period)
         for by in [None, *metrics.dimensions_of(metric.source)]:
