@@ -32,4 +32,5 @@ class Command(BaseCommand):
             raise CommandError("--from must be on or before --to.")
         rows = metrics_rebuild(start=start, end=end)
         scope = "every day" if start is None and end is None else f"{start or 'the first day'} to {end or 'today'}"
-        self.stdout.write(f"Rebuilt the metric rollups of {scope}: {rows} rows.")
+        if options["verbosity"]:
+            self.stdout.write(f"Rebuilt the metric rollups of {scope}: {rows} rows.")
