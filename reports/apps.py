@@ -18,6 +18,17 @@ class ReportsConfig(AppConfig):
         nav_register(label="SLA what-if", url_name="reports_sla_simulator", roles=managers, order=62)
         demo_seeder_register(order=900, name="reports.coaching_sessions", seeder=seed_coaching_sessions)
 
+        from django.db.models.signals import post_save
+
+        from helpdesk.models import Organization
+        from helpdesk.signals import ticket_event_recorded
+        from knowledge_base.models import Article
+        from reports import receivers
+
+        ticket_event_recorded.connect(receivers.on_ticket_event_recorded, dispatch_uid="reports.rollups_ticket_events")
+        post_save.connect(receivers.on_article_saved, sender=Article, dispatch_uid="reports.rollups_articles")
+        post_save.connect(receivers.on_organization_saved, sender=Organization, dispatch_uid="reports.rollups_orgs")
+
         from helpdesk.api.registry import api_view_register
         from reports.api import MetricsApi
 

@@ -80,7 +80,7 @@ CALM = [
     "We would like to terminate the old user account of a leaver.",
     "No rush on this one, just let me know.",
     "I do not want to cancel, I just want to understand the charge.",
-    "Attached is the screenshot you asked for.",
+    "The error says 'Sync failed (code 502)', as you asked.",
     "Great, that worked. Much appreciated!",
     "Can you confirm the change is live?",
     "Merci pour votre aide, tout fonctionne.",
@@ -116,7 +116,7 @@ ANGRY = [
 ]
 AGENT = [
     "Thanks for reaching out, I am looking into this now.",
-    "Could you send a screenshot of the error?",
+    "Could you tell me the exact words of the error message?",
     "I have asked our specialists to check the logs.",
     "Sorry for the wait, here is what we found so far.",
 ]

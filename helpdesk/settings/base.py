@@ -281,6 +281,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # reports: recompute the metric rollups of the days marked since the last run
+    "reports-metrics-refresh": {
+        "task": "reports.tasks.metrics_refresh_task",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
     # feedback: surveys due and reminders; check-ins due (both idempotent, state-guarded sweeps)
     "feedback-send-due-surveys": {
         "task": "feedback.tasks.send_due_surveys_task",

@@ -12,8 +12,9 @@ from django.db.models.functions import TruncWeek
 
 from escalations.models import Escalation, EscalationType
 from helpdesk.models import User
+from reports.metrics import rollups
 from reports.metrics.conditions import created_since
-from reports.metrics.definitions import METRICS
+from reports.metrics.definitions import METRICS, Metric
 from reports.metrics.filters import UTC, MetricFilters
 from reports.metrics.sources import SOURCE_TIME, dimension_labels, dimensions_of, source_rows
 
@@ -34,10 +35,19 @@ def metric_breakdown(key: str, *, by: str, filters: MetricFilters, viewer: User 
     dimensions = dimensions_of(metric.source)
     if by not in dimensions:
         raise ValueError(f"{metric.label} cannot be broken down by {by}.")
-    qs = source_rows(metric.source, filters=filters, viewer=viewer, start=filters.start, end=filters.end)
-    rows = list(
-        qs.annotate(group=dimensions[by]()).values("group").annotate(**metric.aggregates(Q(), filters.start)).order_by()
-    )
+    if rollups.rollups_serve(filters=filters, viewer=viewer):
+        summed = rollups.rollup_sums(
+            [metric], filters=filters, start=rollups.utc_day(filters.start), end=rollups.utc_day(filters.end), group=by
+        )
+        rows = [{"group": row["group"], **rollups.metric_sums(metric, row, prefix=f"{metric.key}__")} for row in summed]
+    else:
+        qs = source_rows(metric.source, filters=filters, viewer=viewer, start=filters.start, end=filters.end)
+        rows = list(
+            qs.annotate(group=dimensions[by]())
+            .values("group")
+            .annotate(**metric.aggregates(Q(), filters.start))
+            .order_by()
+        )
     labels = dimension_labels(by, [row["group"] for row in rows])
     result = [
         BreakdownRow(
@@ -101,22 +111,25 @@ def metric_series(
     """The metric per ISO week (UTC), optionally one series per group; empty weeks are 0 for counts and ``None``
     (no data) for rates and durations. One query (plus one to name the groups)."""
     metric = METRICS[key]
-    qs = source_rows(metric.source, filters=filters, viewer=viewer, start=filters.start, end=filters.end)
-    qs = qs.annotate(week=TruncWeek(SOURCE_TIME[metric.source], tzinfo=UTC))
-    values = ["week"]
-    if group is not None:
-        dimensions = dimensions_of(metric.source)
-        if group not in dimensions:
-            raise ValueError(f"{metric.label} cannot be grouped by {group}.")
-        qs = qs.annotate(group=dimensions[group]())
-        values.append("group")
-    rows = list(qs.values(*values).annotate(**metric.aggregates(Q(), filters.start)).order_by())
+    dimensions = dimensions_of(metric.source)
+    if group is not None and group not in dimensions:
+        raise ValueError(f"{metric.label} cannot be grouped by {group}.")
+    by_group: dict[Any, dict[dt.datetime, float | None]] = {}
+    if rollups.rollups_serve(filters=filters, viewer=viewer):
+        weekly = _weekly_rollup_sums([metric], filters=filters, group=group)
+        for (group_key, week), row in weekly.items():
+            by_group.setdefault(group_key, {})[week] = rollups.metric_from_sums(metric, row)[0]
+    else:
+        qs = source_rows(metric.source, filters=filters, viewer=viewer, start=filters.start, end=filters.end)
+        qs = qs.annotate(week=TruncWeek(SOURCE_TIME[metric.source], tzinfo=UTC))
+        values = ["week"]
+        if group is not None:
+            qs = qs.annotate(group=dimensions[group]())
+            values.append("group")
+        for row in qs.values(*values).annotate(**metric.aggregates(Q(), filters.start)).order_by():
+            by_group.setdefault(row.get("group"), {})[week_start(row["week"])] = metric.value(row)
     weeks = weeks_between(filters.start, filters.end)
     empty = 0.0 if metric.unit == "count" else None
-    by_group: dict[Any, dict[dt.datetime, float | None]] = {}
-    for row in rows:
-        bucket = by_group.setdefault(row.get("group"), {})
-        bucket[week_start(row["week"])] = metric.value(row)
     if group is None:
         by_group.setdefault(None, {})
         return [Series(key=None, label=metric.label, points=[(w, by_group[None].get(w, empty)) for w in weeks])]
@@ -146,6 +159,15 @@ def metric_series_many(keys: list[str], *, filters: MetricFilters, viewer: User 
     if len(sources) != 1:
         raise ValueError("Metrics computed together must share a source.")
     source = sources.pop()
+    weeks = weeks_between(filters.start, filters.end)
+    series = []
+    if rollups.rollups_serve(filters=filters, viewer=viewer):
+        weekly = {week: row for (_, week), row in _weekly_rollup_sums(chosen, filters=filters).items()}
+        for metric in chosen:
+            empty = 0.0 if metric.unit == "count" else None
+            points = [(w, rollups.metric_from_sums(metric, weekly[w])[0] if w in weekly else empty) for w in weeks]
+            series.append(Series(key=metric.key, label=metric.label, points=points))
+        return series
     qs = source_rows(source, filters=filters, viewer=viewer, start=filters.start, end=filters.end)
     aggregates = {
         f"{metric.key}__{name}": aggregate
@@ -159,10 +181,30 @@ def metric_series_many(keys: list[str], *, filters: MetricFilters, viewer: User 
         .annotate(**aggregates)
         .order_by()
     }
-    weeks = weeks_between(filters.start, filters.end)
-    series = []
     for metric in chosen:
         empty = 0.0 if metric.unit == "count" else None
         points = [(w, metric.value(rows[w], prefix=f"{metric.key}__") if w in rows else empty) for w in weeks]
         series.append(Series(key=metric.key, label=metric.label, points=points))
     return series
+
+
+def _weekly_rollup_sums(
+    chosen: list[Metric], *, filters: MetricFilters, group: str | None = None
+) -> dict[tuple[Any, dt.datetime], dict[str, Any]]:
+    """Daily rollup sums added up per (group, ISO week): a week's rate is its summed numerator over its summed
+    denominator, never an average of daily rates. One query."""
+    rows = rollups.rollup_sums(
+        chosen,
+        filters=filters,
+        start=rollups.utc_day(filters.start),
+        end=rollups.utc_day(filters.end),
+        group=group,
+        by_day=True,
+    )
+    weekly: dict[tuple[Any, dt.datetime], dict[str, Any]] = {}
+    for row in rows:
+        bucket = weekly.setdefault((row.get("group"), week_start(rollups.day_start(row["day"]))), {})
+        for name, value in row.items():
+            if name not in ("group", "day"):
+                bucket[name] = bucket.get(name, 0) + (value or 0)
+    return weekly

@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Avg, Case, Count, Q, Sum, Value, When
 
 from helpdesk.models import Tier, User
+from reports.metrics import rollups
 from reports.metrics.conditions import HANDOFF_STATUSES, duration_between, escalation_is_first, ticket_escalated
 from reports.metrics.definitions import METRICS, Metric, to_hours
 from reports.metrics.filters import MetricFilters
@@ -51,6 +52,8 @@ def metric_tiles(
     previous = filters.previous()
     rows: dict[Source, dict[int, dict[str, Any]]] = {}
     metrics = [METRICS[key] for key in keys]
+    if rollups.rollups_serve(filters=previous, viewer=viewer):
+        return _tiles_from_rollups(metrics, filters=filters)
     for source in SOURCES:
         mine = [m for m in metrics if m.source == source]
         if not mine:
@@ -76,6 +79,29 @@ def metric_tiles(
     ]
 
 
+def _tiles_from_rollups(metrics: list[Metric], *, filters: MetricFilters) -> list[Tile]:
+    """``metric_tiles`` from the daily rollups: one query per source, grouped by period."""
+    previous = filters.previous()
+    rows: dict[Source, dict[int, dict[str, Any]]] = {}
+    for source in SOURCES:
+        mine = [m for m in metrics if m.source == source]
+        if mine:
+            grouped = rollups.rollup_sums(
+                mine,
+                filters=filters,
+                start=rollups.utc_day(previous.start),
+                end=rollups.utc_day(filters.end),
+                period_split=rollups.utc_day(filters.start),
+            )
+            rows[source] = {row["period"]: row for row in grouped}
+    tiles = []
+    for m in metrics:
+        value, sample = rollups.metric_from_sums(m, rows[m.source].get(0))
+        before, before_sample = rollups.metric_from_sums(m, rows[m.source].get(1))
+        tiles.append(Tile(metric=m, value=value, previous=before, sample=sample, previous_sample=before_sample))
+    return tiles
+
+
 def metric_value(key: str, *, filters: MetricFilters, viewer: User | None = None) -> float | None:
     return metric_value_and_sample(key, filters=filters, viewer=viewer)[0]
 
@@ -85,6 +111,11 @@ def metric_value_and_sample(
 ) -> tuple[float | None, int | None]:
     """One metric for one period, with the sample it stands on (see ``Metric.sample``)."""
     metric = METRICS[key]
+    if rollups.rollups_serve(filters=filters, viewer=viewer):
+        sums = rollups.rollup_sums(
+            [metric], filters=filters, start=rollups.utc_day(filters.start), end=rollups.utc_day(filters.end)
+        )
+        return rollups.metric_from_sums(metric, sums[0])
     qs = source_rows(metric.source, filters=filters, viewer=viewer, start=filters.start, end=filters.end)
     row = qs.aggregate(**metric.aggregates(Q(), filters.start))
     return metric.value(row), metric.sample(row)
