@@ -4,10 +4,10 @@ likely-to-escalate model on the closed tickets closed before --now; print its ev
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
+
+from helpdesk.management import command_moment
 
 
 class Command(BaseCommand):
@@ -21,15 +21,7 @@ class Command(BaseCommand):
         from escalations.risk_model.scoring import risk_score_open_tickets
         from escalations.risk_model.train import RiskTrainingError, risk_model_train
 
-        if now:
-            try:
-                moment = datetime.fromisoformat(now)
-            except ValueError as exc:
-                raise CommandError(f"--now must be an ISO-8601 date and time, not {now!r}.") from exc
-            if timezone.is_naive(moment):
-                moment = moment.replace(tzinfo=UTC)
-        else:
-            moment = timezone.now()
+        moment = command_moment(now, option="--now")
         try:
             model = risk_model_train(seed=seed, now=moment)
         except RiskTrainingError as exc:

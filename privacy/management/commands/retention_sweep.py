@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
+
+from helpdesk.management import command_moment
 
 
 class Command(BaseCommand):
@@ -21,14 +21,6 @@ class Command(BaseCommand):
 
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
-        if at:
-            try:
-                now = datetime.fromisoformat(at)
-            except ValueError as exc:
-                raise CommandError(f"--at must be an ISO-8601 date and time, not {at!r}.") from exc
-            if timezone.is_naive(now):
-                now = now.replace(tzinfo=UTC)
-        else:
-            now = timezone.now()
+        now = command_moment(at)
         result = retention_sweep(now=now, batch_size=batch_size)
         self.stdout.write(json.dumps({"at": now.isoformat(), **result.as_dict()}))
