@@ -52,7 +52,7 @@ from reports.metrics.conditions import (
 )
 from reports.metrics.definitions import Metric
 from reports.metrics.filters import UTC, MetricFilters
-from reports.metrics.sources import SOURCE_TIME, SOURCES, Source, dimensions_of, source_rows
+from reports.metrics.sources import FILTER_DIMENSION, SOURCE_TIME, SOURCES, Source, dimensions_of, source_rows
 from reports.models import MetricRollup, MetricRollupBuild, MetricRollupDirty, RollupGrain
 
 MEASURE_COLUMNS = ("rows", "m1", "m2", "m3", "m4", "duration_us")
@@ -133,15 +133,6 @@ METRIC_MEASURES: dict[str, MetricMeasures] = {
     "compensations_granted": MetricMeasures(num="m1"),
 }
 
-_FILTER_COLUMNS = {
-    "team_id": "team",
-    "tier": "tier",
-    "agent_id": "agent",
-    "category_id": "category",
-    "plan_id": "plan",
-    "channel": "channel",
-}
-
 
 def utc_day(moment: dt.datetime) -> dt.date:
     return moment.astimezone(UTC).date()
@@ -201,13 +192,13 @@ def rollup_sums(
     columns are prefixed ``<key>__``. One query."""
     chosen = list(metrics)
     source = chosen[0].source
-    wanted = {column for attribute, column in _FILTER_COLUMNS.items() if getattr(filters, attribute) is not None}
+    wanted = {column for attribute, column in FILTER_DIMENSION.items() if getattr(filters, attribute) is not None}
     if group is not None:
         wanted.add(group)
     wanted |= {METRIC_MEASURES[m.key].fixed[0] for m in chosen if METRIC_MEASURES[m.key].fixed}  # type: ignore[index]
     grain = RollupGrain.TOTAL if not wanted else wanted.pop() if len(wanted) == 1 else RollupGrain.FULL
     qs = MetricRollup.objects.filter(source=source, grain=grain, day__gte=start, day__lt=end)
-    for attribute, column in _FILTER_COLUMNS.items():
+    for attribute, column in FILTER_DIMENSION.items():
         value = getattr(filters, attribute)
         if value is not None:
             qs = qs.filter(**{column: value})

@@ -126,7 +126,8 @@ _SOURCE_MODELS: dict[str, type[SLAClock] | type[Survey] | type[CompensationReque
     "compensations": CompensationRequest,
 }
 
-_FILTER_DIMENSION = {
+# The filters that narrow a metric to one dimension's value, and that dimension (the rollups read the same map).
+FILTER_DIMENSION = {
     "team_id": "team",
     "tier": "tier",
     "agent_id": "agent",
@@ -161,7 +162,7 @@ def source_rows(
             qs = qs.filter(ticket_visibility_q_for(viewer, prefix="ticket__"))
     qs = qs.filter(**{f"{by}__gte": start, f"{by}__lt": end})
     dimensions = dimensions_of(source)
-    for attribute, dimension in _FILTER_DIMENSION.items():
+    for attribute, dimension in FILTER_DIMENSION.items():
         value = getattr(filters, attribute)
         if value is None:
             continue
