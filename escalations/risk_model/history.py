@@ -226,6 +226,24 @@ def _categories() -> dict[str, Category]:
 
 
 @transaction.atomic
+def _history_agent() -> User:
+    """The agent the history's tickets were handled by: an inactive account of its own (it cannot sign in, take
+    work or be paged), so the generated past neither dilutes a demo agent's escalation rate in the coaching view
+    nor counts in anyone's workload."""
+    agent, _ = User.objects.get_or_create(
+        username="hist-former-agent",
+        defaults={
+            "role": Role.AGENT,
+            "first_name": "Former",
+            "last_name": "agent",
+            "email": "former.agent@example.com",
+            "is_active": False,
+            "password": make_password(None),
+        },
+    )
+    return agent
+
+
 def history_generate(
     *, n: int, seed: int, now: datetime, days: int = 240, customers: int = 60, known: Sequence[User] = ()
 ) -> HistoryResult:
@@ -240,7 +258,7 @@ def history_generate(
     categories = _categories()
     team = teams[0] if teams else None
     other_team = teams[1] if len(teams) > 1 else None
-    agent = User.objects.filter(role=Role.AGENT).order_by("pk").first()
+    agent = _history_agent()
 
     specs = []
     for index in range(n):
