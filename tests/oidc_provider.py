@@ -15,13 +15,14 @@ import base64
 import hashlib
 import json
 import secrets
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.http_receiver import LoopbackServer
 
 
 def _b64url(data: bytes) -> str:
@@ -32,7 +33,7 @@ def pkce_s256(verifier: str) -> str:
     return _b64url(hashlib.sha256(verifier.encode()).digest())
 
 
-class OidcProvider:
+class OidcProvider(LoopbackServer):
     def __init__(self, *, client_id: str, client_secret: str):
         self.client_id = client_id
         self.client_secret = client_secret
@@ -57,20 +58,8 @@ class OidcProvider:
             def do_POST(self):
                 provider._handle(self, "POST", self.rfile.read(int(self.headers.get("Content-Length", 0))))
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.issuer = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self._serve(Handler)
+        self.issuer = self.base_url
 
     # --- people -------------------------------------------------------------------------------------------------
 
