@@ -23,6 +23,7 @@ from escalations.models import (
     Playbook,
     RiskAssessment,
     RiskModel,
+    TelephonyEvent,
     TierApprovalLimit,
     VendorCase,
 )
@@ -189,6 +190,16 @@ class RiskModelAdmin(ServiceOnlyAdmin):
 
 
 # --- calls and callbacks ------------------------------------------------------------------------------------------
+
+
+@admin.register(TelephonyEvent)
+class TelephonyEventAdmin(ServiceOnlyAdmin):
+    """Read-only: events arrive from the phone system (``escalations.calls.cti``); the outcome says what was done."""
+
+    list_display = ["event_id", "kind", "call_ref", "occurred_at", "number", "agent", "outcome"]
+    list_filter = ["kind"]
+    search_fields = ["event_id", "call_ref", "number"]
+    date_hierarchy = "occurred_at"
 
 
 @admin.register(Call)

@@ -87,6 +87,7 @@ class EscalationsConfig(AppConfig):
             order=5,
         )
         slot_register(slot="queue_top", template="escalations/calls/_queue_callbacks.html")
+        slot_register(slot="staff_top", template="escalations/calls/_screen_pop_host.html")
         slot_register(slot="queue_top", template="escalations/_queue_likely.html", order=110)
         demo_seeder_register(order=50, name="calls", seeder=seed_calls)  # after escalations (15) and SLA (20)
 

@@ -25,5 +25,7 @@ urlpatterns = [
     path("escalations/<int:pk>/reassign/", views.escalation_reassign_view, name="escalation_reassign"),
     path("tickets/<str:reference>/calls/", views_calls.call_log_view, name="call_log"),
     path("calls/callbacks/", views_calls.my_callbacks_view, name="my_callbacks"),
+    path("calls/telephony/events/", views_calls.telephony_event_view, name="telephony_event"),
+    path("calls/screen-pop/", views_calls.screen_pop_view, name="screen_pop"),
     path("calls/callbacks/<int:pk>/complete/", views_calls.callback_complete_view, name="callback_complete"),
 ]

@@ -65,6 +65,10 @@ HOLDINGS: dict[str, Holding] = {
     "escalations.VendorCase": Holding(ticket="ticket"),
     "escalations.RiskAssessment": Holding(ticket="ticket", json=("signals", "explanations")),
     "escalations.Call": Holding(ticket="ticket", tombstone=("summary",), blank=("number",)),
+    # The phone system's events: matched to the caller by number (a caller on no ticket yet is still theirs).
+    "escalations.TelephonyEvent": Holding(
+        person=("customer",), blank=("number",), json=("payload",), tombstone=("outcome",)
+    ),
     "escalations.Callback": Holding(
         ticket="ticket", person=("customer",), tombstone=("reason", "outcome"), blank=("number",)
     ),

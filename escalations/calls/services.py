@@ -90,6 +90,7 @@ def call_log(
     customer: User | None = None,
     subject: str = "",
     callback: Callback | None = None,
+    external_id: str = "",
 ) -> Call:
     """Log a call on a ticket, or open a new ticket (channel phone) for ``customer``; the call is a timeline event.
     Atomic."""
@@ -131,6 +132,7 @@ def call_log(
         summary=summary.strip(),
         outcome=outcome,
         callback=callback,
+        external_id=external_id,
     )
     minutes, seconds = divmod(duration_seconds, 60)
     event_record(

@@ -3,27 +3,33 @@ waiting), my callbacks, and keeping a callback. Thin views over ``escalations.ca
 
 from __future__ import annotations
 
+import json
 import zoneinfo
 from datetime import timedelta
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from escalations.calls import cti
 from escalations.calls import selectors as calls_selectors
 from escalations.calls import services as calls
 from escalations.calls.forms import CallbackCompleteForm, CallForm
 from escalations.models import Callback, CallOutcome
+from helpdesk.errors import ApplicationError
 from helpdesk.selectors import ticket_get_for_user
 from helpdesk.typing import AuthenticatedHttpRequest
 from helpdesk.views import staff_required
+from helpdesk.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 
 def _error_words(exc: ValidationError) -> str:
@@ -138,3 +144,62 @@ def callback_complete_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRe
     else:
         messages.success(request, f"Callback to {callback.customer.display_name} logged as a call.")
     return redirect("my_callbacks")
+
+
+# --- telephony events (CTI) -------------------------------------------------------------------------------------
+
+# A phone system's event is a few hundred bytes; anything far larger is refused before it is parsed.
+TELEPHONY_MAX_BODY = 16 * 1024
+
+
+@csrf_exempt
+@require_POST
+def telephony_event_view(request: HttpRequest) -> JsonResponse:
+    """The phone system's webhook: signed like our outgoing webhooks (no session, so no CSRF token), one event per
+    POST, idempotent per ``event_id``. 200 for a processed or already-seen event, 400 naming what is wrong with the
+    body, 401 for a missing or wrong signature, 503 when no secret is configured."""
+    if not getattr(settings, "TELEPHONY_WEBHOOK_SECRET", ""):
+        return JsonResponse(
+            {"detail": "Telephony events are not configured (TELEPHONY_WEBHOOK_SECRET).", "code": "not_configured"},
+            status=503,
+        )
+    body = request.body
+    if len(body) > TELEPHONY_MAX_BODY:
+        return JsonResponse({"detail": "The event is too large.", "code": "invalid"}, status=400)
+    if not cti.telephony_signature_valid(
+        body=body,
+        timestamp=request.headers.get(TIMESTAMP_HEADER, ""),
+        signature=request.headers.get(SIGNATURE_HEADER, ""),
+    ):
+        return JsonResponse(
+            {"detail": "The signature is missing, wrong or too old.", "code": "bad_signature"}, status=401
+        )
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return JsonResponse({"detail": "The body is not JSON.", "code": "invalid"}, status=400)
+    try:
+        result = cti.telephony_event_receive(event=cti.telephony_event_parse(data))
+    except ApplicationError as exc:
+        return JsonResponse({"detail": str(exc), "code": exc.code, **exc.extra}, status=exc.status)
+    event = result.event
+    return JsonResponse(
+        {
+            "status": result.status,
+            "event_id": event.event_id,
+            "outcome": event.outcome,
+            "call": event.call_id,
+            "escalation": event.escalation_id,
+        }
+    )
+
+
+@login_required
+@staff_required
+@require_GET
+def screen_pop_view(request: AuthenticatedHttpRequest) -> TemplateResponse:
+    """The calls ringing for (or answered by) the signed-in agent, with the caller and their open tickets: the
+    fragment a "call ringing" push event asks for."""
+    return TemplateResponse(
+        request, "escalations/calls/_screen_pop.html", {"screen_calls": cti.calls_on_screen_for(request.user)}
+    )

@@ -10,7 +10,15 @@ from django.utils import timezone
 from escalations.models.escalation import Escalation
 from helpdesk.models import Ticket
 
-__all__ = ["Call", "CallDirection", "CallOutcome", "Callback", "CallbackStatus"]
+__all__ = [
+    "Call",
+    "CallDirection",
+    "CallOutcome",
+    "Callback",
+    "CallbackStatus",
+    "TelephonyEvent",
+    "TelephonyEventKind",
+]
 
 
 class CallDirection(models.TextChoices):
@@ -23,6 +31,8 @@ class CallOutcome(models.TextChoices):
     ESCALATED = "escalated", "Escalated"
     CALLBACK_PROMISED = "callback_promised", "Callback promised"
     NO_ANSWER = "no_answer", "No answer"
+    # Reported by the phone system (CTI): the call was answered; the agent adds what was decided.
+    ANSWERED = "answered", "Answered"
 
 
 class Call(models.Model):
@@ -44,9 +54,17 @@ class Call(models.Model):
         related_name="calls",
         help_text="The promised callback this call kept (if any).",
     )
+    external_id = models.CharField(
+        max_length=100, blank=True, default="", help_text="The phone system's call id (calls reported over CTI)."
+    )
 
     class Meta:
         ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"], condition=~Q(external_id=""), name="call_external_id_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_direction_display()} call on {self.ticket_id} ({self.get_outcome_display()})"
@@ -96,3 +114,42 @@ class Callback(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == CallbackStatus.PENDING
+
+
+class TelephonyEventKind(models.TextChoices):
+    RINGING = "ringing", "Ringing"
+    ANSWERED = "answered", "Answered"
+    ENDED = "ended", "Ended"
+    TRANSFERRED = "transferred", "Transferred"
+
+
+class TelephonyEvent(models.Model):
+    """One call event received from the phone system, kept once per ``event_id`` (the idempotency key): a
+    redelivered event finds its row and changes nothing. The call's state is read from all its events, so events
+    that arrive out of order still give the right call."""
+
+    event_id = models.CharField(max_length=100, unique=True)
+    call_ref = models.CharField(max_length=100, db_index=True, help_text="The phone system's call id.")
+    kind = models.CharField(max_length=12, choices=TelephonyEventKind.choices)
+    occurred_at = models.DateTimeField()
+    number = models.CharField(max_length=40, blank=True)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    call = models.ForeignKey(Call, null=True, blank=True, on_delete=models.SET_NULL, related_name="telephony_events")
+    escalation = models.ForeignKey(
+        Escalation, null=True, blank=True, on_delete=models.SET_NULL, related_name="telephony_events"
+    )
+    payload = models.JSONField(default=dict)
+    outcome = models.CharField(max_length=200, blank=True, help_text="What the product did with the event.")
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["occurred_at", "pk"]
+        indexes = [models.Index(fields=["agent", "kind", "occurred_at"], name="telephony_agent_kind_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.call_ref} ({self.event_id})"

@@ -148,13 +148,16 @@ def escalation_create(
     vendor_reference: str = "",
     vendor_contact: str = "",
     vendor_follow_up_at: datetime | None = None,
+    to_team: Team | None = None,
     now: datetime | None = None,
 ) -> Escalation:
     """A manual escalation with its handoff dossier: to the path's first level (functional) or a tier up
     (hierarchical), opened by the hop opener (receivers notified, customer told in plain words). Type-specific
     effects: emergency pages every manager on call and pins the ticket; financial records a compensation request;
     compliance restricts the ticket and moves it to the compliance team; third party opens a vendor case and
-    waits on the vendor. Atomic; a second escalation while one is active (a double click) is refused."""
+    waits on the vendor. ``to_team`` names the receiving team when something other than the path chose it (a
+    transfer made on the phone system); the path still decides the levels above it. Atomic; a second escalation
+    while one is active (a double click) is refused."""
     require_staff(actor)
     now = now or timezone.now()
     dossier = Dossier(dossier_problem, dossier_tried, dossier_desired_outcome, dossier_mood)
@@ -182,6 +185,8 @@ def escalation_create(
     path, level, team = HopRouter().target(
         ticket=ticket, escalation_type=escalation_type, mode=mode, position=1, above_tier=ticket.tier
     )
+    if to_team is not None:
+        team = to_team
     if team is None:
         raise ValidationError(
             "No team can receive this escalation: ask an administrator to configure an escalation path."

@@ -458,6 +458,8 @@ MIDDLEWARE.insert(
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
 WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=5)
+# The shared secret a phone system signs its call events with (escalations/calls/cti.py); unset = endpoint off.
+TELEPHONY_WEBHOOK_SECRET = env.str("TELEPHONY_WEBHOOK_SECRET", default="")
 
 # --- Pager (SMS) -------------------------------------------------------------------------------------------
 # Empty: no SMS pages; "console": logged; "http": POSTed as JSON to PAGER_HTTP_URL with PAGER_HTTP_TOKEN (bearer).
