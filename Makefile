@@ -35,6 +35,7 @@ lint: venv
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py i18n_check
 	DJANGO_SETTINGS_MODULE=helpdesk.settings.production DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(64))')} \
 	  DJANGO_ALLOWED_HOSTS=$${DJANGO_ALLOWED_HOSTS:-helpdesk.example.com} SITE_URL=$${SITE_URL:-https://helpdesk.example.com} \
 	  EMAIL_URL=$${EMAIL_URL:-smtp+tls://helpdesk:secret@smtp.example.com:587} $(PY) manage.py check --deploy --fail-level WARNING

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from escalations.models import Currency, EscalationType
 from escalations.selectors import AGE_FILTERS
@@ -105,7 +106,7 @@ class DecisionForm(forms.Form):
 
 class ManagerRequestForm(forms.Form):
     reason = forms.CharField(
-        label="Why would you like a manager to look at this?",
+        label=gettext_lazy("Why would you like a manager to look at this?"),
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
         max_length=2000,

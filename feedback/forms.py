@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from feedback.models import CAUSE_EXPLANATIONS, CauseCategory, FollowUpOutcome
 from helpdesk.forms import DayInput
 from helpdesk.models import User
 
 CSAT_CHOICES = [
-    (5, "5 · Very happy"),
-    (4, "4 · Happy"),
-    (3, "3 · Neutral"),
-    (2, "2 · Unhappy"),
-    (1, "1 · Very unhappy"),
+    (5, _("5 · Very happy")),
+    (4, _("4 · Happy")),
+    (3, _("3 · Neutral")),
+    (2, _("2 · Unhappy")),
+    (1, _("1 · Very unhappy")),
 ]
 
 
@@ -24,33 +25,33 @@ class SurveyForm(forms.Form):
         choices=CSAT_CHOICES,
         coerce=int,
         widget=forms.RadioSelect,
-        label="How satisfied are you with how we handled your request?",
+        label=_("How satisfied are you with how we handled your request?"),
         error_messages={
-            "required": "Choose a score from 1 (very unhappy) to 5 (very happy).",
-            "invalid_choice": "Choose a score from 1 (very unhappy) to 5 (very happy).",
+            "required": _("Choose a score from 1 (very unhappy) to 5 (very happy)."),
+            "invalid_choice": _("Choose a score from 1 (very unhappy) to 5 (very happy)."),
         },
     )
     fixed = forms.TypedChoiceField(
-        choices=[("yes", "Yes"), ("no", "No")],
+        choices=[("yes", _("Yes")), ("no", _("No"))],
         coerce=lambda value: value == "yes",
         widget=forms.RadioSelect,
-        label="Did we fix it?",
+        label=_("Did we fix it?"),
         error_messages={
-            "required": "Tell us whether the problem was fixed: yes or no.",
-            "invalid_choice": "Tell us whether the problem was fixed: yes or no.",
+            "required": _("Tell us whether the problem was fixed: yes or no."),
+            "invalid_choice": _("Tell us whether the problem was fixed: yes or no."),
         },
     )
     explain_count = forms.IntegerField(
         min_value=1,
         max_value=20,
-        label="How many times did you have to explain the problem?",
-        help_text="Count every time you described it again: on the phone, by email or to a new person.",
+        label=_("How many times did you have to explain the problem?"),
+        help_text=_("Count every time you described it again: on the phone, by email or to a new person."),
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 1, "max": 20}),
         error_messages={
-            "required": "Enter how many times you explained the problem, from 1 to 20.",
-            "invalid": "Enter how many times you explained the problem, from 1 to 20.",
-            "min_value": "Enter how many times you explained the problem, from 1 to 20.",
-            "max_value": "Enter how many times you explained the problem, from 1 to 20.",
+            "required": _("Enter how many times you explained the problem, from 1 to 20."),
+            "invalid": _("Enter how many times you explained the problem, from 1 to 20."),
+            "min_value": _("Enter how many times you explained the problem, from 1 to 20."),
+            "max_value": _("Enter how many times you explained the problem, from 1 to 20."),
         },
     )
     nps = forms.TypedChoiceField(
@@ -59,16 +60,16 @@ class SurveyForm(forms.Form):
         empty_value=None,
         required=False,
         widget=forms.RadioSelect,
-        label="How likely are you to recommend us to a colleague? (optional)",
-        help_text="0 = not at all likely, 10 = extremely likely.",
-        error_messages={"invalid_choice": "Choose a score from 0 to 10, or leave it blank."},
+        label=_("How likely are you to recommend us to a colleague? (optional)"),
+        help_text=_("0 = not at all likely, 10 = extremely likely."),
+        error_messages={"invalid_choice": _("Choose a score from 0 to 10, or leave it blank.")},
     )
     comment = forms.CharField(
         required=False,
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 4}),
-        label="Anything else you would like to tell us? (optional)",
-        error_messages={"max_length": "Please keep the comment under 4,000 characters."},
+        label=_("Anything else you would like to tell us? (optional)"),
+        error_messages={"max_length": _("Please keep the comment under 4,000 characters.")},
     )
 
 

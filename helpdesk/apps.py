@@ -6,6 +6,8 @@ class HelpdeskConfig(AppConfig):
     verbose_name = "Helpdesk core"
 
     def ready(self) -> None:
+        from django.utils.translation import gettext_lazy as _
+
         import helpdesk.audit  # records every sign-in, refused sign-in and sign-out
         import helpdesk.pager
         import helpdesk.session_lifetime  # stamps every new session with its sign-in time
@@ -14,11 +16,11 @@ class HelpdeskConfig(AppConfig):
         from helpdesk.navigation import nav_register
 
         staff = {Role.AGENT, Role.SPECIALIST, Role.MANAGER, Role.ADMIN}
-        nav_register(label="My requests", url_name="ticket_list", roles={Role.CUSTOMER}, order=10)
-        nav_register(label="New request", url_name="ticket_new", roles={Role.CUSTOMER}, order=20)
-        nav_register(label="My queue", url_name="ticket_list", roles=staff, order=10)
-        nav_register(label="All open tickets", url_name="ticket_list", roles=staff, order=20, query="?scope=all")
-        nav_register(label="Notifications", url_name="notification_list", roles=staff | {Role.CUSTOMER}, order=90)
-        nav_register(label="Profile & API tokens", url_name="profile", roles=staff | {Role.CUSTOMER}, order=180)
-        nav_register(label="Audit export", url_name="audit_export", roles={Role.ADMIN}, order=190)
-        nav_register(label="Administration", url_name="admin:index", roles={Role.ADMIN, Role.MANAGER}, order=200)
+        nav_register(label=_("My requests"), url_name="ticket_list", roles={Role.CUSTOMER}, order=10)
+        nav_register(label=_("New request"), url_name="ticket_new", roles={Role.CUSTOMER}, order=20)
+        nav_register(label=_("My queue"), url_name="ticket_list", roles=staff, order=10)
+        nav_register(label=_("All open tickets"), url_name="ticket_list", roles=staff, order=20, query="?scope=all")
+        nav_register(label=_("Notifications"), url_name="notification_list", roles=staff | {Role.CUSTOMER}, order=90)
+        nav_register(label=_("Profile & API tokens"), url_name="profile", roles=staff | {Role.CUSTOMER}, order=180)
+        nav_register(label=_("Audit export"), url_name="audit_export", roles={Role.ADMIN}, order=190)
+        nav_register(label=_("Administration"), url_name="admin:index", roles={Role.ADMIN, Role.MANAGER}, order=200)

@@ -6,7 +6,7 @@ zone of the ticket's SLA business calendar, then ``settings.TIME_ZONE``. Busines
 ``AppConfig.ready()`` with ``calendar_timezone_register``. Unknown zone names are skipped, never raised.
 
 Format (``customer_datetime``): ``Tuesday 1 December, 10:00 (Europe/London)``; the zone label tells the customer
-which clock the promise is on.
+which clock the promise is on. Day and month names follow the active language (``mardi 1 décembre, 10:00``).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.utils import dateformat
+from django.utils.translation import pgettext
 
 if TYPE_CHECKING:
     from helpdesk.models import Ticket, User
@@ -62,7 +64,10 @@ def customer_timezone(subject: Ticket | User) -> zoneinfo.ZoneInfo:
 
 
 def _day_and_time(local: datetime, *, year: bool = False) -> str:
-    return f"{local:%A} {local.day} {local:%B}" + (f" {local.year}" if year else "") + f", {local:%H:%M}"
+    # Day and month names in the active language (``helpdesk.locale``); each language orders the parts its own way.
+    if year:
+        return dateformat.format(local, pgettext("customer date with year", "l j F Y, H:i"))
+    return dateformat.format(local, pgettext("customer date", "l j F, H:i"))
 
 
 def customer_datetime(moment: datetime, *, tz: zoneinfo.ZoneInfo, year: bool = False) -> str:

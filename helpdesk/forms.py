@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from helpdesk.models import Category, Priority, Status, Team, User
 
@@ -39,19 +40,21 @@ class MultipleFileField(forms.FileField):
 
 
 class TicketCreateForm(forms.Form):
-    subject = forms.CharField(max_length=200, label="Subject")
+    subject = forms.CharField(max_length=200, label=_("Subject"))
     category = forms.ModelChoiceField(
-        queryset=Category.objects.all(), required=False, label="What is it about?", empty_label="Not sure"
+        queryset=Category.objects.all(), required=False, label=_("What is it about?"), empty_label=_("Not sure")
     )
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), label="Describe the problem")
-    attachments = MultipleFileField(label="Attachments", help_text="PDF, images, text or Office files; 10 MB each.")
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), label=_("Describe the problem"))
+    attachments = MultipleFileField(
+        label=_("Attachments"), help_text=_("PDF, images, text or Office files; 10 MB each.")
+    )
 
 
 class ReplyForm(forms.Form):
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label="Message")
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label=_("Message"))
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     template_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    attachments = MultipleFileField(label="Attachments")
+    attachments = MultipleFileField(label=_("Attachments"))
 
 
 class NoteForm(forms.Form):

@@ -7,11 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
 
 
 @dataclass(frozen=True)
 class NavItem:
-    label: str
+    label: str | Promise  # a lazy translation: written in the language of the request that renders it
     url_name: str
     roles: frozenset[str]
     order: int = 100
@@ -21,7 +22,9 @@ class NavItem:
 _ITEMS: list[NavItem] = []
 
 
-def nav_register(*, label: str, url_name: str, roles: Iterable[str], order: int = 100, query: str = "") -> None:
+def nav_register(
+    *, label: str | Promise, url_name: str, roles: Iterable[str], order: int = 100, query: str = ""
+) -> None:
     item = NavItem(label=label, url_name=url_name, roles=frozenset(roles), order=order, query=query)
     if item not in _ITEMS:
         _ITEMS.append(item)
@@ -30,12 +33,12 @@ def nav_register(*, label: str, url_name: str, roles: Iterable[str], order: int 
 def nav_for(user) -> list[dict[str, str]]:
     role = user.effective_role  # a superuser sees the admin's navigation
     items = []
-    for item in sorted(_ITEMS, key=lambda i: (i.order, i.label)):
+    for item in sorted(_ITEMS, key=lambda i: (i.order, str(i.label))):
         if role not in item.roles:
             continue
         try:
             url = reverse(item.url_name) + item.query
         except NoReverseMatch:
             continue
-        items.append({"label": item.label, "url": url, "url_name": item.url_name})
+        items.append({"label": str(item.label), "url": url, "url_name": item.url_name})
     return items

@@ -67,11 +67,17 @@ def absolute_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def customer_message_render(template: str, context: dict) -> str:
-    """The body of a message to a customer, from ``templates/emails/<template>``. The context carries facts (names,
-    references, dates, amounts) and the plain words services write for customers, never text staff wrote for staff
-    (notes, call notes, dossiers, guidance, compensation reasons, RCA fields, vendor case notes)."""
-    return render_to_string(f"emails/{template}", context).strip()
+def customer_message_render(template: str, context: dict, *, to: User | None = None) -> str:
+    """The body of a message to a customer, from ``templates/emails/<template>``, in the recipient's language (``to``;
+    else the language active now). The context carries facts (names, references, dates, amounts) and the plain words
+    services write for customers, never text staff wrote for staff (notes, call notes, dossiers, guidance,
+    compensation reasons, RCA fields, vendor case notes)."""
+    if to is None:
+        return render_to_string(f"emails/{template}", context).strip()
+    from helpdesk.locale import in_language_of
+
+    with in_language_of(to):
+        return render_to_string(f"emails/{template}", context).strip()
 
 
 def notification_enqueue(

@@ -23,11 +23,13 @@ from django.db.models import Count, F
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from helpdesk import audit, events
 from helpdesk.attachments import attachment_validate
 from helpdesk.errors import Conflict
 from helpdesk.guards import status_guards_check
+from helpdesk.locale import in_language_of
 from helpdesk.models import (
     OPEN_STATUSES,
     STAFF_ROLES,
@@ -175,9 +177,9 @@ def ticket_create(
     description = (description or "").strip()
     errors = {}
     if not subject:
-        errors["subject"] = "Please give the request a subject."
+        errors["subject"] = _("Please give the request a subject.")
     if not description:
-        errors["description"] = "Please describe the problem."
+        errors["description"] = _("Please describe the problem.")
     if not customer.is_customer:
         errors["customer"] = "Tickets are opened for a customer."
     elif customer.organization_id is None:
@@ -222,12 +224,15 @@ def ticket_create(
             ticket=ticket, actor=None, old_team=None, new_team=team.name, old=None, new=assignee.display_name
         )
 
+    with in_language_of(customer):
+        received_subject = f"[{ticket.reference}] " + _("We have received your request")
     notification_enqueue(
         kind=NotificationKind.TICKET_CREATED,
-        subject=f"[{ticket.reference}] We have received your request",
+        subject=received_subject,
         body=customer_message_render(
             "ticket_received.txt",
             {"customer_name": customer.display_name, "subject": ticket.subject, "reference": ticket.reference},
+            to=customer,
         ),
         recipients=[customer],
         ticket=ticket,
@@ -329,7 +334,9 @@ def ticket_reply(
         notification_enqueue(
             kind=NotificationKind.AGENT_REPLY,
             subject=f"[{ticket.reference}] {ticket.subject}",
-            body=customer_message_render("agent_reply.txt", {"author_name": author.display_name, "message": body}),
+            body=customer_message_render(
+                "agent_reply.txt", {"author_name": author.display_name, "message": body}, to=ticket.customer
+            ),
             recipients=[ticket.customer],
             ticket=ticket,
             url=ticket_url(ticket),
@@ -459,10 +466,12 @@ def _check_transition(*, ticket: Ticket, status: str, customer_reopen: bool = Fa
 
 def _notify_status(*, ticket: Ticket, status: str) -> None:
     if status in (Status.RESOLVED, Status.PENDING_CUSTOMER):
+        with in_language_of(ticket.customer):
+            status_subject = f"[{ticket.reference}] {Status(status).label}"
         notification_enqueue(
             kind=NotificationKind.for_status(status),
-            subject=f"[{ticket.reference}] {Status(status).label}",
-            body=customer_message_render(f"status_{status}.txt", {}),
+            subject=status_subject,
+            body=customer_message_render(f"status_{status}.txt", {}, to=ticket.customer),
             recipients=[ticket.customer],
             ticket=ticket,
             url=ticket_url(ticket),
@@ -563,6 +572,32 @@ def user_set_availability(*, user: User, is_available: bool) -> User:
     require_staff(user)
     user.is_available = is_available
     user.save(update_fields=["is_available"])
+    return user
+
+
+@transaction.atomic
+def user_preferences_set(*, user: User, language: str, timezone_name: str) -> User:
+    """Set the language (blank: the browser's) and time zone (blank: the organisation's, else the contact centre's)
+    a user reads the product in. Atomic; an unsupported language or an unknown zone is refused by field."""
+    import zoneinfo
+
+    from helpdesk.locale import supported_language
+
+    language = (language or "").strip()
+    timezone_name = (timezone_name or "").strip()
+    errors = {}
+    if language and not supported_language(language):
+        errors["language"] = _("Choose one of the languages offered.")
+    if timezone_name:
+        try:
+            zoneinfo.ZoneInfo(timezone_name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            errors["timezone"] = _("Choose a time zone from the list.")
+    if errors:
+        raise ValidationError(errors)
+    user.language = language
+    user.timezone = timezone_name
+    user.save(update_fields=["language", "timezone"])
     return user
 
 

@@ -6,6 +6,8 @@ class KnowledgeBaseConfig(AppConfig):
     verbose_name = "Knowledge base"
 
     def ready(self) -> None:
+        from django.utils.translation import gettext_lazy as _
+
         from helpdesk.demo import demo_seeder_register
         from helpdesk.models import Role
         from helpdesk.navigation import nav_register
@@ -17,7 +19,7 @@ class KnowledgeBaseConfig(AppConfig):
 
         staff = {Role.AGENT, Role.SPECIALIST, Role.MANAGER, Role.ADMIN}
         nav_register(label="Knowledge base", url_name="kb_list", roles=staff, order=40)
-        nav_register(label="Help centre", url_name="kb_list", roles={Role.CUSTOMER}, order=15)
+        nav_register(label=_("Help centre"), url_name="kb_list", roles={Role.CUSTOMER}, order=15)
         nav_register(label="KB health", url_name="kb_health", roles={Role.MANAGER, Role.ADMIN}, order=45)
         panel_register(
             name="kb_suggestions",

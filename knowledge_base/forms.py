@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from helpdesk.models import Category
 from knowledge_base.models import ArticleStatus, ArticleVisibility, ProposalKind
@@ -39,25 +40,33 @@ class DecisionForm(forms.Form):
 
 
 class HelpSearchForm(forms.Form):
-    q = forms.CharField(required=False, max_length=200, label="Search the help centre")
+    q = forms.CharField(required=False, max_length=200, label=_("Search the help centre"))
     category = forms.ModelChoiceField(
-        queryset=Category.objects.all(), required=False, empty_label="All topics", to_field_name="slug", label="Topic"
+        queryset=Category.objects.all(),
+        required=False,
+        empty_label=_("All topics"),
+        to_field_name="slug",
+        label=_("Topic"),
     )
 
 
 class ContactForm(forms.Form):
-    email = forms.EmailField(max_length=254, label="Your email address", help_text="We send a link to confirm it.")
-    name = forms.CharField(max_length=150, required=False, label="Your name")
-    subject = forms.CharField(max_length=200, label="Subject")
-    category = forms.ModelChoiceField(
-        queryset=Category.objects.all(), required=False, empty_label="Not sure", label="Topic"
+    email = forms.EmailField(
+        max_length=254, label=_("Your email address"), help_text=_("We send a link to confirm it.")
     )
-    description = forms.CharField(max_length=20000, widget=forms.Textarea(attrs={"rows": 7}), label="How can we help?")
+    name = forms.CharField(max_length=150, required=False, label=_("Your name"))
+    subject = forms.CharField(max_length=200, label=_("Subject"))
+    category = forms.ModelChoiceField(
+        queryset=Category.objects.all(), required=False, empty_label=_("Not sure"), label=_("Topic")
+    )
+    description = forms.CharField(
+        max_length=20000, widget=forms.Textarea(attrs={"rows": 7}), label=_("How can we help?")
+    )
     # A field people never see (hidden by the stylesheet): bots that fill every input give themselves away.
-    website = forms.CharField(required=False, label="Leave this empty")
+    website = forms.CharField(required=False, label=_("Leave this empty"))
 
     def clean(self) -> dict:
         data = super().clean() or {}
         if data.get("website"):
-            raise forms.ValidationError("We could not accept this form. Please try again.")
+            raise forms.ValidationError(_("We could not accept this form. Please try again."))
         return data

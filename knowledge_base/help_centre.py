@@ -29,6 +29,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk.audit import client_ip
@@ -211,7 +212,7 @@ def help_article_view(request: HttpRequest, category_slug: str, article_slug: st
 def help_article_vote_view(request: HtmxHttpRequest, category_slug: str, article_slug: str) -> HttpResponse:
     """ "Was this helpful?" for anyone: one vote per reader (user or visitor cookie), rate-limited per client."""
     if rate_limited(request, scope="vote", rate=settings.HELP_CENTRE_VOTE_RATE):
-        return _too_many(request, "votes")
+        return _too_many(request, gettext("votes"))
     article = selectors.help_article_get(slug=article_slug)
     if request.POST.get("helpful") not in ("yes", "no"):
         return HttpResponse("Say whether the article was helpful.", status=400)
@@ -282,7 +283,7 @@ def help_contact_view(request: HttpRequest) -> HttpResponse:
     form = ContactForm(request.POST or None)
     if request.method == "POST":
         if rate_limited(request, scope="contact", rate=settings.HELP_CENTRE_CONTACT_RATE):
-            return _too_many(request, "requests")
+            return _too_many(request, gettext("requests"))
         if form.is_valid():
             try:
                 services.help_request_submit(

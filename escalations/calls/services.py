@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from escalations import conf
 from escalations.models import (
@@ -33,6 +34,7 @@ from helpdesk import services as core
 from helpdesk.customer_time import customer_timezone as customer_zone
 from helpdesk.customer_time import customer_window, customer_window_bounds
 from helpdesk.events import event_record
+from helpdesk.locale import in_language_of
 from helpdesk.models import Channel, EventKind, NotificationKind, TeamMembership, Ticket, User
 from helpdesk.notifications import customer_message_render, notification_enqueue
 from helpdesk.services import require_staff
@@ -154,21 +156,23 @@ def _tell_customer_window(callback: Callback, *, template: str) -> None:
     """Email the customer the promised window from a customer-safe template. The callback's reason is the agent's
     own note (often the call's quick notes) and is never part of it."""
     ticket = callback.ticket
-    start, end = window_bounds(callback)
-    body = customer_message_render(
-        template,
-        {
-            "customer_name": callback.customer.display_name,
-            "number": callback.number,
-            "start": start,
-            "end": end,
-            "zone": callback.customer_timezone,
-            "reference": ticket.reference,
-        },
-    )
+    with in_language_of(callback.customer):  # the window's day and month names too
+        start, end = window_bounds(callback)
+        body = customer_message_render(
+            template,
+            {
+                "customer_name": callback.customer.display_name,
+                "number": callback.number,
+                "start": start,
+                "end": end,
+                "zone": callback.customer_timezone,
+                "reference": ticket.reference,
+            },
+        )
+        subject = f"[{ticket.reference}] " + gettext("We will call you back")
     notification_enqueue(
         kind=NotificationKind.CUSTOMER_CALLBACK_PROMISED,
-        subject=f"[{ticket.reference}] We will call you back",
+        subject=subject,
         body=body,
         recipients=[callback.customer],
         ticket=ticket,

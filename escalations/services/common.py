@@ -79,7 +79,7 @@ def _tell_customer(
         kind=NotificationKind.for_customer(kind),
         subject=subject or f"[{ticket.reference}] An update on your request",
         body=customer_message_render(
-            "ticket_update.txt", {"customer_name": ticket.customer.display_name, "message": body}
+            "ticket_update.txt", {"customer_name": ticket.customer.display_name, "message": body}, to=ticket.customer
         ),
         recipients=[ticket.customer],
         ticket=ticket,

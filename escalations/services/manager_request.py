@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from escalations import conf
 from escalations.hops import Dossier, HopRouter, HopSpec, automatic_dossiers
@@ -41,7 +42,9 @@ def manager_request_check(*, ticket: Ticket, customer: User, now: datetime) -> M
     Allowed once the configured share of the SLA time has elapsed, or after N hours without a reply from us;
     at most one open request per ticket; rate-limited per customer."""
     if not ticket.is_open:
-        return ManagerRequestCheck(False, "This request is closed. If you still need help, please open a new request.")
+        return ManagerRequestCheck(
+            False, gettext("This request is closed. If you still need help, please open a new request.")
+        )
     open_request = (
         Escalation.objects.filter(
             ticket=ticket, status__in=ACTIVE_ESCALATION_STATUSES, requested_by_kind=RequestedBy.CUSTOMER
@@ -50,19 +53,23 @@ def manager_request_check(*, ticket: Ticket, customer: User, now: datetime) -> M
         .first()
     )
     if open_request is not None:
-        who = (
-            f"{open_request.accepted_by.first_name or open_request.accepted_by.display_name} is looking after it"
-            if open_request.accepted_by
-            else "a manager will contact you soon"
-        )
+        when = _customer_when(open_request.created_at, ticket)
+        if open_request.accepted_by:
+            name = open_request.accepted_by.first_name or open_request.accepted_by.display_name
+            words = gettext("You asked for a manager on %(when)s; %(name)s is looking after it.") % {
+                "when": when,
+                "name": name,
+            }
+        else:
+            words = gettext("You asked for a manager on %(when)s; a manager will contact you soon.") % {"when": when}
         return ManagerRequestCheck(
             False,
-            f"You asked for a manager on {_customer_when(open_request.created_at, ticket)}; {who}.",
+            words,
             open_request=open_request,
         )
     manager_active = Escalation.objects.filter(ticket=ticket, status__in=ACTIVE_ESCALATION_STATUSES, to_tier=3).first()
     if manager_active is not None:
-        return ManagerRequestCheck(False, "A manager is already looking after your request.")
+        return ManagerRequestCheck(False, gettext("A manager is already looking after your request."))
     limit = int(conf.get("ESCALATION_MANAGER_REQUEST_MAX_PER_DAY"))
     recent = list(
         Escalation.objects.filter(
@@ -75,8 +82,12 @@ def manager_request_check(*, ticket: Ticket, customer: User, now: datetime) -> M
         again = recent[-limit] + timedelta(hours=24)
         return ManagerRequestCheck(
             False,
-            f"You have asked for a manager {len(recent)} times in the last 24 hours. "
-            f"You can ask again from {_customer_when(again, ticket)}.",
+            ngettext(
+                "You have asked for a manager %(count)d time in the last 24 hours. You can ask again from %(when)s.",
+                "You have asked for a manager %(count)d times in the last 24 hours. You can ask again from %(when)s.",
+                len(recent),
+            )
+            % {"count": len(recent), "when": _customer_when(again, ticket)},
             available_from=again,
         )
     moments = []
@@ -90,11 +101,11 @@ def manager_request_check(*, ticket: Ticket, customer: User, now: datetime) -> M
     if now < available_from:
         return ManagerRequestCheck(
             False,
-            f"You can ask for a manager from {_customer_when(available_from, ticket)} if we have not resolved this by "
-            "then.",
+            gettext("You can ask for a manager from %(when)s if we have not resolved this by then.")
+            % {"when": _customer_when(available_from, ticket)},
             available_from=available_from,
         )
-    return ManagerRequestCheck(True, "You can ask for a manager to look at this request.")
+    return ManagerRequestCheck(True, gettext("You can ask for a manager to look at this request."))
 
 
 @transaction.atomic

@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from escalations.models import ClockState, ClockTarget, SLAClock
 from escalations.sla.engine import remaining_business_seconds
@@ -149,23 +150,36 @@ def sla_promise_panel(*, request, ticket) -> dict | None:
     resolution = next((c for c in live if c.target == ClockTarget.RESOLUTION), None)
     lines: list[str] = []
     if ticket.status == Status.PENDING_CUSTOMER:
-        lines.append("We are waiting for your reply. Our clock is paused until you answer.")
+        lines.append(gettext("We are waiting for your reply. Our clock is paused until you answer."))
     elif ticket.status == Status.PENDING_THIRD_PARTY:
-        lines.append("We are waiting for one of our partners and will update you as soon as we hear back.")
-    for clock, words in ((response, "an answer"), (resolution, "a resolution")):
+        lines.append(gettext("We are waiting for one of our partners and will update you as soon as we hear back."))
+    promised = (
+        (
+            response,
+            gettext_noop("We promised an answer by %(when)s."),
+            gettext_noop(
+                "We promised an answer by %(when)s and we are running late. A senior colleague is now looking at it."
+            ),
+        ),
+        (
+            resolution,
+            gettext_noop("We promised a resolution by %(when)s."),
+            gettext_noop(
+                "We promised a resolution by %(when)s and we are running late. A senior colleague is now looking at it."
+            ),
+        ),
+    )
+    for clock, on_time, late in promised:
         if clock is None or clock.state != ClockState.RUNNING or clock.due_at is None:
             continue
         when = customer_datetime(clock.due_at, tz=tz)
-        if clock.due_at <= now:
-            lines.append(
-                f"We promised {words} by {when} and we are running late. A senior colleague is now looking at it."
-            )
-        else:
-            lines.append(f"We promised {words} by {when}.")
+        lines.append(gettext(late if clock.due_at <= now else on_time) % {"when": when})
     if ticket.status == Status.RESOLVED or ticket.customer_may_reopen(now=now):
-        lines.append("This request is resolved. If anything is still wrong, just reply and we will pick it up again.")
+        lines.append(
+            gettext("This request is resolved. If anything is still wrong, just reply and we will pick it up again.")
+        )
     elif ticket.status == Status.CLOSED:
-        lines.append("This request is closed. If you need more help, please open a new request.")
+        lines.append(gettext("This request is closed. If you need more help, please open a new request."))
     if not plan.promise and not lines:
         return None
     return {"plan": plan, "promise": plan.promise, "lines": lines}

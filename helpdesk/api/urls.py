@@ -42,5 +42,6 @@ urlpatterns = [
 
 profile_urlpatterns = [
     path("", views_profile.profile_view, name="profile"),
+    path("preferences/", views_profile.profile_preferences_view, name="profile_preferences"),
     path("tokens/<int:pk>/revoke/", views_profile.token_revoke_view, name="token_revoke"),
 ]

@@ -3,18 +3,27 @@ API tokens (create, optionally read-only, shown once; revoke, effective at once)
 
 from __future__ import annotations
 
+import zoneinfo
+from functools import cache
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from helpdesk.api.schema import api_operations
 from helpdesk.api.services import api_token_create, api_token_revoke
+from helpdesk.customer_time import customer_timezone
+from helpdesk.locale import supported_language
 from helpdesk.mfa import mfa_enrolled, mfa_recovery_codes_left, mfa_required_for
 from helpdesk.models import ApiToken
+from helpdesk.services import user_preferences_set
 from helpdesk.typing import AuthenticatedHttpRequest
 
 
@@ -39,6 +48,7 @@ def profile_view(request: AuthenticatedHttpRequest) -> TemplateResponse:
             "new_token": new_token,
             "error": error,
             "mfa": _mfa_state(request.user) if request.user.is_staff_member else None,
+            **_preferences_context(request.user),
         },
         status=400 if error else 200,
     )
@@ -54,6 +64,51 @@ def _mfa_state(user) -> dict:
         "required": mfa_required_for(user),
         "recovery_left": mfa_recovery_codes_left(user) if enrolled else 0,
     }
+
+
+@cache
+def _zone_names() -> list[str]:
+    return sorted(name for name in zoneinfo.available_timezones() if "/" in name and not name.startswith("Etc/"))
+
+
+def _preferences_context(user, *, errors: dict | None = None, posted: dict | None = None) -> dict:
+    posted = posted or {}
+    return {
+        "languages": settings.LANGUAGES,
+        "zone_names": _zone_names(),
+        "chosen_language": posted.get("language", user.language),
+        "chosen_timezone": posted.get("timezone", user.timezone),
+        "effective_timezone": customer_timezone(user).key,
+        "preference_errors": errors or {},
+    }
+
+
+@login_required
+@require_POST
+def profile_preferences_view(request: AuthenticatedHttpRequest):
+    """Set my language and time zone (``user_preferences_set``); errors next to their fields."""
+    try:
+        user_preferences_set(
+            user=request.user,
+            language=request.POST.get("language", ""),
+            timezone_name=request.POST.get("timezone", ""),
+        )
+    except ValidationError as exc:
+        return TemplateResponse(
+            request,
+            "helpdesk/profile.html",
+            {
+                "page_title": _("Profile"),
+                "tokens": ApiToken.objects.filter(user=request.user),
+                "mfa": _mfa_state(request.user) if request.user.is_staff_member else None,
+                **_preferences_context(request.user, errors=exc.message_dict, posted=request.POST),
+            },
+            status=400,
+        )
+    # The new language applies from this response on: the message is written in it.
+    with translation.override(supported_language(request.user.language) or translation.get_language()):
+        messages.success(request, _("Your language and time zone are saved."))
+    return redirect("profile")
 
 
 @login_required

@@ -8,16 +8,17 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from helpdesk.text import single_line
 
 
 class Role(models.TextChoices):
-    CUSTOMER = "customer", "Customer"
-    AGENT = "agent", "Agent (tier 1)"
-    SPECIALIST = "specialist", "Specialist (tier 2)"
-    MANAGER = "manager", "Manager (tier 3)"
-    ADMIN = "admin", "Administrator"
+    CUSTOMER = "customer", _("Customer")
+    AGENT = "agent", _("Agent (tier 1)")
+    SPECIALIST = "specialist", _("Specialist (tier 2)")
+    MANAGER = "manager", _("Manager (tier 3)")
+    ADMIN = "admin", _("Administrator")
 
 
 STAFF_ROLES = frozenset({Role.AGENT, Role.SPECIALIST, Role.MANAGER, Role.ADMIN})
@@ -87,6 +88,9 @@ class User(AbstractUser):
     )
     phone = models.CharField(max_length=40, blank=True)
     timezone = models.CharField(max_length=64, blank=True)
+    language = models.CharField(
+        max_length=10, blank=True, help_text="Blank: the browser's language. One of settings.LANGUAGES otherwise."
+    )
     is_available = models.BooleanField(default=True, help_text="Away agents receive no automatic assignments.")
 
     class Meta:

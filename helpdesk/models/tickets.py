@@ -12,36 +12,37 @@ from django.core.files.storage import storages
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from helpdesk.models.accounts import Category, Organization, Team, Tier, User
 from helpdesk.text import single_line
 
 
 class Channel(models.TextChoices):
-    PHONE = "phone", "Phone"
-    EMAIL = "email", "Email"
-    CHAT = "chat", "Chat"
-    WEB = "web", "Web"
-    SOCIAL = "social", "Social media"
+    PHONE = "phone", _("Phone")
+    EMAIL = "email", _("Email")
+    CHAT = "chat", _("Chat")
+    WEB = "web", _("Web")
+    SOCIAL = "social", _("Social media")
 
 
 class Priority(models.TextChoices):
-    LOW = "low", "Low"
-    NORMAL = "normal", "Normal"
-    HIGH = "high", "High"
-    URGENT = "urgent", "Urgent"
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
 
 
 PRIORITY_RANK: dict[str, int] = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
 
 
 class Status(models.TextChoices):
-    NEW = "new", "New"
-    OPEN = "open", "Open"
-    PENDING_CUSTOMER = "pending_customer", "Waiting on customer"
-    PENDING_THIRD_PARTY = "pending_third_party", "Waiting on third party"
-    RESOLVED = "resolved", "Resolved"
-    CLOSED = "closed", "Closed"
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    PENDING_CUSTOMER = "pending_customer", _("Waiting on customer")
+    PENDING_THIRD_PARTY = "pending_third_party", _("Waiting on third party")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
 
 
 OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.PENDING_CUSTOMER, Status.PENDING_THIRD_PARTY)
@@ -234,30 +235,30 @@ class EventKind(models.TextChoices):
     """Every typed event of the timeline. Apps other than ``helpdesk`` record their kinds through
     ``helpdesk.events.event_record``; the vocabulary lives here so the timeline stays one table."""
 
-    CREATED = "created", "Ticket created"
-    CUSTOMER_MESSAGE = "customer_message", "Customer message"
-    AGENT_REPLY = "agent_reply", "Agent reply"
-    INTERNAL_NOTE = "internal_note", "Internal note"
-    STATUS_CHANGED = "status_changed", "Status changed"
-    ASSIGNED = "assigned", "Assignment changed"
-    PRIORITY_CHANGED = "priority_changed", "Priority changed"
-    CATEGORY_CHANGED = "category_changed", "Category changed"
-    ATTACHMENT_ADDED = "attachment_added", "Attachment added"
-    MANAGER_REQUESTED = "manager_requested", "Customer asked for a manager"
-    ESCALATED = "escalated", "Escalated"
-    ESCALATION_ACCEPTED = "escalation_accepted", "Escalation accepted"
-    ESCALATION_RETURNED = "escalation_returned", "Escalation returned"
-    ESCALATION_RESOLVED = "escalation_resolved", "Escalation resolved"
-    COMPENSATION = "compensation", "Compensation"
-    RESTRICTED = "restricted", "Restricted"
-    THIRD_PARTY = "third_party", "Third-party case"
-    SLA = "sla", "SLA"
-    RISK = "risk", "Escalation risk"
-    SURVEY = "survey", "Survey"
-    FOLLOW_UP = "follow_up", "Follow-up"
-    RCA = "rca", "Root-cause analysis"
-    CALL = "call", "Call"
-    KB = "kb", "Knowledge base"
+    CREATED = "created", _("Ticket created")
+    CUSTOMER_MESSAGE = "customer_message", _("Customer message")
+    AGENT_REPLY = "agent_reply", _("Agent reply")
+    INTERNAL_NOTE = "internal_note", _("Internal note")
+    STATUS_CHANGED = "status_changed", _("Status changed")
+    ASSIGNED = "assigned", _("Assignment changed")
+    PRIORITY_CHANGED = "priority_changed", _("Priority changed")
+    CATEGORY_CHANGED = "category_changed", _("Category changed")
+    ATTACHMENT_ADDED = "attachment_added", _("Attachment added")
+    MANAGER_REQUESTED = "manager_requested", _("Customer asked for a manager")
+    ESCALATED = "escalated", _("Escalated")
+    ESCALATION_ACCEPTED = "escalation_accepted", _("Escalation accepted")
+    ESCALATION_RETURNED = "escalation_returned", _("Escalation returned")
+    ESCALATION_RESOLVED = "escalation_resolved", _("Escalation resolved")
+    COMPENSATION = "compensation", _("Compensation")
+    RESTRICTED = "restricted", _("Restricted")
+    THIRD_PARTY = "third_party", _("Third-party case")
+    SLA = "sla", _("SLA")
+    RISK = "risk", _("Escalation risk")
+    SURVEY = "survey", _("Survey")
+    FOLLOW_UP = "follow_up", _("Follow-up")
+    RCA = "rca", _("Root-cause analysis")
+    CALL = "call", _("Call")
+    KB = "kb", _("Knowledge base")
 
 
 class TicketEventQuerySet(models.QuerySet["TicketEvent"]):

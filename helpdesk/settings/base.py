@@ -66,12 +66,16 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The browser's language (Accept-Language) for everyone; helpdesk.locale below puts a user's own choice first.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # After auth: the signed-in user's language and time zone (profile) for this request (helpdesk/locale.py).
+    "helpdesk.locale.UserLocaleMiddleware",
     # After sessions, auth, messages and htmx: ends idle or too-old staff sessions (helpdesk/session_lifetime.py).
     "helpdesk.session_lifetime.StaffSessionTimeoutMiddleware",
     # After the session timeout: a role that requires two-step sign-in is sent to enrol first (helpdesk/mfa.py).
@@ -163,6 +167,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-gb"
+# The languages the product is translated into (locale/<code>/LC_MESSAGES/django.po; `manage.py i18n_check`).
+# A user's own choice (profile) wins, then the browser's Accept-Language, then LANGUAGE_CODE (helpdesk/locale.py).
+LANGUAGES = [("en-gb", "English"), ("fr", "Français"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("HELPDESK_TIME_ZONE", default="Europe/London")
 USE_I18N = True
 USE_TZ = True

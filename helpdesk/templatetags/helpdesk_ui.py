@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import template
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from helpdesk.customer_time import customer_datetime as _customer_datetime
 from helpdesk.customer_time import customer_timezone
@@ -12,12 +13,16 @@ from helpdesk.models import Priority, Status
 register = template.Library()
 
 _CUSTOMER_NEXT_STEP = {
-    Status.NEW: "We have your request and will reply soon.",
-    Status.OPEN: "We are working on it.",
-    Status.PENDING_CUSTOMER: "We are waiting for your reply.",
-    Status.PENDING_THIRD_PARTY: "We are waiting on a partner and will update you as soon as we hear back.",
-    Status.RESOLVED: "We believe this is solved. Reply if anything is still wrong and we will pick it up again.",
-    Status.CLOSED: "This request is closed. Open a new request if you need more help.",
+    Status.NEW: gettext_lazy("We have your request and will reply soon."),
+    Status.OPEN: gettext_lazy("We are working on it."),
+    Status.PENDING_CUSTOMER: gettext_lazy("We are waiting for your reply."),
+    Status.PENDING_THIRD_PARTY: gettext_lazy(
+        "We are waiting on a partner and will update you as soon as we hear back."
+    ),
+    Status.RESOLVED: gettext_lazy(
+        "We believe this is solved. Reply if anything is still wrong and we will pick it up again."
+    ),
+    Status.CLOSED: gettext_lazy("This request is closed. Open a new request if you need more help."),
 }
 
 
@@ -25,22 +30,22 @@ _CUSTOMER_NEXT_STEP = {
 def status_label(value: str | None) -> str:
     """'pending_customer' -> 'Waiting on customer' (unknown codes are shown as they are)."""
     if not value:
-        return "none"
-    return Status(value).label if value in Status.values else str(value)
+        return gettext("none")
+    return str(Status(value).label) if value in Status.values else str(value)
 
 
 @register.filter
 def priority_label(value: str | None) -> str:
     if not value:
-        return "none"
-    return Priority(value).label if value in Priority.values else str(value)
+        return gettext("none")
+    return str(Priority(value).label) if value in Priority.values else str(value)
 
 
 @register.filter
 def customer_next_step(ticket) -> str:
     if ticket.status == Status.CLOSED and ticket.customer_may_reopen(now=timezone.now()):
-        return "This request is closed. Reply if anything is still wrong and we will pick it up again."
-    return _CUSTOMER_NEXT_STEP.get(ticket.status, "")
+        return gettext("This request is closed. Reply if anything is still wrong and we will pick it up again.")
+    return str(_CUSTOMER_NEXT_STEP.get(ticket.status, ""))
 
 
 @register.filter

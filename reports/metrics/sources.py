@@ -190,7 +190,7 @@ def dimension_labels(by: str, keys: list[Any]) -> dict[Any, str]:
     if by == "tier":
         return dict(Tier.choices)
     if by == "channel":
-        return dict(Channel.choices)
+        return {value: str(label) for value, label in Channel.choices}
     if by == "type":
         return dict(EscalationType.choices)
     raise ValueError(f"Unknown dimension {by!r}.")

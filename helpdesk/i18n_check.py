@@ -1,0 +1,170 @@
+"""The translation check behind ``manage.py i18n_check`` (run by ``make lint`` and CI).
+
+It fails when a customer-facing template has words outside a translation tag (``unmarked_text``), or when a language
+in ``settings.LANGUAGES`` lacks a translation for any marked string of the current sources (``catalog_gaps``: the
+catalogues are regenerated from the sources into a scratch copy, so a string added or changed since the last
+``makemessages`` shows up as untranslated). The translated surface is listed in ``TRANSLATED_TEMPLATES``; the staff
+screens are not in it yet (README, *Languages and time zones*).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+from django.conf import settings
+from django.template.base import Lexer, TokenType
+
+# Globs under templates/: every page, fragment and email a customer or an anonymous visitor reads.
+TRANSLATED_TEMPLATES = (
+    "base.html",
+    "403.html",
+    "404.html",
+    "500.html",
+    "_partials/_pagination.html",
+    "_partials/_timeline.html",
+    "registration/login.html",
+    "helpdesk/portal_list.html",
+    "helpdesk/portal_ticket.html",
+    "helpdesk/ticket_new.html",
+    "feedback/survey.html",
+    "feedback/survey_thanks.html",
+    "knowledge_base/help/*.html",
+    "knowledge_base/_suggest_widget.html",
+    "knowledge_base/_suggestions.html",
+    "emails/*.txt",
+    "escalations/_manager_request_panel.html",
+    "escalations/sla/_panel_promise.html",
+)
+
+_WORDS = re.compile(r"[A-Za-z]{2,}")
+_ENTITY = re.compile(r"&[a-z]+;|&#\d+;")
+# Blocks whose text is markup, not words (a body class name).
+_MARKUP_BLOCKS = {"body_class"}
+_WORDY_ATTRIBUTES = {"placeholder", "aria-label", "title", "alt"}
+# Names that stay as they are in every language.
+_PROPER_NAMES = ("Escalation Helpdesk",)
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    line: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: not marked for translation: {self.text!r}"
+
+
+def template_files(root: Path | None = None) -> list[Path]:
+    root = root or Path(settings.BASE_DIR) / "templates"
+    files: set[Path] = set()
+    for pattern in TRANSLATED_TEMPLATES:
+        files.update(root.glob(pattern))
+    return sorted(files)
+
+
+class _Words(HTMLParser):
+    """Collects the words a reader sees in the template's own text: data between tags and wordy attributes."""
+
+    def __init__(self, skeleton: str):
+        super().__init__(convert_charrefs=False)
+        self.skeleton = skeleton
+        self.found: list[tuple[int, str]] = []
+
+    def _add(self, text: str) -> None:
+        text = _ENTITY.sub(" ", text.replace(_HOLE, " "))
+        for name in _PROPER_NAMES:
+            text = text.replace(name, " ")
+        if _WORDS.search(text):
+            self.found.append((self.getpos()[0], " ".join(text.split())[:80]))
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        for name, value in attrs:
+            if value and (name in _WORDY_ATTRIBUTES or (name == "content" and values.get("name") == "description")):
+                self._add(value)
+
+    def handle_data(self, data: str) -> None:
+        self._add(data)
+
+
+_HOLE = "\x00"
+
+
+def unmarked_text(source: str, *, path: str = "") -> list[Finding]:
+    """Words in a template that no ``{% translate %}`` / ``{% blocktranslate %}`` covers: text between tags and the
+    text of placeholder / aria-label / title / alt attributes (and a description meta's content). Template tags,
+    variables, comments and whatever a blocktranslate holds count as covered."""
+    parts = []
+    skipping = 0
+    for token in Lexer(source).tokenize():
+        words = token.contents.split()
+        name = words[0] if token.token_type == TokenType.BLOCK and words else ""
+        opens = name in ("comment", "blocktranslate", "blocktrans") or (
+            name == "block" and len(words) > 1 and words[1] in _MARKUP_BLOCKS
+        )
+        closes = name in ("endcomment", "endblocktranslate", "endblocktrans") or (name == "endblock" and skipping)
+        if opens:
+            skipping += 1
+        elif closes:
+            skipping = max(skipping - 1, 0)
+        raw = token.contents
+        if token.token_type == TokenType.TEXT and not skipping:
+            parts.append(raw)
+        else:
+            # A hole with no letters, keeping the line count so that findings name the right line.
+            parts.append(_HOLE + "\n" * raw.count("\n"))
+    parser = _Words("".join(parts))
+    parser.feed(parser.skeleton)
+    parser.close()
+    return [Finding(path, line, text) for line, text in parser.found]
+
+
+def templates_unmarked(root: Path | None = None) -> list[Finding]:
+    root = root or Path(settings.BASE_DIR) / "templates"
+    findings = []
+    for file in template_files(root):
+        findings += unmarked_text(file.read_text(), path=f"templates/{file.relative_to(root)}")
+    return findings
+
+
+def catalog_gaps() -> list[str]:
+    """Regenerate each language's catalogue from the sources in a scratch copy; list what is untranslated or fuzzy
+    there (needs GNU gettext, as ``makemessages`` does)."""
+    from django.core.management import call_command
+    from django.test.utils import override_settings
+
+    base = Path(settings.BASE_DIR)
+    gaps = []
+    languages = [code for code, _ in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / "locale"
+        shutil.copytree(base / "locale", copy)
+        with override_settings(LOCALE_PATHS=[copy]):
+            call_command(
+                "makemessages",
+                locale=languages,
+                no_location=True,
+                ignore_patterns=[".venv", "var", "tests", "bench", "templates/admin", "node_modules"],
+                verbosity=0,
+            )
+        for code in languages:
+            po = copy / code / "LC_MESSAGES" / "django.po"
+            stats = subprocess.run(  # noqa: S603 - a fixed gettext tool on our own file
+                ["msgfmt", "--statistics", "-o", "/dev/null", str(po)],  # noqa: S607 - gettext on PATH, as makemessages
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stderr
+            if "untranslated" in stats or "fuzzy" in stats:
+                gaps.append(f"{code}: {stats.strip()} (run makemessages and translate locale/{code})")
+            compiled = base / "locale" / code / "LC_MESSAGES" / "django.mo"
+            if not compiled.exists():
+                gaps.append(f"{code}: django.mo is missing (run compilemessages)")
+    return gaps
