@@ -258,6 +258,7 @@ class EventKind(models.TextChoices):
     RCA = "rca", "Root-cause analysis"
     CALL = "call", "Call"
     KB = "kb", "Knowledge base"
+    INCIDENT = "incident", "Major incident"
 
 
 class TicketEventQuerySet(models.QuerySet["TicketEvent"]):
