@@ -56,6 +56,7 @@ def seed_incident(*, now: datetime, rng: random.Random, people: dict, stdout=Non
             actor=manager,
             status=IncidentStatus.IDENTIFIED,
             message="We have found the cause (a faulty release) and are rolling it back. Next update within the hour.",
+            deliver_later=False,
         )
         incident_update_deliver(update=update)
     if stdout is not None:

@@ -225,10 +225,12 @@ def incident_update_post(
     message: str,
     status: str | None = None,
     idempotency_key: str | None = None,
+    deliver_later: bool = True,
 ) -> IncidentUpdate:
     """Post an update for the customers of every linked ticket (managers only), optionally moving the incident to a
     new status; reaching "identified" or "monitoring" the first time acknowledges it and holds its tickets. The
-    replies are written by ``incident_update_deliver``. Idempotent per ``idempotency_key`` (the form's): a second
+    replies are written by ``incident_update_deliver``: by the worker after commit (``deliver_later``), or by the
+    caller, which then calls it itself. Idempotent per ``idempotency_key`` (the form's): a second
     submit returns the first update and changes nothing. Atomic."""
     require_incident_manager(actor, to="post an incident update")
     if idempotency_key:
@@ -249,12 +251,25 @@ def incident_update_post(
         raise ValidationError(errors)
     now = timezone.now()
     return _update_create(
-        incident=incident, actor=actor, message=message, status=status, idempotency_key=idempotency_key, now=now
+        incident=incident,
+        actor=actor,
+        message=message,
+        status=status,
+        idempotency_key=idempotency_key,
+        now=now,
+        deliver_later=deliver_later,
     )
 
 
 def _update_create(
-    *, incident: Incident, actor: User, message: str, status: str, idempotency_key: str | None, now: datetime
+    *,
+    incident: Incident,
+    actor: User,
+    message: str,
+    status: str,
+    idempotency_key: str | None,
+    now: datetime,
+    deliver_later: bool,
 ) -> IncidentUpdate:
     if status in ACKNOWLEDGED_STATUSES and incident.acknowledged_at is None:
         _acknowledge(incident=incident, actor=actor, now=now)
@@ -270,7 +285,9 @@ def _update_create(
         # A concurrent submit of the same form won the race: its update is the one.
         assert idempotency_key is not None  # only a given key can collide
         return IncidentUpdate.objects.get(idempotency_key=idempotency_key)
-    transaction.on_commit(lambda: _deliver_later(update.pk), robust=True)
+    if deliver_later:
+        # robust: a broker outage must not fail the manager's request; the beat task delivers it instead.
+        transaction.on_commit(lambda: _deliver_later(update.pk), robust=True)
     return update
 
 
@@ -388,6 +405,7 @@ def incident_resolve(
     resolution: str,
     message: str = "",
     idempotency_key: str | None = None,
+    deliver_later: bool = True,
 ) -> list[ReleaseResult]:
     """Resolve the incident (managers only) and release its tickets by the choice made now: ``resolve`` resolves each
     open linked ticket; ``return`` brings each held ticket back to the status it had (a new ticket comes back open)
@@ -410,6 +428,7 @@ def incident_resolve(
             status=IncidentStatus.RESOLVED,
             idempotency_key=idempotency_key,
             now=now,
+            deliver_later=deliver_later,
         )
     incident.status = IncidentStatus.RESOLVED
     incident.resolved_at, incident.resolved_by, incident.resolution = now, actor, resolution

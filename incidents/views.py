@@ -127,13 +127,17 @@ def incident_link_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
     return TemplateResponse(request, "incidents/detail.html", context, status=400)
 
 
-def _deliver_now_or_later(update: IncidentUpdate, linked_count: int) -> str:
+def _inline(incident: Incident) -> bool:
     """A small incident's update is delivered inside the request (the manager sees it done); a large one by the
-    worker the service already queued (the beat catches up if it was lost). Both call the same idempotent function."""
-    if linked_count <= settings.INCIDENT_INLINE_DELIVERY_MAX:
+    worker after commit (the beat catches up if that task is lost). Both call the same idempotent function."""
+    return incident.links.count() <= settings.INCIDENT_INLINE_DELIVERY_MAX
+
+
+def _deliver(update: IncidentUpdate, *, inline: bool) -> str:
+    if inline:
         report = services.incident_update_deliver(update=update)
         return f"Update sent on {report.delivered} ticket{'s' if report.delivered != 1 else ''}."
-    return f"Update posted; it is being sent on {linked_count} tickets."
+    return "Update posted; it is being sent to every linked ticket."
 
 
 @login_required
@@ -143,6 +147,7 @@ def incident_update_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResp
     incident = selectors.incident_get_for_user(user=request.user, pk=pk)
     form = IncidentUpdateForm(request.POST)
     if form.is_valid():
+        inline = _inline(incident)
         try:
             update = services.incident_update_post(
                 incident=incident,
@@ -150,12 +155,12 @@ def incident_update_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResp
                 message=form.cleaned_data["message"],
                 status=form.cleaned_data["status"],
                 idempotency_key=str(form.cleaned_data["idempotency_key"]),
+                deliver_later=not inline,
             )
         except (ApplicationError, ValidationError, PermissionDenied) as exc:
             form_errors(form, exc)
         else:
-            linked = incident.links.filter(linked_at__lte=update.created_at).count()
-            messages.success(request, _deliver_now_or_later(update, linked))
+            messages.success(request, _deliver(update, inline=inline))
             return redirect("incident_detail", pk=incident.pk)
     return TemplateResponse(
         request, "incidents/detail.html", _detail_context(request, incident, update_form=form), status=400
@@ -169,6 +174,7 @@ def incident_resolve_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRes
     incident = selectors.incident_get_for_user(user=request.user, pk=pk)
     form = IncidentResolveForm(request.POST)
     if form.is_valid():
+        inline = _inline(incident)
         try:
             results = services.incident_resolve(
                 incident=incident,
@@ -176,13 +182,14 @@ def incident_resolve_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRes
                 resolution=form.cleaned_data["resolution"],
                 message=form.cleaned_data["message"],
                 idempotency_key=str(form.cleaned_data["idempotency_key"]),
+                deliver_later=not inline,
             )
         except (ApplicationError, ValidationError, PermissionDenied) as exc:
             form_errors(form, exc)
         else:
             final = incident.updates.filter(status="resolved").first()
             if final is not None:
-                messages.success(request, _deliver_now_or_later(final, len(results)))
+                messages.success(request, _deliver(final, inline=inline))
             messages.success(request, f"{incident.reference} resolved; {len(results)} linked tickets released.")
             return redirect("incident_detail", pk=incident.pk)
     return TemplateResponse(
