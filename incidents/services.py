@@ -316,12 +316,12 @@ class DeliveryReport:
     pending: int
 
 
-def incident_update_deliver(*, update: IncidentUpdate, batch_size: int = 100) -> DeliveryReport:
+def incident_update_deliver(*, update: IncidentUpdate, batch_size: int = 50) -> DeliveryReport:
     """Reply once with the update on each ticket linked when it was posted, through the reply service (its event and
     the outbox row to the customer). Idempotent: each reply commits with its ``IncidentDelivery`` row, unique per
     update and ticket, so a re-run, a second worker or a retried task skips what was delivered. A ticket that
-    takes no reply (closed) is recorded as skipped. Not atomic as a whole: each ticket is its own transaction, so an
-    interrupted run resumes where it stopped."""
+    takes no reply (closed) is recorded as skipped. Atomic per batch of ``batch_size`` tickets (each ticket in its own
+    savepoint), not as a whole: an interrupted run resumes after the last committed batch."""
     author = update.author
     if author is None:  # the manager's account was deleted: the update is signed by no one and cannot be sent
         raise IncidentConflict("This update has no author any more and cannot be sent.")
@@ -341,26 +341,29 @@ def incident_update_deliver(*, update: IncidentUpdate, batch_size: int = 100) ->
         )
         if not batch:
             break
-        for ticket in batch:
-            last = ticket.pk
-            event, reason = None, ""
-            try:
-                # One savepoint per ticket: the reply and its delivery row commit together or not at all.
-                with transaction.atomic():
-                    if ticket.status == Status.CLOSED:
-                        reason = CLOSED_SKIP_REASON  # the reply service refuses staff replies on closed tickets
-                    else:
-                        event = ticket_reply(ticket=ticket, author=author, body=body)
-                    IncidentDelivery.objects.create(update=update, ticket=ticket, event=event, skipped=reason)
-            except IntegrityError:
-                continue  # delivered meanwhile by another run
-            except (ValidationError, PermissionDenied) as exc:
-                reason = _messages(exc)[:200]
-                IncidentDelivery.objects.get_or_create(update=update, ticket=ticket, defaults={"skipped": reason})
-            if event is None:
-                skipped += 1
-            else:
-                delivered += 1
+        # One transaction per batch (the reply service's after-commit work, e.g. risk rescoring, then runs once for
+        # the batch), one savepoint per ticket inside it: a refused ticket rolls back alone.
+        with transaction.atomic():
+            for ticket in batch:
+                last = ticket.pk
+                event, reason = None, ""
+                try:
+                    # The reply and its delivery row are written together or not at all.
+                    with transaction.atomic():
+                        if ticket.status == Status.CLOSED:
+                            reason = CLOSED_SKIP_REASON  # the reply service refuses staff replies on closed tickets
+                        else:
+                            event = ticket_reply(ticket=ticket, author=author, body=body)
+                        IncidentDelivery.objects.create(update=update, ticket=ticket, event=event, skipped=reason)
+                except IntegrityError:
+                    continue  # delivered meanwhile by another run
+                except (ValidationError, PermissionDenied) as exc:
+                    reason = _messages(exc)[:200]
+                    IncidentDelivery.objects.get_or_create(update=update, ticket=ticket, defaults={"skipped": reason})
+                if event is None:
+                    skipped += 1
+                else:
+                    delivered += 1
     pending = (
         Ticket.objects.filter(
             incident_links__incident_id=update.incident_id, incident_links__linked_at__lte=update.created_at

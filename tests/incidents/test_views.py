@@ -149,3 +149,20 @@ def test_the_dashboard_lists_open_incidents_with_their_linked_ticket_counts(
     assert "Open major incidents" in page
     assert f"INC-{incident.pk}</a> Dashboard down" in page and "1 linked ticket ·" in page
     assert "Old outage" not in page
+
+
+def test_linking_a_ticket_that_is_no_longer_suggested_is_a_form_error(
+    client, login, declare, agent, customer, make_ticket
+):
+    # given: a ticket linked elsewhere meanwhile, no longer among the suggestions
+    incident = declare()
+    other = declare(title="Other dashboard outage")
+    ticket = make_ticket(customer, subject="Dashboard blank", category="outage")
+    incident_link_tickets(incident=other, tickets=[ticket], actor=agent)
+    login(agent)
+    # when
+    response = client.post(reverse("incident_link", args=[incident.pk]), {"tickets": [ticket.pk]})
+    # then
+    assert response.status_code == 400
+    assert f"Select a valid choice. {ticket.pk} is not one of the available choices." in response.content.decode()
+    assert not IncidentLink.objects.filter(incident=incident).exists()
