@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django import forms
+from django.conf import settings
 
 from helpdesk.forms import DayTimeInput
 from helpdesk.models import Category
@@ -42,8 +43,16 @@ class IncidentDeclareForm(forms.Form):
         required=False,
         widget=DayTimeInput(),
         label="Affected since",
-        help_text="dd/mm/yyyy hh:mm in the site's zone; tickets from then on are suggested (two hours ago if empty).",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Every time shown or typed is labelled with its zone: the form reads it in the site's zone.
+        self.fields[
+            "affected_since"
+        ].help_text = (
+            f"dd/mm/yyyy hh:mm, {settings.TIME_ZONE} time; tickets from then on are suggested (two hours ago if empty)."
+        )
 
 
 class IncidentUpdateForm(forms.Form):
