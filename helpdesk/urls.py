@@ -39,4 +39,5 @@ urlpatterns += [
     path("", include("feedback.urls")),
     path("", include("reports.urls")),
     path("", include("privacy.urls")),
+    path("", include("incidents.urls")),
 ]

@@ -86,6 +86,10 @@ HOLDINGS: dict[str, Holding] = {
     "feedback.FollowUpTask": Holding(ticket="ticket", tombstone=("note",)),
     "feedback.RootCauseAnalysis": Holding(ticket="ticket", tombstone=("five_whys", "review_note")),
     "feedback.CorrectiveAction": Holding(ticket="rca__ticket"),
+    # A ticket's membership of a major incident and the incident replies it received (the replies themselves are
+    # the ticket's events): exported with the ticket; they hold no free text about the customer.
+    "incidents.IncidentLink": Holding(ticket="ticket"),
+    "incidents.IncidentDelivery": Holding(ticket="ticket"),
 }
 
 # Models with a key to a user or a ticket that hold no personal data about a customer, and why.
@@ -110,6 +114,9 @@ NOT_PERSONAL: dict[str, str] = {
     "reports.CoachingSession": "coaching sessions about a staff member",
     "privacy.DataRequest": "the request itself: it points at the (anonymised) account and holds no personal data",
     "privacy.AnonymisedTicket": "marks a ticket as anonymised; no personal data",
+    "incidents.Incident": "a major incident declared by staff: an outage's staff and customer-facing texts, about no "
+    "one customer",
+    "incidents.IncidentUpdate": "an update a manager wrote for every customer of an incident; about no one customer",
 }
 
 

@@ -259,6 +259,7 @@ class EventKind(models.TextChoices):
     RCA = "rca", _("Root-cause analysis")
     CALL = "call", _("Call")
     KB = "kb", _("Knowledge base")
+    INCIDENT = "incident", _("Major incident")
 
 
 class TicketEventQuerySet(models.QuerySet["TicketEvent"]):

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "feedback",
     "reports",
     "privacy",
+    "incidents",  # major incidents (README "Major incidents"); nothing imports it
 ]
 
 MIDDLEWARE = [
@@ -318,7 +319,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 3500},
     },
+    # Incident updates whose delivery task was lost or stopped half-way (idempotent: one reply per update and ticket).
+    "incidents-deliver-pending-updates": {
+        "task": "incidents.tasks.incident_updates_deliver_pending_task",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
 }
+
+# Major incidents: how far back a new incident's suggestion window starts by default, and up to how many linked
+# tickets an update is delivered inside the manager's request (more go to the worker; the beat catches up).
+INCIDENT_DEFAULT_WINDOW_HOURS = env.int("INCIDENT_DEFAULT_WINDOW_HOURS", default=2)
+INCIDENT_INLINE_DELIVERY_MAX = env.int("INCIDENT_INLINE_DELIVERY_MAX", default=25)
 # Inbound email: IMAP mailboxes as JSON, e.g.
 # [{"name": "support", "host": "imap.example.com", "port": 993, "security": "ssl", "username": "…",
 #   "password": "…", "folder": "INBOX", "team": "frontline"}]   (security: ssl | starttls | none)

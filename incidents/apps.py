@@ -1,0 +1,24 @@
+from django.apps import AppConfig
+
+
+class IncidentsConfig(AppConfig):
+    name = "incidents"
+    verbose_name = "Major incidents"
+
+    def ready(self) -> None:
+        from helpdesk.demo import demo_seeder_register
+        from helpdesk.models import STAFF_ROLES
+        from helpdesk.navigation import nav_register
+        from helpdesk.panels import panel_register
+        from incidents.demo import seed_incident
+        from incidents.panels import ticket_incident_panel
+
+        nav_register(label="Major incidents", url_name="incident_list", roles=set(STAFF_ROLES), order=35)
+        panel_register(
+            name="incident",
+            template="incidents/_ticket_panel.html",
+            context=ticket_incident_panel,
+            audience="staff",
+            order=10,
+        )
+        demo_seeder_register(order=900, name="incidents", seeder=seed_incident)
