@@ -22,8 +22,10 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from helpdesk.errors import ApplicationError, Conflict
+from helpdesk.locale import user_language
 from helpdesk.models import OPEN_STATUSES, Category, Status, Ticket, User
 from helpdesk.notifications import customer_message_render
 from helpdesk.selectors import tickets_visible_to
@@ -44,10 +46,10 @@ logger = logging.getLogger(__name__)
 
 # What customers read for each status (templates/emails/incident_update.txt); never the internal description.
 CUSTOMER_STATUS_WORDS = {
-    IncidentStatus.INVESTIGATING: "We are investigating the problem.",
-    IncidentStatus.IDENTIFIED: "We have found the cause and are working on a fix.",
-    IncidentStatus.MONITORING: "A fix is in place and we are watching it closely.",
-    IncidentStatus.RESOLVED: "The problem is fixed.",
+    IncidentStatus.INVESTIGATING: gettext_lazy("We are investigating the problem."),
+    IncidentStatus.IDENTIFIED: gettext_lazy("We have found the cause and are working on a fix."),
+    IncidentStatus.MONITORING: gettext_lazy("A fix is in place and we are watching it closely."),
+    IncidentStatus.RESOLVED: gettext_lazy("The problem is fixed."),
 }
 
 
@@ -297,12 +299,14 @@ def _deliver_later(update_id: int) -> None:
     incident_update_deliver_task.delay(update_id)
 
 
-def incident_update_body(*, update: IncidentUpdate) -> str:
+def incident_update_body(*, update: IncidentUpdate, customer: User | None = None) -> str:
     """The customer's words of an update, from the customer-safe template: the status in plain words and the
-    message written for customers; never the incident's internal description."""
+    message written for customers; never the incident's internal description. In ``customer``'s language (the
+    manager's own message stays as they wrote it)."""
     return customer_message_render(
         "incident_update.txt",
         {"status_words": CUSTOMER_STATUS_WORDS[IncidentStatus(update.status)], "message": update.message},
+        to=customer,
     )
 
 
@@ -325,7 +329,7 @@ def incident_update_deliver(*, update: IncidentUpdate, batch_size: int = 50) -> 
     author = update.author
     if author is None:  # the manager's account was deleted: the update is signed by no one and cannot be sent
         raise IncidentConflict("This update has no author any more and cannot be sent.")
-    body = incident_update_body(update=update)
+    bodies: dict[str, str] = {}  # one rendering per customer language
     delivered = skipped = 0
     last = 0
     while True:
@@ -353,7 +357,10 @@ def incident_update_deliver(*, update: IncidentUpdate, batch_size: int = 50) -> 
                         if ticket.status == Status.CLOSED:
                             reason = CLOSED_SKIP_REASON  # the reply service refuses staff replies on closed tickets
                         else:
-                            event = ticket_reply(ticket=ticket, author=author, body=body)
+                            language = user_language(ticket.customer)
+                            if language not in bodies:
+                                bodies[language] = incident_update_body(update=update, customer=ticket.customer)
+                            event = ticket_reply(ticket=ticket, author=author, body=bodies[language])
                         IncidentDelivery.objects.create(update=update, ticket=ticket, event=event, skipped=reason)
                 except IntegrityError:
                     continue  # delivered meanwhile by another run
