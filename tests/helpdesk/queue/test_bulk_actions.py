@@ -235,8 +235,8 @@ def test_a_customer_cannot_run_bulk_actions_and_nobody_reads_anothers_report(
     assert other.status_code == 404
 
 
-def test_the_selection_is_validated(agent):
-    # given / when / then: a tampered checkbox value, an invalid filter and an empty selection are refused
+def test_the_selection_is_validated(agent, many_tickets, monkeypatch):
+    # given / when / then: a tampered checkbox value, an invalid filter, an empty and a too large selection are refused
     with pytest.raises(Invalid) as bad:
         parse_selected(["12:x"])
     assert bad.value.message == "The selection is not valid: reload the queue and select the tickets again."
@@ -246,6 +246,11 @@ def test_the_selection_is_validated(agent):
     with pytest.raises(Invalid) as empty:
         bulk_selection_resolve(actor=agent, selected={})
     assert empty.value.message == "No tickets selected."
+    monkeypatch.setattr("helpdesk.bulk_actions.BULK_MAX_TICKETS", 1)
+    many_tickets(2)
+    with pytest.raises(Invalid) as large:
+        bulk_selection_resolve(actor=agent, selected=None, query=QueryDict("scope=all"))
+    assert large.value.message == "A bulk action takes at most 1 tickets; this selection has more. Narrow the filter."
 
 
 def test_bulk_reply_reaches_each_customer_once_through_the_outbox(
