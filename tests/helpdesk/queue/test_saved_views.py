@@ -147,6 +147,7 @@ def test_the_screens_save_rename_delete_and_count(client, login, agent, customer
     # and the queue opened from it hides the other columns
     queue = client.get(response["Location"]).content.decode()
     assert 'class="queue hide-customer hide-sla hide-age hide-assignee hide-activity"' in queue
+    assert '<input type="hidden" name="cols" value="subject,priority,status">' in queue  # kept when filtering on
     # when they rename and delete it
     client.post(reverse("saved_view_rename", kwargs={"pk": view.pk}), {"name": "Urgent now"})
     assert SavedView.objects.get().name == "Urgent now"
