@@ -23,6 +23,7 @@ from helpdesk.models import (
     Attachment,
     AuditAction,
     AuditEvent,
+    BulkActionRun,
     Category,
     InboundMessage,
     LoginFailure,
@@ -31,6 +32,7 @@ from helpdesk.models import (
     Plan,
     Priority,
     ReplyTemplate,
+    SavedView,
     SsoIdentity,
     Status,
     Team,
@@ -361,6 +363,26 @@ class ReplyTemplateAdmin(AuditedModelAdmin):
     list_display = ("name", "category", "is_active")
     list_filter = ("is_active", "category")
     search_fields = ("name", "body")
+
+
+@admin.register(SavedView)
+class SavedViewAdmin(AuditedModelAdmin):
+    """Views are saved from the queue (their query is rebuilt from the queue's allowlist there, so it is read-only
+    here); an administrator may rename, move or delete one."""
+
+    list_display = ("name", "team", "owner", "updated_at")
+    list_filter = ("team",)
+    search_fields = ("name", "owner__username")
+    readonly_fields = ("owner", "query", "created_at", "updated_at")
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(BulkActionRun)
+class BulkActionRunAdmin(ViewOnlyAdmin):
+    list_display = ("created_at", "actor", "label", "done_count", "refused_count")
+    list_filter = ("action",)
 
 
 @admin.register(LoginFailure)

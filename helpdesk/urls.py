@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from helpdesk import mfa_views, sso, views
+from helpdesk import mfa_views, queue_views, sso, views
 from helpdesk.api import urls as api_urls
 from helpdesk.signin import SignInForm
 
@@ -14,6 +14,13 @@ urlpatterns = [
     path("sso/login/", sso.SsoLoginView.as_view(), name="sso_login"),
     path("sso/callback/", sso.SsoCallbackView.as_view(), name="sso_callback"),
     path("tickets/", views.ticket_list_view, name="ticket_list"),
+    path("queue/bulk/", queue_views.bulk_action_view, name="bulk_action"),
+    path("queue/bulk/<int:pk>/", queue_views.bulk_action_report_view, name="bulk_action_report"),
+    path("queue/views/", queue_views.saved_view_list_view, name="saved_view_list"),
+    path("queue/views/new/", queue_views.saved_view_new_view, name="saved_view_new"),
+    path("queue/views/nav/", queue_views.saved_view_nav_view, name="saved_view_nav"),
+    path("queue/views/<int:pk>/rename/", queue_views.saved_view_rename_view, name="saved_view_rename"),
+    path("queue/views/<int:pk>/delete/", queue_views.saved_view_delete_view, name="saved_view_delete"),
     path("tickets/new/", views.ticket_new_view, name="ticket_new"),
     path("tickets/<str:reference>/", views.ticket_detail_view, name="ticket_detail"),
     path("tickets/<str:reference>/reply/", views.ticket_reply_view, name="ticket_reply"),

@@ -27,13 +27,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk import selectors, services
+from helpdesk.bulk_actions import bulk_actions_for
 from helpdesk.errors import ApplicationError
-from helpdesk.filters import TicketFilter, queue_columns, queue_related
+from helpdesk.filters import queue_columns, queue_related
 from helpdesk.forms import AuditExportForm, NoteForm, ReplyForm, TicketCreateForm, TicketUpdateForm
 from helpdesk.models import ReplyTemplate, Status, Ticket
 from helpdesk.navigation import nav_for
 from helpdesk.notifications import notification_mark_read
 from helpdesk.panels import panels_for, slot_templates
+from helpdesk.queue_state import queue_filterset, queue_hidden_columns
 from helpdesk.typing import AuthenticatedHttpRequest
 
 
@@ -128,7 +130,7 @@ def ticket_list_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 def _queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Page through ids only (no joins while the database orders the whole queue), then load the page's rows.
-    filterset = TicketFilter(request.GET, queryset=selectors.tickets_visible_to(request.user), request=request)
+    filterset = queue_filterset(user=request.user, data=request.GET)
     paginator = CappedPaginator(filterset.qs.values_list("pk", flat=True), QUEUE_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     now = timezone.now()
@@ -159,6 +161,8 @@ def _queue(request: AuthenticatedHttpRequest) -> HttpResponse:
         "now": now,
         "queue_top": slot_templates("queue_top"),
         "queue_columns": queue_columns(),
+        "bulk_actions": bulk_actions_for(request.user),
+        "hidden_columns": queue_hidden_columns(request.GET),
     }
     template = (
         "helpdesk/queue.html#queue-results"

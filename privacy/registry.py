@@ -100,6 +100,9 @@ NOT_PERSONAL: dict[str, str] = {
     "helpdesk.AuditEvent": "the account-level audit trail; the customer's own rows (sign-ins) are exported, and on "
     "erasure their name and addresses are removed from it (privacy.anonymise); the rows stay as evidence",
     "helpdesk.TicketPresence": "which staff member has a ticket open right now; no customer data",
+    "helpdesk.SavedView": "a staff member's named queue filter (allowlisted filter keys and values); no customer data",
+    "helpdesk.BulkActionRun": "a staff member's bulk action and its per-ticket report (ticket references and the "
+    "services' refusal reasons); no customer text",
     "escalations.SLAClock": "the ticket's service timings, kept so that SLA statistics do not change",
     "escalations.SLAEvent": "system SLA events (warnings, breaches) with no free text about the customer",
     "escalations.OnCallMember": "staff on-call rota",

@@ -35,6 +35,7 @@ from helpdesk.models.notifications import (
     WebhookEndpoint,
     WebhookEventType,
 )
+from helpdesk.models.queue import BulkActionRun, SavedView
 from helpdesk.models.tickets import (
     OPEN_STATUSES,
     PRIORITY_RANK,
@@ -73,6 +74,7 @@ __all__ = [
     "Attachment",
     "AuditAction",
     "AuditEvent",
+    "BulkActionRun",
     "Category",
     "Channel",
     "EventKind",
@@ -90,6 +92,7 @@ __all__ = [
     "ReplyTemplate",
     "ReplyTemplateQuerySet",
     "Role",
+    "SavedView",
     "SsoIdentity",
     "Status",
     "Team",

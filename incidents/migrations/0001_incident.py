@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('helpdesk', '0017_incident'),
+        ('helpdesk', '0018_event_kind_incident'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('helpdesk', '0016_help_request_confirm_kind'),
+        ('helpdesk', '0017_user_language'),
     ]
 
     operations = [

@@ -1,0 +1,197 @@
+"""Saved views of the agent queue: a name over the queue's own URL state (filter + sort + visible columns).
+
+A view is personal (its owner only) or a team view (every member of the team sees it in their navigation; the team's
+leads and managers add, rename and delete it). The stored state is ``helpdesk.queue_state.queue_query_canonical``:
+rebuilt from the validated filter form, so only allowlisted names and accepted values are ever stored, and a view is
+opened by simply following ``/tickets/?<query>``, which the queue validates again.
+
+Counts: ``saved_view_counts(user)`` counts every view's tickets in ONE query (a scalar COUNT subquery per view over
+``tickets_visible_to(user)`` through the queue's own filter), plus one query for the views and at most one per
+model-valued filter (category, team, assignee) to check the stored keys: at most 5 queries whatever the number of
+views or tickets. A team view counts what *the viewer* may see, with "mine" meaning the viewer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Func, IntegerField, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.forms import ModelChoiceField
+from django.http import QueryDict
+from django.utils import timezone
+
+from helpdesk.errors import Invalid, NotAllowed, NotFound
+from helpdesk.models import SavedView, Team, TeamMembership, User
+from helpdesk.queue_state import queue_filterset, queue_query_canonical
+from helpdesk.services import require_staff
+from helpdesk.text import single_line
+
+NAME_MAX = 60
+NAV_MAX_VIEWS = 30
+
+
+def saved_views_visible_to(user: User) -> QuerySet[SavedView]:
+    """The user's personal views and the views of their teams (staff only), personal first, then by name."""
+    if not user.is_staff_member or not user.is_active:
+        return SavedView.objects.none()
+    return (
+        SavedView.objects.filter(
+            Q(owner_id=user.pk, team__isnull=True) | Q(team__in=TeamMembership.objects.filter(user=user).values("team"))
+        )
+        .select_related("team")
+        .order_by(F("team__name").asc(nulls_first=True), "name", "pk")
+    )
+
+
+def saved_view_get_for_user(*, user: User, pk: int) -> SavedView:
+    """Fetch-and-authorise: a view the user may not see is not found."""
+    view = saved_views_visible_to(user).filter(pk=pk).first()
+    if view is None:
+        raise NotFound("No such saved view.")
+    return view
+
+
+def saved_view_teams_for(user: User) -> QuerySet[Team]:
+    """The teams for which ``user`` may keep team views: every team for a manager, else the teams they lead."""
+    if user.is_manager:
+        return Team.objects.order_by("tier", "name")
+    if not user.is_staff_member or not user.is_active:
+        return Team.objects.none()
+    return Team.objects.filter(memberships__user=user, memberships__is_lead=True).order_by("tier", "name")
+
+
+def saved_view_may_manage(*, user: User, view: SavedView) -> bool:
+    if view.team_id is None:
+        return view.owner_id == user.pk and user.is_staff_member and user.is_active
+    return saved_view_teams_for(user).filter(pk=view.team_id).exists()
+
+
+def _clean_name(name: str) -> str:
+    name = single_line(name)
+    if not name:
+        raise Invalid("Give the view a name.", extra={"field": "name"})
+    if len(name) > NAME_MAX:
+        raise Invalid(f"A view's name has at most {NAME_MAX} characters.", extra={"field": "name"})
+    return name
+
+
+def _duplicate(view: SavedView) -> Invalid:
+    where = f"{view.team.name} already has" if view.team else "You already have"
+    return Invalid(f"{where} a view called “{view.name}”.", extra={"field": "name"})
+
+
+def _save_unique(view: SavedView, **kwargs) -> None:
+    try:
+        with transaction.atomic():
+            view.save(**kwargs)
+    except IntegrityError:
+        raise _duplicate(view) from None
+
+
+@transaction.atomic
+def saved_view_create(
+    *, owner: User, name: str, query: QueryDict | Mapping[str, str], team: Team | None = None
+) -> SavedView:
+    """Save the queue state ``query`` under ``name``: personal, or for ``team`` (its leads and managers only). The
+    query is validated and rebuilt from the queue's allowlist. Atomic."""
+    require_staff(owner, to="save queue views")
+    if team is not None and not saved_view_teams_for(owner).filter(pk=team.pk).exists():
+        raise NotAllowed(f"Only the leads of {team.name} and managers can add a view for the team.")
+    view = SavedView(
+        owner=owner, team=team, name=_clean_name(name), query=queue_query_canonical(user=owner, data=query)
+    )
+    _save_unique(view)
+    return view
+
+
+def _require_manage(*, actor: User, view: SavedView) -> None:
+    if not saved_view_may_manage(user=actor, view=view):
+        if view.team_id is None:
+            raise NotAllowed("Only its owner can change a personal view.")
+        raise NotAllowed(f"Only the leads of {view.team.name} and managers can change the team's views.")  # type: ignore[union-attr]
+
+
+@transaction.atomic
+def saved_view_rename(*, actor: User, view: SavedView, name: str) -> SavedView:
+    """Rename a view (personal: its owner; team: the team's leads and managers). Atomic."""
+    _require_manage(actor=actor, view=view)
+    view.name = _clean_name(name)
+    view.updated_at = timezone.now()
+    _save_unique(view, update_fields=["name", "updated_at"])
+    return view
+
+
+@transaction.atomic
+def saved_view_delete(*, actor: User, view: SavedView) -> None:
+    """Delete a view (personal: its owner; team: the team's leads and managers). Atomic."""
+    _require_manage(actor=actor, view=view)
+    view.delete()
+
+
+# --- counts ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ViewCount:
+    view: SavedView
+    count: int | None  # None: the stored state no longer validates (e.g. its team was deleted)
+
+    @property
+    def url_query(self) -> str:
+        return self.view.query
+
+
+class _Count(Func):
+    """COUNT(*) of a subquery's rows as a scalar: no GROUP BY, so exactly one row even when nothing matches."""
+
+    function = "COUNT"
+    template = "%(function)s(*)"
+    output_field = IntegerField()
+
+    def __init__(self):
+        super().__init__()
+
+
+def _primed_filterset(*, user: User, data: QueryDict, known: dict[str, dict[str, object]]):
+    """``queue_filterset`` whose model choices (category, team, assignee) are looked up in ``known`` (loaded once
+    for all the views) instead of one query per value; an unknown key still takes the real lookup, and fails."""
+    filterset = queue_filterset(user=user, data=data)
+    for name, field in filterset.form.fields.items():
+        if isinstance(field, ModelChoiceField) and name in known:
+            original = field.to_python
+
+            def to_python(value, original=original, rows=known[name]):
+                return rows[value] if value in rows else original(value)
+
+            field.to_python = to_python  # type: ignore[method-assign]
+    return filterset
+
+
+def saved_view_counts(user: User) -> list[ViewCount]:
+    """The user's views (``saved_views_visible_to``, at most ``NAV_MAX_VIEWS``) with the number of tickets each
+    shows them now. At most 5 queries whatever the number of views or tickets (see the module docstring)."""
+    views = list(saved_views_visible_to(user)[:NAV_MAX_VIEWS])
+    if not views:
+        return []
+    states = {view.pk: QueryDict(view.query) for view in views}
+    known: dict[str, dict[str, object]] = {}
+    probe = queue_filterset(user=user, data={})
+    for name, field in probe.form.fields.items():
+        if not isinstance(field, ModelChoiceField):
+            continue
+        keys = {state[name] for state in states.values() if state.get(name, "").isdigit()}
+        if keys and field.queryset is not None:
+            known[name] = {str(row.pk): row for row in field.queryset.filter(pk__in=keys)}
+    counts: dict[str, Coalesce] = {}
+    for view in views:
+        filterset = _primed_filterset(user=user, data=states[view.pk], known=known)
+        if filterset.is_valid():
+            rows = filterset.qs.order_by().annotate(n=_Count()).values("n")
+            counts[f"v{view.pk}"] = Coalesce(Subquery(rows), 0)
+    row = User.objects.filter(pk=user.pk).values(**counts).first() if counts else None
+    values: dict[str, Any] = dict(row) if row else {}
+    return [ViewCount(view=view, count=values.get(f"v{view.pk}")) for view in views]
