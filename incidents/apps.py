@@ -6,10 +6,12 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Major incidents"
 
     def ready(self) -> None:
+        from helpdesk.bulk_actions import bulk_action_register
         from helpdesk.demo import demo_seeder_register
         from helpdesk.models import STAFF_ROLES
         from helpdesk.navigation import nav_register
         from helpdesk.panels import panel_register
+        from incidents.bulk import LINK_TO_INCIDENT
         from incidents.demo import seed_incident
         from incidents.panels import ticket_incident_panel
 
@@ -21,4 +23,5 @@ class IncidentsConfig(AppConfig):
             audience="staff",
             order=10,
         )
+        bulk_action_register(LINK_TO_INCIDENT)
         demo_seeder_register(order=900, name="incidents", seeder=seed_incident)
