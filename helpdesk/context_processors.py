@@ -1,5 +1,7 @@
 """Navigation per role and the bell's unread count, for base.html."""
 
+from django.utils.functional import SimpleLazyObject
+
 from helpdesk.navigation import nav_for
 from helpdesk.selectors import notification_unread_count
 
@@ -8,4 +10,6 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"nav_items": nav_for(user), "unread_notifications": notification_unread_count(user)}
+    # Counted only if the template shows the bell: htmx fragments (the workspace's panels, presence) never do.
+    unread = SimpleLazyObject(lambda: notification_unread_count(user))
+    return {"nav_items": nav_for(user), "unread_notifications": unread}
