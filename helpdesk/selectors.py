@@ -109,8 +109,11 @@ def notifications_visible_to(user: User) -> NotificationQuerySet:
     """The in-app list: my notifications, minus those about tickets I may no longer see."""
     if not user.is_authenticated:
         return Notification.objects.none()
-    visible = Q(ticket__isnull=True) | Q(ticket__in=tickets_visible_to(user).values("pk"))
-    return Notification.objects.filter(visible, recipient=user, channel=NotificationChannel.IN_APP)
+    mine = Notification.objects.filter(recipient=user, channel=NotificationChannel.IN_APP)
+    # The ticket rule applied to each notification's own ticket (a join), not "ticket in (every ticket I may see)":
+    # the bell's count on every page then reads my few notifications, never the whole ticket table.
+    rule = ticket_visibility_q_for(user, prefix="ticket__")
+    return mine.filter(Q(ticket__isnull=True) | rule) if rule else mine
 
 
 def notification_unread_count(user: User) -> int:

@@ -38,6 +38,13 @@ class KnowledgeBaseConfig(AppConfig):
         demo_seeder_register(order=30, name="knowledge_base", seeder=seed_knowledge_base)
         ticket_event_recorded.connect(receivers.on_ticket_event, dispatch_uid="kb_deflections_on_ticket_created")
 
+        from django.db.models.signals import post_migrate
+
+        from knowledge_base.fts import fts_repair_after_migrate
+
+        # A later migration that rebuilds the article table on SQLite drops the search triggers (see fts.py).
+        post_migrate.connect(fts_repair_after_migrate, sender=self, dispatch_uid="kb_fts_repair_after_migrate")
+
         from helpdesk.panels import slot_register
 
         # Suggestions as the customer types on the new-ticket form (and deflection tracking from there).

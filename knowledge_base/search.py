@@ -1,14 +1,18 @@
-"""Ranked article search with highlighted snippets, on PostgreSQL and (portably) on SQLite.
+"""Ranked article search with highlighted snippets, on PostgreSQL and on SQLite. Every search in the product (the
+help centre, portal and contact-form suggestions, staff search, the workspace's and escalate form's suggestions, the
+API's ``?search=``) calls ``articles_search``: one rule for what matches and in which order.
 
-Both backends take an already *authorised* queryset (from ``selectors.articles_visible_to``), so search can never
-widen what a user may see; they only rank and highlight.
+Both backends take an already *authorised* queryset (from ``selectors.articles_visible_to`` or
+``selectors.articles_public``), so search can never widen what a user may see; they only rank and highlight. Both
+match in stages by how many of the query terms an article contains (all, all but one, two, any; ``match_stages``),
+and the next, larger, stage runs only while the page is not full.
 
-- PostgreSQL: ``search_vector`` (title weight A, tags B, body C; GIN index) ordered by ``ts_rank``, in stages by how
-  many of the query terms an article contains (all, all but one, two, any; see ``match_stages``); snippets from
-  ``ts_headline`` for the returned page only.
-- SQLite (and anything else): the same terms, crudely stemmed, matched at word starts with ``LIKE``; the score
-  (title 10, tags 4, body 1 per matching term) is computed in the database with ``Case``/``When``; snippets are cut
-  and highlighted here. Ranking quality is lower than PostgreSQL's but the order is still by relevance.
+- PostgreSQL: ``search_vector`` (title weight A, tags B, body C; stored, GIN-indexed) ordered by ``ts_rank``; at most
+  ``RANK_CANDIDATES`` matches of a stage are ranked (its most helpful ones); snippets from ``ts_headline`` for the
+  returned page only.
+- SQLite: the FTS5 shadow table ``knowledge_base_article_fts`` (``fts.py``; Porter stemming) joined to the authorised
+  queryset, ordered by ``bm25()`` with the same 10 / 4 / 1 weights for title, tags and body; snippets are cut and
+  highlighted here.
 
 Highlighted HTML is built by escaping the text first and only then inserting ``<mark>``, so article text can never
 inject markup through a snippet.
@@ -18,19 +22,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import reduce
 from html import unescape
 from itertools import combinations
-from operator import add, and_, or_
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.db.models import Case, F, FloatField, Q, QuerySet, Value, When
+from django.db.models import Case, F, FloatField, QuerySet, Value, When
 from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Replace
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from knowledge_base.fts import FTS_TABLE
 from knowledge_base.models import Article
 
 CONFIG = "english"
@@ -38,6 +41,10 @@ MAX_TERMS = 12
 TITLE_WEIGHT, TAG_WEIGHT, BODY_WEIGHT = 10.0, 4.0, 1.0
 CATEGORY_BOOST = 1.5
 SNIPPET_CHARS = 220
+# PostgreSQL ranks at most this many matches per stage (see _search_postgres). SQLite has no such cap: bm25() runs
+# inside FTS5's own scan, and pre-selecting the best matches in a subquery made FTS5 re-run the whole MATCH once per
+# candidate (measured: seconds for a 36-pair "two of the terms" stage).
+RANK_CANDIDATES = 500
 _START, _STOP = "\x02", "\x03"  # highlight sentinels: never present in stored text (rendering strips controls)
 
 STOP_WORDS = frozenset(
@@ -89,7 +96,7 @@ def articles_search(
         return []
     if connection.vendor == "postgresql":
         return _search_postgres(queryset, terms, limit, boost_category_id)
-    return _search_portable(queryset, terms, limit, boost_category_id)
+    return _search_sqlite(queryset, terms, limit, boost_category_id)
 
 
 # --- PostgreSQL --------------------------------------------------------------------------------------------------
@@ -110,9 +117,12 @@ def search_vector_refresh(queryset: QuerySet[Article]) -> int:
     return queryset.update(search_vector=search_vector_expression())
 
 
-def _at_least(queries: list[SearchQuery], k: int) -> SearchQuery:
-    """A tsquery matching documents that contain at least ``k`` of the terms (an OR of ANDs)."""
-    return reduce(or_, (reduce(and_, combo) for combo in combinations(queries, k)))
+def at_least(terms: list[str], k: int, *, both: str, either: str) -> str:
+    """A boolean query text matching documents that contain at least ``k`` of the terms: an OR of ANDs, written
+    with each backend's operators (``&``/``|`` for a tsquery, ``AND``/``OR`` for FTS5). The terms are ``\\w+``."""
+    if k >= len(terms):
+        return f" {both} ".join(terms)
+    return f" {either} ".join("(" + f" {both} ".join(combo) + ")" for combo in combinations(terms, k))
 
 
 def match_stages(term_count: int) -> list[int]:
@@ -130,8 +140,12 @@ def _search_postgres(queryset, terms, limit, boost_category_id) -> list[SearchHi
     # Ranking reads every matching row, so the cost is the size of the match set. Articles containing all the
     # terms come first, then all but one, then two, and only then any term; the next, larger, stage runs only when
     # the page is not full yet. Without this, one everyday word ("page", "request") makes an OR match most rows.
-    queries = [SearchQuery(term, config=CONFIG) for term in terms]
-    any_term = reduce(or_, queries)
+    # One raw tsquery per stage (to_tsquery stems each term with the config): a tree of one SearchQuery per term
+    # costs more to compile in Django than the query takes to run.
+    def tsquery(k: int) -> SearchQuery:
+        return SearchQuery(at_least(terms, k, both="&", either="|"), search_type="raw", config=CONFIG)
+
+    any_term = tsquery(1)
     rank: SearchRank | CombinedExpression = SearchRank(F("search_vector"), any_term)
     if boost_category_id:
         rank = rank * Case(
@@ -141,9 +155,16 @@ def _search_postgres(queryset, terms, limit, boost_category_id) -> list[SearchHi
         )
     ranked: list[tuple[int, float]] = []
     for k in match_stages(len(terms)):
-        ranked += list(
-            queryset.filter(search_vector=_at_least(queries, k))
+        # ts_rank reads and decompresses each row's vector: rank at most RANK_CANDIDATES matches of a stage (its
+        # most helpful ones), so one everyday word that matches half the knowledge base costs what a rare one does.
+        candidates = (
+            queryset.filter(search_vector=tsquery(k))
             .exclude(pk__in=[pk for pk, _ in ranked])
+            .order_by("-helpful_count", "pk")
+            .values("pk")[:RANK_CANDIDATES]
+        )
+        ranked += list(
+            queryset.filter(pk__in=candidates)
             .annotate(score=rank)
             .order_by("-score", "-helpful_count", "pk")
             .values_list("pk", "score")[: limit - len(ranked)]
@@ -195,51 +216,44 @@ def _sentinels_to_html(text: str) -> SafeString:
     return mark_safe(escape(unescape(text)).replace(_START, "<mark>").replace(_STOP, "</mark>"))  # noqa: S308
 
 
-# --- portable (SQLite) -------------------------------------------------------------------------------------------
+# --- SQLite: FTS5 -------------------------------------------------------------------------------------------------
 
 
-def _word_start(field: str, fragment: str) -> Q:
-    # A prefix at a word start: the field starts with it, or it follows a space (tags are stored ", "-joined).
-    return Q(**{f"{field}__istartswith": fragment}) | Q(**{f"{field}__icontains": " " + fragment})
-
-
-def _points(condition: Q, weight: float) -> Case:
-    return Case(When(condition, then=Value(weight)), default=Value(0.0), output_field=FloatField())
-
-
-def _search_portable(queryset, terms, limit, boost_category_id) -> list[SearchHit]:
-    stems = list(dict.fromkeys(stem(term) for term in terms))
-    matches = reduce(or_, (_word_start(f, s) for s in stems for f in ("title", "tags", "body_text")))
-    score = reduce(
-        add,
-        (
-            _points(_word_start("title", s), TITLE_WEIGHT)
-            + _points(_word_start("tags", s), TAG_WEIGHT)
-            + _points(_word_start("body_text", s), BODY_WEIGHT)
-            for s in stems
-        ),
-    )
+def _search_sqlite(queryset, terms, limit, boost_category_id) -> list[SearchHit]:
+    # The shadow table (fts.py) is joined to the authorised queryset by rowid, so FTS5 finds the matches through its
+    # inverted index and bm25() weighs title, tags and body as PostgreSQL's A, B, C weights do.
+    table = queryset.model._meta.db_table
+    score_sql = f"-bm25({FTS_TABLE}, {TITLE_WEIGHT}, {TAG_WEIGHT}, {BODY_WEIGHT})"
+    score_params: list[object] = []
     if boost_category_id:
-        score = score * Case(
-            When(category_id=boost_category_id, then=Value(CATEGORY_BOOST)),
-            default=Value(1.0),
-            output_field=FloatField(),
+        score_sql = f"({score_sql}) * (CASE WHEN {table}.category_id = %s THEN {CATEGORY_BOOST} ELSE 1.0 END)"
+        score_params = [boost_category_id]
+    found: list[Article] = []
+    for k in match_stages(len(terms)):
+        found += list(
+            queryset.exclude(pk__in=[article.pk for article in found])
+            .extra(  # noqa: S610 - fixed SQL; the only inputs (the match and the category id) are parameters
+                select={"score": score_sql},
+                select_params=score_params,
+                tables=[FTS_TABLE],
+                where=[f"{FTS_TABLE}.rowid = {table}.id", f"{FTS_TABLE} MATCH %s"],
+                params=[at_least([f'"{term}"' for term in terms], k, both="AND", either="OR")],
+            )
+            .select_related("category", "owner")
+            .defer("search_vector", "body", "body_html")
+            .order_by("-score", "-helpful_count", "pk")[: limit - len(found)]
         )
-    hits = (
-        queryset.filter(matches)
-        .select_related("category", "owner")
-        .defer("search_vector", "body", "body_html")
-        .annotate(score=score)
-        .order_by("-score", "-helpful_count", "pk")[:limit]
-    )
+        if len(found) >= limit:
+            break
+    stems = list(dict.fromkeys(stem(term) for term in terms))
     return [
         SearchHit(
             article=article,
-            score=float(article.score),
+            score=float(article.score),  # type: ignore[attr-defined]  # the extra() column
             title_html=highlight(article.title, stems),
             snippet_html=snippet(article.body_text, stems),
         )
-        for article in hits
+        for article in found
     ]
 
 
