@@ -16,6 +16,7 @@ stderr. The last line printed is one JSON object: ``escalations_per_s``, ``idle_
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import resource
@@ -195,7 +196,7 @@ def idle(now) -> dict:
     return {"ms": round(statistics.median(timings), 3), "max_ms": round(max(timings), 3), "queries": queries.count}
 
 
-def due_run(*, now, count: int, batch_size: int, profile: str = "") -> dict:
+def due_run(*, now, count: int, batch_size: int | None, profile: str = "") -> dict:
     from escalations.models import Escalation, SLAClock
     from escalations.sla.sweep import sla_sweep
     from helpdesk.notifications import dispatch_disabled
@@ -217,7 +218,7 @@ def due_run(*, now, count: int, batch_size: int, profile: str = "") -> dict:
         started, cpu_started = time.perf_counter(), time.process_time()
         if profiler is not None:
             profiler.enable()
-        result = sla_sweep(now=now, batch_size=batch_size)
+        result = sla_sweep(now=now, **({"batch_size": batch_size} if batch_size else {}))
         if profiler is not None:
             profiler.disable()
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
@@ -230,7 +231,7 @@ def due_run(*, now, count: int, batch_size: int, profile: str = "") -> dict:
     assert result.escalated == count == Escalation.objects.count(), result
     return {
         "due": count,
-        "batch_size": batch_size,
+        "batch_size": batch_size or inspect.signature(sla_sweep).parameters["batch_size"].default,
         "seconds": round(elapsed, 3),
         "escalations_per_second": round(result.escalated / elapsed, 1),
         # CPU time of this process: the same figure on a machine shared with other work.
@@ -249,7 +250,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20_000, help="open tickets to seed (default 20000)")
     parser.add_argument("--due", type=int, default=None, help="clocks due in the busy run (default: one per ticket)")
-    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--batch-size", type=int, default=None, help="clocks per batch (default: the sweep's own)")
     parser.add_argument("--profile", default="", help="write cProfile stats of the busy sweep to this file")
     args = parser.parse_args()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -84,8 +85,10 @@ class _Notice:
 
 def _notify_bulk(notices: list[_Notice], now: datetime) -> int:
     """The outbox for many tickets at once: recipients are filtered through the visibility selector with one
-    query per distinct recipient (bounded by staff, not by tickets); email rows carry the quiet-hours not_before; a
-    page also goes by SMS (``helpdesk.pager``) to recipients with a phone number when the pager is on."""
+    query per distinct recipient (bounded by staff, not by tickets); every recipient gets an in-app row, an email
+    row when they have an address (carrying the quiet-hours not_before), and an SMS row for a page when the pager
+    is on and they have a phone number (``helpdesk.pager``). Python decides who hears of what; the database
+    writes the rows (``_outbox_fan_out``)."""
     # A ticket's own customer may always see it; everyone else goes through the selector, one query per person.
     people = {user.pk: user for notice in notices for user in notice.recipients if user.pk != notice.ticket.customer_id}
     ticket_ids = {notice.ticket.pk for notice in notices}
@@ -93,34 +96,149 @@ def _notify_bulk(notices: list[_Notice], now: datetime) -> int:
     for user in people.values():
         if user.is_active:
             visible[user.pk] = set(tickets_visible_to(user).filter(pk__in=ticket_ids).values_list("pk", flat=True))
-    names: tuple[str, ...] = ("channel", "status", "sent_at", "to_address", "not_before", "recipient_id", "kind")
-    names += ("ticket_id", "subject", "body", "url", "data", "created_at")
-    # A tuple per row, turned into columns at the end: the batch is tens of thousands of rows, and a dict per row
-    # (then read back field by field) cost more than everything else here.
-    rows: list[tuple] = []
     sms = pager_enabled()
     ticket_url = _ticket_urls()
-    in_app, email, sms_channel = NotificationChannel.IN_APP, NotificationChannel.EMAIL, NotificationChannel.SMS
-    sent, pending = NotificationStatus.SENT, NotificationStatus.PENDING
+    # One entry per notice and one (notice, recipient) pair per person told, in order.
+    columns: dict[str, list] = {name: [] for name in _NOTICE_COLUMNS}
+    pairs: tuple[list[int], list[int]] = ([], [])
     for notice in notices:
         ticket = notice.ticket
-        shared = (
-            notice.kind, ticket.pk, notice.subject[:250], notice.body, ticket_url(ticket.reference), notice.data, now
-        )  # fmt: skip
-        for user in {u.pk: u for u in notice.recipients}.values():
-            own = user.pk == ticket.customer_id and user.is_active
-            if not own and ticket.pk not in visible[user.pk]:
-                continue
-            rows.append((in_app, sent, now, "", None, user.pk, *shared))
-            if user.email:
-                rows.append((email, pending, None, user.email, notice.not_before, user.pk, *shared))
-            if sms and notice.page and user.phone:
-                rows.append((sms_channel, pending, None, user.phone, None, user.pk, *shared))
-    columns = dict(zip(names, map(list, zip(*rows, strict=True)), strict=True)) if rows else {}
-    written = _insert_many(Notification, columns=columns, returning=("id", "status")) or []
+        recipients = [
+            user.pk
+            for user in {u.pk: u for u in notice.recipients}.values()
+            if (user.pk == ticket.customer_id and user.is_active) or ticket.pk in visible[user.pk]
+        ]
+        if not recipients:
+            continue
+        position = len(columns["kind"]) + 1
+        for name, value in zip(
+            _NOTICE_COLUMNS,
+            (
+                notice.kind, ticket.pk, notice.subject[:250], notice.body, ticket_url(ticket.reference), notice.data,
+                notice.not_before, bool(sms and notice.page),
+            ),
+            strict=True,
+        ):  # fmt: skip
+            columns[name].append(value)
+        pairs[0].extend([position] * len(recipients))
+        pairs[1].extend(recipients)
+    written = _outbox_fan_out(columns, pairs, now=now) if pairs[0] else []
     # The email and SMS rows (in-app rows are written as sent) go to the workers after commit.
     notifications_dispatch_on_commit([pk for pk, status in written if status == NotificationStatus.PENDING])
-    return len(rows)
+    return len(written)
+
+
+# What a notice gives every row it fans out to (``Notification`` attnames; ``page`` is not stored: it asks for SMS).
+_NOTICE_COLUMNS = ("kind", "ticket_id", "subject", "body", "url", "data", "not_before", "page")
+
+
+def _outbox_fan_out(columns: dict[str, list], pairs: tuple[list[int], list[int]], *, now: datetime) -> list[tuple]:
+    """Write the outbox rows of many notices in one statement (on SQLite, as few as its variable limit allows),
+    the database multiplying each notice by its recipients and their channels: per recipient an in-app row
+    (already sent), an email row to their address if they have one (waiting for ``not_before``), and an SMS row to
+    their phone for a page. A notice's subject and body travel once, not once per row. Returns (id, status) of the
+    rows written."""
+    connection = connections[router.db_for_write(Notification)]
+    quote = connection.ops.quote_name
+    meta, user_meta = Notification._meta, User._meta
+    by_attname = {f.attname: f for f in meta.concrete_fields}
+    column = {name: quote(str(by_attname[name].column)) for name in by_attname}
+    user_column = {f.attname: quote(str(f.column)) for f in user_meta.concrete_fields}
+    # Each stored column: an expression over the notice (n), the pair (p), the recipient (u) and the channel (c);
+    # the rest take the model's defaults, as parameters.
+    computed: dict[str, str] = {
+        "channel": "c.channel",
+        "status": "c.status",
+        "sent_at": "CASE c.pos WHEN 1 THEN c.sent_at END",
+        "to_address": f"CASE c.pos WHEN 1 THEN '' WHEN 2 THEN u.{user_column['email']} ELSE u.{user_column['phone']} END",
+        "not_before": "CASE c.pos WHEN 2 THEN n.not_before END",
+        "recipient_id": "p.recipient_id",
+        "created_at": "c.sent_at",
+    }
+    computed = {name: f"n.{name}" for name in _NOTICE_COLUMNS if name != "page"} | computed
+    stored = [f for f in meta.concrete_fields if not f.primary_key]
+    defaults = [f for f in stored if f.attname not in computed]
+    select = ", ".join(computed.get(f.attname, "%s") for f in stored)
+    now_prepared = by_attname["created_at"].get_db_prep_save(now, connection)
+    channels = [
+        (1, NotificationChannel.IN_APP, NotificationStatus.SENT, now_prepared),
+        (2, NotificationChannel.EMAIL, NotificationStatus.PENDING, now_prepared),
+        (3, NotificationChannel.SMS, NotificationStatus.PENDING, now_prepared),
+    ]
+    # Identifiers come from the models' meta and are quoted; every value is a parameter.
+    body = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(str(f.column)) for f in stored)}) "  # noqa: S608
+        f"SELECT {select} FROM p JOIN n ON n.pos = p.notice "
+        f"JOIN {quote(user_meta.db_table)} u ON u.{user_column['id']} = p.recipient_id "
+        f"JOIN c ON c.pos = 1 OR (c.pos = 2 AND u.{user_column['email']} <> '') "
+        f"OR (c.pos = 3 AND n.page AND u.{user_column['phone']} <> '') "
+        f"ORDER BY p.ord, c.pos RETURNING {column['id']}, {column['status']}"
+    )
+    default_params = [f.get_db_prep_save(f.get_default(), connection) for f in defaults]
+    fields = {name: by_attname[name] for name in _NOTICE_COLUMNS if name != "page"}
+    prepared = {
+        name: _column_prepared(fields[name], values, connection) if name in fields else values
+        for name, values in columns.items()
+    }
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            types = [
+                str(fields[name].db_type(connection)).split("(")[0] if name in fields else "boolean"
+                for name in _NOTICE_COLUMNS
+            ]
+            notice_arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+            sql = (
+                f"WITH n ({', '.join(_NOTICE_COLUMNS)}, pos) AS (SELECT * FROM unnest({notice_arrays}) WITH ORDINALITY), "  # noqa: S608
+                "p (notice, recipient_id, ord) AS (SELECT * FROM unnest(%s::integer[], %s::bigint[]) WITH ORDINALITY), "
+                "c (pos, channel, status, sent_at) AS (VALUES (%s, %s, %s, %s::timestamptz), (%s, %s, %s, %s::timestamptz), "
+                f"(%s, %s, %s, %s::timestamptz)) {body}"
+            )
+            params = [prepared[name] for name in _NOTICE_COLUMNS] + [pairs[0], pairs[1]]
+            params += [value for channel in channels for value in channel] + default_params
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        return _outbox_fan_out_sqlite(cursor, body, prepared, pairs, channels, default_params)
+
+
+def _outbox_fan_out_sqlite(cursor, body: str, prepared: dict, pairs, channels: list, default_params: list) -> list:
+    """SQLite has no arrays: the notices and pairs go in as ``VALUES`` lists, in chunks of notices under the
+    connection's variable limit."""
+    limit = cursor.db.features.max_query_params or 999
+    notices = list(zip(*(prepared[name] for name in _NOTICE_COLUMNS), strict=True))
+    by_notice: dict[int, list[int]] = defaultdict(list)
+    for position, recipient in zip(*pairs, strict=True):
+        by_notice[position].append(recipient)
+    fixed = 4 * len(channels) + len(default_params)
+    written: list[tuple] = []
+    first = 0
+    while first < len(notices):
+        last, used = first, fixed
+        while last < len(notices) and (
+            last == first or used + len(_NOTICE_COLUMNS) + 1 + 3 * len(by_notice[last + 1]) <= limit
+        ):
+            used += len(_NOTICE_COLUMNS) + 1 + 3 * len(by_notice[last + 1])
+            last += 1
+        pair_rows: list[str] = []
+        params: list = []
+        for index in range(first, last):
+            params.extend((index + 1, *notices[index]))
+        notice_rows = ["(" + ", ".join(["?"] * (len(_NOTICE_COLUMNS) + 1)) + ")"] * (last - first)
+        ordinal = 0
+        for index in range(first, last):
+            for recipient in by_notice[index + 1]:
+                ordinal += 1
+                params.extend((index + 1, recipient, ordinal))
+                pair_rows.append("(?, ?, ?)")
+        params += [value for channel in channels for value in channel] + default_params
+        sql = (
+            f"WITH n (pos, {', '.join(_NOTICE_COLUMNS)}) AS (VALUES {', '.join(notice_rows)}), "
+            f"p (notice, recipient_id, ord) AS (VALUES {', '.join(pair_rows)}), "
+            f"c (pos, channel, status, sent_at) AS (VALUES (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?)) "
+            + body.replace("%s", "?")
+        )
+        written += _sqlite_execute(cursor, sql, params, fetch=True)
+        first = last
+    return written
 
 
 # Internal types whose values the database drivers take as they are (Django's own conversion returns them unchanged):
@@ -230,16 +348,32 @@ def _insert_many(
             per_row = len(fields)
             # Django's SQLite backend reads the connection's variable limit (32,766 by default).
             chunk = max(1, (connection.features.max_query_params or 999) // per_row)
-            row_sql = "({})".format(", ".join(["%s"] * per_row))
+            row_sql = "({})".format(", ".join(["?"] * per_row))
             params = list(zip(*prepared, strict=True))
             for first in range(0, len(params), chunk):
                 part = params[first : first + chunk]
                 placeholders = ", ".join([row_sql] * len(part))
                 flat = [value for row in part for value in row]
-                cursor.execute(f"{head} VALUES {placeholders} {tail}", flat)
-                if returning:
-                    found += cursor.fetchall()
+                found += _sqlite_execute(cursor, f"{head} VALUES {placeholders} {tail}", flat, fetch=bool(returning))
     return found if returning else None
+
+
+def _sqlite_execute(cursor, sql: str, params: list, *, fetch: bool) -> list[tuple]:
+    """One SQLite statement written with its own ``?`` placeholders, run by the driver as it is: Django's SQLite
+    cursor rewrites ``%s`` into ``?`` with a regular expression over the whole statement, which for a batch's
+    tens of thousands of placeholders cost more than SQLite took to insert the rows. It still goes through
+    Django's execute wrappers and debug cursor, so query counters and ``connection.queries`` see it."""
+    rows: list[tuple] = []
+
+    def execute(sql, params, many, context):
+        raw = context["cursor"].cursor  # Django's SQLiteCursorWrapper, a sqlite3.Cursor
+        sqlite3.Cursor.execute(raw, sql, params)
+        if fetch:
+            rows.extend(raw.fetchall())
+
+    with getattr(cursor, "debug_sql", lambda sql: contextlib.nullcontext())(sql):
+        cursor._execute_with_wrappers(sql, params, False, executor=execute)
+    return rows
 
 
 def _copy_rows(cursor, model, fields: list, columns: list[list], *, returning: tuple[str, ...]) -> list[tuple] | None:

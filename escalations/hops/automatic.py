@@ -23,7 +23,7 @@ from escalations.models import (
     RiskAssessment,
     SLAClock,
 )
-from helpdesk.models import EventKind, Ticket
+from helpdesk.models import EventKind, Ticket, TicketEvent
 
 TARGET_WANTS = {
     ClockTarget.FIRST_RESPONSE: "A first answer",
@@ -85,15 +85,19 @@ def automatic_dossiers(
     waiting for (the missed target, when it was due and the promise it belongs to), and the mood from the risk
     assessment. One home for every automatic route; a constant number of queries for many tickets."""
     ids = [ticket.pk for ticket in tickets]
+    # Grouped on the events alone (a ticket with neither kind has no row: no replies, no messages), not on tickets
+    # joined to their events, which groups by every ticket column.
+    reply, message = EventKind.AGENT_REPLY, EventKind.CUSTOMER_MESSAGE
     facts = {
-        row["pk"]: row
-        for row in Ticket.objects.filter(pk__in=ids)
+        row["ticket_id"]: row
+        for row in TicketEvent.objects.filter(ticket_id__in=ids, kind__in=(reply, message))
+        .order_by()
+        .values("ticket_id")
         .annotate(
-            replies=Count("events", filter=Q(events__kind=EventKind.AGENT_REPLY)),
-            last_reply=Max("events__created_at", filter=Q(events__kind=EventKind.AGENT_REPLY)),
-            messages=Count("events", filter=Q(events__kind=EventKind.CUSTOMER_MESSAGE)),
+            replies=Count("pk", filter=Q(kind=reply)),
+            last_reply=Max("created_at", filter=Q(kind=reply)),
+            messages=Count("pk", filter=Q(kind=message)),
         )
-        .values("pk", "replies", "last_reply", "messages")
     }
     moods = moods_from_risk(ids, now=now)
     dossiers = {}

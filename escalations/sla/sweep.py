@@ -69,7 +69,7 @@ class SweepResult:
         return asdict(self)
 
 
-def sla_sweep(*, now: datetime, batch_size: int = 500) -> SweepResult:
+def sla_sweep(*, now: datetime, batch_size: int = 1000) -> SweepResult:
     """Warn, breach and escalate every clock due at ``now``, then page the next level for escalations left
     unaccepted and the next on-call stage (backup, then everyone) of pages nobody answered. Each batch is one transaction with a bounded number of queries. Idempotent: rerunning finds
     nothing to do; exactly-once is enforced by unique constraints."""

@@ -132,11 +132,15 @@ class Notification(models.Model):
     """
 
     channel = models.CharField(max_length=10, choices=NotificationChannel.choices)
-    status = models.CharField(
-        max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING, db_index=True
-    )
+    # No plain index on status or recipient: every insert pays for each index, and the sweep writes tens of
+    # thousands of rows a second. Pending rows are found through ``notification_pending``, rows stuck "sending"
+    # through ``notification_sending`` (both partial, so sent rows never enter them), and a recipient's rows through
+    # ``notification_inbox`` (recipient is its leading column).
+    status = models.CharField(max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING)
     kind = models.CharField(max_length=48, choices=NotificationKind.choices)
-    recipient = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    recipient = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications", db_index=False
+    )
     to_address = models.CharField(max_length=254, blank=True)
     ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     subject = models.CharField(max_length=250)
@@ -159,6 +163,10 @@ class Notification(models.Model):
             models.Index(fields=["recipient", "channel", "read_at"], name="notification_inbox"),
             models.Index(
                 fields=["created_at"], name="notification_pending", condition=Q(status=NotificationStatus.PENDING)
+            ),
+            # The re-delivery sweep's "claimed but never finished" probe; only rows being sent enter it.
+            models.Index(
+                fields=["claimed_at"], name="notification_sending", condition=Q(status=NotificationStatus.SENDING)
             ),
         ]
 
