@@ -71,6 +71,9 @@ class RcaSerializer(serializers.ModelSerializer):
     escalation: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     created_by = PersonSerializer(read_only=True, allow_null=True)
     reviewed_by = PersonSerializer(read_only=True, allow_null=True)
+    reclassified_from = serializers.ChoiceField(
+        choices=CauseCategory.choices, allow_blank=True, read_only=True, help_text="Blank unless a review changed it."
+    )
     actions = CorrectiveActionSerializer(many=True, read_only=True)
 
     class Meta:
@@ -262,6 +265,9 @@ class FollowUpSerializer(serializers.ModelSerializer):
     owner = PersonSerializer(read_only=True, allow_null=True)
     done_by = PersonSerializer(read_only=True, allow_null=True)
     survey: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    outcome = serializers.ChoiceField(
+        choices=FollowUpOutcome.choices, allow_blank=True, read_only=True, help_text="Blank until it is recorded."
+    )
 
     class Meta:
         model = FollowUpTask

@@ -25,7 +25,7 @@ from helpdesk.api.permissions import IsStaffMember
 from helpdesk.api.schema import schema_staff_only_register
 from helpdesk.api.serializers import StrictInputSerializer
 from helpdesk.api.views import E400, E401, E403, E404, E412, E415, IF_MATCH_OPTIONAL, if_match_version
-from helpdesk.attachments import attachment_file_response
+from helpdesk.attachments import ALLOWED_TYPES, attachment_file_response
 from helpdesk.models import Attachment, Notification, NotificationKind, Organization, Plan, User
 from helpdesk.notifications import notification_mark_read
 from helpdesk.selectors import (
@@ -149,10 +149,10 @@ class AttachmentViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveM
         description="The file itself, always as a download (`Content-Disposition: attachment`), with the content "
         "type it was stored with. A file you may not see is a 404, as for its details.",
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(
-                response=OpenApiTypes.BINARY,
-                description="The file (its real content type is in the header).",
-            ),
+            **{
+                (200, content_type): OpenApiResponse(response=OpenApiTypes.BINARY, description="The file.")
+                for content_type in sorted({content_type for content_type, _magic in ALLOWED_TYPES.values()})
+            },
             **READ_ERRORS,
         },
     )
@@ -365,7 +365,7 @@ class ContactSerializer(serializers.ModelSerializer):
     organization: serializers.PrimaryKeyRelatedField[Organization] = serializers.PrimaryKeyRelatedField(
         read_only=True, allow_null=True
     )
-    organization_name = serializers.CharField(source="organization.name", default=None, allow_null=True)
+    organization_name = serializers.CharField(source="organization.name", default=None, allow_null=True, read_only=True)
     display_name = serializers.CharField(read_only=True)
 
     class Meta:
