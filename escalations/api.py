@@ -36,8 +36,9 @@ from escalations.models import (
     EscalationMode,
     EscalationStatus,
     EscalationType,
+    VendorCase,
 )
-from helpdesk.api.filters import PAGING_PARAMS, StrictOrderingFilter, reject_unknown_params
+from helpdesk.api.filters import StrictListMixin, StrictOrderingFilter
 from helpdesk.api.permissions import IsStaffMember
 from helpdesk.api.serializers import StrictInputSerializer
 from helpdesk.api.throttles import ESCALATION_REQUEST, ScopedThrottle
@@ -225,23 +226,6 @@ class ApprovalFilter(django_filters.FilterSet):
     class Meta:
         model = CompensationRequest
         fields = ["status", "currency", "ticket"]
-
-
-class StrictListMixin:
-    """Only the filterset's parameters, ``ordering`` and paging are accepted on a list."""
-
-    def list(self, request, *args, **kwargs):
-        allowed = {*PAGING_PARAMS}
-        if getattr(self, "filterset_class", None) is not None:
-            allowed |= set(self.filterset_class.base_filters)
-        if getattr(self, "ordering_fields", None):
-            allowed.add("ordering")
-        reject_unknown_params(request, allowed)
-        return super().list(request, *args, **kwargs)
-
-    def retrieve(self, request, *args, **kwargs):
-        reject_unknown_params(request, ())
-        return super().retrieve(request, *args, **kwargs)
 
 
 # --- escalations -------------------------------------------------------------------------------------------------
@@ -530,3 +514,70 @@ class ApprovalViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveMod
     @action(detail=True, methods=["post"], filter_backends=[])
     def reject(self, request: AuthenticatedRequest, pk=None) -> Response:
         return self._decide(request, approve=False, serializer_class=RejectInputSerializer)
+
+
+# --- vendor cases ------------------------------------------------------------------------------------------------
+
+
+class VendorCaseSerializer(serializers.ModelSerializer):
+    ticket = serializers.CharField(source="ticket.reference", read_only=True)
+    escalation: serializers.PrimaryKeyRelatedField[Escalation] = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True
+    )
+    opened_by = serializers.CharField(source="opened_by.display_name", default=None, allow_null=True, read_only=True)
+
+    class Meta:
+        model = VendorCase
+        fields = [
+            "id",
+            "ticket",
+            "escalation",
+            "vendor_name",
+            "external_reference",
+            "contact",
+            "follow_up_at",
+            "reminded_at",
+            "opened_by",
+            "created_at",
+            "closed_at",
+        ]
+        read_only_fields = fields
+
+
+class VendorCaseFilter(django_filters.FilterSet):
+    ticket = django_filters.CharFilter(field_name="ticket__reference", help_text="A ticket reference.")
+    open = django_filters.BooleanFilter(field_name="closed_at", lookup_expr="isnull", help_text="true: open cases.")
+    vendor = django_filters.CharFilter(field_name="vendor_name", lookup_expr="iexact", help_text="The vendor's name.")
+
+    class Meta:
+        model = VendorCase
+        fields = ["ticket", "open", "vendor"]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Vendor (third-party) cases you can see (staff)",
+        description="Opened by a third-party escalation (`POST /api/tickets/{reference}/escalate/` with the "
+        "`vendor_*` fields). Restricted tickets' cases only for their team and managers.",
+        responses={200: VendorCaseSerializer(many=True), **LIST_ERRORS},
+    ),
+    retrieve=extend_schema(summary="One vendor case (staff)", responses={200: VendorCaseSerializer, **READ_ERRORS}),
+)
+class VendorCaseViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_classes = [IsStaffMember]
+    serializer_class = VendorCaseSerializer
+    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
+    filterset_class = VendorCaseFilter
+    ordering_fields = ["follow_up_at", "created_at"]
+    ordering = ["follow_up_at", "pk"]
+    queryset = VendorCase.objects.none()
+
+    def get_queryset(self):
+        return selectors.vendor_cases_visible_to(self.request.user).select_related("ticket", "opened_by")
+
+    def get_object(self) -> VendorCase:
+        pk = self.kwargs["pk"]
+        found = self.get_queryset().filter(pk=pk).first() if str(pk).isdigit() else None
+        if found is None:
+            raise NotFound("No such vendor case.")
+        return found

@@ -111,6 +111,12 @@ class EscalationsConfig(AppConfig):
         api_route_register(prefix="escalations", viewset=api.EscalationViewSet, basename="escalation")
         api_route_register(prefix="tickets", viewset=api.TicketEscalationViewSet, basename="ticket-escalation")
         api_route_register(prefix="approvals", viewset=api.ApprovalViewSet, basename="approval")
+        api_route_register(prefix="vendor-cases", viewset=api.VendorCaseViewSet, basename="vendor-case")
+
+        from escalations.calls import api as calls_api
+
+        api_route_register(prefix="calls", viewset=calls_api.CallViewSet, basename="call")
+        api_route_register(prefix="callbacks", viewset=calls_api.CallbackViewSet, basename="callback")
 
         from escalations.risk_model.api import risk_api_fields
         from helpdesk.api.registry import api_ticket_fields_register

@@ -248,6 +248,14 @@ def compensation_approvals_for(user: User) -> list[CompensationRequest]:
     return result
 
 
+def vendor_cases_visible_to(user: User) -> QuerySet[VendorCase]:
+    """Staff see the vendor cases of the tickets they can see; customers learn of them only through the customer
+    words on their timeline."""
+    if not user.is_authenticated or not user.is_staff_member:
+        return VendorCase.objects.none()
+    return VendorCase.objects.filter(ticket_visibility_q_for(user, prefix="ticket__"))
+
+
 def vendor_cases_followup_due(*, now: datetime) -> QuerySet[VendorCase]:
     return VendorCase.objects.filter(follow_up_at__lte=now, reminded_at__isnull=True, closed_at__isnull=True)
 

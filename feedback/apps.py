@@ -49,3 +49,13 @@ class FeedbackConfig(AppConfig):
         from helpdesk.api.registry import api_view_register
 
         api_view_register(route="surveys/<str:token>/", view=SurveyApi.as_view(), name="survey")
+
+        from feedback import api_staff
+        from helpdesk.api.registry import api_route_register
+
+        api_route_register(prefix="rcas", viewset=api_staff.RcaViewSet, basename="rca")
+        api_route_register(
+            prefix="corrective-actions", viewset=api_staff.CorrectiveActionViewSet, basename="corrective-action"
+        )
+        api_route_register(prefix="follow-ups", viewset=api_staff.FollowUpViewSet, basename="follow-up")
+        api_route_register(prefix="survey-results", viewset=api_staff.SurveyResultViewSet, basename="survey-result")

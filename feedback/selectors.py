@@ -16,7 +16,15 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from escalations.models import Escalation
-from feedback.models import FollowUpTask, FollowUpTaskQuerySet, ResolutionRecord, RootCauseAnalysis, Survey
+from feedback.models import (
+    CorrectiveAction,
+    FollowUpTask,
+    FollowUpTaskQuerySet,
+    ResolutionRecord,
+    RootCauseAnalysis,
+    Survey,
+    SurveyQuerySet,
+)
 from helpdesk.errors import ApplicationError
 from helpdesk.models import EventKind, Notification, Team, Ticket, TicketEvent, User
 from helpdesk.selectors import ticket_is_visible_to, ticket_visibility_q_for
@@ -276,6 +284,21 @@ def rca_get_for_user(*, user: User, pk: int) -> RootCauseAnalysis:
     if rca is None:
         raise Http404("No such root-cause analysis.")
     return rca
+
+
+def corrective_actions_visible_to(user: User) -> QuerySet[CorrectiveAction]:
+    """The corrective actions of the RCAs a user may see (staff; the ticket visibility rule)."""
+    if not user.is_authenticated or not user.is_staff_member:
+        return CorrectiveAction.objects.none()
+    return CorrectiveAction.objects.filter(ticket_visibility_q_for(user, prefix="rca__ticket__"))
+
+
+def survey_results_visible_to(user: User) -> SurveyQuerySet:
+    """Answered surveys of the tickets a staff member may see (the survey results; customers answer through their
+    signed link and read no results)."""
+    if not user.is_authenticated or not user.is_staff_member:
+        return Survey.objects.none()
+    return Survey.objects.answered().filter(ticket_visibility_q_for(user, prefix="ticket__"))
 
 
 def survey_for_ticket(*, ticket: Ticket) -> Survey | None:

@@ -26,7 +26,9 @@ from helpdesk.models import (
     Notification,
     NotificationChannel,
     NotificationQuerySet,
+    Organization,
     ReplyTemplate,
+    Role,
     TeamMembership,
     Ticket,
     TicketEvent,
@@ -118,6 +120,25 @@ def notifications_visible_to(user: User) -> NotificationQuerySet:
 
 def notification_unread_count(user: User) -> int:
     return notifications_visible_to(user).unread().count()
+
+
+def organizations_visible_to(user: User) -> QuerySet[Organization]:
+    """Staff see every customer organisation (the workspace shows any ticket's customer); a customer sees their
+    own. Nothing here counts or lists tickets, so no restricted ticket shows through an organisation."""
+    if not user.is_authenticated or not user.is_active:
+        return Organization.objects.none()
+    if user.is_staff_member:
+        return Organization.objects.select_related("plan")
+    if user.is_customer and user.organization_id:
+        return Organization.objects.select_related("plan").filter(pk=user.organization_id)
+    return Organization.objects.none()
+
+
+def contacts_visible_to(user: User) -> QuerySet[User]:
+    """The customers (contacts of organisations) staff may look up; customers look up nobody."""
+    if not user.is_authenticated or not user.is_active or not user.is_staff_member:
+        return User.objects.none()
+    return User.objects.filter(role=Role.CUSTOMER).select_related("organization")
 
 
 # --- screens: queue pages, workspace side data -----------------------------------------------------------------

@@ -16,7 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -27,6 +27,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk import selectors, services
+from helpdesk.attachments import attachment_file_response
 from helpdesk.bulk_actions import bulk_actions_for
 from helpdesk.errors import ApplicationError
 from helpdesk.filters import queue_columns, queue_related
@@ -355,17 +356,7 @@ def ticket_presence_view(request: AuthenticatedHttpRequest, reference: str) -> H
 @login_required
 @require_GET
 def attachment_download_view(request: AuthenticatedHttpRequest, pk: int) -> FileResponse:
-    attachment = selectors.attachment_get_for_user(user=request.user, pk=pk)
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404("The file is no longer available.") from exc
-    response = FileResponse(
-        handle, as_attachment=True, filename=attachment.original_name, content_type=attachment.content_type
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return attachment_file_response(selectors.attachment_get_for_user(user=request.user, pk=pk))
 
 
 @login_required

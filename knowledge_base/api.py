@@ -1,4 +1,7 @@
-"""The knowledge-base API: ``/api/kb/articles/`` (read-only), registered from ``KnowledgeBaseConfig.ready``.
+"""The knowledge-base API: ``/api/kb/articles/``, registered from ``KnowledgeBaseConfig.ready``. Everyone signed in
+reads; staff write (``POST`` a draft, ``PATCH`` its content with ``If-Match`` on the current revision, ``status/``
+through the workflow, ``revisions/`` the history) through ``knowledge_base.services``, whose rules (the owner or an
+editor edits; only editors publish or archive) decide.
 
 Every row comes from ``selectors.articles_visible_to`` (customers: published public articles; staff: published ones
 and their own drafts; editors: all), so the list and the details agree. ``?search=`` ranks through the same search
@@ -7,19 +10,41 @@ module as the help centre (best first, at most ``SEARCH_LIMIT`` hits)."""
 from __future__ import annotations
 
 import django_filters
+from django.db.models import OuterRef, Subquery
+from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, viewsets
-from rest_framework.exceptions import NotFound, ValidationError
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.response import Response
 
 from helpdesk.api.filters import PAGING_PARAMS, StrictOrderingFilter, reject_unknown_params
 from helpdesk.api.schema import schema_staff_only_register
-from helpdesk.api.views import E400, E401, E404
+from helpdesk.api.serializers import READ_ONLY, StrictInputSerializer
+from helpdesk.api.views import (
+    E400,
+    E401,
+    E403,
+    E404,
+    E412,
+    E415,
+    E428,
+    ETAG_HEADER,
+    IF_MATCH,
+    etag,
+    if_match_version,
+)
 from helpdesk.models import Category
-from knowledge_base.models import Article, ArticleStatus, ArticleVisibility
+from helpdesk.typing import AuthenticatedRequest
+from knowledge_base.models import Article, ArticleRevision, ArticleStatus, ArticleVisibility
 from knowledge_base.search import articles_search
-from knowledge_base.selectors import articles_visible_to
+from knowledge_base.selectors import article_revisions, articles_visible_to
+from knowledge_base.services import article_create, article_set_status, article_update
+
+READ_ERRORS = {**E400, **E401, **E403, **E404}
+WRITE_ERRORS = {**READ_ERRORS, **E415}
 
 SEARCH_LIMIT = 100
 SEARCH_PARAM = "search"
@@ -43,12 +68,19 @@ class StaffArticleSerializer(serializers.ModelSerializer):
         slug_field="slug", read_only=True, allow_null=True
     )
     owner = serializers.CharField(source="owner.display_name", default=None, allow_null=True, read_only=True)
+    revision = serializers.IntegerField(
+        read_only=True,
+        default=None,
+        allow_null=True,
+        help_text="The current revision number: the article's version, sent back in If-Match to change it.",
+    )
 
     class Meta:
         model = Article
         fields = [
             "id",
             "title",
+            "body",
             "body_html",
             "category",
             "tags",
@@ -59,10 +91,63 @@ class StaffArticleSerializer(serializers.ModelSerializer):
             "helpful_count",
             "unhelpful_count",
             "last_reviewed_at",
+            "revision",
             "published_at",
             "created_at",
             "updated_at",
         ]
+        read_only_fields = fields
+
+
+class ArticleCreateSerializer(StrictInputSerializer):
+    forbidden = {
+        "status": "A new article starts as a draft; move it with POST …/status/.",
+        "owner": "You own the articles you write.",
+    }
+
+    title = serializers.CharField(max_length=200)
+    body = serializers.CharField(max_length=100_000, help_text="Markdown; raw HTML is sanitised.")
+    category = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Category.objects.all(), required=False, allow_null=True, default=None
+    )
+    visibility = serializers.ChoiceField(choices=ArticleVisibility.choices, default=ArticleVisibility.INTERNAL)
+    tags = serializers.CharField(max_length=250, required=False, allow_blank=True, default="")
+    note = serializers.CharField(max_length=250, required=False, allow_blank=True, default="Created")
+
+
+class ArticleUpdateSerializer(StrictInputSerializer):
+    forbidden = {"status": "Move an article with POST …/status/.", "owner": READ_ONLY}
+
+    title = serializers.CharField(max_length=200, required=False)
+    body = serializers.CharField(max_length=100_000, required=False)
+    category = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Category.objects.all(), required=False, allow_null=True
+    )
+    visibility = serializers.ChoiceField(choices=ArticleVisibility.choices, required=False)
+    tags = serializers.CharField(max_length=250, required=False, allow_blank=True)
+    note = serializers.CharField(max_length=250, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        if set(attrs) <= {"note"}:
+            raise serializers.ValidationError(
+                "Nothing to change: send at least one of title, body, category, visibility, tags."
+            )
+        return attrs
+
+
+class ArticleStatusSerializer(StrictInputSerializer):
+    status = serializers.ChoiceField(choices=ArticleStatus.choices)
+
+
+class ArticleRevisionSerializer(serializers.ModelSerializer):
+    category: serializers.SlugRelatedField[Category] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
+    editor = serializers.CharField(source="editor.display_name", default=None, allow_null=True, read_only=True)
+
+    class Meta:
+        model = ArticleRevision
+        fields = ["number", "title", "body", "tags", "category", "visibility", "editor", "note", "created_at"]
         read_only_fields = fields
 
 
@@ -107,19 +192,45 @@ SEARCH = OpenApiParameter(
     ),
     retrieve=extend_schema(
         summary="One article",
-        description="Customers receive it without the workflow fields (status, visibility, owner, counts).",
+        description="Customers receive it without the workflow fields (status, visibility, owner, counts). For "
+        "staff the `ETag` header is the current revision, to send back in If-Match.",
         responses={200: StaffArticleSerializer, **E400, **E401, 404: E404[404]},
+        parameters=[ETAG_HEADER],
+    ),
+    create=extend_schema(
+        summary="Write an article (staff)",
+        description="A new article is a draft owned by you (revision 1); publish it with `status/`.",
+        request=ArticleCreateSerializer,
+        responses={201: StaffArticleSerializer, **WRITE_ERRORS},
+        examples=[
+            OpenApiExample(
+                "Draft",
+                request_only=True,
+                value={"title": "Reset your password", "body": "Use the link on the sign-in page.", "tags": "login"},
+            )
+        ],
+    ),
+    partial_update=extend_schema(
+        summary="Change an article's content (its owner or an editor)",
+        description="Needs If-Match with the current revision (the ETag of GET); a stale one is a 412 with "
+        "`current_version`. Any change writes a new revision.",
+        request=ArticleUpdateSerializer,
+        responses={200: StaffArticleSerializer, **WRITE_ERRORS, **E412, **E428},
+        parameters=[IF_MATCH, ETAG_HEADER],
     ),
 )
 class ArticleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    request: AuthenticatedRequest
     filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
     filterset_class = ArticleFilter
     ordering_fields = ["title", "updated_at", "published_at"]
     ordering = ["title", "pk"]
     queryset = Article.objects.none()
+    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
-        return articles_visible_to(self.request.user).with_list_related()
+        latest = ArticleRevision.objects.filter(article=OuterRef("pk")).order_by("-number").values("number")[:1]
+        return articles_visible_to(self.request.user).with_list_related().annotate(revision=Subquery(latest))
 
     def get_serializer_class(self):
         return CustomerArticleSerializer if _customer(getattr(self, "request", None)) else StaffArticleSerializer
@@ -147,4 +258,72 @@ class ArticleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     def retrieve(self, request, *args, **kwargs):
         reject_unknown_params(request, ())
-        return super().retrieve(request, *args, **kwargs)
+        return self._out(self.get_object())
+
+    def _out(self, article: Article, *, code: int = status.HTTP_200_OK) -> Response:
+        revision = getattr(article, "revision", None)
+        headers = {"ETag": etag(revision)} if revision and not _customer(self.request) else {}
+        return Response(self.get_serializer(article).data, status=code, headers=headers)
+
+    def _staff_only(self) -> None:
+        if not self.request.user.is_staff_member:
+            raise PermissionDenied("Only staff can write articles.")
+
+    def create(self, request, *args, **kwargs):
+        self._staff_only()
+        data = ArticleCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        article = article_create(actor=request.user, **data.validated_data)
+        response = self._out(self.get_queryset().get(pk=article.pk), code=status.HTTP_201_CREATED)
+        response["Location"] = reverse("api:kb-article-detail", kwargs={"pk": article.pk})
+        return response
+
+    def partial_update(self, request, *args, **kwargs):
+        self._staff_only()
+        article = self.get_object()
+        data = ArticleUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        expected = if_match_version(request, required=True, thing="article")
+        changes = data.validated_data
+        article_update(
+            article=article,
+            actor=request.user,
+            title=changes.get("title", article.title),
+            body=changes.get("body", article.body),
+            category=changes.get("category", article.category),
+            visibility=changes.get("visibility", article.visibility),
+            tags=changes.get("tags", article.tags),
+            note=changes.get("note", ""),
+            expected_revision=expected,
+        )
+        return self._out(self.get_object())
+
+    @extend_schema(
+        summary="Move an article through the workflow (staff)",
+        description="draft → in review → published → archived. The owner moves their own drafts to review; only "
+        "editors (managers, admins) publish or archive. Setting the current status changes nothing.",
+        request=ArticleStatusSerializer,
+        responses={200: StaffArticleSerializer, **WRITE_ERRORS},
+        examples=[OpenApiExample("Publish", request_only=True, value={"status": "published"})],
+    )
+    @action(detail=True, methods=["post"], url_path="status", url_name="status", filter_backends=[])
+    def set_status(self, request, pk=None):
+        self._staff_only()
+        article = self.get_object()
+        data = ArticleStatusSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        article_set_status(article=article, actor=request.user, status=data.validated_data["status"])
+        return self._out(self.get_object())
+
+    @extend_schema(
+        summary="An article's revisions, newest first (staff)",
+        description="Every content change is a revision: who, when, the note and the content as it was then.",
+        responses={200: ArticleRevisionSerializer(many=True), **READ_ERRORS},
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def revisions(self, request, pk=None):
+        reject_unknown_params(request, PAGING_PARAMS)
+        if not request.user.is_staff_member:
+            raise PermissionDenied("Only staff can read an article's revisions.")
+        page = self.paginate_queryset(article_revisions(article=self.get_object()))
+        return self.get_paginated_response(ArticleRevisionSerializer(page, many=True).data)

@@ -18,7 +18,7 @@ from django.db.models import Count, Max, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from helpdesk.errors import Invalid
+from helpdesk.errors import Conflict, Invalid
 from helpdesk.events import event_record
 from helpdesk.inbound_email import email_sender_resolve
 from helpdesk.models import Category, Channel, EventKind, NotificationChannel, NotificationKind, Ticket, User
@@ -48,6 +48,22 @@ from knowledge_base.models import (
 from knowledge_base.rendering import html_to_text, markdown_to_html
 from knowledge_base.search import search_vector_refresh
 from knowledge_base.selectors import user_can_edit_article, user_is_kb_editor
+
+
+class ArticleConflict(Conflict):
+    """Someone saved a newer revision of the article since the editor loaded it. The API answers 412 (its
+    ``If-Match`` precondition failed) with the current revision; the edit page shows the message on the form."""
+
+    status = 412
+
+    def __init__(self, *, current: int, expected: int):
+        super().__init__(
+            f"Someone saved revision {current} while you were editing revision {expected}. "
+            "Review their changes and save again.",
+            extra={"current_version": current},
+        )
+        self.current = current
+
 
 # A customer who opens a suggested article and submits a ticket within this window was not deflected.
 DEFLECTION_WINDOW = timedelta(hours=24)
@@ -150,10 +166,7 @@ def article_update(
         raise PermissionDenied("Only the article's owner or an editor can change it.")
     current = article.revisions.aggregate(n=Max("number"))["n"] or 0
     if expected_revision is not None and expected_revision != current:
-        raise ValidationError(
-            f"Someone saved revision {current} while you were editing revision {expected_revision}. "
-            "Review their changes and save again."
-        )
+        raise ArticleConflict(current=current, expected=expected_revision)
     _validate_content(title=title, body=body)
     new = {
         "title": title.strip()[:200],

@@ -198,7 +198,7 @@ def article_edit_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
                 note=form.cleaned_data["note"],
                 expected_revision=form.cleaned_data["expected_revision"],
             )
-        except ValidationError as exc:
+        except (ValidationError, services.ArticleConflict) as exc:
             form_errors(form, exc)
             status = 409
         else:

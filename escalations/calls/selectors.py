@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
-from escalations.models import Callback, CallbackStatus, Playbook
+from escalations.models import Call, Callback, CallbackStatus, Playbook
 from helpdesk.models import User
 from helpdesk.selectors import ticket_visibility_q_for
 
@@ -20,6 +20,13 @@ class _Urgency(TypedDict):
 
 
 DUE_SOON = timedelta(hours=1)
+
+
+def calls_visible_to(user: User) -> QuerySet[Call]:
+    """Staff see the calls of the tickets they can see (call notes are staff text: customers none)."""
+    if not user.is_authenticated or not user.is_staff_member:
+        return Call.objects.none()
+    return Call.objects.filter(ticket_visibility_q_for(user, prefix="ticket__"))
 
 
 def callbacks_visible_to(user: User) -> QuerySet[Callback]:

@@ -76,3 +76,21 @@ def reject_unknown_params(request, allowed) -> None:
     unknown = sorted(set(request.query_params) - set(allowed))
     if unknown:
         raise BadQuery(f"Unknown query parameter(s): {', '.join(unknown)}. Allowed: {', '.join(sorted(allowed))}.")
+
+
+class StrictListMixin:
+    """For a list/retrieve viewset: only the filterset's parameters, ``ordering`` (when the view has an allowlist)
+    and paging on a list, nothing on a detail; anything else is a 400 naming it."""
+
+    def list(self, request, *args, **kwargs):
+        allowed = {*PAGING_PARAMS}
+        if getattr(self, "filterset_class", None) is not None:
+            allowed |= set(self.filterset_class.base_filters)
+        if getattr(self, "ordering_fields", None):
+            allowed.add("ordering")
+        reject_unknown_params(request, allowed)
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        reject_unknown_params(request, ())
+        return super().retrieve(request, *args, **kwargs)

@@ -76,7 +76,9 @@ class PersonSerializer(serializers.Serializer):
 class CustomerTicketSerializer(serializers.ModelSerializer):
     """What a customer sees of a ticket: no team, assignee, tier or compliance flags."""
 
-    category: serializers.SlugRelatedField[Category] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    category: serializers.SlugRelatedField[Category] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Ticket
@@ -98,7 +100,9 @@ class CustomerTicketSerializer(serializers.ModelSerializer):
 
 
 class StaffTicketSerializer(serializers.ModelSerializer):
-    category: serializers.SlugRelatedField[Category] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    category: serializers.SlugRelatedField[Category] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
     team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     assignee = PersonSerializer(read_only=True, allow_null=True)
     customer = PersonSerializer(read_only=True)

@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
-from helpdesk.api import views, views_profile
+from helpdesk.api import views, views_profile, views_resources
 from helpdesk.api.registry import api_routes, api_views
 
 app_name = "api"
@@ -25,6 +25,11 @@ router = SimpleRouter()
 router.register("tickets", views.TicketViewSet, basename="ticket")
 router.register("teams", views.TeamViewSet, basename="team")
 router.register("tokens", views.ApiTokenViewSet, basename="token")
+router.register("tickets", views_resources.TicketAttachmentViewSet, basename="ticket-attachment")
+router.register("attachments", views_resources.AttachmentViewSet, basename="attachment")
+router.register("notifications", views_resources.NotificationViewSet, basename="notification")
+router.register("organizations", views_resources.OrganizationViewSet, basename="organization")
+router.register("contacts", views_resources.ContactViewSet, basename="contact")
 for route in api_routes():
     router.register(route.prefix, route.viewset, basename=route.basename)
 

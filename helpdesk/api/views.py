@@ -122,23 +122,30 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def _parse_version(raw: str) -> int:
+def _parse_version(raw: str, *, thing: str = "ticket") -> int:
     value = raw.strip()
     if value.startswith("W/"):
         value = value[2:]
     value = value.strip('"')
     if not value.isdigit() or int(value) < 1:
-        raise ValidationError({"If-Match": [f'Must be the ticket version from its ETag, e.g. "3"; got {raw!r}.']})
+        raise ValidationError({"If-Match": [f'Must be the {thing} version from its ETag, e.g. "3"; got {raw!r}.']})
     return int(value)
 
 
-def _expected_version(request, *, required: bool) -> int | None:
+def if_match_version(request, *, required: bool, thing: str = "ticket") -> int | None:
+    """The version the client last saw, from ``If-Match`` (``"3"``, ``3`` or ``W/"3"``): the one precondition
+    scheme of every API write on a versioned resource (a ticket's version, an article's revision). Missing and
+    ``required`` is a 428; malformed a 400."""
     raw = request.headers.get("If-Match")
     if raw is None:
         if required:
-            raise PreconditionRequired()
+            raise PreconditionRequired(f"Send If-Match with the {thing}'s version (its ETag) to change it.")
         return None
-    return _parse_version(raw)
+    return _parse_version(raw, thing=thing)
+
+
+def _expected_version(request, *, required: bool) -> int | None:
+    return if_match_version(request, required=required)
 
 
 # --- tickets -----------------------------------------------------------------------------------------------------

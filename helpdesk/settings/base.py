@@ -410,6 +410,12 @@ SPECTACULAR_SETTINGS = {
         "TierEnum": "helpdesk.models.Tier",
         "EscalationStatusEnum": "escalations.models.escalation.EscalationStatus",
         "CurrencyEnum": "escalations.models.escalation.Currency",
+        "CallbackStatusEnum": "escalations.models.calls.CallbackStatus",
+        "CallOutcomeEnum": "escalations.models.calls.CallOutcome",
+        "CorrectiveActionStatusEnum": "feedback.models.ActionStatus",
+        "FollowUpOutcomeEnum": "feedback.models.FollowUpOutcome",
+        "CauseCategoryEnum": "feedback.models.CauseCategory",
+        "ArticleStatusEnum": "knowledge_base.models.ArticleStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -183,3 +183,123 @@ def world(people, tickets, teams, make_ticket, sla_policy, settings):
         "survey_token": survey_token_make(survey=survey),
         "sla_policy": sla_policy,
     }
+
+
+def text_file(name: str = "notes.txt", content: bytes = b"Screenshot notes: the invoice total is wrong.\n"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, content, content_type="text/plain")
+
+
+def _restrict(ticket, team):
+    """No service sets the compliance flag yet (the compliance workflow owns it): set it directly, as ``tickets``."""
+    from helpdesk.models import Ticket
+
+    Ticket.objects.filter(pk=ticket.pk).update(restricted=True, team=team, tier=2)
+    ticket.refresh_from_db()
+    return ticket
+
+
+@pytest.fixture
+def product(people, tickets, teams, world, make_ticket, settings):
+    """The rest of the product for the API, built through the services, one visible and one restricted row of each:
+    calls, callbacks, attachments (public and internal), vendor cases, RCAs with corrective actions, answered
+    surveys (low scores, so each has a follow-up), and a resolved ticket still without an RCA."""
+    from datetime import date, timedelta
+
+    from django.utils import timezone
+
+    from escalations.calls.services import call_log, callback_create
+    from escalations.services import escalation_create
+    from feedback.models import Survey
+    from feedback.rca import CorrectiveActionInput, rca_create
+    from feedback.selectors import survey_token_make
+    from feedback.services import SurveyAnswers, survey_submit, surveys_send_due
+    from helpdesk.models import Attachment
+    from helpdesk.services import ticket_add_internal_note, ticket_change_status, ticket_reply
+
+    agent, manager, customer = people["agent"], people["manager"], people["customer"]
+    mine, restricted = tickets["mine"], tickets["restricted"]
+    now = timezone.now()
+    call = {
+        "direction": "inbound",
+        "number": "+44 20 7946 0000",
+        "summary": "Walked through the invoice.",
+        "outcome": "resolved",
+    }
+    calls = {
+        "visible": call_log(actor=agent, ticket=mine, **call),
+        "restricted": call_log(actor=manager, ticket=restricted, **call),
+    }
+    window = {
+        "window_start": now + timedelta(hours=1),
+        "window_end": now + timedelta(hours=3),
+        "reason": "Confirm refund",
+    }
+    callbacks = {
+        "visible": callback_create(ticket=mine, actor=agent, **window),
+        "restricted": callback_create(ticket=restricted, actor=manager, **window),
+    }
+    ticket_reply(ticket=mine, author=customer, body="Here is the invoice.", files=[text_file("invoice.txt")])
+    ticket_add_internal_note(ticket=mine, author=agent, body="Ledger export.", files=[text_file("ledger.txt")])
+    ticket_reply(ticket=restricted, author=manager, body="Your data export.", files=[text_file("export.txt")])
+    attachments = {
+        "public": Attachment.objects.get(original_name="invoice.txt"),
+        "internal": Attachment.objects.get(original_name="ledger.txt"),
+        "restricted": Attachment.objects.get(original_name="export.txt"),
+    }
+    vendor = {
+        "escalation_type": "third_party",
+        "mode": "functional",
+        "reason": "The payment provider must refund",
+        "dossier_problem": "Double charge",
+        "dossier_tried": "Checked the ledger",
+        "dossier_desired_outcome": "Refund",
+        "dossier_mood": "calm",
+        "vendor_name": "PayCo",
+        "vendor_reference": "PC-1",
+        "vendor_contact": "ops@payco.test",
+        "vendor_follow_up_at": now + timedelta(days=2),
+    }
+    vendor_tickets = {
+        "visible": make_ticket(customer, subject="Card charged twice"),
+        "restricted": make_ticket(customer, subject="Card data request"),
+    }
+    for ticket in vendor_tickets.values():
+        escalation_create(ticket=ticket, actor=manager, **vendor)
+    _restrict(vendor_tickets["restricted"], teams["compliance"])
+    vendor_cases = {name: ticket.vendor_cases.get() for name, ticket in vendor_tickets.items()}
+
+    # Resolved tickets: the world's surveyed one (visible), a restricted one, and one without an RCA yet.
+    surveyed = world["survey"].ticket
+    restricted_resolved = make_ticket(customer, subject="Erase my old address", category="data-privacy")
+    ticket_change_status(ticket=restricted_resolved, actor=manager, status="resolved")
+    _restrict(restricted_resolved, teams["compliance"])
+    no_rca = make_ticket(customer, subject="Receipt in the wrong currency")
+    ticket_change_status(ticket=no_rca, actor=agent, status="resolved")
+    why = {"cause_category": "process_gap", "preventable": True, "five_whys": "No refund step.\nNobody owned it."}
+    action = [CorrectiveActionInput(description="Write the refund step", owner=agent, due_date=date(2030, 1, 1))]
+    rcas = {
+        "visible": rca_create(ticket=surveyed, actor=agent, actions=action, **why),
+        "restricted": rca_create(ticket=restricted_resolved, actor=manager, actions=action, **why),
+    }
+    surveys_send_due(now=now + timedelta(minutes=settings.FEEDBACK_SURVEY_DELAY_MINUTES + 1))
+    low = SurveyAnswers(csat=1, fixed=False, explain_count=3)
+    for ticket in (surveyed, restricted_resolved):
+        survey_submit(token=survey_token_make(survey=Survey.objects.get(ticket=ticket)), answers=low)
+    surveys = {
+        "visible": Survey.objects.get(ticket=surveyed),
+        "restricted": Survey.objects.get(ticket=restricted_resolved),
+    }
+    return {
+        "calls": calls,
+        "callbacks": callbacks,
+        "attachments": attachments,
+        "vendor_cases": vendor_cases,
+        "rcas": rcas,
+        "actions": {name: rca.actions.get() for name, rca in rcas.items()},
+        "follow_ups": {name: survey.follow_ups.get() for name, survey in surveys.items()},
+        "surveys": surveys,
+        "no_rca": no_rca,
+        "customer_notification": customer.notifications.filter(channel="in_app").order_by("pk").first(),
+    }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
+from django.test.client import MULTIPART_CONTENT
 
 from helpdesk.api.services import api_token_create
 from helpdesk.models import Ticket
@@ -364,3 +366,285 @@ def test_other_lists_equal_the_details_that_return_200(path, model, role, people
     # then both are the same set, and it is not trivially empty
     assert listed == readable
     assert listed
+
+
+# --- the whole product: calls, callbacks, attachments, notifications, organisations, contacts, vendor cases, KB
+# writes, RCAs, corrective actions, follow-ups and survey results. One data set (``product``) for every row and role:
+# each call runs in a savepoint that is rolled back, so a write by one role never changes what the next role meets,
+# and the data is built once instead of once per row (the suite's time budget).
+
+SIGNED_IN = [*CUSTOMERS, *STAFF]
+
+
+def _everyone(signed_in_status, *, anonymous=401, **overrides):
+    return dict.fromkeys(SIGNED_IN, signed_in_status) | {"anonymous": anonymous} | overrides
+
+
+HIDDEN_FROM_TEAMS = {"agent": 404, "specialist": 404}  # a restricted ticket's rows: its team, managers and admins
+CALL = {"direction": "outbound", "number": "+44 20 7946 0001", "summary": "Chased the refund.", "outcome": "resolved"}
+
+
+def _window():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    start = timezone.now() + timedelta(hours=2)
+    return {"window_start": start.isoformat(), "window_end": (start + timedelta(hours=1)).isoformat()}
+
+
+def _upload(api, reference, **fields):
+    from tests.helpdesk.api.conftest import text_file
+
+    return api.post(
+        f"/api/tickets/{reference}/attachments/",
+        {"file": text_file(), "body": "The file you asked for.", **fields},
+        content_type=MULTIPART_CONTENT,
+    )
+
+
+def _rca_body(ticket, owner):
+    return {
+        "ticket": ticket.reference,
+        "cause_category": "knowledge_gap",
+        "preventable": True,
+        "five_whys": "The article was missing.",
+        "actions": [{"description": "Write the article", "owner": owner.pk, "due_date": "2030-01-01"}],
+    }
+
+
+# (name, call(api, tickets, world, product, people), {role: expected status})
+PRODUCT_MATRIX = [
+    ("GET calls", lambda api, t, w, p, u: api.get("/api/calls/"), _staff(200)),
+    ("GET call", lambda api, t, w, p, u: api.get(f"/api/calls/{p['calls']['visible'].pk}/"), _staff(200)),
+    (
+        "GET restricted call",
+        lambda api, t, w, p, u: api.get(f"/api/calls/{p['calls']['restricted'].pk}/"),
+        _staff(200, **HIDDEN_FROM_TEAMS),
+    ),
+    (
+        "POST calls",
+        lambda api, t, w, p, u: api.post("/api/calls/", {"ticket": t["mine"].reference, **CALL}),
+        _staff(201),
+    ),
+    (
+        "POST calls on a restricted ticket",
+        lambda api, t, w, p, u: api.post("/api/calls/", {"ticket": t["restricted"].reference, **CALL}),
+        _staff(201, agent=400, specialist=400),
+    ),
+    (
+        "POST calls opening a phone ticket",
+        lambda api, t, w, p, u: api.post(
+            "/api/calls/",
+            {
+                "customer": u["customer2"].pk,
+                "direction": "inbound",
+                **{k: v for k, v in CALL.items() if k != "direction"},
+            },
+        ),
+        _staff(201),
+    ),
+    ("GET callbacks", lambda api, t, w, p, u: api.get("/api/callbacks/"), _staff(200)),
+    ("GET callback", lambda api, t, w, p, u: api.get(f"/api/callbacks/{p['callbacks']['visible'].pk}/"), _staff(200)),
+    (
+        "GET restricted callback",
+        lambda api, t, w, p, u: api.get(f"/api/callbacks/{p['callbacks']['restricted'].pk}/"),
+        _staff(200, **HIDDEN_FROM_TEAMS),
+    ),
+    (
+        "POST callbacks",
+        lambda api, t, w, p, u: api.post(
+            "/api/callbacks/", {"ticket": t["mine"].reference, "reason": "Confirm the refund", **_window()}
+        ),
+        _staff(201),
+    ),
+    (
+        "POST callback complete",
+        lambda api, t, w, p, u: api.post(
+            f"/api/callbacks/{p['callbacks']['visible'].pk}/complete/", {"outcome": "resolved", "summary": "Done."}
+        ),
+        _staff(201),
+    ),
+    (
+        "POST restricted callback complete",
+        lambda api, t, w, p, u: api.post(
+            f"/api/callbacks/{p['callbacks']['restricted'].pk}/complete/", {"outcome": "resolved", "summary": "Done."}
+        ),
+        _staff(201, **HIDDEN_FROM_TEAMS),
+    ),
+    ("GET attachments", lambda api, t, w, p, u: api.get("/api/attachments/"), _everyone(200)),
+    (
+        "GET public attachment",
+        lambda api, t, w, p, u: api.get(f"/api/attachments/{p['attachments']['public'].pk}/"),
+        _everyone(200, customer2=404),
+    ),
+    (
+        "GET internal attachment",
+        lambda api, t, w, p, u: api.get(f"/api/attachments/{p['attachments']['internal'].pk}/"),
+        _staff(200, customers=404),
+    ),
+    (
+        "GET restricted attachment",
+        lambda api, t, w, p, u: api.get(f"/api/attachments/{p['attachments']['restricted'].pk}/"),
+        _staff(200, customers=404, customer=200, **HIDDEN_FROM_TEAMS),
+    ),
+    (
+        "GET public attachment download",
+        lambda api, t, w, p, u: api.get(f"/api/attachments/{p['attachments']['public'].pk}/download/"),
+        _everyone(200, customer2=404),
+    ),
+    (
+        "GET internal attachment download",
+        lambda api, t, w, p, u: api.get(f"/api/attachments/{p['attachments']['internal'].pk}/download/"),
+        _staff(200, customers=404),
+    ),
+    (
+        "GET restricted attachment download",
+        lambda api, t, w, p, u: api.get(f"/api/attachments/{p['attachments']['restricted'].pk}/download/"),
+        _staff(200, customers=404, customer=200, **HIDDEN_FROM_TEAMS),
+    ),
+    (
+        "POST ticket attachments",
+        lambda api, t, w, p, u: _upload(api, t["mine"].reference),
+        _everyone(201, customer2=404),
+    ),
+    (
+        "POST ticket attachments internal",
+        lambda api, t, w, p, u: _upload(api, t["mine"].reference, internal="true"),
+        _staff(201, customer=400, customer2=404),
+    ),
+    (
+        "POST restricted ticket attachments",
+        lambda api, t, w, p, u: _upload(api, t["restricted"].reference),
+        _staff(201, customers=404, customer=201, **HIDDEN_FROM_TEAMS),
+    ),
+    ("GET notifications", lambda api, t, w, p, u: api.get("/api/notifications/"), _everyone(200)),
+    (
+        "GET notification (the customer's)",
+        lambda api, t, w, p, u: api.get(f"/api/notifications/{p['customer_notification'].pk}/"),
+        _everyone(404, customer=200),
+    ),
+    (
+        "POST notification read (the customer's)",
+        lambda api, t, w, p, u: api.post(f"/api/notifications/{p['customer_notification'].pk}/read/"),
+        _everyone(404, customer=200),
+    ),
+    (
+        "POST notifications mark-read",
+        lambda api, t, w, p, u: api.post("/api/notifications/mark-read/", {}),
+        _everyone(200),
+    ),
+    ("GET organizations", lambda api, t, w, p, u: api.get("/api/organizations/"), _everyone(200)),
+    (
+        "GET organization (Northwind)",
+        lambda api, t, w, p, u: api.get(f"/api/organizations/{u['customer'].organization_id}/"),
+        _everyone(200, customer2=404),
+    ),
+    ("GET contacts", lambda api, t, w, p, u: api.get("/api/contacts/"), _staff(200)),
+    ("GET contact", lambda api, t, w, p, u: api.get(f"/api/contacts/{u['customer'].pk}/"), _staff(200)),
+    ("GET vendor-cases", lambda api, t, w, p, u: api.get("/api/vendor-cases/"), _staff(200)),
+    (
+        "GET vendor-case",
+        lambda api, t, w, p, u: api.get(f"/api/vendor-cases/{p['vendor_cases']['visible'].pk}/"),
+        _staff(200),
+    ),
+    (
+        "GET restricted vendor-case",
+        lambda api, t, w, p, u: api.get(f"/api/vendor-cases/{p['vendor_cases']['restricted'].pk}/"),
+        _staff(200, **HIDDEN_FROM_TEAMS),
+    ),
+    ("GET rcas", lambda api, t, w, p, u: api.get("/api/rcas/"), _staff(200)),
+    ("GET rca", lambda api, t, w, p, u: api.get(f"/api/rcas/{p['rcas']['visible'].pk}/"), _staff(200)),
+    (
+        "GET restricted rca",
+        lambda api, t, w, p, u: api.get(f"/api/rcas/{p['rcas']['restricted'].pk}/"),
+        _staff(200, **HIDDEN_FROM_TEAMS),
+    ),
+    ("POST rcas", lambda api, t, w, p, u: api.post("/api/rcas/", _rca_body(p["no_rca"], u["agent"])), _staff(201)),
+    (
+        "POST rca review",
+        lambda api, t, w, p, u: api.post(
+            f"/api/rcas/{p['rcas']['visible'].pk}/review/", {"cause_category": "training_gap"}
+        ),
+        _staff(200, agent=403, specialist=403),
+    ),
+    ("GET corrective-actions", lambda api, t, w, p, u: api.get("/api/corrective-actions/"), _staff(200)),
+    (
+        "GET restricted corrective-action",
+        lambda api, t, w, p, u: api.get(f"/api/corrective-actions/{p['actions']['restricted'].pk}/"),
+        _staff(200, **HIDDEN_FROM_TEAMS),
+    ),
+    (
+        "POST corrective-action complete (the agent's)",
+        lambda api, t, w, p, u: api.post(f"/api/corrective-actions/{p['actions']['visible'].pk}/complete/"),
+        _staff(200, specialist=403),
+    ),
+    ("GET follow-ups", lambda api, t, w, p, u: api.get("/api/follow-ups/"), _staff(200)),
+    (
+        "GET restricted follow-up",
+        lambda api, t, w, p, u: api.get(f"/api/follow-ups/{p['follow_ups']['restricted'].pk}/"),
+        _staff(200, **HIDDEN_FROM_TEAMS),
+    ),
+    (
+        "POST follow-up complete (owner: the frontline lead)",
+        lambda api, t, w, p, u: api.post(
+            f"/api/follow-ups/{p['follow_ups']['visible'].pk}/complete/", {"outcome": "contacted"}
+        ),
+        _staff(200, specialist=403),
+    ),
+    ("GET survey-results", lambda api, t, w, p, u: api.get("/api/survey-results/"), _staff(200)),
+    (
+        "GET restricted survey-result",
+        lambda api, t, w, p, u: api.get(f"/api/survey-results/{p['surveys']['restricted'].pk}/"),
+        _staff(200, **HIDDEN_FROM_TEAMS),
+    ),
+    (
+        "POST kb articles",
+        lambda api, t, w, p, u: api.post("/api/kb/articles/", {"title": "Refunds", "body": "Ask billing."}),
+        _staff(201),
+    ),
+    (
+        "PATCH kb article (the manager's)",
+        lambda api, t, w, p, u: api.patch(
+            f"/api/kb/articles/{w['public_article'].pk}/", {"title": "Reset a password"}, version=1
+        ),
+        _staff(200, agent=403, specialist=403),
+    ),
+    (
+        "PATCH kb article without If-Match",
+        lambda api, t, w, p, u: api.patch(f"/api/kb/articles/{w['public_article'].pk}/", {"title": "Reset"}),
+        _staff(428),
+    ),
+    (
+        "PATCH kb article with a stale If-Match",
+        lambda api, t, w, p, u: api.patch(f"/api/kb/articles/{w['public_article'].pk}/", {"title": "Reset"}, version=7),
+        _staff(412, agent=403, specialist=403),
+    ),
+    (
+        "POST kb draft to review",
+        lambda api, t, w, p, u: api.post(f"/api/kb/articles/{w['draft_article'].pk}/status/", {"status": "in_review"}),
+        _staff(200, agent=404, specialist=404),
+    ),
+    (
+        "GET kb article revisions",
+        lambda api, t, w, p, u: api.get(f"/api/kb/articles/{w['public_article'].pk}/revisions/"),
+        _staff(200),
+    ),
+]
+
+
+def test_role_endpoint_verb_matrix_of_the_whole_product(people, tickets, world, product, api_as):
+    # given one client per role (a personal token; none for anonymous) and one data set
+    clients = {role: api_as(people[role]) for role in ROLES}
+    got, expected, bodies = {}, {}, {}
+    # when every role calls every endpoint, each call in a savepoint that is rolled back afterwards
+    for name, call, statuses in PRODUCT_MATRIX:
+        for role in ROLES:
+            with transaction.atomic():
+                response = call(clients[role], tickets, world, product, people)
+                transaction.set_rollback(True)
+            got[(name, role)], expected[(name, role)] = response.status_code, statuses[role]
+            bodies[(name, role)] = b"" if response.streaming else response.content[:200]
+    # then every status is the expected one
+    wrong = {key: (status, bodies[key]) for key, status in got.items() if status != expected[key]}
+    assert not wrong, wrong

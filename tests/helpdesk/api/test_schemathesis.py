@@ -35,7 +35,7 @@ MAX_NEGATIVE_EXAMPLES = 4
 
 
 @pytest.mark.parametrize("role", ["customer", "customer2", "agent", "specialist", "manager", "admin", "anonymous"])
-def test_schemathesis_per_role(role, people, tickets, teams, world, settings_override_rates):
+def test_schemathesis_per_role(role, people, tickets, teams, world, product, settings_override_rates):
     # given the live schema, loaded from the WSGI app, and a token for the role
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
     user = people[role]
@@ -54,7 +54,19 @@ def test_schemathesis_per_role(role, people, tickets, teams, world, settings_ove
         "/api/approvals/": world["compensation"].pk,
         "/api/sla-policies/": world["sla_policy"].pk,
         "/api/kb/articles/": world["public_article"].pk,
+        "/api/calls/": product["calls"]["visible"].pk,
+        "/api/callbacks/": product["callbacks"]["visible"].pk,
+        "/api/attachments/": product["attachments"]["public"].pk,
+        "/api/notifications/": product["customer_notification"].pk,
+        "/api/organizations/": people["customer"].organization_id,
+        "/api/contacts/": people["customer"].pk,
+        "/api/vendor-cases/": product["vendor_cases"]["visible"].pk,
+        "/api/rcas/": product["rcas"]["visible"].pk,
+        "/api/corrective-actions/": product["actions"]["visible"].pk,
+        "/api/follow-ups/": product["follow_ups"]["visible"].pk,
+        "/api/survey-results/": product["surveys"]["visible"].pk,
     }
+    no_leak = _no_leak_check(user)
     path_parameters = {"reference": reference, "token": world["survey_token"]}
     operations = 0
     # when every operation is exercised with generated data
@@ -68,9 +80,31 @@ def test_schemathesis_per_role(role, people, tickets, teams, world, settings_ove
             (GenerationMode.POSITIVE, CHECKS, MAX_EXAMPLES),
             (GenerationMode.NEGATIVE, NEGATIVE_CHECKS, MAX_NEGATIVE_EXAMPLES),
         ):
+            checks = [*checks, no_leak]
             _exercise(operation, mode=mode, checks=checks, examples=examples, path_parameters=fixed, headers=headers)
         operations += 1
-    assert operations >= 40
+    assert operations >= 60
+
+
+def _no_leak_check(user):
+    """A check of our own: no answer to this role names a ticket it may not see (its reference or subject), in
+    any body, list, count, nested field or file."""
+    from helpdesk.models import Ticket
+    from helpdesk.selectors import ticket_is_visible_to
+
+    hidden = [
+        (ticket.reference, ticket.subject)
+        for ticket in Ticket.objects.all()
+        if user is None or not ticket_is_visible_to(user=user, ticket=ticket)
+    ]
+    assert hidden or (user is not None and user.is_manager)
+
+    def no_restricted_ticket_leaks(ctx, response, case):
+        text = response.content.decode(errors="replace")
+        leaked = [reference for reference, subject in hidden if reference in text or subject in text]
+        assert not leaked, f"{case.operation.label} named tickets the caller may not see: {leaked}"
+
+    return no_restricted_ticket_leaks
 
 
 def _exercise(operation, *, mode, checks, examples, path_parameters, headers) -> None:
