@@ -1,10 +1,14 @@
 """Benchmark the manager dashboard on a large data set.
 
     python bench/dashboard.py [--n 100000] [--escalations 20000] [--runs 15] [--days 90] [--rollups | --rollups-only]
+                              [--keep NAME]
 
 Creates a fresh temporary database (a new PostgreSQL database next to ``DATABASE_URL`` when it is set, otherwise a
 temporary SQLite file), migrates it, bulk-seeds N tickets over the last year with their timeline events and the
 escalations, then renders ``/reports/`` as a signed-in manager: a few warm-up requests, then ``--runs`` timed ones.
+Seeding and ``metrics_rebuild`` run in a child process, so ``rss_mb`` is the resident memory of the process that
+serves the timed requests (``seed_rss_mb`` is the child's). ``--keep NAME`` keeps the database (a SQLite file path,
+or a PostgreSQL database name) and reuses it when it already holds the data: migrated, not seeded again.
 With ``--rollups`` it measures twice on the same data: from the facts, then after ``metrics_rebuild`` from the daily
 rollups (``dashboard_ms``/``trends_ms`` are the rollup figures, ``facts_*`` the others). The trend explorer is
 timed over one year for every metric, split by team (``trends_ms`` is the median over metrics and runs).
@@ -21,6 +25,7 @@ import random
 import resource
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,23 +40,29 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def prepare_database(tmp: Path) -> tuple[str, str | None]:
-    """Point the settings at a fresh database before Django starts; returns (vendor, admin URL to drop it)."""
+def prepare_database(tmp: Path, keep: str | None = None) -> tuple[str, str | None]:
+    """Point the settings at a fresh (or kept) database before Django starts; returns (vendor, admin URL to drop
+    it, ``None`` when it is kept)."""
     os.environ["HELPDESK_VAR_DIR"] = str(tmp)
     os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,localhost"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.base")
+    # The bench manager signs in with force_login: two-step enrolment is not what is measured.
+    os.environ["MFA_REQUIRED_ROLES"] = ""
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
-        os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite3'}"
+        path = Path(keep).resolve() if keep else tmp / "bench.sqlite3"
+        os.environ["DATABASE_URL"] = f"sqlite:///{path}"
         return "sqlite", None
     import psycopg
 
-    name = f"bench_dashboard_{os.getpid()}"
+    name = keep or f"bench_dashboard_{os.getpid()}"
     parts = urlsplit(url)
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
     os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
-    return "postgresql", url
+    return "postgresql", None if keep else url
 
 
 def drop_database(admin_url: str) -> None:
@@ -128,6 +139,7 @@ def seed(*, n: int, n_escalations: int, rng: random.Random) -> None:
         customer = customers[i % len(customers)]
         resolved = created + dt.timedelta(hours=rng.uniform(0.5, 72))
         is_open = status not in (Status.RESOLVED, Status.CLOSED)
+        due = now + dt.timedelta(minutes=rng.uniform(-600, 6000)) if is_open else None
         tickets.append(
             Ticket(
                 reference=f"HD-B-{i:07d}",
@@ -144,7 +156,9 @@ def seed(*, n: int, n_escalations: int, rng: random.Random) -> None:
                 tier=1,
                 restricted=i % 97 == 0,
                 is_emergency=is_open and i % 997 == 0,
-                sla_due_at=now + dt.timedelta(minutes=rng.uniform(-600, 6000)) if is_open else None,
+                sla_due_at=due,
+                # Warned two hours before the deadline: a few hundred tickets are "breaching soon" at any moment.
+                sla_warn_at=due - dt.timedelta(hours=2) if due else None,
                 created_at=created,
                 updated_at=created,
                 last_public_activity_at=created,
@@ -372,12 +386,14 @@ def measure(*, runs: int, days: int, slowest: int = 0) -> dict:
     client.force_login(User.objects.get(username="manager"))
     url = f"/reports/?days={days}"
     for _ in range(2):  # warm-up: connection, template loading, planner statistics
-        assert client.get(url).status_code == 200
-    timings = []
+        response = client.get(url)
+        assert response.status_code == 200, (response.status_code, response.get("Location"))
+    timings, cpu_timings = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         response = client.get(url)
         timings.append((time.perf_counter() - start) * 1000)
+        cpu_timings.append((time.process_time() - cpu_start) * 1000)
         assert response.status_code == 200
     with CaptureQueriesContext(connection) as queries:
         client.get(url)
@@ -404,11 +420,56 @@ def measure(*, runs: int, days: int, slowest: int = 0) -> dict:
         "dashboard_ms": round(statistics.median(timings), 1),
         "dashboard_min_ms": round(min(timings), 1),
         "dashboard_max_ms": round(max(timings), 1),
+        # CPU time of this process (SQLite runs in it; PostgreSQL's server time is not included): steadier than the
+        # wall clock on a machine shared with other jobs.
+        "dashboard_cpu_ms": round(statistics.median(cpu_timings), 1),
         "dashboard_queries": dashboard_queries,
         "trends_ms": round(statistics.median(trend_timings), 1),
         "trends_max_ms": round(max(trend_timings), 1),
         "trends_queries": trend_queries,
     }
+
+
+def child(args: argparse.Namespace, vendor: str) -> None:
+    """The child process: migrate, seed when the database is empty, and/or rebuild the rollups; prints one JSON line."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from helpdesk.models import Ticket
+
+    n_escalations = args.escalations if args.escalations is not None else args.n // 5
+    result: dict = {}
+    call_command("migrate", verbosity=0)
+    if args.child == "seed":
+        if Ticket.objects.exists():
+            log(f"  reusing the kept database ({Ticket.objects.count()} tickets)")
+        else:
+            start = time.perf_counter()
+            seed(n=args.n, n_escalations=n_escalations, rng=random.Random(8))
+            result["seed_seconds"] = round(time.perf_counter() - start, 1)
+    else:
+        start = time.perf_counter()
+        call_command("metrics_rebuild", verbosity=0)
+        result["rebuild_seconds"] = round(time.perf_counter() - start, 1)
+        log(f"  metrics_rebuild: {result['rebuild_seconds']}s")
+    if vendor == "postgresql":
+        # What autovacuum does on a live database: statistics for the planner and the visibility map.
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE)")
+    result[f"{args.child}_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    print(json.dumps(result))
+
+
+def run_child(kind: str) -> dict:
+    """Run this script as a child (``--child seed`` or ``rebuild``) with the same arguments and database."""
+    argv = list(sys.argv[1:])
+    completed = subprocess.run(
+        [sys.executable, __file__, *argv, "--child", kind], check=True, stdout=subprocess.PIPE, text=True
+    )
+    return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -420,46 +481,47 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90, choices=(7, 28, 90), help="dashboard period (default 90)")
     parser.add_argument("--rollups", action="store_true", help="also measure after metrics_rebuild (daily rollups)")
     parser.add_argument("--rollups-only", action="store_true", help="measure only after metrics_rebuild")
+    parser.add_argument("--keep", help="keep (and reuse) the database: a SQLite file path or a PostgreSQL name")
+    parser.add_argument(
+        "--keep-rollups", action="store_true", help="with --keep: do not rebuild rollups a kept database already has"
+    )
+    parser.add_argument("--child", choices=("seed", "rebuild"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     n_escalations = args.escalations if args.escalations is not None else args.n // 5
 
+    if args.child:
+        # The parent has already pointed DATABASE_URL and HELPDESK_VAR_DIR at the database.
+        child(args, "postgresql" if os.environ["DATABASE_URL"].startswith("postgres") else "sqlite")
+        return
     tmp = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
-    vendor, admin_url = prepare_database(tmp)
+    vendor, admin_url = prepare_database(tmp, args.keep)
     try:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-        from django.db import connection
-
         log(f"bench/dashboard.py: {vendor}, {args.n} tickets, {n_escalations} escalations")
-        call_command("migrate", verbosity=0)
-        start = time.perf_counter()
-        seed(n=args.n, n_escalations=n_escalations, rng=random.Random(8))
-        if vendor == "postgresql":
-            # What autovacuum does on a live database: statistics for the planner and the visibility map.
-            with connection.cursor() as cursor:
-                cursor.execute("VACUUM (ANALYZE)")
-        seed_seconds = time.perf_counter() - start
         result = {
             "bench": "dashboard",
             "database": vendor,
             "tickets": args.n,
             "escalations": n_escalations,
             "days": args.days,
-            "seed_seconds": round(seed_seconds, 1),
             "runs": args.runs,
+            **run_child("seed"),
         }
+        import django
+
+        django.setup()
+        from reports.models import MetricRollupBuild
+
+        if not args.rollups_only:
+            # From the facts first: a kept database may hold rollups from an earlier run.
+            MetricRollupBuild.objects.all().delete()
         measured = {} if args.rollups_only else measure(runs=args.runs, days=args.days, slowest=args.slowest)
         if args.rollups or args.rollups_only:
             result.update({f"facts_{key}": value for key, value in measured.items()})
-            start = time.perf_counter()
-            call_command("metrics_rebuild", verbosity=0)
-            result["rebuild_seconds"] = round(time.perf_counter() - start, 1)
-            log(f"  metrics_rebuild: {result['rebuild_seconds']}s")
+            if not (args.keep_rollups and MetricRollupBuild.objects.exists()):
+                result.update(run_child("rebuild"))
             measured = measure(runs=args.runs, days=args.days, slowest=args.slowest)
         result.update(measured)
-        result["target_ms"] = 300
+        result["target_ms"] = 300 if vendor == "sqlite" else 150
         result["rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         print(json.dumps(result))
     finally:

@@ -426,6 +426,8 @@ def tickets_likely_to_escalate(*, viewer: User, team_ids: list[int] | None = Non
     escalated = Escalation.objects.filter(ticket_id=OuterRef("pk"), status__in=ACTIVE_ESCALATION_STATUSES)
     tickets = (
         tickets_visible_to(viewer)
+        # Driven by the flagged assessments (``pk IN``), not by a walk over every open ticket and its assessment.
+        .filter(pk__in=RiskAssessment.objects.filter(score__gte=RiskAssessment.MEDIUM).values("ticket_id"))
         .filter(status__in=OPEN_STATUSES, risk_assessment__score__gte=RiskAssessment.MEDIUM)
         .exclude(Exists(escalated))
     )

@@ -16,7 +16,6 @@ from django.db.models import (
     OuterRef,
     Q,
     Sum,
-    Window,
 )
 
 from escalations.calls.selectors import callbacks_attention
@@ -34,6 +33,7 @@ from helpdesk.selectors import ticket_visibility_q_for, tickets_visible_to
 from knowledge_base.models import Article, ArticleUse, Deflection
 from reports.metrics import (
     GRANTED,
+    LOW_CSAT,
     METRICS,
     SOURCE_TIME,
     BreakdownRow,
@@ -45,10 +45,9 @@ from reports.metrics import (
 
 # --- needs attention now ---------------------------------------------------------------------------------------
 
-LOW_CSAT = 2
-
-
 ATTENTION_LOW_CSAT_DAYS = 28
+# Counts of the live lists stop here ("100+"): past it a manager needs the queue, not a number.
+ATTENTION_COUNT_CAP = 100
 
 
 def needs_attention(
@@ -57,18 +56,25 @@ def needs_attention(
     """SLA breaches today (UTC, by their true deadline), open emergencies, tickets inside their SLA warning window
     (``Ticket.objects.sla_warning``: the policy's warn %), due and overdue callbacks, compensation waiting for
     approval, and the low CSAT scores of ``period`` (the dashboard's period; 28 days by default). Lists and counts
-    come from ``tickets_visible_to(viewer)``, so nothing leaks to a viewer who cannot see it; the low scores are read
-    from the same rows as the CSAT tile, so the tile and the list can never disagree. ``on_call`` is the escalation
-    inbox's board (``oncall_board_for``): who of the viewer's teams is on call now, the backup and the hand-over."""
+    come from ``tickets_visible_to(viewer)``, so nothing leaks to a viewer who cannot see it; the low scores' count
+    is a measure of the same source as the CSAT tile (``low_csat_count``), read the same way (rollups or facts).
+    Emergencies and breaching soon are counted up to ``ATTENTION_COUNT_CAP`` (``*_more`` says there are more).
+    ``on_call`` is the escalation inbox's board (``oncall_board_for``): who of the viewer's teams is on call now, the
+    backup and the hand-over."""
     visible = tickets_visible_to(viewer).open()
     emergencies = visible.filter(is_emergency=True).order_by(F("sla_due_at").asc(nulls_last=True), "created_at")
     breaching = visible.sla_warning(now).order_by("sla_due_at")
     result: dict[str, Any] = {
         "emergencies": list(emergencies.with_list_related()[:limit]),
-        "emergency_count": emergencies.count(),
         "breaching": list(breaching.with_list_related()[:limit]),
-        "breaching_count": breaching.count(),
     }
+    # Live lists, so their cost must not grow with the history: emergencies read the queue-order index, tickets
+    # past their warning point the SLA-warning index (``ticket_sla_warning``: open tickets with a running clock),
+    # each count stopping at ``ATTENTION_COUNT_CAP`` (a longer list shows as "100+").
+    for name, qs in (("emergency", emergencies), ("breaching", breaching.order_by())):
+        count = qs[: ATTENTION_COUNT_CAP + 1].count()
+        result[f"{name}_count"] = min(count, ATTENTION_COUNT_CAP)
+        result[f"{name}_more"] = count > ATTENTION_COUNT_CAP
     today = MetricFilters.last_days(now=now, days=1)
     result["sla_breaches_today"] = sla_breaches_between(user=viewer, start=today.start, end=today.end)
     pending = CompensationRequest.objects.filter(
@@ -80,18 +86,24 @@ def needs_attention(
     low = source_rows("surveys", filters=period, viewer=viewer, start=period.start, end=period.end).filter(
         csat__lte=LOW_CSAT
     )
-    # One query for the list and its total: every row carries the count of all rows (a window over the whole set).
-    low_rows = list(
-        low.annotate(total=Window(Count("pk")))
-        .select_related("ticket")
-        .order_by(f"-{SOURCE_TIME['surveys']}", "-pk")[:limit]
-    )
-    result["low_csat"] = low_rows
-    result["low_csat_count"] = low_rows[0].total if low_rows else 0
+    # The latest few, read backwards along the answer-time index; the total is the surveys source's low-score
+    # measure, from the daily rollups when they serve (as the CSAT tile is), else from the same rows.
+    result["low_csat"] = list(low.select_related("ticket").order_by(f"-{SOURCE_TIME['surveys']}", "-pk")[:limit])
+    result["low_csat_count"] = low_csat_count(filters=period, viewer=viewer)
     result["low_csat_days"] = (period.end - period.start).days
     result["callbacks"] = callbacks_attention(user=viewer, now=now, limit=limit)
     result["on_call"] = oncall_board_for(user=viewer, now=now)
     return result
+
+
+def low_csat_count(*, filters: MetricFilters, viewer: User | None = None) -> int:
+    """Surveys answered in the period with a score of ``LOW_CSAT`` or less: the surveys source's ``m4`` measure,
+    from the daily rollups when they serve, else from the facts (one query)."""
+    if rollups.rollups_serve(filters=filters, viewer=viewer):
+        start, end = rollups.utc_day(filters.start), rollups.utc_day(filters.end)
+        return rollups.rollup_column_sums("surveys", ["m4"], filters=filters, start=start, end=end)["m4"]
+    facts = source_rows("surveys", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
+    return facts.aggregate(**rollups.measure_aggregates("surveys", ["m4"], filters.start))["m4"]
 
 
 def sla_breaches_by_team_and_plan(
@@ -261,10 +273,13 @@ def articles_before_escalation(
     Three grouped queries, exact: tickets per article by agents, plus by customers, minus the tickets counted
     by both (ArticleUse is unique per article and ticket; a ticket may carry several deflection rows)."""
     escalations = source_rows("escalations", filters=filters, viewer=viewer, start=filters.start, end=filters.end)
-    by_agent = ArticleUse.objects.filter(
+    # Driven by the period's escalations (``ticket IN (…)``, then the ticket index of the uses and openings), so the
+    # cost follows the period, not every article use and opening ever recorded.
+    escalated = escalations.values("ticket")
+    by_agent = ArticleUse.objects.filter(ticket__in=escalated).filter(
         Exists(escalations.filter(ticket=OuterRef("ticket"), created_at__gte=OuterRef("created_at")))
     )
-    by_customer = Deflection.objects.filter(Exists(escalations.filter(ticket=OuterRef("ticket"))))
+    by_customer = Deflection.objects.filter(ticket__in=escalated)
     both = by_agent.filter(Exists(by_customer.filter(article=OuterRef("article"), ticket=OuterRef("ticket"))))
     counts: dict[int, int] = {}
     for qs, sign in ((by_agent, 1), (by_customer, 1), (both, -1)):

@@ -58,7 +58,10 @@ class MetricRollup(models.Model):
     m2 = models.BigIntegerField(default=0)
     m3 = models.BigIntegerField(default=0)
     m4 = models.BigIntegerField(default=0)
+    m5 = models.BigIntegerField(default=0)
     duration_us = models.BigIntegerField(default=0)
+    duration2_us = models.BigIntegerField(default=0)
+    duration3_us = models.BigIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["source", "grain", "day"], name="rollup_source_grain_day")]

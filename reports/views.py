@@ -28,6 +28,7 @@ from helpdesk.views import form_errors, manager_required
 from reports import charts, coaching, dashboard, metrics
 from reports.csv_export import csv_render
 from reports.forms import CoachingSessionForm, SLASimulatorForm
+from reports.metrics.rollups import rollups_memoised
 from reports.selectors import coachable_staff, coaching_sessions_recent
 from reports.services import coaching_session_record, sla_draft_apply
 from reports.simulator import simulate
@@ -77,6 +78,7 @@ def _period_days(request: HttpRequest) -> int:
 @login_required
 @manager_required(message="Reports are for managers.")
 @require_GET
+@rollups_memoised()
 def dashboard_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     now = timezone.now()
     days = _period_days(request)
@@ -165,6 +167,7 @@ def dashboard_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @manager_required(message="Reports are for managers.")
 @require_http_methods(["GET", "POST"])
+@rollups_memoised()
 def coaching_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     now = timezone.now()
     days = int(request.GET["days"]) if request.GET.get("days", "").isdigit() else 90
@@ -203,6 +206,7 @@ def coaching_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @manager_required(message="Reports are for managers.")
 @require_GET
+@rollups_memoised()
 def attention_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The "needs attention now" panel alone, polled by the dashboard every minute (htmx)."""
     now = timezone.now()
@@ -251,6 +255,7 @@ def _explorer_state(request: AuthenticatedHttpRequest) -> dict:
 @login_required
 @manager_required(message="Reports are for managers.")
 @require_GET
+@rollups_memoised()
 def explorer_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     state = _explorer_state(request)
     metric, series = state["metric"], state["series"]
@@ -287,6 +292,7 @@ def explorer_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @manager_required(message="Reports are for managers.")
 @require_GET
+@rollups_memoised()
 def explorer_csv_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The explorer's series as CSV: the same numbers the viewer sees on screen, formula-safe."""
     state = _explorer_state(request)

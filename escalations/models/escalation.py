@@ -173,7 +173,11 @@ class Escalation(models.Model):
                 fields=["ticket", "level"], condition=Q(status="open"), name="one_open_escalation_per_ticket_level"
             ),
         ]
-        indexes = [models.Index(fields=["status", "to_team", "created_at"], name="escalation_inbox")]
+        indexes = [
+            models.Index(fields=["status", "to_team", "created_at"], name="escalation_inbox"),
+            # A period's escalated tickets read from the index alone (the dashboard's articles before escalation).
+            models.Index(fields=["created_at", "ticket"], name="escalation_created_ticket"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_escalation_type_display()} escalation of {self.ticket_id} (level {self.level})"

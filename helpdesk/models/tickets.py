@@ -190,6 +190,14 @@ class Ticket(models.Model):
                 name="ticket_queue_team_cover",
             ),
             models.Index(fields=["customer", "-created_at"], name="ticket_customer_created"),
+            # "Breaching soon" on the manager dashboard (``sla_warning``): only tickets with a running clock (the
+            # engine clears ``sla_warn_at`` when none runs), past their warning point per open status, so the list
+            # and its capped count read the tickets at risk now, never the history.
+            models.Index(
+                fields=["status", "sla_warn_at", "sla_due_at"],
+                name="ticket_sla_warning",
+                condition=models.Q(sla_warn_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -36,6 +36,7 @@ tier) and ``series`` (breakdowns and weekly series). This package re-exports the
 from reports.metrics.conditions import (
     GRANTED,
     HANDOFF_STATUSES,
+    LOW_CSAT,
     SATISFIED_CSAT,
     escalation_avoidable,
     escalation_is_first,
@@ -95,6 +96,7 @@ __all__ = [
     "ESCALATION_DIMENSIONS",
     "GRANTED",
     "HANDOFF_STATUSES",
+    "LOW_CSAT",
     "METRICS",
     "SATISFIED_CSAT",
     "SLA_COMPLIANCE_HELP",

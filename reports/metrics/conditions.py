@@ -5,7 +5,20 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+)
 
 from escalations.models import ClockState, CompensationStatus, Escalation, EscalationStatus
 from helpdesk.models import EventKind, Status, TicketEvent, Tier
@@ -102,6 +115,7 @@ def duration_between(later: str, earlier: str) -> ExpressionWrapper:
 # --- SLA clocks, surveys, compensation ------------------------------------------------------------------------
 
 SATISFIED_CSAT = 4
+LOW_CSAT = 2  # a score at or below it is a "low CSAT" on the dashboard's attention panel
 GRANTED = (CompensationStatus.AUTO_APPROVED, CompensationStatus.APPROVED)
 
 
@@ -117,3 +131,59 @@ def sla_clock_met() -> Q:
 
 
 HANDOFF_STATUSES = (EscalationStatus.RESOLVED, EscalationStatus.SUPERSEDED, EscalationStatus.RETURNED)
+
+
+# --- time in tier -----------------------------------------------------------------------------------------------
+
+# The tiers that receive escalations; tier 1's time is measured on the tickets instead (``ticket_tier_one_q``).
+RECEIVING_TIERS = (Tier.SPECIALIST, Tier.EXECUTIVE)
+
+
+def ticket_tier_one_escalated_q(since: dt.datetime | None = None) -> Q:
+    """Escalated, and its first escalation came from tier 1 (the ticket's origin tier is 1)."""
+    first = Escalation.objects.filter(escalation_is_first(), from_tier=Tier.AGENT)
+    return Q(pk__in=created_since(first, since).values("ticket"))
+
+
+def ticket_tier_one_resolved_q(since: dt.datetime | None = None) -> Q:
+    """Never escalated, handled by tier 1 and resolved."""
+    return ~ticket_escalated(since) & Q(tier=Tier.AGENT, resolved_at__isnull=False)
+
+
+def ticket_tier_one_q(since: dt.datetime | None = None) -> Q:
+    """A ticket whose time in tier 1 is known: escalated from tier 1 (until the first escalation), or never escalated
+    and resolved by tier 1 (until its resolution)."""
+    return ticket_tier_one_escalated_q(since) | ticket_tier_one_resolved_q(since)
+
+
+def ticket_tier_one_duration(since: dt.datetime | None = None) -> Case:
+    """A ticket's time in tier 1 (``None`` unless ``ticket_tier_one_q``): creation to first escalation, or to
+    resolution when it was never escalated."""
+    first_at = Subquery(
+        Escalation.objects.filter(ticket=OuterRef("pk")).order_by("created_at", "pk").values("created_at")[:1],
+        output_field=DateTimeField(),
+    )
+    return Case(
+        When(
+            ticket_tier_one_escalated_q(since),
+            then=ExpressionWrapper(first_at - F("created_at"), output_field=DurationField()),
+        ),
+        When(ticket_tier_one_resolved_q(since), then=duration_between("resolved_at", "created_at")),
+        default=None,
+        output_field=DurationField(),
+    )
+
+
+def escalation_handed_off_q(to_tier: int) -> Q:
+    """An escalation accepted by ``to_tier`` and then resolved or handed on (escalated further or returned): its
+    time in that tier is ``closed_at - accepted_at``."""
+    return Q(accepted_at__isnull=False, closed_at__isnull=False, status__in=HANDOFF_STATUSES, to_tier=to_tier)
+
+
+def microseconds(value: dt.timedelta | int | float | None) -> int:
+    """A summed duration as whole microseconds (the rollups' unit), whatever the backend returned."""
+    if value is None:
+        return 0
+    if isinstance(value, dt.timedelta):
+        return value // dt.timedelta(microseconds=1)
+    return int(value)

@@ -18,13 +18,18 @@ explorer read a few hundred pre-summed rows instead of the facts.
   commit and every minute from beat).
 - **When rollups answer**: after a first complete ``metrics_rebuild`` (``MetricRollupBuild``), for a period of whole
   UTC days, and for a viewer who sees every ticket (managers and admins; ``ticket_visibility_q_for``). Anyone else,
-  or a period cut inside a day, is answered from the facts as before.
+  or a period cut inside a day, is answered from the facts as before. Within ``rollups_memoised()`` (the report
+  views) the "built?" question is asked once per request.
+- **Beyond the catalogue**: the time in each tier and the count of low CSAT scores are measures too
+  (``measure_aggregates`` from the facts, ``rollup_column_sums`` from the rollups: the same numbers).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,13 +40,15 @@ from django.utils import timezone
 
 from escalations.models import ClockTarget, CompensationRequest, Escalation, SLAClock
 from feedback.models import Survey
-from helpdesk.models import Ticket, User
+from helpdesk.models import Ticket, Tier, User
 from helpdesk.selectors import ticket_visibility_q_for
 from reports.metrics.conditions import (
     GRANTED,
+    LOW_CSAT,
     SATISFIED_CSAT,
     duration_between,
     escalation_avoidable,
+    escalation_handed_off_q,
     escalation_is_first,
     sla_clock_decided,
     sla_clock_met,
@@ -49,13 +56,15 @@ from reports.metrics.conditions import (
     ticket_escalated,
     ticket_first_contact_resolved,
     ticket_resolved,
+    ticket_tier_one_duration,
+    ticket_tier_one_q,
 )
 from reports.metrics.definitions import Metric
 from reports.metrics.filters import UTC, MetricFilters
 from reports.metrics.sources import FILTER_DIMENSION, SOURCE_TIME, SOURCES, Source, dimensions_of, source_rows
 from reports.models import MetricRollup, MetricRollupBuild, MetricRollupDirty, RollupGrain
 
-MEASURE_COLUMNS = ("rows", "m1", "m2", "m3", "m4", "duration_us")
+MEASURE_COLUMNS = ("rows", "m1", "m2", "m3", "m4", "m5", "duration_us", "duration2_us", "duration3_us")
 DIMENSION_COLUMNS = (
     "team",
     "tier",
@@ -78,6 +87,9 @@ MEASURES: dict[str, dict[str, Callable[[dt.datetime], Any]]] = {
         "m2": lambda since: Count("pk", filter=ticket_resolved(since)),
         "m3": lambda since: Count("pk", filter=ticket_resolved(since) & ticket_first_contact_resolved(since)),
         "m4": lambda since: Count("pk", filter=ticket_escalated(since) & ticket_bounced(since)),
+        # Time in tier 1 (``time_in_tier_hours``): the tickets it is known for, and its sum.
+        "m5": lambda since: Count("pk", filter=ticket_tier_one_q(since)),
+        "duration_us": lambda since: Sum(ticket_tier_one_duration(since)),
     },
     "escalations": {
         "rows": lambda since: Count("pk"),
@@ -85,6 +97,15 @@ MEASURES: dict[str, dict[str, Callable[[dt.datetime], Any]]] = {
         "m2": lambda since: Count("pk", filter=escalation_is_first()),
         "duration_us": lambda since: Sum(
             duration_between("created_at", "ticket__created_at"), filter=escalation_is_first()
+        ),
+        # Time in tiers 2 and 3 (``time_in_tier_hours``): escalations handed off by each, and their time in it.
+        "m3": lambda since: Count("pk", filter=escalation_handed_off_q(Tier.SPECIALIST)),
+        "duration2_us": lambda since: Sum(
+            duration_between("closed_at", "accepted_at"), filter=escalation_handed_off_q(Tier.SPECIALIST)
+        ),
+        "m4": lambda since: Count("pk", filter=escalation_handed_off_q(Tier.EXECUTIVE)),
+        "duration3_us": lambda since: Sum(
+            duration_between("closed_at", "accepted_at"), filter=escalation_handed_off_q(Tier.EXECUTIVE)
         ),
     },
     "sla_clocks": {
@@ -98,12 +119,26 @@ MEASURES: dict[str, dict[str, Callable[[dt.datetime], Any]]] = {
         "m1": lambda since: Count("pk", filter=Q(csat__isnull=False)),
         "m2": lambda since: Count("pk", filter=Q(csat__isnull=False, csat__gte=SATISFIED_CSAT)),
         "m3": lambda since: Count("pk", filter=Q(explain_count__gte=2)),
+        "m4": lambda since: Count("pk", filter=Q(csat__isnull=False, csat__lte=LOW_CSAT)),  # the attention panel's
     },
     "compensations": {
         "rows": lambda since: Count("pk"),
         "m1": lambda since: Count("pk", filter=Q(status__in=GRANTED)),
     },
 }
+
+
+# The escalation measures that hold the time in each receiving tier: (count, summed microseconds).
+TIME_IN_TIER_MEASURES: dict[int, tuple[str, str]] = {
+    Tier.SPECIALIST: ("m3", "duration2_us"),
+    Tier.EXECUTIVE: ("m4", "duration3_us"),
+}
+
+
+def measure_aggregates(source: Source, names: Iterable[str], since: dt.datetime) -> dict[str, Any]:
+    """The fact aggregates of some of ``source``'s measures, keyed by measure name (the facts' side of a question
+    the rollups answer with ``rollup_column_sums``)."""
+    return {name: MEASURES[source][name](since) for name in names}
 
 
 @dataclass(frozen=True)
@@ -152,7 +187,31 @@ def rollups_serve(*, filters: MetricFilters, viewer: User | None) -> bool:
         return False
     if viewer is not None and ticket_visibility_q_for(viewer, prefix="ticket__") != Q():
         return False
-    return MetricRollupBuild.objects.exists()
+    return _rollups_built()
+
+
+# Within ``rollups_memoised()`` (one request), whether the rollups are built is asked once, not once per panel.
+_built_memo: ContextVar[dict[str, bool] | None] = ContextVar("rollups_built_memo", default=None)
+
+
+def _rollups_built() -> bool:
+    memo = _built_memo.get()
+    if memo is None:
+        return MetricRollupBuild.objects.exists()
+    if "built" not in memo:
+        memo["built"] = MetricRollupBuild.objects.exists()
+    return memo["built"]
+
+
+@contextmanager
+def rollups_memoised() -> Iterator[None]:
+    """A scope (a request's view, as a decorator or a ``with``) in which every panel shares one answer to "are the
+    rollups built?". A rebuild finishing meanwhile is seen by the next request, as it would be a moment later."""
+    token = _built_memo.set({})
+    try:
+        yield
+    finally:
+        _built_memo.reset(token)
 
 
 def metric_sums(metric: Metric, row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -192,16 +251,10 @@ def rollup_sums(
     columns are prefixed ``<key>__``. One query."""
     chosen = list(metrics)
     source = chosen[0].source
-    wanted = {column for attribute, column in FILTER_DIMENSION.items() if getattr(filters, attribute) is not None}
+    extra = {METRIC_MEASURES[m.key].fixed[0] for m in chosen if METRIC_MEASURES[m.key].fixed}  # type: ignore[index]
     if group is not None:
-        wanted.add(group)
-    wanted |= {METRIC_MEASURES[m.key].fixed[0] for m in chosen if METRIC_MEASURES[m.key].fixed}  # type: ignore[index]
-    grain = RollupGrain.TOTAL if not wanted else wanted.pop() if len(wanted) == 1 else RollupGrain.FULL
-    qs = MetricRollup.objects.filter(source=source, grain=grain, day__gte=start, day__lt=end)
-    for attribute, column in FILTER_DIMENSION.items():
-        value = getattr(filters, attribute)
-        if value is not None:
-            qs = qs.filter(**{column: value})
+        extra.add(group)
+    qs = _rollup_rows_of(source, filters=filters, start=start, end=end, dimensions=extra)
     keys: list[str] = []
     if group is not None:
         qs = qs.annotate(group=F(group))
@@ -219,6 +272,31 @@ def rollup_sums(
     if not keys:
         return [qs.aggregate(**aggregates)]
     return list(qs.values(*keys).annotate(**aggregates).order_by())
+
+
+def _rollup_rows_of(
+    source: str, *, filters: MetricFilters, start: dt.date, end: dt.date, dimensions: set[str]
+) -> QuerySet[MetricRollup]:
+    """The rollup rows of ``source`` on the UTC days ``[start, end)`` at the coarsest grain that keeps ``filters``'
+    dimensions and ``dimensions``, with the filters applied."""
+    wanted = {column for attribute, column in FILTER_DIMENSION.items() if getattr(filters, attribute) is not None}
+    wanted |= dimensions
+    grain = RollupGrain.TOTAL if not wanted else wanted.pop() if len(wanted) == 1 else RollupGrain.FULL
+    qs = MetricRollup.objects.filter(source=source, grain=grain, day__gte=start, day__lt=end)
+    for attribute, column in FILTER_DIMENSION.items():
+        value = getattr(filters, attribute)
+        if value is not None:
+            qs = qs.filter(**{column: value})
+    return qs
+
+
+def rollup_column_sums(
+    source: str, columns: Iterable[str], *, filters: MetricFilters, start: dt.date, end: dt.date
+) -> dict[str, int]:
+    """Measure columns of ``source`` summed over the UTC days ``[start, end)`` with ``filters``' dimension filters
+    (the same values ``measure_aggregates`` gives from the facts, durations in microseconds). One query."""
+    qs = _rollup_rows_of(source, filters=filters, start=start, end=end, dimensions=set())
+    return qs.aggregate(**{column: Sum(column, default=0) for column in columns})
 
 
 def metric_from_sums(metric: Metric, row: dict[str, Any] | None) -> tuple[float | None, int | None]:

@@ -1,5 +1,6 @@
 """The daily rollups answer exactly what the facts answer (a property test over random tickets, escalations,
-clocks, surveys and compensation at random moments in random time zones), ``metrics_rebuild`` reproduces what the
+clocks, surveys and compensation at random moments in random time zones: every catalogue metric, the time in each
+tier and the count of low CSAT scores), ``metrics_rebuild`` reproduces what the
 after-commit refresh maintained, and the dashboard's query count does not grow with the data.
 
 The random facts are written as rows (like ``bench/dashboard.py``), not through the services: the property is about
@@ -40,6 +41,8 @@ escalation_specs = st.fixed_dictionaries(
         "status": st.sampled_from(["open", "accepted", "resolved", "returned", "superseded"]),
         "type": st.sampled_from(EscalationType.values),
         "from": st.integers(min_value=0, max_value=2),
+        "to_tier": st.sampled_from([2, 3]),
+        "held_minutes": st.integers(min_value=1, max_value=3 * 24 * 60),
     }
 )
 ticket_specs = st.fixed_dictionaries(
@@ -107,6 +110,7 @@ def _write_facts(specs, *, world) -> None:
         hops = []
         for level, e in enumerate(spec["escalations"], start=1):
             source = teams[e["from"]]
+            raised = created + dt.timedelta(minutes=e["after_minutes"])
             hops.append(
                 Escalation.objects.create(
                     ticket=ticket,
@@ -115,7 +119,7 @@ def _write_facts(specs, *, world) -> None:
                     status=e["status"],
                     level=level,
                     from_tier=source.tier,
-                    to_tier=3,
+                    to_tier=e.get("to_tier", 3),
                     from_team=source,
                     to_team=teams[2],
                     requested_by_kind="agent",
@@ -125,7 +129,12 @@ def _write_facts(specs, *, world) -> None:
                     dossier_tried="t",
                     dossier_desired_outcome="o",
                     dossier_mood="calm",
-                    created_at=created + dt.timedelta(minutes=e["after_minutes"]),
+                    created_at=raised,
+                    # Accepted ten minutes after it was raised unless still open; closed once handed on or resolved.
+                    accepted_at=raised + dt.timedelta(minutes=10) if e["status"] != "open" else None,
+                    closed_at=raised + dt.timedelta(minutes=10 + e.get("held_minutes", 60))
+                    if e["status"] in ("resolved", "returned", "superseded")
+                    else None,
                 )
             )
         for target, state, breached, started in spec["clocks"]:
@@ -167,11 +176,13 @@ def _write_facts(specs, *, world) -> None:
 def _answers(period: metrics.MetricFilters) -> dict:
     """Every catalogue metric as a value, a tile, weekly series (plain and split by each dimension) and breakdowns, and
     the dashboard's SLA breaches by team and plan."""
-    from reports.dashboard import sla_breaches_by_team_and_plan
+    from reports.dashboard import low_csat_count, sla_breaches_by_team_and_plan
 
     result: dict = {
         "tiles": metrics.metric_tiles(list(metrics.METRICS), filters=period),
         "breaches_by_team_and_plan": sla_breaches_by_team_and_plan(filters=period),
+        "time_in_tier": metrics.time_in_tier_hours(filters=period),
+        "low_csat_count": low_csat_count(filters=period),
     }
     for key, metric in metrics.METRICS.items():
         result[key] = metrics.metric_value_and_sample(key, filters=period)
@@ -370,4 +381,7 @@ def test_dashboard_and_explorer_queries_from_rollups_do_not_grow_with_the_data(
             assert response.status_code == 200
             sizes.append((len(dashboard_queries), len(explorer_queries)))
     assert sizes[0] == sizes[1]
+    # and the page asks once whether the rollups are built, not once per panel
+    built_checks = [q for q in dashboard_queries.captured_queries if "reports_metricrollupbuild" in q["sql"]]
+    assert len(built_checks) == 1
     assert not any("helpdesk_ticket" in q["sql"] and "GROUP BY" in q["sql"] for q in explorer_queries.captured_queries)
