@@ -28,8 +28,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from helpdesk import selectors, services
 from helpdesk.errors import ApplicationError
-from helpdesk.filters import TicketFilter, queue_columns, queue_related
+from helpdesk.filters import NON_NULL_SORT_KEYS, TicketFilter, queue_columns, queue_related
 from helpdesk.forms import AuditExportForm, NoteForm, ReplyForm, TicketCreateForm, TicketUpdateForm
+from helpdesk.keyset import keyset_page
 from helpdesk.models import ReplyTemplate, Status, Ticket
 from helpdesk.navigation import nav_for
 from helpdesk.notifications import notification_mark_read
@@ -115,6 +116,13 @@ class CappedPaginator(Paginator):
 QUEUE_PAGE_SIZE = 25
 
 
+class QueueCountPaginator(CappedPaginator):
+    """The queue's summary counts to 1,000 ("More than 1,000 tickets"): at a million tickets, counting 10,000 of an
+    agent's queue cost more than the rest of the page, and the keyset pages need no total."""
+
+    COUNT_CAP = 1_000
+
+
 @login_required
 @require_GET
 def ticket_list_view(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -127,10 +135,20 @@ def ticket_list_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 def _queue(request: AuthenticatedHttpRequest) -> HttpResponse:
-    # Page through ids only (no joins while the database orders the whole queue), then load the page's rows.
-    filterset = TicketFilter(request.GET, queryset=selectors.tickets_visible_to(request.user), request=request)
-    paginator = CappedPaginator(filterset.qs.values_list("pk", flat=True), QUEUE_PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    # Page through ids only (no joins while the database orders the queue), then load the page's rows. Keyset pages
+    # (?after=<pk> / ?before=<pk>, helpdesk.keyset): each is a range of the sort's index, whatever its depth.
+    visible = selectors.tickets_visible_to(request.user)
+    filterset = TicketFilter(request.GET, queryset=visible, request=request)
+    ids = filterset.qs.values_list("pk", flat=True)
+    paginator = QueueCountPaginator(ids, QUEUE_PAGE_SIZE)  # the capped count of the summary line
+    page = keyset_page(
+        ids,
+        cursor_queryset=visible,
+        size=QUEUE_PAGE_SIZE,
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+        non_null=NON_NULL_SORT_KEYS,
+    )
     now = timezone.now()
     rows = selectors.tickets_in_order(ids=list(page.object_list), related=queue_related())
     for ticket in rows:

@@ -38,6 +38,7 @@ from helpdesk.models.notifications import (
 from helpdesk.models.tickets import (
     OPEN_STATUSES,
     PRIORITY_RANK,
+    SLA_NEVER,
     STATUS_TRANSITIONS,
     Attachment,
     Channel,
@@ -53,6 +54,7 @@ from helpdesk.models.tickets import (
     TicketEventQuerySet,
     TicketPresence,
     TicketQuerySet,
+    priority_sort_key,
 )
 
 # Migration 0001 refers to the attachment storage and upload-path callables as helpdesk.models._private_storage and
@@ -64,6 +66,7 @@ __all__ = [
     "OPEN_STATUSES",
     "PRIORITY_RANK",
     "ROLE_TIER",
+    "SLA_NEVER",
     "STAFF_ROLES",
     "STATUS_TRANSITIONS",
     "TIER3_ROLES",
@@ -104,4 +107,5 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookEventType",
+    "priority_sort_key",
 ]
