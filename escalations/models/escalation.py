@@ -173,7 +173,13 @@ class Escalation(models.Model):
                 fields=["ticket", "level"], condition=Q(status="open"), name="one_open_escalation_per_ticket_level"
             ),
         ]
-        indexes = [models.Index(fields=["status", "to_team", "created_at"], name="escalation_inbox")]
+        indexes = [
+            models.Index(fields=["status", "to_team", "created_at"], name="escalation_inbox"),
+            # The inbox's pinned callers (few rows; helpdesk.keyset reads each pin as its own indexed query) and
+            # "accepted by me" in its order.
+            models.Index(fields=["to_team", "created_at"], condition=Q(caller_waiting=True), name="escalation_caller"),
+            models.Index(fields=["accepted_by", "status", "accepted_at"], name="escalation_accepted_by"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_escalation_type_display()} escalation of {self.ticket_id} (level {self.level})"
