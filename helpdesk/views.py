@@ -122,6 +122,17 @@ class QueueCountPaginator(CappedPaginator):
 
     COUNT_CAP = 1_000
 
+    @cached_property
+    def count(self) -> int:
+        # Keep the queue's ORDER BY in the capped subquery: PostgreSQL then walks the sort's partial index and stops
+        # at the cap, where an unordered count gathers every match first (a bitmap of 100k+ tickets at 1M). Not for
+        # a sort on a related row (a contributed column): no index has that order, and sorting would cost more.
+        ordered = not any("__" in str(item) for item in self.object_list.query.order_by)
+        rows = self.object_list if ordered else self.object_list.order_by()
+        counted = rows[: self.COUNT_CAP + 1].count()
+        self.is_capped = counted > self.COUNT_CAP
+        return min(counted, self.COUNT_CAP)
+
 
 @login_required
 @require_GET
