@@ -38,6 +38,12 @@ ANY = "any"
 NON_NULL_SORT_KEYS = frozenset({"is_emergency", "sla_order_at", "priority_order", "created_at", "reference"})
 NON_NULL_SORT_KEYS |= {"last_public_activity_at"}
 
+# "Any open status" as literal SQL, the very predicate of the ``ticket_open_*`` partial indexes: SQLite plans a statement
+# before its parameters are bound, so ``status IN (?, ?, ?, ?)`` cannot prove the index's WHERE and it scans and sorts
+# the whole table instead (45-75 ms at 100k tickets, against 0.03 ms with the literal). Our own constants, checked.
+assert all(value.replace("_", "").isalnum() for value in OPEN_STATUSES)
+OPEN_STATUS_SQL = f'"helpdesk_ticket"."status" IN ({", ".join(f"{chr(39)}{v}{chr(39)}" for v in OPEN_STATUSES)})'
+
 # Emergencies are pinned on top whatever the sort: the plain column, which leads every ``ticket_open_*`` index.
 EMERGENCY_FIRST = F("is_emergency").desc()
 
@@ -154,7 +160,7 @@ class TicketFilter(django_filters.FilterSet):
         if value == ANY:
             return queryset
         if value == OPEN:
-            return queryset.filter(status__in=OPEN_STATUSES)
+            return queryset.extra(where=[OPEN_STATUS_SQL])  # noqa: S610 - constant SQL, see OPEN_STATUS_SQL
         return queryset.filter(status=value)
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
