@@ -1,6 +1,10 @@
-"""Benchmark the queue, workspace and customer pages on a fresh SQLite database of N tickets.
+"""Benchmark the queue, escalation inbox and review, workspace and customer pages on a database of N tickets.
 
     python bench/queue_pages.py [--n 100000] [--runs 15] [--articles 2000]
+    DATABASE_URL=postgres://…/helpdesk_large python bench/queue_pages.py --reuse   # after bench/seed_large.py
+
+Without ``--reuse``: a fresh SQLite database in a temporary folder (never touches var/).
+With ``--reuse``: the database in ``DATABASE_URL`` as it is (built by ``bench/seed_large.py``), never reseeded.
 
 It builds its own database in a temporary folder (never touches var/), migrates it, bulk-inserts N tickets with
 three events each (created, agent reply, internal note) straight into the tables (not through the services: this
@@ -17,6 +21,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import statistics
 import sys
 import tempfile
@@ -28,11 +33,12 @@ ROOT = Path(__file__).resolve().parent.parent
 CHUNK = 5_000
 
 
-def _configure(tmp: Path) -> None:
+def _configure(tmp: Path, *, reuse_url: str = "") -> None:
     sys.path.insert(0, str(ROOT))
     os.environ["HELPDESK_VAR_DIR"] = str(tmp)
-    os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite3'}"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "helpdesk.settings.test"
+    os.environ["DATABASE_URL"] = reuse_url or f"sqlite:///{tmp / 'bench.sqlite3'}"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "helpdesk.settings.test"  # base's JIT-off connection option included
+    os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost")
     # No broker is needed: nothing here enqueues notifications (the seeding bypasses the services).
     os.environ.setdefault("CELERY_BROKER_URL", "memory://")
     import django
@@ -97,6 +103,11 @@ def _seed(n: int, rng: random.Random, articles: int) -> dict:
         )
         TeamMembership.objects.bulk_create([TeamMembership(team=frontline, user=a) for a in agents[:15]])
         TeamMembership.objects.bulk_create([TeamMembership(team=technical, user=a) for a in agents[15:]])
+        specialists = User.objects.bulk_create(
+            [User(username=f"specialist{i}", role=Role.SPECIALIST, password=unusable) for i in range(5)]
+        )
+        TeamMembership.objects.bulk_create([TeamMembership(team=technical, user=s) for s in specialists])
+        User.objects.create(username="manager0", role=Role.MANAGER, password=unusable)
         customers = User.objects.bulk_create(
             [
                 User(
@@ -157,10 +168,47 @@ def _seed(n: int, rng: random.Random, articles: int) -> dict:
                                 created_at=ticket.created_at + timedelta(minutes=40)),
                 ]  # fmt: skip
             TicketEvent.objects.bulk_create(events)
+            _seed_escalations([t for t in tickets if t.team is technical], frontline, agents)
         _seed_articles(articles, rng, categories)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return _people()
+
+
+def _seed_escalations(tickets: list, frontline, agents: list) -> None:
+    """One hop to the technical team per ticket on it: open or accepted while the ticket is open, resolved after."""
+    from escalations.models import Escalation, EscalationStatus
+
+    hops = []
+    for i, ticket in enumerate(tickets):
+        if ticket.is_open:
+            status = EscalationStatus.OPEN if i % 5 < 2 or ticket.is_emergency else EscalationStatus.ACCEPTED
+        else:
+            status = EscalationStatus.RESOLVED
+        hops.append(
+            Escalation(
+                ticket_id=ticket.pk,
+                escalation_type="emergency" if ticket.is_emergency else "technical",
+                mode="functional",
+                status=status,
+                from_tier=1,
+                to_tier=2,
+                from_team=frontline,
+                to_team_id=ticket.team_id,
+                requested_by_kind="agent",
+                requested_by=agents[i % 15],
+                reason="Needs a specialist.",
+                dossier_problem="The export fails.",
+                dossier_tried="Retried.",
+                dossier_desired_outcome="A working export.",
+                dossier_mood="calm",
+                accepted_by=None if status == EscalationStatus.OPEN else ticket.assignee,
+                accepted_at=None if status == EscalationStatus.OPEN else ticket.created_at,
+                created_at=ticket.created_at + timedelta(hours=1),
+                closed_at=None if ticket.is_open else ticket.created_at + timedelta(days=1),
+            )
+        )
+    Escalation.objects.bulk_create(hops)
 
 
 def _seed_articles(count: int, rng: random.Random, categories: list) -> None:
@@ -195,6 +243,8 @@ def _people() -> dict:
 
     return {
         "agent": User.objects.get(username="agent0"),
+        "specialist": User.objects.get(username="specialist0"),
+        "manager": User.objects.get(username="manager0"),
         "customer": User.objects.get(username="customer0"),
         "ticket": Ticket.objects.filter(status=Status.OPEN, team__slug="frontline").order_by("-pk").first(),
         "category": Category.objects.order_by("pk").first(),
@@ -202,15 +252,16 @@ def _people() -> dict:
     }
 
 
-def _measure(client, url: str, runs: int) -> tuple[float, float, int]:
-    """Median wall-clock ms, median CPU ms of this process (steadier on a shared machine), and the query count."""
+def _measure(client, url: str, runs: int) -> tuple[float, float, int, float, float]:
+    """Median wall-clock ms, median CPU ms of this process (steadier on a shared machine), the query count, the median
+    time spent in the database (sum of the page's queries, as the client saw them) and its slowest query's."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     for _ in range(2):
         response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
-    wall, cpu = [], []
+    wall, cpu, sql, slowest = [], [], [], []
     queries = 0
     for _ in range(runs):
         with CaptureQueriesContext(connection) as captured:
@@ -220,7 +271,16 @@ def _measure(client, url: str, runs: int) -> tuple[float, float, int]:
             wall.append((time.perf_counter() - started) * 1000)
             cpu.append((time.process_time() - started_cpu) * 1000)
         queries = len(captured.captured_queries)
-    return round(statistics.median(wall), 2), round(statistics.median(cpu), 2), queries
+        times = [float(query["time"]) * 1000 for query in captured.captured_queries]
+        sql.append(sum(times))
+        slowest.append(max(times, default=0.0))
+    return (
+        round(statistics.median(wall), 2),
+        round(statistics.median(cpu), 2),
+        queries,
+        round(statistics.median(sql), 2),
+        round(statistics.median(slowest), 2),
+    )
 
 
 def main() -> None:
@@ -230,35 +290,63 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=2000, help="published KB articles to seed (default 2000)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="keep the database in this folder and reuse it on the next run")
+    parser.add_argument(
+        "--reuse", action="store_true", help="use the database in DATABASE_URL as it is (bench/seed_large.py)"
+    )
+    parser.add_argument("--only", default="", help="measure only the pages whose name starts with this")
     args = parser.parse_args()
+    reuse_url = os.environ.get("DATABASE_URL", "") if args.reuse else ""
+    if args.reuse and not reuse_url:
+        parser.error("--reuse needs DATABASE_URL (a database built by bench/seed_large.py)")
 
     with tempfile.TemporaryDirectory(prefix="hd-bench-") as tmp:
         workdir = args.keep or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        reuse = (workdir / "bench.sqlite3").exists()
-        _configure(workdir)
+        reuse = bool(reuse_url) or (workdir / "bench.sqlite3").exists()
+        _configure(workdir, reuse_url=reuse_url)
         from django.core.management import call_command
+        from django.db import connection
         from django.test import Client
         from django.urls import reverse
+
+        from helpdesk.filters import queue_order
+        from helpdesk.models import Ticket
 
         call_command("migrate", verbosity=0)
         started = time.perf_counter()
         people = _people() if reuse else _seed(args.n, random.Random(args.seed), args.articles)
         seed_s = time.perf_counter() - started
-        print(f"{'reused' if reuse else 'seeded'} {args.n} tickets in {seed_s:.1f} s", file=sys.stderr)
+        n = Ticket.objects.count() if reuse else args.n
+        print(f"{'reused' if reuse else 'seeded'} {n} tickets in {seed_s:.1f} s ({connection.vendor})", file=sys.stderr)
 
         agent_client, customer_client = Client(), Client()
+        specialist_client, manager_client = Client(), Client()
         htmx_client = Client(headers={"HX-Request": "true"})  # as the workspace's placeholder asks for its panel
         agent_client.force_login(people["agent"])
         htmx_client.force_login(people["agent"])
         customer_client.force_login(people["customer"])
+        specialist_client.force_login(people["specialist"])
+        manager_client.force_login(people["manager"])
         queue = reverse("ticket_list")
+        # a keyset cursor 2,500 rows deep into "all open, SLA order" (page 101)
+        open_ids = queue_order(Ticket.objects.open().filter(restricted=False), "sla").values_list("pk", flat=True)
+        deep = open_ids[min(2500, open_ids.count() - 1)]
         pages = {
             "queue_first_page": (agent_client, queue),
             "queue_all_first_page": (agent_client, f"{queue}?scope=all"),
             "queue_filtered": (agent_client, f"{queue}?scope=all&priority=high&category={people['category'].pk}"),
             "queue_team_filtered": (agent_client, f"{queue}?scope=all&team={people['team'].pk}&sort=priority"),
-            "queue_sorted_page_5": (agent_client, f"{queue}?scope=all&sort=activity&page=5"),
+            **{
+                f"queue_all_sort_{sort}": (agent_client, f"{queue}?scope=all&sort={sort}")
+                for sort in ("priority", "oldest", "newest", "activity", "reference", "risk")
+            },
+            **{
+                f"queue_mine_sort_{sort}": (agent_client, f"{queue}?sort={sort}")
+                for sort in ("priority", "newest", "reference")
+            },
+            "queue_deep_page": (agent_client, f"{queue}?scope=all&after={deep}"),
+            "escalation_inbox": (specialist_client, reverse("escalation_inbox")),
+            "escalation_review": (manager_client, reverse("escalation_review")),
             "workspace": (agent_client, reverse("ticket_detail", args=[people["ticket"].reference])),
             "customer_list": (customer_client, queue),
             # the workspace's suggested-articles panel, which the browser loads after the page
@@ -267,14 +355,24 @@ def main() -> None:
                 reverse("kb_ticket_suggestions", args=[people["ticket"].reference]),
             ),
         }
-        result: dict[str, float | int] = {"n": args.n, "articles": args.articles}
+        result: dict[str, float | int | str] = {"n": n, "articles": args.articles, "vendor": connection.vendor}
         for name, (client, url) in pages.items():
-            ms, cpu_ms, queries = _measure(client, url, args.runs)
+            if not name.startswith(args.only):
+                continue
+            ms, cpu_ms, queries, sql_ms, slowest_ms = _measure(client, url, args.runs)
             result[f"{name}_ms"] = ms
             result[f"{name}_cpu_ms"] = cpu_ms
+            result[f"{name}_sql_ms"] = sql_ms
+            result[f"{name}_slowest_sql_ms"] = slowest_ms
             result[f"{name}_queries"] = queries
-            print(f"{name:24s} {ms:8.2f} ms  {cpu_ms:8.2f} cpu ms  {queries:3d} queries  {url}", file=sys.stderr)
+            print(
+                f"{name:26s} {ms:8.2f} ms {cpu_ms:8.2f} cpu ms {sql_ms:7.2f} sql ms (slowest {slowest_ms:6.2f})"
+                f" {queries:3d} queries  {url}",
+                file=sys.stderr,
+            )
         result["seed_seconds"] = round(seed_s, 1)
+        result["load_average"] = round(os.getloadavg()[0], 1)
+        result["rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         print(json.dumps(result))
 
 

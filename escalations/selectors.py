@@ -93,7 +93,7 @@ def _sorted(
 ) -> QuerySet[Escalation]:
     sort = escalation_sort_key(sort)
     if not sort:
-        return qs.order_by(*pinned, *default)
+        return qs.order_by(*pinned, *default, "pk")  # the primary key last: a total order for keyset pages
     descending = sort.startswith("-")
     order = []
     for field in ESCALATION_SORTS[sort.removeprefix("-")]:

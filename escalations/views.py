@@ -4,9 +4,13 @@ permissions are decided here and every ticket or escalation is fetched through i
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms import ModelChoiceField
+from django.forms.models import ModelChoiceIterator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -29,6 +33,7 @@ from escalations.forms import (
 )
 from escalations.hooks import before_escalate_suggestions
 from escalations.models import CompensationStatus, EscalationMode, EscalationType, RiskAssessment
+from helpdesk.keyset import keyset_page
 from helpdesk.panels import slot_templates
 from helpdesk.selectors import ticket_get_for_user, ticket_is_visible_to
 from helpdesk.typing import AuthenticatedHttpRequest
@@ -135,15 +140,43 @@ def _list_rows(escalations, *, now) -> list:
     return rows
 
 
+# A page of an escalation list: each row carries its dossier and actions, so a page is what a person reads at once.
+# Pages are keyset pages (?after=<pk> / ?before=<pk>, helpdesk.keyset): their cost does not grow with the queue.
+ESCALATION_PAGE_SIZE = 25
+# Counts in the section headings stop here ("1,000+"): counting every open escalation costs more than the page.
+ESCALATION_COUNT_CAP = 1_000
+ESCALATION_NON_NULL_KEYS = frozenset({"created_at"})
+
+
+def _page_of(request: AuthenticatedHttpRequest, escalations) -> tuple:
+    """The requested keyset page of an ordered escalation list, and the list's capped count."""
+    page = keyset_page(
+        escalations,
+        cursor_queryset=selectors.escalations_visible_to(request.user),
+        size=ESCALATION_PAGE_SIZE,
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+        non_null=ESCALATION_NON_NULL_KEYS,
+        split_pinned=True,  # callers waiting and emergencies (the ticket's flag): one indexed query per pin
+    )
+    counted = escalations.order_by()[: ESCALATION_COUNT_CAP + 1].count()
+    return page, {"count": min(counted, ESCALATION_COUNT_CAP), "is_capped": counted > ESCALATION_COUNT_CAP}
+
+
 @login_required
 @staff_required
 @require_GET
 def escalation_inbox_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     now = timezone.now()
     sort = selectors.escalation_sort_key(request.GET.get("sort", ""))
+    page, total = _page_of(request, selectors.escalations_inbox_for(request.user, sort=sort))
+    page.object_list = _list_rows(page.object_list, now=now)
     context = {
-        "open_escalations": _list_rows(selectors.escalations_inbox_for(request.user, sort=sort), now=now),
-        "mine": _list_rows(selectors.escalations_accepted_by(request.user, sort=sort), now=now),
+        "open_escalations": page.object_list,
+        "page": page,
+        "total": total,
+        # what one person holds is short; the bound keeps a page's cost fixed whatever the data
+        "mine": _list_rows(selectors.escalations_accepted_by(request.user, sort=sort)[:ESCALATION_PAGE_SIZE], now=now),
         "sort": sort,
         "on_call": selectors.oncall_board_for(user=request.user, now=now),
         "now": now,
@@ -170,12 +203,19 @@ def escalation_review_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         q=values.get("q", ""),
         sort=sort,
     )
+    page, total = _page_of(request, escalations)
+    reassign_form = ReassignForm()
+    # Every row's dossier lists these teams: read them once, not once per row (a model choice field re-queries).
+    team_field = cast(ModelChoiceField, reassign_form.fields["team"])
+    team_field.choices = list(cast(ModelChoiceIterator, team_field.choices))
     context = {
         "filters": filters,
-        "escalations": _list_rows(escalations[:200], now=now),
+        "escalations": _list_rows(page.object_list, now=now),
+        "page": page,
+        "total": total,
         "sort": sort,
         "approvals": selectors.compensation_approvals_for(request.user),
-        "reassign_form": ReassignForm(),
+        "reassign_form": reassign_form,
         "limit": selectors.approval_limit_for(user=request.user, currency="GBP"),
         "now": now,
     }

@@ -30,8 +30,9 @@ from helpdesk import selectors, services
 from helpdesk.attachments import attachment_file_response
 from helpdesk.bulk_actions import bulk_actions_for
 from helpdesk.errors import ApplicationError
-from helpdesk.filters import queue_columns, queue_related
+from helpdesk.filters import NON_NULL_SORT_KEYS, queue_columns, queue_related
 from helpdesk.forms import AuditExportForm, NoteForm, ReplyForm, TicketCreateForm, TicketUpdateForm
+from helpdesk.keyset import keyset_page
 from helpdesk.models import ReplyTemplate, Status, Ticket
 from helpdesk.navigation import nav_for
 from helpdesk.notifications import notification_mark_read
@@ -118,6 +119,24 @@ class CappedPaginator(Paginator):
 QUEUE_PAGE_SIZE = 25
 
 
+class QueueCountPaginator(CappedPaginator):
+    """The queue's summary counts to 1,000 ("More than 1,000 tickets"): at a million tickets, counting 10,000 of an
+    agent's queue cost more than the rest of the page, and the keyset pages need no total."""
+
+    COUNT_CAP = 1_000
+
+    @cached_property
+    def count(self) -> int:
+        # Keep the queue's ORDER BY in the capped subquery: PostgreSQL then walks the sort's partial index and stops
+        # at the cap, where an unordered count gathers every match first (a bitmap of 100k+ tickets at 1M). Not for
+        # a sort on a related row (a contributed column): no index has that order, and sorting would cost more.
+        ordered = not any("__" in str(item) for item in self.object_list.query.order_by)
+        rows = self.object_list if ordered else self.object_list.order_by()
+        counted = rows[: self.COUNT_CAP + 1].count()
+        self.is_capped = counted > self.COUNT_CAP
+        return min(counted, self.COUNT_CAP)
+
+
 @login_required
 @require_GET
 def ticket_list_view(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -130,10 +149,20 @@ def ticket_list_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 def _queue(request: AuthenticatedHttpRequest) -> HttpResponse:
-    # Page through ids only (no joins while the database orders the whole queue), then load the page's rows.
+    # Page through ids only (no joins while the database orders the queue), then load the page's rows. Keyset pages
+    # (?after=<pk> / ?before=<pk>, helpdesk.keyset): each is a range of the sort's index, whatever its depth. The
+    # filter is the one the bulk actions and saved views use (helpdesk.queue_state).
     filterset = queue_filterset(user=request.user, data=request.GET)
-    paginator = CappedPaginator(filterset.qs.values_list("pk", flat=True), QUEUE_PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    ids = filterset.qs.values_list("pk", flat=True)
+    paginator = QueueCountPaginator(ids, QUEUE_PAGE_SIZE)  # the capped count of the summary line
+    page = keyset_page(
+        ids,
+        cursor_queryset=selectors.tickets_visible_to(request.user),
+        size=QUEUE_PAGE_SIZE,
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+        non_null=NON_NULL_SORT_KEYS,
+    )
     now = timezone.now()
     rows = selectors.tickets_in_order(ids=list(page.object_list), related=queue_related())
     for ticket in rows:

@@ -177,6 +177,10 @@ class Escalation(models.Model):
             models.Index(fields=["status", "to_team", "created_at"], name="escalation_inbox"),
             # A period's escalated tickets read from the index alone (the dashboard's articles before escalation).
             models.Index(fields=["created_at", "ticket"], name="escalation_created_ticket"),
+            # The inbox's pinned callers (few rows; helpdesk.keyset reads each pin as its own indexed query) and
+            # "accepted by me" in its order.
+            models.Index(fields=["to_team", "created_at"], condition=Q(caller_waiting=True), name="escalation_caller"),
+            models.Index(fields=["accepted_by", "status", "accepted_at"], name="escalation_accepted_by"),
         ]
 
     def __str__(self) -> str:

@@ -20,6 +20,8 @@ def sort_header(context, key: str, label: str) -> str:
     current = context.get("sort", "")
     params = context["request"].GET.copy()
     params["sort"] = f"-{key}" if current == key else key
+    for cursor in ("after", "before"):  # a new order starts at its first page
+        params.pop(cursor, None)
     state = {key: "ascending", f"-{key}": "descending"}.get(current)
     return format_html(
         '<th scope="col" class="sortable"{}><a href="?{}">{}</a></th>',

@@ -39,6 +39,7 @@ from helpdesk.models.queue import BulkActionRun, SavedView
 from helpdesk.models.tickets import (
     OPEN_STATUSES,
     PRIORITY_RANK,
+    SLA_NEVER,
     STATUS_TRANSITIONS,
     Attachment,
     Channel,
@@ -54,6 +55,7 @@ from helpdesk.models.tickets import (
     TicketEventQuerySet,
     TicketPresence,
     TicketQuerySet,
+    priority_sort_key,
 )
 
 # Migration 0001 refers to the attachment storage and upload-path callables as helpdesk.models._private_storage and
@@ -65,6 +67,7 @@ __all__ = [
     "OPEN_STATUSES",
     "PRIORITY_RANK",
     "ROLE_TIER",
+    "SLA_NEVER",
     "STAFF_ROLES",
     "STATUS_TRANSITIONS",
     "TIER3_ROLES",
@@ -107,4 +110,5 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookEventType",
+    "priority_sort_key",
 ]

@@ -168,14 +168,54 @@ def test_queue_is_paginated_and_keeps_the_filters_in_the_links(client, login, ag
     for i in range(30):
         make_ticket(customer, subject=f"Ticket {i}", priority=Priority.HIGH)
     login(agent)
-    # when the agent filters and opens page 2
+    # when the agent filters and follows the next-page link (a keyset cursor: the last row's id)
     first = client.get(QUEUE, {"priority": "high"})
-    second = client.get(QUEUE, {"priority": "high", "page": 2})
-    # then 25 + 5 rows, and the next-page link keeps the filter
+    last_id = Ticket.objects.get(reference=_refs(first)[-1]).pk
+    second = client.get(QUEUE, {"priority": "high", "after": last_id})
+    # then 25 + 5 rows, the next-page link keeps the filter, and page 2 links back to page 1's rows
     assert len(_refs(first)) == 25
     assert len(_refs(second)) == 5
-    assert "?priority=high&amp;page=2" in first.content.decode()
+    assert f"?priority=high&amp;after={last_id}" in first.content.decode()
     assert not set(_refs(first)) & set(_refs(second))
+    first_id_of_second = Ticket.objects.get(reference=_refs(second)[0]).pk
+    back = client.get(QUEUE, {"priority": "high", "before": first_id_of_second})
+    assert _refs(back) == _refs(first)
+    assert not back.context["page"].has_previous
+
+
+@pytest.mark.parametrize("sort", ["sla", "priority", "oldest", "newest", "activity", "reference", "risk"])
+def test_keyset_pages_walk_every_sort_in_order_with_the_emergency_pinned(
+    client, login, agent, customer, make_ticket, sort, monkeypatch
+):
+    # given 12 open tickets with mixed priorities and deadlines (some without a clock), one of them an emergency
+    now = timezone.now()
+    priorities = [Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT]
+    for i in range(12):
+        ticket = make_ticket(customer, subject=f"Ticket {i}", priority=priorities[i % 4])
+        due = None if i % 5 == 0 else now + timedelta(minutes=(i * 37) % 11)  # ties and NULLs
+        Ticket.objects.filter(pk=ticket.pk).update(sla_due_at=due, is_emergency=i == 7)
+    login(agent)
+    whole = _refs(client.get(QUEUE, {"scope": "all", "sort": sort}))
+    monkeypatch.setattr("helpdesk.views.QUEUE_PAGE_SIZE", 5)
+    # when the agent pages through five rows at a time, forwards and then back
+    forwards, cursor = [], {}
+    while True:
+        page = client.get(QUEUE, {"scope": "all", "sort": sort, **cursor}).context["page"]
+        forwards.append([t.reference for t in page.object_list])
+        if page.next_after is None:
+            break
+        cursor = {"after": page.next_after}
+    backwards, cursor = [], {"before": page.previous_before}
+    while cursor["before"] is not None:
+        page = client.get(QUEUE, {"scope": "all", "sort": sort, **cursor}).context["page"]
+        backwards.insert(0, [t.reference for t in page.object_list])
+        cursor = {"before": page.previous_before}
+    # then the pages are the whole queue in order, without gaps or repeats, the emergency first, both ways
+    assert len(whole) == 12
+    assert [len(refs) for refs in forwards] == [5, 5, 2]
+    assert [ref for refs in forwards for ref in refs] == whole
+    assert backwards == forwards[:-1]
+    assert Ticket.objects.get(reference=whole[0]).is_emergency
 
 
 def test_empty_queue_says_so_in_words(client, login, agent):
