@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import django_filters
-from django.db.models import F, Q, QuerySet
+from django.db.models import CharField, F, Lookup, Q, QuerySet
 
 from helpdesk.models import OPEN_STATUSES, Category, Channel, Priority, Status, Team, User
 
@@ -38,11 +38,29 @@ ANY = "any"
 NON_NULL_SORT_KEYS = frozenset({"is_emergency", "sla_order_at", "priority_order", "created_at", "reference"})
 NON_NULL_SORT_KEYS |= {"last_public_activity_at"}
 
-# "Any open status" as literal SQL, the very predicate of the ``ticket_open_*`` partial indexes: SQLite plans a statement
-# before its parameters are bound, so ``status IN (?, ?, ?, ?)`` cannot prove the index's WHERE and it scans and sorts
-# the whole table instead (45-75 ms at 100k tickets, against 0.03 ms with the literal). Our own constants, checked.
-assert all(value.replace("_", "").isalnum() for value in OPEN_STATUSES)
-OPEN_STATUS_SQL = f'"helpdesk_ticket"."status" IN ({", ".join(f"{chr(39)}{v}{chr(39)}" for v in OPEN_STATUSES)})'
+
+
+class InLiteral(Lookup):
+    """``field__in_literal=(...)``: ``IN ('a', 'b')`` with the values written into the SQL, for our own constants only.
+
+    "Any open status" must be the very predicate of the ``ticket_open_*`` partial indexes: SQLite plans a statement
+    before its parameters are bound, so ``status IN (?, ?, ?, ?)`` cannot prove the index's WHERE and it scans and
+    sorts the whole table instead (45-75 ms at 100k tickets, against 0.03 ms with the literal). A lookup (not raw
+    ``extra()`` SQL) so that the column is written with whatever alias the query gives the table, as in a subquery
+    (the saved views' counts)."""
+
+    lookup_name = "in_literal"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        values = tuple(self.rhs)
+        if not values or not all(isinstance(v, str) and v.replace("_", "").isalnum() for v in values):
+            raise ValueError("in_literal takes a non-empty tuple of our own word-like constants.")
+        return f"{lhs} IN ({', '.join(f"'{v}'" for v in values)})", params
+
+
+CharField.register_lookup(InLiteral)
 
 # Emergencies are pinned on top whatever the sort: the plain column, which leads every ``ticket_open_*`` index.
 EMERGENCY_FIRST = F("is_emergency").desc()
@@ -160,7 +178,7 @@ class TicketFilter(django_filters.FilterSet):
         if value == ANY:
             return queryset
         if value == OPEN:
-            return queryset.extra(where=[OPEN_STATUS_SQL])  # noqa: S610 - constant SQL, see OPEN_STATUS_SQL
+            return queryset.filter(status__in_literal=tuple(OPEN_STATUSES))
         return queryset.filter(status=value)
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
