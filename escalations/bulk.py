@@ -29,7 +29,7 @@ from helpdesk.models import (
     TicketEvent,
     User,
 )
-from helpdesk.notifications import notifications_dispatch_on_commit
+from helpdesk.notifications import notifications_dispatch_on_commit, notifications_push_on_commit
 from helpdesk.pager import pager_enabled
 from helpdesk.selectors import tickets_visible_to
 from helpdesk.signals import ticket_event_recorded
@@ -120,6 +120,7 @@ def _notify_bulk(notices: list[_Notice], now: datetime) -> int:
     written = _insert_many(Notification, columns=columns, returning=("id", "status")) or []
     # The email and SMS rows (in-app rows are written as sent) go to the workers after commit.
     notifications_dispatch_on_commit([pk for pk, status in written if status == NotificationStatus.PENDING])
+    notifications_push_on_commit(row[5] for row in rows if row[0] == in_app)
     return len(rows)
 
 

@@ -14,10 +14,12 @@ Rules:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone
 
@@ -102,7 +104,30 @@ def attachment_get_for_user(*, user: User, pk: int) -> Attachment:
 
 def users_who_can_see(*, ticket: Ticket, users) -> list[User]:
     """Filter candidate recipients through the same visibility rule as the detail page."""
-    return [user for user in users if user.is_active and ticket_is_visible_to(user=user, ticket=ticket)]
+    return ticket_audiences(ticket_ids=[ticket.pk], users=users)[ticket.pk]
+
+
+def ticket_audiences(*, ticket_ids: Iterable[int], users: Iterable[User], chunk: int = 100) -> dict[int, list[User]]:
+    """Who of ``users`` may see each ticket, by the rule of ``tickets_visible_to`` (each user's own
+    ``ticket_visibility_q``), evaluated as one query per ``chunk`` users whatever the number of tickets: a column per
+    user, a row per ticket. Inactive users see nothing. Push events and notifications compute their audience here."""
+    ids = list(dict.fromkeys(ticket_ids))
+    audiences: dict[int, list[User]] = {pk: [] for pk in ids}
+    active = [user for user in dict.fromkeys(users) if user.is_active]
+    for start in range(0, len(active) if ids else 0, chunk):
+        part = active[start : start + chunk]
+        columns = {f"sees_{index}": _sees(user) for index, user in enumerate(part)}
+        rows = Ticket.objects.filter(pk__in=ids).annotate(**columns).values_list("pk", *columns)
+        for pk, *flags in rows:
+            audiences[pk].extend(user for user, sees in zip(part, flags, strict=True) if sees)
+    return audiences
+
+
+def _sees(user: User) -> Case | Value:
+    rule = ticket_visibility_q(user)
+    if not rule:  # Q(): every ticket (an empty Q cannot be a When condition)
+        return Value(True, output_field=BooleanField())
+    return Case(When(rule, then=Value(True)), default=Value(False), output_field=BooleanField())
 
 
 def notifications_visible_to(user: User) -> NotificationQuerySet:
@@ -175,12 +200,27 @@ def reply_template_variables(*, ticket: Ticket, agent: User) -> dict[str, str]:
     }
 
 
-def ticket_viewers(*, ticket: Ticket, exclude: User | None = None, now: datetime | None = None) -> list[User]:
+@dataclass(frozen=True)
+class Viewer:
+    user: User
+    typing: bool
+
+    @property
+    def display_name(self) -> str:
+        return self.user.display_name
+
+
+def ticket_viewers(*, ticket: Ticket, exclude: User | None = None, now: datetime | None = None) -> list[Viewer]:
     """Staff who had the ticket's workspace open within the presence window: three poll intervals
-    (``PRESENCE_POLL_SECONDS``), so one slow or lost poll does not make a viewer vanish."""
+    (``PRESENCE_POLL_SECONDS``), so one slow or lost refresh does not make a viewer vanish; ``typing`` when they typed
+    in its reply or note box within ``PRESENCE_TYPING_SECONDS``."""
     now = now or timezone.now()
     window = timedelta(seconds=3 * settings.PRESENCE_POLL_SECONDS)
+    typing_since = now - timedelta(seconds=settings.PRESENCE_TYPING_SECONDS)
     presences = TicketPresence.objects.filter(ticket=ticket, last_seen_at__gte=now - window).select_related("user")
     if exclude is not None:
         presences = presences.exclude(user=exclude)
-    return [presence.user for presence in presences.order_by("user__first_name", "user__username")]
+    return [
+        Viewer(user=presence.user, typing=presence.typing_at is not None and presence.typing_at >= typing_since)
+        for presence in presences.order_by("user__first_name", "user__username")
+    ]
