@@ -46,7 +46,9 @@ class Connection:
 class Hub:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.redis: Any = aioredis.from_url(url, decode_responses=True)  # str replies (decode_responses)
+        # A blocking pool: a burst of streams opening at once waits for a connection rather than failing.
+        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=32, timeout=20, decode_responses=True)
+        self.redis: Any = aioredis.Redis(connection_pool=pool)  # str replies (decode_responses)
         self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         self.connections: dict[int, set[Connection]] = defaultdict(set)
         self._lock = asyncio.Lock()
