@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -155,7 +156,13 @@ async def _bench(args, staff, open_ticket, restricted, cookies, allowed) -> dict
     rss_before = process.memory_info().rss
     port = _free_port()
     config = uvicorn.Config(
-        get_asgi_application(), host="127.0.0.1", port=port, lifespan="off", log_level="warning", backlog=4096
+        get_asgi_application(),
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="critical",  # streams cut at shutdown are expected, not news
+        backlog=4096,
+        timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)
     serve = asyncio.create_task(server.serve())
@@ -212,7 +219,8 @@ async def _bench(args, staff, open_ticket, restricted, cookies, allowed) -> dict
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    await asyncio.wait_for(serve, timeout=10)
+    with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+        await asyncio.wait_for(serve, timeout=10)
     rss_growth = rss_connected - rss_before
     return {
         "bench": "live_fanout",
