@@ -109,18 +109,47 @@ def users_who_can_see(*, ticket: Ticket, users) -> list[User]:
 
 def ticket_audiences(*, ticket_ids: Iterable[int], users: Iterable[User], chunk: int = 100) -> dict[int, list[User]]:
     """Who of ``users`` may see each ticket, by the rule of ``tickets_visible_to`` (each user's own
-    ``ticket_visibility_q``), evaluated as one query per ``chunk`` users whatever the number of tickets: a column per
-    user, a row per ticket. Inactive users see nothing. Push events and notifications compute their audience here."""
+    ``ticket_visibility_q``). Users the rule cannot tell apart (``_visibility_key``: a floor of agents of one team) are
+    asked once, through one of them; the rule runs as one query per ``chunk`` such users whatever the number of
+    tickets: a column per user, a row per ticket. Inactive users see nothing. Push and notifications use it."""
     ids = list(dict.fromkeys(ticket_ids))
     audiences: dict[int, list[User]] = {pk: [] for pk in ids}
     active = [user for user in dict.fromkeys(users) if user.is_active]
-    for start in range(0, len(active) if ids else 0, chunk):
-        part = active[start : start + chunk]
+    if not ids or not active:
+        return audiences
+    teams: dict[int, set[int]] = {}
+    staff = [user.pk for user in active if user.is_agent or user.is_specialist]
+    for user_id, team_id in TeamMembership.objects.filter(user_id__in=staff).values_list("user_id", "team_id"):
+        teams.setdefault(user_id, set()).add(team_id)
+    alike: dict[tuple, list[User]] = {}
+    for user in active:
+        alike.setdefault(_visibility_key(user, teams), []).append(user)
+    representatives = [group[0] for group in alike.values()]
+    for start in range(0, len(representatives), chunk):
+        part = representatives[start : start + chunk]
         columns = {f"sees_{index}": _sees(user) for index, user in enumerate(part)}
         rows = Ticket.objects.filter(pk__in=ids).annotate(**columns).values_list("pk", *columns)
         for pk, *flags in rows:
-            audiences[pk].extend(user for user, sees in zip(part, flags, strict=True) if sees)
+            for user, sees in zip(part, flags, strict=True):
+                if sees:
+                    audiences[pk].extend(alike[_visibility_key(user, teams)])
+    order = {user.pk: index for index, user in enumerate(active)}
+    for members in audiences.values():
+        members.sort(key=lambda user: order[user.pk])
     return audiences
+
+
+def _visibility_key(user: User, teams: dict[int, set[int]]) -> tuple:
+    """Everything ``ticket_visibility_q_for`` reads of a user: two users with the same key see the same tickets.
+    Change it with the rule (tests/helpdesk/test_live.py compares ``ticket_audiences`` with ``tickets_visible_to``
+    user by user)."""
+    if user.is_customer:
+        return ("customer", user.pk, user.organization_id)
+    if user.is_manager:
+        return ("manager",)
+    if user.is_agent or user.is_specialist:
+        return ("team member", frozenset(teams.get(user.pk, ())))
+    return ("nobody",)
 
 
 def _sees(user: User) -> Case | Value:
