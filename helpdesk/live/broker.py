@@ -1,8 +1,8 @@
 """Redis for push: per-user streams (the catch-up backlog), per-user channels (delivery) and the online set.
 
 The Redis is the Celery broker's (the embedded one on its Unix socket by default, ``CELERY_BROKER_URL`` /
-``REDIS_URL`` in production) unless ``LIVE_REDIS_URL`` names another. Keys: ``live:u:<user id>`` (a stream and a
-pub/sub channel of the same name) and ``live:online`` (a sorted set: user id -> last time a stream of theirs was open).
+``REDIS_URL`` in production) unless ``LIVE_REDIS_URL`` names another. Keys: ``live:u:<user id>`` (a user's stream), the
+channel ``live:fanout`` and ``live:online`` (a sorted set: user id -> last time a stream of theirs was open).
 """
 
 from __future__ import annotations
@@ -14,19 +14,21 @@ import redis
 from django.conf import settings
 
 ONLINE_KEY = "live:online"
-HUB_CHANNEL = "live:hub"
+FANOUT_CHANNEL = "live:fanout"
 
-# For each recipient: append to their stream (approximately capped), renew its expiry, publish "<id> <payload>" on
-# their channel. One round trip for a whole audience; the stream id is Redis's own (time-seq), so a user's ids say
-# nothing about events that went to others.
+# One call per payload: append it to each recipient's stream (approximately capped), renew the stream's expiry, then
+# publish once on the fan-out channel "<user>:<their id>,... <payload>", which every ASGI process's hub reads and
+# hands to its own open streams of those users. One round trip and one message per audience, not per recipient; the
+# ids are Redis's own (time-seq) per stream, so a user's ids say nothing about frames that went to others.
 _PUBLISH_LUA = """
-local maxlen, ttl = ARGV[1], ARGV[2]
+local maxlen, ttl, payload = ARGV[1], ARGV[2], ARGV[3]
+local routes = {}
 for i, key in ipairs(KEYS) do
-  local payload = ARGV[2 + i]
   local id = redis.call('XADD', key, 'MAXLEN', '~', maxlen, '*', 'd', payload)
   redis.call('EXPIRE', key, ttl)
-  redis.call('PUBLISH', key, id .. ' ' .. payload)
+  routes[i] = ARGV[3 + i] .. ':' .. id
 end
+redis.call('PUBLISH', 'live:fanout', table.concat(routes, ',') .. ' ' .. payload)
 return #KEYS
 """
 
@@ -58,16 +60,18 @@ def client() -> redis.Redis:
 
 
 def publish(deliveries: list[tuple[int, str]]) -> int:
-    """Write and publish ``(user id, payload JSON)`` pairs; returns how many were written."""
-    if not deliveries:
-        return 0
-    keys = [user_key(user_id) for user_id, _ in deliveries]
-    payloads = [payload for _, payload in deliveries]
+    """Write and publish ``(user id, payload JSON)`` pairs (grouped by payload); returns how many were written."""
+    groups: dict[str, list[int]] = {}
+    for user_id, payload in deliveries:
+        groups.setdefault(payload, []).append(user_id)
     conn = client()
     written = 0
-    for start in range(0, len(keys), 500):  # a bounded script run: Redis serves nobody else while it runs
-        args = [settings.LIVE_BACKLOG_EVENTS, settings.LIVE_BACKLOG_SECONDS, *payloads[start : start + 500]]
-        written += int(conn.eval(_PUBLISH_LUA, len(keys[start : start + 500]), *keys[start : start + 500], *args))
+    for payload, user_ids in groups.items():
+        for start in range(0, len(user_ids), 1000):  # a bounded script run: Redis serves nobody else meanwhile
+            part = user_ids[start : start + 1000]
+            keys = [user_key(user_id) for user_id in part]
+            args = [settings.LIVE_BACKLOG_EVENTS, settings.LIVE_BACKLOG_SECONDS, payload, *part]
+            written += int(conn.eval(_PUBLISH_LUA, len(keys), *keys, *args))
     return written
 
 

@@ -1,7 +1,7 @@
 """The per-process hub of the ASGI server: one Redis pub/sub connection for every open stream of this process.
 
-A stream subscribes its user's channel (reference-counted: ten tabs of one user are one subscription); the reader
-task hands each message to that user's open streams. A background task marks the users online (``live:online``,
+Every process subscribes the one fan-out channel; a message names its recipients with their stream ids, and the
+reader task hands it to the open streams of those recipients that are connected here. A background task marks the users online (``live:online``,
 which ``live_publish`` reads to find its audience) and keeps the workspace presence of open streams fresh, so an
 open workspace needs no poll of its own. Presence writes run on asgiref's single sync thread (one database
 connection for the whole process), never on a request's thread. A stream that falls more than ``MAX_QUEUED``
@@ -51,13 +51,11 @@ class Hub:
         self.redis: Any = aioredis.Redis(connection_pool=pool)  # str replies (decode_responses)
         self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         self.connections: dict[int, set[Connection]] = defaultdict(set)
-        self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
         self.broken = False
 
     async def start(self) -> None:
-        # The hub channel keeps the subscription alive while no user is connected (listen() ends without one).
-        await self.pubsub.subscribe(broker.HUB_CHANNEL)
+        await self.pubsub.subscribe(broker.FANOUT_CHANNEL)
         # Fresh contexts: tasks started from inside a request must not inherit its thread-sensitive executor.
         loop = asyncio.get_running_loop()
         self._tasks = [
@@ -67,24 +65,17 @@ class Hub:
 
     async def connect(self, user_id: int, ticket_id: int | None = None) -> Connection:
         conn = Connection(user_id=user_id, ticket_id=ticket_id)
-        async with self._lock:
-            if not self.connections[user_id]:
-                await self.pubsub.subscribe(broker.user_key(user_id))
-            self.connections[user_id].add(conn)
+        self.connections[user_id].add(conn)
         await self.redis.zadd(broker.ONLINE_KEY, {str(user_id): time.time()})
         if ticket_id is not None:
             self._spawn(_presence_enter(ticket_id=ticket_id, user_id=user_id))
         return conn
 
     async def disconnect(self, conn: Connection) -> None:
-        async with self._lock:
-            mine = self.connections.get(conn.user_id, set())
-            mine.discard(conn)
-            if not mine:
-                self.connections.pop(conn.user_id, None)
-                if not self.broken:
-                    with contextlib.suppress(Exception):
-                        await self.pubsub.unsubscribe(broker.user_key(conn.user_id))
+        mine = self.connections.get(conn.user_id, set())
+        mine.discard(conn)
+        if not mine:
+            self.connections.pop(conn.user_id, None)
         if conn.ticket_id is not None and not self._is_viewing(conn.user_id, conn.ticket_id):
             self._spawn(_presence_leave(ticket_id=conn.ticket_id, user_id=conn.user_id))
 
@@ -119,12 +110,11 @@ class Hub:
     async def _read(self) -> None:
         try:
             async for message in self.pubsub.listen():
-                channel = message.get("channel", "")
-                if not channel.startswith("live:u:"):
-                    continue
-                entry_id, _, payload = message["data"].partition(" ")
-                for conn in list(self.connections.get(int(channel.removeprefix("live:u:")), ())):
-                    conn.offer((entry_id, payload))
+                routes, _, payload = message["data"].partition(" ")
+                for route in routes.split(","):
+                    user_id, _, entry_id = route.partition(":")
+                    for conn in list(self.connections.get(int(user_id), ())):
+                        conn.offer((entry_id, payload))
         except asyncio.CancelledError:
             raise
         except Exception:
