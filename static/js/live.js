@@ -71,7 +71,7 @@
   function collision(frame) {
     var box = document.getElementById("collision-warning");
     if (!box || frame.ticket !== viewing || String(frame.actor_id) === me) return;
-    var when = new Date(frame.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    var when = new Date(frame.at).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", hour12: false, timeZoneName: "short" });
     var who = frame.event === "customer_message" ? WHAT.customer_message : (frame.actor || "A colleague") + " " + (WHAT[frame.event] || "updated this ticket");
     box.textContent = who + " at " + when + " while you had this ticket open. It is in the timeline now: read it before you send.";
     box.hidden = false;
