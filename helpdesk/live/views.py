@@ -4,8 +4,8 @@ workspace also marks them as viewing it, for as long as the stream is open).
 Frames: ``ready`` first (its id is where a fresh client resumes from), then the user's frames (``id:`` the Redis
 stream id, ``data:`` JSON with ``kind``), a ``: keep-alive`` comment every ``LIVE_HEARTBEAT_SECONDS``; ``resync``
 when the backlog no longer reaches back to the client's ``Last-Event-ID`` (the screen re-fetches its live parts).
-Served only by the ASGI server (``helpdesk.asgi``): under WSGI the view answers 503 at once, so a WSGI worker is never
-held by a stream and the client falls back to its slow poll.
+Served only by the ASGI server (``helpdesk.asgi``): under WSGI the view answers 204 at once (an EventSource then stops
+without retrying), so a WSGI worker is never held by a stream and the client falls back to its slow poll.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from helpdesk.selectors import ticket_get_for_user
 @require_GET
 async def live_stream_view(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     if "asgi" not in request.META and not hasattr(request, "scope"):
-        return HttpResponse("Push needs the ASGI server.", status=503, content_type="text/plain")
+        # 204 tells an EventSource to stop (no retry, no console error): this server cannot hold a stream.
+        return HttpResponse(status=204, headers={"X-Live": "needs the ASGI server"})
     if not settings.LIVE_ENABLED:
         return HttpResponse("Push is turned off.", status=503, content_type="text/plain")
     user = await request.auser()
