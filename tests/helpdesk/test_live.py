@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 
 import pytest
 from django.db import transaction
@@ -108,6 +109,15 @@ def test_nothing_is_published_inside_a_transaction_or_for_a_rollback(
     ]
 
 
+def _run(coro):
+    """``asyncio.run`` on a thread of its own: Playwright's sync API may have left a loop running on this one."""
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(asyncio.run(coro)))
+    thread.start()
+    thread.join(timeout=30)
+    return result[0]
+
+
 def _read_frames(client: AsyncClient, *, headers: dict, until: str) -> list[str]:
     async def read() -> list[str]:
         response = await client.get("/live/stream/", headers=headers)
@@ -120,7 +130,7 @@ def _read_frames(client: AsyncClient, *, headers: dict, until: str) -> list[str]
         await chunks.aclose()
         return frames
 
-    return asyncio.run(read())
+    return _run(read())
 
 
 @pytest.mark.django_db(transaction=True)
@@ -163,5 +173,5 @@ def test_the_stream_is_for_signed_in_staff(customer, clean_live):
         return (await client.get("/live/stream/")).status_code
 
     # then neither gets a stream
-    assert asyncio.run(status()) == 401
-    assert asyncio.run(status(sessionid=signed_in.cookies["sessionid"].value)) == 403
+    assert _run(status()) == 401
+    assert _run(status(sessionid=signed_in.cookies["sessionid"].value)) == 403
