@@ -30,7 +30,7 @@ from helpdesk.models import (
     TicketEvent,
     User,
 )
-from helpdesk.notifications import notifications_dispatch_on_commit
+from helpdesk.notifications import notifications_dispatch_on_commit, notifications_push_on_commit
 from helpdesk.pager import pager_enabled
 from helpdesk.selectors import tickets_visible_to
 from helpdesk.signals import ticket_event_recorded
@@ -125,6 +125,8 @@ def _notify_bulk(notices: list[_Notice], now: datetime) -> int:
     written = _outbox_fan_out(columns, pairs, now=now) if pairs[0] else []
     # The email and SMS rows (in-app rows are written as sent) go to the workers after commit.
     notifications_dispatch_on_commit([pk for pk, status in written if status == NotificationStatus.PENDING])
+    # Every recipient got an in-app row: their open screens' bells are told after commit.
+    notifications_push_on_commit(pairs[1])
     return len(written)
 
 

@@ -9,6 +9,7 @@ class HelpdeskConfig(AppConfig):
         from django.utils.translation import gettext_lazy as _
 
         import helpdesk.audit  # records every sign-in, refused sign-in and sign-out
+        import helpdesk.live.receivers  # pushes every ticket event to the open screens that may see it
         import helpdesk.pager
         import helpdesk.session_lifetime  # stamps every new session with its sign-in time
         import helpdesk.webhooks  # noqa: F401 - registers the webhook deliverer and its ticket-event listener

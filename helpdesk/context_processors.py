@@ -1,5 +1,6 @@
-"""Navigation per role and the bell's unread count, for base.html."""
+"""Navigation per role, the bell's unread count and the push client's fallback period, for base.html."""
 
+from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
 from helpdesk.navigation import nav_for
@@ -16,6 +17,7 @@ def navigation(request):
     return {
         "nav_items": nav_for(user),
         "unread_notifications": unread,
+        "live_fallback_seconds": settings.LIVE_FALLBACK_POLL_SECONDS,
         # Other apps' fragments above every staff page (e.g. the phone system's screen pop); they cost no query.
         "staff_top": slot_templates("staff_top") if user.is_staff_member else [],
     }

@@ -1,7 +1,9 @@
 """``make run``'s launcher: the embedded broker (unless CELERY_BROKER_URL is set), the web server, one Celery
 worker and exactly one beat, in the foreground. Ctrl-C (or any child dying) stops all of them, broker included.
 
-Production uses the Procfile instead (gunicorn, workers, one beat) with real PostgreSQL and Redis.
+The web server is the ASGI server (uvicorn over ``helpdesk.asgi``): it serves every page and the push stream
+(``/live/stream/``, helpdesk/live/) on the one port, so the demo needs no proxy. Production uses the Procfile instead
+(gunicorn for pages, uvicorn for the stream, workers, one beat) with real PostgreSQL and Redis.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def _banner(port: str, *, embedded_broker: bool) -> str:
         f"  Escalation Helpdesk is running at http://localhost:{port}/",
         f"  Demo logins (password {password}):",
         *(f"    {login.username:<11} {login.description}" for login in DEMO_LOGINS),
-        "  Running: web, a Celery worker, beat"
+        "  Running: web (uvicorn: pages and live push), a Celery worker, beat"
         + (", the embedded Redis" if embedded_broker else "")
         + ". Ctrl-C stops them all.",
         "=" * 78,
@@ -73,7 +75,19 @@ def main() -> int:
         print(f"embedded broker: redis on {socket_path}", flush=True)
     try:
         commands = {
-            "web": [python, "manage.py", "runserver", f"0.0.0.0:{port}", "--noreload"],
+            # Pages and the push stream on one port; open streams are cut after 3 s on Ctrl-C (browsers reconnect).
+            "web": [
+                python,
+                "-m",
+                "uvicorn",
+                "helpdesk.asgi:application",
+                "--host",
+                "0.0.0.0",  # noqa: S104  # as runserver 0.0.0.0 did
+                "--port",
+                port,
+                "--timeout-graceful-shutdown",
+                "3",
+            ],
             "worker": [celery, "-A", "helpdesk", "worker", "--loglevel", "info", "--concurrency", "2"],
             "beat": [
                 celery,

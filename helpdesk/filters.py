@@ -39,7 +39,6 @@ NON_NULL_SORT_KEYS = frozenset({"is_emergency", "sla_order_at", "priority_order"
 NON_NULL_SORT_KEYS |= {"last_public_activity_at"}
 
 
-
 class InLiteral(Lookup):
     """``field__in_literal=(...)``: ``IN ('a', 'b')`` with the values written into the SQL, for our own constants only.
 

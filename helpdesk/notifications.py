@@ -56,6 +56,16 @@ def notifications_dispatch_on_commit(ids: list[int]) -> None:
         transaction.on_commit(lambda: outbox_publisher.submit(ids))
 
 
+def notifications_push_on_commit(recipient_ids: Iterable[int | None]) -> None:
+    """After commit, tell the recipients' open screens that an in-app notification arrived (bell and list; public:
+    other apps that write in-app rows in bulk call it)."""
+    from helpdesk.live import LiveKind, live_publish
+
+    users = sorted({pk for pk in recipient_ids if pk is not None})
+    if users and _dispatch_enabled.get():
+        live_publish(kind=LiveKind.NOTIFICATION, payload={}, users=users)
+
+
 def register_deliverer(channel: str, deliverer: Callable[[Notification], None]) -> None:
     _DELIVERERS[channel] = deliverer
 
@@ -136,6 +146,7 @@ def notification_enqueue(
             )
     created = Notification.objects.bulk_create(rows)
     notifications_dispatch_on_commit([row.pk for row in created if row.status == NotificationStatus.PENDING])
+    notifications_push_on_commit([row.recipient_id for row in created if row.channel == NotificationChannel.IN_APP])
     return created
 
 
@@ -216,7 +227,7 @@ def _deliver_email(notification: Notification) -> None:
 register_deliverer(NotificationChannel.EMAIL, _deliver_email)
 
 # One daemon thread per process publishes what requests committed; a hung broker holds that thread, never a request.
-outbox_publisher = BackgroundPublisher(
+outbox_publisher: BackgroundPublisher[int] = BackgroundPublisher(
     lambda ids: notifications_dispatch(notification_ids=ids), max_pending=1000, name="outbox-publisher"
 )
 # A management command that queued notifications gets a bounded moment to publish them before it exits.

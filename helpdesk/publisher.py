@@ -25,22 +25,32 @@ from collections.abc import Callable
 logger = logging.getLogger(__name__)
 
 
-class BackgroundPublisher:
-    """A bounded queue drained by one daemon thread that calls ``publish(ids)`` (which returns False on failure)."""
+class BackgroundPublisher[T]:
+    """A bounded queue drained by one daemon thread that calls ``publish(ids)`` (which returns False on failure).
+    With ``coalesce``, what queued up while the thread was busy is handed over in one call (push events: one audience
+    computation and one Redis round trip for a burst)."""
 
-    def __init__(self, publish: Callable[[list[int]], bool], *, max_pending: int = 1000, name: str = "publisher"):
+    def __init__(
+        self,
+        publish: Callable[[list[T]], bool],
+        *,
+        max_pending: int = 1000,
+        name: str = "publisher",
+        coalesce: bool = False,
+    ):
         self._publish = publish
         self._max_pending = max_pending
         self._name = name
+        self._coalesce = coalesce
         self._start_afresh()
         os.register_at_fork(after_in_child=self._start_afresh)
 
     def _start_afresh(self) -> None:
         self._lock = threading.Lock()
-        self._queue: queue.Queue[list[int]] = queue.Queue(maxsize=self._max_pending)
+        self._queue: queue.Queue[list[T]] = queue.Queue(maxsize=self._max_pending)
         self._thread: threading.Thread | None = None
 
-    def submit(self, ids: list[int]) -> bool:
+    def submit(self, ids: list[T]) -> bool:
         """Queue ids for publishing and return at once. False when the queue is full: the rows wait for the sweep."""
         self._ensure_thread()
         try:
@@ -70,22 +80,30 @@ class BackgroundPublisher:
                 self._thread = threading.Thread(target=self._run, args=(self._queue,), name=self._name, daemon=True)
                 self._thread.start()
 
-    def _run(self, pending: queue.Queue[list[int]]) -> None:
+    def _run(self, pending: queue.Queue[list[T]]) -> None:
         while True:
             ids = pending.get()
+            taken = 1
+            while self._coalesce and taken < 100:
+                try:
+                    ids = ids + pending.get_nowait()
+                except queue.Empty:
+                    break
+                taken += 1
             try:
                 published = self._publish(ids)
             except Exception:
                 logger.exception("%s: publishing %d notification(s) failed", self._name, len(ids))
                 published = False
             finally:
-                pending.task_done()
+                for _ in range(taken):
+                    pending.task_done()
             if not published:
                 # The broker is down or hung: what queued up behind this item would wait out the same timeout one
                 # by one. Leave it all to the re-delivery sweep instead, and be ready for new work at once.
                 self._discard_backlog(pending)
 
-    def _discard_backlog(self, pending: queue.Queue[list[int]]) -> None:
+    def _discard_backlog(self, pending: queue.Queue[list[T]]) -> None:
         dropped = 0
         while True:
             try:
@@ -100,6 +118,6 @@ class BackgroundPublisher:
             )
 
 
-def flush_at_exit(publisher: BackgroundPublisher, *, timeout: float) -> None:
+def flush_at_exit[T](publisher: BackgroundPublisher[T], *, timeout: float) -> None:
     """Give a short-lived process (a management command) a bounded moment to publish what it queued."""
     atexit.register(publisher.wait_idle, timeout)

@@ -14,10 +14,12 @@ Rules:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone
 
@@ -104,7 +106,59 @@ def attachment_get_for_user(*, user: User, pk: int) -> Attachment:
 
 def users_who_can_see(*, ticket: Ticket, users) -> list[User]:
     """Filter candidate recipients through the same visibility rule as the detail page."""
-    return [user for user in users if user.is_active and ticket_is_visible_to(user=user, ticket=ticket)]
+    return ticket_audiences(ticket_ids=[ticket.pk], users=users)[ticket.pk]
+
+
+def ticket_audiences(*, ticket_ids: Iterable[int], users: Iterable[User], chunk: int = 100) -> dict[int, list[User]]:
+    """Who of ``users`` may see each ticket, by the rule of ``tickets_visible_to`` (each user's own
+    ``ticket_visibility_q``). Users the rule cannot tell apart (``_visibility_key``: a floor of agents of one team) are
+    asked once, through one of them; the rule runs as one query per ``chunk`` such users whatever the number of
+    tickets: a column per user, a row per ticket. Inactive users see nothing. Push and notifications use it."""
+    ids = list(dict.fromkeys(ticket_ids))
+    audiences: dict[int, list[User]] = {pk: [] for pk in ids}
+    active = [user for user in dict.fromkeys(users) if user.is_active]
+    if not ids or not active:
+        return audiences
+    teams: dict[int, set[int]] = {}
+    staff = [user.pk for user in active if user.is_agent or user.is_specialist]
+    for user_id, team_id in TeamMembership.objects.filter(user_id__in=staff).values_list("user_id", "team_id"):
+        teams.setdefault(user_id, set()).add(team_id)
+    alike: dict[tuple, list[User]] = {}
+    for user in active:
+        alike.setdefault(_visibility_key(user, teams), []).append(user)
+    representatives = [group[0] for group in alike.values()]
+    for start in range(0, len(representatives), chunk):
+        part = representatives[start : start + chunk]
+        columns = {f"sees_{index}": _sees(user) for index, user in enumerate(part)}
+        rows = Ticket.objects.filter(pk__in=ids).annotate(**columns).values_list("pk", *columns)
+        for pk, *flags in rows:
+            for user, sees in zip(part, flags, strict=True):
+                if sees:
+                    audiences[pk].extend(alike[_visibility_key(user, teams)])
+    order = {user.pk: index for index, user in enumerate(active)}
+    for members in audiences.values():
+        members.sort(key=lambda user: order[user.pk])
+    return audiences
+
+
+def _visibility_key(user: User, teams: dict[int, set[int]]) -> tuple:
+    """Everything ``ticket_visibility_q_for`` reads of a user: two users with the same key see the same tickets.
+    Change it with the rule (tests/helpdesk/test_live.py compares ``ticket_audiences`` with ``tickets_visible_to``
+    user by user)."""
+    if user.is_customer:
+        return ("customer", user.pk, user.organization_id)
+    if user.is_manager:
+        return ("manager",)
+    if user.is_agent or user.is_specialist:
+        return ("team member", frozenset(teams.get(user.pk, ())))
+    return ("nobody",)
+
+
+def _sees(user: User) -> Case | Value:
+    rule = ticket_visibility_q(user)
+    if not rule:  # Q(): every ticket (an empty Q cannot be a When condition)
+        return Value(True, output_field=BooleanField())
+    return Case(When(rule, then=Value(True)), default=Value(False), output_field=BooleanField())
 
 
 def notifications_visible_to(user: User) -> NotificationQuerySet:
@@ -199,12 +253,27 @@ def reply_template_variables(*, ticket: Ticket, agent: User) -> dict[str, str]:
     }
 
 
-def ticket_viewers(*, ticket: Ticket, exclude: User | None = None, now: datetime | None = None) -> list[User]:
+@dataclass(frozen=True)
+class Viewer:
+    user: User
+    typing: bool
+
+    @property
+    def display_name(self) -> str:
+        return self.user.display_name
+
+
+def ticket_viewers(*, ticket: Ticket, exclude: User | None = None, now: datetime | None = None) -> list[Viewer]:
     """Staff who had the ticket's workspace open within the presence window: three poll intervals
-    (``PRESENCE_POLL_SECONDS``), so one slow or lost poll does not make a viewer vanish."""
+    (``PRESENCE_POLL_SECONDS``), so one slow or lost refresh does not make a viewer vanish; ``typing`` when they typed
+    in its reply or note box within ``PRESENCE_TYPING_SECONDS``."""
     now = now or timezone.now()
     window = timedelta(seconds=3 * settings.PRESENCE_POLL_SECONDS)
+    typing_since = now - timedelta(seconds=settings.PRESENCE_TYPING_SECONDS)
     presences = TicketPresence.objects.filter(ticket=ticket, last_seen_at__gte=now - window).select_related("user")
     if exclude is not None:
         presences = presences.exclude(user=exclude)
-    return [presence.user for presence in presences.order_by("user__first_name", "user__username")]
+    return [
+        Viewer(user=presence.user, typing=presence.typing_at is not None and presence.typing_at >= typing_since)
+        for presence in presences.order_by("user__first_name", "user__username")
+    ]

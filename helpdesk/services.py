@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, Q
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -602,11 +603,60 @@ def user_preferences_set(*, user: User, language: str, timezone_name: str) -> Us
 
 
 @transaction.atomic
-def ticket_presence_touch(*, ticket: Ticket, user: User) -> None:
-    """Record that a staff member has the ticket's workspace open now. Idempotent (one row per ticket and user);
-    not a ticket change, so no event and no version bump. Atomic."""
+def ticket_presence_touch(*, ticket: Ticket, user: User, typing: bool = False) -> bool:
+    """Record that a staff member has the ticket's workspace open now (and is typing in it, with ``typing``).
+    Idempotent (one row per ticket and user); not a ticket change, so no event and no version bump. When what the
+    others see changes (a new viewer, or typing starts) their open workspaces are told after commit. Returns whether
+    it changed. Atomic."""
     require_staff(user)
-    TicketPresence.objects.update_or_create(ticket=ticket, user=user, defaults={"last_seen_at": timezone.now()})
+    now = timezone.now()
+    before = TicketPresence.objects.filter(ticket=ticket, user=user).values("last_seen_at", "typing_at").first()
+    TicketPresence.objects.update_or_create(
+        ticket=ticket, user=user, defaults={"last_seen_at": now, **({"typing_at": now} if typing else {})}
+    )
+    was_viewing = before is not None and before["last_seen_at"] >= now - presence_window()
+    was_typing = before is not None and before["typing_at"] is not None and before["typing_at"] >= now - typing_window()
+    changed = not was_viewing or (typing and not was_typing)
+    if changed:
+        _presence_changed(ticket)
+    return changed
+
+
+def presence_window() -> timedelta:
+    """A viewer counts for three poll intervals, so one slow or lost refresh does not make them vanish."""
+    return timedelta(seconds=3 * settings.PRESENCE_POLL_SECONDS)
+
+
+def typing_window() -> timedelta:
+    return timedelta(seconds=settings.PRESENCE_TYPING_SECONDS)
+
+
+def _presence_changed(ticket: Ticket) -> None:
+    from helpdesk.live import LiveKind, live_publish
+
+    live_publish(kind=LiveKind.PRESENCE, payload={"ticket": ticket.reference}, ticket=ticket)
+
+
+def ticket_presence_enter(*, ticket_id: int, user_id: int) -> bool:
+    """A workspace's push stream opened (helpdesk/live/hub.py): the same as a touch, by ids. Atomic."""
+    ticket = Ticket.objects.get(pk=ticket_id)
+    return ticket_presence_touch(ticket=ticket, user=User.objects.get(pk=user_id))
+
+
+@transaction.atomic
+def ticket_presence_leave(*, ticket_id: int, user_id: int) -> None:
+    """The last stream of this user on the ticket closed: they stop counting at once. Atomic, idempotent."""
+    deleted, _ = TicketPresence.objects.filter(ticket_id=ticket_id, user_id=user_id).delete()
+    if deleted:
+        _presence_changed(Ticket.objects.get(pk=ticket_id))
+
+
+def ticket_presences_refresh(*, pairs: list[tuple[int, int]]) -> int:
+    """Keep the presence of open streams fresh, ``(ticket id, user id)`` pairs, one UPDATE. Idempotent."""
+    match = Q(pk__in=[])
+    for ticket_id, user_id in pairs:
+        match |= Q(ticket_id=ticket_id, user_id=user_id)
+    return TicketPresence.objects.filter(match).update(last_seen_at=timezone.now())
 
 
 # --- staff roles and teams -------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from helpdesk import mfa_views, queue_views, sso, views
 from helpdesk.api import urls as api_urls
+from helpdesk.live.views import live_stream_view
 from helpdesk.signin import SignInForm
 
 urlpatterns = [
@@ -29,6 +30,7 @@ urlpatterns = [
     path("tickets/<str:reference>/presence/", views.ticket_presence_view, name="ticket_presence"),
     path("attachments/<int:pk>/", views.attachment_download_view, name="attachment_download"),
     path("notifications/", views.notification_list_view, name="notification_list"),
+    path("live/stream/", live_stream_view, name="live_stream"),
     path("me/availability/", views.availability_toggle_view, name="availability_toggle"),
     path("audit/export/", views.audit_export_view, name="audit_export"),
     path("admin/", admin.site.urls),

@@ -373,11 +373,13 @@ def ticket_update_view(request: AuthenticatedHttpRequest, reference: str) -> Htt
 
 @login_required
 @staff_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def ticket_presence_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
-    """The workspace's poll: I am viewing this ticket; answer with who else is."""
+    """Who else has this workspace open. POST also says "I am viewing it" (on load, and the fallback poll without
+    push) or, with ``typing=1``, "I am typing in it"; GET only reads (a push frame said it changed)."""
     ticket = selectors.ticket_get_for_user(user=request.user, reference=reference)
-    services.ticket_presence_touch(ticket=ticket, user=request.user)
+    if request.method == "POST":
+        services.ticket_presence_touch(ticket=ticket, user=request.user, typing=request.POST.get("typing") == "1")
     viewers = selectors.ticket_viewers(ticket=ticket, exclude=request.user)
     return TemplateResponse(request, "helpdesk/workspace.html#presence", {"ticket": ticket, "viewers": viewers})
 

@@ -460,11 +460,13 @@ class ReplyTemplate(models.Model):
 
 
 class TicketPresence(models.Model):
-    """Who has a ticket's workspace open: refreshed by the workspace's poll; stale rows simply stop counting."""
+    """Who has a ticket's workspace open: refreshed by the open push stream (or the fallback poll); stale rows simply
+    stop counting. ``typing_at``: when they last typed in its reply or note box."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="presences")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     last_seen_at = models.DateTimeField(default=timezone.now)
+    typing_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["ticket", "user"], name="unique_ticket_presence")]

@@ -128,6 +128,17 @@ SECURE_CSP = {
 }
 # The workspace's "who else is viewing" box polls this often; a viewer counts as present for three intervals.
 PRESENCE_POLL_SECONDS = env.int("PRESENCE_POLL_SECONDS", default=15)
+# "Also typing" lasts this long after the last keystroke reported (the workspace reports at most every 4 s).
+PRESENCE_TYPING_SECONDS = env.int("PRESENCE_TYPING_SECONDS", default=8)
+# Push to open screens (helpdesk/live/): Server-Sent Events from the ASGI server, over Redis (the broker's unless
+# LIVE_REDIS_URL is set). Each user's last LIVE_BACKLOG_EVENTS events are kept LIVE_BACKLOG_SECONDS for catch-up;
+# a screen without push polls every LIVE_FALLBACK_POLL_SECONDS (never under 30).
+LIVE_ENABLED = env.bool("LIVE_ENABLED", default=True)
+LIVE_REDIS_URL = env.str("LIVE_REDIS_URL", default="")
+LIVE_BACKLOG_EVENTS = env.int("LIVE_BACKLOG_EVENTS", default=200)
+LIVE_BACKLOG_SECONDS = env.int("LIVE_BACKLOG_SECONDS", default=900)
+LIVE_HEARTBEAT_SECONDS = env.int("LIVE_HEARTBEAT_SECONDS", default=20)
+LIVE_FALLBACK_POLL_SECONDS = max(30, env.int("LIVE_FALLBACK_POLL_SECONDS", default=30))
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'helpdesk.sqlite3'}")}
@@ -448,7 +459,7 @@ STAFF_SESSION_MAX_HOURS = env.int("STAFF_SESSION_MAX_HOURS", default=12)
 CUSTOMER_SESSION_DAYS = env.int("CUSTOMER_SESSION_DAYS", default=14)
 SESSION_COOKIE_AGE = CUSTOMER_SESSION_DAYS * 24 * 60 * 60
 # Background polls that must not count as activity (they are still signed out when the session has ended).
-SESSION_PASSIVE_URL_NAMES = ["ticket_presence", "reports_attention"]
+SESSION_PASSIVE_URL_NAMES = ["ticket_presence", "reports_attention", "live_stream"]
 
 # --- Single sign-on for staff (OpenID Connect, helpdesk/sso.py) ---------------------------------------------
 # Off by default. Everything else about the provider (authorisation, token, userinfo and JWKS endpoints) is read from

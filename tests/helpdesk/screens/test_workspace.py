@@ -199,7 +199,24 @@ def test_presence_poll_shows_who_else_is_viewing(client, login, agent, agent2, c
     assert "Also viewing now: <strong>Jordan Lee</strong>" in response.content.decode()
     assert "Alex Morgan" not in response.content.decode()
     assert TicketPresence.objects.filter(ticket=ticket).count() == 2
-    assert [u.username for u in client.get(_url(ticket)).context["viewers"]] == ["agent2"]
+    assert [v.user.username for v in client.get(_url(ticket)).context["viewers"]] == ["agent2"]
+
+
+def test_typing_shows_beside_the_viewer_and_reading_the_box_is_not_being_there(
+    client, login, agent, agent2, customer, make_ticket, other_client
+):
+    # given a colleague typing in the ticket's reply box
+    ticket = make_ticket(customer)
+    login(agent)
+    login(agent2, other_client)
+    other_client.post(_url(ticket, "ticket_presence"), {"typing": "1"})
+    # when the agent's box is re-read after a push frame (GET)
+    response = client.get(_url(ticket, "ticket_presence"))
+    # then it names the colleague as typing, and reading it did not make the agent present
+    assert (
+        '<strong>Jordan Lee</strong> <em class="presence-typing" data-typing>typing…</em>' in response.content.decode()
+    )
+    assert list(TicketPresence.objects.filter(ticket=ticket).values_list("user__username", flat=True)) == ["agent2"]
 
 
 def test_presence_expires_after_the_window(client, login, agent, agent2, customer, make_ticket, other_client):

@@ -1,0 +1,96 @@
+"""``live_publish``: after commit, to everyone online who may see the ticket (or to named users), through Redis."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+
+from helpdesk.live import broker
+from helpdesk.models import Ticket, User
+from helpdesk.publisher import BackgroundPublisher
+from helpdesk.selectors import notification_unread_count, ticket_audiences
+
+logger = logging.getLogger(__name__)
+
+
+class LiveKind(StrEnum):
+    """What a frame is about; ``static/js/live.js`` dispatches a DOM event ``live-<kind>`` for each."""
+
+    TICKET = "ticket"  # something happened on a ticket (a TicketEvent): payload reference, event kind, actor
+    PRESENCE = "presence"  # who has the ticket's workspace open, or is typing in it, changed
+    NOTIFICATION = "notification"  # an in-app notification arrived: payload carries the unread count
+
+
+@dataclass(frozen=True)
+class LiveMessage:
+    kind: str
+    payload: dict
+    ticket_id: int | None = None
+    user_ids: tuple[int, ...] | None = None
+
+
+def live_publish(*, kind: str, payload: dict, ticket: Ticket | None = None, users: Iterable[int] | None = None) -> None:
+    """Push ``payload`` after the current transaction commits (at once outside one; never for a rollback).
+
+    Audience: with ``users``, those users; otherwise every staff member online. With ``ticket``, only those of them
+    who may see it (``tickets_visible_to``). Payloads are small JSON facts; screens re-fetch the rest."""
+    if not settings.LIVE_ENABLED:
+        return
+    message = LiveMessage(
+        kind=str(kind),
+        payload=payload,
+        ticket_id=ticket.pk if ticket is not None else None,
+        user_ids=tuple(users) if users is not None else None,
+    )
+    transaction.on_commit(lambda: live_publisher.submit([message]))
+
+
+def live_deliver(messages: list[LiveMessage]) -> bool:
+    """Resolve each message's audience and write it to their streams (the publisher thread's work; tests call it)."""
+    close_old_connections()  # a long-lived thread: drop a connection the database closed meanwhile
+    deliveries = live_deliveries(messages)
+    broker.publish(deliveries)
+    return True
+
+
+def live_deliveries(messages: list[LiveMessage]) -> list[tuple[int, str]]:
+    """``(user id, frame JSON)`` for every recipient of every message, in order: the audience rule in one place."""
+    wanted: set[int] = set()
+    broadcast = any(message.user_ids is None for message in messages)
+    if broadcast:
+        wanted.update(broker.online_user_ids())
+    for message in messages:
+        wanted.update(message.user_ids or ())
+    if not wanted:
+        return []
+    users = {user.pk: user for user in User.objects.filter(pk__in=wanted, is_active=True) if user.is_staff_member}
+    ticket_ids = {message.ticket_id for message in messages if message.ticket_id is not None}
+    online = [users[pk] for pk in broker.online_user_ids() if pk in users] if broadcast else []
+    candidates = [users[pk] for pk in sorted(wanted) if pk in users]
+    audiences = ticket_audiences(ticket_ids=ticket_ids, users=candidates) if ticket_ids else {}
+    deliveries: list[tuple[int, str]] = []
+    unread: dict[int, int] = {}
+    for message in messages:
+        named = [users[pk] for pk in message.user_ids if pk in users] if message.user_ids is not None else online
+        if message.ticket_id is not None:
+            allowed = {user.pk for user in audiences.get(message.ticket_id, [])}
+            named = [user for user in named if user.pk in allowed]
+        for user in named:
+            payload = {"kind": message.kind, **message.payload}
+            if message.kind == LiveKind.NOTIFICATION:
+                if user.pk not in unread:
+                    unread[user.pk] = notification_unread_count(user)
+                payload["unread"] = unread[user.pk]
+            deliveries.append((user.pk, json.dumps(payload, separators=(",", ":"))))
+    return deliveries
+
+
+live_publisher: BackgroundPublisher[LiveMessage] = BackgroundPublisher(
+    live_deliver, max_pending=10_000, name="live-publisher", coalesce=True
+)
