@@ -43,6 +43,7 @@ from escalations.models import (
 )
 from helpdesk.errors import Invalid
 from helpdesk.events import event_record
+from helpdesk.live import LiveKind, live_publish
 from helpdesk.models import EventKind, Role, Team, Ticket, User
 from helpdesk.selectors import tickets_visible_to
 from helpdesk.webhooks import webhook_signature_verify
@@ -222,7 +223,18 @@ def telephony_event_receive(*, event: TelephonyEventIn, now: datetime | None = N
     else:
         row.outcome = _call_sync(row)
     row.save(update_fields=["outcome", "call", "escalation"])
+    _announce(row)
     return TelephonyResult(event=row, duplicate=False)
+
+
+def _announce(row: TelephonyEvent) -> None:
+    """Tell the screens of the agents this call concerns (after commit, through the one push seam) to re-read their
+    screen pop: it appears on ringing and goes away once the call is answered elsewhere or ends."""
+    agents = set(
+        TelephonyEvent.objects.filter(call_ref=row.call_ref, agent__isnull=False).values_list("agent_id", flat=True)
+    )
+    if agents:
+        live_publish(kind=LiveKind.CALL, payload={"call": row.call_ref}, users=sorted(agents))
 
 
 def _call_events(call_ref: str) -> list[TelephonyEvent]:
@@ -384,7 +396,7 @@ def calls_on_screen_for(agent: User, *, now: datetime | None = None) -> list[dic
         )
         calls[ref] = {
             "call_ref": ref,
-            "number": event.number,
+            "number": event.number or next((e.number for e in recent if e.call_ref == ref and e.number), ""),
             "answered": ref in answered_by,
             "since": event.occurred_at,
             "customer": customer,

@@ -25,6 +25,7 @@ class LiveKind(StrEnum):
     TICKET = "ticket"  # something happened on a ticket (a TicketEvent): payload reference, event kind, actor
     PRESENCE = "presence"  # who has the ticket's workspace open, or is typing in it, changed
     NOTIFICATION = "notification"  # an in-app notification arrived: payload carries the unread count
+    CALL = "call"  # the phone system rang, answered or ended a call for this agent (escalations.calls.cti)
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,8 @@
     } else if (frame.kind === "notification") {
       if (typeof frame.unread === "number") updateBell(frame.unread);
       fire(document.body, "live-notification", frame);
+    } else if (/^[a-z]+$/.test(frame.kind || "")) {
+      fire(document.body, "live-" + frame.kind, frame);  // other apps' kinds, e.g. "call" (the phone's screen pop)
     }
   }
 

@@ -9,7 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from escalations.calls.cti import calls_on_screen_for, customer_for_number, phone_digits
+from escalations.calls.cti import (
+    calls_on_screen_for,
+    customer_for_number,
+    phone_digits,
+    telephony_event_parse,
+    telephony_event_receive,
+)
 from escalations.models import Call, CallOutcome, Escalation, TelephonyEvent
 from helpdesk.models import Channel, TicketEvent
 from tests.fake_pbx import FakePbx
@@ -215,3 +221,24 @@ def test_screen_pop_fragment_lists_the_agent_s_ringing_calls_only(client, caller
     # then only the agent sees it
     assert "Ringing: 020 7946 0101" in mine and ticket.reference in mine and "Dana Reyes" in mine
     assert "Ringing" not in theirs
+
+
+@pytest.mark.django_db
+def test_every_call_event_tells_the_agents_screens_through_the_push_seam(settings, caller, agent, monkeypatch):
+    # given the push seam recorded
+    published = []
+    monkeypatch.setattr("escalations.calls.cti.live_publish", lambda **kwargs: published.append(kwargs))
+    event = telephony_event_parse(
+        {
+            "event_id": "e-9",
+            "type": "ringing",
+            "call_id": "c-9",
+            "occurred_at": timezone.now().isoformat(),
+            "number": "020 7946 0101",
+            "agent": "agent",
+        }
+    )
+    # when the phone rings for the agent
+    telephony_event_receive(event=event)
+    # then one "call" frame for that agent only, carrying the call id and no customer data
+    assert published == [{"kind": "call", "payload": {"call": "c-9"}, "users": [agent.pk]}]
