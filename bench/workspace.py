@@ -36,7 +36,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from scratch_db import scratch_postgres  # bench/scratch_db.py (this folder is on sys.path when run)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -53,23 +54,7 @@ def _database(reuse: bool, keep: bool) -> tuple[str, Callable[[], None]]:
             sys.exit("--reuse needs DATABASE_URL (the database to measure)")
         return url, lambda: None
     if url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        parts = urlsplit(url)
-        name = (parts.path.lstrip("/") or "postgres") + "_wsbench"
-        admin_url = urlunsplit(parts._replace(path="/postgres"))
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-        def drop() -> None:
-            from django.db import connections
-
-            connections.close_all()
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-
-        fresh = urlunsplit(parts._replace(path="/" + name))
+        fresh, drop = scratch_postgres(url, "wsbench")
         if keep:
             print(f"keeping {fresh}", file=sys.stderr)
         return fresh, (lambda: None) if keep else drop
