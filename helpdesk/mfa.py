@@ -27,6 +27,7 @@ import base64
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import segno
 from django.conf import settings
@@ -328,6 +329,10 @@ class MfaEnrolmentMiddleware:
     def _enforce(self, request: HttpRequest, user: User) -> HttpResponse | None:
         if _url_name(request) in ENROLMENT_OPEN_URL_NAMES:
             return None
+        if request.headers.get("Accept", "").startswith("text/event-stream"):
+            # The push stream of a page (static/js/live.js): nothing until two-step sign-in is done, and no redirect
+            # for the browser to follow into an HTML page (it would abort the page's own navigation).
+            return HttpResponse(status=204)
         is_api = request.path_info.startswith("/api/")
         if mfa_enrolled(user):
             audit.sign_out_because(request, reason="second factor not done in this session")
@@ -351,5 +356,9 @@ class MfaEnrolmentMiddleware:
 
 def _redirect(request: HttpRequest, url: str) -> HttpResponse:
     if getattr(request, "htmx", False):
+        if urlsplit(request.headers.get("HX-Current-URL", "")).path == url:
+            # A fragment the page loads by itself (e.g. the navigation's saved views) on the very page we would send
+            # the browser to: sending it there again would reload the page, and then again, for ever.
+            return HttpResponse(status=204)
         return HttpResponseClientRedirect(url)
     return HttpResponseRedirect(url)

@@ -6,6 +6,7 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Major incidents"
 
     def ready(self) -> None:
+        from helpdesk.api.registry import api_route_register
         from helpdesk.bulk_actions import bulk_action_register
         from helpdesk.demo import demo_seeder_register
         from helpdesk.models import STAFF_ROLES
@@ -24,4 +25,7 @@ class IncidentsConfig(AppConfig):
             order=10,
         )
         bulk_action_register(LINK_TO_INCIDENT)
+        from incidents.api import IncidentViewSet
+
+        api_route_register(prefix="incidents", viewset=IncidentViewSet, basename="incident")
         demo_seeder_register(order=900, name="incidents", seeder=seed_incident)

@@ -427,6 +427,7 @@ SPECTACULAR_SETTINGS = {
         "FollowUpOutcomeEnum": "feedback.models.FollowUpOutcome",
         "CauseCategoryEnum": "feedback.models.CauseCategory",
         "ArticleStatusEnum": "knowledge_base.models.ArticleStatus",
+        "IncidentStatusEnum": "incidents.models.IncidentStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

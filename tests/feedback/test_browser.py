@@ -57,8 +57,10 @@ def test_resolve_rca_survey_and_scores_end_to_end(
     # when the manager records the summary, sends it to the customer and notifies the escalating team
     page.goto(f"{base}/tickets/{ref}/")
     checklist.locator("textarea[name=summary]").fill("A stuck cache node was replaced; dashboards load again.")
-    checklist.locator("button:has-text('Save summary')").click()
-    page.locator("button:has-text('Send the resolution to the customer')").click()
+    with page.expect_navigation():  # the next button is on the page this save leads to
+        checklist.locator("button:has-text('Save summary')").click()
+    with page.expect_navigation():
+        page.locator("button:has-text('Send the resolution to the customer')").click()
     expect(page.get_by_text("The resolution was sent to the customer.")).to_be_visible()
     page.locator("button:has-text('Notify the escalating team')").click()
     expect(page.get_by_text("Notified: Frontline.")).to_be_visible()

@@ -39,19 +39,19 @@ def test_declare_link_suggested_tickets_and_the_update_reaches_the_portal(
     boss.get_by_label("Subject words").fill("dashboard")
     shoot(boss, screenshot_dir, "1-declare-form")
     boss.get_by_role("button", name="Declare incident").click()
-    expect(boss.get_by_role("status")).to_contain_text("declared. Link the affected tickets below.")
+    expect(boss.locator("ul.messages")).to_contain_text("declared. Link the affected tickets below.")
 
     suggestions = boss.locator("form[aria-labelledby=inc-suggest-h]")
     suggestions.get_by_label(f"Link {first.reference}").check()
     suggestions.get_by_label(f"Link {second.reference}").check()
     suggestions.get_by_role("button", name="Link selected tickets").click()
-    expect(boss.get_by_role("status")).to_contain_text("Linked 2 tickets")
+    expect(boss.locator("ul.messages")).to_contain_text("Linked 2 tickets")
 
     update = boss.locator("form[aria-labelledby=inc-update-h]")
     update.get_by_label("Status").select_option(label="Identified")
     update.get_by_label("Update for customers").fill("We found the cause and are rolling back the release.")
     update.get_by_role("button", name="Send to 2 customers").click()
-    expect(boss.get_by_role("status")).to_contain_text("Update sent on 2 tickets.")
+    expect(boss.locator("ul.messages")).to_contain_text("Update sent on 2 tickets.")
     expect(boss.locator("section[aria-labelledby=inc-updates-h]")).to_contain_text("sent on 2 tickets")
     shoot(boss, screenshot_dir, "2-incident-page")
 

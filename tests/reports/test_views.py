@@ -272,9 +272,9 @@ def test_attention_panel_refreshes_alone(dataset, client, login, manager):
     # when the dashboard polls the panel
     response = client.get(reverse("reports_attention"), headers={"HX-Request": "true"})
     html = response.content.decode()
-    # then only the panel comes back, ready to replace itself a minute later
+    # then only the panel comes back, ready to replace itself when a pushed frame (or the fallback poll) says so
     assert html.lstrip().startswith('<aside class="card attention"')
-    assert 'hx-trigger="every 60s"' in html
+    assert 'hx-trigger="live-ticket from:body delay:5s, live-poll from:body"' in html
     assert dataset.t4.reference in html
     assert "<html" not in html
 

@@ -113,6 +113,13 @@ def test_session_reads_need_no_csrf_but_writes_do(people, tickets, client):
 
 
 PRODUCT_OPERATIONS = {
+    ("GET", "/api/incidents/"),
+    ("POST", "/api/incidents/"),
+    ("GET", "/api/incidents/{id}/"),
+    ("POST", "/api/incidents/{id}/link/"),
+    ("GET", "/api/incidents/{id}/updates/"),
+    ("POST", "/api/incidents/{id}/updates/"),
+    ("POST", "/api/incidents/{id}/resolve/"),
     ("GET", "/api/calls/"),
     ("POST", "/api/calls/"),
     ("GET", "/api/calls/{id}/"),

@@ -47,7 +47,11 @@ def test_schemathesis_per_role(role, people, tickets, teams, world, product, set
         headers = {"Authorization": f"Bearer {raw}"}
         spare_token_id = spare.pk
     reference = (tickets["other_org"] if role == "customer2" else tickets["mine"]).reference
+    from incidents.services import incident_declare
+
+    incident = incident_declare(actor=people["manager"], title="Dashboard down", customer_message="We are on it.")
     ids = {
+        "/api/incidents/": incident.pk,
         "/api/tokens/": spare_token_id,
         "/api/teams/": teams["managers"].pk,
         "/api/escalations/": world["escalation"].pk,

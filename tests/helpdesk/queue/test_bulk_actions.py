@@ -74,10 +74,11 @@ def test_500_tickets_assigned_in_one_action_with_the_refused_ones_listed(
         services.ticket_change_priority(ticket=changed, actor=agent2, priority=Priority.HIGH)
     hidden = [make_ticket(customer, subject="Data request", category="data-privacy") for _ in range(2)]
     Ticket.objects.filter(pk__in=[t.pk for t in hidden]).update(restricted=True, team=teams["compliance"])
-    # when the agent assigns them all to agent2 in one action: a constant 9 queries plus at most 11 per ticket
+    # when the agent assigns them all to agent2 in one action: a constant 9 queries plus at most 12 per ticket (the
+    # twelfth reads back the ticket's stored generated sort keys after its save, helpdesk 0022)
     # (two savepoints, the service's membership check, row lock, version bump, update, event, visibility check and
     # outbox insert); a refused ticket costs no more than a done one
-    with django_assert_max_num_queries(9 + 11 * 502):
+    with django_assert_max_num_queries(9 + 12 * 502):
         run = _run(
             agent,
             "assign",
