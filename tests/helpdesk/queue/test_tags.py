@@ -267,3 +267,20 @@ def test_a_customer_cannot_reach_the_workspace_tag_views(client, login, customer
     response = client.post(reverse("ticket_tag_add", kwargs={"reference": ticket.reference}), {"name": "vip"})
     assert response.status_code == 403
     assert not Tag.objects.exists()
+
+
+def test_the_staff_api_lists_tags_and_customers_never_see_them(agent, customer, many_tickets, client):
+    # given a tagged ticket
+    (ticket,) = many_tickets(1)
+    tickets_tag_add(tickets=[ticket], name="Outage EU", actor=agent)
+    path = f"/api/tickets/{ticket.reference}/"
+    # when staff and the customer read it through the API
+    client.force_login(agent)
+    staff = client.get(path).json()
+    listed = client.get("/api/tickets/").json()
+    client.force_login(customer)
+    mine = client.get(path).json()
+    # then staff see its tags (read-only), the customer does not
+    assert staff["tags"] == ["Outage EU"]
+    assert [row["tags"] for row in listed["results"]] == [["Outage EU"]]
+    assert "tags" not in mine
