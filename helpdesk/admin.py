@@ -35,6 +35,7 @@ from helpdesk.models import (
     SavedView,
     SsoIdentity,
     Status,
+    Tag,
     Team,
     TeamMembership,
     Ticket,
@@ -104,6 +105,15 @@ class OrganizationAdmin(AuditedModelAdmin):
 @admin.register(Category)
 class CategoryAdmin(AuditedModelAdmin):
     list_display = ("name", "slug")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(Tag)
+class TagAdmin(AuditedModelAdmin):
+    """Rename or merge-by-hand; tickets are tagged through ``helpdesk.tags`` (workspace and bulk action)."""
+
+    list_display = ("name", "slug", "created_at")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
 

@@ -19,7 +19,8 @@ message asking to narrow the filter). It is not set-based: the services are sing
 database). A set-based ``ticket_assign`` taking a batch (the single case a batch of one) is the way to lift the cap;
 a Celery task would only add a progress page and a second place for the same transaction to fail.
 
-Tags: the ticket model has no tags today, so there is no "add a tag" action; when tags exist, their app registers one.
+"Add a tag" is set-based: its ``run`` calls the batch-first ``helpdesk.tags.tickets_tag_add`` once for the whole
+batch (constant queries), the same service the workspace calls for one ticket.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import QueryDict
 
-from helpdesk import services
+from helpdesk import services, tags
 from helpdesk.admin_services import REFUSALS, refusal_text
 from helpdesk.errors import ApplicationError, Invalid, NotAllowed, NotFound
 from helpdesk.filters import queue_related
@@ -263,6 +264,37 @@ class ReplyParams(BulkParamsForm):
         )
 
 
+class TagParams(BulkParamsForm):
+    name = forms.CharField(label="Tag", max_length=200, help_text="Created if it does not exist yet.")
+
+    def clean_name(self) -> str:
+        try:
+            return tags.tag_name_normalise(self.cleaned_data["name"])
+        except ApplicationError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+_TAG_WORDS = {
+    tags.TagOutcome.TAGGED: "Tagged “{}”.",
+    tags.TagOutcome.ALREADY_TAGGED: "Already tagged “{}”.",
+    tags.TagOutcome.NOT_FOUND: NOT_FOUND,
+}
+
+
+def _tag(*, tickets: Sequence[Ticket], versions: Mapping[int, int], actor: User, params: dict) -> list[TicketOutcome]:
+    # Tagging changes no property the version guards (status, team...), so the versions the user saw do not matter.
+    results = tags.tickets_tag_add(tickets=tickets, name=params["name"], actor=actor)
+    return [
+        TicketOutcome(
+            r.ticket.pk,
+            r.ticket.reference,
+            r.outcome != tags.TagOutcome.NOT_FOUND,
+            _TAG_WORDS[r.outcome].format(params["name"]),
+        )
+        for r in results
+    ]
+
+
 def _unchanged(ticket: Ticket, version: int | None) -> bool:
     """The service found nothing to change (it bumps the version on every change)."""
     return version is not None and ticket.version == version
@@ -362,6 +394,16 @@ def _register_core_actions() -> None:
             run=each_ticket(_category),
             describe=lambda p: f"Change category to {p['category'].name}",
             order=40,
+        )
+    )
+    bulk_action_register(
+        BulkAction(
+            name="tag",
+            label="Add a tag",
+            form_class=TagParams,
+            run=_tag,
+            describe=lambda p: f"Add the tag “{p['name']}”",
+            order=50,
         )
     )
     bulk_action_register(

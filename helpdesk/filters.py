@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import django_filters
-from django.db.models import CharField, F, Lookup, Q, QuerySet
+from django.db.models import CharField, Exists, F, Lookup, OuterRef, Q, QuerySet
 
-from helpdesk.models import OPEN_STATUSES, Category, Channel, Priority, Status, Team, User
+from helpdesk.models import OPEN_STATUSES, Category, Channel, Priority, Status, Team, TicketTag, User
 
 # sort key in the URL -> (label, ORDER BY). The default is the SLA order of the design. Each core sort reads stored
 # keys in one direction and ends with the primary key in that direction: ``Ticket``'s partial ``ticket_open_<sort>``
@@ -143,6 +143,9 @@ class TicketFilter(django_filters.FilterSet):
     assignee = django_filters.ModelChoiceFilter(
         queryset=_staff_users, empty_label="Anyone", null_label="Unassigned", label="Assignee"
     )
+    # A text filter (no query to list every tag in a select): the slug the queue's tag chips link to, or a tag's
+    # name in any case.
+    tag = django_filters.CharFilter(method="filter_tag", label="Tag", max_length=60)
     sort = django_filters.ChoiceFilter(
         choices=lambda: [(key, label) for key, (label, _) in queue_sorts().items()],
         method="filter_sort",
@@ -179,6 +182,13 @@ class TicketFilter(django_filters.FilterSet):
         if value == OPEN:
             return queryset.filter(status__in_literal=tuple(OPEN_STATUSES))
         return queryset.filter(status=value)
+
+    def filter_tag(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        tagged = TicketTag.objects.filter(Q(tag__slug=value) | Q(tag__name__iexact=value), ticket_id=OuterRef("pk"))
+        return queryset.filter(Exists(tagged))
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         """Reference (exact), or every word found in the subject or the customer's name or email."""

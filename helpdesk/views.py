@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import QuerySet, prefetch_related_objects
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
@@ -26,7 +26,7 @@ from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from helpdesk import selectors, services
+from helpdesk import selectors, services, tags
 from helpdesk.attachments import attachment_file_response
 from helpdesk.bulk_actions import bulk_actions_for
 from helpdesk.errors import ApplicationError
@@ -165,6 +165,7 @@ def _queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
     now = timezone.now()
     rows = selectors.tickets_in_order(ids=list(page.object_list), related=queue_related())
+    prefetch_related_objects(rows, "tags")  # the rows' tag chips: one query per page
     for ticket in rows:
         ticket.sla_badge = ticket.sla_state(now)
     page.object_list = rows
@@ -179,6 +180,7 @@ def _queue(request: AuthenticatedHttpRequest) -> HttpResponse:
             ("channel", ""),
             ("team", None),
             ("assignee", None),
+            ("tag", ""),
             *((column.name, "") for column in queue_columns() if column.filter_method is not None),
         )
     )
@@ -274,6 +276,7 @@ def _detail_context(request: AuthenticatedHttpRequest, ticket: Ticket, **extra) 
         context["viewers"] = selectors.ticket_viewers(ticket=ticket, exclude=user)
         context["presence_poll_seconds"] = settings.PRESENCE_POLL_SECONDS
         context["sla_state"] = ticket.sla_state(timezone.now())
+        context["ticket_tags"] = list(ticket.tags.all())
     context["panels"] = panels_for(request=request, ticket=ticket)
     context.update(extra)
     return context
@@ -349,6 +352,34 @@ def ticket_note_view(request: AuthenticatedHttpRequest, reference: str) -> HttpR
             messages.success(request, "Internal note added.")
             return redirect("ticket_detail", reference=ticket.reference)
     return _render_detail(request, ticket, status=400, note_form=form)
+
+
+@login_required
+@staff_required
+@require_POST
+def ticket_tag_add_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
+    ticket = selectors.ticket_get_for_user(user=request.user, reference=reference)
+    try:
+        name = tags.tag_name_normalise(request.POST.get("name"))
+        added = tags.ticket_tag_add(ticket=ticket, name=name, actor=request.user)
+    except ApplicationError as exc:
+        return _render_detail(request, ticket, status=400, tag_error=str(exc))
+    messages.success(request, f"Tagged “{name}”." if added else f"Already tagged “{name}”.")
+    return redirect("ticket_detail", reference=ticket.reference)
+
+
+@login_required
+@staff_required
+@require_POST
+def ticket_tag_remove_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
+    ticket = selectors.ticket_get_for_user(user=request.user, reference=reference)
+    try:
+        name = tags.tag_name_normalise(request.POST.get("name"))
+        removed = tags.ticket_tag_remove(ticket=ticket, name=name, actor=request.user)
+    except ApplicationError as exc:
+        return _render_detail(request, ticket, status=400, tag_error=str(exc))
+    messages.success(request, f"Removed the tag “{name}”." if removed else f"Not tagged “{name}”.")
+    return redirect("ticket_detail", reference=ticket.reference)
 
 
 @login_required

@@ -99,6 +99,8 @@ NOT_PERSONAL: dict[str, str] = {
     "helpdesk.TeamMembership": "staff team membership",
     "helpdesk.AuditEvent": "the account-level audit trail; the customer's own rows (sign-ins) are exported, and on "
     "erasure their name and addresses are removed from it (privacy.anonymise); the rows stay as evidence",
+    "helpdesk.TicketTag": "a staff triage label on a ticket and who added it; the tag names are staff vocabulary, "
+    "the ticket's own text is exported with the ticket",
     "helpdesk.TicketPresence": "which staff member has a ticket open right now; no customer data",
     "helpdesk.SavedView": "a staff member's named queue filter (allowlisted filter keys and values); no customer data",
     "helpdesk.BulkActionRun": "a staff member's bulk action and its per-ticket report (ticket references and the "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 STAFF_ONLY_TICKET_FIELDS = (
+    "tags",
     "team",
     "assignee",
     "customer",

@@ -15,6 +15,7 @@ from helpdesk.models import (
     Priority,
     Role,
     Status,
+    Tag,
     Team,
     Ticket,
     TicketEvent,
@@ -107,6 +108,8 @@ class StaffTicketSerializer(serializers.ModelSerializer):
     assignee = PersonSerializer(read_only=True, allow_null=True)
     customer = PersonSerializer(read_only=True)
     organization = serializers.CharField(source="organization.name", read_only=True)
+    # Read-only: tickets are tagged through helpdesk.tags (the workspace and the queue's bulk action).
+    tags: serializers.SlugRelatedField[Tag] = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
 
     class Meta:
         model = Ticket
@@ -131,6 +134,7 @@ class StaffTicketSerializer(serializers.ModelSerializer):
             "updated_at",
             "resolved_at",
             "closed_at",
+            "tags",
         ]
         read_only_fields = fields
 

@@ -248,6 +248,7 @@ class TicketViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if not _customer(getattr(self, "request", None)):
             related = [name for entry in api_ticket_fields() for name in entry.select_related]
             tickets = tickets.select_related(*related) if related else tickets
+            tickets = tickets.prefetch_related("tags")  # one query per page, whatever its size
         return tickets
 
     def get_serializer_class(self):

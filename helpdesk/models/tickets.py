@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 from django.core.files.storage import storages
 from django.db import models
 from django.db.models import Case, Q, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -160,6 +160,10 @@ class Ticket(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
+    tags: models.ManyToManyField[Tag, TicketTag] = models.ManyToManyField(
+        "Tag", through="TicketTag", related_name="tickets", blank=True
+    )
+
     objects = TicketQuerySet.as_manager()
     sla_badge: str | None  # not a column: ``sla_state(now)``, set per row by the queue view for display
 
@@ -293,6 +297,42 @@ class Ticket(models.Model):
         return until is not None and now < until
 
 
+TAG_NAME_MAX = 40
+
+
+class Tag(models.Model):
+    """A staff label for tickets ("outage-eu", "vip"). Names are unique whatever their case; the slug is what the
+    queue filters on (``?tag=<slug>``). Created on first use by ``helpdesk.tags.tickets_tag_add``."""
+
+    name = models.CharField(max_length=TAG_NAME_MAX)
+    slug = models.SlugField(max_length=60, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="tag_name_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TicketTag(models.Model):
+    """A tag on a ticket, with who added it and when (the timeline's ``TAGGED`` event says the same)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="ticket_tags")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="ticket_tags")
+    added_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ticket", "tag"], name="ticket_tag_unique")]
+        # The unique constraint's index leads with the ticket (prefetch, removal); the queue filters by tag.
+        indexes = [models.Index(fields=["tag", "ticket"], name="ticket_tag_by_tag")]
+
+    def __str__(self) -> str:
+        return f"{self.tag_id} on {self.ticket_id}"
+
+
 class EventKind(models.TextChoices):
     """Every typed event of the timeline. Apps other than ``helpdesk`` record their kinds through
     ``helpdesk.events.event_record``; the vocabulary lives here so the timeline stays one table."""
@@ -322,6 +362,8 @@ class EventKind(models.TextChoices):
     CALL = "call", _("Call")
     KB = "kb", _("Knowledge base")
     INCIDENT = "incident", _("Major incident")
+    TAGGED = "tagged", _("Tag added")
+    UNTAGGED = "untagged", _("Tag removed")
 
 
 class TicketEventQuerySet(models.QuerySet["TicketEvent"]):

@@ -155,6 +155,11 @@ def busy_floor(teams, categories, customer, agent, specialist, manager, make_tic
     waiting = make_ticket(customer, subject="Courier has not collected the return", category="billing")
     ticket_change_status(ticket=waiting, actor=agent, status=Status.OPEN)
     ticket_change_status(ticket=waiting, actor=agent, status=Status.PENDING_THIRD_PARTY)
+    # Tag chips in the queue rows and the workspace header (a long name, to see that it wraps, never clips).
+    from helpdesk.tags import tickets_tag_add
+
+    for name in ("vip", "Outage EU", "Refund promised by phone on Monday"):
+        tickets_tag_add(tickets=[escalations[0].ticket, waiting], name=name, actor=agent)
     _rotas(teams, specialist, manager)
     return escalations
 
