@@ -49,4 +49,5 @@ urlpatterns += [
     path("", include("reports.urls")),
     path("", include("privacy.urls")),
     path("", include("incidents.urls")),
+    path("", include("chat.urls")),
 ]
