@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ChatConfig(AppConfig):
@@ -6,7 +7,8 @@ class ChatConfig(AppConfig):
     verbose_name = "Live chat"
 
     def ready(self) -> None:
-        from helpdesk.models import STAFF_ROLES
+        from helpdesk.models import STAFF_ROLES, Role
         from helpdesk.navigation import nav_register
 
+        nav_register(label=_("Chat with us"), url_name="chat_customer", roles={Role.CUSTOMER}, order=25)
         nav_register(label="Chat console", url_name="chat_console", roles=set(STAFF_ROLES), order=15)
