@@ -21,8 +21,7 @@ def seed_chat(*, now: datetime, rng: random.Random, people: dict, stdout=None) -
     customer2, waiting_customer = people["customers"][1], people["customers"][-1]
     agent2 = people["agents"][1]
     started = now - timedelta(days=1, hours=2)
-    script = [
-        (customer2, None),
+    replies = [
         (agent2, "Hello Sam, I can see the invoice. One moment while I check the payment."),
         (customer2, "Thanks. It was taken twice from our card on the 3rd."),
         (agent2, "Confirmed: a duplicate charge. I have refunded it; it shows in 3 to 5 working days."),
@@ -31,7 +30,7 @@ def seed_chat(*, now: datetime, rng: random.Random, people: dict, stdout=None) -
         session = chat_start(customer=customer2, category=billing, first_message="Our last invoice was charged twice.")
     with time_machine.travel(started + timedelta(minutes=2), tick=False):
         chat_accept(session=session, agent=agent2)
-    for minute, (author, body) in enumerate(script[1:], start=3):
+    for minute, (author, body) in enumerate(replies, start=3):
         with time_machine.travel(started + timedelta(minutes=minute), tick=False):
             chat_post(session=session, author=author, body=body)
     with time_machine.travel(started + timedelta(minutes=8), tick=False):
