@@ -111,3 +111,18 @@ def test_the_console_runs_a_constant_number_of_queries(
         response = client.get("/chat/console/")
     assert response.content.decode().count('class="card chat-pane"') == 4
     assert "Waiting (6)" in response.content.decode()
+
+
+def test_the_customers_polling_stops_once_the_chat_has_ended(login, customer, agent, start_chat):
+    # given a chat the agent has ended
+    session = chat_accept(session=start_chat(customer), agent=agent)
+    login(agent).post(f"/chat/{session.pk}/end/")
+
+    # when the customer's page polls its fragment
+    fragment = login(customer).get(f"/chat/{session.pk}/log/").content.decode()
+
+    # then it says so, links the request, carries no trigger, and swaps the composer and end button away
+    session.refresh_from_db()
+    assert "This chat has ended." in fragment and session.ticket.reference in fragment
+    assert "hx-trigger" not in fragment
+    assert f'<div id="chat-composer-{session.pk}" hx-swap-oob="true"></div>' in fragment
