@@ -40,6 +40,10 @@ TRANSLATED_TEMPLATES = (
     "emails/*.txt",
     "escalations/_manager_request_panel.html",
     "escalations/sla/_panel_promise.html",
+    "chat/customer.html",
+    "chat/_log.html",
+    "chat/_composer.html",
+    "chat/_end.html",
 )
 
 _WORDS = re.compile(r"[A-Za-z]{2,}")

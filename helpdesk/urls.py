@@ -51,4 +51,5 @@ urlpatterns += [
     path("", include("reports.urls")),
     path("", include("privacy.urls")),
     path("", include("incidents.urls")),
+    path("", include("chat.urls")),
 ]

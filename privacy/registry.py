@@ -90,6 +90,9 @@ HOLDINGS: dict[str, Holding] = {
     # the ticket's events): exported with the ticket; they hold no free text about the customer.
     "incidents.IncidentLink": Holding(ticket="ticket"),
     "incidents.IncidentDelivery": Holding(ticket="ticket"),
+    # A live chat and its messages: the customer's own (a chat may have ended in no ticket yet), the words tombstoned.
+    "chat.ChatSession": Holding(person=("customer",)),
+    "chat.ChatMessage": Holding(person=("session__customer",), tombstone=("body",)),
 }
 
 # Models with a key to a user or a ticket that hold no personal data about a customer, and why.

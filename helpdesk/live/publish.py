@@ -26,6 +26,7 @@ class LiveKind(StrEnum):
     PRESENCE = "presence"  # who has the ticket's workspace open, or is typing in it, changed
     NOTIFICATION = "notification"  # an in-app notification arrived: payload carries the unread count
     CALL = "call"  # the phone system rang, answered or ended a call for this agent (escalations.calls.cti)
+    CHAT = "chat"  # a live chat waits, was taken, got a message or ended (chat.services): payload chat id, change
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "reports",
     "privacy",
     "incidents",  # major incidents (README "Major incidents"); nothing imports it
+    "chat",  # live chat (README "Live chat"); nothing imports it
 ]
 
 MIDDLEWARE = [
@@ -514,3 +515,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Live chat (README "Live chat"): how many chats an agent holds at once, and a customer's message rate limit.
+CHAT_MAX_CONCURRENT_PER_AGENT = env.int("CHAT_MAX_CONCURRENT_PER_AGENT", default=3)
+CHAT_RATE_LIMIT_MESSAGES = env.int("CHAT_RATE_LIMIT_MESSAGES", default=10)
+CHAT_RATE_LIMIT_SECONDS = env.int("CHAT_RATE_LIMIT_SECONDS", default=10)

@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ChatConfig(AppConfig):
+    name = "chat"
+    verbose_name = "Live chat"
+
+    def ready(self) -> None:
+        from chat.demo import seed_chat
+        from helpdesk.demo import demo_seeder_register
+        from helpdesk.models import STAFF_ROLES, Role
+        from helpdesk.navigation import nav_register
+
+        nav_register(label=_("Chat with us"), url_name="chat_customer", roles={Role.CUSTOMER}, order=25)
+        nav_register(label="Chat console", url_name="chat_console", roles=set(STAFF_ROLES), order=15)
+        demo_seeder_register(order=16, name="chat", seeder=seed_chat)  # before the SLA sweep (20)

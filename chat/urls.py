@@ -1,0 +1,13 @@
+from django.urls import path
+
+from chat import views
+
+urlpatterns = [
+    path("chat/", views.chat_customer_view, name="chat_customer"),
+    path("chat/console/", views.chat_console_view, name="chat_console"),
+    path("chat/console/waiting/", views.chat_waiting_view, name="chat_waiting"),
+    path("chat/<int:pk>/log/", views.chat_log_view, name="chat_log"),
+    path("chat/<int:pk>/send/", views.chat_send_view, name="chat_send"),
+    path("chat/<int:pk>/accept/", views.chat_accept_view, name="chat_accept"),
+    path("chat/<int:pk>/end/", views.chat_end_view, name="chat_end"),
+]

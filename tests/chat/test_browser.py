@@ -1,0 +1,95 @@
+"""Live chat in Chromium with two contexts, against the ASGI server (pages and the push stream): a customer starts a
+chat, it appears on the agent's console without a reload, the agent accepts and answers, the customer sees the answer
+(their page polls every 3 s), the customer's reply reaches the agent by push, and the agent ends the chat into a
+ticket holding the transcript. Screenshots at 1280, 1920 and 390 px go to test-results/<test name>/."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from chat.models import ChatSession, ChatStatus
+from helpdesk.live import broker
+from tests.browser import AsgiLiveServer, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+WIDTHS = {"1280": (1280, 800), "1920": (1920, 1080), "390": (390, 844)}
+
+
+@pytest.fixture(autouse=True)
+def clean_live():
+    conn = broker.client()
+    for key in conn.scan_iter("live:*"):
+        conn.delete(key)
+    yield
+    for key in conn.scan_iter("live:*"):
+        conn.delete(key)
+
+
+def _shots(page, directory, name: str) -> None:
+    for width, (w, h) in WIDTHS.items():
+        page.set_viewport_size({"width": w, "height": h})
+        page.screenshot(path=directory / f"{name}-{width}.png", full_page=True)
+    page.set_viewport_size({"width": 1366, "height": 900})
+
+
+def test_a_customer_chats_with_an_agent_and_the_chat_becomes_a_ticket(
+    browser, screenshot_dir, customer, agent, categories
+):
+    with AsgiLiveServer() as server:
+        # given the agent's console open with push up, and the customer on the chat page
+        console = sign_in(browser, server.url, "agent")
+        console.goto(f"{server.url}/chat/console/")
+        expect(console.locator("html")).to_have_attribute("data-live", "up")
+        expect(console.get_by_text("No chat is waiting.")).to_be_visible()
+        widget = sign_in(browser, server.url, "customer")
+        widget.goto(f"{server.url}/chat/")
+        _shots(widget, screenshot_dir, "customer-start")
+
+        # when the customer starts a chat
+        widget.get_by_label("Topic").select_option(label="Billing")
+        widget.get_by_label("How can we help?").fill("I was charged twice for invoice 42.")
+        widget.get_by_role("button", name="Start chat").click()
+
+        # then they see their place in the queue, and the chat appears on the console without a reload
+        expect(widget.get_by_text("You are number 1 in the queue.")).to_be_visible()
+        waiting = console.locator("#chat-waiting li", has_text="Dana Reyes")
+        expect(waiting).to_be_visible(timeout=3000)
+        assert console.evaluate("performance.getEntriesByType('navigation').length") == 1
+
+        # when the agent accepts and answers
+        waiting.get_by_role("button", name="Accept").click()
+        pane = console.locator("section.chat-pane", has_text="Dana Reyes")
+        expect(pane.get_by_text("I was charged twice for invoice 42.")).to_be_visible()
+        pane.get_by_label("Your message").fill("I see the duplicate; refunding it now.")
+        pane.get_by_role("button", name="Send").click()
+        expect(pane.get_by_text("I see the duplicate; refunding it now.")).to_be_visible()
+        expect(pane.get_by_label("Your message")).to_have_value("")
+
+        # then the customer sees the answer without reloading, and their reply reaches the agent by push
+        expect(widget.get_by_text("I see the duplicate; refunding it now.")).to_be_visible(timeout=5000)
+        expect(widget.get_by_text("You are chatting with Alex Morgan.")).to_be_visible()
+        widget.get_by_label("Your message").fill("Thank you!")
+        widget.get_by_role("button", name="Send").click()
+        expect(pane.get_by_text("Thank you!")).to_be_visible(timeout=3000)
+        _shots(widget, screenshot_dir, "customer-chatting")
+        _shots(console, screenshot_dir, "console-chatting")
+
+        # when the agent ends the chat
+        pane.get_by_role("button", name="End chat").click()
+
+        # then the console names the ticket, the customer's chat says it ended, and the ticket holds the transcript
+        session = ChatSession.objects.select_related("ticket").get()
+        assert session.status == ChatStatus.ENDED
+        expect(
+            console.get_by_text(f"Chat ended: ticket {session.ticket.reference} holds the transcript.")
+        ).to_be_visible()
+        expect(widget.get_by_text("This chat has ended.")).to_be_visible(timeout=5000)
+        expect(widget.get_by_role("link", name=session.ticket.reference)).to_be_visible()
+        expect(widget.get_by_role("button", name="End chat")).to_have_count(0)
+        transcript = session.ticket.description
+        for words in ("I was charged twice for invoice 42.", "I see the duplicate; refunding it now.", "Thank you!"):
+            assert words in transcript
+        _shots(console, screenshot_dir, "console-ended")
+        _shots(widget, screenshot_dir, "customer-ended")
