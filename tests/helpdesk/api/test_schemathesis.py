@@ -21,6 +21,9 @@ from schemathesis.specs.openapi.checks import (
 
 from helpdesk.api.services import api_token_create
 
+# Slow (every operation for every role) and the same on either database: CI runs it on the first pass only.
+pytestmark = pytest.mark.once
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
