@@ -7,6 +7,13 @@ from helpdesk.models import Ticket
 from helpdesk.selectors import tickets_visible_to
 
 
+def _listed(response) -> int:
+    """How many tickets a list page counts: the staff queue's capped count (its pages are keyset pages), or the
+    customer list's paginator."""
+    context = response.context
+    return context["paginator"].count if "paginator" in context else context["page"].paginator.count
+
+
 @pytest.fixture
 def world(customer, customer2, agent, specialist, compliance_officer, manager, admin_user, teams, make_ticket):
     from helpdesk.models import User
@@ -69,7 +76,7 @@ def test_role_ticket_matrix(world, client, login, role):
         assert status == (200 if ticket.reference in visible else 404), (role, name, status)
         assert (status == 200) == (name in EXPECTED[role]), (role, name, status)
     # and the list shows exactly the visible tickets (all scope for staff, own organisation for customers)
-    listed = client.get("/tickets/", {"scope": "all"}).context["paginator"].count
+    listed = _listed(client.get("/tickets/", {"scope": "all"}))
     assert listed == len(EXPECTED[role])
 
 
@@ -173,4 +180,4 @@ def test_a_restricted_request_reaches_only_the_customer_who_raised_it(world, cli
     assert notification_unread_count(colleague) == 0
     # and the colleague's portal count leaves it out
     login(colleague)
-    assert client.get("/tickets/").context["paginator"].count == len(EXPECTED["colleague"])
+    assert _listed(client.get("/tickets/")) == len(EXPECTED["colleague"])
