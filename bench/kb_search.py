@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scratch_db import scratch_postgres  # bench/scratch_db.py (this folder is on sys.path when run)
+from support.scratch_db import scratch_postgres  # bench/support/scratch_db.py (bench/ is on sys.path when run)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

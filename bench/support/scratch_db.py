@@ -1,5 +1,5 @@
-"""The benches' one way to make a scratch PostgreSQL database: ``<name>_<suffix>`` next to the ``DATABASE_URL`` they
-are given, created empty (dropped first if a run left it), and a function that drops it again."""
+"""Not a benchmark: the benches' one way to make a scratch PostgreSQL database, ``<name>_<suffix>`` next to the
+``DATABASE_URL`` they are given, created empty (dropped first if a run left it), and a function that drops it."""
 
 from __future__ import annotations
 
