@@ -323,6 +323,26 @@ def test_an_admin_without_two_step_sign_in_is_sent_to_enrol_first(client, admin_
     assert client.get("/admin/").status_code == 200
 
 
+def test_the_enrolment_page_s_own_fragments_and_push_stream_get_no_content_not_a_redirect(
+    client, admin_user, require_mfa
+):
+    # given an admin who must enrol, on the enrolment page
+    assert _admin(client, "admin", "pw-admin").status_code == 302
+    # when that page loads a fragment of its own (the navigation's saved views) and opens the push stream
+    fragment = client.get(
+        "/queue/views/nav/", headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/profile/two-step/"}
+    )
+    stream = client.get("/live/stream/", headers={"Accept": "text/event-stream"})
+    # then both get nothing (no redirect to the page itself, which would reload it for ever; no events before the
+    # second factor), while a fragment asked from another page still sends the browser to enrol
+    assert (fragment.status_code, fragment.get("HX-Redirect")) == (204, None)
+    assert (stream.status_code, stream.content) == (204, b"")
+    elsewhere = client.get(
+        "/queue/views/nav/", headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/tickets/"}
+    )
+    assert elsewhere["HX-Redirect"] == "/profile/two-step/"
+
+
 def test_agents_are_not_required_to_enrol(client, agent, require_mfa):
     client.force_login(agent)
     assert client.get("/tickets/").status_code == 200
