@@ -23,7 +23,8 @@ from rest_framework.response import Response
 from helpdesk.api.filters import StrictListMixin, StrictOrderingFilter
 from helpdesk.api.permissions import IsStaffMember
 from helpdesk.api.serializers import PersonSerializer, StrictInputSerializer
-from helpdesk.api.views import E400, E401, E403, E404, E415
+from helpdesk.api.views import E415, READ_ERRORS, error_doc
+from helpdesk.api.views_resources import LIST_ERRORS
 from helpdesk.models import Category
 from helpdesk.selectors import tickets_visible_to
 from helpdesk.typing import AuthenticatedRequest
@@ -31,9 +32,8 @@ from incidents.models import Incident, IncidentResolution, IncidentStatus, Incid
 from incidents.selectors import incident_updates, incidents_for_staff
 from incidents.services import incident_declare, incident_link_tickets, incident_resolve, incident_update_post
 
-LIST_ERRORS = {**E400, **E401, **E403}
-READ_ERRORS = {**LIST_ERRORS, **E404}
-E409 = {409: {"description": "Conflict: the incident is resolved."}}
+# The conflict documented with the API's one error body, as the other apps' 409s are.
+E409 = {409: error_doc("Conflict: the incident is resolved, so it takes no more updates.")}
 WRITE_ERRORS = {**READ_ERRORS, **E409, **E415}
 MAX_LINK = 500
 
