@@ -18,6 +18,7 @@ The seam (other features, live chat and telephony screen-pops next, publish thro
     live_publish(kind=LiveKind.TICKET, payload={...}, ticket=ticket)          # everyone online who may see it
     live_publish(kind=LiveKind.NOTIFICATION, payload={...}, users=[user.pk])  # named users
     live_publish(kind=..., payload={...}, ticket=ticket, users=[...])         # named users, if they may see it
+    live_publish(kind=..., payload={...}, ticket=ticket, customer_payload={...})  # and its customers online
 
 ``live_publish`` only registers ``transaction.on_commit``: nothing is sent for a transaction that rolls back, and
 nothing is sent from inside one. After commit a background thread (``helpdesk.publisher.BackgroundPublisher``, so a
@@ -29,7 +30,9 @@ event is therefore written only to its audience's streams: nobody else gets a fr
 
 Ticket activity reaches it from the ``ticket_event_recorded`` signal (``receivers.py``: every service records an
 event for each change), in-app notifications from the outbox (``helpdesk.notifications``), presence from the
-workspace's stream (``hub.py``). Pushed frames carry facts (a reference, a kind, a name), never text: screens
+workspace's stream (``hub.py``). Signed-in customers hold a stream too (the portal's ticket list and ticket page),
+which carries only ``customer_payload`` frames of tickets the same rule lets them see: an event of a kind on their
+timeline (``TicketEvent.customer_may_see``), as a bare "this ticket changed". Pushed frames carry facts (a reference, a kind, a name), never text: screens
 re-fetch what changed through their normal, authorised views.
 """
 

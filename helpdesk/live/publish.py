@@ -35,20 +35,33 @@ class LiveMessage:
     payload: dict
     ticket_id: int | None = None
     user_ids: tuple[int, ...] | None = None
+    customer_payload: dict | None = None  # what the ticket's customers online receive instead; None: staff only
 
 
-def live_publish(*, kind: str, payload: dict, ticket: Ticket | None = None, users: Iterable[int] | None = None) -> None:
+def live_publish(
+    *,
+    kind: str,
+    payload: dict,
+    ticket: Ticket | None = None,
+    users: Iterable[int] | None = None,
+    customer_payload: dict | None = None,
+) -> None:
     """Push ``payload`` after the current transaction commits (at once outside one; never for a rollback).
 
     Audience: with ``users``, those users; otherwise every staff member online. With ``ticket``, only those of them
-    who may see it (``tickets_visible_to``). Payloads are small JSON facts; screens re-fetch the rest."""
+    who may see it (``tickets_visible_to``). Payloads are small JSON facts; screens re-fetch the rest.
+    ``customer_payload`` (with ``ticket`` only) also reaches the customers online who may see the ticket, by the same
+    rule; without it no customer receives anything, so a frame reaches a customer only when its caller says so."""
     if not settings.LIVE_ENABLED:
         return
+    if customer_payload is not None and ticket is None:
+        raise ValueError("A customer frame is about one ticket: pass ticket=.")
     message = LiveMessage(
         kind=str(kind),
         payload=payload,
         ticket_id=ticket.pk if ticket is not None else None,
         user_ids=tuple(users) if users is not None else None,
+        customer_payload=customer_payload,
     )
     transaction.on_commit(lambda: live_publisher.submit([message]))
 
@@ -71,19 +84,35 @@ def live_deliveries(messages: list[LiveMessage]) -> list[tuple[int, str]]:
         wanted.update(message.user_ids or ())
     if not wanted:
         return []
-    users = {user.pk: user for user in User.objects.filter(pk__in=wanted, is_active=True) if user.is_staff_member}
+    active = list(User.objects.filter(pk__in=wanted, is_active=True))
+    users = {user.pk: user for user in active if user.is_staff_member}
     ticket_ids = {message.ticket_id for message in messages if message.ticket_id is not None}
+    customers = _customer_candidates(messages, [user for user in active if user.is_customer])
     online = [users[pk] for pk in broker.online_user_ids() if pk in users] if broadcast else []
-    candidates = [users[pk] for pk in sorted(wanted) if pk in users]
+    candidates = [users[pk] for pk in sorted(wanted) if pk in users] + list(customers.values())
     audiences = ticket_audiences(ticket_ids=ticket_ids, users=candidates) if ticket_ids else {}
     deliveries: list[tuple[int, str]] = []
     unread: dict[int, int] = {}
     for message in messages:
         named = [users[pk] for pk in message.user_ids if pk in users] if message.user_ids is not None else online
+        if message.customer_payload is not None:
+            pool = message.user_ids if message.user_ids is not None else customers
+            named = named + [customers[pk] for pk in pool if pk in customers]
         if message.ticket_id is not None:
             allowed = {user.pk for user in audiences.get(message.ticket_id, [])}
             named = [user for user in named if user.pk in allowed]
         for user in named:
+            if user.is_customer:
+                if message.customer_payload is None:
+                    continue
+                # Only the customer payload, and only for a ticket the rule lets them see (checked just above).
+                deliveries.append(
+                    (
+                        user.pk,
+                        json.dumps({"kind": message.kind, **message.customer_payload}, separators=(",", ":")),
+                    )
+                )
+                continue
             payload = {"kind": message.kind, **message.payload}
             if message.kind == LiveKind.NOTIFICATION:
                 if user.pk not in unread:
@@ -91,6 +120,18 @@ def live_deliveries(messages: list[LiveMessage]) -> list[tuple[int, str]]:
                 payload["unread"] = unread[user.pk]
             deliveries.append((user.pk, json.dumps(payload, separators=(",", ":"))))
     return deliveries
+
+
+def _customer_candidates(messages: list[LiveMessage], customers: list[User]) -> dict[int, User]:
+    """The online customers worth asking the visibility rule about: those of the tickets' organisations or who
+    raised them (one query). A shortcut only: ``ticket_audiences`` still decides who of them may see each ticket."""
+    ticket_ids = {message.ticket_id for message in messages if message.customer_payload is not None}
+    if not ticket_ids or not customers:
+        return {}
+    owners = list(Ticket.objects.filter(pk__in=ticket_ids).values_list("customer_id", "organization_id"))
+    people = {customer_id for customer_id, _ in owners}
+    organisations = {organization_id for _, organization_id in owners if organization_id is not None}
+    return {user.pk: user for user in customers if user.pk in people or user.organization_id in organisations}
 
 
 live_publisher: BackgroundPublisher[LiveMessage] = BackgroundPublisher(

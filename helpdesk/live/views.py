@@ -1,5 +1,7 @@
 """``GET /live/stream/``: the Server-Sent Events stream of the signed-in staff member (``?ticket=<reference>`` from a
-workspace also marks them as viewing it, for as long as the stream is open).
+workspace also marks them as viewing it, for as long as the stream is open) or customer (their portal pages: only the
+customer frames of their own tickets, ``helpdesk.live.publish``; ``?ticket=`` is ignored, a customer is never shown as
+"viewing").
 
 Frames: ``ready`` first (its id is where a fresh client resumes from), then the user's frames (``id:`` the Redis
 stream id, ``data:`` JSON with ``kind``), a ``: keep-alive`` comment every ``LIVE_HEARTBEAT_SECONDS``; ``resync``
@@ -35,9 +37,9 @@ async def live_stream_view(request: HttpRequest) -> HttpResponse | StreamingHttp
     user = await request.auser()
     if not user.is_authenticated:
         return HttpResponse("Sign in first.", status=401, content_type="text/plain")
-    if not user.is_staff_member:
-        return HttpResponse("Push is for staff screens.", status=403, content_type="text/plain")
-    ticket_id = await _viewing(request, user)
+    if not (user.is_staff_member or user.is_customer):
+        return HttpResponse("Push is for staff and customer screens.", status=403, content_type="text/plain")
+    ticket_id = await _viewing(request, user) if user.is_staff_member else None
     # The stream holds no database connection: close the one sign-in used before the long wait begins.
     await sync_to_async(connections.close_all)()
     last_id = request.headers.get("Last-Event-ID", "") or request.GET.get("last_id", "")

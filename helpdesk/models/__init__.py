@@ -37,6 +37,7 @@ from helpdesk.models.notifications import (
 )
 from helpdesk.models.queue import BulkActionRun, SavedView
 from helpdesk.models.tickets import (
+    CUSTOMER_EVENT_KINDS,
     OPEN_STATUSES,
     PRIORITY_RANK,
     SLA_NEVER,
@@ -67,6 +68,7 @@ from helpdesk.models.tickets import _attachment_path as _attachment_path
 from helpdesk.models.tickets import _private_storage as _private_storage
 
 __all__ = [
+    "CUSTOMER_EVENT_KINDS",
     "OPEN_STATUSES",
     "PRIORITY_RANK",
     "ROLE_TIER",

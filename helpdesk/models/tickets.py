@@ -366,9 +366,33 @@ class EventKind(models.TextChoices):
     UNTAGGED = "untagged", _("Tag removed")
 
 
+# The one list of event kinds a customer may ever be shown: their ticket page's timeline (``TicketEventQuerySet.public``
+# through ``ticket_events_visible_to``) and the push to their open screens (``helpdesk.live``) both read it, through
+# ``TicketEvent.customer_may_see`` / ``.public()``. Every other kind (internal notes, assignment, priority, tags, SLA,
+# risk, RCA, calls, KB, incidents, restriction, follow-ups) is staff-only even if a row were written public by mistake.
+CUSTOMER_EVENT_KINDS: frozenset[str] = frozenset(
+    {
+        EventKind.CREATED,
+        EventKind.CUSTOMER_MESSAGE,
+        EventKind.AGENT_REPLY,
+        EventKind.STATUS_CHANGED,
+        EventKind.ATTACHMENT_ADDED,
+        EventKind.MANAGER_REQUESTED,
+        EventKind.ESCALATED,  # only its public row: the customer's plain words ("Your request is with ...")
+        EventKind.ESCALATION_ACCEPTED,
+        EventKind.ESCALATION_RETURNED,
+        EventKind.ESCALATION_RESOLVED,
+        EventKind.COMPENSATION,
+        EventKind.THIRD_PARTY,
+        EventKind.SURVEY,  # only its public row: the request to answer the survey, never the answers
+    }
+)
+
+
 class TicketEventQuerySet(models.QuerySet["TicketEvent"]):
     def public(self) -> TicketEventQuerySet:
-        return self.filter(is_public=True)
+        """What a customer may see: public rows of a customer kind (the rule of ``TicketEvent.customer_may_see``)."""
+        return self.filter(is_public=True, kind__in=CUSTOMER_EVENT_KINDS)
 
     def update(self, **kwargs):
         raise TypeError("Ticket events are append-only: they are never updated.")
@@ -410,6 +434,11 @@ class TicketEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Ticket events are append-only: they are never deleted.")
+
+    @property
+    def customer_may_see(self) -> bool:
+        """The rule of ``TicketEventQuerySet.public`` for one row in hand (tests check that the two agree)."""
+        return self.is_public and self.kind in CUSTOMER_EVENT_KINDS
 
 
 def _private_storage():

@@ -3,10 +3,14 @@
 // Each frame becomes a DOM event that the page's own markup listens to (htmx triggers), so a screen says what it
 // refreshes and this file stays the same for every screen:
 //   live-ticket        on <body>, for every ticket the user may see (queue, escalation lists, dashboard panel)
-//   live-this-ticket   on each [data-live-ticket="<reference>"] element, for that ticket (the workspace timeline)
+//   live-this-ticket   on each [data-live-ticket="<reference>"] element, for that ticket (the workspace timeline, the
+//                      escalation detail page, the customer's ticket page)
 //   live-presence      on each [data-live-ticket="<reference>"] element (who else has it open or is typing)
 //   live-notification  on <body> (the bell is updated here; the notification list refreshes itself)
 //   live-poll          on <body>, every fallback period while push is down, and once when it comes back
+// Customers hold a stream too: it carries only bare "this ticket changed" frames of their own tickets, so the portal's
+// list and ticket page use the same two events. A part marked [data-live-keep-open] is not replaced while its reader
+// is in the middle of something there (a confirmation open, a field focused): the warning says what changed.
 // A dropped stream reconnects with back-off (1 s doubling to 30 s) and resumes from the last event id; after the
 // first failure a discreet notice says live updates are paused, and "live-poll" keeps the screen current slowly.
 (function () {
@@ -66,16 +70,39 @@
     bell.setAttribute("aria-label", "Notifications, " + unread + " unread");
   }
 
-  var WHAT = { agent_reply: "replied to the customer", internal_note: "added an internal note", customer_message: "The customer wrote" };
+  var WHAT = {
+    agent_reply: "replied to the customer", internal_note: "added an internal note", customer_message: "The customer wrote",
+    escalated: "escalated it", escalation_accepted: "accepted it", escalation_returned: "returned it with guidance",
+    escalation_resolved: "resolved it", status_changed: "changed the ticket's status", compensation: "updated compensation",
+    third_party: "opened a vendor case", sla: "recorded an SLA change"
+  };
 
+  // A colleague's change on the ticket this page is about: the workspace (its replies and notes, "collision") or an
+  // escalation's detail page (its box says data-collision="escalation_change"); never my own.
   function collision(frame) {
     var box = document.getElementById("collision-warning");
-    if (!box || frame.ticket !== viewing || String(frame.actor_id) === me) return;
+    if (!box || String(frame.actor_id) === me) return;
+    if (frame.ticket !== (box.getAttribute("data-ticket") || viewing)) return;
+    var flag = box.getAttribute("data-collision") || "collision";
+    if (!frame[flag]) return;
+    // One action writes several events (accepting also changes the status): keep the one that names the action.
+    var shownAt = parseInt(box.getAttribute("data-shown-at") || "0", 10);
+    if (!box.hidden && Date.now() - shownAt < 3000 && (frame.event === "status_changed" || frame.event === "sla")) return;
+    box.setAttribute("data-shown-at", String(Date.now()));
     var when = new Date(frame.at).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", hour12: false, timeZoneName: "short" });
-    var who = frame.event === "customer_message" ? WHAT.customer_message : (frame.actor || "A colleague") + " " + (WHAT[frame.event] || "updated this ticket");
-    box.textContent = who + " at " + when + " while you had this ticket open. It is in the timeline now: read it before you send.";
+    var who = frame.event === "customer_message" ? WHAT.customer_message : (frame.actor || (frame.actor_id ? "A colleague" : "The system")) + " " + (WHAT[frame.event] || "updated this ticket");
+    var where = flag === "collision" ? "It is in the timeline now: read it before you send." : "This page shows it now: check it before you act.";
+    box.textContent = who + " at " + when + " while you had this " + (flag === "collision" ? "ticket" : "escalation") + " open. " + where;
     box.hidden = false;
   }
+
+  function busy(el) {
+    if (!el || !el.hasAttribute || !el.hasAttribute("data-live-keep-open")) return false;
+    var active = document.activeElement;
+    return !!(el.querySelector("details.confirm[open]") || (active && el.contains(active) && /^(TEXTAREA|INPUT|SELECT)$/.test(active.tagName)));
+  }
+  document.addEventListener("htmx:oobBeforeSwap", function (event) { if (busy(event.detail.target)) event.detail.shouldSwap = false; });
+  document.addEventListener("htmx:beforeSwap", function (event) { if (busy(event.detail.target)) event.detail.shouldSwap = false; });
 
   function emergency(frame) {
     var area = document.getElementById("live-banners");
@@ -99,7 +126,7 @@
     if (frame.kind === "ticket") {
       fire(document.body, "live-ticket", frame);
       forTicket(frame.ticket, "live-this-ticket", frame);
-      if (frame.collision) collision(frame);
+      collision(frame);
       emergency(frame);
     } else if (frame.kind === "presence") {
       forTicket(frame.ticket, "live-presence", frame);
