@@ -1,12 +1,16 @@
 """One small function per feedback business event, each writing one typed TicketEvent through helpdesk.events.
 
-None of them is public: scores, follow-ups and root causes are for staff; the customer sees the replies."""
+Scores, follow-ups and root causes are for staff; the customer sees the replies, and one public row when their
+survey is first sent (``survey_requested_event``: their ticket page says to look for it, and their open page is
+pushed, helpdesk/live/)."""
 
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from helpdesk.events import event_record
+from helpdesk.locale import in_language_of
 from helpdesk.models import EventKind, Ticket, TicketEvent, User
 
 
@@ -41,6 +45,18 @@ def survey_sent_event(*, ticket: Ticket, reminder: bool) -> TicketEvent:
         is_public=False,
         body="Survey reminder sent to the customer." if reminder else "Satisfaction survey sent to the customer.",
         data={"action": "reminder" if reminder else "sent"},
+    )
+
+
+def survey_requested_event(*, ticket: Ticket) -> TicketEvent:
+    """Public: the customer's own line about the survey just emailed to them (in their language; no link, no score)."""
+    with in_language_of(ticket.customer):
+        body = gettext(
+            "We have emailed you a short survey about this request. It takes a minute and needs no sign-in; "
+            "the link in the email works once."
+        )
+    return event_record(
+        ticket=ticket, kind=EventKind.SURVEY, actor=None, is_public=True, body=body, data={"action": "requested"}
     )
 
 

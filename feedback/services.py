@@ -248,6 +248,7 @@ def surveys_send_due(*, now: datetime, batch: int = 200) -> dict[str, int]:
             survey.save(update_fields=["sent_at", "expires_at"])
             _survey_email(survey=survey, reminder=False)
             events.survey_sent_event(ticket=survey.ticket, reminder=False)
+            events.survey_requested_event(ticket=survey.ticket)
             sent += 1
     with transaction.atomic():
         sent_before = now - timedelta(hours=settings.FEEDBACK_SURVEY_REMINDER_HOURS)

@@ -125,7 +125,11 @@ def live_deliveries(messages: list[LiveMessage]) -> list[tuple[int, str]]:
 def _customer_candidates(messages: list[LiveMessage], customers: list[User]) -> dict[int, User]:
     """The online customers worth asking the visibility rule about: those of the tickets' organisations or who
     raised them (one query). A shortcut only: ``ticket_audiences`` still decides who of them may see each ticket."""
-    ticket_ids = {message.ticket_id for message in messages if message.customer_payload is not None}
+    ticket_ids = {
+        message.ticket_id
+        for message in messages
+        if message.customer_payload is not None and message.ticket_id is not None
+    }
     if not ticket_ids or not customers:
         return {}
     owners = list(Ticket.objects.filter(pk__in=ticket_ids).values_list("customer_id", "organization_id"))
