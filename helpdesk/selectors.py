@@ -83,7 +83,8 @@ def ticket_is_visible_to(*, user: User, ticket: Ticket) -> bool:
 
 
 def ticket_events_visible_to(*, user: User, ticket: Ticket) -> QuerySet[TicketEvent]:
-    """The timeline a user may see of a ticket they can see: customers get public events only."""
+    """The timeline a user may see of a ticket they can see: customers get public events of a customer kind only
+    (``TicketEventQuerySet.public``; the push to their screens uses the same rule, ``TicketEvent.customer_may_see``)."""
     events = TicketEvent.objects.filter(ticket=ticket).select_related("actor")
     if user.is_customer:
         events = events.public()
