@@ -1,5 +1,6 @@
 """Push on the escalation screens in Chromium, against the ASGI server (tests/browser.py ``AsgiLiveServer``): a new
-escalation appears on the manager's review queue and an accepted one changes there without reload; the escalation's
+escalation appears on the manager's review queue and an accepted one changes there without reload (not while the
+manager is writing in one of its confirmations); the escalation's
 detail page shows a colleague's accept (status, owner, chain) with the collision warning, and keeps a confirmation
 its reader is filling in.
 
@@ -61,10 +62,27 @@ def test_the_review_queue_shows_a_new_escalation_and_its_accept_without_reload(
         expect(row).to_be_visible()
         expect(row).not_to_contain_text("Priya Shah")
 
-        # when the specialist accepts it, the row names her
+        # given the manager writing guidance in the row's "Return with guidance" confirmation
+        row.locator("details.row-toggle > summary").click()
+        row.locator("details.confirm[data-action=return] > summary").click()
+        row.get_by_label("Guidance for the sender").fill("Check the line first.")
+
+        # when the specialist accepts it, the pushed refresh comes back but is not swapped in: the draft is kept
+        page.evaluate(
+            "document.addEventListener('htmx:beforeSwap', (e) => { if (e.detail.target.id === 'esc-live') "
+            "document.body.dataset.refreshed = e.detail.shouldSwap ? 'swapped' : 'held'; })"
+        )
         escalation_accept(escalation=escalation, actor=specialist)
+        expect(page.locator("body")).to_have_attribute("data-refreshed", "held")
+        assert row.get_by_label("Guidance for the sender").input_value() == "Check the line first."
+        expect(row.locator("tr.esc-line")).not_to_contain_text("Priya Shah")
+
+        # when the manager closes the confirmation, the next change brings the row up to date: it names her
+        row.locator("details.confirm[data-action=return] > summary").click()
+        ticket_add_internal_note(ticket=ticket, author=specialist, body="Line test booked for 14:00.")
         expect(row.locator("tr.esc-line")).to_contain_text("Priya Shah")
         assert page.evaluate("performance.getEntriesByType('navigation').length") == 1  # never reloaded
+        row.locator("details.row-toggle > summary").click()
         _shots(page, screenshot_dir, "review-queue-pushed")
 
 
