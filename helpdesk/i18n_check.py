@@ -10,9 +10,7 @@ screens are not in it yet (README, *Languages and time zones*).
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -139,27 +137,28 @@ def templates_unmarked(root: Path | None = None) -> list[Finding]:
 
 
 def catalog_gaps() -> list[str]:
-    """Regenerate each language's catalogue from the sources in a scratch copy; list what is untranslated or fuzzy
-    there (needs GNU gettext, as ``makemessages`` does)."""
+    """Regenerate each language's catalogue from the sources; list what is untranslated or fuzzy there (needs GNU
+    gettext, as ``makemessages`` does).
+
+    ``makemessages`` writes into the ``locale`` directory that sits above the sources it scans, whatever
+    ``LOCALE_PATHS`` says, so it cannot be pointed at a scratch copy: the committed catalogues are kept byte for byte
+    and put back afterwards, and the check leaves the tree as it found it."""
     from django.core.management import call_command
-    from django.test.utils import override_settings
 
     base = Path(settings.BASE_DIR)
     gaps = []
     languages = [code for code, _ in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
-    with tempfile.TemporaryDirectory() as scratch:
-        copy = Path(scratch) / "locale"
-        shutil.copytree(base / "locale", copy)
-        with override_settings(LOCALE_PATHS=[copy]):
-            call_command(
-                "makemessages",
-                locale=languages,
-                no_location=True,
-                ignore_patterns=[".venv", "var", "tests", "bench", "templates/admin", "node_modules"],
-                verbosity=0,
-            )
+    committed = {po: po.read_bytes() for po in (base / "locale").glob("*/LC_MESSAGES/django.po")}
+    try:
+        call_command(
+            "makemessages",
+            locale=languages,
+            no_location=True,
+            ignore_patterns=[".venv", "var", "tests", "bench", "templates/admin", "node_modules"],
+            verbosity=0,
+        )
         for code in languages:
-            po = copy / code / "LC_MESSAGES" / "django.po"
+            po = base / "locale" / code / "LC_MESSAGES" / "django.po"
             stats = subprocess.run(  # noqa: S603 - a fixed gettext tool on our own file
                 ["msgfmt", "--statistics", "-o", "/dev/null", str(po)],  # noqa: S607 - gettext on PATH, as makemessages
                 capture_output=True,
@@ -171,4 +170,7 @@ def catalog_gaps() -> list[str]:
             compiled = base / "locale" / code / "LC_MESSAGES" / "django.mo"
             if not compiled.exists():
                 gaps.append(f"{code}: django.mo is missing (run compilemessages)")
+    finally:
+        for po, content in committed.items():
+            po.write_bytes(content)
     return gaps

@@ -108,3 +108,27 @@ def test_staff_see_times_in_their_own_zone_with_its_name(client, agent, customer
     page = client.get(f"/tickets/{ticket.reference}/").content.decode()
     # then the timeline shows New York time, labelled
     assert f"{local:%H:%M} {local.tzname()}" in page
+
+
+def test_the_catalogue_check_finds_a_new_untranslated_string_and_leaves_the_catalogues_untouched(monkeypatch):
+    # given a source file with a marked string that no catalogue translates yet
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from helpdesk.i18n_check import catalog_gaps
+
+    base = Path(settings.BASE_DIR)
+    monkeypatch.chdir(base)
+    catalogues = {po: po.read_bytes() for po in (base / "locale").glob("*/LC_MESSAGES/django.po")}
+    probe = base / "helpdesk" / "_i18n_probe_for_test.py"
+    probe.write_text('from django.utils.translation import gettext\n\nPROBE = gettext("Zzq probe never translated")\n')
+    try:
+        # when
+        gaps = catalog_gaps()
+    finally:
+        probe.unlink()
+    # then both languages report the gap, and the committed catalogues are byte for byte as they were
+    assert {gap.split(":")[0] for gap in gaps} == {"fr", "es"}
+    assert all("1 untranslated" in gap for gap in gaps)
+    assert {po: po.read_bytes() for po in catalogues} == catalogues
