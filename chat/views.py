@@ -31,13 +31,30 @@ def _message_form(session: ChatSession, data=None) -> ChatMessageForm:
     return ChatMessageForm(data, auto_id=f"id_chat{session.pk}_%s")
 
 
+def _wait_minutes(session: ChatSession) -> int | None:
+    """The expected wait in whole minutes (at least 1), or None for "a few minutes" (no history yet)."""
+    seconds = selectors.chat_expected_wait_seconds(session)
+    return None if seconds is None else max(1, round(seconds / 60))
+
+
 def _log_context(request: AuthenticatedHttpRequest, session: ChatSession, form: ChatMessageForm | None = None) -> dict:
     prefetched = "messages" in getattr(session, "_prefetched_objects_cache", {})
+    waiting = session.status == ChatStatus.WAITING
     return {
         "session": session,
         "chat_messages": list(session.messages.all() if prefetched else selectors.chat_messages(session)),
         "position": selectors.chat_queue_position(session),
+        "wait_minutes": _wait_minutes(session) if waiting else None,
         "form": form or _message_form(session),
+    }
+
+
+def _waiting_context(request: AuthenticatedHttpRequest) -> dict:
+    """The console's waiting list: the chats offered to this agent (``chat_waiting_for``, the push's rule)."""
+    return {
+        "waiting": list(selectors.chat_waiting_for(request.user)),
+        "capacity": services.chat_capacity(),
+        "is_away": not request.user.is_available,
     }
 
 
@@ -107,9 +124,8 @@ def chat_send_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 def chat_console_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     active = [_log_context(request, s) for s in selectors.chat_active_with_messages(request.user)]
     context = {
-        "waiting": list(selectors.chat_waiting()),
+        **_waiting_context(request),
         "active": active,
-        "capacity": services.chat_capacity(),
         "ended": request.user.chats_taken.filter(status=ChatStatus.ENDED)
         .select_related("ticket", "customer")
         .order_by("-ended_at")[:5],
@@ -121,8 +137,7 @@ def chat_console_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 @staff_required
 @require_GET
 def chat_waiting_view(request: AuthenticatedHttpRequest) -> HttpResponse:
-    context = {"waiting": list(selectors.chat_waiting()), "capacity": services.chat_capacity()}
-    return TemplateResponse(request, "chat/_waiting.html", context)
+    return TemplateResponse(request, "chat/_waiting.html", _waiting_context(request))
 
 
 @login_required
