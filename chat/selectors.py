@@ -70,14 +70,19 @@ def chat_messages(session: ChatSession) -> QuerySet[ChatMessage]:
     return session.messages.select_related("author").order_by("created_at", "id")
 
 
+def _same_queue(session: ChatSession) -> Q:
+    """The chats routed like ``session`` (its team, or no team)."""
+    return Q(team_id=session.team_id) if session.team_id is not None else Q(team__isnull=True)
+
+
 def chat_queue_position(session: ChatSession) -> int | None:
     """1 for the oldest chat waiting for the same team (its queue); None once the chat is no longer waiting."""
     if session.status != ChatStatus.WAITING:
         return None
     ahead = ChatSession.objects.filter(
         Q(created_at__lt=session.created_at) | Q(created_at=session.created_at, pk__lt=session.pk),
+        _same_queue(session),
         status=ChatStatus.WAITING,
-        team_id=session.team_id,
     ).count()
     return ahead + 1
 
@@ -124,13 +129,13 @@ def chat_expected_wait_seconds(session: ChatSession) -> int | None:
     if position is None:
         return None
     recent = list(
-        ChatSession.objects.filter(team_id=session.team_id, accepted_at__isnull=False)
+        ChatSession.objects.filter(_same_queue(session), accepted_at__isnull=False)
         .order_by("-accepted_at", "-pk")
         .values_list("created_at", "accepted_at")[:WAIT_HISTORY]
     )
     if not recent:
         return None
-    delays = sorted(max(0.0, (accepted - created).total_seconds()) for created, accepted in recent)
+    delays = sorted(max(0.0, (accepted - created).total_seconds()) for created, accepted in recent if accepted)
     middle = len(delays) // 2
     median = delays[middle] if len(delays) % 2 else (delays[middle - 1] + delays[middle]) / 2
     agents = max(1, chat_takers(session).count())

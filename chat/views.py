@@ -220,13 +220,14 @@ def chat_widget_view(request: HttpRequest) -> HttpResponse:
     Framed only by our origin and ``CHAT_EMBED_ALLOWED_ORIGINS`` (``frame-ancestors``); a request whose framing page
     (Referer, else the script's ``origin``) is another origin is refused with 403."""
     framing = embed.embed_framing_origin(request)
+    response: HttpResponse
     if framing is not None and not embed.embed_origin_allowed(origin=framing, request=request):
         response = TemplateResponse(request, "chat/widget_refused.html", {}, status=403)
     else:
         origin = request.GET.get("origin", "")
         extra = {"widget": True, "widget_origin": origin if embed.origin_of(origin) else ""}
         user = request.user
-        if user.is_authenticated and user.is_customer:  # type: ignore[union-attr]  # authenticated: a User
+        if user.is_authenticated and user.is_customer:
             response = _customer_chat(
                 request,  # type: ignore[arg-type]  # signed in, checked above
                 template="chat/widget.html",

@@ -9,6 +9,7 @@ import re
 
 import pytest
 from django.test import override_settings
+from django.utils import translation
 
 from chat.embed import embed_allowed_origins, origin_of
 
@@ -140,3 +141,20 @@ def test_the_snippet_page_is_for_managers_and_admins(login, manager, admin_user,
 def test_the_help_centre_offers_chat(client):
     page = client.get("/help/").content.decode()
     assert 'href="/chat/">Chat with us</a>' in page
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("fr", "Attente estimée : quelques minutes. C’est une estimation fondée sur les discussions récentes"),
+        ("es", "Espera estimada: unos minutos. Es una estimación basada en los chats recientes y puede cambiar."),
+    ],
+)
+def test_the_wait_estimate_reads_in_the_customers_language(login, customer, start_chat, language, words):
+    customer.language = language
+    customer.save(update_fields=["language"])
+    start_chat(customer)
+    # the page activates the customer's language for this thread: put English back for the tests that follow
+    with translation.override("en-gb"):
+        page = login(customer).get("/chat/").content.decode()
+    assert words in page
