@@ -55,7 +55,6 @@ def test_a_customer_chats_with_an_agent_and_the_chat_becomes_a_ticket(
         # then they see their place in the queue, and the chat appears on the console without a reload
         expect(widget.get_by_text("You are number 1 in the queue.")).to_be_visible()
         expect(widget.get_by_text("Expected wait: a few minutes.")).to_be_visible()
-        _shots(widget, screenshot_dir, "customer-waiting")
         waiting = console.locator("#chat-waiting li", has_text="Dana Reyes")
         expect(waiting).to_be_visible(timeout=3000)
         assert console.evaluate("performance.getEntriesByType('navigation').length") == 1
@@ -195,3 +194,37 @@ def test_the_snippet_does_nothing_on_a_site_not_allowed_and_the_widget_refuses_i
     refused = [line for line in csp_violations if "frame-ancestors" in line]
     assert refused, csp_violations  # the refusal is the expected violation; nothing else may be one
     csp_violations[:] = [line for line in csp_violations if "frame-ancestors" not in line]
+
+
+def test_a_waiting_customer_sees_their_place_and_the_expected_wait(
+    browser, screenshot_dir, customer, customer2, agent, categories
+):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from chat.services import chat_accept, chat_end, chat_start
+
+    # given one earlier chat of the Frontline queue taken after 4 minutes
+    started = timezone.now() - timedelta(hours=1)
+    with time_machine.travel(started, tick=False):
+        earlier = chat_start(customer=customer2, category=categories["outage"], first_message="Is the API down?")
+    with time_machine.travel(started + timedelta(minutes=4), tick=False):
+        chat_accept(session=earlier, agent=agent)
+        chat_end(session=earlier, actor=agent)
+
+    with AsgiLiveServer() as server:
+        # when the customer starts a chat
+        page = sign_in(browser, server.url, "customer")
+        page.goto(f"{server.url}/chat/")
+        page.get_by_label("Topic").select_option(label="Outage")
+        page.get_by_label("How can we help?").fill("Our dashboard does not load since this morning.")
+        page.get_by_role("button", name="Start chat").click()
+
+        # then they read their place and the estimate from that history, labelled as an estimate
+        expect(page.get_by_text("You are number 1 in the queue.")).to_be_visible()
+        expect(
+            page.get_by_text("Expected wait: about 4 minutes. This is an estimate from recent chats and can change.")
+        ).to_be_visible()
+        _shots(page, screenshot_dir, "customer-waiting")
