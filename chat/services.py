@@ -55,7 +55,8 @@ def _lock(session: ChatSession) -> ChatSession:
 
 @transaction.atomic
 def chat_start(*, customer: User, category: Category | None, first_message: str) -> ChatSession:
-    """Open a chat in the waiting queue with the customer's first message. One open chat per customer."""
+    """Open a chat in the waiting queue with the customer's first message, and its ticket (routing and the SLA's
+    first-response clock, ``_chat_ticket_open``). One open chat per customer. Atomic."""
     if not customer.is_customer or not customer.is_active:
         raise NotAllowed("Chats are started by customers.")
     if customer.organization_id is None:
