@@ -14,4 +14,7 @@ class ChatConfig(AppConfig):
 
         nav_register(label=_("Chat with us"), url_name="chat_customer", roles={Role.CUSTOMER}, order=25)
         nav_register(label="Chat console", url_name="chat_console", roles=set(STAFF_ROLES), order=15)
+        nav_register(
+            label="Chat on your site", url_name="chat_embed_settings", roles={Role.ADMIN, Role.MANAGER}, order=195
+        )
         demo_seeder_register(order=16, name="chat", seeder=seed_chat)  # before the SLA sweep (20)

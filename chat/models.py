@@ -20,6 +20,11 @@ class ChatStatus(models.TextChoices):
 class ChatSession(models.Model):
     customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="chat_sessions")
     category = models.ForeignKey("helpdesk.Category", null=True, blank=True, on_delete=models.SET_NULL)
+    # The team the chat routes to, by the tickets' rule (``helpdesk.services.team_for_category``), fixed at start:
+    # only its available members under capacity are offered the chat (``chat.selectors.chat_takers``).
+    team = models.ForeignKey(
+        "helpdesk.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="chat_sessions"
+    )
     status = models.CharField(max_length=10, choices=ChatStatus.choices, default=ChatStatus.WAITING)
     agent = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="chats_taken"
@@ -36,6 +41,7 @@ class ChatSession(models.Model):
         indexes = [
             models.Index(fields=["status", "created_at"], name="chat_status_created"),
             models.Index(fields=["agent", "status"], name="chat_agent_status"),
+            models.Index(fields=["team", "status", "accepted_at"], name="chat_team_status_accepted"),
         ]
 
     def __str__(self) -> str:

@@ -2,20 +2,53 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.conf import settings
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from chat.models import ChatMessage, ChatSession, ChatStatus
 from helpdesk.errors import NotFound
-from helpdesk.models import Tier, User
+from helpdesk.models import Role, Team, Tier, User
+
+# --- routing: who is offered a waiting chat (one rule for the console's list and the push audience) ---------------
 
 
-def chat_takers() -> QuerySet[User]:
-    """Who takes chats: the active members of tier-1 (frontline) teams. The waiting queue's push audience."""
-    return User.objects.filter(is_active=True, memberships__team__tier=Tier.AGENT).distinct()
+def chat_capacity() -> int:
+    return settings.CHAT_MAX_CONCURRENT_PER_AGENT
 
 
-def chat_taker_ids() -> list[int]:
-    return list(chat_takers().values_list("pk", flat=True))
+def _free_takers() -> QuerySet[User]:
+    """Staff who can take a chat now: active, marked available (the top bar's away/available toggle, the same flag
+    that stops automatic ticket assignment), on a tier-1 team, and holding fewer active chats than the capacity."""
+    return (
+        User.objects.filter(is_active=True, is_available=True, memberships__team__tier=Tier.AGENT)
+        .exclude(role=Role.CUSTOMER)
+        .annotate(chats_active=Count("chats_taken", filter=Q(chats_taken__status=ChatStatus.ACTIVE), distinct=True))
+        .filter(chats_active__lt=chat_capacity())
+    )
+
+
+def chat_takers(session: ChatSession | None = None) -> QuerySet[User]:
+    """Who is offered ``session``: the free takers (``_free_takers``) on the team its category routes to (the
+    tickets' rule, fixed on the chat at start); for a chat routed to no team, any free taker. Without a session:
+    every free taker. The push audience of a waiting chat, and the mirror of ``chat_waiting_for``."""
+    takers = _free_takers()
+    if session is not None and session.team_id is not None:
+        takers = takers.filter(memberships__team_id=session.team_id)
+    return User.objects.filter(pk__in=takers.values("pk")).order_by("pk")
+
+
+def chat_taker_ids(session: ChatSession | None = None) -> list[int]:
+    return list(chat_takers(session).values_list("pk", flat=True))
+
+
+def chat_waiting_for(agent: User) -> QuerySet[ChatSession]:
+    """The waiting chats offered to ``agent`` (their console's list), oldest first: none unless they are a free
+    taker; then the chats routed to one of their teams, and chats routed to no team. Agrees with ``chat_takers``
+    (a test checks every pair)."""
+    if not _free_takers().filter(pk=agent.pk).exists():
+        return ChatSession.objects.none()
+    teams = Team.objects.filter(memberships__user=agent)
+    return chat_waiting().filter(Q(team__in=teams) | Q(team__isnull=True)).order_by("created_at", "id")
 
 
 def chat_get_for_user(*, user: User, pk: int) -> ChatSession:
@@ -37,16 +70,27 @@ def chat_messages(session: ChatSession) -> QuerySet[ChatMessage]:
     return session.messages.select_related("author").order_by("created_at", "id")
 
 
+def _same_queue(session: ChatSession) -> Q:
+    """The chats routed like ``session`` (its team, or no team)."""
+    return Q(team_id=session.team_id) if session.team_id is not None else Q(team__isnull=True)
+
+
 def chat_queue_position(session: ChatSession) -> int | None:
-    """1 for the oldest waiting chat; None once the chat is no longer waiting."""
+    """1 for the oldest chat waiting for the same team (its queue); None once the chat is no longer waiting."""
     if session.status != ChatStatus.WAITING:
         return None
-    ahead = ChatSession.objects.filter(status=ChatStatus.WAITING, created_at__lt=session.created_at).count()
+    ahead = ChatSession.objects.filter(
+        Q(created_at__lt=session.created_at) | Q(created_at=session.created_at, pk__lt=session.pk),
+        _same_queue(session),
+        status=ChatStatus.WAITING,
+    ).count()
     return ahead + 1
 
 
 def chat_waiting() -> QuerySet[ChatSession]:
-    return ChatSession.objects.filter(status=ChatStatus.WAITING).select_related("customer", "category")
+    return ChatSession.objects.filter(status=ChatStatus.WAITING).select_related(
+        "customer", "category", "team", "ticket"
+    )
 
 
 def chat_active_for_agent(agent: User) -> QuerySet[ChatSession]:
@@ -69,3 +113,30 @@ def chat_active_with_messages(agent: User) -> QuerySet[ChatSession]:
     """The agent's active chats with their messages in two queries, whatever their number (the console)."""
     messages = ChatMessage.objects.select_related("author").order_by("created_at", "id")
     return chat_active_for_agent(agent).prefetch_related(Prefetch("messages", queryset=messages))
+
+
+# --- expected wait -------------------------------------------------------------------------------------------------
+
+WAIT_HISTORY = 20  # the recent accepted chats of a queue the estimate is taken from
+
+
+def chat_expected_wait_seconds(session: ChatSession) -> int | None:
+    """An estimate of how long ``session`` still waits: the median accept delay of the last ``WAIT_HISTORY`` chats
+    accepted from the same queue (routed team), times its position, shared among the agents who could take it now
+    (at least one, so a queue with nobody free still gets an estimate). None when there is no history yet or the
+    chat is not waiting: the page then says "a few minutes". Three queries."""
+    position = chat_queue_position(session)
+    if position is None:
+        return None
+    recent = list(
+        ChatSession.objects.filter(_same_queue(session), accepted_at__isnull=False)
+        .order_by("-accepted_at", "-pk")
+        .values_list("created_at", "accepted_at")[:WAIT_HISTORY]
+    )
+    if not recent:
+        return None
+    delays = sorted(max(0.0, (accepted - created).total_seconds()) for created, accepted in recent if accepted)
+    middle = len(delays) // 2
+    median = delays[middle] if len(delays) % 2 else (delays[middle - 1] + delays[middle]) / 2
+    agents = max(1, chat_takers(session).count())
+    return round(median * position / agents)

@@ -5,6 +5,9 @@ from chat import views
 urlpatterns = [
     path("chat/", views.chat_customer_view, name="chat_customer"),
     path("chat/console/", views.chat_console_view, name="chat_console"),
+    path("chat/embed.js", views.chat_embed_js_view, name="chat_embed_js"),
+    path("chat/widget/", views.chat_widget_view, name="chat_widget"),
+    path("chat/embed/", views.chat_embed_settings_view, name="chat_embed_settings"),
     path("chat/console/waiting/", views.chat_waiting_view, name="chat_waiting"),
     path("chat/<int:pk>/log/", views.chat_log_view, name="chat_log"),
     path("chat/<int:pk>/send/", views.chat_send_view, name="chat_send"),

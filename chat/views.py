@@ -3,20 +3,28 @@
 
 from __future__ import annotations
 
+import json
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.csp import CSP
 from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from chat import selectors, services
+from chat import embed, selectors, services
 from chat.forms import ChatMessageForm, ChatStartForm
 from chat.models import ChatSession, ChatStatus
 from helpdesk.errors import ApplicationError, NotFound
 from helpdesk.typing import AuthenticatedHttpRequest
-from helpdesk.views import customer_required, form_errors, staff_required
+from helpdesk.views import customer_required, form_errors, manager_required, staff_required
 
 
 def _chat_or_404(request: AuthenticatedHttpRequest, pk: int) -> ChatSession:
@@ -31,23 +39,38 @@ def _message_form(session: ChatSession, data=None) -> ChatMessageForm:
     return ChatMessageForm(data, auto_id=f"id_chat{session.pk}_%s")
 
 
+def _wait_minutes(session: ChatSession) -> int | None:
+    """The expected wait in whole minutes (at least 1), or None for "a few minutes" (no history yet)."""
+    seconds = selectors.chat_expected_wait_seconds(session)
+    return None if seconds is None else max(1, round(seconds / 60))
+
+
 def _log_context(request: AuthenticatedHttpRequest, session: ChatSession, form: ChatMessageForm | None = None) -> dict:
     prefetched = "messages" in getattr(session, "_prefetched_objects_cache", {})
+    waiting = session.status == ChatStatus.WAITING
     return {
         "session": session,
         "chat_messages": list(session.messages.all() if prefetched else selectors.chat_messages(session)),
         "position": selectors.chat_queue_position(session),
+        "wait_minutes": _wait_minutes(session) if waiting else None,
         "form": form or _message_form(session),
     }
 
 
-@login_required
-@customer_required
-@require_http_methods(["GET", "POST"])
-def chat_customer_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+def _waiting_context(request: AuthenticatedHttpRequest) -> dict:
+    """The console's waiting list: the chats offered to this agent (``chat_waiting_for``, the push's rule)."""
+    return {
+        "waiting": list(selectors.chat_waiting_for(request.user)),
+        "capacity": services.chat_capacity(),
+        "is_away": not request.user.is_available,
+    }
+
+
+def _customer_chat(request: AuthenticatedHttpRequest, *, template: str, started_url: str, extra: dict) -> HttpResponse:
+    """The customer's chat, on its page or in the embedded widget: the open chat, or the form that starts one."""
     session = selectors.chat_open_for_customer(request.user)
     if session is not None:
-        return TemplateResponse(request, "chat/customer.html", _log_context(request, session))
+        return TemplateResponse(request, template, {**_log_context(request, session), **extra})
     form = ChatStartForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -59,10 +82,17 @@ def chat_customer_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             form_errors(form, exc)
         else:
-            return redirect("chat_customer")
+            return redirect(started_url)
     status = 400 if request.method == "POST" else 200
     last = request.user.chat_sessions.filter(status=ChatStatus.ENDED).select_related("ticket").order_by("-pk").first()
-    return TemplateResponse(request, "chat/customer.html", {"start_form": form, "last": last}, status=status)
+    return TemplateResponse(request, template, {"start_form": form, "last": last, **extra}, status=status)
+
+
+@login_required
+@customer_required
+@require_http_methods(["GET", "POST"])
+def chat_customer_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    return _customer_chat(request, template="chat/customer.html", started_url=reverse("chat_customer"), extra={})
 
 
 @login_required
@@ -107,9 +137,8 @@ def chat_send_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 def chat_console_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     active = [_log_context(request, s) for s in selectors.chat_active_with_messages(request.user)]
     context = {
-        "waiting": list(selectors.chat_waiting()),
+        **_waiting_context(request),
         "active": active,
-        "capacity": services.chat_capacity(),
         "ended": request.user.chats_taken.filter(status=ChatStatus.ENDED)
         .select_related("ticket", "customer")
         .order_by("-ended_at")[:5],
@@ -121,8 +150,7 @@ def chat_console_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 @staff_required
 @require_GET
 def chat_waiting_view(request: AuthenticatedHttpRequest) -> HttpResponse:
-    context = {"waiting": list(selectors.chat_waiting()), "capacity": services.chat_capacity()}
-    return TemplateResponse(request, "chat/_waiting.html", context)
+    return TemplateResponse(request, "chat/_waiting.html", _waiting_context(request))
 
 
 @login_required
@@ -153,4 +181,76 @@ def chat_end_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 request,
                 _("Chat ended. Its transcript is on your request %(reference)s.") % {"reference": ticket.reference},
             )
+    if request.POST.get("from") == "widget" and not request.user.is_staff_member:
+        return redirect(_widget_url(request.POST.get("origin", "")))
     return redirect("chat_console" if request.user.is_staff_member else "chat_customer")
+
+
+# --- the embedded widget (README "Live chat": embed snippet) ------------------------------------------------------
+
+
+def _widget_url(origin: str) -> str:
+    url = reverse("chat_widget")
+    return f"{url}?{urlencode({'origin': origin})}" if embed.origin_of(origin) else url
+
+
+@require_GET
+def chat_embed_js_view(request: HttpRequest) -> HttpResponse:
+    """The embed script for a customer's own site: a launcher button that opens the widget in an iframe, only on a
+    page whose origin is allowed (``chat.embed``). Public, cacheable for five minutes; no third-party code."""
+    config = {
+        "widget": request.build_absolute_uri(reverse("chat_widget")),
+        "self": embed.origin_of(request.build_absolute_uri("/")),
+        "origins": embed.embed_allowed_origins(),
+    }
+    # json.dumps cannot close the script, but "<" is escaped anyway so that the file never holds markup.
+    body = render_to_string("chat/embed.js", {"config": json.dumps(config).replace("<", "\\u003c")})
+    response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=300"
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@xframe_options_exempt
+@require_http_methods(["GET", "POST"])
+def chat_widget_view(request: HttpRequest) -> HttpResponse:
+    """The chat in an iframe on an allowed site: a signed-in customer chats as on ``/chat/`` (our session cookie,
+    sent to the frame where the browser allows it); anyone else is asked to sign in or open the chat in a new window.
+    Framed only by our origin and ``CHAT_EMBED_ALLOWED_ORIGINS`` (``frame-ancestors``); a request whose framing page
+    (Referer, else the script's ``origin``) is another origin is refused with 403."""
+    framing = embed.embed_framing_origin(request)
+    response: HttpResponse
+    if framing is not None and not embed.embed_origin_allowed(origin=framing, request=request):
+        response = TemplateResponse(request, "chat/widget_refused.html", {}, status=403)
+    else:
+        origin = request.GET.get("origin", "")
+        extra = {"widget": True, "widget_origin": origin if embed.origin_of(origin) else ""}
+        user = request.user
+        if user.is_authenticated and user.is_customer:
+            response = _customer_chat(
+                request,  # type: ignore[arg-type]  # signed in, checked above
+                template="chat/widget.html",
+                started_url=_widget_url(origin),
+                extra=extra,
+            )
+        else:
+            if request.method == "POST":
+                return HttpResponse(status=403)
+            response = TemplateResponse(request, "chat/widget.html", {**extra, "signed_out": True})
+    response._csp_config = {  # type: ignore[attr-defined]  # read by Django's CSP middleware (as csp_override sets)
+        **settings.SECURE_CSP,
+        "frame-ancestors": [CSP.SELF, *embed.embed_allowed_origins()],
+    }
+    return response
+
+
+@login_required
+@manager_required
+@require_GET
+def chat_embed_settings_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """For managers and admins: the one-line snippet to paste into a customer's site, and the allowed origins."""
+    script = request.build_absolute_uri(reverse("chat_embed_js"))
+    snippet = f'<script src="{script}" data-label="Chat with us" async></script>'
+    context = {"snippet": snippet, "origins": embed.embed_allowed_origins(), "own": embed.origin_of(script)}
+    return TemplateResponse(request, "chat/embed_settings.html", context)

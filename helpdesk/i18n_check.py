@@ -42,6 +42,8 @@ TRANSLATED_TEMPLATES = (
     "chat/_log.html",
     "chat/_composer.html",
     "chat/_end.html",
+    "chat/widget.html",
+    "chat/widget_refused.html",
 )
 
 _WORDS = re.compile(r"[A-Za-z]{2,}")

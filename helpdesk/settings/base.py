@@ -520,3 +520,6 @@ LOGGING = {
 CHAT_MAX_CONCURRENT_PER_AGENT = env.int("CHAT_MAX_CONCURRENT_PER_AGENT", default=3)
 CHAT_RATE_LIMIT_MESSAGES = env.int("CHAT_RATE_LIMIT_MESSAGES", default=10)
 CHAT_RATE_LIMIT_SECONDS = env.int("CHAT_RATE_LIMIT_SECONDS", default=10)
+# Origins (scheme://host[:port], comma-separated) whose pages may embed the chat widget (chat/embed.js): its
+# frame-ancestors and the server's Origin/Referer check. Empty: our own origin only.
+CHAT_EMBED_ALLOWED_ORIGINS = env.list("CHAT_EMBED_ALLOWED_ORIGINS", default=[])

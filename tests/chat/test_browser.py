@@ -54,6 +54,7 @@ def test_a_customer_chats_with_an_agent_and_the_chat_becomes_a_ticket(
 
         # then they see their place in the queue, and the chat appears on the console without a reload
         expect(widget.get_by_text("You are number 1 in the queue.")).to_be_visible()
+        expect(widget.get_by_text("Expected wait: a few minutes.")).to_be_visible()
         waiting = console.locator("#chat-waiting li", has_text="Dana Reyes")
         expect(waiting).to_be_visible(timeout=3000)
         assert console.evaluate("performance.getEntriesByType('navigation').length") == 1
@@ -93,3 +94,137 @@ def test_a_customer_chats_with_an_agent_and_the_chat_becomes_a_ticket(
             assert words in transcript
         _shots(console, screenshot_dir, "console-ended")
         _shots(widget, screenshot_dir, "customer-ended")
+
+
+# --- the embed snippet on another site ------------------------------------------------------------------------------
+
+
+class ForeignSite:
+    """A customer's own site: a tiny ``http.server`` on another loopback port serving one page, ``html``."""
+
+    def __init__(self, html: str):
+        self.html = html
+
+    def __enter__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        body = self.html.encode()
+
+        class Page(BaseHTTPRequestHandler):
+            def do_GET(self):  # http.server's name
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="foreign-site", daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _shop_page(helpdesk: str) -> str:
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Northwind shop</title></head>"
+        "<body style='font-family:sans-serif;margin:2rem'><h1>Northwind shop</h1><p>Our products, our prices.</p>"
+        f'<script src="{helpdesk}/chat/embed.js" data-label="Chat with us" async></script></body></html>'
+    )
+
+
+def test_the_widget_embedded_on_an_allowed_site_lets_a_signed_in_customer_chat(
+    browser, screenshot_dir, customer, agent, categories, settings
+):
+    with AsgiLiveServer() as server, ForeignSite(_shop_page(server.url)) as shop:
+        # given the shop's origin allowed, and a customer signed in to the portal
+        settings.CHAT_EMBED_ALLOWED_ORIGINS = [shop.url]
+        page = sign_in(browser, server.url, "customer")
+
+        # when they open the shop and click the launcher the snippet added
+        page.goto(shop.url)
+        launcher = page.get_by_role("button", name="Chat with us")
+        launcher.click()
+        frame = page.frame_locator("#hd-chat-frame")
+
+        # then our chat opens in the frame, and a chat started there waits with its estimate
+        frame.get_by_label("How can we help?").fill("Can I change the delivery address?")
+        frame.get_by_role("button", name="Start chat").click()
+        expect(frame.get_by_text("You are number 1 in the queue.")).to_be_visible(timeout=15000)
+        expect(frame.get_by_text("Expected wait: a few minutes.")).to_be_visible()
+        expect(launcher).to_have_attribute("aria-expanded", "true")
+        session = ChatSession.objects.get()
+        assert (session.customer, session.status) == (customer, ChatStatus.WAITING)
+        _shots(page, screenshot_dir, "embedded-widget")
+
+
+def test_the_snippet_does_nothing_on_a_site_not_allowed_and_the_widget_refuses_its_frame(
+    browser, customer, settings, csp_violations
+):
+    with AsgiLiveServer() as server, ForeignSite(_shop_page(server.url)) as other:
+        framer_html = f'<!doctype html><iframe id="direct" src="{server.url}/chat/widget/"></iframe>'
+        with ForeignSite(framer_html) as framer:
+            settings.CHAT_EMBED_ALLOWED_ORIGINS = ["https://shop.example.com"]
+            page = sign_in(browser, server.url, "customer")
+
+            # when a signed-in customer opens a page carrying the snippet on a site not allowed
+            page.goto(other.url)
+            page.wait_for_load_state("networkidle")
+
+            # then no launcher appears (the script says why on the console)
+            expect(page.get_by_role("heading", name="Northwind shop")).to_be_visible()
+            expect(page.locator("#hd-chat-launcher")).to_have_count(0)
+            assert any(
+                f"Helpdesk chat: {other.url} is not allowed to embed the chat." in line for line in csp_violations
+            )
+
+            # and when that site frames the widget directly, the browser refuses the frame (frame-ancestors)
+            page.goto(framer.url)
+            page.wait_for_load_state("networkidle")
+            expect(page.frame_locator("#direct").get_by_role("heading", name="Chat with us")).to_have_count(0)
+            assert not [f for f in page.frames if f.url.startswith(server.url) and "Chat with us" in f.content()]
+    refused = [line for line in csp_violations if "frame-ancestors" in line]
+    assert refused, csp_violations  # the refusal is the expected violation; nothing else may be one
+    csp_violations[:] = [line for line in csp_violations if "frame-ancestors" not in line]
+
+
+def test_a_waiting_customer_sees_their_place_and_the_expected_wait(
+    browser, screenshot_dir, customer, customer2, agent, categories
+):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from chat.services import chat_accept, chat_end, chat_start
+
+    # given one earlier chat of the Frontline queue taken after 4 minutes
+    started = timezone.now() - timedelta(hours=1)
+    with time_machine.travel(started, tick=False):
+        earlier = chat_start(customer=customer2, category=categories["outage"], first_message="Is the API down?")
+    with time_machine.travel(started + timedelta(minutes=4), tick=False):
+        chat_accept(session=earlier, agent=agent)
+        chat_end(session=earlier, actor=agent)
+
+    with AsgiLiveServer() as server:
+        # when the customer starts a chat
+        page = sign_in(browser, server.url, "customer")
+        page.goto(f"{server.url}/chat/")
+        page.get_by_label("Topic").select_option(label="Outage")
+        page.get_by_label("How can we help?").fill("Our dashboard does not load since this morning.")
+        page.get_by_role("button", name="Start chat").click()
+
+        # then they read their place and the estimate from that history, labelled as an estimate
+        expect(page.get_by_text("You are number 1 in the queue.")).to_be_visible()
+        expect(
+            page.get_by_text("Expected wait: about 4 minutes. This is an estimate from recent chats and can change.")
+        ).to_be_visible()
+        _shots(page, screenshot_dir, "customer-waiting")

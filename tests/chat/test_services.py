@@ -30,7 +30,8 @@ def test_a_started_chat_waits_in_the_queue_and_tells_the_chat_takers(
     # then it waits behind the first, with the first message, and the frontline agents were told
     assert (session.status, chat_queue_position(first), chat_queue_position(session)) == (ChatStatus.WAITING, 1, 2)
     assert list(session.messages.values_list("body", flat=True)) == ["My invoice shows a double charge."]
-    assert frames == [("chat", {"chat": session.pk, "change": "waiting"}, tuple(sorted([agent.pk, agent2.pk])))]
+    chat_frames = [frame for frame in frames if frame[0] == "chat"]
+    assert chat_frames == [("chat", {"chat": session.pk, "change": "waiting"}, tuple(sorted([agent.pk, agent2.pk])))]
 
 
 def test_a_customer_has_one_open_chat_at_a_time(start_chat, customer):
@@ -127,7 +128,11 @@ def test_ending_a_chat_opens_one_ticket_with_the_transcript_even_on_a_double_sub
     assert " UTC] " in ticket.description
     session.refresh_from_db()
     assert (session.status, session.ticket) == (ChatStatus.ENDED, ticket)
-    assert frames[-1] == ("chat", {"chat": session.pk, "change": "ended"}, (agent.pk,))
+    assert [frame for frame in frames if frame[0] == "chat"][-1] == (
+        "chat",
+        {"chat": session.pk, "change": "ended"},
+        (agent.pk,),
+    )
     with pytest.raises(Conflict, match=f"^{re.escape('This chat has ended.')}$"):
         chat_post(session=session, author=customer, body="one more thing")
 
