@@ -42,15 +42,13 @@ from helpdesk.api.filters import StrictListMixin, StrictOrderingFilter
 from helpdesk.api.permissions import IsStaffMember
 from helpdesk.api.serializers import StrictInputSerializer
 from helpdesk.api.throttles import ESCALATION_REQUEST, ScopedThrottle
-from helpdesk.api.views import E400, E401, E403, E404, E415, E429, error_doc
+from helpdesk.api.views import E415, E429, LIST_ERRORS, READ_ERRORS, error_doc
 from helpdesk.models import Team, Ticket
 from helpdesk.selectors import ticket_get_for_user
 from helpdesk.typing import AuthenticatedRequest
 
 E409 = {409: error_doc("Someone else acted on this first: the message names who.")}
-READ_ERRORS = {**E400, **E401, **E403, **E404}
 WRITE_ERRORS = {**READ_ERRORS, **E409, **E415}
-LIST_ERRORS = {**E400, **E401, **E403}
 
 
 # --- serializers -------------------------------------------------------------------------------------------------

@@ -96,7 +96,9 @@ E415 = {415: error_doc("Send `Content-Type: application/json`.")}
 E412 = {412: OpenApiResponse(response=s.ConflictSerializer, description="The ticket changed since that version.")}
 E428 = {428: error_doc("If-Match is required.")}
 E429 = {429: error_doc("Too many requests: wait and retry (see Retry-After).")}
-READ_ERRORS = {**E400, **E401, **E403, **E404}
+# The platform's error docs: every API module imports these from here (a test checks no other module defines them).
+LIST_ERRORS = {**E400, **E401, **E403}
+READ_ERRORS = {**LIST_ERRORS, **E404}
 WRITE_ERRORS = {**READ_ERRORS, **E415}
 
 IF_MATCH = OpenApiParameter(

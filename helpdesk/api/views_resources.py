@@ -24,7 +24,7 @@ from helpdesk.api.filters import StrictListMixin, StrictOrderingFilter, reject_u
 from helpdesk.api.permissions import IsStaffMember
 from helpdesk.api.schema import schema_staff_only_register
 from helpdesk.api.serializers import StrictInputSerializer
-from helpdesk.api.views import E400, E401, E403, E404, E412, E415, IF_MATCH_OPTIONAL, if_match_version
+from helpdesk.api.views import E412, E415, IF_MATCH_OPTIONAL, LIST_ERRORS, READ_ERRORS, if_match_version
 from helpdesk.attachments import ALLOWED_TYPES, attachment_file_response
 from helpdesk.models import Attachment, Notification, NotificationKind, Organization, Plan, User
 from helpdesk.notifications import notification_mark_read
@@ -38,9 +38,6 @@ from helpdesk.selectors import (
 )
 from helpdesk.services import ticket_add_internal_note, ticket_reply
 from helpdesk.typing import AuthenticatedRequest
-
-LIST_ERRORS = {**E400, **E401, **E403}
-READ_ERRORS = {**LIST_ERRORS, **E404}
 
 
 def _customer(request) -> bool:
