@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth import authenticate, login
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -144,6 +146,32 @@ def if_match_version(request, *, required: bool, thing: str = "ticket") -> int |
             raise PreconditionRequired(f"Send If-Match with the {thing}'s version (its ETag) to change it.")
         return None
     return _parse_version(raw, thing=thing)
+
+
+def if_match_etag(request, *, thing: str) -> str:
+    """The ETag the client last saw, from ``If-Match`` (``"9f2c…"`` or ``W/"9f2c…"``), for a record locked by a
+    content tag (``helpdesk.directory.record_etag``) rather than a version number. Required: missing is a 428,
+    malformed a 400."""
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        raise PreconditionRequired(f"Send If-Match with the {thing}'s ETag (from GET) to change it.")
+    value = raw.strip()
+    value = (value[2:] if value.startswith("W/") else value).strip('"')
+    if not re.fullmatch(r"[0-9a-f]{16}", value):
+        raise ValidationError(
+            {"If-Match": [f'Must be the {thing}\'s ETag from GET, e.g. "3f9a0c1e5b7d2a48"; got {raw!r}.']}
+        )
+    return value
+
+
+IF_MATCH_ETAG = OpenApiParameter(
+    name="If-Match",
+    location=OpenApiParameter.HEADER,
+    required=True,
+    type=str,
+    description="The ETag you last read (from GET). A stale one gets 412 with the current ETag.",
+)
+E412_RECORD = {412: error_doc("It changed since you read it: `current_etag` is the ETag to read it again by.")}
 
 
 def _expected_version(request, *, required: bool) -> int | None:
