@@ -439,7 +439,10 @@ class OrganizationViewSet(StrictListMixin, mixins.ListModelMixin, mixins.Retriev
         return found
 
     def retrieve(self, request, *args, **kwargs):
-        return _with_etag(super().retrieve(request, *args, **kwargs), self.get_object(), ORGANIZATION_FIELDS)
+        response = super().retrieve(request, *args, **kwargs)
+        if _customer(request):
+            return response  # the tag covers staff-only fields; customers do not write organisations anyway
+        return _with_etag(response, self.get_object(), ORGANIZATION_FIELDS)
 
     def _out(self, organization: Organization, *, code: int = 200) -> Response:
         organization = self.get_queryset().get(pk=organization.pk)

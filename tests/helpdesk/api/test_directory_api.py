@@ -195,3 +195,10 @@ def test_a_restricted_vendor_case_is_not_found_for_other_teams_and_fields_are_na
     assert renamed.status_code == 400 and set(renamed.json()) == {"vendor_name"}
     customer = api_as(people["customer"]).patch(f"/api/vendor-cases/{visible.pk}/", {"contact": "x"})
     assert customer.status_code == 403
+
+
+def test_a_customer_reads_their_organisation_without_its_staff_tag(people, api_as):
+    # the content tag covers staff-only fields (domain, time zone, phone): staff get it, a customer does not
+    path = f"/api/organizations/{people['customer'].organization_id}/"
+    assert "ETag" not in api_as(people["customer"]).get(path)
+    assert len(_etag(api_as(people["agent"]).get(path))) == 16
