@@ -19,7 +19,7 @@ from __future__ import annotations
 import django_filters
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -42,15 +42,26 @@ from helpdesk.api.filters import StrictListMixin, StrictOrderingFilter
 from helpdesk.api.permissions import IsStaffMember
 from helpdesk.api.serializers import StrictInputSerializer
 from helpdesk.api.throttles import ESCALATION_REQUEST, ScopedThrottle
-from helpdesk.api.views import E400, E401, E403, E404, E415, E429, error_doc
+from helpdesk.api.views import (
+    E412_RECORD,
+    E415,
+    E428,
+    E429,
+    IF_MATCH_ETAG,
+    LIST_ERRORS,
+    READ_ERRORS,
+    error_doc,
+    if_match_etag,
+)
 from helpdesk.models import Team, Ticket
 from helpdesk.selectors import ticket_get_for_user
 from helpdesk.typing import AuthenticatedRequest
 
 E409 = {409: error_doc("Someone else acted on this first: the message names who.")}
-READ_ERRORS = {**E400, **E401, **E403, **E404}
 WRITE_ERRORS = {**READ_ERRORS, **E409, **E415}
-LIST_ERRORS = {**E400, **E401, **E403}
+ETAG_RECORD = OpenApiParameter(
+    name="ETag", location=OpenApiParameter.HEADER, type=str, response=[200], description="Send it back in If-Match."
+)
 
 
 # --- serializers -------------------------------------------------------------------------------------------------
@@ -544,6 +555,29 @@ class VendorCaseSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class VendorCaseUpdateSerializer(StrictInputSerializer):
+    forbidden = {
+        "vendor_name": "The vendor does not change: open a new case with a third-party escalation.",
+        "ticket": "A case stays on its ticket.",
+        "reminded_at": "Set by the follow-up reminder; a new follow_up_at re-arms it.",
+        "closed_at": "Send close=true to close the case.",
+    }
+
+    external_reference = serializers.CharField(
+        max_length=120, required=False, allow_blank=True, help_text="The vendor's own case number."
+    )
+    contact = serializers.CharField(max_length=200, required=False, help_text="Who we talk to at the vendor.")
+    follow_up_at = serializers.DateTimeField(
+        required=False, help_text="When to chase the vendor next (future); its reminder fires again."
+    )
+    close = serializers.BooleanField(required=False, default=False, help_text="true: the vendor's part is done.")
+
+    def validate(self, attrs):
+        if not any(name in self.initial_data for name in self.fields):
+            raise serializers.ValidationError("Nothing to change: send at least one of " + ", ".join(self.fields) + ".")
+        return attrs
+
+
 class VendorCaseFilter(django_filters.FilterSet):
     ticket = django_filters.CharFilter(field_name="ticket__reference", help_text="A ticket reference.")
     open = django_filters.BooleanFilter(field_name="closed_at", lookup_expr="isnull", help_text="true: open cases.")
@@ -561,10 +595,28 @@ class VendorCaseFilter(django_filters.FilterSet):
         "`vendor_*` fields). Restricted tickets' cases only for their team and managers.",
         responses={200: VendorCaseSerializer(many=True), **LIST_ERRORS},
     ),
-    retrieve=extend_schema(summary="One vendor case (staff)", responses={200: VendorCaseSerializer, **READ_ERRORS}),
+    retrieve=extend_schema(
+        summary="One vendor case (staff)",
+        responses={200: VendorCaseSerializer, **READ_ERRORS},
+        parameters=[ETAG_RECORD],
+    ),
+    partial_update=extend_schema(
+        summary="Record the vendor's reference, a new contact, the next follow-up, or close the case (staff)",
+        description="Each change is an internal event on the ticket's timeline. A closed case takes no more changes "
+        "(409). Requires If-Match with the ETag of GET; a stale one is a 412. Cases are opened by a third-party "
+        "escalation (`POST /api/tickets/{reference}/escalate/` with the `vendor_*` fields).",
+        request=VendorCaseUpdateSerializer,
+        responses={200: VendorCaseSerializer, **WRITE_ERRORS, **E412_RECORD, **E428},
+        parameters=[IF_MATCH_ETAG, ETAG_RECORD],
+    ),
 )
 class VendorCaseViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Staff read the cases of the tickets they see and record what the vendor said (``vendor_case_update``). A case
+    is opened only by a third-party escalation (``POST /api/tickets/{reference}/escalate/`` with ``vendor_*``), as
+    on the escalate screen: that is what moves the ticket to waiting on the third party and tells the customer."""
+
     permission_classes = [IsStaffMember]
+    http_method_names = ["get", "patch", "head", "options"]
     serializer_class = VendorCaseSerializer
     filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
     filterset_class = VendorCaseFilter
@@ -581,3 +633,17 @@ class VendorCaseViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveM
         if found is None:
             raise NotFound("No such vendor case.")
         return found
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        response["ETag"] = f'"{services.vendor_case_etag(self.get_object())}"'
+        return response
+
+    def partial_update(self, request: AuthenticatedRequest, pk=None) -> Response:
+        case = self.get_object()
+        data = VendorCaseUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        expected = if_match_etag(request, thing="vendor case")
+        case = services.vendor_case_update(actor=request.user, case=case, expected_etag=expected, **data.validated_data)
+        case = self.get_queryset().get(pk=case.pk)
+        return Response(VendorCaseSerializer(case).data, headers={"ETag": f'"{services.vendor_case_etag(case)}"'})

@@ -16,6 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from helpdesk import audit, selectors, services
 from helpdesk.admin_services import AuditedAdminMixin, AuditedModelAdmin, ServiceOnlyAdmin, ViewOnlyAdmin, refusal_text
+from helpdesk.directory import ORGANIZATION_FIELDS, organization_create, organization_update, organization_validate
 from helpdesk.forms import TicketUpdateForm
 from helpdesk.mfa import mfa_remove
 from helpdesk.models import (
@@ -94,12 +95,43 @@ class PlanAdmin(AuditedModelAdmin):
     search_fields = ("name", "code")
 
 
+class OrganizationAdminForm(forms.ModelForm):
+    """The directory's own rules (``organization_validate``) on the form, so a refusal sits next to its field."""
+
+    class Meta:
+        model = Organization
+        fields = list(ORGANIZATION_FIELDS)
+
+    def clean(self):
+        data = super().clean()
+        candidate = Organization(pk=self.instance.pk)
+        for name in ORGANIZATION_FIELDS:
+            if name in data:
+                setattr(candidate, name, data[name])
+        if candidate.plan_id is not None:
+            organization_validate(candidate)
+            for name in ORGANIZATION_FIELDS:
+                data[name] = getattr(candidate, name)
+        return data
+
+
 @admin.register(Organization)
 class OrganizationAdmin(AuditedModelAdmin):
+    """Saved through ``helpdesk.directory`` (the API's services); the mixin audits the form's changes."""
+
+    form = OrganizationAdminForm
     list_display = ("name", "plan", "email_domain", "timezone")
     list_filter = ("plan",)
     search_fields = ("name", "email_domain")
     autocomplete_fields = ("plan",)
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: getattr(obj, name) for name in ORGANIZATION_FIELDS}
+        if change:
+            saved = organization_update(actor=request.user, organization=obj, audit_it=False, **fields)
+        else:
+            saved = organization_create(actor=request.user, audit_it=False, **fields)
+        obj.pk = saved.pk
 
 
 @admin.register(Category)

@@ -45,6 +45,7 @@ from django.utils import timezone
 
 from helpdesk import services
 from helpdesk.attachments import attachment_validate
+from helpdesk.directory import customer_username_for
 from helpdesk.models import (
     Channel,
     InboundMessage,
@@ -159,12 +160,7 @@ def email_sender_resolve(address: str, display_name: str) -> tuple[User | None, 
     if organization is None:
         return None, f"unknown sender {address} and no organisation for its domain"
     first, _, last = (display_name or "").partition(" ")
-    base = re.sub(r"[^a-z0-9.@+_-]", "", address.lower())[:140] or "contact"
-    username = base
-    suffix = 1
-    while User.objects.filter(username=username).exists():
-        suffix += 1
-        username = f"{base}-{suffix}"
+    username = customer_username_for(address)
     user = User.objects.create_user(
         username=username,
         email=address,

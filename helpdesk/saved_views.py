@@ -24,9 +24,9 @@ from django.forms import ModelChoiceField
 from django.http import QueryDict
 from django.utils import timezone
 
-from helpdesk.errors import Invalid, NotAllowed, NotFound
-from helpdesk.models import SavedView, Team, TeamMembership, User
-from helpdesk.queue_state import queue_filterset, queue_query_canonical
+from helpdesk.errors import Conflict, Invalid, NotAllowed, NotFound
+from helpdesk.models import SavedView, Team, TeamMembership, TicketQuerySet, User
+from helpdesk.queue_state import queue_filterset, queue_filterset_valid, queue_query_canonical
 from helpdesk.services import require_staff
 from helpdesk.text import single_line
 
@@ -64,10 +64,29 @@ def saved_view_teams_for(user: User) -> QuerySet[Team]:
     return Team.objects.filter(memberships__user=user, memberships__is_lead=True).order_by("tier", "name")
 
 
+def saved_views_manageable(*, user: User, views: list[SavedView]) -> set[int]:
+    """The ids of ``views`` that ``user`` may rename, change and delete: a personal view its owner (staff), a team
+    view the team's leads and managers (``saved_view_teams_for``). One query at most, whatever the number of views."""
+    if not user.is_staff_member or not user.is_active:
+        return set()
+    team_ids = {view.team_id for view in views if view.team_id is not None}
+    led = set(saved_view_teams_for(user).filter(pk__in=team_ids).values_list("pk", flat=True)) if team_ids else set()
+    return {
+        view.pk
+        for view in views
+        if (view.team_id is None and view.owner_id == user.pk) or (view.team_id is not None and view.team_id in led)
+    }
+
+
 def saved_view_may_manage(*, user: User, view: SavedView) -> bool:
-    if view.team_id is None:
-        return view.owner_id == user.pk and user.is_staff_member and user.is_active
-    return saved_view_teams_for(user).filter(pk=view.team_id).exists()
+    return view.pk in saved_views_manageable(user=user, views=[view])
+
+
+def saved_view_tickets(*, user: User, view: SavedView) -> TicketQuerySet:
+    """The tickets a view shows ``user`` now, in its sort: the queue's own filter (``queue_filterset``) over
+    ``tickets_visible_to(user)``, so "mine" means the viewer and nothing hidden from them is ever in it. A stored
+    state that no longer validates (its team was deleted ...) is ``Invalid``."""
+    return queue_filterset_valid(user=user, data=QueryDict(view.query)).qs
 
 
 def _clean_name(name: str) -> str:
@@ -115,14 +134,52 @@ def _require_manage(*, actor: User, view: SavedView) -> None:
         raise NotAllowed(f"Only the leads of {view.team.name} and managers can change the team's views.")  # type: ignore[union-attr]
 
 
+class SavedViewConflict(Conflict):
+    """The view changed since the caller read it. The API answers 412 (its If-Match precondition failed) with the
+    current version."""
+
+    status = 412
+
+    def __init__(self, *, current: int, expected: int):
+        super().__init__(
+            f"This view was changed (version {current}) since you read version {expected}. Nothing was saved: "
+            "read it again and retry.",
+            extra={"current_version": current},
+        )
+
+
 @transaction.atomic
-def saved_view_rename(*, actor: User, view: SavedView, name: str) -> SavedView:
-    """Rename a view (personal: its owner; team: the team's leads and managers). Atomic."""
+def saved_view_update(
+    *,
+    actor: User,
+    view: SavedView,
+    name: str | None = None,
+    query: QueryDict | Mapping[str, str] | None = None,
+    expected_version: int | None = None,
+) -> SavedView:
+    """Rename a view and/or replace its queue state (personal: its owner; team: the team's leads and managers).
+    The query is validated and rebuilt from the queue's allowlist, as on creation. With ``expected_version``, a
+    view changed since is refused (``SavedViewConflict``). Every change bumps the version. Atomic."""
     _require_manage(actor=actor, view=view)
-    view.name = _clean_name(name)
+    current = SavedView.objects.select_for_update().get(pk=view.pk)
+    if expected_version is not None and current.version != expected_version:
+        raise SavedViewConflict(current=current.version, expected=expected_version)
+    fields = ["updated_at", "version"]
+    if name is not None:
+        view.name = _clean_name(name)
+        fields.append("name")
+    if query is not None:
+        view.query = queue_query_canonical(user=actor, data=query)
+        fields.append("query")
     view.updated_at = timezone.now()
-    _save_unique(view, update_fields=["name", "updated_at"])
+    view.version = current.version + 1
+    _save_unique(view, update_fields=fields)
     return view
+
+
+def saved_view_rename(*, actor: User, view: SavedView, name: str) -> SavedView:
+    """Rename a view: ``saved_view_update`` with a name only (the screen's rename form)."""
+    return saved_view_update(actor=actor, view=view, name=name)
 
 
 @transaction.atomic
@@ -171,10 +228,13 @@ def _primed_filterset(*, user: User, data: QueryDict, known: dict[str, dict[str,
     return filterset
 
 
-def saved_view_counts(user: User) -> list[ViewCount]:
-    """The user's views (``saved_views_visible_to``, at most ``NAV_MAX_VIEWS``) with the number of tickets each
-    shows them now. At most 5 queries whatever the number of views or tickets (see the module docstring)."""
-    views = list(saved_views_visible_to(user)[:NAV_MAX_VIEWS])
+def saved_view_counts(user: User, *, views: list[SavedView] | None = None) -> list[ViewCount]:
+    """The user's views (``saved_views_visible_to``, at most ``NAV_MAX_VIEWS``; or the given ``views``, which the
+    caller fetched through ``saved_view_get_for_user``) with the number of tickets each shows them now. The
+    navigation and the API's ``count`` both call this. At most 5 queries whatever the number of views or tickets
+    (see the module docstring)."""
+    if views is None:
+        views = list(saved_views_visible_to(user)[:NAV_MAX_VIEWS])
     if not views:
         return []
     states = {view.pk: QueryDict(view.query) for view in views}

@@ -23,8 +23,7 @@ from rest_framework.response import Response
 from helpdesk.api.filters import StrictListMixin, StrictOrderingFilter
 from helpdesk.api.permissions import IsStaffMember
 from helpdesk.api.serializers import PersonSerializer, StrictInputSerializer
-from helpdesk.api.views import E415, READ_ERRORS, error_doc
-from helpdesk.api.views_resources import LIST_ERRORS
+from helpdesk.api.views import E415, LIST_ERRORS, READ_ERRORS, error_doc
 from helpdesk.models import Category
 from helpdesk.selectors import tickets_visible_to
 from helpdesk.typing import AuthenticatedRequest

@@ -26,13 +26,13 @@ from helpdesk.api.serializers import READ_ONLY, StrictInputSerializer
 from helpdesk.api.views import (
     E400,
     E401,
-    E403,
     E404,
     E412,
-    E415,
     E428,
     ETAG_HEADER,
     IF_MATCH,
+    READ_ERRORS,
+    WRITE_ERRORS,
     etag,
     if_match_version,
 )
@@ -42,9 +42,6 @@ from knowledge_base.models import Article, ArticleRevision, ArticleStatus, Artic
 from knowledge_base.search import articles_search
 from knowledge_base.selectors import article_revisions, articles_visible_to
 from knowledge_base.services import article_create, article_set_status, article_update
-
-READ_ERRORS = {**E400, **E401, **E403, **E404}
-WRITE_ERRORS = {**READ_ERRORS, **E415}
 
 SEARCH_LIMIT = 100
 SEARCH_PARAM = "search"

@@ -33,7 +33,7 @@ from escalations.services.lifecycle import (
 )
 from escalations.services.manager_request import ManagerRequestCheck, escalation_request_manager, manager_request_check
 from escalations.services.risk import risk_assess_message, risk_outcomes_record
-from escalations.services.vendors import vendor_followups_due_remind
+from escalations.services.vendors import vendor_case_etag, vendor_case_update, vendor_followups_due_remind
 
 __all__ = [
     "EscalationConflict",
@@ -54,5 +54,7 @@ __all__ = [
     "manager_request_check",
     "risk_assess_message",
     "risk_outcomes_record",
+    "vendor_case_etag",
+    "vendor_case_update",
     "vendor_followups_due_remind",
 ]

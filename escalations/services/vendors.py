@@ -5,14 +5,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from escalations import events
 from escalations.models import Escalation, VendorCase
 from escalations.services.common import _customer_when, when_words
 from helpdesk import services as core
+from helpdesk.directory import RecordConflict, record_etag
+from helpdesk.errors import Conflict, NotFound
 from helpdesk.models import OPEN_STATUSES, EventKind, NotificationKind, Status, User
 from helpdesk.notifications import notification_enqueue
+from helpdesk.selectors import ticket_is_visible_to
+from helpdesk.services import require_staff
+
+# What a client may change on a vendor case (its ETag covers these and whether it is closed).
+VENDOR_CASE_FIELDS = ("external_reference", "contact", "follow_up_at", "closed_at")
 
 
 def _vendor_errors(*, name: str, contact: str, follow_up_at: datetime | None, now: datetime) -> dict[str, str]:
@@ -99,3 +108,67 @@ def vendor_followups_due_remind(*, now: datetime) -> int:
         )
         reminded += 1
     return reminded
+
+
+def vendor_case_etag(case: VendorCase) -> str:
+    return record_etag(case, VENDOR_CASE_FIELDS)
+
+
+@transaction.atomic
+def vendor_case_update(
+    *,
+    actor: User,
+    case: VendorCase,
+    expected_etag: str | None = None,
+    external_reference: str | None = None,
+    contact: str | None = None,
+    follow_up_at: datetime | None = None,
+    close: bool = False,
+    now: datetime | None = None,
+) -> VendorCase:
+    """Staff who may see the ticket record the vendor's reference, a new contact, the next date to chase them (the
+    reminder fires again for it) or that the case is closed; each change is one internal timeline event. A closed
+    case takes no more changes (409); with ``expected_etag`` a case changed since is refused (412). Atomic."""
+    require_staff(actor, to="change vendor cases")
+    now = now or timezone.now()
+    current = VendorCase.objects.select_for_update().select_related("ticket").get(pk=case.pk)
+    if not ticket_is_visible_to(user=actor, ticket=current.ticket):
+        raise NotFound("No such vendor case.")
+    if expected_etag is not None and vendor_case_etag(current) != expected_etag:
+        raise RecordConflict(what="vendor case", current=vendor_case_etag(current))
+    if current.closed_at is not None:
+        raise Conflict(f"The case with {current.vendor_name} is closed: it takes no more changes.")
+    errors = {}
+    if contact is not None and not contact.strip():
+        errors["contact"] = "Give the vendor contact (name, email or phone)."
+    if follow_up_at is not None and follow_up_at <= now:
+        errors["follow_up_at"] = "The follow-up date must be in the future."
+    if errors:
+        raise ValidationError(errors)
+    said = []
+    fields = []
+    if external_reference is not None and external_reference.strip() != current.external_reference:
+        current.external_reference = external_reference.strip()
+        said.append(f"reference {current.external_reference or 'cleared'}")
+        fields.append("external_reference")
+    if contact is not None and contact.strip() != current.contact:
+        current.contact = contact.strip()
+        said.append(f"contact {current.contact}")
+        fields.append("contact")
+    if follow_up_at is not None and follow_up_at != current.follow_up_at:
+        current.follow_up_at, current.reminded_at = follow_up_at, None
+        said.append(f"follow up on {when_words(follow_up_at)}")
+        fields += ["follow_up_at", "reminded_at"]
+    if close:
+        current.closed_at = now
+        said.append("closed")
+        fields.append("closed_at")
+    if fields:
+        current.save(update_fields=fields)
+        events.vendor_case_event(
+            ticket=current.ticket,
+            actor=actor,
+            case=current,
+            body=f"Case with {current.vendor_name} updated: " + "; ".join(said) + ".",
+        )
+    return current

@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import SimpleRouter
 
-from helpdesk.api import views, views_profile, views_resources
+from helpdesk.api import views, views_profile, views_resources, views_saved
 from helpdesk.api.registry import api_routes, api_views
 
 app_name = "api"
@@ -30,6 +30,7 @@ router.register("attachments", views_resources.AttachmentViewSet, basename="atta
 router.register("notifications", views_resources.NotificationViewSet, basename="notification")
 router.register("organizations", views_resources.OrganizationViewSet, basename="organization")
 router.register("contacts", views_resources.ContactViewSet, basename="contact")
+router.register("saved-views", views_saved.SavedViewViewSet, basename="saved-view")
 for route in api_routes():
     router.register(route.prefix, route.viewset, basename=route.basename)
 

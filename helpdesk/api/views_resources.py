@@ -13,7 +13,7 @@ from django.http import Http404
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -24,8 +24,30 @@ from helpdesk.api.filters import StrictListMixin, StrictOrderingFilter, reject_u
 from helpdesk.api.permissions import IsStaffMember
 from helpdesk.api.schema import schema_staff_only_register
 from helpdesk.api.serializers import StrictInputSerializer
-from helpdesk.api.views import E400, E401, E403, E404, E412, E415, IF_MATCH_OPTIONAL, if_match_version
+from helpdesk.api.views import (
+    E412,
+    E412_RECORD,
+    E415,
+    E428,
+    IF_MATCH_ETAG,
+    IF_MATCH_OPTIONAL,
+    LIST_ERRORS,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    if_match_etag,
+    if_match_version,
+)
 from helpdesk.attachments import ALLOWED_TYPES, attachment_file_response
+from helpdesk.directory import (
+    CONTACT_FIELDS,
+    ORGANIZATION_FIELDS,
+    contact_create,
+    contact_update,
+    organization_create,
+    organization_update,
+    record_etag,
+    require_admin,
+)
 from helpdesk.models import Attachment, Notification, NotificationKind, Organization, Plan, User
 from helpdesk.notifications import notification_mark_read
 from helpdesk.selectors import (
@@ -38,9 +60,6 @@ from helpdesk.selectors import (
 )
 from helpdesk.services import ticket_add_internal_note, ticket_reply
 from helpdesk.typing import AuthenticatedRequest
-
-LIST_ERRORS = {**E400, **E401, **E403}
-READ_ERRORS = {**LIST_ERRORS, **E404}
 
 
 def _customer(request) -> bool:
@@ -328,16 +347,77 @@ class OrganizationFilter(django_filters.FilterSet):
         fields = ["plan"]
 
 
+ETAG = OpenApiParameter(
+    name="ETag",
+    location=OpenApiParameter.HEADER,
+    type=str,
+    response=[200, 201],
+    description="Send it back in If-Match.",
+)
+
+
+def _with_etag(response: Response, obj, fields: tuple[str, ...]) -> Response:
+    response["ETag"] = f'"{record_etag(obj, fields)}"'
+    return response
+
+
+class OrganizationCreateSerializer(StrictInputSerializer):
+    name = serializers.CharField(max_length=160)
+    plan = serializers.SlugRelatedField(slug_field="code", queryset=Plan.objects.all(), help_text="The plan's code.")
+    email_domain = serializers.CharField(
+        max_length=120, required=False, allow_blank=True, help_text="New senders from it become its contacts."
+    )
+    timezone = serializers.CharField(max_length=64, required=False, help_text="An IANA name, e.g. Europe/Paris.")
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+
+
+class OrganizationUpdateSerializer(OrganizationCreateSerializer):
+    def get_fields(self):
+        fields = super().get_fields()
+        for field in fields.values():
+            field.required = False
+        return fields
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError("Nothing to change: send at least one of " + ", ".join(self.fields) + ".")
+        return attrs
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="Customer organisations",
         description="Staff see every organisation; a customer sees their own.",
         responses={200: StaffOrganizationSerializer(many=True), **LIST_ERRORS},
     ),
-    retrieve=extend_schema(summary="One organisation", responses={200: StaffOrganizationSerializer, **READ_ERRORS}),
+    retrieve=extend_schema(
+        summary="One organisation",
+        responses={200: StaffOrganizationSerializer, **READ_ERRORS},
+        parameters=[ETAG],
+    ),
+    create=extend_schema(
+        summary="Add an organisation (administrators)",
+        description="As in the Django admin (``helpdesk.directory.organization_create``): a name unique whatever its "
+        "case, a plan, a bare email domain, an IANA time zone. Refusals are 400s naming the fields.",
+        request=OrganizationCreateSerializer,
+        responses={201: StaffOrganizationSerializer, **WRITE_ERRORS},
+        parameters=[ETAG],
+    ),
+    partial_update=extend_schema(
+        summary="Change an organisation (administrators)",
+        description="Requires If-Match with the ETag of GET; a stale one is a 412. A plan change re-times the "
+        "organisation's open tickets' SLA clocks, as from the admin.",
+        request=OrganizationUpdateSerializer,
+        responses={200: StaffOrganizationSerializer, **WRITE_ERRORS, **E412_RECORD, **E428},
+        parameters=[IF_MATCH_ETAG, ETAG],
+    ),
 )
 class OrganizationViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Everyone reads what ``organizations_visible_to`` gives them; administrators write (``require_admin``, the
+    directory services' own check)."""
+
     request: AuthenticatedRequest
+    http_method_names = ["get", "post", "patch", "head", "options"]
     filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
     filterset_class = OrganizationFilter
     ordering_fields = ["name"]
@@ -357,6 +437,37 @@ class OrganizationViewSet(StrictListMixin, mixins.ListModelMixin, mixins.Retriev
         if found is None:
             raise NotFound("No such organisation.")
         return found
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        if _customer(request):
+            return response  # the tag covers staff-only fields; customers do not write organisations anyway
+        return _with_etag(response, self.get_object(), ORGANIZATION_FIELDS)
+
+    def _out(self, organization: Organization, *, code: int = 200) -> Response:
+        organization = self.get_queryset().get(pk=organization.pk)
+        response = Response(StaffOrganizationSerializer(organization).data, status=code)
+        return _with_etag(response, organization, ORGANIZATION_FIELDS)
+
+    def create(self, request: AuthenticatedRequest) -> Response:
+        require_admin(request.user, to="add organisations")
+        data = OrganizationCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        organization = organization_create(actor=request.user, **data.validated_data)
+        response = self._out(organization, code=status.HTTP_201_CREATED)
+        response["Location"] = reverse("api:organization-detail", kwargs={"pk": organization.pk})
+        return response
+
+    def partial_update(self, request: AuthenticatedRequest, pk=None) -> Response:
+        require_admin(request.user, to="change organisations")
+        organization = self.get_object()
+        data = OrganizationUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        expected = if_match_etag(request, thing="organisation")
+        organization = organization_update(
+            actor=request.user, organization=organization, expected_etag=expected, **data.validated_data
+        )
+        return self._out(organization)
 
 
 class ContactSerializer(serializers.ModelSerializer):
@@ -382,16 +493,66 @@ class ContactFilter(django_filters.FilterSet):
         fields = ["organization"]
 
 
+class ContactCreateSerializer(StrictInputSerializer):
+    forbidden = {
+        "role": "A contact is a customer; staff accounts are made in the admin.",
+        "password": "A contact sets their own password (reset link) or signs in with SSO.",
+        "is_active": "Deactivating an account is done in the admin (it is audited as an access change).",
+        "username": "The username is made from the email address.",
+    }
+
+    email = serializers.EmailField(max_length=254)
+    organization = serializers.PrimaryKeyRelatedField(queryset=Organization.objects.all(), help_text="Its id.")
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    timezone = serializers.CharField(max_length=64, required=False, allow_blank=True)
+
+
+class ContactUpdateSerializer(ContactCreateSerializer):
+    def get_fields(self):
+        fields = super().get_fields()
+        for field in fields.values():
+            field.required = False
+        return fields
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError("Nothing to change: send at least one of " + ", ".join(self.fields) + ".")
+        return attrs
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="Customer contacts (staff)",
         description="Filter by `organization` (its id) for an organisation's contacts.",
         responses={200: ContactSerializer(many=True), **LIST_ERRORS},
     ),
-    retrieve=extend_schema(summary="One customer contact (staff)", responses={200: ContactSerializer, **READ_ERRORS}),
+    retrieve=extend_schema(
+        summary="One customer contact (staff)", responses={200: ContactSerializer, **READ_ERRORS}, parameters=[ETAG]
+    ),
+    create=extend_schema(
+        summary="Add a customer contact (administrators)",
+        description="A customer account in an organisation, without a password (they use a reset link or SSO). "
+        "The email must be free. Refusals are 400s naming the fields.",
+        request=ContactCreateSerializer,
+        responses={201: ContactSerializer, **WRITE_ERRORS},
+        parameters=[ETAG],
+    ),
+    partial_update=extend_schema(
+        summary="Change a customer contact (administrators)",
+        description="Name, email, phone, time zone or organisation; never role, password or access. Requires "
+        "If-Match with the ETag of GET; a stale one is a 412.",
+        request=ContactUpdateSerializer,
+        responses={200: ContactSerializer, **WRITE_ERRORS, **E412_RECORD, **E428},
+        parameters=[IF_MATCH_ETAG, ETAG],
+    ),
 )
 class ContactViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Staff read; administrators write (``require_admin``, the directory services' own check)."""
+
     request: AuthenticatedRequest
+    http_method_names = ["get", "post", "patch", "head", "options"]
     permission_classes = [IsStaffMember]
     serializer_class = ContactSerializer
     filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
@@ -408,3 +569,28 @@ class ContactViewSet(StrictListMixin, mixins.ListModelMixin, mixins.RetrieveMode
         if found is None:
             raise NotFound("No such contact.")
         return found
+
+    def retrieve(self, request, *args, **kwargs):
+        return _with_etag(super().retrieve(request, *args, **kwargs), self.get_object(), CONTACT_FIELDS)
+
+    def _out(self, contact: User, *, code: int = 200) -> Response:
+        contact = self.get_queryset().get(pk=contact.pk)
+        return _with_etag(Response(ContactSerializer(contact).data, status=code), contact, CONTACT_FIELDS)
+
+    def create(self, request: AuthenticatedRequest) -> Response:
+        require_admin(request.user, to="add contacts")
+        data = ContactCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        contact = contact_create(actor=request.user, **data.validated_data)
+        response = self._out(contact, code=status.HTTP_201_CREATED)
+        response["Location"] = reverse("api:contact-detail", kwargs={"pk": contact.pk})
+        return response
+
+    def partial_update(self, request: AuthenticatedRequest, pk=None) -> Response:
+        require_admin(request.user, to="change contacts")
+        contact = self.get_object()
+        data = ContactUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        expected = if_match_etag(request, thing="contact")
+        contact = contact_update(actor=request.user, contact=contact, expected_etag=expected, **data.validated_data)
+        return self._out(contact)

@@ -22,6 +22,9 @@ class SavedView(models.Model):
     query = models.CharField(max_length=1000, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(
+        default=1, help_text="Bumped on every change; the API's ETag / If-Match (a stale one is refused)."
+    )
 
     class Meta:
         ordering = ["name", "pk"]

@@ -291,7 +291,19 @@ def product(people, tickets, teams, world, make_ticket, settings):
         "visible": Survey.objects.get(ticket=surveyed),
         "restricted": Survey.objects.get(ticket=restricted_resolved),
     }
+    from django.http import QueryDict
+
+    from helpdesk.saved_views import saved_view_create
+
+    saved_views = {
+        "personal": saved_view_create(owner=agent, name="My open", query=QueryDict("scope=mine")),
+        "team": saved_view_create(
+            owner=agent, name="Frontline all", query=QueryDict("scope=all"), team=teams["frontline"]
+        ),
+        "manager": saved_view_create(owner=manager, name="Everything", query=QueryDict("scope=all")),
+    }
     return {
+        "saved_views": saved_views,
         "calls": calls,
         "callbacks": callbacks,
         "attachments": attachments,

@@ -413,8 +413,149 @@ def _rca_body(ticket, owner):
     }
 
 
+def _saved_view(p, name):
+    return f"/api/saved-views/{p['saved_views'][name].pk}/"
+
+
+# Saved views: staff only; a personal view is its owner's, a team view its members' (the agent leads Frontline;
+# the manager is in no team of these), kept by the team's leads and managers (``helpdesk.saved_views``).
+SAVED_VIEW_ROWS = [
+    ("GET saved-views", lambda api, t, w, p, u: api.get("/api/saved-views/"), _staff(200)),
+    (
+        "POST saved-views (personal)",
+        lambda api, t, w, p, u: api.post("/api/saved-views/", {"name": "Urgent", "query": "priority=urgent"}),
+        _staff(201),
+    ),
+    (
+        "POST saved-views (for Frontline)",
+        lambda api, t, w, p, u: api.post("/api/saved-views/", {"name": "Urgent", "team": "frontline"}),
+        _staff(403, agent=201, manager=201, admin=201),
+    ),
+    (
+        "POST saved-views (bad filter)",
+        lambda api, t, w, p, u: api.post("/api/saved-views/", {"name": "Bad", "query": "priority=volcanic"}),
+        _staff(400),
+    ),
+    (
+        "GET saved-view (the agent's)",
+        lambda api, t, w, p, u: api.get(_saved_view(p, "personal")),
+        _staff(404, agent=200),
+    ),
+    ("GET saved-view (Frontline's)", lambda api, t, w, p, u: api.get(_saved_view(p, "team")), _staff(404, agent=200)),
+    (
+        "PATCH saved-view (Frontline's)",
+        lambda api, t, w, p, u: api.patch(_saved_view(p, "team"), {"name": "Frontline: all"}, version=1),
+        _staff(404, agent=200),
+    ),
+    (
+        "PATCH saved-view without If-Match",
+        lambda api, t, w, p, u: api.patch(_saved_view(p, "team"), {"name": "Frontline: all"}),
+        _staff(404, agent=428),
+    ),
+    (
+        "PATCH saved-view with a stale If-Match",
+        lambda api, t, w, p, u: api.patch(_saved_view(p, "team"), {"name": "Frontline: all"}, version=9),
+        _staff(404, agent=412),
+    ),
+    (
+        "DELETE saved-view (the agent's)",
+        lambda api, t, w, p, u: api.delete(_saved_view(p, "personal")),
+        _staff(404, agent=204),
+    ),
+    (
+        "GET saved-view count (the manager's)",
+        lambda api, t, w, p, u: api.get(_saved_view(p, "manager") + "count/"),
+        _staff(404, manager=200),
+    ),
+    (
+        "GET saved-view tickets (Frontline's)",
+        lambda api, t, w, p, u: api.get(_saved_view(p, "team") + "tickets/"),
+        _staff(404, agent=200),
+    ),
+]
+
+
+def _tagged_patch(api, path, body, *, tag=None):
+    """PATCH with If-Match set to the record's current ETag (read as the admin would, so every role sends a fresh
+    one), or ``tag`` when given (a stale one)."""
+    from escalations.models import VendorCase
+    from escalations.services import vendor_case_etag
+    from helpdesk.directory import CONTACT_FIELDS, ORGANIZATION_FIELDS, record_etag
+    from helpdesk.models import Organization, User
+
+    if tag is None:
+        kind, pk = path.strip("/").split("/")[-2:]
+        if kind == "organizations":
+            tag = record_etag(Organization.objects.get(pk=pk), ORGANIZATION_FIELDS)
+        elif kind == "contacts":
+            tag = record_etag(User.objects.get(pk=pk), CONTACT_FIELDS)
+        else:
+            tag = vendor_case_etag(VendorCase.objects.get(pk=pk))
+    return api.patch(path, body, headers={"If-Match": f'"{tag}"'})
+
+
+def _later():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return (timezone.now() + timedelta(days=2)).isoformat()
+
+
+# Organisations and contacts: administrators write (``helpdesk.directory.require_admin``); vendor cases: staff who
+# see the ticket (``escalations.services.vendor_case_update``).
+DIRECTORY_ROWS = [
+    (
+        "POST organizations",
+        lambda api, t, w, p, u: api.post("/api/organizations/", {"name": "Globex", "plan": "pro"}),
+        _staff(403, admin=201),
+    ),
+    (
+        "PATCH organization",
+        lambda api, t, w, p, u: _tagged_patch(
+            api, f"/api/organizations/{u['customer'].organization_id}/", {"phone": "+44 20 7946 0999"}
+        ),
+        _staff(403, admin=200),
+    ),
+    (
+        "PATCH organization with a stale If-Match",
+        lambda api, t, w, p, u: _tagged_patch(
+            api, f"/api/organizations/{u['customer'].organization_id}/", {"phone": "1"}, tag="0123456789abcdef"
+        ),
+        _staff(403, admin=412),
+    ),
+    (
+        "POST contacts",
+        lambda api, t, w, p, u: api.post(
+            "/api/contacts/", {"email": "new@northwind.test", "organization": u["customer"].organization_id}
+        ),
+        _staff(403, admin=201),
+    ),
+    (
+        "PATCH contact",
+        lambda api, t, w, p, u: _tagged_patch(api, f"/api/contacts/{u['customer'].pk}/", {"phone": "+44 1"}),
+        _staff(403, admin=200),
+    ),
+    (
+        "PATCH vendor-case",
+        lambda api, t, w, p, u: _tagged_patch(
+            api, f"/api/vendor-cases/{p['vendor_cases']['visible'].pk}/", {"follow_up_at": _later()}
+        ),
+        _staff(200),
+    ),
+    (
+        "PATCH restricted vendor-case",
+        lambda api, t, w, p, u: _tagged_patch(
+            api, f"/api/vendor-cases/{p['vendor_cases']['restricted'].pk}/", {"external_reference": "V-1"}
+        ),
+        _staff(200, **HIDDEN_FROM_TEAMS),
+    ),
+]
+
 # (name, call(api, tickets, world, product, people), {role: expected status})
 PRODUCT_MATRIX = [
+    *SAVED_VIEW_ROWS,
+    *DIRECTORY_ROWS,
     ("GET calls", lambda api, t, w, p, u: api.get("/api/calls/"), _staff(200)),
     ("GET call", lambda api, t, w, p, u: api.get(f"/api/calls/{p['calls']['visible'].pk}/"), _staff(200)),
     (

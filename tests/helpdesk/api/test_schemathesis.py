@@ -72,6 +72,7 @@ def test_schemathesis_per_role(role, people, tickets, teams, world, product, set
         "/api/corrective-actions/": product["actions"]["visible"].pk,
         "/api/follow-ups/": product["follow_ups"]["visible"].pk,
         "/api/survey-results/": product["surveys"]["visible"].pk,
+        "/api/saved-views/": product["saved_views"]["team"].pk,
     }
     no_leak = _no_leak_check(user)
     path_parameters = {"reference": reference, "token": world["survey_token"]}
