@@ -12,8 +12,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chat import selectors, services
-from chat.forms import ChatMessageForm, ChatStartForm
+from chat.forms import CALLBACK_STARTS, ChatCallbackForm, ChatEscalateForm, ChatMessageForm, ChatStartForm
 from chat.models import ChatSession, ChatStatus
+from escalations.calls.services import window_words
+from escalations.models import EscalationType
 from helpdesk.errors import ApplicationError, NotFound
 from helpdesk.typing import AuthenticatedHttpRequest
 from helpdesk.views import customer_required, form_errors, staff_required
@@ -33,11 +35,19 @@ def _message_form(session: ChatSession, data=None) -> ChatMessageForm:
 
 def _log_context(request: AuthenticatedHttpRequest, session: ChatSession, form: ChatMessageForm | None = None) -> dict:
     prefetched = "messages" in getattr(session, "_prefetched_objects_cache", {})
+    participants = selectors.chat_participants(session)
     return {
         "session": session,
         "chat_messages": list(session.messages.all() if prefetched else selectors.chat_messages(session)),
         "position": selectors.chat_queue_position(session),
         "form": form or _message_form(session),
+        "participants": participants,
+        "specialists": [p for p in participants if p.role == "specialist"],
+        "typing": selectors.chat_typing_names(session=session, viewer=request.user)
+        if session.status == ChatStatus.ACTIVE
+        else [],
+        "transfer_pending": services.chat_transfer_pending(session),
+        "callback_words": window_words(session.callback) if session.callback_id and session.callback else "",
     }
 
 
@@ -61,8 +71,18 @@ def chat_customer_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         else:
             return redirect("chat_customer")
     status = 400 if request.method == "POST" else 200
-    last = request.user.chat_sessions.filter(status=ChatStatus.ENDED).select_related("ticket").order_by("-pk").first()
-    return TemplateResponse(request, "chat/customer.html", {"start_form": form, "last": last}, status=status)
+    last = (
+        request.user.chat_sessions.filter(status=ChatStatus.ENDED)
+        .select_related("ticket", "callback")
+        .order_by("-pk")
+        .first()
+    )
+    context = {
+        "start_form": form,
+        "last": last,
+        "last_callback_words": window_words(last.callback) if last and last.callback else "",
+    }
+    return TemplateResponse(request, "chat/customer.html", context, status=status)
 
 
 @login_required
@@ -109,6 +129,10 @@ def chat_console_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     context = {
         "waiting": list(selectors.chat_waiting()),
         "active": active,
+        "held": sum(1 for pane in active if pane["session"].agent_id == request.user.pk),
+        "specialist_teams": list(selectors.chat_specialist_teams()) if active else [],
+        "escalation_types": EscalationType.choices,
+        "callback_starts": CALLBACK_STARTS,
         "capacity": services.chat_capacity(),
         "ended": request.user.chats_taken.filter(status=ChatStatus.ENDED)
         .select_related("ticket", "customer")
@@ -154,3 +178,74 @@ def chat_end_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 _("Chat ended. Its transcript is on your request %(reference)s.") % {"reference": ticket.reference},
             )
     return redirect("chat_console" if request.user.is_staff_member else "chat_customer")
+
+
+@login_required
+@staff_required
+@require_POST
+def chat_escalate_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Bring in a specialist team: the chat's warm transfer (``chat.services.chat_escalate``)."""
+    session = _chat_or_404(request, pk)
+    form = ChatEscalateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a specialist team and the type of problem.")
+        return redirect("chat_console")
+    try:
+        escalation = services.chat_escalate(
+            session=session,
+            actor=request.user,
+            team=form.cleaned_data["team"],
+            escalation_type=form.cleaned_data["escalation_type"],
+            note=form.cleaned_data["note"],
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        team = form.cleaned_data["team"].name
+        messages.success(
+            request,
+            f"{team} was asked to join (ticket {escalation.ticket.reference}); the customer is told to stay. "
+            "If nobody accepts in time, you are told and a callback is promised.",
+        )
+    return redirect("chat_console")
+
+
+@login_required
+@staff_required
+@require_POST
+def chat_callback_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Convert the chat into a promised callback (``chat.services.chat_convert_to_callback``)."""
+    session = _chat_or_404(request, pk)
+    form = ChatCallbackForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose when to call back.")
+        return redirect("chat_console")
+    try:
+        callback = services.chat_convert_to_callback(
+            session=session,
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+            number=form.cleaned_data["number"],
+            starts_in_minutes=form.cleaned_data["starts_in_minutes"],
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"Chat converted into a callback, {window_words(callback)}; ticket {callback.ticket.reference} holds "
+            "the transcript.",
+        )
+    return redirect("chat_console")
+
+
+@login_required
+@require_POST
+def chat_typing_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """ "I am typing" from the chat's customer or a staff participant (throttled by ``static/js/chat.js``): 204."""
+    session = _chat_or_404(request, pk)
+    try:
+        services.chat_typing(session=session, user=request.user)
+    except ApplicationError as exc:
+        return HttpResponse(status=exc.status)
+    return HttpResponse(status=204)
