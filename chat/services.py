@@ -260,10 +260,10 @@ def chat_escalate(
     the dossier, and an unaccepted transfer becomes a promised callback as on the phone. Atomic; a chat with a
     transfer still waiting, or a ticket already escalated, is refused (409)."""
     session = _lock(session)
-    if actor.pk != session.agent_id:
-        raise NotAllowed("Only the chat's agent can bring in a specialist.")
     if session.status != ChatStatus.ACTIVE:
         raise Conflict("This chat has ended." if session.status == ChatStatus.ENDED else "Accept this chat first.")
+    if actor.pk != session.agent_id:
+        raise NotAllowed("Only the chat's agent can bring in a specialist.")
     if team.tier != Tier.SPECIALIST:
         raise Invalid("Choose a specialist (tier 2) team.", extra={"field": "team"})
     if chat_transfer_pending(session):
