@@ -16,6 +16,11 @@
     headers["Content-Type"] = "application/x-www-form-urlencoded";
     fetch(url, { method: "POST", headers: headers, body: "typing=1", credentials: "same-origin" });
   });
+  // Sending a message ends "typing" on the server; the next keystroke must say so again at once.
+  document.addEventListener("submit", function (event) {
+    var url = event.target.getAttribute && event.target.getAttribute("data-chat-typing");
+    if (url) delete last[url];
+  }, true);
   // A staff log showing someone typing looks once more after the typing window (8 s), so a stale line goes away
   // (the customer's page polls anyway).
   var timers = {};

@@ -95,7 +95,9 @@ def test_a_staff_member_outside_the_chat_can_neither_post_nor_end_it(live_chat, 
         chat_typing(session=live_chat, user=agent2)
 
 
-def test_a_second_accept_of_the_transfer_is_refused_and_joins_nobody(live_chat, agent, specialist, teams, django_user_model):
+def test_a_second_accept_of_the_transfer_is_refused_and_joins_nobody(
+    live_chat, agent, specialist, teams, django_user_model
+):
     # given the transfer accepted by one specialist
     from helpdesk.models import TeamMembership
 
@@ -161,7 +163,11 @@ def test_converting_to_a_callback_ends_the_chat_into_one_ticket_and_one_callback
     # when the agent converts the chat, twice (a double submit)
     before = timezone.now()
     callback = chat_convert_to_callback(
-        session=live_chat, actor=agent, reason="Needs the account owner.", number="+44 20 7946 0101", starts_in_minutes=60
+        session=live_chat,
+        actor=agent,
+        reason="Needs the account owner.",
+        number="+44 20 7946 0101",
+        starts_in_minutes=60,
     )
     with pytest.raises(Conflict, match="^This chat has ended.$"):
         chat_convert_to_callback(session=live_chat, actor=agent, reason="again")
