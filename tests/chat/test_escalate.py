@@ -31,6 +31,10 @@ from helpdesk.models import Channel, EventKind, Ticket, TicketEvent
 pytestmark = pytest.mark.django_db
 
 
+def exact(message: str) -> str:
+    return f"^{re.escape(message)}$"
+
+
 @pytest.fixture
 def live_chat(start_chat, customer, agent):
     """A chat the agent took and answered."""
@@ -65,7 +69,7 @@ def test_accepting_the_transfer_joins_the_specialist_who_then_reads_and_writes(
     # given a chat escalated to the technical team
     escalation = chat_escalate(session=live_chat, actor=agent, team=teams["technical"])
     assert not chat_is_participant(user=specialist, session=live_chat)
-    with pytest.raises(NotAllowed, match="^Only the people in this chat can write in it.$"):
+    with pytest.raises(NotAllowed, match=exact("Only the people in this chat can write in it.")):
         chat_post(session=live_chat, author=specialist, body="Hello?")
 
     # when a specialist of that team accepts it in their inbox (the escalations' own service)
@@ -87,11 +91,11 @@ def test_accepting_the_transfer_joins_the_specialist_who_then_reads_and_writes(
 
 
 def test_a_staff_member_outside_the_chat_can_neither_post_nor_end_it(live_chat, agent2):
-    with pytest.raises(NotAllowed, match="^Only the people in this chat can write in it.$"):
+    with pytest.raises(NotAllowed, match=exact("Only the people in this chat can write in it.")):
         chat_post(session=live_chat, author=agent2, body="Me too")
-    with pytest.raises(NotAllowed, match="^Only the people in this chat can end it.$"):
+    with pytest.raises(NotAllowed, match=exact("Only the people in this chat can end it.")):
         chat_end(session=live_chat, actor=agent2)
-    with pytest.raises(NotAllowed, match="^Only the people in this chat can write in it.$"):
+    with pytest.raises(NotAllowed, match=exact("Only the people in this chat can write in it.")):
         chat_typing(session=live_chat, user=agent2)
 
 
@@ -107,7 +111,7 @@ def test_a_second_accept_of_the_transfer_is_refused_and_joins_nobody(
     escalation_accept(escalation=escalation, actor=specialist)
 
     # when a colleague accepts the same escalation, then it is refused, naming the winner, and they are not in
-    with pytest.raises(Conflict, match="^Priya Shah accepted this escalation at"):
+    with pytest.raises(Conflict, match=r"^Priya Shah accepted this escalation at"):
         escalation_accept(escalation=Escalation.objects.get(pk=escalation.pk), actor=other)
     assert chat_staff_ids(live_chat) == sorted([agent.pk, specialist.pk])
     assert ChatMessage.objects.filter(kind=MessageKind.JOINED).count() == 1
@@ -118,25 +122,27 @@ def test_joining_twice_changes_nothing_and_an_ended_chat_cannot_be_joined(live_c
     assert chat_specialist_join(session=live_chat, specialist=specialist) is False
     assert ChatParticipant.objects.filter(session=live_chat).count() == 2
     chat_end(session=live_chat, actor=customer)
-    with pytest.raises(Conflict, match="^This chat has ended.$"):
+    with pytest.raises(Conflict, match=exact("This chat has ended.")):
         chat_specialist_join(session=live_chat, specialist=agent)
 
 
 def test_escalating_is_refused_clearly_when_it_cannot_happen(live_chat, start_chat, customer2, agent, agent2, teams):
     # not the chat's agent
-    with pytest.raises(NotAllowed, match="^Only the chat's agent can bring in a specialist.$"):
+    with pytest.raises(NotAllowed, match=exact("Only the chat's agent can bring in a specialist.")):
         chat_escalate(session=live_chat, actor=agent2, team=teams["technical"])
     # not a specialist team
     with pytest.raises(Invalid, match=r"^Choose a specialist \(tier 2\) team.$"):
         chat_escalate(session=live_chat, actor=agent, team=teams["frontline"])
     # a transfer already waiting
     chat_escalate(session=live_chat, actor=agent, team=teams["technical"])
-    with pytest.raises(Conflict, match="^Technical was already asked to join this chat; wait for them to accept.$"):
+    with pytest.raises(
+        Conflict, match=exact("Technical was already asked to join this chat; wait for them to accept.")
+    ):
         chat_escalate(session=live_chat, actor=agent, team=teams["compliance"])
     assert Escalation.objects.count() == 1
     # a waiting chat
     waiting = start_chat(customer2)
-    with pytest.raises(Conflict, match="^Accept this chat first.$"):
+    with pytest.raises(Conflict, match=exact("Accept this chat first.")):
         chat_escalate(session=waiting, actor=agent, team=teams["technical"])
 
 
@@ -169,7 +175,7 @@ def test_converting_to_a_callback_ends_the_chat_into_one_ticket_and_one_callback
         number="+44 20 7946 0101",
         starts_in_minutes=60,
     )
-    with pytest.raises(Conflict, match="^This chat has ended.$"):
+    with pytest.raises(Conflict, match=exact("This chat has ended.")):
         chat_convert_to_callback(session=live_chat, actor=agent, reason="again")
 
     # then there is one ticket with the transcript and one callback on it, with the window promised
@@ -183,9 +189,9 @@ def test_converting_to_a_callback_ends_the_chat_into_one_ticket_and_one_callback
 
 
 def test_converting_is_refused_for_someone_outside_the_chat_and_for_a_bad_window(live_chat, agent, agent2):
-    with pytest.raises(NotAllowed, match="^Only the staff in this chat can convert it into a callback.$"):
+    with pytest.raises(NotAllowed, match=exact("Only the staff in this chat can convert it into a callback.")):
         chat_convert_to_callback(session=live_chat, actor=agent2, reason="x")
-    with pytest.raises(Invalid, match="^The window must start within a week.$"):
+    with pytest.raises(Invalid, match=exact("The window must start within a week.")):
         chat_convert_to_callback(session=live_chat, actor=agent, reason="x", starts_in_minutes=-5)
     assert (Ticket.objects.count(), Callback.objects.count()) == (0, 0)
 
