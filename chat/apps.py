@@ -7,6 +7,7 @@ class ChatConfig(AppConfig):
     verbose_name = "Live chat"
 
     def ready(self) -> None:
+        from chat import receivers
         from chat.demo import seed_chat
         from helpdesk.demo import demo_seeder_register
         from helpdesk.models import STAFF_ROLES, Role
@@ -18,3 +19,6 @@ class ChatConfig(AppConfig):
             label="Chat on your site", url_name="chat_embed_settings", roles={Role.ADMIN, Role.MANAGER}, order=195
         )
         demo_seeder_register(order=16, name="chat", seeder=seed_chat)  # before the SLA sweep (20)
+        from helpdesk.signals import ticket_event_recorded
+
+        ticket_event_recorded.connect(receivers.on_ticket_event_recorded, dispatch_uid="chat.escalation_accepted")

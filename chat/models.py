@@ -1,5 +1,6 @@
 """A live chat between a signed-in customer and an agent, and its messages. A chat ends as a ticket (channel
-``chat``) whose description is the transcript (``chat.services.chat_end``)."""
+``chat``) whose description is the transcript (``chat.services.chat_end``). Its staff participants are the agent who
+took it and the specialists who joined it through a warm transfer (``ChatParticipant``)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,15 @@ class ChatSession(models.Model):
     ticket = models.OneToOneField(
         "helpdesk.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="chat_session"
     )
+    # The warm transfer that asked a specialist team to join (the latest one); its acceptance joins the accepter.
+    escalation = models.ForeignKey(
+        "escalations.Escalation", null=True, blank=True, on_delete=models.SET_NULL, related_name="chat_sessions"
+    )
+    # The callback the chat was converted into (the chat ended then; the customer's page shows the promise).
+    callback = models.ForeignKey(
+        "escalations.Callback", null=True, blank=True, on_delete=models.SET_NULL, related_name="chat_sessions"
+    )
+    customer_typing_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -48,11 +58,46 @@ class ChatSession(models.Model):
         return f"Chat {self.pk} ({self.status})"
 
 
+class ParticipantRole(models.TextChoices):
+    AGENT = "agent", "Agent"
+    SPECIALIST = "specialist", "Specialist"
+
+
+class ChatParticipant(models.Model):
+    """A staff member in a chat: the agent who took it, or a specialist who joined it by accepting its warm
+    transfer. Participants (and the chat's customer) read and write the chat; each gets its push frames."""
+
+    session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="participants")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="chat_participations")
+    role = models.CharField(max_length=12, choices=ParticipantRole.choices)
+    escalation = models.ForeignKey(
+        "escalations.Escalation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    joined_at = models.DateTimeField(default=timezone.now)
+    typing_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["joined_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["session", "user"], name="chat_participant_once")]
+        indexes = [models.Index(fields=["user", "session"], name="chat_participant_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in chat {self.session_id} ({self.role})"
+
+
+class MessageKind(models.TextChoices):
+    MESSAGE = "message", "Message"
+    JOINED = "joined", "A specialist joined"
+
+
 class ChatMessage(models.Model):
     session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="messages")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="chat_messages")
     from_staff = models.BooleanField(default=False)
-    body = models.TextField(max_length=MESSAGE_MAX_LENGTH)
+    # A "joined" line is written by the system for its author (the specialist); its words are the template's, in
+    # the reader's language, and its body stays empty.
+    kind = models.CharField(max_length=10, choices=MessageKind.choices, default=MessageKind.MESSAGE)
+    body = models.TextField(max_length=MESSAGE_MAX_LENGTH, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

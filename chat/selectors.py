@@ -1,13 +1,16 @@
-"""Reads for live chat. A chat is its customer's and its agent's; the waiting queue is for staff who take chats."""
+"""Reads for live chat. A chat is its customer's and its staff participants' (its agent and the specialists who
+joined it); the waiting queue is for staff who take chats."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
 
-from chat.models import ChatMessage, ChatSession, ChatStatus
+from chat.models import ChatMessage, ChatParticipant, ChatSession, ChatStatus
 from helpdesk.errors import NotFound
 from helpdesk.models import Role, Team, Tier, User
+from helpdesk.services import typing_window
 
 # --- routing: who is offered a waiting chat (one rule for the console's list and the push audience) ---------------
 
@@ -52,18 +55,67 @@ def chat_waiting_for(agent: User) -> QuerySet[ChatSession]:
 
 
 def chat_get_for_user(*, user: User, pk: int) -> ChatSession:
-    """The chat if ``user`` is its customer, its agent, or staff looking at a waiting chat; else ``NotFound``
-    (a customer cannot tell another customer's chat from a missing one)."""
-    session = ChatSession.objects.select_related("customer", "agent", "ticket", "category").filter(pk=pk).first()
+    """The chat if ``user`` is its customer, one of its staff participants, or staff looking at a waiting chat; else
+    ``NotFound`` (a customer cannot tell another customer's chat from a missing one)."""
+    session = (
+        ChatSession.objects.select_related(
+            "customer", "agent", "ticket", "category", "escalation", "escalation__to_team", "callback"
+        )
+        .prefetch_related(_participants())
+        .filter(pk=pk)
+        .first()
+    )
     if session is None or not chat_may_read(user=user, session=session):
         raise NotFound("No such chat.")
     return session
 
 
+def _participants() -> Prefetch:
+    return Prefetch("participants", queryset=ChatParticipant.objects.select_related("user").order_by("joined_at", "id"))
+
+
+def chat_participants(session: ChatSession) -> list[ChatParticipant]:
+    """The chat's staff participants, the agent first (prefetched by this module's chat querysets)."""
+    return list(session.participants.all())
+
+
+def chat_staff_ids(session: ChatSession) -> list[int]:
+    """Who gets the chat's push frames: its staff participants (the agent, the specialists who joined)."""
+    ids = {p.user_id for p in chat_participants(session)}
+    if session.agent_id is not None:
+        ids.add(session.agent_id)
+    return sorted(ids)
+
+
+def chat_is_participant(*, user: User, session: ChatSession) -> bool:
+    """The one rule of who is in a chat (reads, writes, typing, ending): its customer and its staff participants."""
+    if user.pk == session.customer_id:
+        return True
+    return user.is_staff_member and user.is_active and user.pk in chat_staff_ids(session)
+
+
 def chat_may_read(*, user: User, session: ChatSession) -> bool:
-    if user.pk in (session.customer_id, session.agent_id):
+    if chat_is_participant(user=user, session=session):
         return True
     return user.is_staff_member and user.is_active and session.status == ChatStatus.WAITING
+
+
+def chat_typing_names(*, session: ChatSession, viewer: User) -> list[str]:
+    """Who else in the chat is typing now (within ``PRESENCE_TYPING_SECONDS``, the workspace's typing window): for the
+    customer, the staff participants; for staff, the customer and the other staff participants."""
+    since = timezone.now() - typing_window()
+    names = []
+    if viewer.pk != session.customer_id and session.customer_typing_at and session.customer_typing_at >= since:
+        names.append(session.customer.display_name)
+    for participant in chat_participants(session):
+        if participant.user_id != viewer.pk and participant.typing_at and participant.typing_at >= since:
+            names.append(participant.user.first_name or participant.user.display_name)
+    return names
+
+
+def chat_specialist_teams() -> QuerySet[Team]:
+    """The teams a chat can be escalated to while the customer waits: the specialist (tier 2) teams."""
+    return Team.objects.filter(tier=Tier.SPECIALIST).order_by("name")
 
 
 def chat_messages(session: ChatSession) -> QuerySet[ChatMessage]:
@@ -104,15 +156,22 @@ def chat_open_for_customer(customer: User) -> ChatSession | None:
     return (
         ChatSession.objects.filter(customer=customer)
         .exclude(status=ChatStatus.ENDED)
-        .select_related("agent", "ticket")
+        .select_related("customer", "agent", "ticket", "escalation", "callback")
+        .prefetch_related(_participants())
         .first()
     )
 
 
-def chat_active_with_messages(agent: User) -> QuerySet[ChatSession]:
-    """The agent's active chats with their messages in two queries, whatever their number (the console)."""
+def chat_active_with_messages(user: User) -> QuerySet[ChatSession]:
+    """The active chats ``user`` is a staff participant of (taken or joined), with their messages and participants
+    in a constant number of queries, whatever their number (the console)."""
     messages = ChatMessage.objects.select_related("author").order_by("created_at", "id")
-    return chat_active_for_agent(agent).prefetch_related(Prefetch("messages", queryset=messages))
+    return (
+        ChatSession.objects.filter(status=ChatStatus.ACTIVE, participants__user=user)
+        .select_related("customer", "agent", "category", "ticket", "escalation", "escalation__to_team")
+        .prefetch_related(Prefetch("messages", queryset=messages), _participants())
+        .order_by("accepted_at", "id")
+    )
 
 
 # --- expected wait -------------------------------------------------------------------------------------------------

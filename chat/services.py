@@ -1,24 +1,52 @@
 """Writes for live chat. Keyword-only and atomic; the ticket a chat becomes is opened through the core's
 ``ticket_create`` (routing, events, notifications stay in one home). Each state change pushes a ``chat`` frame to
-the people concerned after commit (``helpdesk.live``): the chat's agent, or every chat taker while it waits.
-Customers are not on the staff push stream: their page polls (README "Live chat")."""
+the people concerned after commit (``helpdesk.live``): the chat's staff participants, or every chat taker while it
+waits. Customers are not on the staff push stream: their page polls (README "Live chat").
+
+A chat is escalated through the product's one warm transfer (``escalations.services.escalation_create`` with the
+customer waiting, as the phone's transfer does), and converted into a callback through the calls' own
+``callback_create``: chat builds on escalations, never the other way round (escalations learns nothing of chat; the
+specialist joins when the ``ticket_event_recorded`` signal reports the acceptance, ``chat.receivers``)."""
 
 from __future__ import annotations
 
 from datetime import UTC, timedelta
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from chat.models import MESSAGE_MAX_LENGTH, ChatMessage, ChatSession, ChatStatus
-from chat.selectors import chat_active_for_agent, chat_capacity, chat_open_for_customer, chat_taker_ids, chat_takers
-from helpdesk.errors import Conflict, Invalid, NotAllowed
+from chat.models import (
+    MESSAGE_MAX_LENGTH,
+    ChatMessage,
+    ChatParticipant,
+    ChatSession,
+    ChatStatus,
+    MessageKind,
+    ParticipantRole,
+)
+from chat.selectors import (
+    chat_active_for_agent,
+    chat_capacity,
+    chat_is_participant,
+    chat_open_for_customer,
+    chat_taker_ids,
+    chat_takers,
+)
+from escalations.calls.services import callback_create, callback_window
+from escalations.models import Callback, Escalation, EscalationStatus, EscalationType
+from escalations.services import escalation_create
+from helpdesk.errors import ApplicationError, Conflict, Invalid, NotAllowed
 from helpdesk.events import agent_replied_event
 from helpdesk.live.publish import LiveKind, live_publish
-from helpdesk.models import Category, Channel, Ticket, User
-from helpdesk.services import ticket_assign, ticket_create
+from helpdesk.models import Category, Channel, Team, Ticket, Tier, User
+from helpdesk.services import (
+    ticket_assign,
+    ticket_create,
+    typing_window,
+)
 from helpdesk.text import single_line
 
 
@@ -27,12 +55,15 @@ class ChatRateLimited(Invalid):
     status = 429
 
 
-def _push(session: ChatSession, change: str) -> None:
-    """One ``chat`` frame: to the agent of an accepted chat, to the chat's takers (its routed team's free agents,
-    ``chat_takers``) for a waiting (or just taken) one."""
+def _push(session: ChatSession, change: str, *, exclude: int | None = None) -> None:
+    """One ``chat`` frame: to the staff participants of an accepted chat, to the chat's takers (its routed team's
+    free agents, ``chat_takers``) for a waiting (or just taken) one; ``exclude`` leaves out the person who caused it
+    (their own typing)."""
     users = chat_taker_ids(session) if change in ("waiting", "accepted") else []
+    users = sorted({*users, *ChatParticipant.objects.filter(session=session).values_list("user_id", flat=True)})
     if session.agent_id is not None:
         users = sorted({*users, session.agent_id})
+    users = [pk for pk in users if pk != exclude]
     if users:
         live_publish(kind=LiveKind.CHAT, payload={"chat": session.pk, "change": change}, users=users)
 
@@ -123,6 +154,9 @@ def chat_accept(*, session: ChatSession, agent: User) -> ChatSession:
     session.agent = agent
     session.accepted_at = timezone.now()
     session.save(update_fields=["status", "agent", "accepted_at"])
+    ChatParticipant.objects.create(
+        session=session, user=agent, role=ParticipantRole.AGENT, joined_at=session.accepted_at
+    )
     _chat_ticket_answered(session=session, agent=agent)
     _push(session, "accepted")
     return session
@@ -140,52 +174,77 @@ def _chat_check_routing(*, session: ChatSession, agent: User) -> None:
 
 @transaction.atomic
 def chat_post(*, session: ChatSession, author: User, body: str) -> ChatMessage:
-    """A message from the chat's customer or its agent, while the chat is open. A customer may send at most
-    ``CHAT_RATE_LIMIT_MESSAGES`` messages in ``CHAT_RATE_LIMIT_SECONDS`` (across their chats)."""
+    """A message from the chat's customer or one of its staff participants (its agent, a specialist who joined),
+    while the chat is open. A customer may send at most ``CHAT_RATE_LIMIT_MESSAGES`` messages in
+    ``CHAT_RATE_LIMIT_SECONDS`` (across their chats). Posting ends the author's "typing"."""
     session = _lock(session)
-    if author.pk not in (session.customer_id, session.agent_id):
+    if not chat_is_participant(user=author, session=session):
         raise NotAllowed(_("Only the people in this chat can write in it."))
     if session.status == ChatStatus.ENDED:
         raise Conflict(_("This chat has ended."))
     body = _clean_body(body)
-    from_staff = author.pk == session.agent_id
+    from_staff = author.pk != session.customer_id
     if not from_staff:
         since = timezone.now() - timedelta(seconds=settings.CHAT_RATE_LIMIT_SECONDS)
         recent = ChatMessage.objects.filter(author=author, created_at__gte=since).count()
         if recent >= settings.CHAT_RATE_LIMIT_MESSAGES:
             raise ChatRateLimited(_("You are sending messages too quickly. Please wait a few seconds."))
     message = ChatMessage.objects.create(session=session, author=author, from_staff=from_staff, body=body)
+    if from_staff:
+        ChatParticipant.objects.filter(session=session, user=author).update(typing_at=None)
+    else:
+        ChatSession.objects.filter(pk=session.pk).update(customer_typing_at=None)
     _push(session, "message")
     return message
 
 
-def chat_transcript(session: ChatSession) -> str:
-    """The chat as plain text, one message a block, times in UTC (labelled)."""
+def chat_transcript(session: ChatSession, *, after=None) -> str:
+    """The chat as plain text, one message a block, times in UTC (labelled); a specialist's arrival is a line of its
+    own. ``after``: only what was said after that moment (the part a ticket opened mid-chat does not hold yet)."""
     lines = []
-    for message in session.messages.select_related("author").order_by("created_at", "id"):
+    messages = session.messages.select_related("author").order_by("created_at", "id")
+    if after is not None:
+        messages = messages.filter(created_at__gt=after)
+    for message in messages:
         stamp = message.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        lines.append(f"[{stamp}] {message.author.display_name}: {message.body}")
+        if message.kind == MessageKind.JOINED:
+            lines.append(f"[{stamp}] {message.author.display_name} (specialist) joined the chat.")
+        else:
+            lines.append(f"[{stamp}] {message.author.display_name}: {message.body}")
     return "\n\n".join(lines)
+
+
+def _chat_ticket(session: ChatSession, *, actor: User) -> Ticket:
+    """The chat's ticket holding the transcript so far as its description (the caller holds the chat's row lock):
+    the ticket opened when the chat started, or, for a chat started before tickets opened at start, one opened now
+    through the core's ``ticket_create``, assigned to the chat's agent when they are on the routed team, and linked.
+    The one home of "a chat becomes a ticket", for ending, escalating and converting to a callback."""
+    opened = session.ticket is not None
+    ticket = _chat_ticket_transcript(session=session, actor=actor)
+    if not opened:
+        agent = session.agent
+        if agent is not None and ticket.team is not None and ticket.team.members.filter(pk=agent.pk).exists():
+            ticket_assign(ticket=ticket, actor=agent, team=ticket.team, assignee=agent)
+        session.ticket = ticket
+        session.save(update_fields=["ticket"])
+    return ticket
 
 
 @transaction.atomic
 def chat_end(*, session: ChatSession, actor: User) -> Ticket:
-    """End the chat (its customer or its agent; staff may also close a waiting chat) and open its ticket, with the
-    transcript as the description, assigned to the chat's agent. Ending an ended chat returns the same ticket."""
+    """End the chat (its customer or a staff participant; staff may also close a waiting chat) into its ticket, whose
+    description becomes the whole transcript (``_chat_ticket``; a specialist's lines included). Ending an ended chat
+    returns the same ticket."""
     session = _lock(session)
-    is_participant = actor.pk in (session.customer_id, session.agent_id)
+    is_participant = chat_is_participant(user=actor, session=session)
     if not is_participant and not (actor.is_staff_member and session.status == ChatStatus.WAITING):
         raise NotAllowed(_("Only the people in this chat can end it."))
     if session.status == ChatStatus.ENDED and session.ticket is not None:
         return session.ticket
-    ticket = _chat_ticket_transcript(session=session, actor=actor)
-    agent = session.agent
-    if agent is not None and ticket.team is not None and ticket.team.members.filter(pk=agent.pk).exists():
-        ticket_assign(ticket=ticket, actor=agent, team=ticket.team, assignee=agent)
+    ticket = _chat_ticket(session, actor=actor)
     session.status = ChatStatus.ENDED
     session.ended_at = timezone.now()
-    session.ticket = ticket
-    session.save(update_fields=["status", "ended_at", "ticket"])
+    session.save(update_fields=["status", "ended_at"])
     _push(session, "ended")
     return ticket
 
@@ -208,3 +267,172 @@ def _chat_ticket_transcript(*, session: ChatSession, actor: User) -> Ticket:
         channel=Channel.CHAT,
         actor=actor,
     )
+
+
+# --- escalating a chat: the warm transfer, the specialist joining, the callback; typing ---------------------------
+
+
+def _refusal(exc: ValidationError | PermissionDenied) -> ApplicationError:
+    """A refusal of the escalations or calls services in the chat's own error kinds (a clear 4xx, never a 500)."""
+    if isinstance(exc, PermissionDenied):
+        return NotAllowed(str(exc) or "You may not do this.")
+    return Invalid(" ".join(exc.messages))
+
+
+def _require_staff_participant(session: ChatSession, user: User, *, to: str) -> None:
+    if not (user.is_staff_member and chat_is_participant(user=user, session=session)):
+        raise NotAllowed(f"Only the staff in this chat can {to}.")
+
+
+def chat_transfer_pending(session: ChatSession) -> bool:
+    """A specialist team was asked to join and nobody has accepted yet (the customer is told to stay)."""
+    escalation = session.escalation
+    return escalation is not None and escalation.status == EscalationStatus.OPEN and escalation.caller_waiting
+
+
+@transaction.atomic
+def chat_escalate(
+    *,
+    session: ChatSession,
+    actor: User,
+    team: Team,
+    escalation_type: str = EscalationType.TECHNICAL,
+    note: str = "",
+    now=None,
+) -> Escalation:
+    """The chat's warm transfer: its agent asks a specialist (tier 2) team to join while the customer waits. The
+    chat's ticket is opened now (``_chat_ticket``: the transcript so far) and escalated through the one
+    ``escalation_create`` with the caller waiting, so the team's inbox gets it pushed with the accept countdown and
+    the dossier, and an unaccepted transfer becomes a promised callback as on the phone. Atomic; a chat with a
+    transfer still waiting, or a ticket already escalated, is refused (409)."""
+    session = _lock(session)
+    if session.status != ChatStatus.ACTIVE:
+        raise Conflict("This chat has ended." if session.status == ChatStatus.ENDED else "Accept this chat first.")
+    if actor.pk != session.agent_id:
+        raise NotAllowed("Only the chat's agent can bring in a specialist.")
+    if team.tier != Tier.SPECIALIST:
+        raise Invalid("Choose a specialist (tier 2) team.", extra={"field": "team"})
+    if chat_transfer_pending(session):
+        assert session.escalation is not None
+        raise Conflict(
+            f"{session.escalation.to_team.name if session.escalation.to_team else 'A team'} was already asked to "
+            "join this chat; wait for them to accept."
+        )
+    ticket = _chat_ticket(session, actor=actor)
+    note = (note or "").strip()
+    try:
+        with transaction.atomic():
+            escalation = escalation_create(
+                ticket=ticket,
+                actor=actor,
+                escalation_type=escalation_type,
+                mode="functional",
+                reason=f"Live chat: {actor.display_name} asks {team.name} to join the conversation now.",
+                dossier_problem=ticket.subject,
+                dossier_tried=(f"{note}\n\n" if note else "")
+                + f"{actor.display_name} is chatting with the customer; the transcript so far is the ticket's "
+                "description.",
+                dossier_desired_outcome="A specialist joins the live chat now: the customer is waiting in it.",
+                dossier_mood="waiting in the chat",
+                caller_waiting=True,
+                to_team=team,
+                now=now,
+            )
+    except (ValidationError, PermissionDenied) as exc:
+        raise _refusal(exc) from exc
+    session.escalation = escalation
+    session.save(update_fields=["escalation"])
+    _push(session, "escalated")
+    return escalation
+
+
+@transaction.atomic
+def chat_specialist_join(*, session: ChatSession, specialist: User, escalation: Escalation | None = None) -> bool:
+    """The specialist who accepted the chat's warm transfer joins the conversation: a participant (reads, posts, gets
+    the frames) and a "joined" line the customer sees. Idempotent (joining twice changes nothing, returns False);
+    an ended chat is refused."""
+    session = _lock(session)
+    if not specialist.is_staff_member or not specialist.is_active:
+        raise NotAllowed("Only staff join chats.")
+    if session.status != ChatStatus.ACTIVE:
+        raise Conflict("This chat has ended." if session.status == ChatStatus.ENDED else "This chat is not taken yet.")
+    if ChatParticipant.objects.filter(session=session, user=specialist).exists():
+        return False
+    now = timezone.now()
+    ChatParticipant.objects.create(
+        session=session, user=specialist, role=ParticipantRole.SPECIALIST, escalation=escalation, joined_at=now
+    )
+    ChatMessage.objects.create(
+        session=session, author=specialist, from_staff=True, kind=MessageKind.JOINED, body="", created_at=now
+    )
+    _push(session, "joined")
+    return True
+
+
+def chat_join_on_escalation_accepted(*, escalation_id: int, specialist: User) -> bool:
+    """The acceptance of a chat's warm transfer (whatever screen or API accepted it) joins the accepter to the chat,
+    if the chat is still going; inside the accepting transaction. False when no open chat waits on it."""
+    session = ChatSession.objects.filter(escalation_id=escalation_id, status=ChatStatus.ACTIVE).first()
+    if session is None:
+        return False
+    return chat_specialist_join(session=session, specialist=specialist, escalation=session.escalation)
+
+
+@transaction.atomic
+def chat_convert_to_callback(
+    *, session: ChatSession, actor: User, reason: str, number: str = "", starts_in_minutes: int = 0, now=None
+) -> Callback:
+    """Turn the chat into a promised callback: the chat ends into its ticket (the transcript, ``chat_end``) and the
+    calls' ``callback_create`` promises the customer a window (``CALLBACK_WINDOW_MINUTES`` long, starting in
+    ``starts_in_minutes``), emailed in their zone; the customer's chat page shows the promise. A staff participant
+    only; an ended chat is refused (409), so a double submit makes one ticket and one callback. Atomic."""
+    locked = _lock(session)
+    _require_staff_participant(locked, actor, to="convert it into a callback")
+    if locked.status != ChatStatus.ACTIVE:
+        raise Conflict("This chat has ended." if locked.status == ChatStatus.ENDED else "Accept this chat first.")
+    if not 0 <= starts_in_minutes <= 7 * 24 * 60:
+        raise Invalid("The window must start within a week.", extra={"field": "starts_in_minutes"})
+    now = now or timezone.now()
+    ticket = chat_end(session=locked, actor=actor)
+    start = now + timedelta(minutes=starts_in_minutes)
+    try:
+        with transaction.atomic():
+            callback = callback_create(
+                ticket=ticket,
+                actor=actor,
+                window_start=start,
+                window_end=start + callback_window(),
+                reason=(reason or "").strip() or "Promised from the live chat.",
+                number=number,
+                escalation=locked.escalation if chat_transfer_pending(locked) else None,
+                now=now,
+            )
+    except (ValidationError, PermissionDenied) as exc:
+        raise _refusal(exc) from exc
+    ChatSession.objects.filter(pk=locked.pk).update(callback=callback)
+    return callback
+
+
+@transaction.atomic
+def chat_typing(*, session: ChatSession, user: User) -> bool:
+    """``user`` is typing in the chat: the customer's or a staff participant's typing time is kept (the window is
+    the workspace's ``PRESENCE_TYPING_SECONDS``). The staff participants other than the typist get a ``chat`` frame
+    when typing starts (not on every keystroke); the customer's page reads staff typing on its next poll. Returns
+    whether typing started. Atomic."""
+    if not chat_is_participant(user=user, session=session):
+        raise NotAllowed(_("Only the people in this chat can write in it."))
+    if session.status == ChatStatus.ENDED:
+        raise Conflict(_("This chat has ended."))
+    now = timezone.now()
+    since = now - typing_window()
+    if user.pk == session.customer_id:
+        chat = ChatSession.objects.filter(pk=session.pk)
+        started = not chat.filter(customer_typing_at__gte=since).exists()
+        chat.update(customer_typing_at=now)
+    else:
+        mine = ChatParticipant.objects.filter(session=session, user=user)
+        started = not mine.filter(typing_at__gte=since).exists()
+        mine.update(typing_at=now)
+    if started:
+        _push(session, "typing", exclude=user.pk)
+    return started

@@ -13,4 +13,7 @@ urlpatterns = [
     path("chat/<int:pk>/send/", views.chat_send_view, name="chat_send"),
     path("chat/<int:pk>/accept/", views.chat_accept_view, name="chat_accept"),
     path("chat/<int:pk>/end/", views.chat_end_view, name="chat_end"),
+    path("chat/<int:pk>/escalate/", views.chat_escalate_view, name="chat_escalate"),
+    path("chat/<int:pk>/callback/", views.chat_callback_view, name="chat_callback"),
+    path("chat/<int:pk>/typing/", views.chat_typing_view, name="chat_typing"),
 ]

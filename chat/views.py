@@ -20,8 +20,10 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chat import embed, selectors, services
-from chat.forms import ChatMessageForm, ChatStartForm
+from chat.forms import CALLBACK_STARTS, ChatCallbackForm, ChatEscalateForm, ChatMessageForm, ChatStartForm
 from chat.models import ChatSession, ChatStatus
+from escalations.calls.services import window_words
+from escalations.models import EscalationType
 from helpdesk.errors import ApplicationError, NotFound
 from helpdesk.typing import AuthenticatedHttpRequest
 from helpdesk.views import customer_required, form_errors, manager_required, staff_required
@@ -48,12 +50,20 @@ def _wait_minutes(session: ChatSession) -> int | None:
 def _log_context(request: AuthenticatedHttpRequest, session: ChatSession, form: ChatMessageForm | None = None) -> dict:
     prefetched = "messages" in getattr(session, "_prefetched_objects_cache", {})
     waiting = session.status == ChatStatus.WAITING
+    participants = selectors.chat_participants(session)
     return {
         "session": session,
         "chat_messages": list(session.messages.all() if prefetched else selectors.chat_messages(session)),
         "position": selectors.chat_queue_position(session),
         "wait_minutes": _wait_minutes(session) if waiting else None,
         "form": form or _message_form(session),
+        "participants": participants,
+        "specialists": [p for p in participants if p.role == "specialist"],
+        "typing": selectors.chat_typing_names(session=session, viewer=request.user)
+        if session.status == ChatStatus.ACTIVE
+        else [],
+        "transfer_pending": services.chat_transfer_pending(session),
+        "callback_words": window_words(session.callback) if session.callback_id and session.callback else "",
     }
 
 
@@ -84,8 +94,19 @@ def _customer_chat(request: AuthenticatedHttpRequest, *, template: str, started_
         else:
             return redirect(started_url)
     status = 400 if request.method == "POST" else 200
-    last = request.user.chat_sessions.filter(status=ChatStatus.ENDED).select_related("ticket").order_by("-pk").first()
-    return TemplateResponse(request, template, {"start_form": form, "last": last, **extra}, status=status)
+    last = (
+        request.user.chat_sessions.filter(status=ChatStatus.ENDED)
+        .select_related("ticket", "callback")
+        .order_by("-pk")
+        .first()
+    )
+    context = {
+        "start_form": form,
+        "last": last,
+        "last_callback_words": window_words(last.callback) if last and last.callback else "",
+        **extra,
+    }
+    return TemplateResponse(request, template, context, status=status)
 
 
 @login_required
@@ -139,6 +160,10 @@ def chat_console_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     context = {
         **_waiting_context(request),
         "active": active,
+        "held": sum(1 for pane in active if pane["session"].agent_id == request.user.pk),
+        "specialist_teams": list(selectors.chat_specialist_teams()) if active else [],
+        "escalation_types": EscalationType.choices,
+        "callback_starts": CALLBACK_STARTS,
         "ended": request.user.chats_taken.filter(status=ChatStatus.ENDED)
         .select_related("ticket", "customer")
         .order_by("-ended_at")[:5],
@@ -254,3 +279,74 @@ def chat_embed_settings_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     snippet = f'<script src="{script}" data-label="Chat with us" async></script>'
     context = {"snippet": snippet, "origins": embed.embed_allowed_origins(), "own": embed.origin_of(script)}
     return TemplateResponse(request, "chat/embed_settings.html", context)
+
+
+@login_required
+@staff_required
+@require_POST
+def chat_escalate_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Bring in a specialist team: the chat's warm transfer (``chat.services.chat_escalate``)."""
+    session = _chat_or_404(request, pk)
+    form = ChatEscalateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a specialist team and the type of problem.")
+        return redirect("chat_console")
+    try:
+        escalation = services.chat_escalate(
+            session=session,
+            actor=request.user,
+            team=form.cleaned_data["team"],
+            escalation_type=form.cleaned_data["escalation_type"],
+            note=form.cleaned_data["note"],
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        team = form.cleaned_data["team"].name
+        messages.success(
+            request,
+            f"{team} was asked to join (ticket {escalation.ticket.reference}); the customer is told to stay. "
+            "If nobody accepts in time, you are told and a callback is promised.",
+        )
+    return redirect("chat_console")
+
+
+@login_required
+@staff_required
+@require_POST
+def chat_callback_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Convert the chat into a promised callback (``chat.services.chat_convert_to_callback``)."""
+    session = _chat_or_404(request, pk)
+    form = ChatCallbackForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose when to call back.")
+        return redirect("chat_console")
+    try:
+        callback = services.chat_convert_to_callback(
+            session=session,
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+            number=form.cleaned_data["number"],
+            starts_in_minutes=form.cleaned_data["starts_in_minutes"],
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"Chat converted into a callback, {window_words(callback)}; ticket {callback.ticket.reference} holds "
+            "the transcript.",
+        )
+    return redirect("chat_console")
+
+
+@login_required
+@require_POST
+def chat_typing_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """ "I am typing" from the chat's customer or a staff participant (throttled by ``static/js/chat.js``): 204."""
+    session = _chat_or_404(request, pk)
+    try:
+        services.chat_typing(session=session, user=request.user)
+    except ApplicationError as exc:
+        return HttpResponse(status=exc.status)
+    return HttpResponse(status=204)

@@ -105,6 +105,8 @@ NOT_PERSONAL: dict[str, str] = {
     "helpdesk.TicketTag": "a staff triage label on a ticket and who added it; the tag names are staff vocabulary, "
     "the ticket's own text is exported with the ticket",
     "helpdesk.TicketPresence": "which staff member has a ticket open right now; no customer data",
+    "chat.ChatParticipant": "which staff members (the agent, joined specialists) are in a chat, and when they last "
+    "typed; no customer data",
     "helpdesk.SavedView": "a staff member's named queue filter (allowlisted filter keys and values); no customer data",
     "helpdesk.BulkActionRun": "a staff member's bulk action and its per-ticket report (ticket references and the "
     "services' refusal reasons); no customer text",

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chat', '0001_chat_session_message'),
+        ('chat', '0002_chat_specialist_join'),
         ('helpdesk', '0024_ticket_tags'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -44,6 +44,7 @@ __all__ = [
     "call_log",
     "callback_complete",
     "callback_create",
+    "callback_window",
     "callbacks_breach_missed",
     "callbacks_remind_due",
     "calls_sweep",
@@ -56,6 +57,11 @@ __all__ = [
 
 def _minutes(name: str, default: int) -> int:
     return int(getattr(settings, name, default))
+
+
+def callback_window() -> timedelta:
+    """How long a promised callback's window lasts (``CALLBACK_WINDOW_MINUTES``, default 60)."""
+    return timedelta(minutes=_minutes("CALLBACK_WINDOW_MINUTES", 60))
 
 
 def customer_timezone(subject: Ticket | User) -> str:
@@ -312,7 +318,7 @@ def warm_transfers_expire(*, now: datetime) -> list[Callback]:
     owned by the transferring agent, who is told in-app at once; the customer is emailed the window. Idempotent:
     one conditional UPDATE per escalation decides, so a rerun or a racing beat creates nothing twice."""
     created: list[Callback] = []
-    window = timedelta(minutes=_minutes("CALLBACK_WINDOW_MINUTES", 60))
+    window = callback_window()
     normal = timedelta(minutes=int(conf.get("ESCALATION_DEFAULT_ACK_MINUTES")))
     due = list(
         Escalation.objects.filter(status=EscalationStatus.OPEN, caller_waiting=True, ack_due_at__lte=now)
