@@ -194,7 +194,10 @@ def test_converting_is_refused_for_someone_outside_the_chat_and_for_a_bad_window
         chat_convert_to_callback(session=live_chat, actor=agent2, reason="x")
     with pytest.raises(Invalid, match=exact("The window must start within a week.")):
         chat_convert_to_callback(session=live_chat, actor=agent, reason="x", starts_in_minutes=-5)
-    assert (Ticket.objects.count(), Callback.objects.count()) == (0, 0)
+    # then nothing changed: no callback, the chat's own ticket only, and the chat still going
+    live_chat.refresh_from_db()
+    assert (Ticket.objects.count(), Callback.objects.count()) == (1, 0)
+    assert live_chat.status == ChatStatus.ACTIVE
 
 
 def test_typing_shows_to_the_other_side_and_tells_the_staff_once(
