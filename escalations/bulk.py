@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import re
 import sqlite3
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,7 +21,9 @@ from datetime import datetime
 from django.db import connections, router
 from django.db.models.constants import OnConflict
 from django.urls import get_script_prefix, get_urlconf, reverse
+from psycopg.types.json import Jsonb
 
+from helpdesk.idlist import ids_in
 from helpdesk.models import (
     Notification,
     NotificationChannel,
@@ -95,7 +99,9 @@ def _notify_bulk(notices: list[_Notice], now: datetime) -> int:
     visible: dict[int, set[int]] = defaultdict(set)
     for user in people.values():
         if user.is_active:
-            visible[user.pk] = set(tickets_visible_to(user).filter(pk__in=ticket_ids).values_list("pk", flat=True))
+            visible[user.pk] = set(
+                tickets_visible_to(user).filter(ids_in("pk", ticket_ids)).values_list("pk", flat=True)
+            )
     sms = pager_enabled()
     ticket_url = _ticket_urls()
     # One entry per notice and one (notice, recipient) pair per person told, in order.
@@ -195,7 +201,10 @@ def _outbox_fan_out(columns: dict[str, list], pairs: tuple[list[int], list[int]]
                 "c (pos, channel, status, sent_at) AS (VALUES (%s, %s, %s, %s::timestamptz), (%s, %s, %s, %s::timestamptz), "
                 f"(%s, %s, %s, %s::timestamptz)) {body}"
             )
-            params = [prepared[name] for name in _NOTICE_COLUMNS] + [pairs[0], pairs[1]]
+            params = [_pg_array(prepared[name]) for name in _NOTICE_COLUMNS] + [
+                _pg_array(pairs[0]),
+                _pg_array(pairs[1]),
+            ]
             params += [value for channel in channels for value in channel] + default_params
             cursor.execute(sql, params)
             return cursor.fetchall()
@@ -289,6 +298,46 @@ def _column_prepared(field, values: list, connection) -> list:
     return prepared
 
 
+def _pg_quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _pg_array(values: list) -> list | str:
+    """A column of prepared values as a PostgreSQL array literal (``{1,2,NULL}``, text quoted and escaped), which the
+    statement casts to its array type: built with string joins, where the driver dumps a Python list element by
+    element in Python (the largest part of the sweep's parameter conversion). A column holding any other type is
+    returned as it is, for the driver to adapt."""
+    parts: list[str] = []
+    append = parts.append
+    texts: dict = {}
+    for value in values:
+        kind = type(value)
+        if value is None:
+            append("NULL")
+        elif kind is int:
+            append(str(value))
+        elif kind is str:
+            append(_pg_quoted(value))
+        elif kind is bool:
+            append("t" if value else "f")
+        elif kind is datetime:
+            # Mostly one moment repeated (the batch's ``now``): formatted once.
+            if value not in texts:
+                texts[value] = _pg_quoted(value.isoformat())
+            append(texts[value])
+        elif kind is uuid.UUID:
+            append(str(value))
+        elif kind is Jsonb:
+            # Shared values (one notice's data) are encoded once, as the driver would (its default ``json.dumps``).
+            key = id(value)
+            if key not in texts:
+                texts[key] = _pg_quoted((value.dumps or json.dumps)(value.obj))
+            append(texts[key])
+        else:
+            return values
+    return "{" + ",".join(parts) + "}"
+
+
 def _insert_many(
     model,
     objs: list | None = None,
@@ -343,7 +392,8 @@ def _insert_many(
         if connection.vendor == "postgresql":
             # Without the length modifier (varchar[], not varchar(250)[]), as Django's own UNNEST insert does.
             arrays = ", ".join(f"%s::{f.db_type(connection).split('(')[0]}[]" for f in fields)
-            cursor.execute(f"{head} SELECT * FROM unnest({arrays}) {tail}", prepared)  # noqa: S608 (identifiers only)
+            arguments = [_pg_array(column) for column in prepared]
+            cursor.execute(f"{head} SELECT * FROM unnest({arrays}) {tail}", arguments)  # noqa: S608 (identifiers only)
             if returning:
                 found = cursor.fetchall()
         else:

@@ -49,6 +49,7 @@ from escalations.sla import clock as sla_clock
 from escalations.sla.calendar import CalendarSpec
 from escalations.sla.engine import _fmt, _history, _Policies, _tz
 from escalations.sla.selectors import team_next_working_moments
+from helpdesk.idlist import ids_in
 from helpdesk.models import OPEN_STATUSES, EventKind, NotificationKind, Ticket, TicketEvent, User, WebhookEventType
 from helpdesk.webhooks import webhook_emit_many
 
@@ -227,7 +228,7 @@ def _save_swept(clocks: list[SLAClock], *, warned: list[SLAClock], now: datetime
         if breached:
             values["breached_at"] = F("due_at")
             values["escalation_level"] = level
-        SLAClock.objects.filter(pk__in=ids).update(**values)
+        SLAClock.objects.filter(ids_in("pk", ids)).update(**values)
     for clock in singles:
         clock.save(update_fields=["warned_at", "breached_at", "next_check_at", "escalation_level", "updated_at"])
 
