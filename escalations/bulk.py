@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connections, router
+from django.db.models.base import ModelState
 from django.db.models.constants import OnConflict
+from django.db.models.signals import post_init, pre_init
 from django.urls import get_script_prefix, get_urlconf, reverse
 from psycopg.types.json import Jsonb
 
@@ -72,6 +74,41 @@ def _events_record_bulk(rows: list[TicketEvent]) -> list[TicketEvent]:
     for event in rows:
         ticket_event_recorded.send(sender=TicketEvent, event=event, ticket=event.ticket)
     return rows
+
+
+def _unsaved(model, **values):
+    """``model(**values)`` (an unsaved instance, the other fields at their defaults, a related instance cached as its
+    descriptor would), built without Django's per-keyword ``__init__``: a sweep batch makes thousands of timeline
+    and history rows, and that constructor was the largest part of its profile. Nobody may be listening to the
+    model's ``pre_init`` / ``post_init`` (then the ordinary constructor runs)."""
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return model(**values)
+    plan = _unsaved_plan(model)
+    obj = model.__new__(model)
+    obj._state = state = ModelState()
+    attrs = obj.__dict__
+    for attname, default in plan[0]:
+        attrs[attname] = default()
+    relations = plan[1]
+    for name, value in values.items():
+        field = relations.get(name)
+        if field is None:
+            attrs[name] = value
+            continue
+        if value is not None and not isinstance(value, field.remote_field.model):
+            return model(**values)  # let the descriptor refuse it as usual
+        attrs[field.attname] = None if value is None else getattr(value, field.target_field.attname)
+        state.fields_cache[name] = value
+        if value is not None and state.db is None:
+            state.db = router.db_for_write(model, instance=value)  # as the descriptor does
+    return obj
+
+
+@functools.cache
+def _unsaved_plan(model) -> tuple[list, dict]:
+    fields = [f for f in model._meta.concrete_fields if f.column is not None and not f.generated]
+    relations = {f.name: f for f in fields if f.is_relation and f.many_to_one}
+    return [(f.attname, f.get_default) for f in fields], relations
 
 
 @dataclass

@@ -25,7 +25,15 @@ from typing import Any
 from django.db import connections, transaction
 from django.db.models import F
 
-from escalations.bulk import _events_record_bulk, _insert_many, _Notice, _notify_bulk, _quiet_until, _team_people
+from escalations.bulk import (
+    _events_record_bulk,
+    _insert_many,
+    _Notice,
+    _notify_bulk,
+    _quiet_until,
+    _team_people,
+    _unsaved,
+)
 from escalations.hops import (
     TARGET_WORDS,
     HopRouter,
@@ -248,7 +256,8 @@ def _sla_notify_warnings(*, clocks: list[SLAClock], now: datetime) -> None:
         words = TARGET_WORDS[ClockTarget(clock.target)]
         text = f"The {words} target is {clock.policy.warn_percent if clock.policy else 80}% used: due {_fmt(clock.due_at, tz)}."
         events.append(
-            TicketEvent(
+            _unsaved(
+                TicketEvent,
                 ticket=ticket,
                 kind=EventKind.SLA,
                 is_public=False,
@@ -316,7 +325,8 @@ def sla_escalate_breached(*, clocks: list[SLAClock], now: datetime) -> int:
 
 
 def _breach_event(clock: SLAClock, now: datetime) -> TicketEvent:
-    return TicketEvent(
+    return _unsaved(
+        TicketEvent,
         ticket=clock.ticket,
         kind=EventKind.SLA,
         is_public=False,
