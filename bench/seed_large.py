@@ -402,7 +402,8 @@ def seed_surveys() -> int:
 
 
 def seed_risk() -> int:
-    """A risk assessment on one open ticket in four (score 1-9), so the queue's risk column has data."""
+    """A risk assessment on one open ticket in four (score 1-9), so the queue's risk column has data, and the
+    tickets' stored risk sort key."""
     from escalations.models import RiskAssessment
     from helpdesk.models import Ticket
 
@@ -415,7 +416,16 @@ def seed_risk() -> int:
         "messages_assessed": "1",
         "updated_at": "t.updated_at",
     }
-    return insert_select(RiskAssessment, columns, source, {})
+    count = insert_select(RiskAssessment, columns, source, {})
+    # The queue's stored risk key (``Ticket.risk_order``), as ``escalations.services.risk.risk_orders_store`` keeps it.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Ticket._meta.db_table} t SET risk_order = -r.score "  # noqa: S608 (table names from the models)
+            f"FROM {RiskAssessment._meta.db_table} r WHERE r.ticket_id = t.id"
+        )
+    return count
 
 
 def main() -> None:

@@ -132,6 +132,7 @@ class QueryCounter:
     def __init__(self):
         self.count = 0
         self.seconds = 0.0
+        self.commit_seconds = 0.0
         self.slowest: dict[str, float] = {}
 
     def __call__(self, execute, sql, params, many, context):
@@ -150,9 +151,21 @@ class QueryCounter:
 
         self._ctx = connection.execute_wrapper(self)
         self._ctx.__enter__()
+        # COMMIT does not pass the execute wrappers; on PostgreSQL it also runs the deferred foreign-key checks.
+        self._connection, commit = connection, connection._commit
+
+        def timed_commit():
+            started = time.perf_counter()
+            try:
+                return commit()
+            finally:
+                self.commit_seconds += time.perf_counter() - started
+
+        connection._commit = timed_commit
         return self
 
     def __exit__(self, *exc):
+        del self._connection._commit
         return self._ctx.__exit__(*exc)
 
 
@@ -199,6 +212,7 @@ def due_run(*, now, count: int, batch_size: int | None, profile: str = "") -> di
         import cProfile
 
         profiler = cProfile.Profile()
+    load_before = os.getloadavg()[0]
     with dispatch_disabled(), QueryCounter() as queries:
         started, cpu_started = time.perf_counter(), time.process_time()
         if profiler is not None:
@@ -216,6 +230,8 @@ def due_run(*, now, count: int, batch_size: int | None, profile: str = "") -> di
     assert result.escalated == count == Escalation.objects.count(), result
     return {
         "due": count,
+        # This machine is shared: the 1-minute load average before and after the run.
+        "load_avg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "batch_size": batch_size or inspect.signature(sla_sweep).parameters["batch_size"].default,
         "seconds": round(elapsed, 3),
         "escalations_per_second": round(result.escalated / elapsed, 1),
@@ -227,6 +243,8 @@ def due_run(*, now, count: int, batch_size: int | None, profile: str = "") -> di
         "queries_per_batch": round(queries.count / max(result.batches, 1), 1),
         # Wall time spent in the database driver (statements and fetches), by statement start.
         "db_seconds": round(queries.seconds, 3),
+        # Wall time of the COMMITs (PostgreSQL checks the deferred foreign keys of every row written then).
+        "commit_seconds": round(queries.commit_seconds, 3),
         "db_top": {key: round(took, 3) for key, took in sorted(queries.slowest.items(), key=lambda kv: -kv[1])[:6]},
     }
 
@@ -277,6 +295,7 @@ def run(args, *, var_dir: str, url: str) -> None:
         "idle_ms": report["idle_at_n"]["ms"],
         "idle_queries": report["idle_at_n"]["queries"],
         "rss_mb": rss_mb,
+        "load_avg_1m": report["due_run"]["load_avg_1m"],
     }
     print(json.dumps(headline | report))
     connection.close()

@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import re
 import sqlite3
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connections, router
+from django.db.models.base import ModelState
 from django.db.models.constants import OnConflict
+from django.db.models.signals import post_init, pre_init
 from django.urls import get_script_prefix, get_urlconf, reverse
+from psycopg.types.json import Jsonb
 
+from helpdesk.idlist import ids_in
 from helpdesk.models import (
     Notification,
     NotificationChannel,
@@ -70,6 +76,41 @@ def _events_record_bulk(rows: list[TicketEvent]) -> list[TicketEvent]:
     return rows
 
 
+def _unsaved(model, **values):
+    """``model(**values)`` (an unsaved instance, the other fields at their defaults, a related instance cached as its
+    descriptor would), built without Django's per-keyword ``__init__``: a sweep batch makes thousands of timeline
+    and history rows, and that constructor was the largest part of its profile. Nobody may be listening to the
+    model's ``pre_init`` / ``post_init`` (then the ordinary constructor runs)."""
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        return model(**values)
+    plan = _unsaved_plan(model)
+    obj = model.__new__(model)
+    obj._state = state = ModelState()
+    attrs = obj.__dict__
+    for attname, default in plan[0]:
+        attrs[attname] = default()
+    relations = plan[1]
+    for name, value in values.items():
+        field = relations.get(name)
+        if field is None:
+            attrs[name] = value
+            continue
+        if value is not None and not isinstance(value, field.remote_field.model):
+            return model(**values)  # let the descriptor refuse it as usual
+        attrs[field.attname] = None if value is None else getattr(value, field.target_field.attname)
+        state.fields_cache[name] = value
+        if value is not None and state.db is None:
+            state.db = router.db_for_write(model, instance=value)  # as the descriptor does
+    return obj
+
+
+@functools.cache
+def _unsaved_plan(model) -> tuple[list, dict]:
+    fields = [f for f in model._meta.concrete_fields if f.column is not None and not f.generated]
+    relations = {f.name: f for f in fields if f.is_relation and f.many_to_one}
+    return [(f.attname, f.get_default) for f in fields], relations
+
+
 @dataclass
 class _Notice:
     ticket: Ticket
@@ -95,7 +136,9 @@ def _notify_bulk(notices: list[_Notice], now: datetime) -> int:
     visible: dict[int, set[int]] = defaultdict(set)
     for user in people.values():
         if user.is_active:
-            visible[user.pk] = set(tickets_visible_to(user).filter(pk__in=ticket_ids).values_list("pk", flat=True))
+            visible[user.pk] = set(
+                tickets_visible_to(user).filter(ids_in("pk", ticket_ids)).values_list("pk", flat=True)
+            )
     sms = pager_enabled()
     ticket_url = _ticket_urls()
     # One entry per notice and one (notice, recipient) pair per person told, in order.
@@ -195,7 +238,10 @@ def _outbox_fan_out(columns: dict[str, list], pairs: tuple[list[int], list[int]]
                 "c (pos, channel, status, sent_at) AS (VALUES (%s, %s, %s, %s::timestamptz), (%s, %s, %s, %s::timestamptz), "
                 f"(%s, %s, %s, %s::timestamptz)) {body}"
             )
-            params = [prepared[name] for name in _NOTICE_COLUMNS] + [pairs[0], pairs[1]]
+            params = [_pg_array(prepared[name]) for name in _NOTICE_COLUMNS] + [
+                _pg_array(pairs[0]),
+                _pg_array(pairs[1]),
+            ]
             params += [value for channel in channels for value in channel] + default_params
             cursor.execute(sql, params)
             return cursor.fetchall()
@@ -289,6 +335,46 @@ def _column_prepared(field, values: list, connection) -> list:
     return prepared
 
 
+def _pg_quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _pg_array(values: list) -> list | str:
+    """A column of prepared values as a PostgreSQL array literal (``{1,2,NULL}``, text quoted and escaped), which the
+    statement casts to its array type: built with string joins, where the driver dumps a Python list element by
+    element in Python (the largest part of the sweep's parameter conversion). A column holding any other type is
+    returned as it is, for the driver to adapt."""
+    parts: list[str] = []
+    append = parts.append
+    texts: dict = {}
+    for value in values:
+        kind = type(value)
+        if value is None:
+            append("NULL")
+        elif kind is int:
+            append(str(value))
+        elif kind is str:
+            append(_pg_quoted(value))
+        elif kind is bool:
+            append("t" if value else "f")
+        elif kind is datetime:
+            # Mostly one moment repeated (the batch's ``now``): formatted once.
+            if value not in texts:
+                texts[value] = _pg_quoted(value.isoformat())
+            append(texts[value])
+        elif kind is uuid.UUID:
+            append(str(value))
+        elif kind is Jsonb:
+            # Shared values (one notice's data) are encoded once, as the driver would (its default ``json.dumps``).
+            key = id(value)
+            if key not in texts:
+                texts[key] = _pg_quoted((value.dumps or json.dumps)(value.obj))
+            append(texts[key])
+        else:
+            return values
+    return "{" + ",".join(parts) + "}"
+
+
 def _insert_many(
     model,
     objs: list | None = None,
@@ -343,7 +429,8 @@ def _insert_many(
         if connection.vendor == "postgresql":
             # Without the length modifier (varchar[], not varchar(250)[]), as Django's own UNNEST insert does.
             arrays = ", ".join(f"%s::{f.db_type(connection).split('(')[0]}[]" for f in fields)
-            cursor.execute(f"{head} SELECT * FROM unnest({arrays}) {tail}", prepared)  # noqa: S608 (identifiers only)
+            arguments = [_pg_array(column) for column in prepared]
+            cursor.execute(f"{head} SELECT * FROM unnest({arrays}) {tail}", arguments)  # noqa: S608 (identifiers only)
             if returning:
                 found = cursor.fetchall()
         else:

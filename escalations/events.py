@@ -6,6 +6,7 @@ staff need. Both go through ``helpdesk.events.event_record`` so the timeline sta
 
 from __future__ import annotations
 
+from escalations.bulk import _unsaved
 from escalations.models import EscalationMode, EscalationType
 from helpdesk.events import event_record
 from helpdesk.models import EventKind, Ticket, TicketEvent, User
@@ -36,7 +37,8 @@ def escalation_opened_events(*, ticket: Ticket, actor: User | None, escalation, 
     reason and data); for compliance, the restriction; public, the customer's plain words (empty: not told)."""
     common = {"ticket": ticket, "actor": actor, "created_at": now}
     rows = [
-        TicketEvent(
+        _unsaved(
+            TicketEvent,
             kind=EventKind.ESCALATED,
             is_public=False,
             body=escalation.reason,
@@ -46,7 +48,8 @@ def escalation_opened_events(*, ticket: Ticket, actor: User | None, escalation, 
     ]
     if escalation.escalation_type == EscalationType.COMPLIANCE:
         rows.append(
-            TicketEvent(
+            _unsaved(
+                TicketEvent,
                 kind=EventKind.RESTRICTED,
                 is_public=False,
                 body="Compliance escalation: this ticket is restricted to the compliance team, tier 3 and admins "
@@ -57,7 +60,8 @@ def escalation_opened_events(*, ticket: Ticket, actor: User | None, escalation, 
         )
     if customer_words:
         rows.append(
-            TicketEvent(
+            _unsaved(
+                TicketEvent,
                 kind=EventKind.ESCALATED,
                 is_public=True,
                 body=customer_words,

@@ -36,7 +36,7 @@ OPEN = "open"
 ANY = "any"
 # The sort keys that hold no NULL (keyset pagination compares them as one row value).
 NON_NULL_SORT_KEYS = frozenset({"is_emergency", "sla_order_at", "priority_order", "created_at", "reference"})
-NON_NULL_SORT_KEYS |= {"last_public_activity_at"}
+NON_NULL_SORT_KEYS |= {"last_public_activity_at", "risk_order"}
 
 
 class InLiteral(Lookup):

@@ -19,6 +19,8 @@ class _PendingTickets:
 
     ticket_ids: set[int] = field(default_factory=set)
     flushed: bool = False
+    # Where ``flush`` sits in the connection's ``run_on_commit`` list (its length once registered).
+    slot: int = 0
 
     def flush(self) -> None:
         from reports.metrics.rollups import rollups_mark_tickets
@@ -28,10 +30,15 @@ class _PendingTickets:
 
 
 def _flush_registered(pending: _PendingTickets | None) -> bool:
-    """Whether ``pending`` will still flush after the current transaction commits (not yet run, not discarded)."""
+    """Whether ``pending`` will still flush after the current transaction commits (not yet run, not discarded).
+    Looked up where it was registered, not by scanning every callback (a batch of events queues thousands of
+    them): callbacks are only ever appended, or dropped with a rolled-back savepoint, so if ``flush`` is not at its
+    slot it was dropped (or shifted by a drop before it: then a second flush is registered, and marking twice is
+    harmless)."""
     if pending is None or pending.flushed:
         return False
-    return any(callback == pending.flush for _, callback, _ in transaction.get_connection().run_on_commit)
+    callbacks = transaction.get_connection().run_on_commit
+    return 0 < pending.slot <= len(callbacks) and callbacks[pending.slot - 1][1] == pending.flush
 
 
 def on_ticket_event_recorded(sender: Any, *, event: Any, ticket: Any, **kwargs: Any) -> None:
@@ -45,6 +52,7 @@ def on_ticket_event_recorded(sender: Any, *, event: Any, ticket: Any, **kwargs: 
     pending = _PendingTickets(ticket_ids={ticket.pk})
     _local.pending = pending
     transaction.on_commit(pending.flush)
+    pending.slot = len(transaction.get_connection().run_on_commit)
 
 
 def on_article_saved(sender: Any, *, instance: Any, **kwargs: Any) -> None:

@@ -23,6 +23,7 @@ from escalations.models import (
     RiskAssessment,
     SLAClock,
 )
+from helpdesk.idlist import ids_in
 from helpdesk.models import EventKind, Ticket, TicketEvent
 
 TARGET_WANTS = {
@@ -65,7 +66,7 @@ def moods_from_risk(ticket_ids: Sequence[int], *, now: datetime) -> dict[int, st
     payment), frustrated (negative tone, repeated contact, asked for a manager), else unknown. One query for many
     tickets. The signals fade as they do on the risk panel (``RiskAssessment.as_of``)."""
     moods = {}
-    for assessment in RiskAssessment.objects.filter(ticket_id__in=ticket_ids).only(
+    for assessment in RiskAssessment.objects.filter(ids_in("ticket_id", ticket_ids)).only(
         "ticket_id", "signals", "score", "updated_at", "likelihood"
     ):
         ticket_id = assessment.ticket_id
@@ -90,7 +91,7 @@ def automatic_dossiers(
     reply, message = EventKind.AGENT_REPLY, EventKind.CUSTOMER_MESSAGE
     facts = {
         row["ticket_id"]: row
-        for row in TicketEvent.objects.filter(ticket_id__in=ids, kind__in=(reply, message))
+        for row in TicketEvent.objects.filter(ids_in("ticket_id", ids), kind__in=(reply, message))
         .order_by()
         .values("ticket_id")
         .annotate(
@@ -100,6 +101,8 @@ def automatic_dossiers(
         )
     }
     moods = moods_from_risk(ids, now=now)
+    # A priority's words, looked up once per batch (Django's ``get_FIELD_display`` hashes every choice per call).
+    priorities: dict[str, str] = {}
     dossiers = {}
     for ticket in tickets:
         clock = (clocks or {}).get(ticket.pk)
@@ -108,7 +111,7 @@ def automatic_dossiers(
         dossiers[ticket.pk] = Dossier(
             problem=_problem_words(ticket),
             tried=_tried_words(fact, tz=tz, now=now),
-            desired=_desired_words(ticket, clock, tz=tz, now=now),
+            desired=_desired_words(ticket, clock, tz=tz, now=now, priorities=priorities),
             mood=moods.get(ticket.pk, "unknown"),
         )
     return dossiers
@@ -134,13 +137,18 @@ def _tried_words(fact: dict, *, tz: str, now: datetime) -> str:
     return text
 
 
-def _desired_words(ticket: Ticket, clock: SLAClock | None, *, tz: str, now: datetime) -> str:
+def _desired_words(
+    ticket: Ticket, clock: SLAClock | None, *, tz: str, now: datetime, priorities: dict[str, str] | None = None
+) -> str:
     if clock is None or clock.due_at is None:
         return "A resolution within the time we promised."
     policy = clock.policy
     promise = ""
     if policy is not None and policy.plan_id:
-        promise = f" ({policy.plan.name} plan, {ticket.get_priority_display().lower()} priority)"
+        priorities = {} if priorities is None else priorities
+        if ticket.priority not in priorities:
+            priorities[ticket.priority] = ticket.get_priority_display().lower()
+        promise = f" ({policy.plan.name} plan, {priorities[ticket.priority]} priority)"
     when = _short_when(clock.due_at, tz=tz, now=now)
     on = "at" if when[0].isdigit() else "on"
     return f"{TARGET_WANTS[ClockTarget(clock.target)]} — it was due {on} {when}{promise}."
@@ -157,7 +165,7 @@ def breach_hop_specs(*, clocks: Sequence[SLAClock], now: datetime, router: HopRo
         return []
     router = router or HopRouter()
     active = defaultdict(list)
-    for esc in Escalation.objects.filter(ticket_id__in=by_ticket, status__in=ACTIVE_ESCALATION_STATUSES):
+    for esc in Escalation.objects.filter(ids_in("ticket_id", by_ticket), status__in=ACTIVE_ESCALATION_STATUSES):
         active[esc.ticket_id].append(esc)
     planned = []
     for ticket_id, clock in by_ticket.items():

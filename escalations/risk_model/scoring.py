@@ -160,6 +160,9 @@ def risk_score_tickets(*, ticket_ids: Iterable[int], now: datetime | None = None
         RiskAssessment.objects.bulk_update(
             assessments, ["likelihood", "model_version", "explanations", "scored_at", "score", "flagged_at"]
         )
+        from escalations.services.risk import risk_orders_store
+
+        risk_orders_store(ticket_ids=[assessment.ticket_id for assessment in assessments])
     return len(assessments)
 
 

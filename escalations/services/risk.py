@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from escalations import conf, events
 from escalations.models.escalation import RiskAssessment, RiskOutcome
+from helpdesk.idlist import ids_in
 from helpdesk.models import EventKind, Ticket, TicketEvent
 
 
@@ -52,6 +55,7 @@ def risk_assess_message(*, ticket: Ticket, event: TicketEvent, now: datetime | N
     assessment.updated_at = now
     assessment.note_flag(now)
     assessment.save()
+    risk_orders_store(ticket_ids=[ticket.pk])
     levels = ["none", "low", "medium", "high"]
     if (
         reading.signals
@@ -67,9 +71,23 @@ def risk_outcomes_record(*, ticket_ids: list[int], outcome: str, now: datetime) 
     hop was opened) wins over an earlier "not escalated" (a ticket resolved, reopened, then escalated); "not
     escalated" (resolved or closed with no escalation) is recorded only on a ticket with no outcome yet. One UPDATE
     for the batch; idempotent. Returns how many assessments changed."""
-    assessments = RiskAssessment.objects.filter(ticket_id__in=ticket_ids)
+    assessments = RiskAssessment.objects.filter(ids_in("ticket_id", ticket_ids))
     if outcome == RiskOutcome.ESCALATED:
         assessments = assessments.exclude(outcome=RiskOutcome.ESCALATED)
     else:
         assessments = assessments.filter(outcome="")
     return assessments.update(outcome=outcome, outcome_at=now)
+
+
+def risk_orders_store(*, ticket_ids: list[int]) -> int:
+    """The queue's risk sort key (``Ticket.risk_order``) from the tickets' assessments as they now stand: the score
+    negated, 1 for a ticket without one. Every writer of a score calls it in the same transaction; one UPDATE for the
+    batch. Returns how many tickets it wrote."""
+    if not ticket_ids:
+        return 0
+    score = RiskAssessment.objects.filter(ticket_id=OuterRef("pk")).values("score")[:1]
+    small = models.SmallIntegerField()
+    negated = Value(0, output_field=small) - Subquery(score, output_field=small)
+    return Ticket.objects.filter(ids_in("pk", ticket_ids)).update(
+        risk_order=Coalesce(negated, Value(1, output_field=small), output_field=small)
+    )

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
+from escalations.bulk import _unsaved
 from escalations.models import LIVE_CLOCK_STATES, ClockState, ClockTarget, SLAClock, SLAEvent, SLAPolicy
 from escalations.risk_model.scoring import risk_rescore_on_commit
 from escalations.sla import clock as sla_clock
@@ -73,8 +74,14 @@ def remaining_business_seconds(clock: SLAClock, *, now: datetime, spec: Calendar
 
 
 def _history(clock: SLAClock, kind: str, at: datetime, detail: str = "") -> SLAEvent:
-    return SLAEvent(
-        clock=clock, ticket_id=clock.ticket_id, kind=kind, at=at, policy_id=clock.policy_id, detail=detail[:300]
+    return _unsaved(
+        SLAEvent,
+        clock=clock,
+        ticket_id=clock.ticket_id,
+        kind=kind,
+        at=at,
+        policy_id=clock.policy_id,
+        detail=detail[:300],
     )
 
 

@@ -25,7 +25,15 @@ from typing import Any
 from django.db import connections, transaction
 from django.db.models import F
 
-from escalations.bulk import _events_record_bulk, _insert_many, _Notice, _notify_bulk, _quiet_until, _team_people
+from escalations.bulk import (
+    _events_record_bulk,
+    _insert_many,
+    _Notice,
+    _notify_bulk,
+    _quiet_until,
+    _team_people,
+    _unsaved,
+)
 from escalations.hops import (
     TARGET_WORDS,
     HopRouter,
@@ -49,6 +57,7 @@ from escalations.sla import clock as sla_clock
 from escalations.sla.calendar import CalendarSpec
 from escalations.sla.engine import _fmt, _history, _Policies, _tz
 from escalations.sla.selectors import team_next_working_moments
+from helpdesk.idlist import ids_in
 from helpdesk.models import OPEN_STATUSES, EventKind, NotificationKind, Ticket, TicketEvent, User, WebhookEventType
 from helpdesk.webhooks import webhook_emit_many
 
@@ -227,7 +236,7 @@ def _save_swept(clocks: list[SLAClock], *, warned: list[SLAClock], now: datetime
         if breached:
             values["breached_at"] = F("due_at")
             values["escalation_level"] = level
-        SLAClock.objects.filter(pk__in=ids).update(**values)
+        SLAClock.objects.filter(ids_in("pk", ids)).update(**values)
     for clock in singles:
         clock.save(update_fields=["warned_at", "breached_at", "next_check_at", "escalation_level", "updated_at"])
 
@@ -247,7 +256,8 @@ def _sla_notify_warnings(*, clocks: list[SLAClock], now: datetime) -> None:
         words = TARGET_WORDS[ClockTarget(clock.target)]
         text = f"The {words} target is {clock.policy.warn_percent if clock.policy else 80}% used: due {_fmt(clock.due_at, tz)}."
         events.append(
-            TicketEvent(
+            _unsaved(
+                TicketEvent,
                 ticket=ticket,
                 kind=EventKind.SLA,
                 is_public=False,
@@ -315,7 +325,8 @@ def sla_escalate_breached(*, clocks: list[SLAClock], now: datetime) -> int:
 
 
 def _breach_event(clock: SLAClock, now: datetime) -> TicketEvent:
-    return TicketEvent(
+    return _unsaved(
+        TicketEvent,
         ticket=clock.ticket,
         kind=EventKind.SLA,
         is_public=False,

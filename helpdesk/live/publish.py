@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from django.conf import settings
@@ -63,7 +64,48 @@ def live_publish(
         user_ids=tuple(users) if users is not None else None,
         customer_payload=customer_payload,
     )
-    transaction.on_commit(lambda: live_publisher.submit([message]))
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        live_publisher.submit([message])
+        return
+    _pending_for(connection).messages.append(message)
+
+
+@dataclass
+class _Pending:
+    """The messages queued at one savepoint level of a transaction: submitted together, in order, after commit (one
+    callback, not one per message), and dropped together with that savepoint if it rolls back."""
+
+    messages: list[LiveMessage] = field(default_factory=list)
+    savepoints: tuple[str, ...] = ()
+    slot: int = 0  # where ``submit`` sits in the connection's ``run_on_commit`` (its length once registered)
+
+    def submit(self) -> None:
+        live_publisher.submit(self.messages)
+
+
+_local = threading.local()
+
+
+def _pending_for(connection) -> _Pending:
+    """This transaction's pending messages at the current savepoint level, registering them for after the commit if
+    they are not yet. Found at the slot they were registered in, not by scanning every callback: callbacks are only
+    appended, or dropped with a rolled-back savepoint (then the slot no longer holds this ``submit``)."""
+    pending: _Pending | None = getattr(_local, "pending", None)
+    savepoints = tuple(connection.savepoint_ids)
+    callbacks = connection.run_on_commit
+    if (
+        pending is not None
+        and pending.savepoints == savepoints
+        and 0 < pending.slot <= len(callbacks)
+        and callbacks[pending.slot - 1][1] == pending.submit
+    ):
+        return pending
+    pending = _Pending(savepoints=savepoints)
+    transaction.on_commit(pending.submit)
+    pending.slot = len(callbacks)
+    _local.pending = pending
+    return pending
 
 
 def live_deliver(messages: list[LiveMessage]) -> bool:

@@ -154,6 +154,11 @@ class Ticket(models.Model):
         db_persist=True,
         help_text="Queue sort key: sla_due_at, or the far future when no clock runs (generated).",
     )
+    risk_order = models.SmallIntegerField(
+        default=1,
+        help_text="Queue sort key: the escalation-risk score negated (-100 … 0, riskiest first), 1 without an "
+        "assessment (kept with the assessment by escalations.services.risk.risk_orders_store).",
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(default=timezone.now)
     last_public_activity_at = models.DateTimeField(default=timezone.now)
@@ -186,6 +191,7 @@ class Ticket(models.Model):
                     ("newest", ("-created_at", "-id")),
                     ("activity", ("-last_public_activity_at", "-id")),
                     ("reference", ("reference", "id")),
+                    ("risk", ("risk_order", "sla_order_at", "id")),
                 )
             ),
             models.Index(fields=["organization", "-last_public_activity_at"], name="ticket_org_activity"),

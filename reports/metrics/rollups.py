@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from escalations.models import ClockTarget, CompensationRequest, Escalation, SLAClock
 from feedback.models import Survey
+from helpdesk.idlist import ids_in
 from helpdesk.models import Ticket, Tier, User
 from helpdesk.selectors import ticket_visibility_q_for
 from reports.metrics.conditions import (
@@ -399,7 +400,7 @@ def ticket_rollup_days(tickets: QuerySet[Ticket]) -> set[tuple[str, dt.date]]:
 
 def rollups_mark_tickets(*, ticket_ids: Iterable[int]) -> None:
     """Mark every day the tickets' facts count on (called after commit of any change to them)."""
-    rollups_mark_days(days=ticket_rollup_days(Ticket.objects.filter(pk__in=list(ticket_ids))))
+    rollups_mark_days(days=ticket_rollup_days(Ticket.objects.filter(ids_in("pk", ticket_ids))))
 
 
 def rollups_mark_escalations(escalations: QuerySet[Escalation]) -> None:

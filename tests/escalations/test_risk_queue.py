@@ -82,3 +82,48 @@ def test_sorting_and_filtering_by_risk_costs_no_query_per_row(
     with django_assert_max_num_queries(13):  # the queue's own bound (tests/helpdesk/screens/test_queue.py)
         response = client.get(QUEUE, {"scope": "all", "sort": "risk", "risk": "any"})
     assert len(_refs(response)) == min(n // 2, 25)
+
+
+def test_the_stored_risk_key_follows_every_score_written(risky, customer, make_ticket):
+    # given tickets read by the message service (calm, medium, high) and one whose assessment is then rescored
+    from escalations.models import RiskAssessment
+    from escalations.services.risk import risk_orders_store
+
+    bare = make_ticket(customer, subject="no reading", description=CALM)
+    RiskAssessment.objects.filter(ticket=bare).delete()
+    risk_orders_store(ticket_ids=[bare.pk])
+
+    def stored() -> dict[int, int]:
+        return dict(Ticket.objects.values_list("pk", "risk_order"))
+
+    def expected() -> dict[int, int]:
+        scores = dict(RiskAssessment.objects.values_list("ticket_id", "score"))
+        return {pk: -scores[pk] if pk in scores else 1 for pk in Ticket.objects.values_list("pk", flat=True)}
+
+    # then the ticket's key is the negated score (1 without an assessment), for the service's writes
+    assert stored() == expected()
+    assert stored()[bare.pk] == 1 and stored()[risky["high"].pk] == -80
+    # and after a batch writer changes scores (the model's rescoring calls the same function)
+    RiskAssessment.objects.filter(ticket=risky["calm"]).update(score=95)
+    risk_orders_store(ticket_ids=[risky["calm"].pk, bare.pk])
+    assert stored() == expected()
+    assert stored()[risky["calm"].pk] == -95
+
+
+def test_the_risk_sort_reads_the_stored_key_in_the_index_order(client, login, agent, risky, customer, make_ticket):
+    # given a ticket without any assessment next to the three read ones
+    from escalations.models import RiskAssessment
+    from helpdesk.filters import queue_order
+
+    bare = make_ticket(customer, subject="no reading", description=CALM)
+    RiskAssessment.objects.filter(ticket=bare).delete()
+    Ticket.objects.filter(pk=bare.pk).update(risk_order=1)
+    # then the risk order is the partial index's columns on the ticket alone (no join to sort by)
+    sql = str(queue_order(Ticket.objects.values("pk"), "risk").query)
+    assert "riskassessment" not in sql.lower()
+    order = sql[sql.index("ORDER BY") :]
+    assert order.index("is_emergency") < order.index("risk_order") < order.index("sla_order_at")
+    # and the queue lists the riskiest first, a ticket never read last
+    login(agent)
+    refs = _refs(client.get(QUEUE, {"scope": "all", "sort": "risk"}))
+    assert refs[:3] == [risky[k].reference for k in ("high", "medium", "calm")] and refs[-1] == bare.reference

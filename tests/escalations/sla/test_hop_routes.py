@@ -97,6 +97,24 @@ def test_sweep_and_services_open_the_same_hops_events_and_notifications(setup, m
     assert swept["notices"] == served["notices"]
 
 
+def test_a_batch_of_many_writes_for_each_ticket_the_rows_the_single_path_writes(setup, make_ticket, customer):
+    # given five identical tickets whose first response was due Monday 11:00 (the sweep works what a batch shares out
+    # once: a priority's words, the ticket URL, each team's receivers, the columns it sends as arrays)
+    with time_machine.travel(london(2026, 11, 23, 10), tick=False):
+        by_service = make_ticket(customer, category="outage")
+        swept = [make_ticket(customer, category="outage") for _ in range(4)]
+    # when at 14:00 one is escalated alone by the service and the four others by the sweep, in one batch
+    with time_machine.travel(london(2026, 11, 23, 14), tick=False):
+        escalation_create_automatic(ticket=by_service, now=london(2026, 11, 23, 14))
+        result = sla_sweep(now=london(2026, 11, 23, 14))
+    assert (result.escalated, result.batches) == (4, 1)
+    # then each swept ticket has exactly the service's hop, events and notifications (no row of one leaks to another)
+    served = snapshot(by_service)
+    assert served["hops"] and served["events"] and served["notices"]
+    for ticket in swept:
+        assert snapshot(ticket) == served
+
+
 def test_the_manager_on_call_is_the_tier3_team_skilled_in_the_category_else_the_first(
     teams, categories, make_ticket, customer
 ):
