@@ -18,7 +18,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("escalations", "0012_escalation_list_indexes"),
-        ("helpdesk", "0025_ticket_risk_order"),
+        ("helpdesk", "0026_ticket_risk_order"),
     ]
 
     operations = [migrations.RunPython(backfill, migrations.RunPython.noop)]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('helpdesk', '0024_ticket_tags'),
+        ('helpdesk', '0025_savedview_version'),
     ]
 
     operations = [
