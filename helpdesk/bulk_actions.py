@@ -314,7 +314,7 @@ def _assign(
             results = services.ticket_assign_many(
                 tickets=tickets, actor=actor, team=team, assignee=assignee, expected_versions=versions
             )
-    except (*REFUSALS, ApplicationError) as exc:  # a refusal of the whole batch (the assignee is not in the team)
+    except _BATCH_REFUSALS as exc:  # a refusal of the whole batch (the assignee is not in the team)
         return [TicketOutcome(t.pk, t.reference, False, refusal_text(exc)) for t in tickets]
     words = {
         services.AssignOutcome.ASSIGNED: f"Assigned to {target}.",
@@ -329,6 +329,9 @@ def _assign(
         )
         for r in results
     ]
+
+
+_BATCH_REFUSALS: tuple[type[Exception], ...] = (*REFUSALS, ApplicationError)
 
 
 def _refusal_words(exc: Exception) -> str:

@@ -632,7 +632,9 @@ def _assign_rows(*, tickets: Sequence[Ticket], actor: User | None, team: Team | 
     old_assignees = _names(tickets, "assignee", lambda user: user.display_name)
     changes = []
     for ticket in tickets:
-        changes.append((ticket, old_teams.get(ticket.team_id), old_assignees.get(ticket.assignee_id)))
+        old_team = old_teams.get(ticket.team_id) if ticket.team_id is not None else None
+        old_assignee = old_assignees.get(ticket.assignee_id) if ticket.assignee_id is not None else None
+        changes.append((ticket, old_team, old_assignee))
         ticket.team, ticket.assignee = team, assignee
         if team is not None:
             ticket.tier = team.tier
@@ -651,19 +653,19 @@ def _assign_rows(*, tickets: Sequence[Ticket], actor: User | None, team: Team | 
 
 def _names(tickets: Sequence[Ticket], field_name: str, name: Callable[[Any], str]) -> dict[int, str]:
     """``{id: name}`` of a foreign key's targets over the batch: cached objects first, one query for the rest."""
-    field = Ticket._meta.get_field(field_name)
+    field: Any = Ticket._meta.get_field(field_name)  # a ForeignKey (its cache mixin is unknown to the stubs)
     names: dict[int, str] = {}
     missing: set[int] = set()
     for ticket in tickets:
         key = getattr(ticket, field.attname)
         if key is None or key in names:
             continue
-        if field.is_cached(ticket):  # type: ignore[union-attr]
+        if field.is_cached(ticket):
             names[key] = name(getattr(ticket, field_name))
         else:
             missing.add(key)
     if missing:
-        names.update({obj.pk: name(obj) for obj in field.related_model._default_manager.filter(pk__in=missing)})  # type: ignore[union-attr]
+        names.update({obj.pk: name(obj) for obj in field.related_model._default_manager.filter(pk__in=missing)})
     return names
 
 
