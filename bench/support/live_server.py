@@ -37,7 +37,7 @@ def main() -> None:
 
         gc.collect()
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-        Path(os.environ["HELPDESK_VAR_DIR"]) / f"live_server_{port}.trim".touch()
+        (Path(os.environ["HELPDESK_VAR_DIR"]) / f"live_server_{port}.trim").touch()
 
     signal.signal(signal.SIGUSR2, collect)
     import uvicorn
