@@ -39,9 +39,9 @@ from helpdesk.models import (
 )
 
 BULK = reverse("bulk_action")
-# A bulk assign's queries, whatever the number of tickets: the selection (2), the run's record (3) and 6 savepoints,
-# then the service: the membership check, one row lock, who changed the conflicted tickets, one UPDATE, one INSERT of
-# the events, the notified assignee's visibility (2) and one INSERT into the outbox.
+# A bulk assign's queries, whatever the number of tickets: the selection (2), the run's record (3), 8 savepoint
+# statements, then the service: the membership check, one row lock, who changed the conflicted tickets, one UPDATE,
+# one INSERT of the events, the notified assignee's visibility (2) and one INSERT into the outbox.
 BULK_ASSIGN_QUERIES = 21
 
 
