@@ -1,15 +1,17 @@
 """Push fan-out: N staff subscribers hold a Server-Sent Events stream each from the real ASGI stack (uvicorn +
-Django + the live hub) on loopback, in this one process; ticket events committed through the real services are
-timed from commit to each subscriber's receipt.
+Django + the live hub, in a server process of its own: ``bench/support/live_server.py``) on loopback; the clients run
+in this process; ticket events committed here through the real services are timed from commit to each subscriber's
+receipt (one clock: both ends are in this process).
 
-    python bench/live_fanout.py [--n 1000] [--events 20]
+    python bench/live_fanout.py [--n 1000] [--events 20] [--tracemalloc]
 
 Half the events are on an ordinary ticket (every subscriber may see it), half on a restricted ticket of a small
 compliance team (its 20 members and the managers may see it). Every delivered frame is checked against
 ``tickets_visible_to``: ``leaked`` counts frames that reached someone who may not see the ticket (must be 0), and
-``missed`` frames that should have arrived and did not. ``rss_per_1000_mb`` is the growth of this process's RSS from
-before the server started to all N streams open, per 1,000 streams: it includes the client side of every connection
-too, so it overstates the server's cost.
+``missed`` frames that should have arrived and did not. ``server_rss_mb_per_1000`` is the growth of the SERVER
+process's resident memory (``/proc/<pid>/status`` VmRSS) from a warmed-up server (one stream opened and closed) to
+all N streams open, per 1,000 streams; the clients' memory is not in it. ``--tracemalloc`` traces the server's
+allocations and prints the growth per connection by source line (slower; the RSS figures then include the tracing).
 
 With ``DATABASE_URL=postgres://...`` a fresh database ``<name>_livebench`` is created (and dropped afterwards);
 otherwise a temporary SQLite file. With ``CELERY_BROKER_URL``/``REDIS_URL``/``LIVE_REDIS_URL`` set that Redis is used
@@ -20,12 +22,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -132,27 +135,82 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def _bench(args, staff, open_ticket, restricted, cookies, allowed) -> dict:
-    import psutil
-    import uvicorn
-    from django.core.asgi import get_asgi_application
+def _proc_status(pid: int, field: str = "VmRSS") -> int:
+    """A number from /proc/<pid>/status: ``VmRSS`` (resident KiB now), ``VmHWM`` (its peak), ``Threads``."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} for process {pid}")
 
-    process = psutil.Process()
-    rss_before = process.memory_info().rss
+
+async def _wait_listening(port: int, server: subprocess.Popen, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server process exited ({server.returncode})")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        return
+    raise RuntimeError("the server did not start listening")
+
+
+async def _snapshot(server: subprocess.Popen, base: str, name: str) -> None:
+    """Have the server dump a tracemalloc snapshot (to ``base``), then keep it as ``name``."""
+    done = Path(base + ".done")
+    done.unlink(missing_ok=True)
+    server.send_signal(signal.SIGUSR1)
+    while not done.exists():
+        await asyncio.sleep(0.1)
+    Path(base).rename(name)
+
+
+def _snapshot_diff(before: str, after: str, n: int, top: int = 25) -> list[str]:
+    """The tracemalloc growth between the two snapshots by source line, per connection, largest first."""
+    import tracemalloc
+
+    old, new = tracemalloc.Snapshot.load(before), tracemalloc.Snapshot.load(after)
+    lines = []
+    for stat in new.compare_to(old, "lineno")[:top]:
+        frame = stat.traceback[0]
+        where = f"{Path(frame.filename).name}:{frame.lineno}"
+        lines.append(f"{stat.size_diff / n:9.0f} B/conn {stat.count_diff / n:6.1f} blocks/conn  {where}")
+    total = sum(stat.size_diff for stat in new.compare_to(old, "filename"))
+    lines.append(f"{total / n:9.0f} B/conn traced in all")
+    return lines
+
+
+async def _bench(args, staff, open_ticket, restricted, cookies, allowed) -> dict:
     port = _free_port()
-    config = uvicorn.Config(
-        get_asgi_application(),
-        host="127.0.0.1",
-        port=port,
-        lifespan="off",
-        log_level="critical",  # streams cut at shutdown are expected, not news
-        backlog=4096,
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    serve = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.05)
+    snapshot = str(Path(os.environ["HELPDESK_VAR_DIR"]) / "server.tracemalloc") if args.tracemalloc else ""
+    command = [sys.executable, str(ROOT / "bench" / "support" / "live_server.py"), str(port)]
+    server = subprocess.Popen([*command, *([snapshot] if snapshot else [])], cwd=ROOT)
+    try:
+        return await _bench_against(args, server, port, snapshot, staff, open_ticket, restricted, cookies, allowed)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+async def _bench_against(args, server, port, snapshot, staff, open_ticket, restricted, cookies, allowed) -> dict:
+    await _wait_listening(port, server)
+    # Warm up: one stream opened and closed, so Django, the hub and its Redis pool are loaded before the baseline.
+    warm = Subscriber(staff[0].pk, cookies[staff[0].pk])
+    warm_task = asyncio.create_task(warm.run(port))
+    await asyncio.wait_for(warm.ready.wait(), 60)
+    warm.writer.close()
+    warm_task.cancel()
+    await asyncio.gather(warm_task, return_exceptions=True)
+    await asyncio.sleep(1)
+    if snapshot:
+        await _snapshot(server, snapshot, snapshot + ".before")
+    server_before = _proc_status(server.pid)
     subscribers = [Subscriber(user.pk, cookies[user.pk]) for user in staff]
     tasks = []
     opened = time.perf_counter()
@@ -161,7 +219,20 @@ async def _bench(args, staff, open_ticket, restricted, cookies, allowed) -> dict
         await asyncio.wait_for(asyncio.gather(*(s.ready.wait() for s in subscribers[start : start + 100])), 60)
     connect_seconds = time.perf_counter() - opened
     await asyncio.sleep(1)
-    rss_connected = process.memory_info().rss
+    server_connected = _proc_status(server.pid)
+    server_threads = _proc_status(server.pid, "Threads")
+    trimmed = None
+    if args.diagnose:  # what a full garbage collection and malloc_trim(0) give back: garbage and freed memory
+        marker = Path(os.environ["HELPDESK_VAR_DIR"]) / f"live_server_{port}.trim"
+        server.send_signal(signal.SIGUSR2)
+        while not marker.exists():
+            await asyncio.sleep(0.1)
+        marker.unlink()
+        trimmed = _proc_status(server.pid)
+    profile = []
+    if snapshot:
+        await _snapshot(server, snapshot, snapshot + ".after")
+        profile = _snapshot_diff(snapshot + ".before", snapshot + ".after", args.n)
     commits: dict[int, float] = {}
 
     def write_events() -> None:
@@ -198,15 +269,16 @@ async def _bench(args, staff, open_ticket, restricted, cookies, allowed) -> dict
             received.add((sub.user_id, frame["event_id"]))
             latencies.append((arrived - commits[frame["event_id"]]) * 1000)
     held = sum(1 for s in subscribers if s.writer is not None and not s.writer.is_closing())
+    server_after = _proc_status(server.pid)
+    server_peak = _proc_status(server.pid, "VmHWM")
     for sub in subscribers:
         sub.writer.close()
-    server.should_exit = True
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-        await asyncio.wait_for(serve, timeout=10)
-    rss_growth = rss_connected - rss_before
+    for line in profile:
+        print(line, file=sys.stderr)
+    growth_mb = (server_connected - server_before) / 1024
     return {
         "bench": "live_fanout",
         "n": args.n,
@@ -221,9 +293,17 @@ async def _bench(args, staff, open_ticket, restricted, cookies, allowed) -> dict
         "latency_p95_ms": round(_percentile(latencies, 0.95), 1) if latencies else None,
         "latency_max_ms": round(max(latencies), 1) if latencies else None,
         "latency_mean_ms": round(statistics.fmean(latencies), 1) if latencies else None,
-        "rss_mb": round(process.memory_info().rss / 2**20, 1),
-        "rss_growth_mb": round(rss_growth / 2**20, 1),
-        "rss_per_1000_mb": round(rss_growth / 2**20 / args.n * 1000, 1),
+        "server_threads_connected": server_threads,
+        "server_rss_before_mb": round(server_before / 1024, 1),
+        "server_rss_connected_mb": round(server_connected / 1024, 1),
+        "server_rss_after_events_mb": round(server_after / 1024, 1),
+        "server_rss_peak_mb": round(server_peak / 1024, 1),
+        "server_rss_growth_mb": round(growth_mb, 1),
+        "server_rss_mb_per_1000": round(growth_mb / args.n * 1000, 1),
+        "server_rss_gc_trim_mb_per_1000": round((trimmed - server_before) / 1024 / args.n * 1000, 1)
+        if trimmed
+        else None,
+        "server_rss_after_events_mb_per_1000": round((server_after - server_before) / 1024 / args.n * 1000, 1),
     }
 
 
@@ -243,6 +323,12 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000, help="subscribers (default 1000)")
     parser.add_argument("--events", type=int, default=20, help="ticket events to commit (default 20)")
     parser.add_argument("--gap", type=float, default=0.25, help="seconds between events (default 0.25)")
+    parser.add_argument(
+        "--diagnose", action="store_true", help="also report the server's RSS after gc.collect() and malloc_trim(0)"
+    )
+    parser.add_argument(
+        "--tracemalloc", action="store_true", help="trace the server's allocations; print the growth per connection"
+    )
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="livebench-")
     os.environ["HELPDESK_VAR_DIR"] = tmp

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.utils import timezone
@@ -63,6 +64,19 @@ def ticket_status_changed_event(*, ticket: Ticket, actor: User | None, old: str,
     )
 
 
+def events_record_many(rows: Sequence[TicketEvent]) -> list[TicketEvent]:
+    """``event_record`` for many unsaved rows: one INSERT for the batch, then the same signal per row, so listeners
+    (live screens, rollups, webhooks) see each event as if it had been recorded alone."""
+    written = TicketEvent.objects.bulk_create(list(rows))
+    for event in written:
+        ticket_event_recorded.send(sender=TicketEvent, event=event, ticket=event.ticket)
+    return written
+
+
+def _assigned_data(*, old_team: str | None, new_team: str | None, old: str | None, new: str | None) -> dict[str, Any]:
+    return {"from_team": old_team, "to_team": new_team, "from": old, "to": new}
+
+
 def ticket_assigned_event(
     *, ticket: Ticket, actor: User | None, old_team: str | None, new_team: str | None, old: str | None, new: str | None
 ) -> TicketEvent:
@@ -71,7 +85,32 @@ def ticket_assigned_event(
         kind=EventKind.ASSIGNED,
         actor=actor,
         is_public=False,
-        data={"from_team": old_team, "to_team": new_team, "from": old, "to": new},
+        data=_assigned_data(old_team=old_team, new_team=new_team, old=old, new=new),
+    )
+
+
+def ticket_assigned_events(
+    *,
+    changes: Sequence[tuple[Ticket, str | None, str | None]],
+    actor: User | None,
+    new_team: str | None,
+    new: str | None,
+) -> list[TicketEvent]:
+    """``ticket_assigned_event`` for a batch given to one team/assignee: ``changes`` is (ticket, old team name, old
+    assignee name) per ticket. One INSERT."""
+    now = timezone.now()
+    return events_record_many(
+        [
+            TicketEvent(
+                ticket=ticket,
+                kind=EventKind.ASSIGNED,
+                actor=actor,
+                is_public=False,
+                data=_assigned_data(old_team=old_team, new_team=new_team, old=old, new=new),
+                created_at=now,
+            )
+            for ticket, old_team, old in changes
+        ]
     )
 
 

@@ -11,9 +11,10 @@ the copy (webhooks carry the same delivery id).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,7 +27,7 @@ from django.utils import timezone
 
 from helpdesk.models import Notification, NotificationChannel, NotificationKind, NotificationStatus, Ticket, User
 from helpdesk.publisher import BackgroundPublisher, flush_at_exit
-from helpdesk.selectors import users_who_can_see
+from helpdesk.selectors import ticket_audiences
 from helpdesk.text import single_line
 
 logger = logging.getLogger(__name__)
@@ -90,6 +91,22 @@ def customer_message_render(template: str, context: dict, *, to: User | None = N
         return render_to_string(f"emails/{template}", context).strip()
 
 
+@dataclass(frozen=True)
+class Notice:
+    """One notification for ``notifications_enqueue_many``: the keyword arguments of ``notification_enqueue``."""
+
+    kind: NotificationKind
+    subject: str
+    body: str = ""
+    recipients: Sequence[User] = ()
+    ticket: Ticket | None = None
+    url: str = ""
+    email: bool = True
+    in_app: bool = True
+    not_before: datetime | None = None
+    data: dict | None = None
+
+
 def notification_enqueue(
     *,
     kind: NotificationKind,
@@ -104,47 +121,76 @@ def notification_enqueue(
     data: dict | None = None,
 ) -> list[Notification]:
     """Write outbox rows in the current transaction; dispatch to Celery only after commit. Recipients who may not
-    see the ticket are dropped by the same selector as the detail page."""
-    subject = single_line(subject)[:250]
-    people = list({user.pk: user for user in recipients}.values())
-    if ticket is not None:
-        people = users_who_can_see(ticket=ticket, users=people)
+    see the ticket are dropped by the same selector as the detail page. A batch of one ``notifications_enqueue_many``."""
+    notice = Notice(
+        kind=kind,
+        subject=subject,
+        body=body,
+        recipients=list(recipients),
+        ticket=ticket,
+        url=url,
+        email=email,
+        in_app=in_app,
+        not_before=not_before,
+        data=data,
+    )
+    return notifications_enqueue_many([notice])
+
+
+def notifications_enqueue_many(notices: Sequence[Notice]) -> list[Notification]:
+    """``notification_enqueue`` for many notices at once, in the caller's transaction: who may see which ticket is
+    asked once for the whole batch (``ticket_audiences``, the rule of ``tickets_visible_to``), the rows are one
+    INSERT, and dispatch and the bells' push happen after commit. Constant queries whatever the number of notices."""
+    ticket_ids = [notice.ticket.pk for notice in notices if notice.ticket is not None]
+    people = {user.pk: user for notice in notices for user in notice.recipients}
+    audiences: dict[int, set[int]] = {}
+    if ticket_ids and people:
+        audiences = {
+            pk: {user.pk for user in users}
+            for pk, users in ticket_audiences(ticket_ids=ticket_ids, users=list(people.values())).items()
+        }
     now = timezone.now()
     rows: list[Notification] = []
-    for person in people:
-        if in_app:
-            rows.append(
-                Notification(
-                    channel=NotificationChannel.IN_APP,
-                    status=NotificationStatus.SENT,
-                    sent_at=now,
-                    kind=kind,
-                    recipient=person,
-                    ticket=ticket,
-                    subject=subject,
-                    body=body,
-                    url=url,
-                    data=data or {},
-                    created_at=now,
+    for notice in notices:
+        subject = single_line(notice.subject)[:250]
+        recipients = list({user.pk: user for user in notice.recipients}.values())
+        if notice.ticket is not None:
+            allowed = audiences.get(notice.ticket.pk, set())
+            recipients = [person for person in recipients if person.pk in allowed]
+        for person in recipients:
+            if notice.in_app:
+                rows.append(
+                    Notification(
+                        channel=NotificationChannel.IN_APP,
+                        status=NotificationStatus.SENT,
+                        sent_at=now,
+                        kind=notice.kind,
+                        recipient=person,
+                        ticket=notice.ticket,
+                        subject=subject,
+                        body=notice.body,
+                        url=notice.url,
+                        data=notice.data or {},
+                        created_at=now,
+                    )
                 )
-            )
-        if email and person.email:
-            rows.append(
-                Notification(
-                    channel=NotificationChannel.EMAIL,
-                    kind=kind,
-                    recipient=person,
-                    to_address=person.email,
-                    ticket=ticket,
-                    subject=subject,
-                    body=body,
-                    url=url,
-                    data=data or {},
-                    not_before=not_before,
-                    created_at=now,
+            if notice.email and person.email:
+                rows.append(
+                    Notification(
+                        channel=NotificationChannel.EMAIL,
+                        kind=notice.kind,
+                        recipient=person,
+                        to_address=person.email,
+                        ticket=notice.ticket,
+                        subject=subject,
+                        body=notice.body,
+                        url=notice.url,
+                        data=notice.data or {},
+                        not_before=notice.not_before,
+                        created_at=now,
+                    )
                 )
-            )
-    created = Notification.objects.bulk_create(rows)
+    created = Notification.objects.bulk_create(rows) if rows else []
     notifications_dispatch_on_commit([row.pk for row in created if row.status == NotificationStatus.PENDING])
     notifications_push_on_commit([row.recipient_id for row in created if row.channel == NotificationChannel.IN_APP])
     return created

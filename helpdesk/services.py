@@ -12,15 +12,18 @@ who changed the ticket, and nothing of theirs is written.
 
 from __future__ import annotations
 
+import enum
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Max, Q
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -50,7 +53,7 @@ from helpdesk.models import (
     TicketPresence,
     User,
 )
-from helpdesk.notifications import customer_message_render, notification_enqueue
+from helpdesk.notifications import Notice, customer_message_render, notification_enqueue, notifications_enqueue_many
 from helpdesk.text import single_line
 
 
@@ -79,12 +82,26 @@ def _lock_ticket(ticket: Ticket) -> None:
     """Lock the ticket's row for the rest of the transaction and bring ``ticket`` up to date with it, so that what
     the caller loaded earlier (a form, a list) is never what a guard or the version check is judged on. Cached
     related objects survive unless their key changed. PostgreSQL row lock; SQLite serialises writers anyway."""
-    locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
-    for field in Ticket._meta.concrete_fields:
-        value = getattr(locked, field.attname)
-        if field.is_relation and ticket.__dict__.get(field.attname) != value and field.is_cached(ticket):  # type: ignore[attr-defined]  # a ForeignKey's cache mixin, unknown to the stubs
-            field.delete_cached_value(ticket)  # type: ignore[attr-defined]
-        setattr(ticket, field.attname, value)
+    if not _lock_tickets([ticket]):
+        raise Ticket.DoesNotExist("Ticket matching query does not exist.")
+
+
+def _lock_tickets(tickets: Sequence[Ticket]) -> set[int]:
+    """``_lock_ticket`` for a batch: one SELECT … FOR UPDATE (in id order, so two batches cannot deadlock) that
+    refreshes each instance from its locked row. Returns the ids found (a deleted ticket is not)."""
+    locked = {
+        row.pk: row for row in Ticket.objects.select_for_update().filter(pk__in=[t.pk for t in tickets]).order_by("pk")
+    }
+    for ticket in tickets:
+        row = locked.get(ticket.pk)
+        if row is None:
+            continue
+        for field in Ticket._meta.concrete_fields:
+            value = getattr(row, field.attname)
+            if field.is_relation and ticket.__dict__.get(field.attname) != value and field.is_cached(ticket):  # type: ignore[attr-defined]  # a ForeignKey's cache mixin, unknown to the stubs
+                field.delete_cached_value(ticket)  # type: ignore[attr-defined]
+            setattr(ticket, field.attname, value)
+    return set(locked)
 
 
 def _bump_version(*, ticket: Ticket, expected_version: int | None) -> None:
@@ -443,8 +460,18 @@ def _apply_assignment(*, ticket: Ticket, actor: User | None, team: Team | None, 
         old=old_assignee.display_name if old_assignee else None,
         new=assignee.display_name if assignee else None,
     )
-    if assignee is not None and assignee != actor:
-        notification_enqueue(
+    notices = _assignment_notices(tickets=[ticket], actor=actor, assignee=assignee)
+    if notices:
+        notifications_enqueue_many(notices)
+    return True
+
+
+def _assignment_notices(*, tickets: Sequence[Ticket], actor: User | None, assignee: User | None) -> list[Notice]:
+    """The assignee hears of each ticket given to them (in-app only), unless they gave it to themselves."""
+    if assignee is None or assignee == actor:
+        return []
+    return [
+        Notice(
             kind=NotificationKind.TICKET_ASSIGNED,
             subject=f"{ticket.reference} was assigned to you",
             body=ticket.subject,
@@ -453,7 +480,8 @@ def _apply_assignment(*, ticket: Ticket, actor: User | None, team: Team | None, 
             url=ticket_url(ticket),
             email=False,
         )
-    return True
+        for ticket in tickets
+    ]
 
 
 def _check_transition(*, ticket: Ticket, status: str, customer_reopen: bool = False) -> None:
@@ -508,6 +536,19 @@ def ticket_change_priority(
     return ticket
 
 
+class AssignOutcome(enum.StrEnum):
+    ASSIGNED = "assigned"
+    UNCHANGED = "unchanged"  # already with that team and assignee: no event, no version bump
+    REFUSED = "refused"  # ``error`` says why (a conflict, or the ticket no longer exists); the ticket is untouched
+
+
+@dataclass(frozen=True)
+class AssignResult:
+    ticket: Ticket
+    outcome: AssignOutcome
+    error: Exception | None = None
+
+
 @transaction.atomic
 def ticket_assign(
     *,
@@ -517,15 +558,124 @@ def ticket_assign(
     assignee: User | None,
     expected_version: int | None = None,
 ) -> Ticket:
-    """Give the ticket to a team and (optionally) one of its members; the assignee is notified. Atomic."""
+    """Give the ticket to a team and (optionally) one of its members; the assignee is notified. A batch of one
+    ``ticket_assign_many``: raises its refusal. Atomic."""
+    versions = {ticket.pk: expected_version} if expected_version is not None else None
+    (result,) = ticket_assign_many(
+        tickets=[ticket], actor=actor, team=team, assignee=assignee, expected_versions=versions
+    )
+    if result.error is not None:
+        raise result.error
+    return ticket
+
+
+@transaction.atomic
+def ticket_assign_many(
+    *,
+    tickets: Sequence[Ticket],
+    actor: User | None,
+    team: Team | None,
+    assignee: User | None,
+    expected_versions: Mapping[int, int | None] | None = None,
+) -> list[AssignResult]:
+    """Give each ticket to ``team`` and (optionally) ``assignee``, one rule for one ticket or five hundred (the
+    workspace, the API and the queue's bulk action): staff only; the assignee must be staff and in the team (else
+    ``ValidationError`` for the whole batch); each row is locked and judged as locked (one SELECT … FOR UPDATE); a
+    ticket whose version differs from ``expected_versions[pk]`` (what the user saw) is refused with
+    ``TicketConflict`` and untouched; the rest are written with one UPDATE, one INSERT of ``ASSIGNED`` events (the
+    usual signal per event, so live screens and rollups see each) and one INSERT of the assignee's notifications.
+    A ticket already so assigned is ``UNCHANGED``. Constant queries whatever the batch size. Atomic."""
     if actor is not None:
         require_staff(actor)
     _check_assignment(team=team, assignee=assignee)
-    _lock_ticket(ticket)
-    if team != ticket.team or assignee != ticket.assignee:
-        _bump_version(ticket=ticket, expected_version=expected_version)
-        _apply_assignment(ticket=ticket, actor=actor, team=team, assignee=assignee)
-    return ticket
+    expected = expected_versions or {}
+    unique = list({ticket.pk: ticket for ticket in tickets}.values())
+    found = _lock_tickets(unique)
+    results: dict[int, AssignResult] = {}
+    changing: list[Ticket] = []
+    conflicted: list[Ticket] = []
+    for ticket in unique:
+        if ticket.pk not in found:
+            results[ticket.pk] = AssignResult(
+                ticket, AssignOutcome.REFUSED, Ticket.DoesNotExist("Ticket matching query does not exist.")
+            )
+        elif team == ticket.team and assignee == ticket.assignee:
+            results[ticket.pk] = AssignResult(ticket, AssignOutcome.UNCHANGED)
+        elif (version := expected.get(ticket.pk)) is not None and version != ticket.version:
+            conflicted.append(ticket)
+        else:
+            changing.append(ticket)
+    if conflicted:
+        changed_by = _last_actors([ticket.pk for ticket in conflicted])
+        for ticket in conflicted:
+            error = TicketConflict(ticket=ticket, changed_by=changed_by.get(ticket.pk))
+            results[ticket.pk] = AssignResult(ticket, AssignOutcome.REFUSED, error)
+    if changing:
+        _assign_rows(tickets=changing, actor=actor, team=team, assignee=assignee)
+        for ticket in changing:
+            results[ticket.pk] = AssignResult(ticket, AssignOutcome.ASSIGNED)
+    return [results[ticket.pk] for ticket in unique]
+
+
+def _assign_rows(*, tickets: Sequence[Ticket], actor: User | None, team: Team | None, assignee: User | None) -> None:
+    """Write an assignment to locked, version-checked rows: one UPDATE (version bumped), the events, the notices."""
+    now = timezone.now()
+    values: dict = {"team": team, "assignee": assignee, "version": F("version") + 1, "updated_at": now}
+    if team is not None:
+        values["tier"] = team.tier
+    written = Ticket.objects.filter(pk__in=[ticket.pk for ticket in tickets]).update(**values)
+    if written != len(tickets):  # the rows are locked: only a deleted ticket could get here
+        raise Conflict("Some of these tickets changed while they were being assigned: nothing was saved.")
+    # The previous team's and assignee's names, for the events: from the cache when the caller loaded them (the
+    # queue's rows do), else one query each for the batch.
+    old_teams = _names(tickets, "team", lambda team: team.name)
+    old_assignees = _names(tickets, "assignee", lambda user: user.display_name)
+    changes = []
+    for ticket in tickets:
+        old_team = old_teams.get(ticket.team_id) if ticket.team_id is not None else None
+        old_assignee = old_assignees.get(ticket.assignee_id) if ticket.assignee_id is not None else None
+        changes.append((ticket, old_team, old_assignee))
+        ticket.team, ticket.assignee = team, assignee
+        if team is not None:
+            ticket.tier = team.tier
+        ticket.version += 1
+        ticket.updated_at = now
+    events.ticket_assigned_events(
+        changes=changes,
+        actor=actor,
+        new_team=team.name if team else None,
+        new=assignee.display_name if assignee else None,
+    )
+    notices = _assignment_notices(tickets=tickets, actor=actor, assignee=assignee)
+    if notices:
+        notifications_enqueue_many(notices)
+
+
+def _names(tickets: Sequence[Ticket], field_name: str, name: Callable[[Any], str]) -> dict[int, str]:
+    """``{id: name}`` of a foreign key's targets over the batch: cached objects first, one query for the rest."""
+    field: Any = Ticket._meta.get_field(field_name)  # a ForeignKey (its cache mixin is unknown to the stubs)
+    names: dict[int, str] = {}
+    missing: set[int] = set()
+    for ticket in tickets:
+        key = getattr(ticket, field.attname)
+        if key is None or key in names:
+            continue
+        if field.is_cached(ticket):
+            names[key] = name(getattr(ticket, field_name))
+        else:
+            missing.add(key)
+    if missing:
+        names.update({obj.pk: name(obj) for obj in field.related_model._default_manager.filter(pk__in=missing)})
+    return names
+
+
+def _last_actors(ticket_ids: list[int]) -> dict[int, User | None]:
+    """Who last changed each ticket (its latest event's actor), for the conflict message: one query."""
+    latest = TicketEvent.objects.filter(ticket_id__in=ticket_ids).values("ticket_id").annotate(last=Max("id"))
+    return {
+        event.ticket_id: event.actor
+        for event in TicketEvent.objects.filter(pk__in=latest.values("last")).select_related("actor")
+    }
 
 
 @transaction.atomic

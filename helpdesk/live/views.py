@@ -71,7 +71,29 @@ def _frame(entry_id: str, data: str, event: str = "") -> str:
     return f"{head}data: {data}\n\n"
 
 
+def _release_request_thread() -> None:
+    """Let the request's worker thread go for the rest of the stream.
+
+    Django runs each ASGI request in its own ``ThreadSensitiveContext``: the first sync call of the request (the
+    session and auth middleware, ``request.auser()``) starts a one-thread executor that lives as long as the request.
+    For a stream that is hours, and an idle OS thread (its stack and its malloc arena) costs far more than the
+    stream itself: 1,000 open streams held 1,000 threads, most of the server's ~320 KB per connection
+    (``bench/live_fanout.py``). By the time the body is iterated the view and the middleware are done, so the
+    executor is shut down here; the one sync call left (``response.close()`` at the end) starts a short-lived one,
+    which the context's exit shuts down as before. Nothing else in the stream calls sync code from this context (the
+    hub's presence writes run in fresh contexts on asgiref's shared thread)."""
+    from asgiref.sync import SyncToAsync
+
+    context = SyncToAsync.thread_sensitive_context.get(None)
+    if context is None:
+        return
+    executor = SyncToAsync.context_to_thread_executor.pop(context, None)
+    if executor is not None:
+        executor.shutdown(wait=False)
+
+
 async def _frames(live_hub: Hub, user_id: int, ticket_id: int | None, last_id: str) -> AsyncIterator[str]:
+    _release_request_thread()
     conn = await live_hub.connect(user_id, ticket_id)
     try:
         # Subscribed first, then the backlog: whatever is published meanwhile is queued and skipped below if the

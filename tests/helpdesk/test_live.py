@@ -176,3 +176,31 @@ def test_the_stream_is_for_signed_in_staff_and_customers(customer, clean_live):
     client.cookies["sessionid"] = signed_in.cookies["sessionid"].value
     frames = _read_frames(client, headers={}, until="event: ready")
     assert "event: ready" in frames[-1]
+
+
+def test_an_open_stream_lets_its_requests_worker_thread_go():
+    # given a request's thread-sensitive context (Django's ASGI handler runs each request in one) whose middleware
+    # started the request's own worker thread
+    from asgiref.sync import ThreadSensitiveContext, sync_to_async
+
+    from helpdesk.live.views import _release_request_thread
+
+    async def scenario() -> tuple[str, int, int, str]:
+        async with ThreadSensitiveContext():
+            request_thread = await sync_to_async(lambda: threading.current_thread().name)()
+            before = threading.active_count()
+            # when the stream's body starts
+            _release_request_thread()
+            for _ in range(250):
+                if threading.active_count() < before:
+                    break
+                await asyncio.sleep(0.02)
+            after = threading.active_count()
+            # a later sync call of the request (Django's response.close()) still runs, on a fresh thread
+            closing_thread = await sync_to_async(lambda: threading.current_thread().name)()
+        return request_thread, before, after, closing_thread
+
+    request_thread, before, after, closing_thread = _run(scenario())
+    # then that thread has ended: an open stream holds no thread of its own
+    assert after == before - 1
+    assert closing_thread != request_thread
