@@ -83,14 +83,14 @@ def test_the_workspace_in_french_costs_no_more_queries_than_in_english(client, a
         "Répondre au client",
         "Note interne",
         "personnel uniquement · jamais montrée au client",
-        "Enregistrer les modifications",
+        ">Enregistrer</button>",
         "Envoyer la réponse",
         "Ajouter une étiquette",
         "Autres tickets",
         "Aucune pièce jointe.",
         'for="id_status">Statut',
         'for="id_priority">Priorité',
-        'for="id_assignee">Responsable',
+        'for="id_assignee">Attribué à',
         "Non attribué",
     ):
         assert word in page, word
