@@ -44,7 +44,7 @@ def test_the_queue_in_french_for_a_french_agent(client, agent, customer, make_ti
         "Référence",
         "Dernière activité",
         "Trier par",
-        "Échéance SLA (la plus proche d’abord)",
+        "SLA : échéance proche",
         "Tout statut ouvert",
         "1 ticket",
         "Imprimante en feu",
