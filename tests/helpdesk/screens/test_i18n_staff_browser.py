@@ -14,6 +14,22 @@ from tests.helpdesk.screens.test_layout_browser import LAYOUT_PROBLEMS, WIDTHS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+# Longer words must not push a control out of its bar or card (the bulk bar's controls, the properties form's save
+# button): each control's right edge stays inside its box.
+INSIDE_THEIR_BOX = """() => {
+  const problems = [];
+  for (const [box, controls] of [['.bulk-bar', '.bulk-bar button, .bulk-bar select'], ['.properties', '.properties button']]) {
+    const outer = document.querySelector(box);
+    if (!outer) continue;
+    const edge = outer.getBoundingClientRect().right;
+    for (const el of document.querySelectorAll(controls)) {
+      const r = el.getBoundingClientRect();
+      if (r.width > 0 && r.right > edge + 1) problems.push(`${el.textContent.trim() || el.tagName} sticks out of ${box}`);
+    }
+  }
+  return problems;
+}"""
+
 HEADINGS = {
     "fr": {"queue": "Tous les tickets", "reply": "Répondre au client"},
     "es": {"queue": "Todos los tickets", "reply": "Responder al cliente"},
@@ -61,6 +77,7 @@ def test_queue_and_workspace_hold_in_each_language(
                 assert words["reply"] in page.locator(".reply-form h3").inner_text()
             page.screenshot(path=screenshot_dir / f"{name}-{language}-{width}.png", full_page=True)
             problems += [f"{name} at {width}: {p}" for p in page.evaluate(LAYOUT_PROBLEMS)]
+            problems += [f"{name} at {width}: {p}" for p in page.evaluate(INSIDE_THEIR_BOX)]
         context.close()
     # and nothing is clipped or overflows
     assert problems == [], "\n".join(problems)
