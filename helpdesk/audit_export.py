@@ -37,6 +37,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
 
 from helpdesk import audit
 from helpdesk.models import AuditAction, AuditEvent, TicketEvent, User
@@ -95,11 +96,11 @@ def period_parse(start: Any, end: Any) -> Period:
         try:
             parsed[name] = date.fromisoformat(str(value or "").strip())
         except ValueError:
-            errors[name] = "Enter a date as YYYY-MM-DD."
+            errors[name] = _("Enter a date as YYYY-MM-DD.")
     if errors:
         raise ValidationError(errors)
     if parsed["date_from"] > parsed["date_to"]:
-        raise ValidationError({"date_to": "The end of the period is before its start."})
+        raise ValidationError({"date_to": _("The end of the period is before its start.")})
     return Period(parsed["date_from"], parsed["date_to"])
 
 
@@ -192,7 +193,7 @@ def export_records(*, period: Period, generated_by: str, fmt: str, now: datetime
     yield header
     seq = 0
     merged = heapq.merge(_ticket_events(period), _account_events(period), key=lambda row: row[:3])
-    for created_at, _, pk, source, action, actor, target_type, target_id, public, ip, detail in merged:
+    for created_at, _order, pk, source, action, actor, target_type, target_id, public, ip, detail in merged:
         seq += 1
         record = {
             "record": "event",
@@ -241,7 +242,7 @@ def render_lines(records: Iterable[dict[str, Any]], *, fmt: str) -> Iterator[str
         for record in records:
             yield json.dumps({name: record.get(name) for name in COLUMNS}, ensure_ascii=False, default=str) + "\n"
     else:
-        raise ValidationError({"format": "Choose CSV or JSON Lines."})
+        raise ValidationError({"format": _("Choose CSV or JSON Lines.")})
 
 
 def render_chunks(lines: Iterable[str], *, size: int = 64 * 1024) -> Iterator[bytes]:
@@ -366,7 +367,7 @@ def audit_export_response(
     if not actor.is_admin:
         raise PermissionDenied("Only administrators can export the audit trail.")
     if fmt not in FORMATS:
-        raise ValidationError({"format": "Choose CSV or JSON Lines."})
+        raise ValidationError({"format": _("Choose CSV or JSON Lines.")})
     now = now or timezone.now()
     audit.record(
         AuditAction.AUDIT_EXPORT,

@@ -31,12 +31,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import QueryDict
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from helpdesk import services, tags
 from helpdesk.admin_services import REFUSALS, refusal_text
@@ -46,8 +48,11 @@ from helpdesk.models import BulkActionRun, Category, Priority, ReplyTemplate, St
 from helpdesk.queue_state import queue_filterset_valid
 from helpdesk.selectors import reply_template_render, reply_templates_for, tickets_in_order, tickets_visible_to
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 BULK_MAX_TICKETS = 500
-NOT_FOUND = "Not found, or you may not see it."
+NOT_FOUND = gettext_lazy("Not found, or you may not see it.")
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,7 @@ class BulkAction:
     predicate (staff by default)."""
 
     name: str
-    label: str
+    label: StrOrPromise  # lazy, so each user reads it in their own language
     form_class: type[BulkParamsForm]
     run: BulkRun
     describe: Callable[[dict[str, Any]], str]
@@ -107,12 +112,16 @@ def bulk_actions_for(user: User) -> list[BulkAction]:
     return sorted((a for a in _ACTIONS.values() if a.allowed(user)), key=lambda a: (a.order, a.name))
 
 
+def _not_allowed(action: BulkAction) -> str:
+    return _("You may not %(action)s in bulk.") % {"action": str(action.label).lower()}
+
+
 def bulk_action_get(*, user: User, name: str) -> BulkAction:
     action = _ACTIONS.get(name)
     if action is None:
-        raise Invalid("Choose an action.", extra={"field": "action"})
+        raise Invalid(_("Choose an action."), extra={"field": "action"})
     if not action.allowed(user):
-        raise NotAllowed(f"You may not {action.label.lower()} in bulk.", extra={"field": "action"})
+        raise NotAllowed(_not_allowed(action), extra={"field": "action"})
     return action
 
 
@@ -146,9 +155,9 @@ def parse_selected(values: Sequence[str]) -> dict[int, int | None]:
     """Row checkboxes carry ``<id>:<version the user saw>`` (a bare id means "whatever version is current")."""
     selected: dict[int, int | None] = {}
     for value in values:
-        pk, _, version = value.partition(":")
+        pk, _colon, version = value.partition(":")
         if not pk.isdigit() or (version and not version.isdigit()):
-            raise Invalid("The selection is not valid: reload the queue and select the tickets again.")
+            raise Invalid(_("The selection is not valid: reload the queue and select the tickets again."))
         selected[int(pk)] = int(version) if version else None
     return selected
 
@@ -169,7 +178,7 @@ def bulk_selection_resolve(
         ids = list(tickets_visible_to(actor).filter(pk__in=list(versions)).order_by("pk").values_list("pk", flat=True))
         missing = sorted(set(versions) - set(ids))
     if not ids and not missing:
-        raise Invalid("No tickets selected.")
+        raise Invalid(_("No tickets selected."))
     if len(ids) > BULK_MAX_TICKETS:
         raise Invalid(
             f"A bulk action takes at most {BULK_MAX_TICKETS} tickets; this selection has more. Narrow the filter."
@@ -193,7 +202,7 @@ def bulk_action_run(
     savepoint). Idempotent per ``token``: the same form submitted twice returns the first run and does nothing."""
     services.require_staff(actor, to="act on tickets in bulk")
     if not action.allowed(actor):
-        raise NotAllowed(f"You may not {action.label.lower()} in bulk.")
+        raise NotAllowed(_not_allowed(action))
     existing = BulkActionRun.objects.filter(token=token, actor=actor).first()
     if existing is not None:
         return existing
@@ -202,9 +211,11 @@ def bulk_action_run(
             run = BulkActionRun.objects.create(token=token, actor=actor, action=action.name, label="")
     except IntegrityError:
         # The same token from someone else (or a concurrent double submit, now committed): never run twice.
-        raise Invalid("This bulk action was already submitted.") from None
+        raise Invalid(_("This bulk action was already submitted.")) from None
     outcomes = action.run(tickets=selection.tickets, versions=selection.versions, actor=actor, params=params)
-    outcomes += [TicketOutcome(pk, f"Ticket id {pk}", False, NOT_FOUND) for pk in selection.missing]
+    outcomes += [
+        TicketOutcome(pk, _("Ticket id %(pk)s") % {"pk": pk}, False, str(NOT_FOUND)) for pk in selection.missing
+    ]
     done = [o for o in outcomes if o.done]
     refused = [o for o in outcomes if not o.done]
     run.label = action.describe(params)[:200]
@@ -233,9 +244,12 @@ def _staff_queryset():
 
 
 class AssignParams(BulkParamsForm):
-    team = forms.ModelChoiceField(queryset=Team.objects.order_by("tier", "name"), label="Team")
+    team = forms.ModelChoiceField(queryset=Team.objects.order_by("tier", "name"), label=gettext_lazy("Team"))
     assignee = forms.ModelChoiceField(
-        queryset=_staff_queryset(), required=False, label="Assignee", empty_label="Nobody (the team's queue)"
+        queryset=_staff_queryset(),
+        required=False,
+        label=gettext_lazy("Assignee"),
+        empty_label=gettext_lazy("Nobody (the team's queue)"),
     )
 
     def __init__(self, *args, **kwargs):
@@ -244,31 +258,34 @@ class AssignParams(BulkParamsForm):
 
 
 class StatusParams(BulkParamsForm):
-    status = forms.ChoiceField(choices=Status.choices, label="New status")
+    status = forms.ChoiceField(choices=Status.choices, label=gettext_lazy("New status"))
 
 
 class PriorityParams(BulkParamsForm):
-    priority = forms.ChoiceField(choices=Priority.choices, label="New priority")
+    priority = forms.ChoiceField(choices=Priority.choices, label=gettext_lazy("New priority"))
 
 
 class CategoryParams(BulkParamsForm):
-    category = forms.ModelChoiceField(queryset=Category.objects.order_by("name"), label="New category")
+    category = forms.ModelChoiceField(queryset=Category.objects.order_by("name"), label=gettext_lazy("New category"))
 
 
 class ReplyParams(BulkParamsForm):
     template = forms.ModelChoiceField(
-        queryset=ReplyTemplate.objects.active().select_related("category").order_by("name"), label="Reply template"
+        queryset=ReplyTemplate.objects.active().select_related("category").order_by("name"),
+        label=gettext_lazy("Reply template"),
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["template"].label_from_instance = lambda t: (
-            f"{t.name} ({t.category.name if t.category else 'any category'})"
+            f"{t.name} ({t.category.name if t.category else _('any category')})"
         )
 
 
 class TagParams(BulkParamsForm):
-    name = forms.CharField(label="Tag", max_length=200, help_text="Created if it does not exist yet.")
+    name = forms.CharField(
+        label=gettext_lazy("Tag"), max_length=200, help_text=gettext_lazy("Created if it does not exist yet.")
+    )
 
     def clean_name(self) -> str:
         try:
@@ -278,8 +295,8 @@ class TagParams(BulkParamsForm):
 
 
 _TAG_WORDS = {
-    tags.TagOutcome.TAGGED: "Tagged “{}”.",
-    tags.TagOutcome.ALREADY_TAGGED: "Already tagged “{}”.",
+    tags.TagOutcome.TAGGED: gettext_lazy("Tagged “%(name)s”."),
+    tags.TagOutcome.ALREADY_TAGGED: gettext_lazy("Already tagged “%(name)s”."),
     tags.TagOutcome.NOT_FOUND: NOT_FOUND,
 }
 
@@ -292,7 +309,7 @@ def _tag(*, tickets: Sequence[Ticket], versions: Mapping[int, int], actor: User,
             r.ticket.pk,
             r.ticket.reference,
             r.outcome != tags.TagOutcome.NOT_FOUND,
-            _TAG_WORDS[r.outcome].format(params["name"]),
+            str(_TAG_WORDS[r.outcome]) % {"name": params["name"]},
         )
         for r in results
     ]
@@ -308,7 +325,10 @@ def _assign(
 ) -> list[TicketOutcome]:
     # Set-based: one call of the batch-first service that the workspace calls with one ticket (``ticket_assign``).
     team, assignee = params["team"], params["assignee"]
-    target = f"{team.name} · {assignee.display_name}" if assignee else f"{team.name} (unassigned)"
+    if assignee:
+        target = f"{team.name} · {assignee.display_name}"
+    else:
+        target = _("%(team)s (unassigned)") % {"team": team.name}
     try:
         with transaction.atomic():
             results = services.ticket_assign_many(
@@ -317,8 +337,8 @@ def _assign(
     except _BATCH_REFUSALS as exc:  # a refusal of the whole batch (the assignee is not in the team)
         return [TicketOutcome(t.pk, t.reference, False, refusal_text(exc)) for t in tickets]
     words = {
-        services.AssignOutcome.ASSIGNED: f"Assigned to {target}.",
-        services.AssignOutcome.UNCHANGED: f"Already with {target}.",
+        services.AssignOutcome.ASSIGNED: _("Assigned to %(target)s.") % {"target": target},
+        services.AssignOutcome.UNCHANGED: _("Already with %(target)s.") % {"target": target},
     }
     return [
         TicketOutcome(
@@ -335,7 +355,7 @@ _BATCH_REFUSALS: tuple[type[Exception], ...] = (*REFUSALS, ApplicationError)
 
 
 def _refusal_words(exc: Exception) -> str:
-    return NOT_FOUND if isinstance(exc, Ticket.DoesNotExist) else refusal_text(exc)
+    return str(NOT_FOUND) if isinstance(exc, Ticket.DoesNotExist) else refusal_text(exc)
 
 
 def _status(*, ticket: Ticket, actor: User, expected_version: int | None, params: dict) -> str:
@@ -343,7 +363,8 @@ def _status(*, ticket: Ticket, actor: User, expected_version: int | None, params
         ticket=ticket, actor=actor, status=params["status"], expected_version=expected_version
     )
     label = Status(params["status"]).label
-    return f"Already “{label}”." if _unchanged(ticket, expected_version) else f"Status set to “{label}”."
+    words = _("Already “%(status)s”.") if _unchanged(ticket, expected_version) else _("Status set to “%(status)s”.")
+    return words % {"status": label}
 
 
 def _priority(*, ticket: Ticket, actor: User, expected_version: int | None, params: dict) -> str:
@@ -351,7 +372,8 @@ def _priority(*, ticket: Ticket, actor: User, expected_version: int | None, para
         ticket=ticket, actor=actor, priority=params["priority"], expected_version=expected_version
     )
     label = Priority(params["priority"]).label
-    return f"Already {label}." if _unchanged(ticket, expected_version) else f"Priority set to {label}."
+    words = _("Already %(priority)s.") if _unchanged(ticket, expected_version) else _("Priority set to %(priority)s.")
+    return words % {"priority": label}
 
 
 def _category(*, ticket: Ticket, actor: User, expected_version: int | None, params: dict) -> str:
@@ -370,29 +392,33 @@ def _category(*, ticket: Ticket, actor: User, expected_version: int | None, para
         team=ticket.team,
         assignee=ticket.assignee,
     )
-    return f"Category set to {category.name}." if changed else f"Already in {category.name}."
+    return (_("Category set to %(name)s.") if changed else _("Already in %(name)s.")) % {"name": category.name}
 
 
 def _reply(*, ticket: Ticket, actor: User, expected_version: int | None, params: dict) -> str:
     template: ReplyTemplate = params["template"]
     if not reply_templates_for(ticket=ticket).filter(pk=template.pk).exists():
-        raise ValidationError(f"The template “{template.name}” is for {template.category} tickets, not this one.")
+        raise ValidationError(
+            _("The template “%(name)s” is for %(category)s tickets, not this one.")
+            % {"name": template.name, "category": template.category}
+        )
     body = reply_template_render(template=template, ticket=ticket, agent=actor)
     services.ticket_reply(
         ticket=ticket, author=actor, body=body, expected_version=expected_version, template_id=template.pk
     )
-    return f"Replied with “{template.name}”."
+    return _("Replied with “%(name)s”.") % {"name": template.name}
 
 
 def _register_core_actions() -> None:
     bulk_action_register(
         BulkAction(
             name="assign",
-            label="Assign",
+            label=gettext_lazy("Assign"),
             form_class=AssignParams,
             run=_assign,
             describe=lambda p: (
-                "Assign to " + (f"{p['team'].name} · {p['assignee'].display_name}" if p["assignee"] else p["team"].name)
+                _("Assign to %(target)s")
+                % {"target": f"{p['team'].name} · {p['assignee'].display_name}" if p["assignee"] else p["team"].name}
             ),
             order=10,
         )
@@ -400,50 +426,50 @@ def _register_core_actions() -> None:
     bulk_action_register(
         BulkAction(
             name="status",
-            label="Change status",
+            label=gettext_lazy("Change status"),
             form_class=StatusParams,
             run=each_ticket(_status),
-            describe=lambda p: f"Change status to “{Status(p['status']).label}”",
+            describe=lambda p: _("Change status to “%(status)s”") % {"status": Status(p["status"]).label},
             order=20,
         )
     )
     bulk_action_register(
         BulkAction(
             name="priority",
-            label="Change priority",
+            label=gettext_lazy("Change priority"),
             form_class=PriorityParams,
             run=each_ticket(_priority),
-            describe=lambda p: f"Change priority to {Priority(p['priority']).label}",
+            describe=lambda p: _("Change priority to %(priority)s") % {"priority": Priority(p["priority"]).label},
             order=30,
         )
     )
     bulk_action_register(
         BulkAction(
             name="category",
-            label="Change category",
+            label=gettext_lazy("Change category"),
             form_class=CategoryParams,
             run=each_ticket(_category),
-            describe=lambda p: f"Change category to {p['category'].name}",
+            describe=lambda p: _("Change category to %(name)s") % {"name": p["category"].name},
             order=40,
         )
     )
     bulk_action_register(
         BulkAction(
             name="tag",
-            label="Add a tag",
+            label=gettext_lazy("Add a tag"),
             form_class=TagParams,
             run=_tag,
-            describe=lambda p: f"Add the tag “{p['name']}”",
+            describe=lambda p: _("Add the tag “%(name)s”") % {"name": p["name"]},
             order=50,
         )
     )
     bulk_action_register(
         BulkAction(
             name="reply",
-            label="Reply with a template",
+            label=gettext_lazy("Reply with a template"),
             form_class=ReplyParams,
             run=each_ticket(_reply),
-            describe=lambda p: f"Reply with “{p['template'].name}”",
+            describe=lambda p: _("Reply with “%(name)s”") % {"name": p["template"].name},
             order=60,
         )
     )

@@ -12,24 +12,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import django_filters
 from django.db.models import CharField, Exists, F, Lookup, OuterRef, Q, QuerySet
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from helpdesk.models import OPEN_STATUSES, Category, Channel, Priority, Status, Team, TicketTag, User
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # sort key in the URL -> (label, ORDER BY). The default is the SLA order of the design. Each core sort reads stored
 # keys in one direction and ends with the primary key in that direction: ``Ticket``'s partial ``ticket_open_<sort>``
 # index has exactly these columns after ``is_emergency DESC``, so the first page is that index's first rows and a
 # later page (helpdesk.keyset) is a range of it. ``priority_order`` (0 = urgent) and ``sla_order_at`` (sla_due_at,
 # or the far future with no clock running) are generated columns of the ticket (helpdesk.models.tickets).
-SORTS: dict[str, tuple[str, tuple]] = {
-    "sla": ("SLA due (soonest first)", ("sla_order_at", "created_at", "pk")),
-    "oldest": ("Oldest first", ("created_at", "pk")),
-    "newest": ("Newest first", ("-created_at", "-pk")),
-    "priority": ("Priority (highest first)", ("priority_order", "sla_order_at", "pk")),
-    "activity": ("Last public activity (latest first)", ("-last_public_activity_at", "-pk")),
-    "reference": ("Reference", ("reference", "pk")),
+SORTS: dict[str, tuple[StrOrPromise, tuple]] = {
+    "sla": (_("SLA due (soonest first)"), ("sla_order_at", "created_at", "pk")),
+    "oldest": (_("Oldest first"), ("created_at", "pk")),
+    "newest": (_("Newest first"), ("-created_at", "-pk")),
+    "priority": (_("Priority (highest first)"), ("priority_order", "sla_order_at", "pk")),
+    "activity": (_("Last public activity (latest first)"), ("-last_public_activity_at", "-pk")),
+    "reference": (_("Reference"), ("reference", "pk")),
 }
 DEFAULT_SORT = "sla"
 OPEN = "open"
@@ -74,7 +80,7 @@ class QueueColumn:
     name: str
     label: str
     cell_template: str
-    sort: tuple[str, tuple] | None = None
+    sort: tuple[StrOrPromise, tuple] | None = None
     filter_label: str = ""
     filter_choices: tuple[tuple[str, str], ...] = ()
     filter_method: Callable[[QuerySet, str], QuerySet] | None = None
@@ -93,7 +99,7 @@ def queue_columns() -> list[QueueColumn]:
     return sorted(_COLUMNS.values(), key=lambda c: (c.order, c.name))
 
 
-def queue_sorts() -> dict[str, tuple[str, tuple]]:
+def queue_sorts() -> dict[str, tuple[StrOrPromise, tuple]]:
     """The allowlist: the core's sorts and the contributed columns' sorts."""
     return SORTS | {column.name: column.sort for column in queue_columns() if column.sort}
 
@@ -106,7 +112,7 @@ def queue_order(queryset: QuerySet, sort: str | None) -> QuerySet:
     """Emergencies first, then the chosen (allowlisted) order, then the primary key (a total order, so pages never
     overlap)."""
     sorts = queue_sorts()
-    _, ordering = sorts.get(sort or DEFAULT_SORT, SORTS[DEFAULT_SORT])
+    _label, ordering = sorts.get(sort or DEFAULT_SORT, SORTS[DEFAULT_SORT])
     ends_with_pk = bool(ordering) and isinstance(ordering[-1], str) and ordering[-1].lstrip("-") == "pk"
     return queryset.order_by(EMERGENCY_FIRST, *ordering, *(() if ends_with_pk else ("pk",)))
 
@@ -120,37 +126,40 @@ class TicketFilter(django_filters.FilterSet):
     "all" = every ticket I may see. ``status`` defaults to the open statuses."""
 
     scope = django_filters.ChoiceFilter(
-        choices=[("mine", "My queue"), ("all", "All tickets")],
+        choices=[("mine", _("My queue")), ("all", _("All tickets"))],
         method="filter_scope",
         empty_label=None,
-        label="Show",
+        label=_("Show"),
     )
-    q = django_filters.CharFilter(method="filter_search", label="Search")
+    q = django_filters.CharFilter(method="filter_search", label=_("Search"))
     status = django_filters.ChoiceFilter(
-        choices=[(OPEN, "Any open status"), (ANY, "Any status"), *Status.choices],
+        choices=[(OPEN, _("Any open status")), (ANY, _("Any status")), *Status.choices],
         method="filter_status",
         empty_label=None,
-        label="Status",
+        label=_("Status"),
     )
-    priority = django_filters.ChoiceFilter(choices=Priority.choices, empty_label="Any priority", label="Priority")
+    priority = django_filters.ChoiceFilter(choices=Priority.choices, empty_label=_("Any priority"), label=_("Priority"))
     category = django_filters.ModelChoiceFilter(
-        queryset=Category.objects.order_by("name"), empty_label="Any category", label="Category"
+        queryset=Category.objects.order_by("name"), empty_label=_("Any category"), label=_("Category")
     )
-    channel = django_filters.ChoiceFilter(choices=Channel.choices, empty_label="Any channel", label="Channel")
+    channel = django_filters.ChoiceFilter(choices=Channel.choices, empty_label=_("Any channel"), label=_("Channel"))
     team = django_filters.ModelChoiceFilter(
-        queryset=Team.objects.order_by("tier", "name"), empty_label="Any team", null_label="No team", label="Team"
+        queryset=Team.objects.order_by("tier", "name"),
+        empty_label=_("Any team"),
+        null_label=_("No team"),
+        label=_("Team"),
     )
     assignee = django_filters.ModelChoiceFilter(
-        queryset=_staff_users, empty_label="Anyone", null_label="Unassigned", label="Assignee"
+        queryset=_staff_users, empty_label=_("Anyone"), null_label=_("Unassigned"), label=_("Assignee")
     )
     # A text filter (no query to list every tag in a select): the slug the queue's tag chips link to, or a tag's
     # name in any case.
-    tag = django_filters.CharFilter(method="filter_tag", label="Tag", max_length=60)
+    tag = django_filters.CharFilter(method="filter_tag", label=_("Tag"), max_length=60)
     sort = django_filters.ChoiceFilter(
-        choices=lambda: [(key, label) for key, (label, _) in queue_sorts().items()],
+        choices=lambda: [(key, label) for key, (label, _ordering) in queue_sorts().items()],
         method="filter_sort",
         empty_label=None,
-        label="Sort by",
+        label=_("Sort by"),
     )
 
     def __init__(self, data=None, *args, **kwargs):
@@ -166,7 +175,7 @@ class TicketFilter(django_filters.FilterSet):
                     field_name=column.name,
                     choices=column.filter_choices,
                     method=_contributed(column.filter_method),
-                    empty_label=f"Any {column.label.lower()}",
+                    empty_label=gettext("Any %(column)s") % {"column": str(column.label).lower()},
                     label=column.filter_label or column.label,
                 )
 

@@ -58,8 +58,8 @@ class ReplyForm(forms.Form):
 
 
 class NoteForm(forms.Form):
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Internal note")
-    attachments = MultipleFileField(label="Attachments")
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label=_("Internal note"))
+    attachments = MultipleFileField(label=_("Attachments"))
 
     def __init__(self, *args, **kwargs):
         # The note sits on the same page as the reply form: its own ids keep every label tied to its own field.
@@ -71,15 +71,17 @@ class TicketUpdateForm(forms.Form):
     """The workspace's property controls; ``version`` is what the agent saw when the page was rendered."""
 
     version = forms.IntegerField(widget=forms.HiddenInput)
-    status = forms.ChoiceField(choices=Status.choices, label="Status")
-    priority = forms.ChoiceField(choices=Priority.choices, label="Priority")
-    category = forms.ModelChoiceField(queryset=Category.objects.all(), required=False, label="Category")
-    team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False, label="Team", empty_label="No team")
+    status = forms.ChoiceField(choices=Status.choices, label=_("Status"))
+    priority = forms.ChoiceField(choices=Priority.choices, label=_("Priority"))
+    category = forms.ModelChoiceField(queryset=Category.objects.all(), required=False, label=_("Category"))
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.all(), required=False, label=_("Team"), empty_label=_("No team")
+    )
     assignee = forms.ModelChoiceField(
         queryset=User.objects.exclude(role="customer").filter(is_active=True),
         required=False,
-        label="Assignee",
-        empty_label="Unassigned",
+        label=_("Assignee"),
+        empty_label=_("Unassigned"),
     )
 
     def update_arguments(self) -> dict:
@@ -96,8 +98,8 @@ class TicketUpdateForm(forms.Form):
 class AuditExportForm(forms.Form):
     """The period (whole days, UTC) and format of an audit export; the rules are in ``helpdesk.audit_export``."""
 
-    date_from = forms.DateField(label="From (UTC)", widget=DayInput(), help_text="The first day, from 00:00 UTC.")
-    date_to = forms.DateField(label="To (UTC)", widget=DayInput(), help_text="The last day, up to 24:00 UTC.")
+    date_from = forms.DateField(label=_("From (UTC)"), widget=DayInput(), help_text=_("The first day, from 00:00 UTC."))
+    date_to = forms.DateField(label=_("To (UTC)"), widget=DayInput(), help_text=_("The last day, up to 24:00 UTC."))
     format = forms.ChoiceField(
-        label="Format", choices=[("csv", "CSV"), ("jsonl", "JSON Lines")], widget=forms.RadioSelect, initial="csv"
+        label=_("Format"), choices=[("csv", "CSV"), ("jsonl", "JSON Lines")], widget=forms.RadioSelect, initial="csv"
     )

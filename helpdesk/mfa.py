@@ -39,6 +39,7 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import Resolver404, resolve, reverse
+from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -152,7 +153,7 @@ def _consume_code(*, user: User, code: str | None) -> str | None:
         if device is not None and device.verify_token(code):
             return MfaMethod.TOTP
         return None
-    deleted, _ = StaticToken.objects.filter(device__user=user, device__confirmed=True, token=code).delete()
+    deleted, _kinds = StaticToken.objects.filter(device__user=user, device__confirmed=True, token=code).delete()
     return MfaMethod.RECOVERY if deleted else None
 
 
@@ -160,7 +161,7 @@ def mfa_code_check(*, user: User, code: str | None, request: HttpRequest | None 
     """A code asked again from a signed-in user before a sensitive change (removing MFA, new recovery codes).
     Counted by the same username lockout as sign-ins; a wrong code is audited. Atomic per step."""
     if login_attempt_reserve(username=user.get_username()) is not None:
-        raise ValidationError("Too many failed attempts. Try again later.", code="locked")
+        raise ValidationError(_("Too many failed attempts. Try again later."), code="locked")
     method = _consume_code(user=user, code=code)
     if method is None:
         audit.record(
@@ -204,7 +205,7 @@ def mfa_enrol_start(*, user: User) -> PendingEnrolment:
     """The not-yet-confirmed authenticator app for ``user`` (created on first call, then reused so a reload shows
     the same secret). It does not take part in sign-in until confirmed with a code. Atomic, idempotent."""
     if mfa_enrolled(user):
-        raise ValidationError("Two-step sign-in is already set up.", code="enrolled")
+        raise ValidationError(_("Two-step sign-in is already set up."), code="enrolled")
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
     if device is None:
         device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
@@ -223,10 +224,10 @@ def mfa_enrol_confirm(*, user: User, code: str | None, request: HttpRequest | No
     caller shows them) and mark the current session verified. Audited as ``MFA_ENROLLED``. Atomic."""
     device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("id").first()
     if device is None or mfa_enrolled(user):
-        raise ValidationError("Start the set-up again: there is nothing waiting to be confirmed.", code="no_pending")
+        raise ValidationError(_("Start the set-up again: there is nothing waiting to be confirmed."), code="no_pending")
     if not device.verify_token(normalise_code(code)):
         raise ValidationError(
-            "That code did not match. Check that your phone's clock is right and enter the code the app shows now.",
+            _("That code did not match. Check that your phone's clock is right and enter the code the app shows now."),
             code="wrong_code",
         )
     device.confirmed = True
@@ -243,7 +244,9 @@ def _recovery_codes_replace(*, user: User) -> list[str]:
     StaticDevice.objects.filter(user=user).delete()
     device = StaticDevice.objects.create(user=user, name=RECOVERY_DEVICE_NAME, confirmed=True)
     count = settings.MFA_RECOVERY_CODE_COUNT
-    codes = ["".join(secrets.choice(RECOVERY_CODE_ALPHABET) for _ in range(RECOVERY_CODE_LENGTH)) for _ in range(count)]
+    codes = [
+        "".join(secrets.choice(RECOVERY_CODE_ALPHABET) for _i in range(RECOVERY_CODE_LENGTH)) for _j in range(count)
+    ]
     StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
     return [f"{code[:5]}-{code[5:]}" for code in codes]
 
@@ -256,9 +259,9 @@ def mfa_recovery_codes_left(user: User) -> int:
 def mfa_recovery_codes_regenerate(*, user: User, code: str | None, request: HttpRequest | None = None) -> list[str]:
     """New recovery codes (the old ones stop working), after a current code. Atomic."""
     if not mfa_enrolled(user):
-        raise ValidationError("Two-step sign-in is not set up.", code="not_enrolled")
+        raise ValidationError(_("Two-step sign-in is not set up."), code="not_enrolled")
     if not mfa_code_check(user=user, code=code, request=request, during="recovery_codes"):
-        raise ValidationError("That code is not valid.", code="wrong_code")
+        raise ValidationError(_("That code is not valid."), code="wrong_code")
     return _recovery_codes_replace(user=user)
 
 
@@ -274,7 +277,7 @@ def mfa_remove(
     code; an administrator's reset in Django admin (lost phone) does not ask one. Audited as ``MFA_REMOVED``. A role
     that requires MFA is sent to enrol again on its next request."""
     if not admin_reset and not mfa_code_check(user=user, code=code, request=request, during="remove"):
-        raise ValidationError("That code is not valid.", code="wrong_code")
+        raise ValidationError(_("That code is not valid."), code="wrong_code")
     with transaction.atomic():
         removed = TOTPDevice.objects.filter(user=user).delete()[0]
         StaticDevice.objects.filter(user=user).delete()
@@ -341,7 +344,7 @@ class MfaEnrolmentMiddleware:
                 return JsonResponse(
                     {"detail": "Sign in again with your authentication code.", "code": "mfa_required"}, status=401
                 )
-            messages.info(request, "Sign in again with the code from your authenticator app.")
+            messages.info(request, _("Sign in again with the code from your authenticator app."))
             return _redirect(request, reverse("login"))
         if is_api:
             return JsonResponse(

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from helpdesk.mfa import (
@@ -27,7 +28,7 @@ def _recovery_codes_page(request: AuthenticatedHttpRequest, codes: list[str], *,
     response = TemplateResponse(
         request,
         "helpdesk/mfa_recovery_codes.html",
-        {"page_title": "Your recovery codes", "codes": codes, "first_time": first_time},
+        {"page_title": _("Your recovery codes"), "codes": codes, "first_time": first_time},
     )
     response["Cache-Control"] = "no-store"  # the codes are on this page once; no cache may keep them
     return response
@@ -40,7 +41,7 @@ def mfa_setup_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     confirmed); POST confirms it with a code and shows the recovery codes once."""
     require_staff(request.user, to="set up two-step sign-in")
     if mfa_enrolled(request.user):
-        messages.info(request, "Two-step sign-in is already set up.")
+        messages.info(request, _("Two-step sign-in is already set up."))
         return redirect("profile")
     error = ""
     if request.method == "POST":
@@ -55,7 +56,7 @@ def mfa_setup_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         request,
         "helpdesk/mfa_setup.html",
         {
-            "page_title": "Set up two-step sign-in",
+            "page_title": _("Set up two-step sign-in"),
             "pending": pending,
             "required": mfa_required_for(request.user),
             "error": error,
@@ -88,7 +89,7 @@ def mfa_remove_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
         return redirect("profile")
     if mfa_required_for(request.user):
-        messages.success(request, "Two-step sign-in is removed. Your role requires it: set up your new app now.")
+        messages.success(request, _("Two-step sign-in is removed. Your role requires it: set up your new app now."))
         return redirect("mfa_setup")
-    messages.success(request, "Two-step sign-in is removed: you sign in with your password alone.")
+    messages.success(request, _("Two-step sign-in is removed: you sign in with your password alone."))
     return redirect("profile")

@@ -11,29 +11,34 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
 
 from helpdesk.errors import Invalid
 from helpdesk.filters import TicketFilter
 from helpdesk.models import User
 from helpdesk.selectors import tickets_visible_to
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 # The queue's own columns that a view may hide (the reference always shows: it is the row's link).
-CORE_COLUMNS: dict[str, str] = {
-    "subject": "Subject",
-    "customer": "Customer",
-    "priority": "Priority",
-    "status": "Status",
-    "sla": "SLA",
-    "age": "Age",
-    "assignee": "Assignee",
-    "activity": "Last activity",
+CORE_COLUMNS: dict[str, StrOrPromise] = {
+    "subject": _("Subject"),
+    "customer": _("Customer"),
+    "priority": _("Priority"),
+    "status": _("Status"),
+    "sla": _("SLA"),
+    "age": _("Age"),
+    "assignee": _("Assignee"),
+    "activity": _("Last activity"),
 }
 COLUMNS_PARAM = "cols"
 
 
-def queue_column_choices() -> list[tuple[str, str]]:
+def queue_column_choices() -> list[tuple[str, StrOrPromise]]:
     """The columns a view may hide: the core's. (A contributed column, ``queue_column_register``, renders its own
     cell and always shows.)"""
     return list(CORE_COLUMNS.items())

@@ -14,6 +14,8 @@ from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk.bulk_actions import (
@@ -121,26 +123,26 @@ def bulk_action_report_view(request: AuthenticatedHttpRequest, pk: int) -> HttpR
 
 
 class SavedViewForm(forms.Form):
-    name = forms.CharField(max_length=NAME_MAX, label="Name")
+    name = forms.CharField(max_length=NAME_MAX, label=_("Name"))
     team = forms.ModelChoiceField(
-        queryset=Team.objects.none(), required=False, label="Shared with", empty_label="Only me (personal view)"
+        queryset=Team.objects.none(), required=False, label=_("Shared with"), empty_label=_("Only me (personal view)")
     )
     columns = forms.MultipleChoiceField(
         choices=queue_column_choices,
         required=False,
-        label="Columns to show",
+        label=_("Columns to show"),
         widget=forms.CheckboxSelectMultiple,
-        help_text="Reference always shows.",
+        help_text=_("Reference always shows."),
     )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = saved_view_teams_for(user)
-        self.fields["team"].label_from_instance = lambda team: f"Team: {team.name}"
+        self.fields["team"].label_from_instance = lambda team: gettext("Team: %(name)s") % {"name": team.name}
 
 
 class SavedViewRenameForm(forms.Form):
-    name = forms.CharField(max_length=NAME_MAX, label="New name")
+    name = forms.CharField(max_length=NAME_MAX, label=_("New name"))
 
 
 @login_required
@@ -167,7 +169,7 @@ def saved_view_new_view(request: AuthenticatedHttpRequest) -> HttpResponse:
             except (ApplicationError, ValidationError, PermissionDenied) as exc:
                 form_errors(form, exc)
             else:
-                messages.success(request, f"Saved the view “{view.name}”.")
+                messages.success(request, gettext("Saved the view “%(name)s”.") % {"name": view.name})
                 return redirect(_queue_url(view.query))
         status = 400
     context = {"form": form, "queue_url": _queue_url(query.urlencode())}
@@ -207,7 +209,7 @@ def saved_view_rename_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRe
         except ApplicationError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"Renamed to “{view.name}”.")
+            messages.success(request, gettext("Renamed to “%(name)s”.") % {"name": view.name})
     else:
         messages.error(request, "; ".join(str(e) for errors in form.errors.values() for e in errors))
     return redirect("saved_view_list")
@@ -223,7 +225,7 @@ def saved_view_delete_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRe
         saved_view_delete(actor=request.user, view=view)
     except NotAllowed as exc:
         raise PermissionDenied(exc.message) from None
-    messages.success(request, f"Deleted the view “{name}”.")
+    messages.success(request, gettext("Deleted the view “%(name)s”.") % {"name": name})
     return redirect("saved_view_list")
 
 

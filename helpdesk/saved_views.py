@@ -23,6 +23,7 @@ from django.db.models.functions import Coalesce
 from django.forms import ModelChoiceField
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from helpdesk.errors import Conflict, Invalid, NotAllowed, NotFound
 from helpdesk.models import SavedView, Team, TeamMembership, TicketQuerySet, User
@@ -51,7 +52,7 @@ def saved_view_get_for_user(*, user: User, pk: int) -> SavedView:
     """Fetch-and-authorise: a view the user may not see is not found."""
     view = saved_views_visible_to(user).filter(pk=pk).first()
     if view is None:
-        raise NotFound("No such saved view.")
+        raise NotFound(_("No such saved view."))
     return view
 
 
@@ -92,15 +93,18 @@ def saved_view_tickets(*, user: User, view: SavedView) -> TicketQuerySet:
 def _clean_name(name: str) -> str:
     name = single_line(name)
     if not name:
-        raise Invalid("Give the view a name.", extra={"field": "name"})
+        raise Invalid(_("Give the view a name."), extra={"field": "name"})
     if len(name) > NAME_MAX:
-        raise Invalid(f"A view's name has at most {NAME_MAX} characters.", extra={"field": "name"})
+        raise Invalid(_("A view's name has at most %(max)d characters.") % {"max": NAME_MAX}, extra={"field": "name"})
     return name
 
 
 def _duplicate(view: SavedView) -> Invalid:
-    where = f"{view.team.name} already has" if view.team else "You already have"
-    return Invalid(f"{where} a view called “{view.name}”.", extra={"field": "name"})
+    if view.team:
+        words = _("%(team)s already has a view called “%(name)s”.") % {"team": view.team.name, "name": view.name}
+    else:
+        words = _("You already have a view called “%(name)s”.") % {"name": view.name}
+    return Invalid(words, extra={"field": "name"})
 
 
 def _save_unique(view: SavedView, **kwargs) -> None:
@@ -119,7 +123,9 @@ def saved_view_create(
     query is validated and rebuilt from the queue's allowlist. Atomic."""
     require_staff(owner, to="save queue views")
     if team is not None and not saved_view_teams_for(owner).filter(pk=team.pk).exists():
-        raise NotAllowed(f"Only the leads of {team.name} and managers can add a view for the team.")
+        raise NotAllowed(
+            _("Only the leads of %(team)s and managers can add a view for the team.") % {"team": team.name}
+        )
     view = SavedView(
         owner=owner, team=team, name=_clean_name(name), query=queue_query_canonical(user=owner, data=query)
     )
@@ -130,8 +136,10 @@ def saved_view_create(
 def _require_manage(*, actor: User, view: SavedView) -> None:
     if not saved_view_may_manage(user=actor, view=view):
         if view.team_id is None:
-            raise NotAllowed("Only its owner can change a personal view.")
-        raise NotAllowed(f"Only the leads of {view.team.name} and managers can change the team's views.")  # type: ignore[union-attr]
+            raise NotAllowed(_("Only its owner can change a personal view."))
+        raise NotAllowed(
+            _("Only the leads of %(team)s and managers can change the team's views.") % {"team": view.team.name}  # type: ignore[union-attr]
+        )
 
 
 class SavedViewConflict(Conflict):

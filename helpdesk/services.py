@@ -66,10 +66,13 @@ class TicketConflict(Conflict):
     def __init__(self, *, ticket: Ticket, changed_by: User | None):
         self.ticket = ticket
         self.changed_by = changed_by
-        who = changed_by.display_name if changed_by else "someone else"
+        who = changed_by.display_name if changed_by else _("someone else")
         super().__init__(
-            f"This ticket was changed by {who} while you were editing it. "
-            "Nothing of yours was saved: review the current state and try again.",
+            _(
+                "This ticket was changed by %(who)s while you were editing it. "
+                "Nothing of yours was saved: review the current state and try again."
+            )
+            % {"who": who},
             extra={"current_version": ticket.version},
         )
 
@@ -283,7 +286,9 @@ def _attach_files(
 
 def _validate_files(files: Sequence[UploadedFile]) -> None:
     if len(files) > settings.ATTACHMENT_MAX_FILES:
-        raise ValidationError({"attachments": f"At most {settings.ATTACHMENT_MAX_FILES} files per message."})
+        raise ValidationError(
+            {"attachments": _("At most %(count)d files per message.") % {"count": settings.ATTACHMENT_MAX_FILES}}
+        )
     messages: list[str] = []
     for upload in files:
         try:
@@ -313,12 +318,12 @@ def ticket_reply(
     Atomic."""
     body = (body or "").strip()
     if not body:
-        raise ValidationError({"body": "The message is empty."})
+        raise ValidationError({"body": _("The message is empty.")})
     _lock_ticket(ticket)
     now = timezone.now()
     reopening_closed = ticket.status == Status.CLOSED and author.is_customer and ticket.customer_may_reopen(now=now)
     if ticket.status == Status.CLOSED and not reopening_closed:
-        raise ValidationError({"body": "This ticket is closed. Please open a new request."})
+        raise ValidationError({"body": _("This ticket is closed. Please open a new request.")})
     _validate_files(files)
     if reopening_closed:
         # Refuse before writing anything, as the status services do.
@@ -374,7 +379,7 @@ def ticket_add_internal_note(
     require_staff(author)
     body = (body or "").strip()
     if not body:
-        raise ValidationError({"body": "The note is empty."})
+        raise ValidationError({"body": _("The note is empty.")})
     _validate_files(files)
     ticket.updated_at = timezone.now()
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=ticket.updated_at)
@@ -438,9 +443,14 @@ def _apply_category(*, ticket: Ticket, actor: User | None, category: Category | 
 def _check_assignment(*, team: Team | None, assignee: User | None) -> None:
     if assignee is not None:
         if not assignee.is_staff_member:
-            raise ValidationError({"assignee": "Tickets can only be assigned to staff."})
+            raise ValidationError({"assignee": _("Tickets can only be assigned to staff.")})
         if team is not None and not TeamMembership.objects.filter(team=team, user=assignee).exists():
-            raise ValidationError({"assignee": f"{assignee.display_name} is not a member of {team.name}."})
+            raise ValidationError(
+                {
+                    "assignee": _("%(name)s is not a member of %(team)s.")
+                    % {"name": assignee.display_name, "team": team.name}
+                }
+            )
 
 
 def _apply_assignment(*, ticket: Ticket, actor: User | None, team: Team | None, assignee: User | None) -> bool:
@@ -490,7 +500,10 @@ def _check_transition(*, ticket: Ticket, status: str, customer_reopen: bool = Fa
     if customer_reopen and (ticket.status, status) == (Status.CLOSED, Status.OPEN):
         return
     if status != ticket.status and not ticket.can_transition_to(status):
-        raise InvalidTransition(f"A ticket cannot go from “{Status(ticket.status).label}” to “{Status(status).label}”.")
+        raise InvalidTransition(
+            _("A ticket cannot go from “%(old)s” to “%(new)s”.")
+            % {"old": Status(ticket.status).label, "new": Status(status).label}
+        )
 
 
 def _notify_status(*, ticket: Ticket, status: str) -> None:

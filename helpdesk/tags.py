@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from helpdesk.errors import Invalid, NotFound
 from helpdesk.models import TAG_NAME_MAX, EventKind, Tag, Ticket, TicketEvent, TicketTag, User
@@ -48,10 +49,12 @@ def tag_name_normalise(name: str | None) -> str:
     """The tag name as stored: one line, trimmed, at most ``TAG_NAME_MAX`` characters (else ``Invalid``)."""
     cleaned = single_line(name)
     if not cleaned:
-        raise Invalid("Give the tag a name.", extra={"field": "name"})
+        raise Invalid(_("Give the tag a name."), extra={"field": "name"})
     if len(cleaned) > TAG_NAME_MAX:
         raise Invalid(
-            f"A tag name is at most {TAG_NAME_MAX} characters (this one has {len(cleaned)}).", extra={"field": "name"}
+            _("A tag name is at most %(max)d characters (this one has %(length)d).")
+            % {"max": TAG_NAME_MAX, "length": len(cleaned)},
+            extra={"field": "name"},
         )
     return cleaned
 

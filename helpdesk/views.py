@@ -24,6 +24,8 @@ from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk import selectors, services, tags
@@ -45,7 +47,7 @@ def staff_required(view):
     @wraps(view)
     def wrapper(request: AuthenticatedHttpRequest, *args, **kwargs):
         if not request.user.is_staff_member:
-            raise PermissionDenied("This page is for staff.")
+            raise PermissionDenied(_("This page is for staff."))
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -55,7 +57,7 @@ def customer_required(view):
     @wraps(view)
     def wrapper(request: AuthenticatedHttpRequest, *args, **kwargs):
         if not request.user.is_customer:
-            raise PermissionDenied("This page is for customers.")
+            raise PermissionDenied(_("This page is for customers."))
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -229,7 +231,9 @@ def ticket_new_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form_errors(form, exc)
         else:
-            messages.success(request, f"Thank you. Your request {ticket.reference} has been received.")
+            messages.success(
+                request, _("Thank you. Your request %(reference)s has been received.") % {"reference": ticket.reference}
+            )
             return redirect("ticket_detail", reference=ticket.reference)
     return TemplateResponse(
         request, "helpdesk/ticket_new.html", {"form": form, "form_extras": slot_templates("new_ticket_form")}
@@ -327,7 +331,7 @@ def ticket_reply_view(request: AuthenticatedHttpRequest, reference: str) -> Http
         except ValidationError as exc:
             form_errors(form, exc)
         else:
-            messages.success(request, "Your message was sent.")
+            messages.success(request, _("Your message was sent."))
             return redirect("ticket_detail", reference=ticket.reference)
     return _render_detail(request, ticket, status=400, reply_form=form)
 
@@ -349,7 +353,7 @@ def ticket_note_view(request: AuthenticatedHttpRequest, reference: str) -> HttpR
         except ValidationError as exc:
             form_errors(form, exc)
         else:
-            messages.success(request, "Internal note added.")
+            messages.success(request, _("Internal note added."))
             return redirect("ticket_detail", reference=ticket.reference)
     return _render_detail(request, ticket, status=400, note_form=form)
 
@@ -364,7 +368,7 @@ def ticket_tag_add_view(request: AuthenticatedHttpRequest, reference: str) -> Ht
         added = tags.ticket_tag_add(ticket=ticket, name=name, actor=request.user)
     except ApplicationError as exc:
         return _render_detail(request, ticket, status=400, tag_error=str(exc))
-    messages.success(request, f"Tagged “{name}”." if added else f"Already tagged “{name}”.")
+    messages.success(request, (_("Tagged “%(name)s”.") if added else _("Already tagged “%(name)s”.")) % {"name": name})
     return redirect("ticket_detail", reference=ticket.reference)
 
 
@@ -378,8 +382,19 @@ def ticket_tag_remove_view(request: AuthenticatedHttpRequest, reference: str) ->
         removed = tags.ticket_tag_remove(ticket=ticket, name=name, actor=request.user)
     except ApplicationError as exc:
         return _render_detail(request, ticket, status=400, tag_error=str(exc))
-    messages.success(request, f"Removed the tag “{name}”." if removed else f"Not tagged “{name}”.")
+    messages.success(
+        request, (_("Removed the tag “%(name)s”.") if removed else _("Not tagged “%(name)s”.")) % {"name": name}
+    )
     return redirect("ticket_detail", reference=ticket.reference)
+
+
+# The names ``ticket_update`` gives what it changed, as the saved message says them.
+_CHANGED_WORDS = {
+    "priority": gettext_lazy("priority"),
+    "category": gettext_lazy("category"),
+    "assignment": gettext_lazy("assignment"),
+    "status": gettext_lazy("status"),
+}
 
 
 @login_required
@@ -397,7 +412,10 @@ def ticket_update_view(request: AuthenticatedHttpRequest, reference: str) -> Htt
         except ValidationError as exc:
             form_errors(form, exc)
         else:
-            messages.success(request, f"Saved: {', '.join(changed)}." if changed else "Nothing changed.")
+            words = ", ".join(str(_CHANGED_WORDS.get(name, name)) for name in changed)
+            messages.success(
+                request, _("Saved: %(changes)s.") % {"changes": words} if changed else _("Nothing changed.")
+            )
             return redirect("ticket_detail", reference=ticket.reference)
     return _render_detail(request, ticket, status=400, update_form=form)
 
@@ -435,7 +453,7 @@ def notification_list_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_POST
 def availability_toggle_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     services.user_set_availability(user=request.user, is_available=not request.user.is_available)
-    messages.info(request, "You are now available." if request.user.is_available else "You are now away.")
+    messages.info(request, _("You are now available.") if request.user.is_available else _("You are now away."))
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -457,7 +475,7 @@ def audit_export_view(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     from helpdesk.audit_export import audit_export_response, period_parse
 
     if not request.user.is_admin:
-        raise PermissionDenied("This page is for administrators.")
+        raise PermissionDenied(_("This page is for administrators."))
     status = 200
     if request.method == "POST":
         form = AuditExportForm(request.POST)

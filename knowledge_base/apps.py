@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class KnowledgeBaseConfig(AppConfig):
     name = "knowledge_base"
-    verbose_name = "Knowledge base"
+    verbose_name = gettext_lazy("Knowledge base")
 
     def ready(self) -> None:
         from django.utils.translation import gettext_lazy as _
@@ -18,9 +19,9 @@ class KnowledgeBaseConfig(AppConfig):
         from knowledge_base.panels import kb_panel_context, kb_panel_placeholder_context
 
         staff = {Role.AGENT, Role.SPECIALIST, Role.MANAGER, Role.ADMIN}
-        nav_register(label="Knowledge base", url_name="kb_list", roles=staff, order=40)
+        nav_register(label=_("Knowledge base"), url_name="kb_list", roles=staff, order=40)
         nav_register(label=_("Help centre"), url_name="kb_list", roles={Role.CUSTOMER}, order=15)
-        nav_register(label="KB health", url_name="kb_health", roles={Role.MANAGER, Role.ADMIN}, order=45)
+        nav_register(label=_("KB health"), url_name="kb_health", roles={Role.MANAGER, Role.ADMIN}, order=45)
         panel_register(
             name="kb_suggestions",
             template="knowledge_base/_panel_lazy.html",

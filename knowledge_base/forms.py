@@ -10,33 +10,43 @@ from knowledge_base.models import ArticleStatus, ArticleVisibility, ProposalKind
 
 
 class SearchForm(forms.Form):
-    q = forms.CharField(required=False, max_length=200, label="Search")
+    q = forms.CharField(required=False, max_length=200, label=_("Search"))
     category = forms.ModelChoiceField(
-        queryset=Category.objects.all(), required=False, empty_label="All topics", to_field_name="slug"
+        queryset=Category.objects.all(), required=False, empty_label=_("All topics"), to_field_name="slug"
     )
-    status = forms.ChoiceField(choices=[("", "Any status"), *ArticleStatus.choices], required=False)
+    status = forms.ChoiceField(choices=[("", _("Any status")), *ArticleStatus.choices], required=False)
 
 
 class ArticleForm(forms.Form):
-    title = forms.CharField(max_length=200)
-    category = forms.ModelChoiceField(queryset=Category.objects.all(), required=False, empty_label="No category")
-    visibility = forms.ChoiceField(choices=ArticleVisibility.choices, initial=ArticleVisibility.INTERNAL)
-    tags = forms.CharField(max_length=250, required=False, help_text="Comma-separated keywords customers would type.")
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 18}), help_text="Markdown.")
-    note = forms.CharField(max_length=250, required=False, label="What changed?")
+    title = forms.CharField(max_length=200, label=_("Title"))
+    category = forms.ModelChoiceField(
+        queryset=Category.objects.all(), required=False, empty_label=_("No category"), label=_("Category")
+    )
+    visibility = forms.ChoiceField(
+        choices=ArticleVisibility.choices, initial=ArticleVisibility.INTERNAL, label=_("Visibility")
+    )
+    tags = forms.CharField(
+        max_length=250, required=False, label=_("Tags"), help_text=_("Comma-separated keywords customers would type.")
+    )
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 18}), label=_("Body"), help_text=_("Markdown."))
+    note = forms.CharField(max_length=250, required=False, label=_("What changed?"))
     expected_revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
 class ProposalForm(forms.Form):
-    kind = forms.ChoiceField(choices=ProposalKind.choices, widget=forms.RadioSelect, initial=ProposalKind.COMMENT)
-    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Comment")
-    proposed_title = forms.CharField(max_length=200, required=False, label="Suggested title")
-    proposed_body = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), required=False, label="Suggested text")
+    kind = forms.ChoiceField(
+        choices=ProposalKind.choices, widget=forms.RadioSelect, initial=ProposalKind.COMMENT, label=_("Kind")
+    )
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label=_("Comment"))
+    proposed_title = forms.CharField(max_length=200, required=False, label=_("Suggested title"))
+    proposed_body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 12}), required=False, label=_("Suggested text")
+    )
 
 
 class DecisionForm(forms.Form):
-    decision = forms.ChoiceField(choices=[("accept", "Accept"), ("decline", "Decline")])
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Reason for declining")
+    decision = forms.ChoiceField(choices=[("accept", _("Accept")), ("decline", _("Decline"))])
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label=_("Reason for declining"))
 
 
 class HelpSearchForm(forms.Form):

@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
 
 from helpdesk.models import Category, Ticket
 
@@ -35,21 +36,21 @@ def article_slug_for(title: str, *, exclude_pk: int | None = None) -> str:
 
 
 class ArticleVisibility(models.TextChoices):
-    INTERNAL = "internal", "Internal (staff only)"
-    PUBLIC = "public", "Public (customers too)"
+    INTERNAL = "internal", _("Internal (staff only)")
+    PUBLIC = "public", _("Public (customers too)")
 
 
 class ArticleStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    IN_REVIEW = "in_review", "In review"
-    PUBLISHED = "published", "Published"
-    ARCHIVED = "archived", "Archived"
+    DRAFT = "draft", _("Draft")
+    IN_REVIEW = "in_review", _("In review")
+    PUBLISHED = "published", _("Published")
+    ARCHIVED = "archived", _("Archived")
 
 
 class ArticleOrigin(models.TextChoices):
-    MANUAL = "manual", "Written by hand"
-    ESCALATION = "escalation", "From an escalation"
-    RCA = "rca", "From a root-cause analysis"
+    MANUAL = "manual", _("Written by hand")
+    ESCALATION = "escalation", _("From an escalation")
+    RCA = "rca", _("From a root-cause analysis")
 
 
 class ArticleQuerySet(models.QuerySet["Article"]):
@@ -226,14 +227,14 @@ class ArticleVote(models.Model):
 
 
 class ProposalKind(models.TextChoices):
-    EDIT = "edit", "Suggested edit"
-    COMMENT = "comment", "Comment"
+    EDIT = "edit", _("Suggested edit")
+    COMMENT = "comment", _("Comment")
 
 
 class ProposalStatus(models.TextChoices):
-    PENDING = "pending", "Waiting for review"
-    ACCEPTED = "accepted", "Accepted"
-    DECLINED = "declined", "Declined"
+    PENDING = "pending", _("Waiting for review")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
 
 
 class ArticleProposal(models.Model):

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from helpdesk.errors import Conflict, Invalid
 from helpdesk.events import event_record
@@ -58,8 +59,11 @@ class ArticleConflict(Conflict):
 
     def __init__(self, *, current: int, expected: int):
         super().__init__(
-            f"Someone saved revision {current} while you were editing revision {expected}. "
-            "Review their changes and save again.",
+            _(
+                "Someone saved revision %(current)s while you were editing revision %(expected)s. "
+                "Review their changes and save again."
+            )
+            % {"current": current, "expected": expected},
             extra={"current_version": current},
         )
         self.current = current
@@ -83,9 +87,9 @@ def normalise_tags(tags: str | list[str]) -> str:
 def _validate_content(*, title: str, body: str) -> None:
     errors = {}
     if not title.strip():
-        errors["title"] = "An article needs a title."
+        errors["title"] = _("An article needs a title.")
     if not body.strip():
-        errors["body"] = "An article needs a body."
+        errors["body"] = _("An article needs a body.")
     if errors:
         raise ValidationError(errors)
 
@@ -163,7 +167,7 @@ def article_update(
     ``expected_revision`` (someone saved in between) is refused rather than silently overwritten."""
     article = Article.objects.select_for_update().get(pk=article.pk)
     if not user_can_edit_article(user=actor, article=article):
-        raise PermissionDenied("Only the article's owner or an editor can change it.")
+        raise PermissionDenied(_("Only the article's owner or an editor can change it."))
     current = article.revisions.aggregate(n=Max("number"))["n"] or 0
     if expected_revision is not None and expected_revision != current:
         raise ArticleConflict(current=current, expected=expected_revision)
@@ -232,13 +236,14 @@ def article_set_status(*, article: Article, actor: User, status: str) -> Article
         allowed = move in _EDITOR_TRANSITIONS
     elif user_can_edit_article(user=actor, article=article):
         if move not in _OWNER_TRANSITIONS and move in _EDITOR_TRANSITIONS:
-            raise PermissionDenied("Only an editor (manager or admin) can publish or archive an article.")
+            raise PermissionDenied(_("Only an editor (manager or admin) can publish or archive an article."))
         allowed = move in _OWNER_TRANSITIONS
     else:
-        raise PermissionDenied("Only the article's owner or an editor can change it.")
+        raise PermissionDenied(_("Only the article's owner or an editor can change it."))
     if not allowed:
         raise ValidationError(
-            f"An article cannot go from {ArticleStatus(article.status).label} to {ArticleStatus(status).label}."
+            _("An article cannot go from %(old)s to %(new)s.")
+            % {"old": ArticleStatus(article.status).label, "new": ArticleStatus(status).label}
         )
     now = timezone.now()
     article.status = status
@@ -270,12 +275,12 @@ def article_vote(*, article: Article, helpful: bool, user: User | None = None, v
         who: dict = {"user": user}
     elif visitor:
         if not Article.objects.customer_visible().filter(pk=article.pk).exists():
-            raise PermissionDenied("Only public articles can be rated without signing in.")
+            raise PermissionDenied(_("Only public articles can be rated without signing in."))
         who = {"visitor": visitor[:64]}
     else:
-        raise PermissionDenied("Sign in to rate articles.")
+        raise PermissionDenied(_("Sign in to rate articles."))
     if article.status != ArticleStatus.PUBLISHED:
-        raise ValidationError("Only published articles can be rated.")
+        raise ValidationError(_("Only published articles can be rated."))
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -309,14 +314,14 @@ def proposal_create(
     if kind == ProposalKind.EDIT:
         proposed_title = proposed_title.strip() or article.title
         if not proposed_body.strip():
-            raise ValidationError({"proposed_body": "A suggested edit needs the new text."})
+            raise ValidationError({"proposed_body": _("A suggested edit needs the new text.")})
         if proposed_title == article.title and proposed_body == article.body:
-            raise ValidationError({"proposed_body": "The suggested edit changes nothing."})
+            raise ValidationError({"proposed_body": _("The suggested edit changes nothing.")})
     elif kind == ProposalKind.COMMENT:
         if not comment.strip():
-            raise ValidationError({"comment": "Write the comment."})
+            raise ValidationError({"comment": _("Write the comment.")})
     else:
-        raise ValidationError({"kind": "Choose a suggested edit or a comment."})
+        raise ValidationError({"kind": _("Choose a suggested edit or a comment.")})
     base = article.revisions.aggregate(n=Max("number"))["n"] or 0
     proposal = ArticleProposal.objects.create(
         article=article,
@@ -343,9 +348,9 @@ def proposal_create(
 def _check_reviewer(*, proposal: ArticleProposal, actor: User) -> ArticleProposal:
     proposal = ArticleProposal.objects.select_for_update().select_related("article").get(pk=proposal.pk)
     if not user_can_edit_article(user=actor, article=proposal.article):
-        raise PermissionDenied("Only the article's owner or an editor can review proposals.")
+        raise PermissionDenied(_("Only the article's owner or an editor can review proposals."))
     if proposal.status != ProposalStatus.PENDING:
-        raise ValidationError("This proposal has already been decided.")
+        raise ValidationError(_("This proposal has already been decided."))
     return proposal
 
 
@@ -380,7 +385,7 @@ def proposal_accept(*, proposal: ArticleProposal, actor: User) -> ArticleProposa
 def proposal_decline(*, proposal: ArticleProposal, actor: User, reason: str) -> ArticleProposal:
     """The owner (or an editor) declines, always with a reason the author can read. Atomic."""
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the proposal is declined."})
+        raise ValidationError({"reason": _("Say why the proposal is declined.")})
     proposal = _check_reviewer(proposal=proposal, actor=actor)
     proposal.status = ProposalStatus.DECLINED
     proposal.decided_by = actor
@@ -412,7 +417,7 @@ def deflection_record_open(*, article: Article, user: User | None, session_key: 
     Atomic and idempotent (one row per session and article)."""
     try:
         with transaction.atomic():
-            deflection, _ = Deflection.objects.get_or_create(
+            deflection, _created = Deflection.objects.get_or_create(
                 session_key=session_key,
                 article=article,
                 defaults={"user": user, "query": query[:500], "opened_at": timezone.now()},
@@ -525,7 +530,7 @@ def help_requests_purge(*, now: datetime) -> int:
     """Forget unconfirmed contact requests whose link has expired (they hold a stranger's email and text).
     Idempotent."""
     cutoff = now - timedelta(seconds=settings.HELP_CENTRE_CONFIRM_MAX_AGE)
-    deleted, _ = HelpRequest.objects.filter(ticket__isnull=True, created_at__lt=cutoff).delete()
+    deleted, _kinds = HelpRequest.objects.filter(ticket__isnull=True, created_at__lt=cutoff).delete()
     return deleted
 
 
@@ -547,11 +552,11 @@ def help_request_submit(
     description = description.strip()
     errors = {}
     if not email:
-        errors["email"] = "Give the email address where we should answer."
+        errors["email"] = _("Give the email address where we should answer.")
     if not subject:
-        errors["subject"] = "Please give the request a subject."
+        errors["subject"] = _("Please give the request a subject.")
     if not description:
-        errors["description"] = "Please describe the problem."
+        errors["description"] = _("Please describe the problem.")
     if errors:
         raise ValidationError(errors)
     now = timezone.now()

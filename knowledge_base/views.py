@@ -20,6 +20,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.forms import ReplyForm
@@ -132,7 +134,7 @@ def article_vote_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
             "knowledge_base/article_detail.html#vote",
             {"article": article, "vote": selectors.article_vote_of(user=request.user, article=article)},
         )
-    messages.success(request, "Thank you for your feedback.")
+    messages.success(request, _("Thank you for your feedback."))
     return redirect("kb_article_detail", pk=article.pk)
 
 
@@ -142,7 +144,7 @@ def deflection_confirm_view(request: AuthenticatedHttpRequest, pk: int) -> HttpR
     article = selectors.article_get_for_user(user=request.user, pk=pk)
     if request.user.is_customer:
         services.deflection_confirm(article=article, user=request.user, session_key=_session_key(request))
-    messages.success(request, "Glad that helped. You do not need to send a request.")
+    messages.success(request, _("Glad that helped. You do not need to send a request."))
     return redirect("kb_article_detail", pk=article.pk)
 
 
@@ -163,7 +165,7 @@ def article_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form_errors(form, exc)
         else:
-            messages.success(request, "Draft saved.")
+            messages.success(request, _("Draft saved."))
             return redirect("kb_article_detail", pk=article.pk)
     return TemplateResponse(request, "knowledge_base/article_form.html", {"form": form, "article": None})
 
@@ -202,11 +204,20 @@ def article_edit_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
             form_errors(form, exc)
             status = 409
         else:
-            messages.success(request, "Article saved.")
+            messages.success(request, _("Article saved."))
             return redirect("kb_article_detail", pk=article.pk)
     return TemplateResponse(
         request, "knowledge_base/article_form.html", {"form": form, "article": article}, status=status
     )
+
+
+# What the article became, in a sentence (each status's own words, so each language can inflect them).
+_STATUS_NOW = {
+    ArticleStatus.DRAFT: gettext_lazy("The article is now a draft."),
+    ArticleStatus.IN_REVIEW: gettext_lazy("The article is now in review."),
+    ArticleStatus.PUBLISHED: gettext_lazy("The article is now published."),
+    ArticleStatus.ARCHIVED: gettext_lazy("The article is now archived."),
+}
 
 
 @login_required
@@ -216,13 +227,13 @@ def article_status_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
     article = selectors.article_get_for_user(user=request.user, pk=pk)
     status = request.POST.get("status", "")
     if status not in ArticleStatus.values:
-        return HttpResponse("Unknown status.", status=400)
+        return HttpResponse(_("Unknown status."), status=400)
     try:
         services.article_set_status(article=article, actor=request.user, status=status)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"The article is now {ArticleStatus(status).label.lower()}.")
+        messages.success(request, _STATUS_NOW[ArticleStatus(status)])
     return redirect("kb_article_detail", pk=article.pk)
 
 
@@ -232,7 +243,7 @@ def article_status_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
 def article_reviewed_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     article = selectors.article_get_for_user(user=request.user, pk=pk)
     services.article_mark_reviewed(article=article, actor=request.user)
-    messages.success(request, f"“{article.title}” marked as reviewed today.")
+    messages.success(request, _("“%(title)s” marked as reviewed today.") % {"title": article.title})
     if request.POST.get("back") == "health":
         return redirect("kb_health")
     return redirect("kb_article_detail", pk=article.pk)
@@ -269,7 +280,7 @@ def article_propose_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResp
         except ValidationError as exc:
             form_errors(form, exc)
         else:
-            messages.success(request, "Thank you. Your proposal is in the owner's review queue.")
+            messages.success(request, _("Thank you. Your proposal is in the owner's review queue."))
             return redirect("kb_article_detail", pk=article.pk)
     context = {
         "article": article,
@@ -302,14 +313,14 @@ def proposal_decide_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResp
     proposal = selectors.proposal_get_for_reviewer(user=request.user, pk=pk)
     form = DecisionForm(request.POST)
     if not form.is_valid():
-        return HttpResponse("Choose accept or decline.", status=400)
+        return HttpResponse(_("Choose accept or decline."), status=400)
     try:
         if form.cleaned_data["decision"] == "accept":
             services.proposal_accept(proposal=proposal, actor=request.user)
-            messages.success(request, "Proposal accepted.")
+            messages.success(request, _("Proposal accepted."))
         else:
             services.proposal_decline(proposal=proposal, actor=request.user, reason=form.cleaned_data["reason"])
-            messages.success(request, "Proposal declined; the author can read your reason.")
+            messages.success(request, _("Proposal declined; the author can read your reason."))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("kb_review_queue")
@@ -365,7 +376,7 @@ def article_use_view(request: AuthenticatedHttpRequest, pk: int, reference: str)
     ticket = ticket_get_for_user(user=request.user, reference=reference)
     article = selectors.article_get_for_user(user=request.user, pk=pk)
     services.article_use_record(article=article, ticket=ticket, actor=request.user)
-    messages.success(request, f"Recorded: resolved with “{article.title}”.")
+    messages.success(request, _("Recorded: resolved with “%(title)s”.") % {"title": article.title})
     return redirect("ticket_detail", reference=ticket.reference)
 
 

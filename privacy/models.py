@@ -6,22 +6,23 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from helpdesk.models import Ticket
 
 
 class RequestKind(models.TextChoices):
-    EXPORT = "export", "Export everything we hold"
-    ERASURE = "erasure", "Erase (anonymise) the person"
+    EXPORT = "export", _("Export everything we hold")
+    ERASURE = "erasure", _("Erase (anonymise) the person")
 
 
 class RequestStatus(models.TextChoices):
-    PENDING = "pending", "Waiting for a second person's approval"
-    REJECTED = "rejected", "Rejected"
-    RUNNING = "running", "Approved, being carried out"
-    READY = "ready", "Archive ready to download (once)"
-    DOWNLOADED = "downloaded", "Archive downloaded and deleted"
-    DONE = "done", "Carried out"
+    PENDING = "pending", _("Waiting for a second person's approval")
+    REJECTED = "rejected", _("Rejected")
+    RUNNING = "running", _("Approved, being carried out")
+    READY = "ready", _("Archive ready to download (once)")
+    DOWNLOADED = "downloaded", _("Archive downloaded and deleted")
+    DONE = "done", _("Carried out")
 
 
 class DataRequest(models.Model):
@@ -62,8 +63,8 @@ class AnonymisedTicket(models.Model):
     sweep killed mid-batch leaves neither, and a rerun skips exactly the tickets already done."""
 
     class Cause(models.TextChoices):
-        ERASURE = "erasure", "Customer erasure"
-        RETENTION = "retention", "Retention period over"
+        ERASURE = "erasure", _("Customer erasure")
+        RETENTION = "retention", _("Retention period over")
 
     ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, primary_key=True, related_name="+")
     cause = models.CharField(max_length=16, choices=Cause.choices)

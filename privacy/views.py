@@ -10,6 +10,7 @@ from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from escalations.selectors import escalation_get_for_user
@@ -68,7 +69,9 @@ def data_request_create_view(request: AuthenticatedHttpRequest, pk: int) -> Http
     )
     if not form.is_valid():
         messages.error(
-            request, "The request was not made: " + " ".join(str(e) for errs in form.errors.values() for e in errs)
+            request,
+            _("The request was not made: %(why)s")
+            % {"why": " ".join(str(e) for errs in form.errors.values() for e in errs)},
         )
         return redirect(back)
     try:
@@ -80,11 +83,12 @@ def data_request_create_view(request: AuthenticatedHttpRequest, pk: int) -> Http
             escalation=escalation,
         )
     except ApplicationError as exc:
-        messages.error(request, "The request was not made: " + exc.message)
+        messages.error(request, _("The request was not made: %(why)s") % {"why": exc.message})
         return redirect(back)
     messages.success(
         request,
-        f"{made.get_kind_display()} requested; a second person (a manager or an administrator) must approve it.",
+        _("%(kind)s requested; a second person (a manager or an administrator) must approve it.")
+        % {"kind": made.get_kind_display()},
     )
     return redirect(back)
 
@@ -99,7 +103,7 @@ def data_request_decide_view(request: AuthenticatedHttpRequest, pk: int) -> Http
     if not back.startswith("/") or back.startswith("//"):
         back = reverse("data_request_list")
     if not form.is_valid():
-        messages.error(request, "Choose approve or reject.")
+        messages.error(request, _("Choose approve or reject."))
         return redirect(back)
     try:
         decided = services.data_request_decide(
@@ -111,7 +115,9 @@ def data_request_decide_view(request: AuthenticatedHttpRequest, pk: int) -> Http
     except (ApplicationError, PermissionDenied) as exc:
         messages.error(request, str(exc))
         return redirect(back)
-    messages.success(request, f"Request #{decided.pk}: {decided.get_status_display()}.")
+    messages.success(
+        request, _("Request #%(number)s: %(status)s.") % {"number": decided.pk, "status": decided.get_status_display()}
+    )
     return redirect(back)
 
 

@@ -94,6 +94,18 @@ def _is_csp_violation(text: str) -> bool:
 
 
 @pytest.fixture(autouse=True)
+def _default_language_between_tests():
+    """Each test starts in the default language: a request by a user who chose French activates French for the thread
+    (``helpdesk.locale.UserLocaleMiddleware``, as Django's ``LocaleMiddleware`` does), and code run outside a request
+    afterwards (an inbound email, a task run eagerly) would otherwise speak it in the next test."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def csp_violations(request, monkeypatch):
     """Browser tests fail (at teardown) if any page reported a Content-Security-Policy violation.
 

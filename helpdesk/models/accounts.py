@@ -190,9 +190,9 @@ class Category(models.Model):
 
 
 class AssignmentRule(models.TextChoices):
-    MANUAL = "manual", "Manual"
-    ROUND_ROBIN = "round_robin", "Round robin"
-    LEAST_LOADED = "least_loaded", "Least loaded (fewest open tickets)"
+    MANUAL = "manual", _("Manual")
+    ROUND_ROBIN = "round_robin", _("Round robin")
+    LEAST_LOADED = "least_loaded", _("Least loaded (fewest open tickets)")
 
 
 class Team(models.Model):

@@ -58,11 +58,16 @@ def short_duration(value, now=None) -> str:
     days, rest = divmod(seconds, 86_400)
     hours, rest = divmod(rest, 3_600)
     minutes = rest // 60
+    # The units are translated ("2 j 4 h" in French); "now" stays a code that callers compare against.
     if days:
-        return f"{days}d {hours}h" if hours and days < 7 else f"{days}d"
+        if hours and days < 7:
+            return gettext("%(days)dd %(hours)dh") % {"days": days, "hours": hours}
+        return gettext("%(days)dd") % {"days": days}
     if hours:
-        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
-    return f"{minutes}m" if minutes else "now"
+        if minutes:
+            return gettext("%(hours)dh %(minutes)dm") % {"hours": hours, "minutes": minutes}
+        return gettext("%(hours)dh") % {"hours": hours}
+    return gettext("%(minutes)dm") % {"minutes": minutes} if minutes else "now"
 
 
 @register.filter

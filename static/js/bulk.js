@@ -17,7 +17,10 @@
     }
     var count = document.querySelector("[data-bulk-count]");
     if (count) {
-      count.textContent = ticked ? ticked + " selected ·" : "Tick tickets to act on them, or";
+      // The words come from the page, in the reader's language ({count} stands for the number).
+      var some = count.getAttribute("data-some") || "{count} selected ·";
+      var none = count.getAttribute("data-none") || "Tick tickets to act on them, or";
+      count.textContent = ticked ? some.replace("{count}", ticked) : none;
     }
   }
 

@@ -1,4 +1,4 @@
-"""``python manage.py i18n_check``: fail when a customer-facing string is unmarked or untranslated."""
+"""``python manage.py i18n_check``: fail when a translated screen has an unmarked or untranslated string."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -6,7 +6,7 @@ from helpdesk.i18n_check import catalog_gaps, templates_unmarked
 
 
 class Command(BaseCommand):
-    help = "Fail when a customer-facing template has unmarked words or a language lacks a translation."
+    help = "Fail when a translated template has unmarked words or a language lacks a translation."
 
     def add_arguments(self, parser):
         parser.add_argument("--templates-only", action="store_true", help="Skip the catalogues (no gettext needed).")
@@ -17,4 +17,4 @@ class Command(BaseCommand):
             problems += catalog_gaps()
         if problems:
             raise CommandError("Translations are incomplete:\n" + "\n".join(problems))
-        self.stdout.write("Every customer-facing string is marked and translated.")
+        self.stdout.write("Every string of the translated templates is marked and translated.")

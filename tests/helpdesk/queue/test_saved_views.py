@@ -143,7 +143,7 @@ def test_the_screens_save_rename_delete_and_count(client, login, agent, customer
     assert response["Location"] == reverse("ticket_list") + "?" + view.query
     assert QueryDict(view.query)["cols"] == "subject,priority,status"
     nav = client.get(reverse("saved_view_nav")).content.decode()
-    assert "Urgent" in nav and '<span class="nav-count" aria-label="1 tickets">1</span>' in nav
+    assert "Urgent" in nav and '<span class="nav-count" aria-label="1 ticket">1</span>' in nav
     # and the queue opened from it hides the other columns
     queue = client.get(response["Location"]).content.decode()
     assert 'class="queue hide-customer hide-sla hide-age hide-assignee hide-activity"' in queue
