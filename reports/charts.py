@@ -266,7 +266,7 @@ def _empty_note(frame: _Frame, series: list[ChartSeries]) -> str:
         return ""
     return (
         f'<text x="{PLOT_LEFT + frame.plot_width / 2:.1f}" y="{PLOT_TOP + PLOT_HEIGHT / 2:.1f}" text-anchor="middle" '
-        f'font-size="13" fill="#5b6576">No data for this period</text>'
+        f'font-size="13" fill="#5b6576">{escape(gettext("No data for this period"))}</text>'
     )
 
 

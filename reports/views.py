@@ -183,7 +183,9 @@ def coaching_view(request: AuthenticatedHttpRequest) -> HttpResponse:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
-            messages.success(request, f"Coaching session with {form.cleaned_data['agent']} recorded.")
+            messages.success(
+                request, gettext("Coaching session with %(agent)s recorded.") % {"agent": form.cleaned_data["agent"]}
+            )
             return redirect(f"{request.path}?days={days}")
     candidates = coaching.coaching_candidates(filters=period, viewer=request.user)
     sessions = list(coaching_sessions_recent())
@@ -191,7 +193,7 @@ def coaching_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     for session in sessions:
         sessions_by_agent.setdefault(session.agent_id, []).append(session)
     context = {
-        "page_title": "Coaching",
+        "page_title": gettext("Coaching"),
         "days": days,
         "periods": PERIODS,
         "period": period,
@@ -266,14 +268,14 @@ def explorer_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         params["group"] = state["group"]
     weeks = [week for week, _ in series[0].points] if series else []
     context = {
-        "page_title": "Trend explorer",
+        "page_title": gettext("Trend explorer"),
         **state,
         "chart": _chart_for(
             chart_id="explorer",
             metric=metric,
             series=series,
-            title=f"{metric.label} per week",
-            description=metric.description,
+            title=gettext("%(metric)s per week") % {"metric": gettext(metric.label)},
+            description=gettext(metric.description),
         ),
         "weeks": weeks,
         "table": [(s.label, [charts.format_value(v, metric.unit) for _, v in s.points]) for s in series],
@@ -335,7 +337,7 @@ def sla_simulator_view(request: AuthenticatedHttpRequest) -> HttpResponse:
                 form_errors(form, exc)
             else:
                 names = ", ".join(p.name for p in policies)
-                messages.success(request, f"Draft applied to {names}.")
+                messages.success(request, gettext("Draft applied to %(policies)s.") % {"policies": names})
                 return redirect("reports_sla_simulator")
     if data is not None and (form.is_valid() or set(form.errors) == {"confirm"}):
         # a missing confirmation keeps the simulation on screen, next to the box to tick

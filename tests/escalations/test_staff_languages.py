@@ -100,3 +100,12 @@ def test_an_english_speaker_still_reads_english(escalation, specialist, client, 
     _as(specialist, "en-gb", client, login)
     page = client.get(reverse("escalation_inbox")).content.decode()
     assert "Escalation inbox" in page and "Customer wants" in page and "Technical" in page
+
+
+def test_the_check_reads_words_not_the_css_of_a_style_block():
+    from helpdesk.i18n_check import unmarked_text
+
+    # given a template with a style block (the escalate form's) and unmarked words after it
+    source = "<style>.escalate-form:has(#type-x:checked) .only-x { display: block; }</style>\n<p>Left in English</p>"
+    # then only the words are found
+    assert [(f.line, f.text) for f in unmarked_text(source)] == [(2, "Left in English")]
