@@ -3,8 +3,8 @@
 It fails when a customer-facing template has words outside a translation tag (``unmarked_text``), or when a language
 in ``settings.LANGUAGES`` lacks a translation for any marked string of the current sources (``catalog_gaps``: the
 catalogues are regenerated from the sources into a scratch copy, so a string added or changed since the last
-``makemessages`` shows up as untranslated). The translated surface is listed in ``TRANSLATED_TEMPLATES``; the staff
-screens are not in it yet (README, *Languages and time zones*).
+``makemessages`` shows up as untranslated). The translated surface is listed in ``TRANSLATED_TEMPLATES``: the customer
+side and the staff screens translated so far (README, *Languages and time zones*).
 """
 
 from __future__ import annotations

@@ -109,3 +109,40 @@ def test_the_check_reads_words_not_the_css_of_a_style_block():
     source = "<style>.escalate-form:has(#type-x:checked) .only-x { display: block; }</style>\n<p>Left in English</p>"
     # then only the words are found
     assert [(f.line, f.text) for f in unmarked_text(source)] == [(2, "Left in English")]
+
+
+@pytest.mark.parametrize("language", ["fr", "es"])
+def test_every_other_staff_screen_renders_in_french_and_spanish(
+    escalation, agent, manager, admin_user, teams, client, login, language
+):
+    # given an agent and a manager who read French (or Spanish)
+    for user in (agent, manager, admin_user):
+        user.language = language
+        user.save(update_fields=["language"])
+    screens = {
+        agent: [
+            reverse("escalation_new", args=[escalation.ticket.reference]),
+            f"{reverse('ticket_detail', args=[escalation.ticket.reference])}?call=1",
+            reverse("my_callbacks"),
+            reverse("follow_up_list"),
+            reverse("team_list"),
+            reverse("team_detail", args=[teams["technical"].slug]),
+        ],
+        manager: [
+            reverse("compensation_approvals"),
+            reverse("rca_review_queue"),
+            reverse("incident_list"),
+            reverse("incident_new"),
+            reverse("reports_coaching"),
+            reverse("reports_explorer") + "?metric=escalations&group=type",
+        ],
+        admin_user: [reverse("reports_sla_simulator")],
+    }
+    for user, urls in screens.items():
+        login(user)
+        for url in urls:
+            # when each screen opens
+            response = client.get(url)
+            # then it answers in that language, without an error
+            assert response.status_code == 200, url
+            assert f'<html lang="{language}">' in response.content.decode(), url
