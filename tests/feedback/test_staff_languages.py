@@ -50,3 +50,14 @@ def test_an_rca_event_is_written_in_english_whatever_the_reviewer_reads(resolved
         rca_review(rca=rca, actor=manager, cause_category="training_gap")
     event = TicketEvent.objects.filter(ticket=resolved_ticket, kind="rca").latest("id")
     assert event.body == "Root cause reclassified from Process gap to Training gap."
+
+
+@pytest.mark.parametrize(
+    ("language", "title"), [("fr", "Ce lien ne fonctionne pas"), ("es", "Este enlace no funciona")]
+)
+def test_a_broken_survey_link_is_explained_in_the_visitor_s_language(client, language, title):
+    # when a customer opens an altered survey link with a French (or Spanish) browser
+    response = client.get(reverse("survey_answer", args=["not-a-token"]), HTTP_ACCEPT_LANGUAGE=language)
+    # then the page says so in that language, with the link error's status
+    assert response.status_code == 400
+    assert f"<h1>{title}</h1>" in response.content.decode()
