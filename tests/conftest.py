@@ -94,6 +94,16 @@ def _is_csp_violation(text: str) -> bool:
 
 
 @pytest.fixture(autouse=True)
+def default_language_after_each_test():
+    """A request leaves its language active in the thread (``LocaleMiddleware`` and ``UserLocaleMiddleware`` activate
+    one and nothing deactivates it): a French page in one test must not write the next test's words in French."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def csp_violations(request, monkeypatch):
     """Browser tests fail (at teardown) if any page reported a Content-Security-Policy violation.
 
