@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class EscalationsConfig(AppConfig):
@@ -15,22 +16,22 @@ class EscalationsConfig(AppConfig):
         from helpdesk.panels import panel_register
 
         nav_register(
-            label="Escalation inbox",
+            label=_("Escalation inbox"),
             url_name="escalation_inbox",
             roles={Role.AGENT, Role.SPECIALIST, Role.MANAGER, Role.ADMIN},
             order=30,
         )
         nav_register(
-            label="Escalation review", url_name="escalation_review", roles={Role.MANAGER, Role.ADMIN}, order=40
+            label=_("Escalation review"), url_name="escalation_review", roles={Role.MANAGER, Role.ADMIN}, order=40
         )
         nav_register(
-            label="Approvals",
+            label=_("Approvals"),
             url_name="compensation_approvals",
             roles={Role.SPECIALIST, Role.MANAGER, Role.ADMIN},
             order=45,
         )
         nav_register(
-            label="Teams & on call",
+            label=_("Teams & on call"),
             url_name="team_list",
             roles={Role.AGENT, Role.SPECIALIST, Role.MANAGER, Role.ADMIN},
             order=150,
@@ -74,7 +75,7 @@ class EscalationsConfig(AppConfig):
         from helpdesk.panels import slot_register
 
         nav_register(
-            label="My callbacks",
+            label=_("My callbacks"),
             url_name="my_callbacks",
             roles={Role.AGENT, Role.SPECIALIST, Role.MANAGER, Role.ADMIN},
             order=35,

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
+from django.utils.translation import override
 
 from escalations.models import (
     Currency,
@@ -107,13 +109,20 @@ def _team(key: str) -> Team | None:
 
 
 @transaction.atomic
+def _english(label: object) -> str:
+    """A (translatable) choice label in the product's language, for a name stored in the database."""
+    with override(settings.LANGUAGE_CODE):
+        return str(label)
+
+
 def escalation_config_ensure() -> None:
     """Create the default paths, playbooks and approval limits that do not exist yet. Idempotent."""
     for escalation_type, levels in DEFAULT_PATHS.items():
         if EscalationPath.objects.filter(escalation_type=escalation_type).exists():
             continue
         path = EscalationPath.objects.create(
-            name=f"Default {EscalationType(escalation_type).label.lower()} path", escalation_type=escalation_type
+            name=f"Default {_english(EscalationType(escalation_type).label).lower()} path",
+            escalation_type=escalation_type,
         )
         for position, (key, ack) in enumerate(levels, start=1):
             EscalationLevel.objects.create(

@@ -2,106 +2,115 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from escalations.models import Currency, EscalationType
 from escalations.selectors import AGE_FILTERS
 from helpdesk.forms import DayTimeInput
 from helpdesk.models import Team, Tier
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 MOOD_CHOICES = [
-    ("", "Choose…"),
-    ("calm", "Calm"),
-    ("confused", "Confused"),
-    ("worried", "Worried"),
-    ("frustrated", "Frustrated"),
-    ("angry", "Angry"),
-    ("unknown", "Not sure"),
+    ("", _("Choose…")),
+    ("calm", _("Calm")),
+    ("confused", _("Confused")),
+    ("worried", _("Worried")),
+    ("frustrated", _("Frustrated")),
+    ("angry", _("Angry")),
+    ("unknown", _("Not sure")),
 ]
 
-TYPE_HELP: dict[str, str] = {
-    EscalationType.TECHNICAL: "A technical problem tier 1 cannot diagnose or fix.",
-    EscalationType.MANAGERIAL: "The customer needs someone with more authority.",
-    EscalationType.SUPPORT_LEVEL: "It simply needs a more senior support tier.",
-    EscalationType.EMERGENCY: "Business stopped or safety at risk: pages every manager now.",
-    EscalationType.PROCESS: "Our process failed the customer and must be put right.",
-    EscalationType.FINANCIAL: "A refund, credit or goodwill payment is needed.",
-    EscalationType.COMPLIANCE: "Legal, privacy or regulatory: restricts the ticket from now on.",
-    EscalationType.THIRD_PARTY: "A vendor or partner must act: the ticket waits on them.",
+TYPE_HELP: dict[str, StrOrPromise] = {
+    EscalationType.TECHNICAL: _("A technical problem tier 1 cannot diagnose or fix."),
+    EscalationType.MANAGERIAL: _("The customer needs someone with more authority."),
+    EscalationType.SUPPORT_LEVEL: _("It simply needs a more senior support tier."),
+    EscalationType.EMERGENCY: _("Business stopped or safety at risk: pages every manager now."),
+    EscalationType.PROCESS: _("Our process failed the customer and must be put right."),
+    EscalationType.FINANCIAL: _("A refund, credit or goodwill payment is needed."),
+    EscalationType.COMPLIANCE: _("Legal, privacy or regulatory: restricts the ticket from now on."),
+    EscalationType.THIRD_PARTY: _("A vendor or partner must act: the ticket waits on them."),
 }
 
 
 class EscalateForm(forms.Form):
-    escalation_type = forms.ChoiceField(choices=EscalationType.choices, widget=forms.RadioSelect, label="Type")
+    escalation_type = forms.ChoiceField(choices=EscalationType.choices, widget=forms.RadioSelect, label=_("Type"))
     mode = forms.ChoiceField(
-        choices=[("functional", "Functional: to more skill"), ("hierarchical", "Hierarchical: to more authority")],
+        choices=[
+            ("functional", _("Functional: to more skill")),
+            ("hierarchical", _("Hierarchical: to more authority")),
+        ],
         widget=forms.RadioSelect,
         initial="functional",
-        label="Direction",
+        label=_("Direction"),
     )
-    reason = forms.CharField(label="Why escalate?", widget=forms.Textarea(attrs={"rows": 2}))
-    dossier_problem = forms.CharField(label="The problem", widget=forms.Textarea(attrs={"rows": 3}))
-    dossier_tried = forms.CharField(label="Steps already tried", widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(label=_("Why escalate?"), widget=forms.Textarea(attrs={"rows": 2}))
+    dossier_problem = forms.CharField(label=_("The problem"), widget=forms.Textarea(attrs={"rows": 3}))
+    dossier_tried = forms.CharField(label=_("Steps already tried"), widget=forms.Textarea(attrs={"rows": 3}))
     dossier_desired_outcome = forms.CharField(
-        label="What the customer wants to happen next", widget=forms.Textarea(attrs={"rows": 2})
+        label=_("What the customer wants to happen next"), widget=forms.Textarea(attrs={"rows": 2})
     )
-    dossier_mood = forms.ChoiceField(choices=MOOD_CHOICES, label="The customer's mood")
-    caller_waiting = forms.BooleanField(required=False, label="The customer is waiting on the line")
+    dossier_mood = forms.ChoiceField(choices=MOOD_CHOICES, label=_("The customer's mood"))
+    caller_waiting = forms.BooleanField(required=False, label=_("The customer is waiting on the line"))
     compensation_amount = forms.DecimalField(
-        required=False, min_value=0.01, decimal_places=2, max_digits=10, label="Compensation amount"
+        required=False, min_value=0.01, decimal_places=2, max_digits=10, label=_("Compensation amount")
     )
-    compensation_currency = forms.ChoiceField(choices=Currency.choices, initial=Currency.GBP, label="Currency")
+    compensation_currency = forms.ChoiceField(choices=Currency.choices, initial=Currency.GBP, label=_("Currency"))
     compensation_reason = forms.CharField(
-        required=False, label="Why compensate?", widget=forms.Textarea(attrs={"rows": 2})
+        required=False, label=_("Why compensate?"), widget=forms.Textarea(attrs={"rows": 2})
     )
-    vendor_name = forms.CharField(required=False, max_length=160, label="Vendor")
-    vendor_reference = forms.CharField(required=False, max_length=120, label="Vendor's reference")
-    vendor_contact = forms.CharField(required=False, max_length=200, label="Vendor contact")
+    vendor_name = forms.CharField(required=False, max_length=160, label=_("Vendor"))
+    vendor_reference = forms.CharField(required=False, max_length=120, label=_("Vendor's reference"))
+    vendor_contact = forms.CharField(required=False, max_length=200, label=_("Vendor contact"))
     vendor_follow_up_at = forms.DateTimeField(
         required=False,
-        label="Chase the vendor on",
+        label=_("Chase the vendor on"),
         widget=DayTimeInput(),
     )
 
 
 class GuidanceForm(forms.Form):
     guidance = forms.CharField(
-        label="Guidance for the sender",
+        label=_("Guidance for the sender"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="What they can do themselves next time. The escalation counts as avoidable.",
+        help_text=_("What they can do themselves next time. The escalation counts as avoidable."),
     )
 
 
 class FurtherForm(forms.Form):
-    reason = forms.CharField(label="Why does this need tier 3?", widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(label=_("Why does this need tier 3?"), widget=forms.Textarea(attrs={"rows": 2}))
     dossier_tried = forms.CharField(
-        required=False, label="What you tried (added to the dossier)", widget=forms.Textarea(attrs={"rows": 2})
+        required=False, label=_("What you tried (added to the dossier)"), widget=forms.Textarea(attrs={"rows": 2})
     )
     compensation_amount = forms.DecimalField(
-        required=False, min_value=0.01, decimal_places=2, max_digits=10, label="Compensation to propose (optional)"
+        required=False, min_value=0.01, decimal_places=2, max_digits=10, label=_("Compensation to propose (optional)")
     )
-    compensation_currency = forms.ChoiceField(choices=Currency.choices, initial=Currency.GBP, label="Currency")
+    compensation_currency = forms.ChoiceField(choices=Currency.choices, initial=Currency.GBP, label=_("Currency"))
     compensation_reason = forms.CharField(
-        required=False, label="Why compensate?", widget=forms.Textarea(attrs={"rows": 2})
+        required=False, label=_("Why compensate?"), widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
 class ResolveForm(forms.Form):
     summary = forms.CharField(
-        label="Resolution summary",
+        label=_("Resolution summary"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="The customer reads this: say what was done in plain words.",
+        help_text=_("The customer reads this: say what was done in plain words."),
     )
 
 
 class ReassignForm(forms.Form):
-    team = forms.ModelChoiceField(queryset=Team.objects.filter(tier__gte=2), label="Reassign to")
+    team = forms.ModelChoiceField(queryset=Team.objects.filter(tier__gte=2), label=_("Reassign to"))
 
 
 class DecisionForm(forms.Form):
-    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
-    note = forms.CharField(required=False, label="Note", widget=forms.Textarea(attrs={"rows": 2}))
+    decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("reject", _("Reject"))])
+    note = forms.CharField(required=False, label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class ManagerRequestForm(forms.Form):
@@ -114,22 +123,26 @@ class ManagerRequestForm(forms.Form):
 
 
 class ReviewFilterForm(forms.Form):
-    type = forms.ChoiceField(choices=[("", "Any type"), *EscalationType.choices], required=False, label="Type")
+    type = forms.ChoiceField(choices=[("", _("Any type")), *EscalationType.choices], required=False, label=_("Type"))
     tier = forms.ChoiceField(
-        choices=[("", "Any tier"), *[(str(value), label) for value, label in Tier.choices]], required=False
+        choices=[("", _("Any tier")), *[(str(value), label) for value, label in Tier.choices]],
+        required=False,
+        label=_("Tier"),
     )
-    age = forms.ChoiceField(choices=[("", "Any age"), *[(k, v[0]) for k, v in AGE_FILTERS.items()]], required=False)
+    age = forms.ChoiceField(
+        choices=[("", _("Any age")), *[(k, v[0]) for k, v in AGE_FILTERS.items()]], required=False, label=_("Age")
+    )
     breach = forms.ChoiceField(
         choices=[
-            ("", "Any SLA state"),
-            ("breached", "SLA breached"),
-            ("unacknowledged", "Not accepted in time"),
-            ("ok", "Within SLA"),
+            ("", _("Any SLA state")),
+            ("breached", _("SLA breached")),
+            ("unacknowledged", _("Not accepted in time")),
+            ("ok", _("Within SLA")),
         ],
         required=False,
-        label="Breach",
+        label=_("Breach"),
     )
-    q = forms.CharField(required=False, label="Search")
+    q = forms.CharField(required=False, label=_("Search"))
 
 
 # Quick notes (a call's, or anything typed before escalating) pre-fill the escalate form's dossier.

@@ -25,22 +25,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
-# code -> (label, weight). The order is the order signals are listed in.
+from django.utils.translation import gettext_noop
+
+# code -> (label, weight). The order is the order signals are listed in. Labels are stored (in English) with a
+# reading and translated where a screen shows them.
 SIGNALS: dict[str, tuple[str, int]] = {
-    "manager_request": ("Asks for a manager", 30),
-    "cancel": ("Threatens to cancel or leave", 30),
-    "payment_dispute": ("Threatens a chargeback or payment dispute", 30),
-    "legal": ("Legal or regulatory words", 35),
-    "social_media": ("Threatens to go public", 25),
-    "negative_tone": ("Strongly negative tone", 15),
-    "repeat_words": ("Says they have asked before", 15),
+    "manager_request": (gettext_noop("Asks for a manager"), 30),
+    "cancel": (gettext_noop("Threatens to cancel or leave"), 30),
+    "payment_dispute": (gettext_noop("Threatens a chargeback or payment dispute"), 30),
+    "legal": (gettext_noop("Legal or regulatory words"), 35),
+    "social_media": (gettext_noop("Threatens to go public"), 25),
+    "negative_tone": (gettext_noop("Strongly negative tone"), 15),
+    "repeat_words": (gettext_noop("Says they have asked before"), 15),
 }
 
-REPEATED_CONTACT = ("repeated_contact", "Repeated contacts", 20)
+REPEATED_CONTACT = ("repeated_contact", gettext_noop("Repeated contacts"), 20)
 # The text classifier (``escalations.risk_text``): a message the rules found nothing in but that reads like the
 # escalations of the labelled set. Only when the rules are silent, so a threat is not counted twice.
-READS_LIKE = ("reads_like_escalation", "Message reads like an escalation", 30)
-SHOUTING = ("shouting", "Shouting (capitals or !!!)", 10)
+READS_LIKE = ("reads_like_escalation", gettext_noop("Message reads like an escalation"), 30)
+SHOUTING = ("shouting", gettext_noop("Shouting (capitals or !!!)"), 10)
 REPEATED_CONTACT_THRESHOLD = 3  # customer messages on the ticket within the last 7 days
 
 _MONEY = re.compile(r"\b(refund|charged|charge|invoice|money back|compensation|credit|overcharged|billing)\b", re.I)

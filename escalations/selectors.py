@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext_lazy
 
 from escalations import conf
 from escalations.models import (
@@ -153,10 +154,10 @@ def escalations_review_queue(
 
 
 AGE_FILTERS = {
-    "1h": ("Older than 1 hour", timedelta(hours=1)),
-    "4h": ("Older than 4 hours", timedelta(hours=4)),
-    "24h": ("Older than 1 day", timedelta(days=1)),
-    "72h": ("Older than 3 days", timedelta(days=3)),
+    "1h": (gettext_lazy("Older than 1 hour"), timedelta(hours=1)),
+    "4h": (gettext_lazy("Older than 4 hours"), timedelta(hours=4)),
+    "24h": (gettext_lazy("Older than 1 day"), timedelta(days=1)),
+    "72h": (gettext_lazy("Older than 3 days"), timedelta(days=3)),
 }
 
 

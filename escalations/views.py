@@ -15,6 +15,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from escalations import selectors, services
@@ -112,8 +113,10 @@ def escalation_new_view(request: AuthenticatedHttpRequest, reference: str) -> Ht
         except ValidationError as exc:
             form_errors(form, exc)
         else:
-            team = escalation.to_team.name if escalation.to_team else "the next level"
-            messages.success(request, f"Escalated to {team}. The team and the customer have been told.")
+            team = escalation.to_team.name if escalation.to_team else _("the next level")
+            messages.success(
+                request, _("Escalated to %(team)s. The team and the customer have been told.") % {"team": team}
+            )
             if ticket_is_visible_to(user=request.user, ticket=ticket):
                 return redirect("ticket_detail", reference=ticket.reference)
             return redirect("ticket_list")
@@ -247,7 +250,7 @@ def compensation_decide_view(request: AuthenticatedHttpRequest, pk: int) -> Http
         raise Http404("No such request.")
     form = DecisionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose approve or reject.")
+        messages.error(request, _("Choose approve or reject."))
         return redirect("compensation_approvals")
     try:
         compensation_decide(
@@ -261,11 +264,14 @@ def compensation_decide_view(request: AuthenticatedHttpRequest, pk: int) -> Http
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        verdict = "approved" if form.cleaned_data["decision"] == "approve" else "rejected"
-        messages.success(
-            request,
-            f"You {verdict} {money(compensation.amount, compensation.currency)} for {compensation.ticket.reference}.",
-        )
+        words = {
+            "amount": money(compensation.amount, compensation.currency),
+            "reference": compensation.ticket.reference,
+        }
+        if form.cleaned_data["decision"] == "approve":
+            messages.success(request, _("You approved %(amount)s for %(reference)s.") % words)
+        else:
+            messages.success(request, _("You rejected %(amount)s for %(reference)s.") % words)
     return redirect("escalation_review" if request.POST.get("next") == "review" else "compensation_approvals")
 
 
@@ -320,7 +326,11 @@ def escalation_accept_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRe
     except (PermissionDenied, services.EscalationConflict) as exc:
         messages.error(request, str(exc))
         return redirect("escalation_inbox")
-    messages.success(request, f"You accepted the escalation of {escalation.ticket.reference}. It is yours now.")
+    messages.success(
+        request,
+        _("You accepted the escalation of %(reference)s. It is yours now.")
+        % {"reference": escalation.ticket.reference},
+    )
     return _back(request, escalation)
 
 
@@ -341,7 +351,7 @@ def escalation_return_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRe
         except ValidationError as exc:
             form_errors(form, exc)
         else:
-            messages.success(request, "Returned to the sender with your guidance.")
+            messages.success(request, _("Returned to the sender with your guidance."))
             return redirect("escalation_inbox")
     return _render_detail(request, escalation, guidance_form=form)
 
@@ -370,7 +380,8 @@ def escalation_further_view(request: AuthenticatedHttpRequest, pk: int) -> HttpR
         except ValidationError as exc:
             form_errors(form, exc)
         else:
-            messages.success(request, f"Escalated further to {new.to_team.name if new.to_team else 'tier 3'}.")
+            target = new.to_team.name if new.to_team else _("tier 3")
+            messages.success(request, _("Escalated further to %(target)s.") % {"target": target})
             return _back(request, new)
     return _render_detail(request, escalation, further_form=form)
 
@@ -390,7 +401,7 @@ def escalation_resolve_view(request: AuthenticatedHttpRequest, pk: int) -> HttpR
         except ValidationError as exc:
             form_errors(form, exc)
         else:
-            messages.success(request, "Resolved. The customer has been told what was done.")
+            messages.success(request, _("Resolved. The customer has been told what was done."))
             return _back(request, escalation)
     return _render_detail(request, escalation, resolve_form=form)
 
@@ -409,9 +420,9 @@ def escalation_reassign_view(request: AuthenticatedHttpRequest, pk: int) -> Http
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, f"Reassigned to {form.cleaned_data['team'].name}.")
+            messages.success(request, _("Reassigned to %(team)s.") % {"team": form.cleaned_data["team"].name})
     else:
-        messages.error(request, "Choose a team.")
+        messages.error(request, _("Choose a team."))
     return redirect("escalation_review")
 
 
@@ -447,7 +458,7 @@ def article_draft_from_escalation_view(request: AuthenticatedHttpRequest, escala
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("ticket_detail", reference=escalation.ticket.reference)
-    messages.success(request, "Draft article created from the escalation. Review it before publishing.")
+    messages.success(request, _("Draft article created from the escalation. Review it before publishing."))
     return redirect("kb_article_edit", pk=article.pk)
 
 

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class FeedbackConfig(AppConfig):
@@ -19,8 +20,8 @@ class FeedbackConfig(AppConfig):
         ticket_event_recorded.connect(services.on_ticket_event_recorded, dispatch_uid="feedback.ticket_events")
 
         staff = {Role.AGENT, Role.SPECIALIST, Role.MANAGER, Role.ADMIN}
-        nav_register(label="My follow-ups", url_name="follow_up_list", roles=staff, order=60)
-        nav_register(label="RCA review", url_name="rca_review_queue", roles={Role.MANAGER, Role.ADMIN}, order=70)
+        nav_register(label=_("My follow-ups"), url_name="follow_up_list", roles=staff, order=60)
+        nav_register(label=_("RCA review"), url_name="rca_review_queue", roles={Role.MANAGER, Role.ADMIN}, order=70)
 
         panel_register(
             name="feedback.resolution_checklist",

@@ -6,12 +6,27 @@ pushed, helpdesk/live/)."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
+from django.conf import settings
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, override
 
 from helpdesk.events import event_record
 from helpdesk.locale import in_language_of
 from helpdesk.models import EventKind, Ticket, TicketEvent, User
+
+
+# Event bodies are the audit trail, written in the product's language whatever the actor reads: the choice labels
+# they quote are translatable (lazy), so the writers that quote one run under this.
+def _in_house_language[**P, R](writer: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(writer)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+        with override(settings.LANGUAGE_CODE):
+            return writer(*args, **kwargs)
+
+    return wrapped
 
 
 def resolution_summary_recorded_event(*, ticket: Ticket, actor: User, summary: str) -> TicketEvent:
@@ -86,6 +101,7 @@ def survey_answered_event(*, ticket: Ticket, survey) -> TicketEvent:
     )
 
 
+@_in_house_language
 def follow_up_created_event(*, ticket: Ticket, task) -> TicketEvent:
     owner = task.owner.display_name if task.owner else "nobody (no team lead or owner found)"
     return event_record(
@@ -98,6 +114,7 @@ def follow_up_created_event(*, ticket: Ticket, task) -> TicketEvent:
     )
 
 
+@_in_house_language
 def follow_up_done_event(*, ticket: Ticket, actor: User, task) -> TicketEvent:
     body = f"{task.get_kind_display()}: {task.get_outcome_display()}."
     if task.note:
@@ -112,6 +129,7 @@ def follow_up_done_event(*, ticket: Ticket, actor: User, task) -> TicketEvent:
     )
 
 
+@_in_house_language
 def rca_recorded_event(*, ticket: Ticket, actor: User, rca) -> TicketEvent:
     preventable = "preventable" if rca.preventable else "not preventable"
     return event_record(
@@ -125,6 +143,7 @@ def rca_recorded_event(*, ticket: Ticket, actor: User, rca) -> TicketEvent:
     )
 
 
+@_in_house_language
 def rca_reviewed_event(*, ticket: Ticket, actor: User, rca, old_category: str) -> TicketEvent:
     if old_category != rca.cause_category:
         from feedback.models import CauseCategory

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from feedback.models import CAUSE_EXPLANATIONS, CauseCategory, FollowUpOutcome
@@ -76,40 +77,42 @@ class SurveyForm(forms.Form):
 class ResolutionSummaryForm(forms.Form):
     summary = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
-        label="Resolution summary",
-        help_text="What was wrong and what was done. The customer is sent this text.",
+        label=_("Resolution summary"),
+        help_text=_("What was wrong and what was done. The customer is sent this text."),
     )
 
 
 class RcaForm(forms.Form):
     cause_category = forms.ChoiceField(
-        choices=[(value, f"{label}: {CAUSE_EXPLANATIONS[value]}") for value, label in CauseCategory.choices],
+        choices=[
+            (value, format_lazy("{}: {}", label, CAUSE_EXPLANATIONS[value])) for value, label in CauseCategory.choices
+        ],
         widget=forms.RadioSelect,
-        label="Cause category",
+        label=_("Cause category"),
     )
     preventable = forms.TypedChoiceField(
-        choices=[("yes", "Yes, we could have prevented it"), ("no", "No, it was not preventable")],
+        choices=[("yes", _("Yes, we could have prevented it")), ("no", _("No, it was not preventable"))],
         coerce=lambda value: value == "yes",
         widget=forms.RadioSelect,
-        label="Was it preventable?",
+        label=_("Was it preventable?"),
     )
     five_whys = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 6}),
-        label="Five whys",
-        help_text="Why did it happen? Then why did that happen? One answer per line, until you reach the root.",
+        label=_("Five whys"),
+        help_text=_("Why did it happen? Then why did that happen? One answer per line, until you reach the root."),
     )
-    close_ticket = forms.BooleanField(required=False, initial=True, label="Close the ticket after saving the RCA")
+    close_ticket = forms.BooleanField(required=False, initial=True, label=_("Close the ticket after saving the RCA"))
 
 
 class CorrectiveActionForm(forms.Form):
-    description = forms.CharField(max_length=300, required=False, label="Action")
+    description = forms.CharField(max_length=300, required=False, label=_("Action"))
     owner = forms.ModelChoiceField(
         queryset=User.objects.exclude(role="customer").filter(is_active=True),
         required=False,
-        label="Owner",
-        empty_label="Choose an owner",
+        label=_("Owner"),
+        empty_label=_("Choose an owner"),
     )
-    due_date = forms.DateField(required=False, label="Due date", widget=DayInput())
+    due_date = forms.DateField(required=False, label=_("Due date"), widget=DayInput())
 
     def has_content(self) -> bool:
         data = self.cleaned_data
@@ -120,10 +123,10 @@ CorrectiveActionFormSet = forms.formset_factory(CorrectiveActionForm, extra=3, m
 
 
 class RcaReviewForm(forms.Form):
-    cause_category = forms.ChoiceField(choices=CauseCategory.choices, label="Cause category")
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Review note")
+    cause_category = forms.ChoiceField(choices=CauseCategory.choices, label=_("Cause category"))
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Review note"))
 
 
 class FollowUpCompleteForm(forms.Form):
-    outcome = forms.ChoiceField(choices=FollowUpOutcome.choices, label="Outcome")
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Note")
+    outcome = forms.ChoiceField(choices=FollowUpOutcome.choices, label=_("Outcome"))
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Note"))

@@ -7,12 +7,18 @@ per survey) are enforced by the database, not by hoping a sweep runs once.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from helpdesk.models import Ticket
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class ResolutionRecord(models.Model):
@@ -107,15 +113,15 @@ class Survey(models.Model):
 
 
 class FollowUpKind(models.TextChoices):
-    LOW_CSAT = "low_csat", "Low satisfaction call-back"
-    CHECK_IN = "check_in", "Check-in after resolution"
+    LOW_CSAT = "low_csat", _("Low satisfaction call-back")
+    CHECK_IN = "check_in", _("Check-in after resolution")
 
 
 class FollowUpOutcome(models.TextChoices):
-    FINE = "fine", "Still working: all fine"
-    CONTACTED = "contacted", "Customer contacted, concern addressed"
-    NO_RESPONSE = "no_response", "Customer did not respond"
-    REOPENED = "reopened", "Not fixed: ticket reopened"
+    FINE = "fine", _("Still working: all fine")
+    CONTACTED = "contacted", _("Customer contacted, concern addressed")
+    NO_RESPONSE = "no_response", _("Customer did not respond")
+    REOPENED = "reopened", _("Not fixed: ticket reopened")
 
 
 OUTCOMES_BY_KIND = {
@@ -170,27 +176,27 @@ class FollowUpTask(models.Model):
 
     @property
     def outcome_choices(self) -> list[tuple[str, str]]:
-        return [(o.value, o.label) for o in OUTCOMES_BY_KIND[FollowUpKind(self.kind)]]
+        return [(o.value, str(o.label)) for o in OUTCOMES_BY_KIND[FollowUpKind(self.kind)]]
 
 
 class CauseCategory(models.TextChoices):
-    PRODUCT_DEFECT = "product_defect", "Product defect"
-    PROCESS_GAP = "process_gap", "Process gap"
-    TRAINING_GAP = "training_gap", "Training gap"
-    KNOWLEDGE_GAP = "knowledge_gap", "Knowledge gap"
-    CUSTOMER_SIDE = "customer_side", "Customer side"
-    THIRD_PARTY = "third_party", "Third party"
-    POLICY = "policy", "Policy"
+    PRODUCT_DEFECT = "product_defect", _("Product defect")
+    PROCESS_GAP = "process_gap", _("Process gap")
+    TRAINING_GAP = "training_gap", _("Training gap")
+    KNOWLEDGE_GAP = "knowledge_gap", _("Knowledge gap")
+    CUSTOMER_SIDE = "customer_side", _("Customer side")
+    THIRD_PARTY = "third_party", _("Third party")
+    POLICY = "policy", _("Policy")
 
 
-CAUSE_EXPLANATIONS: dict[str, str] = {
-    CauseCategory.PRODUCT_DEFECT: "A bug or failure in our product or service.",
-    CauseCategory.PROCESS_GAP: "Our process had no step, owner or hand-off for this.",
-    CauseCategory.TRAINING_GAP: "The agent did not know how to handle it (adds a coaching item).",
-    CauseCategory.KNOWLEDGE_GAP: "The answer was missing from the knowledge base (drafts an article).",
-    CauseCategory.CUSTOMER_SIDE: "Caused by the customer's own set-up or use.",
-    CauseCategory.THIRD_PARTY: "Caused by a vendor or partner outside our control.",
-    CauseCategory.POLICY: "Our policy or terms produced the outcome.",
+CAUSE_EXPLANATIONS: dict[str, StrOrPromise] = {
+    CauseCategory.PRODUCT_DEFECT: _("A bug or failure in our product or service."),
+    CauseCategory.PROCESS_GAP: _("Our process had no step, owner or hand-off for this."),
+    CauseCategory.TRAINING_GAP: _("The agent did not know how to handle it (adds a coaching item)."),
+    CauseCategory.KNOWLEDGE_GAP: _("The answer was missing from the knowledge base (drafts an article)."),
+    CauseCategory.CUSTOMER_SIDE: _("Caused by the customer's own set-up or use."),
+    CauseCategory.THIRD_PARTY: _("Caused by a vendor or partner outside our control."),
+    CauseCategory.POLICY: _("Our policy or terms produced the outcome."),
 }
 
 
@@ -227,8 +233,8 @@ class RootCauseAnalysis(models.Model):
 
 
 class ActionStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    DONE = "done", "Done"
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
 
 
 class CorrectiveAction(models.Model):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AnonymousUser
 from django.core import signing
@@ -14,6 +15,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext_lazy as _
 
 from escalations.models import Escalation
 from feedback.models import (
@@ -29,6 +31,9 @@ from helpdesk.errors import ApplicationError
 from helpdesk.models import EventKind, Notification, Team, Ticket, TicketEvent, User
 from helpdesk.selectors import ticket_is_visible_to, ticket_visibility_q_for
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 SURVEY_TOKEN_SALT = "feedback.survey"  # noqa: S105 - a signing namespace, not a secret
 # Outbox kinds that tell the escalating team how its escalation ended: ours, and the escalation engine's own.
 TEAM_RESOLUTION_NOTIFICATION_KINDS = ("resolution_team_notified", "escalation_resolved")
@@ -43,14 +48,16 @@ class SurveyLinkError(ApplicationError):
 
     status = 400
     default_code = "invalid"
-    title = "This link does not work"
-    message = (
+    title: StrOrPromise = _("This link does not work")
+    default_message = _(
         "The survey link is incomplete or has been altered. Please open it again from the email we sent you, "
         "or simply reply to that email to tell us how it went."
     )
 
     def __init__(self, message: str | None = None):
-        super().__init__(message or self.message, extra={"title": self.title})
+        # Words for the customer, in the language of the request that raised them (the customer's).
+        self.title = str(self.title)
+        super().__init__(str(message or self.default_message), extra={"title": self.title})
 
 
 class SurveyLinkInvalid(SurveyLinkError):
@@ -60,8 +67,8 @@ class SurveyLinkInvalid(SurveyLinkError):
 class SurveyExpired(SurveyLinkError):
     status = 410
     default_code = "expired"
-    title = "This survey has closed"
-    message = (
+    title = _("This survey has closed")
+    default_message = _(
         "Thank you for following the link. This survey has closed, so we can no longer record answers to it. "
         "If something is still wrong, please reply to our email or open a new request."
     )
@@ -77,8 +84,10 @@ class SurveyNotYours(SurveyLinkError):
 class SurveyAlreadyAnswered(SurveyLinkError):
     status = 409
     default_code = "answered"
-    title = "You have already answered"
-    message = "We have already recorded your answers to this survey, thank you. Each survey can be answered once."
+    title = _("You have already answered")
+    default_message = _(
+        "We have already recorded your answers to this survey, thank you. Each survey can be answered once."
+    )
 
 
 def survey_token_make(*, survey: Survey) -> str:

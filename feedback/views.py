@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -97,7 +98,7 @@ def resolution_summary_view(request: AuthenticatedHttpRequest, reference: str) -
     except ValidationError as exc:
         messages.error(request, " ".join(_service_errors(exc)))
     else:
-        messages.success(request, "Resolution summary recorded.")
+        messages.success(request, _("Resolution summary recorded."))
     return redirect("ticket_detail", reference=ticket.reference)
 
 
@@ -111,7 +112,7 @@ def resolution_send_view(request: AuthenticatedHttpRequest, reference: str) -> H
     except ValidationError as exc:
         messages.error(request, " ".join(_service_errors(exc)))
     else:
-        messages.success(request, "The resolution was sent to the customer.")
+        messages.success(request, _("The resolution was sent to the customer."))
     return redirect("ticket_detail", reference=ticket.reference)
 
 
@@ -125,7 +126,7 @@ def resolution_notify_team_view(request: AuthenticatedHttpRequest, reference: st
     except ValidationError as exc:
         messages.error(request, " ".join(_service_errors(exc)))
     else:
-        messages.success(request, f"Notified: {', '.join(team.name for team in teams)}.")
+        messages.success(request, _("Notified: %(teams)s.") % {"teams": ", ".join(team.name for team in teams)})
     return redirect("ticket_detail", reference=ticket.reference)
 
 
@@ -139,7 +140,7 @@ def rca_create_view(request: AuthenticatedHttpRequest, reference: str) -> HttpRe
     ticket = ticket_get_for_user(user=request.user, reference=reference)
     existing = RootCauseAnalysis.objects.filter(ticket=ticket).first()
     if existing is not None:
-        messages.info(request, "This ticket already has a root-cause analysis.")
+        messages.info(request, _("This ticket already has a root-cause analysis."))
         return redirect("ticket_detail", reference=ticket.reference)
     form = RcaForm(request.POST or None)
     formset = CorrectiveActionFormSet(request.POST or None, prefix="actions")
@@ -175,7 +176,10 @@ def rca_create_view(request: AuthenticatedHttpRequest, reference: str) -> HttpRe
                     errors.extend(field_errors)
         else:
             closed = data["close_ticket"] and ticket.status == Status.CLOSED
-            messages.success(request, "Root-cause analysis saved" + (" and the ticket closed." if closed else "."))
+            messages.success(
+                request,
+                _("Root-cause analysis saved and the ticket closed.") if closed else _("Root-cause analysis saved."),
+            )
             return redirect("ticket_detail", reference=ticket.reference)
     status = 400 if request.method == "POST" else 200
     context = {
@@ -220,13 +224,17 @@ def rca_review_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             if rca.reclassified_from and rca.reclassified_from != rca.cause_category:
                 messages.success(
                     request,
-                    f"{rca.ticket.reference} reclassified as {rca.get_cause_category_display()} "
-                    f"(was {rca.get_reclassified_from_display()}).",
+                    _("%(reference)s reclassified as %(cause)s (was %(was)s).")
+                    % {
+                        "reference": rca.ticket.reference,
+                        "cause": rca.get_cause_category_display(),
+                        "was": rca.get_reclassified_from_display(),
+                    },
                 )
             else:
-                messages.success(request, f"{rca.ticket.reference} reviewed.")
+                messages.success(request, _("%(reference)s reviewed.") % {"reference": rca.ticket.reference})
     else:
-        messages.error(request, "Choose the cause category.")
+        messages.error(request, _("Choose the cause category."))
     return redirect("rca_review_queue")
 
 
@@ -239,7 +247,7 @@ def corrective_action_done_view(request: AuthenticatedHttpRequest, pk: int) -> H
         raise Http404("No such action.")
     ticket = ticket_get_for_user(user=request.user, reference=action.rca.ticket.reference)
     corrective_action_complete(action=action, actor=request.user)
-    messages.success(request, "Corrective action marked done.")
+    messages.success(request, _("Corrective action marked done."))
     return redirect("ticket_detail", reference=ticket.reference)
 
 
@@ -268,7 +276,7 @@ def follow_up_complete_view(request: AuthenticatedHttpRequest, pk: int) -> HttpR
     task = selectors.follow_up_get_for_user(user=request.user, pk=pk)
     form = FollowUpCompleteForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose the outcome of the follow-up.")
+        messages.error(request, _("Choose the outcome of the follow-up."))
     else:
         try:
             services.follow_up_complete(
@@ -278,7 +286,13 @@ def follow_up_complete_view(request: AuthenticatedHttpRequest, pk: int) -> HttpR
             messages.error(request, " ".join(_service_errors(exc)))
         else:
             if form.cleaned_data["outcome"] == "reopened":
-                messages.success(request, f"{task.ticket.reference} reopened. Its history and SLA record are kept.")
+                messages.success(
+                    request,
+                    _("%(reference)s reopened. Its history and SLA record are kept.")
+                    % {"reference": task.ticket.reference},
+                )
             else:
-                messages.success(request, f"Follow-up on {task.ticket.reference} recorded.")
+                messages.success(
+                    request, _("Follow-up on %(reference)s recorded.") % {"reference": task.ticket.reference}
+                )
     return redirect("follow_up_list")

@@ -42,6 +42,14 @@ TRANSLATED_TEMPLATES = (
     "chat/_end.html",
     "chat/widget.html",
     "chat/widget_refused.html",
+    # The staff screens of escalations (with calls and SLA), feedback, incidents and reports (README, *Languages
+    # and time zones*).
+    "escalations/*.html",
+    "escalations/calls/*.html",
+    "escalations/sla/*.html",
+    "feedback/*.html",
+    "incidents/*.html",
+    "reports/*.html",
 )
 
 _WORDS = re.compile(r"[A-Za-z]{2,}")
@@ -78,6 +86,7 @@ class _Words(HTMLParser):
         super().__init__(convert_charrefs=False)
         self.skeleton = skeleton
         self.found: list[tuple[int, str]] = []
+        self.in_code = 0  # inside <style> or <script>: CSS and JavaScript, not words
 
     def _add(self, text: str) -> None:
         text = _ENTITY.sub(" ", text.replace(_HOLE, " "))
@@ -87,13 +96,20 @@ class _Words(HTMLParser):
             self.found.append((self.getpos()[0], " ".join(text.split())[:80]))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("style", "script"):
+            self.in_code += 1
         values = dict(attrs)
         for name, value in attrs:
             if value and (name in _WORDY_ATTRIBUTES or (name == "content" and values.get("name") == "description")):
                 self._add(value)
 
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("style", "script"):
+            self.in_code = max(self.in_code - 1, 0)
+
     def handle_data(self, data: str) -> None:
-        self._add(data)
+        if not self.in_code:
+            self._add(data)
 
 
 _HOLE = "\x00"

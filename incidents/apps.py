@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class IncidentsConfig(AppConfig):
@@ -16,7 +17,7 @@ class IncidentsConfig(AppConfig):
         from incidents.demo import seed_incident
         from incidents.panels import ticket_incident_panel
 
-        nav_register(label="Major incidents", url_name="incident_list", roles=set(STAFF_ROLES), order=35)
+        nav_register(label=_("Major incidents"), url_name="incident_list", roles=set(STAFF_ROLES), order=35)
         panel_register(
             name="incident",
             template="incidents/_ticket_panel.html",

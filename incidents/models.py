@@ -10,15 +10,16 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from helpdesk.models import Category, Status, Team, Ticket, TicketEvent
 
 
 class IncidentStatus(models.TextChoices):
-    INVESTIGATING = "investigating", "Investigating"
-    IDENTIFIED = "identified", "Identified"
-    MONITORING = "monitoring", "Monitoring"
-    RESOLVED = "resolved", "Resolved"
+    INVESTIGATING = "investigating", _("Investigating")
+    IDENTIFIED = "identified", _("Identified")
+    MONITORING = "monitoring", _("Monitoring")
+    RESOLVED = "resolved", _("Resolved")
 
 
 # Statuses in which the company has acknowledged the cause: reaching one of them the first time acknowledges the
@@ -27,8 +28,8 @@ ACKNOWLEDGED_STATUSES = (IncidentStatus.IDENTIFIED, IncidentStatus.MONITORING)
 
 
 class IncidentResolution(models.TextChoices):
-    RESOLVE = "resolve", "Resolve the linked tickets"
-    RETURN = "return", "Return the linked tickets to their previous status"
+    RESOLVE = "resolve", _("Resolve the linked tickets")
+    RETURN = "return", _("Return the linked tickets to their previous status")
 
 
 class IncidentQuerySet(models.QuerySet["Incident"]):

@@ -10,6 +10,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk.errors import ApplicationError
@@ -51,7 +53,10 @@ def incident_new_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         except (ApplicationError, ValidationError, PermissionDenied) as exc:
             form_errors(form, exc)
         else:
-            messages.success(request, f"{incident.reference} declared. Link the affected tickets below.")
+            messages.success(
+                request,
+                _("%(reference)s declared. Link the affected tickets below.") % {"reference": incident.reference},
+            )
             return redirect("incident_detail", pk=incident.pk)
     status = 400 if request.method == "POST" else 200
     return TemplateResponse(request, "incidents/new.html", {"form": form}, status=status)
@@ -89,13 +94,20 @@ def _report_links(request, results: list[services.LinkResult]) -> None:
     already = [r.ticket.reference for r in results if r.outcome == services.LinkResult.ALREADY_LINKED]
     if linked:
         messages.success(
-            request, f"Linked {len(linked)} ticket{'s' if len(linked) != 1 else ''}: {', '.join(linked[:20])}."
+            request,
+            ngettext(
+                "Linked %(count)s ticket: %(references)s.", "Linked %(count)s tickets: %(references)s.", len(linked)
+            )
+            % {"count": len(linked), "references": ", ".join(linked[:20])},
         )
     if already:
-        messages.info(request, f"Already linked: {', '.join(already[:20])}.")
+        messages.info(request, _("Already linked: %(references)s.") % {"references": ", ".join(already[:20])})
     for r in results:
         if r.outcome == services.LinkResult.REFUSED:
-            messages.warning(request, f"{r.ticket.reference} not linked: {r.reason}")
+            messages.warning(
+                request,
+                _("%(reference)s not linked: %(reason)s") % {"reference": r.ticket.reference, "reason": r.reason},
+            )
 
 
 @login_required
@@ -121,7 +133,7 @@ def incident_link_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
             else:
                 _report_links(request, results)
                 for ref in missing:
-                    messages.warning(request, f"{ref} not linked: No such ticket.")
+                    messages.warning(request, _("%(reference)s not linked: No such ticket.") % {"reference": ref})
                 return redirect("incident_detail", pk=incident.pk)
     context = _detail_context(request, incident, link_form=form)
     return TemplateResponse(request, "incidents/detail.html", context, status=400)
@@ -136,8 +148,10 @@ def _inline(incident: Incident) -> bool:
 def _deliver(update: IncidentUpdate, *, inline: bool) -> str:
     if inline:
         report = services.incident_update_deliver(update=update)
-        return f"Update sent on {report.delivered} ticket{'s' if report.delivered != 1 else ''}."
-    return "Update posted; it is being sent to every linked ticket."
+        return ngettext("Update sent on %(count)s ticket.", "Update sent on %(count)s tickets.", report.delivered) % {
+            "count": report.delivered
+        }
+    return _("Update posted; it is being sent to every linked ticket.")
 
 
 @login_required
@@ -190,7 +204,11 @@ def incident_resolve_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRes
             final = incident.updates.filter(status="resolved").first()
             if final is not None:
                 messages.success(request, _deliver(final, inline=inline))
-            messages.success(request, f"{incident.reference} resolved; {len(results)} linked tickets released.")
+            messages.success(
+                request,
+                _("%(reference)s resolved; %(count)s linked tickets released.")
+                % {"reference": incident.reference, "count": len(results)},
+            )
             return redirect("incident_detail", pk=incident.pk)
     return TemplateResponse(
         request, "incidents/detail.html", _detail_context(request, incident, resolve_form=form), status=400
@@ -206,7 +224,7 @@ def ticket_incident_link_view(request: AuthenticatedHttpRequest, reference: str)
     incidents = list(selectors.incidents_open_for_linking())
     form = TicketIncidentLinkForm(request.POST, incidents=incidents)
     if not form.is_valid():
-        messages.error(request, "Choose an open incident.")
+        messages.error(request, _("Choose an open incident."))
         return redirect("ticket_detail", reference=ticket.reference)
     incident = next(i for i in incidents if i.pk == form.cleaned_data["incident"])
     try:

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ReportsConfig(AppConfig):
@@ -12,10 +13,10 @@ class ReportsConfig(AppConfig):
         from reports.demo import seed_coaching_sessions
 
         managers = {Role.MANAGER, Role.ADMIN}
-        nav_register(label="Dashboard", url_name="reports_dashboard", roles=managers, order=5)
-        nav_register(label="Coaching", url_name="reports_coaching", roles=managers, order=60)
-        nav_register(label="Trend explorer", url_name="reports_explorer", roles=managers, order=61)
-        nav_register(label="SLA what-if", url_name="reports_sla_simulator", roles=managers, order=62)
+        nav_register(label=_("Dashboard"), url_name="reports_dashboard", roles=managers, order=5)
+        nav_register(label=_("Coaching"), url_name="reports_coaching", roles=managers, order=60)
+        nav_register(label=_("Trend explorer"), url_name="reports_explorer", roles=managers, order=61)
+        nav_register(label=_("SLA what-if"), url_name="reports_sla_simulator", roles=managers, order=62)
         demo_seeder_register(order=900, name="reports.coaching_sessions", seeder=seed_coaching_sessions)
 
         from django.db.models.signals import post_save

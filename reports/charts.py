@@ -12,8 +12,10 @@ import math
 import re
 from dataclasses import dataclass
 
+from django.utils.formats import number_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 WIDTH = 760
 PLOT_LEFT = 70
@@ -54,23 +56,25 @@ class ChartSeries:
 
 
 def format_value(value: float | None, unit: str) -> str:
+    """A metric's value as the reader writes numbers (``1,234.5`` in English, ``1 234,5`` in French)."""
     if value is None:
-        return "no data"
+        return gettext("no data")
     if unit == "%":
-        return f"{value:.1f}%"
+        return f"{number_format(value, 1)}%"
     if unit == "hours":
-        return f"{value:.1f} h"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+        return f"{number_format(value, 1)} h"
+    return number_format(value, 0 if float(value).is_integer() else 1, force_grouping=True)
 
 
 def _tick_label(value: float, unit: str) -> str:
     if float(value).is_integer():
-        return f"{value:,.0f}%" if unit == "%" else f"{value:,.0f}"
+        number = number_format(value, 0, force_grouping=True)
+        return f"{number}%" if unit == "%" else number
     return format_value(value, unit)
 
 
 def _unit_label(unit: str) -> str:
-    return {"%": "per cent", "hours": "hours", "count": "count"}.get(unit, unit)
+    return {"%": gettext("per cent"), "hours": gettext("hours"), "count": gettext("count")}.get(unit, unit)
 
 
 def _nice_ticks(maximum: float, *, unit: str) -> list[float]:
@@ -190,7 +194,7 @@ class _Frame:
         return "".join(parts)
 
     def legend(self, *, cid: str, kind: str) -> str:
-        parts = ['<g class="legend" aria-label="Legend">']
+        parts = [f'<g class="legend" aria-label="{escape(gettext("Legend"))}">']
         for index, item in enumerate(self.series):
             style = STYLES[index % len(STYLES)]
             row, column = divmod(index, self.legend_columns)
@@ -223,18 +227,26 @@ def _describe(*, description: str, x_labels: list[str], series: list[ChartSeries
     """A text equivalent for screen readers: the description, then each series' range and latest value."""
     summary = [description.strip()]
     if x_labels:
-        summary.append(f"From {x_labels[0]} to {x_labels[-1]}.")
+        summary.append(gettext("From %(first)s to %(last)s.") % {"first": x_labels[0], "last": x_labels[-1]})
     for item in series:
         present = [v for v in item.values if v is not None]
         if not present:
-            summary.append(f"{item.label}: no data.")
+            summary.append(gettext("%(series)s: no data.") % {"series": item.label})
             continue
         if unit == "count":
-            summary.append(f"{item.label}: {format_value(sum(present), unit)} in total.")
+            summary.append(
+                gettext("%(series)s: %(total)s in total.")
+                % {"series": item.label, "total": format_value(sum(present), unit)}
+            )
         else:
             summary.append(
-                f"{item.label}: from {format_value(min(present), unit)} to {format_value(max(present), unit)}, "
-                f"latest {format_value(present[-1], unit)}."
+                gettext("%(series)s: from %(low)s to %(high)s, latest %(latest)s.")
+                % {
+                    "series": item.label,
+                    "low": format_value(min(present), unit),
+                    "high": format_value(max(present), unit),
+                    "latest": format_value(present[-1], unit),
+                }
             )
     return " ".join(part for part in summary if part)
 
@@ -254,7 +266,7 @@ def _empty_note(frame: _Frame, series: list[ChartSeries]) -> str:
         return ""
     return (
         f'<text x="{PLOT_LEFT + frame.plot_width / 2:.1f}" y="{PLOT_TOP + PLOT_HEIGHT / 2:.1f}" text-anchor="middle" '
-        f'font-size="13" fill="#5b6576">No data for this period</text>'
+        f'font-size="13" fill="#5b6576">{escape(gettext("No data for this period"))}</text>'
     )
 
 

@@ -228,7 +228,7 @@ def top_root_causes(
     return [
         RootCauseRow(
             cause=row["cause_category"],
-            label=labels.get(row["cause_category"], row["cause_category"]),
+            label=str(labels.get(row["cause_category"], row["cause_category"])),
             analyses=row["n"],
             preventable=row["preventable"],
             actions_open=actions.get(row["cause_category"], {}).get("open", 0),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from escalations.models import BusinessCalendar, SLAPolicy
 from helpdesk.forms import DayInput
@@ -10,31 +11,37 @@ from reports.selectors import coachable_staff
 
 
 class CoachingSessionForm(forms.Form):
-    agent = forms.ModelChoiceField(queryset=coachable_staff(), label="Agent")
-    held_on = forms.DateField(label="Held on", widget=DayInput())
-    notes = forms.CharField(label="What was discussed and agreed", widget=forms.Textarea(attrs={"rows": 4}))
+    agent = forms.ModelChoiceField(queryset=coachable_staff(), label=_("Agent"))
+    held_on = forms.DateField(label=_("Held on"), widget=DayInput())
+    notes = forms.CharField(label=_("What was discussed and agreed"), widget=forms.Textarea(attrs={"rows": 4}))
 
 
 class SLASimulatorForm(forms.Form):
     """A draft (one policy's new values, or one calendar replaced by another) and a past period."""
 
     policy: forms.ModelChoiceField[SLAPolicy] = forms.ModelChoiceField(
-        queryset=None, required=False, label="Policy to change"
+        queryset=None, required=False, label=_("Policy to change")
     )
-    first_response_minutes = forms.IntegerField(required=False, min_value=0, label="First response (minutes)")
-    next_response_minutes = forms.IntegerField(required=False, min_value=0, label="Next response (minutes)")
-    resolution_minutes = forms.IntegerField(required=False, min_value=0, label="Resolution (minutes)")
-    warn_percent = forms.IntegerField(required=False, min_value=1, max_value=100, label="Warn at (% of the target)")
+    first_response_minutes = forms.IntegerField(required=False, min_value=0, label=_("First response (minutes)"))
+    next_response_minutes = forms.IntegerField(required=False, min_value=0, label=_("Next response (minutes)"))
+    resolution_minutes = forms.IntegerField(required=False, min_value=0, label=_("Resolution (minutes)"))
+    warn_percent = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=100,
+        # xgettext:no-python-format
+        label=_("Warn at (% of the target)"),
+    )
     replace_calendar: forms.ModelChoiceField[BusinessCalendar] = forms.ModelChoiceField(
-        queryset=None, required=False, label="Or: replace this calendar in every policy"
+        queryset=None, required=False, label=_("Or: replace this calendar in every policy")
     )
     calendar: forms.ModelChoiceField[BusinessCalendar] = forms.ModelChoiceField(
-        queryset=None, required=False, label="Calendar to use"
+        queryset=None, required=False, label=_("Calendar to use")
     )
-    start = forms.DateField(label="From", widget=DayInput())
-    end = forms.DateField(label="To (inclusive)", widget=DayInput())
+    start = forms.DateField(label=_("From"), widget=DayInput())
+    end = forms.DateField(label=_("To (inclusive)"), widget=DayInput())
     confirm = forms.BooleanField(
-        required=False, label="I have read the simulation: apply this draft to the live policy"
+        required=False, label=_("I have read the simulation: apply this draft to the live policy")
     )
 
     def __init__(self, *args, **kwargs):
@@ -49,11 +56,11 @@ class SLASimulatorForm(forms.Form):
         data = super().clean()
         if data.get("replace_calendar") is not None:
             if data.get("calendar") is None:
-                self.add_error("calendar", "Choose the calendar to use instead.")
+                self.add_error("calendar", _("Choose the calendar to use instead."))
         elif data.get("policy") is None:
-            self.add_error("policy", "Choose a policy to change, or a calendar to replace.")
+            self.add_error("policy", _("Choose a policy to change, or a calendar to replace."))
         if data.get("start") and data.get("end") and data["start"] > data["end"]:
-            self.add_error("end", "The period ends before it starts.")
+            self.add_error("end", _("The period ends before it starts."))
         return data
 
     def draft(self):

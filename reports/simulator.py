@@ -410,7 +410,7 @@ def _tally(
             group.actual_breaches += was
             group.simulated_breaches += would
         if was != would:
-            changes.append((labels[target], was, would))
+            changes.append((str(labels[target]), was, would))
     for group in groups:
         group.tickets += 1
         group.actual_escalated += any(real.values())

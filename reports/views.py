@@ -16,6 +16,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from escalations.models import EscalationType
@@ -33,14 +35,14 @@ from reports.selectors import coachable_staff, coaching_sessions_recent
 from reports.services import coaching_session_record, sla_draft_apply
 from reports.simulator import simulate
 
-PERIODS = {7: "Last 7 days", 28: "Last 28 days", 90: "Last 90 days"}
+PERIODS = {7: gettext_lazy("Last 7 days"), 28: gettext_lazy("Last 28 days"), 90: gettext_lazy("Last 90 days")}
 CHART_WEEKS = 12
 # The risk flag's live precision and recall are measured over this many days, whatever the dashboard's period.
 RISK_OUTCOME_DAYS = 90
 
 
 def _week_labels(weeks: list[dt.datetime]) -> list[str]:
-    return [f"{week:%d %b}" for week in weeks]
+    return [date_format(week, "d M") for week in weeks]  # the reader's month names
 
 
 def _chart_for(
@@ -53,15 +55,15 @@ def _chart_for(
     y_title: str | None = None,
 ) -> str:
     weeks = [week for week, _ in series[0].points] if series else []
-    chart_series = [charts.ChartSeries(label=s.label, values=[v for _, v in s.points]) for s in series]
+    chart_series = [charts.ChartSeries(label=gettext(s.label), values=[v for _, v in s.points]) for s in series]
     common: dict[str, Any] = {
         "chart_id": chart_id,
         "title": title,
         "description": description,
         "x_labels": _week_labels(weeks),
         "series": chart_series,
-        "x_title": "Week starting (UTC)",
-        "y_title": y_title or metric.label,
+        "x_title": gettext("Week starting (UTC)"),
+        "y_title": y_title or gettext(metric.label),
         "unit": metric.unit,
     }
     if metric.unit == "count":
@@ -97,8 +99,8 @@ def dashboard_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         chart_id="escalations-by-type",
         metric=metrics.METRICS["escalations"],
         series=by_type,
-        title=f"Escalations per week by type, last {CHART_WEEKS} weeks",
-        description="Stacked bars: the number of escalations raised each week, split by escalation type.",
+        title=gettext("Escalations per week by type, last %(weeks)s weeks") % {"weeks": CHART_WEEKS},
+        description=gettext("Stacked bars: the number of escalations raised each week, split by escalation type."),
     )
     sla_series = metrics.metric_series_many(
         ["sla_first_response", "sla_next_response", "sla_resolution"], filters=chart_period, viewer=viewer
@@ -107,9 +109,9 @@ def dashboard_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         chart_id="sla-compliance",
         metric=metrics.METRICS["sla_compliance"],
         series=sla_series,
-        y_title="Met in time",
-        title=f"SLA compliance per target, last {CHART_WEEKS} weeks",
-        description=(
+        y_title=gettext("Met in time"),
+        title=gettext("SLA compliance per target, last %(weeks)s weeks") % {"weeks": CHART_WEEKS},
+        description=gettext(
             "Lines: of the SLA clocks started each week that have an outcome, the share met in time, for first "
             "response, next response and resolution. A gap means no clock of that target had an outcome."
         ),
@@ -119,9 +121,9 @@ def dashboard_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         chart_id="csat",
         metric=metrics.METRICS["csat"],
         series=csat_series,
-        y_title="Satisfied (4 or 5)",
-        title=f"CSAT per week, escalated vs not escalated, last {CHART_WEEKS} weeks",
-        description=(
+        y_title=gettext("Satisfied (4 or 5)"),
+        title=gettext("CSAT per week, escalated vs not escalated, last %(weeks)s weeks") % {"weeks": CHART_WEEKS},
+        description=gettext(
             "Lines: of the surveys answered each week with a score, the share scoring 4 or 5, for escalated and "
             "non-escalated tickets."
         ),
@@ -130,16 +132,16 @@ def dashboard_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         chart_id="escalation-rate",
         metric=metrics.METRICS["escalation_rate"],
         series=rates,
-        y_title="Share of tickets",
-        title=f"Escalation rate and first-contact resolution, last {CHART_WEEKS} weeks",
-        description=(
+        y_title=gettext("Share of tickets"),
+        title=gettext("Escalation rate and first-contact resolution, last %(weeks)s weeks") % {"weeks": CHART_WEEKS},
+        description=gettext(
             "Lines: the share of each week's new tickets that were escalated, and the share of its resolved "
             "tickets resolved at first contact."
         ),
     )
     breaches_by_team, breaches_by_plan = dashboard.sla_breaches_by_team_and_plan(filters=period, viewer=viewer)
     context = {
-        "page_title": "Manager dashboard",
+        "page_title": gettext("Manager dashboard"),
         "days": days,
         "periods": PERIODS,
         "period": period,
@@ -181,7 +183,9 @@ def coaching_view(request: AuthenticatedHttpRequest) -> HttpResponse:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
-            messages.success(request, f"Coaching session with {form.cleaned_data['agent']} recorded.")
+            messages.success(
+                request, gettext("Coaching session with %(agent)s recorded.") % {"agent": form.cleaned_data["agent"]}
+            )
             return redirect(f"{request.path}?days={days}")
     candidates = coaching.coaching_candidates(filters=period, viewer=request.user)
     sessions = list(coaching_sessions_recent())
@@ -189,7 +193,7 @@ def coaching_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     for session in sessions:
         sessions_by_agent.setdefault(session.agent_id, []).append(session)
     context = {
-        "page_title": "Coaching",
+        "page_title": gettext("Coaching"),
         "days": days,
         "periods": PERIODS,
         "period": period,
@@ -264,14 +268,14 @@ def explorer_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         params["group"] = state["group"]
     weeks = [week for week, _ in series[0].points] if series else []
     context = {
-        "page_title": "Trend explorer",
+        "page_title": gettext("Trend explorer"),
         **state,
         "chart": _chart_for(
             chart_id="explorer",
             metric=metric,
             series=series,
-            title=f"{metric.label} per week",
-            description=metric.description,
+            title=gettext("%(metric)s per week") % {"metric": gettext(metric.label)},
+            description=gettext(metric.description),
         ),
         "weeks": weeks,
         "table": [(s.label, [charts.format_value(v, metric.unit) for _, v in s.points]) for s in series],
@@ -333,7 +337,7 @@ def sla_simulator_view(request: AuthenticatedHttpRequest) -> HttpResponse:
                 form_errors(form, exc)
             else:
                 names = ", ".join(p.name for p in policies)
-                messages.success(request, f"Draft applied to {names}.")
+                messages.success(request, gettext("Draft applied to %(policies)s.") % {"policies": names})
                 return redirect("reports_sla_simulator")
     if data is not None and (form.is_valid() or set(form.errors) == {"confirm"}):
         # a missing confirmation keeps the simulation on screen, next to the box to tick

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from escalations import conf
@@ -143,13 +143,15 @@ def call_log(
         external_id=external_id,
     )
     minutes, seconds = divmod(duration_seconds, 60)
+    with translation.override(settings.LANGUAGE_CODE):  # the audit trail's language, whatever the agent reads
+        words = f"{call.get_direction_display()} call with {call.number} ({minutes}:{seconds:02d}), "
+        words += f"{call.get_outcome_display().lower()}: {call.summary}"
     event_record(
         ticket=ticket,
         kind=EventKind.CALL,
         actor=actor,
         is_public=False,
-        body=f"{call.get_direction_display()} call with {call.number} ({minutes}:{seconds:02d}), "
-        f"{call.get_outcome_display().lower()}: {call.summary}",
+        body=words,
         data={"call_id": call.pk, "direction": direction, "outcome": outcome, "duration_seconds": duration_seconds},
     )
     return call

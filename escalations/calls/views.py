@@ -17,6 +17,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -49,11 +50,13 @@ def call_log_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResp
     if not form.is_valid():
         messages.error(
             request,
-            "The call was not logged: "
-            + "; ".join(
-                f"{form.fields[name].label if name in form.fields else 'Form'}: {' '.join(map(str, errs))}"
-                for name, errs in form.errors.items()
-            ),
+            _("The call was not logged: %(errors)s")
+            % {
+                "errors": "; ".join(
+                    f"{form.fields[name].label if name in form.fields else _('Form')}: {' '.join(map(str, errs))}"
+                    for name, errs in form.errors.items()
+                )
+            },
         )
         return _back_to_call(ticket.reference)
     data = form.cleaned_data
@@ -68,11 +71,11 @@ def call_log_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResp
         duration = max(int((now - data["started_at"]).total_seconds()), 0)
     try:
         if not data["outcome"]:
-            raise ValidationError("Choose how the call ended.")
+            raise ValidationError(_("Choose how the call ended."))
         callback = None
         if data["outcome"] == CallOutcome.CALLBACK_PROMISED:
             if data["callback_start"] is None:
-                raise ValidationError("Give the time to call back.")
+                raise ValidationError(_("Give the time to call back."))
             tz = zoneinfo.ZoneInfo(calls.customer_timezone(ticket))
             start = timezone.make_naive(data["callback_start"]).replace(tzinfo=tz)
             callback = calls.callback_create(
@@ -95,11 +98,13 @@ def call_log_view(request: AuthenticatedHttpRequest, reference: str) -> HttpResp
             started_at=data["started_at"],
         )
     except ValidationError as exc:
-        messages.error(request, "The call was not logged: " + _error_words(exc))
+        messages.error(request, _("The call was not logged: %(errors)s") % {"errors": _error_words(exc)})
         return _back_to_call(ticket.reference)
-    text = "Call logged."
+    text = _("Call logged.")
     if callback is not None:
-        text += f" Callback promised for {calls.window_words(callback)}; the customer has been emailed."
+        text += " " + _("Callback promised for %(window)s; the customer has been emailed.") % {
+            "window": calls.window_words(callback)
+        }
     messages.success(request, text)
     return redirect("ticket_detail", reference=ticket.reference)
 
@@ -128,7 +133,7 @@ def callback_complete_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRe
         raise Http404("No such callback.") from exc
     form = CallbackCompleteForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Say how the callback went (outcome and what happened).")
+        messages.error(request, _("Say how the callback went (outcome and what happened)."))
         return redirect("my_callbacks")
     try:
         calls.callback_complete(
@@ -142,7 +147,9 @@ def callback_complete_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRe
     except ValidationError as exc:
         messages.error(request, _error_words(exc))
     else:
-        messages.success(request, f"Callback to {callback.customer.display_name} logged as a call.")
+        messages.success(
+            request, _("Callback to %(customer)s logged as a call.") % {"customer": callback.customer.display_name}
+        )
     return redirect("my_callbacks")
 
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from escalations.models.escalation import Escalation
 from helpdesk.models import Ticket
@@ -22,17 +23,17 @@ __all__ = [
 
 
 class CallDirection(models.TextChoices):
-    INBOUND = "inbound", "Inbound"
-    OUTBOUND = "outbound", "Outbound"
+    INBOUND = "inbound", _("Inbound")
+    OUTBOUND = "outbound", _("Outbound")
 
 
 class CallOutcome(models.TextChoices):
-    RESOLVED = "resolved", "Resolved"
-    ESCALATED = "escalated", "Escalated"
-    CALLBACK_PROMISED = "callback_promised", "Callback promised"
-    NO_ANSWER = "no_answer", "No answer"
+    RESOLVED = "resolved", _("Resolved")
+    ESCALATED = "escalated", _("Escalated")
+    CALLBACK_PROMISED = "callback_promised", _("Callback promised")
+    NO_ANSWER = "no_answer", _("No answer")
     # Reported by the phone system (CTI): the call was answered; the agent adds what was decided.
-    ANSWERED = "answered", "Answered"
+    ANSWERED = "answered", _("Answered")
 
 
 class Call(models.Model):
@@ -71,10 +72,10 @@ class Call(models.Model):
 
 
 class CallbackStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    DONE = "done", "Done"
-    MISSED = "missed", "Missed"
-    ESCALATED = "escalated", "Escalated to the team lead"
+    PENDING = "pending", _("Pending")
+    DONE = "done", _("Done")
+    MISSED = "missed", _("Missed")
+    ESCALATED = "escalated", _("Escalated to the team lead")
 
 
 class Callback(models.Model):

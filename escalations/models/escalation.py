@@ -11,6 +11,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from helpdesk.models import Category, Priority, Team, Ticket, Tier
 
@@ -37,37 +38,37 @@ __all__ = [
 
 
 class EscalationType(models.TextChoices):
-    TECHNICAL = "technical", "Technical"
-    MANAGERIAL = "managerial", "Managerial"
-    SUPPORT_LEVEL = "support_level", "Support level"
-    EMERGENCY = "emergency", "Emergency"
-    PROCESS = "process", "Process"
-    FINANCIAL = "financial", "Financial"
-    COMPLIANCE = "compliance", "Compliance"
-    THIRD_PARTY = "third_party", "Third party"
+    TECHNICAL = "technical", _("Technical")
+    MANAGERIAL = "managerial", _("Managerial")
+    SUPPORT_LEVEL = "support_level", _("Support level")
+    EMERGENCY = "emergency", _("Emergency")
+    PROCESS = "process", _("Process")
+    FINANCIAL = "financial", _("Financial")
+    COMPLIANCE = "compliance", _("Compliance")
+    THIRD_PARTY = "third_party", _("Third party")
 
 
 class EscalationMode(models.TextChoices):
-    FUNCTIONAL = "functional", "Functional (more skill)"
-    HIERARCHICAL = "hierarchical", "Hierarchical (more authority)"
-    AUTOMATIC = "automatic", "Automatic (SLA breach)"
+    FUNCTIONAL = "functional", _("Functional (more skill)")
+    HIERARCHICAL = "hierarchical", _("Hierarchical (more authority)")
+    AUTOMATIC = "automatic", _("Automatic (SLA breach)")
 
 
 class EscalationStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    ACCEPTED = "accepted", "Accepted"
-    RESOLVED = "resolved", "Resolved"
-    RETURNED = "returned", "Returned"
-    SUPERSEDED = "superseded", "Escalated further"
+    OPEN = "open", _("Open")
+    ACCEPTED = "accepted", _("Accepted")
+    RESOLVED = "resolved", _("Resolved")
+    RETURNED = "returned", _("Returned")
+    SUPERSEDED = "superseded", _("Escalated further")
 
 
 ACTIVE_ESCALATION_STATUSES = (EscalationStatus.OPEN, EscalationStatus.ACCEPTED)
 
 
 class RequestedBy(models.TextChoices):
-    AGENT = "agent", "Agent"
-    CUSTOMER = "customer", "Customer"
-    SYSTEM = "system", "System"
+    AGENT = "agent", _("Agent")
+    CUSTOMER = "customer", _("Customer")
+    SYSTEM = "system", _("System")
 
 
 class LevelTarget(models.TextChoices):
@@ -248,10 +249,10 @@ class TierApprovalLimit(models.Model):
 
 
 class CompensationStatus(models.TextChoices):
-    AUTO_APPROVED = "auto_approved", "Approved (within the requester's limit)"
-    PENDING = "pending", "Waiting for approval"
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
+    AUTO_APPROVED = "auto_approved", _("Approved (within the requester's limit)")
+    PENDING = "pending", _("Waiting for approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
 
 
 class CompensationRequest(models.Model):
@@ -320,8 +321,8 @@ class VendorCase(models.Model):
 class RiskOutcome(models.TextChoices):
     """What became of a ticket, for measuring the risk flag: escalated, or resolved/closed without an escalation."""
 
-    ESCALATED = "escalated", "Escalated"
-    NOT_ESCALATED = "not_escalated", "Resolved without escalating"
+    ESCALATED = "escalated", _("Escalated")
+    NOT_ESCALATED = "not_escalated", _("Resolved without escalating")
 
 
 class RiskAssessment(models.Model):

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from escalations.models.escalation import Escalation
 from escalations.models.sla import Weekday
@@ -27,8 +28,8 @@ __all__ = [
 
 
 class HandOver(models.TextChoices):
-    DAILY = "daily", "Daily"
-    WEEKLY = "weekly", "Weekly"
+    DAILY = "daily", _("Daily")
+    WEEKLY = "weekly", _("Weekly")
 
 
 class OnCallRotation(models.Model):
@@ -93,14 +94,14 @@ class OnCallOverride(models.Model):
 
 
 class PageCause(models.TextChoices):
-    EMERGENCY = "emergency", "Emergency escalation"
-    UNACKNOWLEDGED = "unacknowledged", "Not accepted at the top of the path"
+    EMERGENCY = "emergency", _("Emergency escalation")
+    UNACKNOWLEDGED = "unacknowledged", _("Not accepted at the top of the path")
 
 
 class PageStage(models.TextChoices):
-    PRIMARY = "primary", "On call"
-    BACKUP = "backup", "Backup"
-    EVERYONE = "everyone", "Every manager"
+    PRIMARY = "primary", _("On call")
+    BACKUP = "backup", _("Backup")
+    EVERYONE = "everyone", _("Every manager")
 
 
 class OnCallPage(models.Model):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from helpdesk.models import Category, Plan, Priority, Team, Ticket
 
@@ -166,17 +167,17 @@ class SLAPolicy(models.Model):
 
 
 class ClockTarget(models.TextChoices):
-    FIRST_RESPONSE = "first_response", "First response"
-    NEXT_RESPONSE = "next_response", "Next response"
-    RESOLUTION = "resolution", "Resolution"
+    FIRST_RESPONSE = "first_response", _("First response")
+    NEXT_RESPONSE = "next_response", _("Next response")
+    RESOLUTION = "resolution", _("Resolution")
 
 
 class ClockState(models.TextChoices):
-    RUNNING = "running", "Running"
-    PAUSED = "paused", "Paused"
-    MET = "met", "Met"
-    STOPPED = "stopped", "Stopped"  # the ticket was resolved or closed before a response target was met
-    CLEARED = "cleared", "Cleared"  # the ticket matches no policy any more
+    RUNNING = "running", _("Running")
+    PAUSED = "paused", _("Paused")
+    MET = "met", _("Met")
+    STOPPED = "stopped", _("Stopped")  # the ticket was resolved or closed before a response target was met
+    CLEARED = "cleared", _("Cleared")  # the ticket matches no policy any more
 
 
 LIVE_CLOCK_STATES = (ClockState.RUNNING, ClockState.PAUSED)
@@ -246,17 +247,17 @@ class SLAClock(models.Model):
 
 
 class SLAEventKind(models.TextChoices):
-    STARTED = "started", "Started"
-    PAUSED = "paused", "Paused"
-    RESUMED = "resumed", "Resumed"
-    RECOMPUTED = "recomputed", "Recomputed"
-    WARNED = "warned", "Warned"
-    BREACHED = "breached", "Breached"
-    ESCALATED = "escalated", "Escalated"
-    MET = "met", "Met"
-    STOPPED = "stopped", "Stopped"
-    REOPENED = "reopened", "Reopened"
-    CLEARED = "cleared", "Cleared"
+    STARTED = "started", _("Started")
+    PAUSED = "paused", _("Paused")
+    RESUMED = "resumed", _("Resumed")
+    RECOMPUTED = "recomputed", _("Recomputed")
+    WARNED = "warned", _("Warned")
+    BREACHED = "breached", _("Breached")
+    ESCALATED = "escalated", _("Escalated")
+    MET = "met", _("Met")
+    STOPPED = "stopped", _("Stopped")
+    REOPENED = "reopened", _("Reopened")
+    CLEARED = "cleared", _("Cleared")
 
 
 ONCE_PER_CLOCK = (SLAEventKind.WARNED, SLAEventKind.BREACHED)

@@ -1,7 +1,10 @@
 from django import template
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from escalations.compensation import money as _money
+from escalations.forms import MOOD_CHOICES
 from helpdesk.templatetags.helpdesk_ui import short_duration
 
 register = template.Library()
@@ -38,5 +41,26 @@ def countdown(deadline, now) -> str:
         return ""
     distance = short_duration(deadline, now)
     if deadline <= now:
-        return "due now" if distance == "now" else f"{distance} over"
-    return "under 1m left" if distance == "now" else f"{distance} left"
+        return _("due now") if distance == "now" else _("%(distance)s over") % {"distance": distance}
+    return _("under 1m left") if distance == "now" else _("%(distance)s left") % {"distance": distance}
+
+
+RISK_LEVELS = {
+    "high": pgettext_lazy("risk level", "High"),
+    "medium": pgettext_lazy("risk level", "Medium"),
+    "low": pgettext_lazy("risk level", "Low"),
+    "none": pgettext_lazy("risk level", "None"),
+}
+
+
+@register.filter
+def risk_level(level: str) -> str:
+    """A risk level (``RiskAssessment.level``: high, medium, low, none) in the reader's language."""
+    return str(RISK_LEVELS.get(level, level))
+
+
+@register.filter
+def mood(value: str) -> str:
+    """A dossier's mood (``frustrated``) as the escalate form offered it, in the reader's language."""
+    labels = {key: label for key, label in MOOD_CHOICES if key}
+    return str(labels[value]) if value in labels else value.capitalize()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.db.models import Avg, Count, Q
+from django.utils.translation import gettext_noop
 
 from escalations.models import ClockTarget
 from reports.metrics.conditions import (
@@ -87,29 +88,31 @@ METRICS: dict[str, Metric] = {
     for metric in [
         Metric(
             key="tickets",
-            label="Tickets created",
+            label=gettext_noop("Tickets created"),
             unit="count",
             source="tickets",
             higher_is_better=None,
-            description="Tickets created in the period.",
+            description=gettext_noop("Tickets created in the period."),
             aggregates=lambda where, since: {"num": Count("pk", filter=where)},
         ),
         Metric(
             key="escalation_rate",
-            label="Escalation rate",
+            label=gettext_noop("Escalation rate"),
             unit="%",
             source="tickets",
             higher_is_better=False,
-            description="Tickets created in the period that were escalated at least once, out of all of them.",
+            description=gettext_noop(
+                "Tickets created in the period that were escalated at least once, out of all of them."
+            ),
             aggregates=_rate(ticket_escalated),
         ),
         Metric(
             key="first_contact_resolution",
-            label="First-contact resolution",
+            label=gettext_noop("First-contact resolution"),
             unit="%",
             source="tickets",
             higher_is_better=True,
-            description=(
+            description=gettext_noop(
                 "Resolved tickets resolved by tier 1 with exactly one agent reply, no escalation and no reopen, "
                 "out of the resolved tickets created in the period."
             ),
@@ -117,29 +120,31 @@ METRICS: dict[str, Metric] = {
         ),
         Metric(
             key="bounce_rate",
-            label="Bounce rate",
+            label=gettext_noop("Bounce rate"),
             unit="%",
             source="tickets",
             higher_is_better=False,
-            description="Escalated tickets that were returned or escalated again, out of the escalated tickets.",
+            description=gettext_noop(
+                "Escalated tickets that were returned or escalated again, out of the escalated tickets."
+            ),
             aggregates=_rate(ticket_bounced, ticket_escalated),
         ),
         Metric(
             key="escalations",
-            label="Escalations",
+            label=gettext_noop("Escalations"),
             unit="count",
             source="escalations",
             higher_is_better=False,
-            description="Escalations raised in the period (every hop counts).",
+            description=gettext_noop("Escalations raised in the period (every hop counts)."),
             aggregates=lambda where, since: {"num": Count("pk", filter=where)},
         ),
         Metric(
             key="avoidable_rate",
-            label="Avoidable escalations",
+            label=gettext_noop("Avoidable escalations"),
             unit="%",
             source="escalations",
             higher_is_better=False,
-            description=(
+            description=gettext_noop(
                 "Escalations returned by the receiver (or, with the knowledge base, raised although a published "
                 "article for the category existed and was not opened), out of all escalations in the period."
             ),
@@ -147,11 +152,13 @@ METRICS: dict[str, Metric] = {
         ),
         Metric(
             key="time_to_escalate",
-            label="Time to escalate",
+            label=gettext_noop("Time to escalate"),
             unit="hours",
             source="escalations",
             higher_is_better=False,
-            description="Average hours from a ticket's creation to its first escalation (first escalations only).",
+            description=gettext_noop(
+                "Average hours from a ticket's creation to its first escalation (first escalations only)."
+            ),
             aggregates=lambda where, since: {
                 "num": Avg(duration_between("created_at", "ticket__created_at"), filter=where & escalation_is_first()),
                 "n": Count("pk", filter=where & escalation_is_first()),
@@ -159,7 +166,7 @@ METRICS: dict[str, Metric] = {
         ),
         Metric(
             key="sla_compliance",
-            label="SLA compliance",
+            label=gettext_noop("SLA compliance"),
             unit="%",
             source="sla_clocks",
             higher_is_better=True,
@@ -169,31 +176,35 @@ METRICS: dict[str, Metric] = {
         *[
             Metric(
                 key=f"sla_{target}",
-                label=f"SLA compliance: {label.lower()}",
+                label=label,
                 unit="%",
                 source="sla_clocks",
                 higher_is_better=True,
-                description=SLA_COMPLIANCE_HELP.format(which=f"the {label.lower()} target"),
+                description=SLA_COMPLIANCE_HELP.format(which=f"the {label.removeprefix('SLA compliance: ')} target"),
                 aggregates=_rate(lambda since: sla_clock_met(), lambda since, t=target: sla_clock_decided(t)),
             )
-            for target, label in ClockTarget.choices
+            for target, label in (
+                (ClockTarget.FIRST_RESPONSE, gettext_noop("SLA compliance: first response")),
+                (ClockTarget.NEXT_RESPONSE, gettext_noop("SLA compliance: next response")),
+                (ClockTarget.RESOLUTION, gettext_noop("SLA compliance: resolution")),
+            )
         ],
         Metric(
             key="sla_breaches",
-            label="SLA breaches",
+            label=gettext_noop("SLA breaches"),
             unit="count",
             source="sla_clocks",
             higher_is_better=False,
-            description="Clocks started in the period whose deadline was missed (met late or never met).",
+            description=gettext_noop("Clocks started in the period whose deadline was missed (met late or never met)."),
             aggregates=lambda where, since: {"num": Count("pk", filter=where & Q(breached_at__isnull=False))},
         ),
         Metric(
             key="csat",
-            label="CSAT",
+            label=gettext_noop("CSAT"),
             unit="%",
             source="surveys",
             higher_is_better=True,
-            description=(
+            description=gettext_noop(
                 "Surveys answered in the period with a score of 4 or 5 (satisfied), out of those with a score. Group "
                 "by 'escalated' to compare escalated and non-escalated tickets."
             ),
@@ -201,11 +212,11 @@ METRICS: dict[str, Metric] = {
         ),
         Metric(
             key="repeat_yourself",
-            label="Had to repeat themselves",
+            label=gettext_noop("Had to repeat themselves"),
             unit="count",
             source="surveys",
             higher_is_better=False,
-            description=(
+            description=gettext_noop(
                 "Surveys answered in the period where the customer said they had to explain the problem more than "
                 "once (the survey's explain count is 2 or more)."
             ),
@@ -213,11 +224,11 @@ METRICS: dict[str, Metric] = {
         ),
         Metric(
             key="compensations_granted",
-            label="Compensations granted",
+            label=gettext_noop("Compensations granted"),
             unit="count",
             source="compensations",
             higher_is_better=None,
-            description=(
+            description=gettext_noop(
                 "Compensation requests raised in the period and granted (within the requester's limit or approved)."
             ),
             aggregates=lambda where, since: {"num": Count("pk", filter=where & Q(status__in=GRANTED))},

@@ -75,7 +75,7 @@ def escalation_rate_by_type(*, filters: MetricFilters, viewer: User | None = Non
     return [
         BreakdownRow(
             key=value,
-            label=label,
+            label=str(label),
             value=round(100.0 * row[value] / den, 1) if den else None,
             num=row[value],
             den=den,

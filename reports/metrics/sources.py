@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from django.db.models import BigIntegerField, F, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
 
 from escalations.models import (
     ClockTarget,
@@ -178,11 +179,11 @@ def dimension_labels(by: str, keys: list[Any]) -> dict[Any, str]:
     if by in ("agent", "approver"):
         return {u.pk: u.display_name for u in User.objects.filter(pk__in=keys)}
     if by == "target":
-        return dict(ClockTarget.choices)
+        return {value: str(label) for value, label in ClockTarget.choices}
     if by == "path":
         return dict(EscalationPath.objects.filter(pk__in=keys).values_list("pk", "name"))
     if by == "escalated":
-        return {True: "Escalated", False: "Not escalated"}
+        return {True: gettext("Escalated"), False: gettext("Not escalated")}
     if by == "category":
         return dict(Category.objects.filter(pk__in=keys).values_list("pk", "name"))
     if by == "plan":
@@ -192,5 +193,5 @@ def dimension_labels(by: str, keys: list[Any]) -> dict[Any, str]:
     if by == "channel":
         return {value: str(label) for value, label in Channel.choices}
     if by == "type":
-        return dict(EscalationType.choices)
+        return {value: str(label) for value, label in EscalationType.choices}
     raise ValueError(f"Unknown dimension {by!r}.")

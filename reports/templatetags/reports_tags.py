@@ -1,4 +1,6 @@
 from django import template
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 
 from reports.charts import format_value
 
@@ -18,5 +20,6 @@ def change_format(tile) -> str:
         return "—"
     arrow = "▲" if change > 0 else "▼" if change < 0 else "■"
     sign = "+" if change > 0 else "−" if change < 0 else "±"
-    amount = f"{abs(change):.1f}"
-    return f"{arrow} {sign}{amount} {'pts' if tile.metric.unit == '%' else '%'}"
+    amount = number_format(abs(change), 1)
+    # Translators: "points" of a rate's change, as in "+3.2 pts".
+    return f"{arrow} {sign}{amount} {gettext('pts') if tile.metric.unit == '%' else '%'}"

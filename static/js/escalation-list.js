@@ -13,6 +13,12 @@
     return document.querySelector("tbody.esc-item.is-selected");
   }
 
+  // The words the script writes come from the page, in the reader's language (data-* on #kbd-status).
+  function words(name, fallback) {
+    var status = document.getElementById("kbd-status");
+    return (status && status.dataset[name]) || fallback;
+  }
+
   function say(text) {
     var status = document.getElementById("kbd-status");
     if (status) { status.textContent = text; }
@@ -45,10 +51,12 @@
   }
 
   // Opens the row and one of its confirmations; focuses the first thing to fill in, else the confirm button.
-  function openAction(row, action, label) {
+  function openAction(row, action) {
     var confirm = row.querySelector('details.confirm[data-action="' + action + '"]');
     if (!confirm) {
-      say("You cannot " + label + " this escalation from here.");
+      say(action === "accept"
+        ? words("cannotAccept", "You cannot accept this escalation from here.")
+        : words("cannotFurther", "You cannot escalate further this escalation from here."));
       return;
     }
     setOpen(row, true);
@@ -80,8 +88,8 @@
         setOpen(row, !row.querySelector("details.row-toggle").open);
         break;
       case "o": if (row) { window.location.assign(row.dataset.escalationUrl); } break;
-      case "a": if (row) { openAction(row, "accept", "accept"); } break;
-      case "e": if (row) { openAction(row, "further", "escalate further"); } break;
+      case "a": if (row) { openAction(row, "accept"); } break;
+      case "e": if (row) { openAction(row, "further"); } break;
       case "r": if (row) { window.location.assign(row.dataset.replyUrl); } break;
       default: return;
     }
@@ -103,7 +111,7 @@
     var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
     // Seconds only in the last ten minutes, where they matter; the cell keeps its width the rest of the time.
     var text = h ? h + "h " + m + "m" : m >= 10 ? m + "m" : m ? m + "m " + (s < 10 ? "0" : "") + s + "s" : s + "s";
-    return over ? text + " over" : text + " left";
+    return (over ? words("over", "{distance} over") : words("left", "{distance} left")).replace("{distance}", text);
   }
 
   function tick() {
