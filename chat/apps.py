@@ -21,4 +21,8 @@ class ChatConfig(AppConfig):
         demo_seeder_register(order=16, name="chat", seeder=seed_chat)  # before the SLA sweep (20)
         from helpdesk.signals import ticket_event_recorded
 
+        from chat.guest import chat_guest_ticket_open
+        from knowledge_base.hooks import help_request_ticket_opener_register
+
+        help_request_ticket_opener_register(chat_guest_ticket_open)  # a guest's confirmed email opens the chat's ticket
         ticket_event_recorded.connect(receivers.on_ticket_event_recorded, dispatch_uid="chat.escalation_accepted")
