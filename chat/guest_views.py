@@ -4,6 +4,8 @@ client gets 404. Thin over ``chat.guest``."""
 
 from __future__ import annotations
 
+import contextlib
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -120,8 +122,6 @@ def chat_guest_send_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def chat_guest_end_view(request: HttpRequest, pk: int) -> HttpResponse:
     session, key = _guest_chat_or_404(request, pk)
-    try:
+    with contextlib.suppress(ApplicationError):
         guest.chat_guest_end(session=session, key=key)
-    except ApplicationError:
-        pass
     return redirect(reverse("chat_guest") + "?ended=1")

@@ -112,6 +112,7 @@ def _chat_ticket_open(*, session: ChatSession, first_message: str) -> Ticket:
     ``ticket_create``, so the chat routes where the ticket routes (``session.team`` is the ticket's team, one rule)
     and the SLA engine gives it the plan's first-response clock; the existing sweep breaches a chat left waiting
     too long, and ``chat_accept`` meets it (README "Live chat")."""
+    assert session.customer is not None  # a signed-in customer's chat (guest chats: chat.guest)
     ticket = ticket_create(
         customer=session.customer,
         subject=_chat_subject(first_message),
@@ -265,6 +266,7 @@ def _chat_ticket_transcript(*, session: ChatSession, actor: User) -> Ticket:
         session.ticket.description = transcript
         return session.ticket
     first = session.messages.order_by("created_at", "id").first()
+    assert session.customer is not None  # a guest chat gets its ticket when its email is confirmed (chat.guest)
     return ticket_create(
         customer=session.customer,
         subject=_chat_subject(first.body if first else ""),

@@ -44,6 +44,9 @@ TRANSLATED_TEMPLATES = (
     "chat/_end.html",
     "chat/widget.html",
     "chat/widget_refused.html",
+    "chat/guest.html",
+    "chat/_guest_log.html",
+    "chat/_guest_composer.html",
 )
 
 _WORDS = re.compile(r"[A-Za-z]{2,}")
