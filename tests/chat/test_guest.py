@@ -198,3 +198,43 @@ def test_staff_cannot_escalate_an_unverified_guest_chat_but_can_end_it(client, l
 def test_the_help_centre_sends_anonymous_visitors_to_the_guest_chat(client):
     page = client.get("/help/").content.decode()
     assert 'href="/chat/guest/">Chat with us</a>' in page
+
+
+@pytest.mark.parametrize(
+    ("language", "hello", "page_words"),
+    [
+        ("fr", "Bonjour Vic Visitor,", "Nous avons envoyé un lien"),
+        ("es", "Hola, Vic Visitor:", "Hemos enviado un enlace"),
+    ],
+)
+def test_the_confirmation_email_and_page_are_in_the_visitors_language(client, teams, language, hello, page_words):
+    from django.utils import translation
+
+    with translation.override("en-gb"):
+        client.post(
+            "/chat/guest/",
+            {"name": "Vic Visitor", "email": "vic@northwind.test", "body": "Bonjour"},
+            headers={"Accept-Language": language},
+        )
+        page = client.get("/chat/guest/", headers={"Accept-Language": language}).content.decode()
+    row = Notification.objects.get(kind=NotificationKind.HELP_REQUEST_CONFIRM, to_address="vic@northwind.test")
+    assert row.body.startswith(hello)
+    assert page_words in page
+
+
+def test_the_signed_out_widget_offers_a_guest_chat(client):
+    page = client.get("/chat/widget/").content.decode()
+    assert 'href="/chat/guest/" target="_blank" rel="noopener">Chat without an account</a>' in page
+
+
+def test_the_guest_log_runs_a_fixed_number_of_queries(client, login, agent, teams, django_assert_max_num_queries):
+    _start(client)
+    session = ChatSession.objects.get()
+    chat_accept(session=session, agent=agent)
+    chat_post(session=session, author=agent, body="Hello")
+    with django_assert_max_num_queries(12) as few:
+        client.get(f"/chat/guest/{session.pk}/log/")
+    for n in range(20):
+        chat_post(session=session, author=agent, body=f"Line {n}")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert "Line 19" in client.get(f"/chat/guest/{session.pk}/log/").content.decode()
