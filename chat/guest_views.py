@@ -54,7 +54,7 @@ def _log_context(request: HttpRequest, session: ChatSession, form: ChatMessageFo
 def chat_guest_view(request: HttpRequest) -> HttpResponse:
     """The visitor's guest chat, or the form that starts one. Signed-in users chat from their account instead."""
     if request.user.is_authenticated:
-        return redirect("chat_customer")
+        return redirect("chat_console" if request.user.is_staff_member else "chat_customer")
     pk, key = _guest_key(request)
     if pk is not None:
         try:

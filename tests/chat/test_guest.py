@@ -238,3 +238,29 @@ def test_the_guest_log_runs_a_fixed_number_of_queries(client, login, agent, team
         chat_post(session=session, author=agent, body=f"Line {n}")
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert "Line 19" in client.get(f"/chat/guest/{session.pk}/log/").content.decode()
+
+
+def test_guest_chats_and_the_contact_form_resolve_the_customer_by_the_same_rule(client, org, agent, teams):
+    """One rule (``email_sender_resolve`` inside ``help_request_confirm``): an unknown address of an organisation's
+    domain becomes a contact of that organisation; an address with no organisation opens nothing, for both."""
+    from django.contrib.auth import get_user_model
+
+    _start(client, email="new.person@northwind.test")
+    assert Client().post(_link("new.person@northwind.test")).status_code == 200
+    session = ChatSession.objects.get()
+    new = get_user_model().objects.get(email="new.person@northwind.test")
+    assert (session.customer, new.organization, new.is_customer) == (new, org, True)
+    assert session.ticket.customer == new
+    # and an address with no organisation: the link says so, the chat stays unverified, no ticket
+    stranger = Client()
+    _start(stranger, email="someone@nowhere.test")
+    refused = Client().post(_link("someone@nowhere.test"))
+    assert refused.status_code == 400 and "We could not open a request" in refused.content.decode()
+    unverified = ChatSession.objects.get(guest_email="someone@nowhere.test")
+    assert (unverified.customer, unverified.ticket, unverified.guest_verified_at) == (None, None, None)
+    assert Ticket.objects.count() == 1
+
+
+def test_signed_in_users_chat_from_their_account(login, customer, agent):
+    assert login(customer).get("/chat/guest/")["Location"] == "/chat/"
+    assert login(agent, Client()).get("/chat/guest/")["Location"] == "/chat/console/"
