@@ -85,5 +85,6 @@ def test_an_anonymous_visitor_chats_from_the_help_centre(browser, screenshot_dir
         # when the visitor ends the chat, it ends without a ticket (the email is not confirmed)
         visitor.get_by_role("button", name="End chat").click()
         expect(visitor.get_by_text("Confirm your email with the link we sent")).to_be_visible()
+        _shots(visitor, screenshot_dir, "guest-ended")
         session.refresh_from_db()
         assert session.status == ChatStatus.ENDED and session.ticket is None
