@@ -19,6 +19,9 @@ class ChatConfig(AppConfig):
             label="Chat on your site", url_name="chat_embed_settings", roles={Role.ADMIN, Role.MANAGER}, order=195
         )
         demo_seeder_register(order=16, name="chat", seeder=seed_chat)  # before the SLA sweep (20)
+        from chat.guest import chat_guest_ticket_open
         from helpdesk.signals import ticket_event_recorded
+        from knowledge_base.hooks import help_request_ticket_opener_register
 
+        help_request_ticket_opener_register(chat_guest_ticket_open)  # a guest's confirmed email opens the chat's ticket
         ticket_event_recorded.connect(receivers.on_ticket_event_recorded, dispatch_uid="chat.escalation_accepted")

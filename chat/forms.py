@@ -41,3 +41,16 @@ class ChatCallbackForm(forms.Form):
     starts_in_minutes = forms.TypedChoiceField(choices=CALLBACK_STARTS, coerce=int, initial=0, label="Call back")
     number = forms.CharField(required=False, max_length=40, label="Number")
     reason = forms.CharField(required=False, max_length=2000, label="Why")
+
+
+class ChatGuestStartForm(forms.Form):
+    """An anonymous visitor starts a guest chat (``chat.guest``): who they are, the topic and the first message."""
+
+    name = forms.CharField(max_length=150, label=_("Your name"))
+    email = forms.EmailField(max_length=254, label=_("Your email"))
+    category = forms.ModelChoiceField(
+        queryset=Category.objects.all(), required=False, label=_("Topic"), empty_label=_("Something else")
+    )
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=MESSAGE_MAX_LENGTH, label=_("How can we help?")
+    )

@@ -19,7 +19,24 @@ class ChatStatus(models.TextChoices):
 
 
 class ChatSession(models.Model):
-    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="chat_sessions")
+    """A chat. ``customer`` is the signed-in customer who started it; a *guest chat* (an anonymous visitor from the
+    help centre or the widget, ``chat.guest``) has no customer until the visitor confirms their email through the
+    contact form's signed link: it is bound to the visitor's browser session by ``guest_key`` (kept in their Django
+    session, never an account), and staff see ``guest_name``/``guest_email`` marked "unverified"."""
+
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="chat_sessions"
+    )
+    guest_name = models.CharField(max_length=150, blank=True)
+    guest_email = models.EmailField(max_length=254, blank=True)
+    guest_key = models.CharField(
+        max_length=64, blank=True, db_index=True, help_text="Random; the visitor's session holds it."
+    )
+    guest_ip = models.GenericIPAddressField(null=True, blank=True)
+    # The contact form's request (knowledge_base.HelpRequest) whose signed link verifies the guest's email; an id,
+    # not a foreign key (chat does not depend on the help centre's tables; unconfirmed requests are purged).
+    guest_request_id = models.PositiveIntegerField(null=True, blank=True, db_index=True)
+    guest_verified_at = models.DateTimeField(null=True, blank=True)
     category = models.ForeignKey("helpdesk.Category", null=True, blank=True, on_delete=models.SET_NULL)
     # The team the chat routes to, by the tickets' rule (``helpdesk.services.team_for_category``), fixed at start:
     # only its available members under capacity are offered the chat (``chat.selectors.chat_takers``).
@@ -57,6 +74,21 @@ class ChatSession(models.Model):
     def __str__(self) -> str:
         return f"Chat {self.pk} ({self.status})"
 
+    @property
+    def is_guest(self) -> bool:
+        return bool(self.guest_key)
+
+    @property
+    def guest_unverified(self) -> bool:
+        return self.is_guest and self.guest_verified_at is None
+
+    @property
+    def customer_label(self) -> str:
+        """Who the chat is with, for staff: the customer's name, or the guest's name and email (unverified)."""
+        if self.guest_unverified or self.customer is None:
+            return f"{self.guest_name or self.guest_email} <{self.guest_email}> (guest, unverified email)"
+        return self.customer.display_name
+
 
 class ParticipantRole(models.TextChoices):
     AGENT = "agent", "Agent"
@@ -92,7 +124,10 @@ class MessageKind(models.TextChoices):
 
 class ChatMessage(models.Model):
     session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="messages")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="chat_messages")
+    # None for a guest's message (a guest chat's visitor has no account).
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="chat_messages"
+    )
     from_staff = models.BooleanField(default=False)
     # A "joined" line is written by the system for its author (the specialist); its words are the template's, in
     # the reader's language, and its body stays empty.
@@ -106,3 +141,9 @@ class ChatMessage(models.Model):
 
     def __str__(self) -> str:
         return f"Message {self.pk} in chat {self.session_id}"
+
+    @property
+    def author_name(self) -> str:
+        if self.author is not None:
+            return self.author.display_name
+        return self.session.guest_name or self.session.guest_email

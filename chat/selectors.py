@@ -89,7 +89,7 @@ def chat_staff_ids(session: ChatSession) -> list[int]:
 
 def chat_is_participant(*, user: User, session: ChatSession) -> bool:
     """The one rule of who is in a chat (reads, writes, typing, ending): its customer and its staff participants."""
-    if user.pk == session.customer_id:
+    if session.customer_id is not None and user.pk == session.customer_id:
         return True
     return user.is_staff_member and user.is_active and user.pk in chat_staff_ids(session)
 
@@ -106,7 +106,7 @@ def chat_typing_names(*, session: ChatSession, viewer: User) -> list[str]:
     since = timezone.now() - typing_window()
     names = []
     if viewer.pk != session.customer_id and session.customer_typing_at and session.customer_typing_at >= since:
-        names.append(session.customer.display_name)
+        names.append(session.customer.display_name if session.customer is not None else session.guest_name)
     for participant in chat_participants(session):
         if participant.user_id != viewer.pk and participant.typing_at and participant.typing_at >= since:
             names.append(participant.user.first_name or participant.user.display_name)

@@ -112,6 +112,7 @@ def _chat_ticket_open(*, session: ChatSession, first_message: str) -> Ticket:
     ``ticket_create``, so the chat routes where the ticket routes (``session.team`` is the ticket's team, one rule)
     and the SLA engine gives it the plan's first-response clock; the existing sweep breaches a chat left waiting
     too long, and ``chat_accept`` meets it (README "Live chat")."""
+    assert session.customer is not None  # a signed-in customer's chat (guest chats: chat.guest)
     ticket = ticket_create(
         customer=session.customer,
         subject=_chat_subject(first_message),
@@ -208,9 +209,9 @@ def chat_transcript(session: ChatSession, *, after=None) -> str:
     for message in messages:
         stamp = message.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         if message.kind == MessageKind.JOINED:
-            lines.append(f"[{stamp}] {message.author.display_name} (specialist) joined the chat.")
+            lines.append(f"[{stamp}] {message.author_name} (specialist) joined the chat.")
         else:
-            lines.append(f"[{stamp}] {message.author.display_name}: {message.body}")
+            lines.append(f"[{stamp}] {message.author_name}: {message.body}")
     return "\n\n".join(lines)
 
 
@@ -218,7 +219,13 @@ def _chat_ticket(session: ChatSession, *, actor: User) -> Ticket:
     """The chat's ticket holding the transcript so far as its description (the caller holds the chat's row lock):
     the ticket opened when the chat started, or, for a chat started before tickets opened at start, one opened now
     through the core's ``ticket_create``, assigned to the chat's agent when they are on the routed team, and linked.
-    The one home of "a chat becomes a ticket", for ending, escalating and converting to a callback."""
+    The one home of "a chat becomes a ticket", for ending, escalating and converting to a callback. A guest chat
+    whose email is not confirmed has no customer, so no ticket: refused (``chat.guest``)."""
+    if session.customer_id is None:
+        raise Conflict(
+            "This guest has not confirmed their email yet, so the chat has no ticket: "
+            "it cannot be escalated or converted until they do."
+        )
     opened = session.ticket is not None
     ticket = _chat_ticket_transcript(session=session, actor=actor)
     if not opened:
@@ -231,17 +238,17 @@ def _chat_ticket(session: ChatSession, *, actor: User) -> Ticket:
 
 
 @transaction.atomic
-def chat_end(*, session: ChatSession, actor: User) -> Ticket:
+def chat_end(*, session: ChatSession, actor: User) -> Ticket | None:
     """End the chat (its customer or a staff participant; staff may also close a waiting chat) into its ticket, whose
     description becomes the whole transcript (``_chat_ticket``; a specialist's lines included). Ending an ended chat
-    returns the same ticket."""
+    returns the same ticket. A guest chat whose email is not confirmed ends without a ticket (None; ``chat.guest``)."""
     session = _lock(session)
     is_participant = chat_is_participant(user=actor, session=session)
     if not is_participant and not (actor.is_staff_member and session.status == ChatStatus.WAITING):
         raise NotAllowed(_("Only the people in this chat can end it."))
-    if session.status == ChatStatus.ENDED and session.ticket is not None:
+    if session.status == ChatStatus.ENDED and (session.ticket is not None or session.customer_id is None):
         return session.ticket
-    ticket = _chat_ticket(session, actor=actor)
+    ticket = _chat_ticket(session, actor=actor) if session.customer_id is not None else None
     session.status = ChatStatus.ENDED
     session.ended_at = timezone.now()
     session.save(update_fields=["status", "ended_at"])
@@ -259,6 +266,7 @@ def _chat_ticket_transcript(*, session: ChatSession, actor: User) -> Ticket:
         session.ticket.description = transcript
         return session.ticket
     first = session.messages.order_by("created_at", "id").first()
+    assert session.customer is not None  # a guest chat gets its ticket when its email is confirmed (chat.guest)
     return ticket_create(
         customer=session.customer,
         subject=_chat_subject(first.body if first else ""),
@@ -392,8 +400,11 @@ def chat_convert_to_callback(
         raise Conflict("This chat has ended." if locked.status == ChatStatus.ENDED else "Accept this chat first.")
     if not 0 <= starts_in_minutes <= 7 * 24 * 60:
         raise Invalid("The window must start within a week.", extra={"field": "starts_in_minutes"})
+    if locked.customer_id is None:
+        raise Conflict("This guest has not confirmed their email yet: a callback needs their account.")
     now = now or timezone.now()
     ticket = chat_end(session=locked, actor=actor)
+    assert ticket is not None  # a chat with a customer ends into its ticket
     start = now + timedelta(minutes=starts_in_minutes)
     try:
         with transaction.atomic():

@@ -1,9 +1,13 @@
 from django.urls import path
 
-from chat import views
+from chat import guest_views, views
 
 urlpatterns = [
     path("chat/", views.chat_customer_view, name="chat_customer"),
+    path("chat/guest/", guest_views.chat_guest_view, name="chat_guest"),
+    path("chat/guest/<int:pk>/log/", guest_views.chat_guest_log_view, name="chat_guest_log"),
+    path("chat/guest/<int:pk>/send/", guest_views.chat_guest_send_view, name="chat_guest_send"),
+    path("chat/guest/<int:pk>/end/", guest_views.chat_guest_end_view, name="chat_guest_end"),
     path("chat/console/", views.chat_console_view, name="chat_console"),
     path("chat/embed.js", views.chat_embed_js_view, name="chat_embed_js"),
     path("chat/widget/", views.chat_widget_view, name="chat_widget"),

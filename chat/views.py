@@ -199,7 +199,9 @@ def chat_end_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        if request.user.is_staff_member:
+        if ticket is None:  # a guest chat whose email is not confirmed (chat.guest)
+            messages.success(request, "Chat ended. The guest has not confirmed their email: no ticket yet.")
+        elif request.user.is_staff_member:
             messages.success(request, f"Chat ended: ticket {ticket.reference} holds the transcript.")
         else:
             messages.success(

@@ -50,6 +50,9 @@ TRANSLATED_TEMPLATES = (
     "feedback/*.html",
     "incidents/*.html",
     "reports/*.html",
+    "chat/guest.html",
+    "chat/_guest_log.html",
+    "chat/_guest_composer.html",
 )
 
 _WORDS = re.compile(r"[A-Za-z]{2,}")

@@ -24,3 +24,24 @@ def escalation_demand(*, since: datetime) -> dict[int, int]:
     for provider in _DEMAND:
         total.update(provider(since=since))
     return dict(total)
+
+
+# ``help_request_ticket_opener_register(opener)``: who opens the ticket when a contact request's sender confirms their
+# email. ``opener(*, help_request_id, customer)`` returns the ticket it opened for a request it owns (the live chat's
+# guest chats: the chat's transcript ticket, threaded into ``customer``), else None; with no opener claiming the
+# request, ``help_request_confirm`` opens the contact form's own ticket. The customer is always resolved first, by
+# the one rule (``helpdesk.inbound_email.email_sender_resolve``), inside ``help_request_confirm``.
+_OPENERS: list[Callable[..., object]] = []
+
+
+def help_request_ticket_opener_register(opener: Callable[..., object]) -> None:
+    if opener not in _OPENERS:
+        _OPENERS.append(opener)
+
+
+def help_request_ticket_open(*, help_request_id: int, customer: object) -> object | None:
+    for opener in _OPENERS:
+        ticket = opener(help_request_id=help_request_id, customer=customer)
+        if ticket is not None:
+            return ticket
+    return None

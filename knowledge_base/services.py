@@ -32,6 +32,7 @@ from helpdesk.notifications import (
 from helpdesk.selectors import ticket_is_visible_to
 from helpdesk.services import require_staff, ticket_create
 from helpdesk.text import single_line
+from knowledge_base.hooks import help_request_ticket_open
 from knowledge_base.models import (
     Article,
     ArticleOrigin,
@@ -626,12 +627,18 @@ def help_request_confirm(*, token: str) -> tuple[Ticket, bool]:
         )
     if not customer.is_customer:
         raise Invalid("This address belongs to a staff account: sign in to open a ticket.", code="staff_sender")
-    ticket = ticket_create(
-        customer=customer,
-        subject=request.subject,
-        description=request.description,
-        category=request.category,
-        channel=Channel.WEB,
+    # A live chat started by a guest from the help centre claims its own request (hooks; the chat's ticket).
+    opened = help_request_ticket_open(help_request_id=request.pk, customer=customer)
+    ticket = (
+        opened
+        if isinstance(opened, Ticket)
+        else ticket_create(
+            customer=customer,
+            subject=request.subject,
+            description=request.description,
+            category=request.category,
+            channel=Channel.WEB,
+        )
     )
     now = timezone.now()
     request.ticket = ticket

@@ -91,7 +91,8 @@ HOLDINGS: dict[str, Holding] = {
     "incidents.IncidentLink": Holding(ticket="ticket"),
     "incidents.IncidentDelivery": Holding(ticket="ticket"),
     # A live chat and its messages: the customer's own (a chat may have ended in no ticket yet), the words tombstoned.
-    "chat.ChatSession": Holding(person=("customer",)),
+    # A guest chat is its customer's once the guest confirmed the email (chat.guest); unconfirmed ones are no one's.
+    "chat.ChatSession": Holding(person=("customer",), blank=("guest_email",)),
     "chat.ChatMessage": Holding(person=("session__customer",), tombstone=("body",)),
 }
 

@@ -520,6 +520,10 @@ LOGGING = {
 CHAT_MAX_CONCURRENT_PER_AGENT = env.int("CHAT_MAX_CONCURRENT_PER_AGENT", default=3)
 CHAT_RATE_LIMIT_MESSAGES = env.int("CHAT_RATE_LIMIT_MESSAGES", default=10)
 CHAT_RATE_LIMIT_SECONDS = env.int("CHAT_RATE_LIMIT_SECONDS", default=10)
+# Guest chats (anonymous visitors, README "Live chat"): open guest chats at once, and guest chats started per hour,
+# from one client address (the start also emails a confirmation link, so it is limited like the contact form).
+CHAT_GUEST_MAX_OPEN_PER_IP = env.int("CHAT_GUEST_MAX_OPEN_PER_IP", default=3)
+CHAT_GUEST_STARTS_PER_HOUR = env.int("CHAT_GUEST_STARTS_PER_HOUR", default=5)
 # Origins (scheme://host[:port], comma-separated) whose pages may embed the chat widget (chat/embed.js): its
 # frame-ancestors and the server's Origin/Referer check. Empty: our own origin only.
 CHAT_EMBED_ALLOWED_ORIGINS = env.list("CHAT_EMBED_ALLOWED_ORIGINS", default=[])

@@ -140,7 +140,7 @@ def test_the_snippet_page_is_for_managers_and_admins(login, manager, admin_user,
 
 def test_the_help_centre_offers_chat(client):
     page = client.get("/help/").content.decode()
-    assert 'href="/chat/">Chat with us</a>' in page
+    assert 'href="/chat/guest/">Chat with us</a>' in page
 
 
 @pytest.mark.parametrize(
