@@ -100,6 +100,17 @@ def chat_may_read(*, user: User, session: ChatSession) -> bool:
     return user.is_staff_member and user.is_active and session.status == ChatStatus.WAITING
 
 
+def chat_customer_audience(payload: dict, customers: list[User]) -> list[User]:
+    """Which of ``customers`` may receive a customer ``chat`` frame (``{"chat": id, "change": ...}``) when it is
+    delivered: those who may still read the chat (``chat_may_read``, the rule of the chat's pages: its own customer).
+    Registered with the push (``helpdesk.live.live_customer_rule_register``); one query."""
+    chat_id = payload.get("chat")
+    session = ChatSession.objects.filter(pk=chat_id).prefetch_related(_participants()).first() if chat_id else None
+    if session is None:
+        return []
+    return [user for user in customers if user.is_customer and chat_may_read(user=user, session=session)]
+
+
 def chat_typing_names(*, session: ChatSession, viewer: User) -> list[str]:
     """Who else in the chat is typing now (within ``PRESENCE_TYPING_SECONDS``, the workspace's typing window): for the
     customer, the staff participants; for staff, the customer and the other staff participants."""
@@ -137,6 +148,16 @@ def chat_queue_position(session: ChatSession) -> int | None:
         status=ChatStatus.WAITING,
     ).count()
     return ahead + 1
+
+
+def chat_waiting_behind(session: ChatSession) -> list[tuple[int, int]]:
+    """``(chat id, customer id)`` of the chats still waiting in ``session``'s queue: their place in it moves when
+    ``session`` leaves it (taken or ended), so their customers are told (a bare ``queue`` frame)."""
+    return list(
+        ChatSession.objects.filter(_same_queue(session), status=ChatStatus.WAITING)
+        .exclude(pk=session.pk)
+        .values_list("pk", "customer_id")
+    )
 
 
 def chat_waiting() -> QuerySet[ChatSession]:

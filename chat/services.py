@@ -1,7 +1,7 @@
 """Writes for live chat. Keyword-only and atomic; the ticket a chat becomes is opened through the core's
 ``ticket_create`` (routing, events, notifications stay in one home). Each state change pushes a ``chat`` frame to
 the people concerned after commit (``helpdesk.live``): the chat's staff participants, or every chat taker while it
-waits. Customers are not on the staff push stream: their page polls (README "Live chat").
+waits, and the chat's customer (a bare ``{"chat", "change"}`` on their own stream, README "Live chat").
 
 A chat is escalated through the product's one warm transfer (``escalations.services.escalation_create`` with the
 customer waiting, as the phone's transfer does), and converted into a callback through the calls' own
@@ -34,6 +34,7 @@ from chat.selectors import (
     chat_open_for_customer,
     chat_taker_ids,
     chat_takers,
+    chat_waiting_behind,
 )
 from escalations.calls.services import callback_create, callback_window
 from escalations.models import Callback, Escalation, EscalationStatus, EscalationType
@@ -64,8 +65,17 @@ def _push(session: ChatSession, change: str, *, exclude: int | None = None) -> N
     if session.agent_id is not None:
         users = sorted({*users, session.agent_id})
     users = [pk for pk in users if pk != exclude]
-    if users:
-        live_publish(kind=LiveKind.CHAT, payload={"chat": session.pk, "change": change}, users=users)
+    frame = {"chat": session.pk, "change": change}
+    # The chat's customer gets the same bare fact (no text) on their stream, if they may still read the chat when it
+    # is delivered (``chat_customer_audience``, registered in ``chat.apps``); not for their own typing.
+    customers = [session.customer_id] if session.customer_id != exclude else []
+    if users or customers:
+        live_publish(kind=LiveKind.CHAT, payload=frame, users=users, customer_payload=frame, customers=customers)
+    if change in ("accepted", "ended"):
+        # The chats behind it in the queue move up: each customer re-reads their place (their own chat's frame).
+        for chat_id, customer_id in chat_waiting_behind(session):
+            moved = {"chat": chat_id, "change": "queue"}
+            live_publish(kind=LiveKind.CHAT, payload=moved, users=[], customer_payload=moved, customers=[customer_id])
 
 
 def _clean_body(body: str) -> str:
