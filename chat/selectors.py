@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
 
-from chat.models import ChatMessage, ChatParticipant, ChatSession, ChatStatus
+from chat.models import ChatAttachment, ChatMessage, ChatParticipant, ChatSession, ChatStatus
 from helpdesk.errors import NotFound
-from helpdesk.models import Role, Team, Tier, User
+from helpdesk.models import Attachment, Role, Team, Tier, User
+from helpdesk.selectors import attachment_get_for_user
 from helpdesk.services import typing_window
 
 # --- routing: who is offered a waiting chat (one rule for the console's list and the push audience) ---------------
@@ -130,7 +132,31 @@ def chat_specialist_teams() -> QuerySet[Team]:
 
 
 def chat_messages(session: ChatSession) -> QuerySet[ChatMessage]:
-    return session.messages.select_related("author").order_by("created_at", "id")
+    return session.messages.select_related("author").prefetch_related("attachments").order_by("created_at", "id")
+
+
+def chat_attachment_for_download(*, user: User, pk: int) -> ChatAttachment | Attachment:
+    """The file to send for a chat attachment: while it is the chat's only, if ``user`` is in the chat
+    (``chat_is_participant``); once it is on the chat's ticket, the ticket's copy by the ticket's attachment rule
+    (``attachment_get_for_user``). Otherwise ``Http404``, whoever asks."""
+    chat_file = (
+        (
+            ChatAttachment.objects.select_related("message__session").prefetch_related(
+                Prefetch(
+                    "message__session__participants", queryset=ChatParticipant.objects.only("session_id", "user_id")
+                )
+            )
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if chat_file is None:
+        raise Http404("No such file.")
+    if chat_file.ticket_attachment_id is not None:
+        return attachment_get_for_user(user=user, pk=chat_file.ticket_attachment_id)
+    if not chat_is_participant(user=user, session=chat_file.message.session):
+        raise Http404("No such file.")
+    return chat_file
 
 
 def _same_queue(session: ChatSession) -> Q:
@@ -186,7 +212,7 @@ def chat_open_for_customer(customer: User) -> ChatSession | None:
 def chat_active_with_messages(user: User) -> QuerySet[ChatSession]:
     """The active chats ``user`` is a staff participant of (taken or joined), with their messages and participants
     in a constant number of queries, whatever their number (the console)."""
-    messages = ChatMessage.objects.select_related("author").order_by("created_at", "id")
+    messages = ChatMessage.objects.select_related("author").prefetch_related("attachments").order_by("created_at", "id")
     return (
         ChatSession.objects.filter(status=ChatStatus.ACTIVE, participants__user=user)
         .select_related("customer", "agent", "category", "ticket", "escalation", "escalation__to_team")

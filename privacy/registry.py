@@ -93,6 +93,8 @@ HOLDINGS: dict[str, Holding] = {
     # A live chat and its messages: the customer's own (a chat may have ended in no ticket yet), the words tombstoned.
     "chat.ChatSession": Holding(person=("customer",)),
     "chat.ChatMessage": Holding(person=("session__customer",), tombstone=("body",)),
+    # A file sent in a chat: its name tombstoned; on the chat's ticket it is a ticket attachment as well.
+    "chat.ChatAttachment": Holding(person=("message__session__customer",), tombstone=("original_name",)),
 }
 
 # Models with a key to a user or a ticket that hold no personal data about a customer, and why.
