@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
 
 from helpdesk.models import Attachment, Ticket, TicketEvent, User
 
@@ -46,13 +47,21 @@ def attachment_validate(upload: UploadedFile) -> str:
     suffix = PurePosixPath(name).suffix.lower()
     if suffix not in ALLOWED_TYPES:
         allowed = ", ".join(sorted(ext.lstrip(".") for ext in ALLOWED_TYPES))
-        raise ValidationError(f"“{name}” is not an allowed file type. Allowed types: {allowed}.")
+        raise ValidationError(
+            _("“%(name)s” is not an allowed file type. Allowed types: %(allowed)s.")
+            % {"name": name, "allowed": allowed}
+        )
     if upload.size is not None and upload.size > settings.ATTACHMENT_MAX_BYTES:
         raise ValidationError(
-            f"“{name}” is {filesizeformat(upload.size)}; the limit is {filesizeformat(settings.ATTACHMENT_MAX_BYTES)}."
+            _("“%(name)s” is %(size)s; the limit is %(limit)s.")
+            % {
+                "name": name,
+                "size": filesizeformat(upload.size),
+                "limit": filesizeformat(settings.ATTACHMENT_MAX_BYTES),
+            }
         )
     if not upload.size:
-        raise ValidationError(f"“{name}” is empty.")
+        raise ValidationError(_("“%(name)s” is empty.") % {"name": name})
     content_type, magic = ALLOWED_TYPES[suffix]
     upload.seek(0)
     head = upload.read(8192)
@@ -63,11 +72,13 @@ def attachment_validate(upload: UploadedFile) -> str:
         except UnicodeDecodeError as exc:
             # A multi-byte character cut at the 8 KiB boundary is fine; anything earlier is binary.
             if exc.start < len(head) - 4:
-                raise ValidationError(f"“{name}” does not look like a text file.") from exc
+                raise ValidationError(_("“%(name)s” does not look like a text file.") % {"name": name}) from exc
         if b"\x00" in head:
-            raise ValidationError(f"“{name}” does not look like a text file.")
+            raise ValidationError(_("“%(name)s” does not look like a text file.") % {"name": name})
     elif not head.startswith(magic):
-        raise ValidationError(f"The content of “{name}” does not match its {suffix} extension.")
+        raise ValidationError(
+            _("The content of “%(name)s” does not match its %(suffix)s extension.") % {"name": name, "suffix": suffix}
+        )
     return content_type
 
 

@@ -128,3 +128,18 @@ def test_files_count_towards_the_rate_limit(start_chat, customer, agent):
     with override_settings(CHAT_RATE_LIMIT_MESSAGES=1), pytest.raises(Invalid, match="too quickly"):
         chat_post(session=session, author=customer, body="", upload=SimpleUploadedFile("a.png", PNG))
     assert ChatAttachment.objects.count() == 0
+
+
+@override_settings(ATTACHMENT_MAX_BYTES=1024)
+def test_a_french_customer_reads_the_refusal_and_the_composer_in_french(login, customer, agent, start_chat, client):
+    session = chat_accept(session=start_chat(customer), agent=agent)
+    login(customer)
+    response = client.post(
+        f"/chat/{session.pk}/send/",
+        {"body": "", "attachment": SimpleUploadedFile("big.txt", b"a" * 2048)},
+        headers=HTMX,
+        HTTP_ACCEPT_LANGUAGE="fr",
+    )
+    page = response.content.decode()
+    assert "« big.txt » fait 2,0\xa0Kio ; la limite est de 1,0\xa0Kio." in page
+    assert "Joindre un fichier" in page
