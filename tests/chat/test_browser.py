@@ -255,3 +255,45 @@ def test_the_customers_open_chat_makes_no_polling_request_while_push_is_up(
         chat_post(session=session, author=agent, body="Refunding the duplicate now.")
         expect(page.get_by_text("Refunding the duplicate now.")).to_be_visible(timeout=5000)
         assert set(requests) == {f"GET {server.url}/chat/{session.pk}/log/"}
+
+
+def test_a_customer_attaches_a_file_in_the_chat_and_the_agent_gets_it_by_push(
+    browser, screenshot_dir, customer, agent, categories
+):
+    from chat.services import chat_accept, chat_start
+
+    session = chat_start(customer=customer, category=categories["billing"], first_message="Charged twice.")
+    chat_accept(session=session, agent=agent)
+    with AsgiLiveServer() as server:
+        # given the agent's console and the customer's chat open, push up on both
+        console = sign_in(browser, server.url, "agent")
+        console.goto(f"{server.url}/chat/console/")
+        expect(console.locator("html")).to_have_attribute("data-live", "up")
+        page = sign_in(browser, server.url, "customer")
+        page.goto(f"{server.url}/chat/")
+        expect(page.locator("html")).to_have_attribute("data-live", "up")
+
+        # when the customer sends a screenshot of the invoice with a word
+        page.get_by_label("Your message").fill("Here is the invoice.")
+        page.get_by_label("Attach a file").set_input_files(
+            files=[{"name": "invoice-42.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n" + b"\0" * 64}]
+        )
+        page.get_by_role("button", name="Send").click()
+
+        # then it is in their chat, and on the agent's console without a reload, as a link that downloads it
+        link = page.get_by_role("link", name="invoice-42.png")
+        expect(link).to_be_visible()
+        expect(page.get_by_label("Your message")).to_have_value("")
+        pane = console.locator("section.chat-pane", has_text="Dana Reyes")
+        expect(pane.get_by_role("link", name="invoice-42.png")).to_be_visible(timeout=5000)
+        with console.expect_download() as download:
+            pane.get_by_role("link", name="invoice-42.png").click()
+        assert download.value.suggested_filename == "invoice-42.png"
+
+        # and a forbidden type is refused on the composer, in words
+        page.get_by_label("Attach a file").set_input_files(
+            files=[{"name": "setup.exe", "mimeType": "application/octet-stream", "buffer": b"MZ\x90\x00"}]
+        )
+        page.get_by_role("button", name="Send").click()
+        expect(page.get_by_text("“setup.exe” is not an allowed file type.", exact=False)).to_be_visible()
+        _shots(page, screenshot_dir, "customer-attachment")
