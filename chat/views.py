@@ -1,5 +1,5 @@
-"""Live chat pages: the customer's chat (``/chat/``, polled every 3 s while open) and the agents' console
-(``/chat/console/``, refreshed by ``live-chat`` frames). Thin over ``chat.selectors`` and ``chat.services``."""
+"""Live chat pages: the customer's chat (``/chat/``) and the agents' console (``/chat/console/``), both refreshed by
+``live-chat`` frames (the stream's fallback poll while push is down), and the chat's file downloads. Thin over ``chat.selectors`` and ``chat.services``."""
 
 from __future__ import annotations
 
