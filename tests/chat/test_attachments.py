@@ -143,3 +143,28 @@ def test_a_french_customer_reads_the_refusal_and_the_composer_in_french(login, c
     page = response.content.decode()
     assert "« big.txt » fait 2,0\xa0Kio ; la limite est de 1,0\xa0Kio." in page
     assert "Joindre un fichier" in page
+
+
+def test_erasing_the_customer_deletes_their_chat_files_and_the_tickets_copies(
+    start_chat, customer, agent, manager, admin_user
+):
+    from privacy.models import RequestKind
+    from privacy.services import data_request_create, data_request_decide
+
+    # given a customer's file in an open chat and one already on the ticket of an ended chat
+    ended = chat_accept(session=start_chat(customer), agent=agent)
+    chat_post(session=ended, author=customer, body="", upload=SimpleUploadedFile("passport.png", PNG))
+    ticket = chat_end(session=ended, actor=agent)
+    live = chat_accept(session=start_chat(customer, message="Again"), agent=agent)
+    chat_post(session=live, author=customer, body="", upload=SimpleUploadedFile("payslip.pdf", b"%PDF-1.4 x"))
+    stored = [(f.file.storage, f.file.name) for f in ChatAttachment.objects.all()]
+    stored += [(a.file.storage, a.file.name) for a in Attachment.objects.filter(ticket=ticket)]
+    assert len(stored) == 3 and all(storage.exists(name) for storage, name in stored)
+
+    # when the customer is erased
+    request = data_request_create(actor=manager, customer=customer, kind=RequestKind.ERASURE, reason="DSR-1")
+    data_request_decide(request=request, actor=admin_user, approve=True)
+
+    # then no stored copy is left, and the chat files' names are gone
+    assert not any(storage.exists(name) for storage, name in stored)
+    assert set(ChatAttachment.objects.values_list("original_name", flat=True)) == {"[erased]"}
