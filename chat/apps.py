@@ -18,6 +18,11 @@ class ChatConfig(AppConfig):
         nav_register(
             label="Chat on your site", url_name="chat_embed_settings", roles={Role.ADMIN, Role.MANAGER}, order=195
         )
+        from chat.selectors import chat_customer_audience
+        from helpdesk.live import LiveKind
+        from helpdesk.live.publish import live_customer_rule_register
+
+        live_customer_rule_register(kind=LiveKind.CHAT, rule=chat_customer_audience)
         demo_seeder_register(order=16, name="chat", seeder=seed_chat)  # before the SLA sweep (20)
         from chat.guest import chat_guest_ticket_open
         from helpdesk.signals import ticket_event_recorded

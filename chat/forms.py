@@ -20,9 +20,11 @@ class ChatStartForm(forms.Form):
 
 
 class ChatMessageForm(forms.Form):
+    # Words or a file, or both: ``chat.services.chat_post`` says which is missing, and checks the file.
     body = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), max_length=MESSAGE_MAX_LENGTH, label=_("Your message")
+        widget=forms.Textarea(attrs={"rows": 2}), max_length=MESSAGE_MAX_LENGTH, label=_("Your message"), required=False
     )
+    attachment = forms.FileField(required=False, label=_("Attach a file"), allow_empty_file=True)
 
 
 class ChatEscalateForm(forms.Form):

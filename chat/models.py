@@ -4,7 +4,11 @@ took it and the specialists who joined it through a warm transfer (``ChatPartici
 
 from __future__ import annotations
 
+import uuid
+from pathlib import PurePosixPath
+
 from django.conf import settings
+from django.core.files.storage import storages
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -147,3 +151,35 @@ class ChatMessage(models.Model):
         if self.author is not None:
             return self.author.display_name
         return self.session.guest_name or self.session.guest_email
+
+
+def _private_storage():
+    return storages["private"]
+
+
+def _chat_attachment_path(instance: ChatAttachment, filename: str) -> str:
+    # A generated name, as for ticket attachments; the file's own name is kept only as data.
+    return f"chat/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{PurePosixPath(filename).suffix.lower()[:10]}"
+
+
+class ChatAttachment(models.Model):
+    """A file sent with a chat message, checked by the product's attachment rules (``helpdesk.attachments``). The
+    people in the chat download it (``chat_is_participant``); when the chat becomes its ticket the file goes to the
+    ticket through ``attachment_store`` (``ticket_attachment``), and from then on the ticket's rule decides."""
+
+    message = models.ForeignKey(ChatMessage, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=_chat_attachment_path, storage=_private_storage, max_length=200)
+    original_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    ticket_attachment = models.OneToOneField(
+        "helpdesk.Attachment", null=True, blank=True, on_delete=models.SET_NULL, related_name="chat_attachment"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
 
-from chat.models import ChatMessage, ChatParticipant, ChatSession, ChatStatus
+from chat.models import ChatAttachment, ChatMessage, ChatParticipant, ChatSession, ChatStatus
 from helpdesk.errors import NotFound
-from helpdesk.models import Role, Team, Tier, User
+from helpdesk.models import Attachment, Role, Team, Tier, User
+from helpdesk.selectors import attachment_get_for_user
 from helpdesk.services import typing_window
 
 # --- routing: who is offered a waiting chat (one rule for the console's list and the push audience) ---------------
@@ -100,6 +102,17 @@ def chat_may_read(*, user: User, session: ChatSession) -> bool:
     return user.is_staff_member and user.is_active and session.status == ChatStatus.WAITING
 
 
+def chat_customer_audience(payload: dict, customers: list[User]) -> list[User]:
+    """Which of ``customers`` may receive a customer ``chat`` frame (``{"chat": id, "change": ...}``) when it is
+    delivered: those who may still read the chat (``chat_may_read``, the rule of the chat's pages: its own customer).
+    Registered with the push (``helpdesk.live.live_customer_rule_register``); one query."""
+    chat_id = payload.get("chat")
+    session = ChatSession.objects.filter(pk=chat_id).prefetch_related(_participants()).first() if chat_id else None
+    if session is None:
+        return []
+    return [user for user in customers if user.is_customer and chat_may_read(user=user, session=session)]
+
+
 def chat_typing_names(*, session: ChatSession, viewer: User) -> list[str]:
     """Who else in the chat is typing now (within ``PRESENCE_TYPING_SECONDS``, the workspace's typing window): for the
     customer, the staff participants; for staff, the customer and the other staff participants."""
@@ -119,7 +132,31 @@ def chat_specialist_teams() -> QuerySet[Team]:
 
 
 def chat_messages(session: ChatSession) -> QuerySet[ChatMessage]:
-    return session.messages.select_related("author").order_by("created_at", "id")
+    return session.messages.select_related("author").prefetch_related("attachments").order_by("created_at", "id")
+
+
+def chat_attachment_for_download(*, user: User, pk: int) -> ChatAttachment | Attachment:
+    """The file to send for a chat attachment: while it is the chat's only, if ``user`` is in the chat
+    (``chat_is_participant``); once it is on the chat's ticket, the ticket's copy by the ticket's attachment rule
+    (``attachment_get_for_user``). Otherwise ``Http404``, whoever asks."""
+    chat_file = (
+        (
+            ChatAttachment.objects.select_related("message__session").prefetch_related(
+                Prefetch(
+                    "message__session__participants", queryset=ChatParticipant.objects.only("session_id", "user_id")
+                )
+            )
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if chat_file is None:
+        raise Http404("No such file.")
+    if chat_file.ticket_attachment_id is not None:
+        return attachment_get_for_user(user=user, pk=chat_file.ticket_attachment_id)
+    if not chat_is_participant(user=user, session=chat_file.message.session):
+        raise Http404("No such file.")
+    return chat_file
 
 
 def _same_queue(session: ChatSession) -> Q:
@@ -137,6 +174,16 @@ def chat_queue_position(session: ChatSession) -> int | None:
         status=ChatStatus.WAITING,
     ).count()
     return ahead + 1
+
+
+def chat_waiting_behind(session: ChatSession) -> list[tuple[int, int]]:
+    """``(chat id, customer id)`` of the chats still waiting in ``session``'s queue: their place in it moves when
+    ``session`` leaves it (taken or ended), so their customers are told (a bare ``queue`` frame)."""
+    return list(
+        ChatSession.objects.filter(_same_queue(session), status=ChatStatus.WAITING)
+        .exclude(pk=session.pk)
+        .values_list("pk", "customer_id")
+    )
 
 
 def chat_waiting() -> QuerySet[ChatSession]:
@@ -165,7 +212,7 @@ def chat_open_for_customer(customer: User) -> ChatSession | None:
 def chat_active_with_messages(user: User) -> QuerySet[ChatSession]:
     """The active chats ``user`` is a staff participant of (taken or joined), with their messages and participants
     in a constant number of queries, whatever their number (the console)."""
-    messages = ChatMessage.objects.select_related("author").order_by("created_at", "id")
+    messages = ChatMessage.objects.select_related("author").prefetch_related("attachments").order_by("created_at", "id")
     return (
         ChatSession.objects.filter(status=ChatStatus.ACTIVE, participants__user=user)
         .select_related("customer", "agent", "category", "ticket", "escalation", "escalation__to_team")

@@ -1,7 +1,7 @@
 """Writes for live chat. Keyword-only and atomic; the ticket a chat becomes is opened through the core's
 ``ticket_create`` (routing, events, notifications stay in one home). Each state change pushes a ``chat`` frame to
 the people concerned after commit (``helpdesk.live``): the chat's staff participants, or every chat taker while it
-waits. Customers are not on the staff push stream: their page polls (README "Live chat").
+waits, and the chat's customer (a bare ``{"chat", "change"}`` on their own stream, README "Live chat").
 
 A chat is escalated through the product's one warm transfer (``escalations.services.escalation_create`` with the
 customer waiting, as the phone's transfer does), and converted into a callback through the calls' own
@@ -14,12 +14,14 @@ from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chat.models import (
     MESSAGE_MAX_LENGTH,
+    ChatAttachment,
     ChatMessage,
     ChatParticipant,
     ChatSession,
@@ -34,14 +36,16 @@ from chat.selectors import (
     chat_open_for_customer,
     chat_taker_ids,
     chat_takers,
+    chat_waiting_behind,
 )
 from escalations.calls.services import callback_create, callback_window
 from escalations.models import Callback, Escalation, EscalationStatus, EscalationType
 from escalations.services import escalation_create
+from helpdesk.attachments import attachment_store, attachment_validate
 from helpdesk.errors import ApplicationError, Conflict, Invalid, NotAllowed
 from helpdesk.events import agent_replied_event
 from helpdesk.live.publish import LiveKind, live_publish
-from helpdesk.models import Category, Channel, Team, Ticket, Tier, User
+from helpdesk.models import Category, Channel, EventKind, Team, Ticket, Tier, User
 from helpdesk.services import (
     ticket_assign,
     ticket_create,
@@ -64,8 +68,17 @@ def _push(session: ChatSession, change: str, *, exclude: int | None = None) -> N
     if session.agent_id is not None:
         users = sorted({*users, session.agent_id})
     users = [pk for pk in users if pk != exclude]
-    if users:
-        live_publish(kind=LiveKind.CHAT, payload={"chat": session.pk, "change": change}, users=users)
+    frame = {"chat": session.pk, "change": change}
+    # The chat's customer gets the same bare fact (no text) on their stream, if they may still read the chat when it
+    # is delivered (``chat_customer_audience``, registered in ``chat.apps``); not for their own typing.
+    customers = [session.customer_id] if session.customer_id != exclude else []
+    if users or customers:
+        live_publish(kind=LiveKind.CHAT, payload=frame, users=users, customer_payload=frame, customers=customers)
+    if change in ("accepted", "ended"):
+        # The chats behind it in the queue move up: each customer re-reads their place (their own chat's frame).
+        for chat_id, customer_id in chat_waiting_behind(session):
+            moved = {"chat": chat_id, "change": "queue"}
+            live_publish(kind=LiveKind.CHAT, payload=moved, users=[], customer_payload=moved, customers=[customer_id])
 
 
 def _clean_body(body: str) -> str:
@@ -174,23 +187,41 @@ def _chat_check_routing(*, session: ChatSession, agent: User) -> None:
 
 
 @transaction.atomic
-def chat_post(*, session: ChatSession, author: User, body: str) -> ChatMessage:
+def chat_post(*, session: ChatSession, author: User, body: str, upload: UploadedFile | None = None) -> ChatMessage:
     """A message from the chat's customer or one of its staff participants (its agent, a specialist who joined),
-    while the chat is open. A customer may send at most ``CHAT_RATE_LIMIT_MESSAGES`` messages in
-    ``CHAT_RATE_LIMIT_SECONDS`` (across their chats). Posting ends the author's "typing"."""
+    while the chat is open, with at most one file (``upload``: the product's attachment rules,
+    ``helpdesk.attachments.attachment_validate``; a file alone needs no words). A customer may send at most
+    ``CHAT_RATE_LIMIT_MESSAGES`` messages in ``CHAT_RATE_LIMIT_SECONDS`` (across their chats), files included.
+    Posting ends the author's "typing"."""
     session = _lock(session)
     if not chat_is_participant(user=author, session=session):
         raise NotAllowed(_("Only the people in this chat can write in it."))
     if session.status == ChatStatus.ENDED:
         raise Conflict(_("This chat has ended."))
-    body = _clean_body(body)
+    body = _clean_body(body) if (body or "").strip() or upload is None else ""
     from_staff = author.pk != session.customer_id
     if not from_staff:
         since = timezone.now() - timedelta(seconds=settings.CHAT_RATE_LIMIT_SECONDS)
         recent = ChatMessage.objects.filter(author=author, created_at__gte=since).count()
         if recent >= settings.CHAT_RATE_LIMIT_MESSAGES:
             raise ChatRateLimited(_("You are sending messages too quickly. Please wait a few seconds."))
+    content_type = ""
+    if upload is not None:
+        try:
+            content_type = attachment_validate(upload)
+        except ValidationError as exc:
+            raise Invalid(" ".join(exc.messages), extra={"field": "attachment"}) from exc
     message = ChatMessage.objects.create(session=session, author=author, from_staff=from_staff, body=body)
+    if upload is not None:
+        attachment = ChatAttachment(
+            message=message,
+            original_name=_file_name(upload),
+            content_type=content_type,
+            size=upload.size or 0,
+            uploaded_by=author,
+        )
+        attachment.file.save(_file_name(upload), upload, save=False)
+        attachment.save()
     if from_staff:
         ChatParticipant.objects.filter(session=session, user=author).update(typing_at=None)
     else:
@@ -199,11 +230,39 @@ def chat_post(*, session: ChatSession, author: User, body: str) -> ChatMessage:
     return message
 
 
+def _file_name(upload: UploadedFile) -> str:
+    return ((upload.name or "file").replace("\\", "/").rsplit("/", 1)[-1] or "file")[:200]
+
+
+def _chat_attachments_to_ticket(*, session: ChatSession, ticket: Ticket) -> None:
+    """The chat's files not on its ticket yet go there through the product's ``attachment_store`` (its rules again,
+    private storage, public: the customer sent or was sent them), on the ticket's opening event, whose description
+    is the transcript that names them. Each file once, so escalating and then ending moves each one once."""
+    opening = ticket.events.filter(kind=EventKind.CREATED).order_by("created_at", "id").first()
+    pending = ChatAttachment.objects.filter(message__session=session, ticket_attachment__isnull=True).select_related(
+        "uploaded_by", "message__author"
+    )
+    for chat_file in pending:
+        with chat_file.file.open("rb") as handle:
+            upload = UploadedFile(
+                file=handle, name=chat_file.original_name, content_type=chat_file.content_type, size=chat_file.size
+            )
+            stored = attachment_store(
+                ticket=ticket,
+                event=opening,
+                upload=upload,
+                uploaded_by=chat_file.uploaded_by or chat_file.message.author,
+                is_public=True,
+            )
+        chat_file.ticket_attachment = stored
+        chat_file.save(update_fields=["ticket_attachment"])
+
+
 def chat_transcript(session: ChatSession, *, after=None) -> str:
     """The chat as plain text, one message a block, times in UTC (labelled); a specialist's arrival is a line of its
     own. ``after``: only what was said after that moment (the part a ticket opened mid-chat does not hold yet)."""
     lines = []
-    messages = session.messages.select_related("author").order_by("created_at", "id")
+    messages = session.messages.select_related("author").prefetch_related("attachments").order_by("created_at", "id")
     if after is not None:
         messages = messages.filter(created_at__gt=after)
     for message in messages:
@@ -211,7 +270,8 @@ def chat_transcript(session: ChatSession, *, after=None) -> str:
         if message.kind == MessageKind.JOINED:
             lines.append(f"[{stamp}] {message.author_name} (specialist) joined the chat.")
         else:
-            lines.append(f"[{stamp}] {message.author_name}: {message.body}")
+            files = "".join(f"\n[Attachment: {file.original_name}]" for file in message.attachments.all())
+            lines.append(f"[{stamp}] {message.author_name}: {message.body}{files}".replace(": \n", ":\n"))
     return "\n\n".join(lines)
 
 
@@ -228,6 +288,7 @@ def _chat_ticket(session: ChatSession, *, actor: User) -> Ticket:
         )
     opened = session.ticket is not None
     ticket = _chat_ticket_transcript(session=session, actor=actor)
+    _chat_attachments_to_ticket(session=session, ticket=ticket)
     if not opened:
         agent = session.agent
         if agent is not None and ticket.team is not None and ticket.team.members.filter(pk=agent.pk).exists():

@@ -19,5 +19,6 @@ urlpatterns = [
     path("chat/<int:pk>/end/", views.chat_end_view, name="chat_end"),
     path("chat/<int:pk>/escalate/", views.chat_escalate_view, name="chat_escalate"),
     path("chat/<int:pk>/callback/", views.chat_callback_view, name="chat_callback"),
+    path("chat/file/<int:pk>/", views.chat_attachment_view, name="chat_attachment"),
     path("chat/<int:pk>/typing/", views.chat_typing_view, name="chat_typing"),
 ]

@@ -1,5 +1,5 @@
-"""Live chat pages: the customer's chat (``/chat/``, polled every 3 s while open) and the agents' console
-(``/chat/console/``, refreshed by ``live-chat`` frames). Thin over ``chat.selectors`` and ``chat.services``."""
+"""Live chat pages: the customer's chat (``/chat/``) and the agents' console (``/chat/console/``), both refreshed by
+``live-chat`` frames (the stream's fallback poll while push is down), and the chat's file downloads. Thin over ``chat.selectors`` and ``chat.services``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -24,6 +24,7 @@ from chat.forms import CALLBACK_STARTS, ChatCallbackForm, ChatEscalateForm, Chat
 from chat.models import ChatSession, ChatStatus
 from escalations.calls.services import window_words
 from escalations.models import EscalationType
+from helpdesk.attachments import attachment_file_response
 from helpdesk.errors import ApplicationError, NotFound
 from helpdesk.typing import AuthenticatedHttpRequest
 from helpdesk.views import customer_required, form_errors, manager_required, staff_required
@@ -36,9 +37,9 @@ def _chat_or_404(request: AuthenticatedHttpRequest, pk: int) -> ChatSession:
         raise Http404(exc.message) from exc
 
 
-def _message_form(session: ChatSession, data=None) -> ChatMessageForm:
+def _message_form(session: ChatSession, data=None, files=None) -> ChatMessageForm:
     # Several chats share the console: each composer's field ids are its own.
-    return ChatMessageForm(data, auto_id=f"id_chat{session.pk}_%s")
+    return ChatMessageForm(data, files, auto_id=f"id_chat{session.pk}_%s")
 
 
 def _wait_minutes(session: ChatSession) -> int | None:
@@ -127,11 +128,16 @@ def chat_log_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def chat_send_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     session = _chat_or_404(request, pk)
-    form = _message_form(session, request.POST)
+    form = _message_form(session, request.POST, request.FILES)
     status = 200
     if form.is_valid():
         try:
-            services.chat_post(session=session, author=request.user, body=form.cleaned_data["body"])
+            services.chat_post(
+                session=session,
+                author=request.user,
+                body=form.cleaned_data["body"],
+                upload=form.cleaned_data["attachment"],
+            )
         except ApplicationError as exc:
             form_errors(form, exc)
             status = exc.status
@@ -141,7 +147,7 @@ def chat_send_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         status = 400
     if not request.htmx:
         if status != 200:
-            refusals = [*form.non_field_errors(), *form.errors.get("body", [])]
+            refusals = [*form.non_field_errors(), *form.errors.get("body", []), *form.errors.get("attachment", [])]
             messages.error(request, " ".join(str(refusal) for refusal in refusals))
         return redirect("chat_console" if request.user.is_staff_member else "chat_customer")
     context = {**_log_context(request, session, form), "composer_oob": True}
@@ -352,3 +358,11 @@ def chat_typing_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
     except ApplicationError as exc:
         return HttpResponse(status=exc.status)
     return HttpResponse(status=204)
+
+
+@login_required
+@require_GET
+def chat_attachment_view(request: AuthenticatedHttpRequest, pk: int) -> FileResponse:
+    """A chat file: for the people in the chat, or once it is on the chat's ticket, for whoever may see the ticket's
+    attachment (``chat_attachment_for_download``); 404 for anyone else. Sent as the product sends attachments."""
+    return attachment_file_response(selectors.chat_attachment_for_download(user=request.user, pk=pk))

@@ -7,10 +7,12 @@ after the first bytes agree with it (so ``evil.html`` renamed ``evil.png`` is re
 from __future__ import annotations
 
 from pathlib import PurePosixPath
+from typing import Protocol
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
@@ -99,7 +101,19 @@ def attachment_store(
     return attachment
 
 
-def attachment_file_response(attachment: Attachment) -> FileResponse:
+class StoredFile(Protocol):
+    """What a download needs of a stored file: a ticket's ``Attachment``, or another app's file kept by these rules
+    (a chat's ``ChatAttachment``)."""
+
+    @property
+    def file(self) -> FieldFile: ...
+    @property
+    def original_name(self) -> str: ...
+    @property
+    def content_type(self) -> str: ...
+
+
+def attachment_file_response(attachment: StoredFile) -> FileResponse:
     """The download of an attachment the caller was already authorised for (``attachment_get_for_user``): always a
     download (never rendered inline), its content type the one we stored, sniffing and scripts off. The screens and
     the API both answer with this. A file missing from storage is a 404."""

@@ -129,6 +129,20 @@ def _attachment_files_delete(ticket_ids: Sequence[int]) -> int:
     return deleted
 
 
+def _stored_files_delete(queryset: models.QuerySet, holding: Holding) -> int:
+    """Delete the stored files of a holding's file fields (``Holding.files``; the rows stay)."""
+    deleted = 0
+    if not holding.files:
+        return 0
+    for row in queryset.exclude(**dict.fromkeys(holding.files, "")):
+        for name in holding.files:
+            stored = getattr(row, name)
+            if stored.name and stored.storage.exists(stored.name):
+                stored.storage.delete(stored.name)
+                deleted += 1
+    return deleted
+
+
 def tickets_anonymise(
     *, ticket_ids: Sequence[int], identifiers: Iterable[str], cause: str, now: datetime
 ) -> dict[str, int]:
@@ -164,6 +178,7 @@ def person_anonymise(*, user: User, identifiers: Iterable[str]) -> None:
         match = Q()
         for lookup in holding.person:
             match |= Q(**{lookup: user})
+        _stored_files_delete(model._default_manager.filter(match), holding)
         _rows_scrub(model._default_manager.filter(match), holding, redactor)
     if user.email:
         InboundMessage.objects.filter(from_address__iexact=user.email).update(from_address=TOMBSTONE, subject=TOMBSTONE)

@@ -25,7 +25,8 @@ class Holding:
     theirs, e.g. a KB vote). ``tombstone``: free text replaced whole by the tombstone; ``blank``: contact details
     emptied; ``json``: JSON scrubbed (free-text keys tombstoned, the person's identifiers redacted everywhere). Every
     other text column of those rows has the person's identifiers (names, email, phone, username) redacted.
-    ``delete``: rows deleted instead (credentials). ``export``: included in the archive.
+    ``delete``: rows deleted instead (credentials). ``export``: included in the archive. ``files``: file fields
+    whose stored files an erasure deletes (the rows stay).
     """
 
     ticket: str | None = None
@@ -35,6 +36,7 @@ class Holding:
     json: tuple[str, ...] = ()
     delete: bool = False
     export: bool = True
+    files: tuple[str, ...] = ()
 
 
 HOLDINGS: dict[str, Holding] = {
@@ -94,6 +96,11 @@ HOLDINGS: dict[str, Holding] = {
     # A guest chat is its customer's once the guest confirmed the email (chat.guest); unconfirmed ones are no one's.
     "chat.ChatSession": Holding(person=("customer",), blank=("guest_email",)),
     "chat.ChatMessage": Holding(person=("session__customer",), tombstone=("body",)),
+    # A file sent in a chat: its name tombstoned and its stored file deleted; on the chat's ticket it is a ticket
+    # attachment as well (deleted with the ticket's).
+    "chat.ChatAttachment": Holding(
+        person=("message__session__customer",), tombstone=("original_name",), files=("file",)
+    ),
 }
 
 # Models with a key to a user or a ticket that hold no personal data about a customer, and why.

@@ -19,6 +19,8 @@ The seam (other features, live chat and telephony screen-pops next, publish thro
     live_publish(kind=LiveKind.NOTIFICATION, payload={...}, users=[user.pk])  # named users
     live_publish(kind=..., payload={...}, ticket=ticket, users=[...])         # named users, if they may see it
     live_publish(kind=..., payload={...}, ticket=ticket, customer_payload={...})  # and its customers online
+    live_publish(kind=..., payload={...}, users=[...], customer_payload={...}, customers=[...])  # named customers,
+    # if the kind's customer rule (live_customer_rule_register, the owning app's read rule) allows them at delivery
 
 ``live_publish`` only registers ``transaction.on_commit``: nothing is sent for a transaction that rolls back, and
 nothing is sent from inside one. After commit a background thread (``helpdesk.publisher.BackgroundPublisher``, so a

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -37,6 +37,19 @@ class LiveMessage:
     ticket_id: int | None = None
     user_ids: tuple[int, ...] | None = None
     customer_payload: dict | None = None  # what the ticket's customers online receive instead; None: staff only
+    customer_ids: tuple[int, ...] | None = None  # named customers (no ticket): routed by the kind's customer rule
+
+
+CustomerRule = Callable[[dict, list[User]], list[User]]
+_customer_rules: dict[str, CustomerRule] = {}
+
+
+def live_customer_rule_register(*, kind: str, rule: CustomerRule) -> None:
+    """The rule that decides, at delivery time, which of the named customers of a ``kind`` frame without a ticket
+    may still receive it: ``rule(customer_payload, customers) -> the customers allowed``. It is the owning app's own
+    read rule (chat: ``chat.selectors.chat_customer_audience``), registered from its ``AppConfig.ready()`` so that
+    helpdesk never imports the app. A kind with no rule reaches no customer."""
+    _customer_rules[str(kind)] = rule
 
 
 def live_publish(
@@ -46,23 +59,29 @@ def live_publish(
     ticket: Ticket | None = None,
     users: Iterable[int] | None = None,
     customer_payload: dict | None = None,
+    customers: Iterable[int] | None = None,
 ) -> None:
     """Push ``payload`` after the current transaction commits (at once outside one; never for a rollback).
 
     Audience: with ``users``, those users; otherwise every staff member online. With ``ticket``, only those of them
     who may see it (``tickets_visible_to``). Payloads are small JSON facts; screens re-fetch the rest.
     ``customer_payload`` (with ``ticket`` only) also reaches the customers online who may see the ticket, by the same
-    rule; without it no customer receives anything, so a frame reaches a customer only when its caller says so."""
+    rule; without it no customer receives anything, so a frame reaches a customer only when its caller says so.
+    ``customers`` (with ``customer_payload``, without ``ticket``): named customers, each of whom receives it only if
+    the rule registered for ``kind`` (``live_customer_rule_register``) still allows them when it is delivered."""
     if not settings.LIVE_ENABLED:
         return
-    if customer_payload is not None and ticket is None:
-        raise ValueError("A customer frame is about one ticket: pass ticket=.")
+    if customers is not None and (ticket is not None or customer_payload is None):
+        raise ValueError("Named customers take customer_payload= and no ticket=.")
+    if customer_payload is not None and ticket is None and customers is None:
+        raise ValueError("A customer frame is about one ticket or named customers: pass ticket= or customers=.")
     message = LiveMessage(
         kind=str(kind),
         payload=payload,
         ticket_id=ticket.pk if ticket is not None else None,
         user_ids=tuple(users) if users is not None else None,
         customer_payload=customer_payload,
+        customer_ids=tuple(customers) if customers is not None else None,
     )
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
@@ -124,12 +143,14 @@ def live_deliveries(messages: list[LiveMessage]) -> list[tuple[int, str]]:
         wanted.update(broker.online_user_ids())
     for message in messages:
         wanted.update(message.user_ids or ())
+        wanted.update(message.customer_ids or ())
     if not wanted:
         return []
     active = list(User.objects.filter(pk__in=wanted, is_active=True))
     users = {user.pk: user for user in active if user.is_staff_member}
     ticket_ids = {message.ticket_id for message in messages if message.ticket_id is not None}
     customers = _customer_candidates(messages, [user for user in active if user.is_customer])
+    named_customers = {user.pk: user for user in active if user.is_customer}
     online = [users[pk] for pk in broker.online_user_ids() if pk in users] if broadcast else []
     candidates = [users[pk] for pk in sorted(wanted) if pk in users] + list(customers.values())
     audiences = ticket_audiences(ticket_ids=ticket_ids, users=candidates) if ticket_ids else {}
@@ -143,11 +164,15 @@ def live_deliveries(messages: list[LiveMessage]) -> list[tuple[int, str]]:
         if message.ticket_id is not None:
             allowed = {user.pk for user in audiences.get(message.ticket_id, [])}
             named = [user for user in named if user.pk in allowed]
+        elif message.customer_ids is not None and message.customer_payload is not None:
+            rule = _customer_rules.get(message.kind)
+            asked = [named_customers[pk] for pk in message.customer_ids if pk in named_customers]
+            named = named + (rule(message.customer_payload, asked) if rule is not None and asked else [])
         for user in named:
             if user.is_customer:
                 if message.customer_payload is None:
                     continue
-                # Only the customer payload, and only for a ticket the rule lets them see (checked just above).
+                # Only the customer payload, and only for what the rule lets them see (checked just above).
                 deliveries.append(
                     (
                         user.pk,

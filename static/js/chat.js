@@ -1,6 +1,6 @@
 // Live chat (templates/chat/): "typing…" both ways, the workspace's way (static/js/live.js): an ordinary POST when
-// typing starts, at most every 4 s per chat while it goes on. Staff learn of the customer's typing by push (their
-// log refreshes on the "chat" frame, below); the customer's page reads staff typing on its 3 s poll.
+// typing starts, at most every 4 s per chat while it goes on. Both sides learn of the other's typing by push: their
+// log refreshes on the "chat" frame, below (the customer's stream carries their own chat's bare frames).
 (function () {
   "use strict";
   var last = {};
@@ -22,7 +22,7 @@
     if (url) delete last[url];
   }, true);
   // A staff log showing someone typing looks once more after the typing window (8 s), so a stale line goes away
-  // (the customer's page polls anyway).
+  // (on the customer's page too).
   var timers = {};
   function recheckLater() {
     document.querySelectorAll(".chat-log-wrap[hx-trigger*='chat-recheck']").forEach(function (box) {

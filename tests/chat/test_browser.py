@@ -1,6 +1,6 @@
 """Live chat in Chromium with two contexts, against the ASGI server (pages and the push stream): a customer starts a
 chat, it appears on the agent's console without a reload, the agent accepts and answers, the customer sees the answer
-(their page polls every 3 s), the customer's reply reaches the agent by push, and the agent ends the chat into a
+(their page refreshes on their chat's push frames), the customer's reply reaches the agent by push, and the agent ends the chat into a
 ticket holding the transcript. Screenshots at 1280, 1920 and 390 px go to test-results/<test name>/."""
 
 from __future__ import annotations
@@ -228,3 +228,72 @@ def test_a_waiting_customer_sees_their_place_and_the_expected_wait(
             page.get_by_text("Expected wait: about 4 minutes. This is an estimate from recent chats and can change.")
         ).to_be_visible()
         _shots(page, screenshot_dir, "customer-waiting")
+
+
+def test_the_customers_open_chat_makes_no_polling_request_while_push_is_up(
+    browser, screenshot_dir, customer, agent, categories
+):
+    from chat.services import chat_accept, chat_post, chat_start
+
+    # given the customer's chat taken by the agent, and the customer's page open with push up, on a movable clock
+    session = chat_start(customer=customer, category=categories["billing"], first_message="Charged twice.")
+    chat_accept(session=session, agent=agent)
+    with AsgiLiveServer() as server:
+        page = sign_in(browser, server.url, "customer")
+        page.clock.install()
+        page.goto(f"{server.url}/chat/")
+        expect(page.locator("html")).to_have_attribute("data-live", "up")
+        expect(page.get_by_text("You are chatting with Alex Morgan.")).to_be_visible()
+
+        # when ten minutes pass with nothing said, then the page asks the server nothing (no 3 s poll)
+        requests: list[str] = []
+        page.on("request", lambda request: requests.append(f"{request.method} {request.url}"))
+        page.clock.run_for(10 * 60 * 1000)
+        assert requests == []
+
+        # when the agent writes, then it arrives by push: the page re-reads its chat's log, and nothing else
+        chat_post(session=session, author=agent, body="Refunding the duplicate now.")
+        expect(page.get_by_text("Refunding the duplicate now.")).to_be_visible(timeout=5000)
+        assert set(requests) == {f"GET {server.url}/chat/{session.pk}/log/"}
+
+
+def test_a_customer_attaches_a_file_in_the_chat_and_the_agent_gets_it_by_push(
+    browser, screenshot_dir, customer, agent, categories
+):
+    from chat.services import chat_accept, chat_start
+
+    session = chat_start(customer=customer, category=categories["billing"], first_message="Charged twice.")
+    chat_accept(session=session, agent=agent)
+    with AsgiLiveServer() as server:
+        # given the agent's console and the customer's chat open, push up on both
+        console = sign_in(browser, server.url, "agent")
+        console.goto(f"{server.url}/chat/console/")
+        expect(console.locator("html")).to_have_attribute("data-live", "up")
+        page = sign_in(browser, server.url, "customer")
+        page.goto(f"{server.url}/chat/")
+        expect(page.locator("html")).to_have_attribute("data-live", "up")
+
+        # when the customer sends a screenshot of the invoice with a word
+        page.get_by_label("Your message").fill("Here is the invoice.")
+        page.get_by_label("Attach a file").set_input_files(
+            files=[{"name": "invoice-42.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n" + b"\0" * 64}]
+        )
+        page.get_by_role("button", name="Send").click()
+
+        # then it is in their chat, and on the agent's console without a reload, as a link that downloads it
+        link = page.get_by_role("link", name="invoice-42.png")
+        expect(link).to_be_visible()
+        expect(page.get_by_label("Your message")).to_have_value("")
+        pane = console.locator("section.chat-pane", has_text="Dana Reyes")
+        expect(pane.get_by_role("link", name="invoice-42.png")).to_be_visible(timeout=5000)
+        with console.expect_download() as download:
+            pane.get_by_role("link", name="invoice-42.png").click()
+        assert download.value.suggested_filename == "invoice-42.png"
+
+        # and a forbidden type is refused on the composer, in words
+        page.get_by_label("Attach a file").set_input_files(
+            files=[{"name": "setup.exe", "mimeType": "application/octet-stream", "buffer": b"MZ\x90\x00"}]
+        )
+        page.get_by_role("button", name="Send").click()
+        expect(page.get_by_text("“setup.exe” is not an allowed file type.", exact=False)).to_be_visible()
+        _shots(page, screenshot_dir, "customer-attachment")

@@ -19,12 +19,13 @@ def test_a_customer_starts_a_chat_and_sees_their_place_in_the_queue(login, custo
     # when the customer starts a chat from the page
     response = client.post("/chat/", {"category": categories["billing"].pk, "body": "Where is my refund?"})
 
-    # then the page shows their chat, second in the queue, polled every 3 s while it is open
+    # then the page shows their chat, second in the queue, refreshed by its push frames (no timed poll)
     assert response.status_code == 302
     page = client.get("/chat/").content.decode()
     assert "You are number 2 in the queue." in page
     assert "Where is my refund?" in page
-    assert 'hx-trigger="every 3s"' in page
+    assert 'hx-trigger="live-poll from:body, chat-recheck"' in page
+    assert "every 3s" not in page
 
 
 def test_an_empty_first_message_is_a_form_error(login, customer):
