@@ -182,6 +182,7 @@ def chat_waiting_behind(session: ChatSession) -> list[tuple[int, int]]:
     return list(
         ChatSession.objects.filter(_same_queue(session), status=ChatStatus.WAITING)
         .exclude(pk=session.pk)
+        .exclude(customer__isnull=True)  # guests have no stream: their page polls (chat.guest)
         .values_list("pk", "customer_id")
     )
 

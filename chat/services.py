@@ -71,7 +71,7 @@ def _push(session: ChatSession, change: str, *, exclude: int | None = None) -> N
     frame = {"chat": session.pk, "change": change}
     # The chat's customer gets the same bare fact (no text) on their stream, if they may still read the chat when it
     # is delivered (``chat_customer_audience``, registered in ``chat.apps``); not for their own typing.
-    customers = [session.customer_id] if session.customer_id != exclude else []
+    customers = [session.customer_id] if session.customer_id is not None and session.customer_id != exclude else []
     if users or customers:
         live_publish(kind=LiveKind.CHAT, payload=frame, users=users, customer_payload=frame, customers=customers)
     if change in ("accepted", "ended"):
@@ -251,7 +251,7 @@ def _chat_attachments_to_ticket(*, session: ChatSession, ticket: Ticket) -> None
                 ticket=ticket,
                 event=opening,
                 upload=upload,
-                uploaded_by=chat_file.uploaded_by or chat_file.message.author,
+                uploaded_by=chat_file.uploaded_by or chat_file.message.author or ticket.customer,
                 is_public=True,
             )
         chat_file.ticket_attachment = stored
