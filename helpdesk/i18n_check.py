@@ -50,6 +50,7 @@ TRANSLATED_TEMPLATES = (
     "feedback/*.html",
     "incidents/*.html",
     "reports/*.html",
+    "chat/*.html",
     "chat/guest.html",
     "chat/_guest_log.html",
     "chat/_guest_composer.html",
