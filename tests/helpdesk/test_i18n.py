@@ -110,6 +110,7 @@ def test_staff_see_times_in_their_own_zone_with_its_name(client, agent, customer
     assert f"{local:%H:%M} {local.tzname()}" in page
 
 
+@pytest.mark.once  # gettext over the sources, the same whatever the database
 def test_the_catalogue_check_finds_a_new_untranslated_string_and_leaves_the_catalogues_untouched(monkeypatch):
     # given a source file with a marked string that no catalogue translates yet
     from pathlib import Path
