@@ -43,6 +43,7 @@ from chat.services import (
     _chat_ticket_answered,
     _chat_ticket_transcript,
     _clean_body,
+    _customer_typing,
     _lock,
     _push,
     chat_transcript,
@@ -142,6 +143,15 @@ def chat_guest_post(*, session: ChatSession, key: str, body: str, ip: str | None
     ChatSession.objects.filter(pk=session.pk).update(customer_typing_at=None)
     _push(session, "message")
     return message
+
+
+@transaction.atomic
+def chat_guest_typing(*, session: ChatSession, key: str) -> bool:
+    """The guest is typing: the same rule as a customer's typing (``chat.services._customer_typing``), authorised as
+    the guest's posting is (the chat's key from the visitor's session; anything else is ``NotFound``)."""
+    if not key or session.guest_key != key:
+        raise NotFound("No such chat.")
+    return _customer_typing(session)
 
 
 @transaction.atomic
