@@ -1,0 +1,13 @@
+"""Chat's fragments on other apps' pages (through their slots; those apps never import chat)."""
+
+from django import template
+
+from chat.selectors import chat_for_escalation
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def escalation_live_chat(context, escalation):
+    """The open chat a warm transfer (``escalation``) brought the viewer into, or ``None``."""
+    return chat_for_escalation(escalation_id=escalation.pk, user=context["request"].user)
