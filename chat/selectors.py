@@ -134,7 +134,9 @@ def chat_typing_names(*, session: ChatSession, viewer: User) -> list[str]:
     customer, the staff participants; for staff, the customer and the other staff participants."""
     since = timezone.now() - typing_window()
     names = []
-    if viewer.pk != session.customer_id and session.customer_typing_at and session.customer_typing_at >= since:
+    # the guest (an anonymous viewer, ``chat.guest``) is the customer's side even once their chat has a customer
+    them = viewer.is_authenticated and viewer.pk != session.customer_id
+    if them and session.customer_typing_at and session.customer_typing_at >= since:
         names.append(session.customer.display_name if session.customer is not None else session.guest_name)
     for participant in chat_participants(session):
         if participant.user_id != viewer.pk and participant.typing_at and participant.typing_at >= since:

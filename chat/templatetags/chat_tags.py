@@ -10,4 +10,7 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def escalation_live_chat(context, escalation):
     """The open chat a warm transfer (``escalation``) brought the viewer into, or ``None``."""
-    return chat_for_escalation(escalation_id=escalation.pk, user=context["request"].user)
+    request = context.get("request")
+    if request is None or not request.user.is_authenticated:
+        return None
+    return chat_for_escalation(escalation_id=escalation.pk, user=request.user)

@@ -103,6 +103,12 @@ def test_confirming_the_link_threads_the_transcript_ticket_into_the_account(clie
     assert (ticket.customer, ticket.channel, ticket.assignee) == (customer, "chat", agent)
     assert "Vic Visitor: My invoice shows a double charge." in ticket.description
     assert "Refund on its way." in ticket.description
+    # and the guest's typing (now the customer's) shows to the agent, not to the guest themselves
+    assert client.post(f"/chat/guest/{session.pk}/typing/").status_code == 204
+    assert "is typing" not in client.get(f"/chat/guest/{session.pk}/log/").content.decode()
+    assert (
+        f"{customer.display_name} is typing…" in login(agent, Client()).get(f"/chat/{session.pk}/log/").content.decode()
+    )
     # and ending writes the whole transcript there; confirming again changes nothing
     client.post(f"/chat/guest/{session.pk}/send/", {"body": "Great, bye."})
     client.post(f"/chat/guest/{session.pk}/end/")
