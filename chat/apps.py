@@ -24,9 +24,15 @@ class ChatConfig(AppConfig):
 
         live_customer_rule_register(kind=LiveKind.CHAT, rule=chat_customer_audience)
         demo_seeder_register(order=16, name="chat", seeder=seed_chat)  # before the SLA sweep (20)
-        from chat.guest import chat_guest_ticket_open
+        from chat.guest import chat_guest_ticket_open, chat_guests_purge
+        from helpdesk.retention import retention_purge_register
         from helpdesk.signals import ticket_event_recorded
         from knowledge_base.hooks import help_request_ticket_opener_register
 
         help_request_ticket_opener_register(chat_guest_ticket_open)  # a guest's confirmed email opens the chat's ticket
+        from helpdesk.panels import slot_register
+
+        # The accepter of a chat's warm transfer is linked from the escalation's page to the chat they joined.
+        slot_register(slot="escalation_aside", template="chat/_escalation_chat.html", order=10)
+        retention_purge_register(name="chat.guest_unconfirmed", purge=chat_guests_purge)  # the retention sweep's
         ticket_event_recorded.connect(receivers.on_ticket_event_recorded, dispatch_uid="chat.escalation_accepted")

@@ -16,6 +16,10 @@ The design (README "Live chat", *Guest chats*):
   the chat is theirs from then on (its end writes the whole transcript there, as for any chat).
 - A guest chat never confirmed ends without a ticket: its transcript stays on the chat (staff read it on the
   console), and is turned into a ticket if the link is followed later, while it is still valid.
+- Retention: a guest chat ended (or abandoned: no message within the window) and never confirmed holds a stranger's
+  name, email and address; it is deleted, with its messages and files, once the contact form's window for unconfirmed
+  requests (``HELP_CENTRE_CONFIRM_MAX_AGE``) has passed (``chat_guests_purge``, run by the retention sweep through
+  ``helpdesk.retention``). A confirmed one is its customer's (privacy's registry).
 - Abuse: the customers' message length and rate limits (per visitor session and per client address), at most
   ``CHAT_GUEST_MAX_OPEN_PER_IP`` open guest chats and ``CHAT_GUEST_STARTS_PER_HOUR`` starts (each sends an email)
   per client address.
@@ -26,23 +30,24 @@ Chat imports the knowledge base only here (and its hook in ``chat.apps``); see t
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from chat.models import ChatMessage, ChatSession, ChatStatus
+from chat.models import ChatAttachment, ChatMessage, ChatSession, ChatStatus
 from chat.services import (
     ChatRateLimited,
     _chat_subject,
     _chat_ticket_answered,
     _chat_ticket_transcript,
     _clean_body,
+    _customer_typing,
     _lock,
     _push,
     chat_transcript,
@@ -145,6 +150,15 @@ def chat_guest_post(*, session: ChatSession, key: str, body: str, ip: str | None
 
 
 @transaction.atomic
+def chat_guest_typing(*, session: ChatSession, key: str) -> bool:
+    """The guest is typing: the same rule as a customer's typing (``chat.services._customer_typing``), authorised as
+    the guest's posting is (the chat's key from the visitor's session; anything else is ``NotFound``)."""
+    if not key or session.guest_key != key:
+        raise NotFound("No such chat.")
+    return _customer_typing(session)
+
+
+@transaction.atomic
 def chat_guest_end(*, session: ChatSession, key: str) -> Ticket | None:
     """The guest ends their chat. A confirmed chat's ticket gets the whole transcript (as any chat's); an
     unconfirmed one ends without a ticket. Ending twice changes nothing."""
@@ -194,3 +208,31 @@ def chat_guest_ticket_open(*, help_request_id: int, customer: User) -> Ticket | 
         _chat_ticket_answered(session=session, agent=session.agent)
     _push(session, "verified")
     return ticket
+
+
+def chat_guests_purgeable(*, now: datetime):
+    """Guest chats never confirmed (no customer, no ticket) whose retention window has passed: ended before the
+    cutoff, or abandoned (still open, started and last written to before it). The window is the contact form's for
+    its unconfirmed requests (``HELP_CENTRE_CONFIRM_MAX_AGE``), after which the confirmation link is dead too."""
+    cutoff = now - timedelta(seconds=settings.HELP_CENTRE_CONFIRM_MAX_AGE)
+    recent = ChatMessage.objects.filter(session=OuterRef("pk"), created_at__gte=cutoff)
+    ended = Q(status=ChatStatus.ENDED, ended_at__lt=cutoff)
+    abandoned = ~Q(status=ChatStatus.ENDED) & Q(created_at__lt=cutoff) & ~Exists(recent)
+    return (
+        ChatSession.objects.exclude(guest_key="")
+        .filter(guest_verified_at__isnull=True, customer__isnull=True, ticket__isnull=True)
+        .filter(ended | abandoned)
+    )
+
+
+@transaction.atomic
+def chat_guests_purge(*, now: datetime) -> int:
+    """Delete the unconfirmed guest chats past their retention window (``chat_guests_purgeable``) with their
+    messages, participants and stored files. Returns the chats deleted; idempotent (a rerun finds nothing)."""
+    ids = list(chat_guests_purgeable(now=now).select_for_update(skip_locked=True).values_list("pk", flat=True))
+    if not ids:
+        return 0
+    for attachment in ChatAttachment.objects.filter(message__session_id__in=ids):
+        attachment.file.delete(save=False)
+    ChatSession.objects.filter(pk__in=ids).delete()
+    return len(ids)

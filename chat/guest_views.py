@@ -120,6 +120,17 @@ def chat_guest_send_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+def chat_guest_typing_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "I am typing" from the guest (throttled by ``static/js/chat.js``): 204; another client's is 404."""
+    session, key = _guest_chat_or_404(request, pk)
+    try:
+        guest.chat_guest_typing(session=session, key=key)
+    except ApplicationError as exc:
+        return HttpResponse(status=exc.status)
+    return HttpResponse(status=204)
+
+
+@require_POST
 def chat_guest_end_view(request: HttpRequest, pk: int) -> HttpResponse:
     session, key = _guest_chat_or_404(request, pk)
     with contextlib.suppress(ApplicationError):

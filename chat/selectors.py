@@ -96,6 +96,22 @@ def chat_is_participant(*, user: User, session: ChatSession) -> bool:
     return user.is_staff_member and user.is_active and user.pk in chat_staff_ids(session)
 
 
+def chat_for_escalation(*, escalation_id: int, user: User) -> ChatSession | None:
+    """The chat still going whose warm transfer ``escalation_id`` is, if ``user`` is in it (the accepter joined it,
+    ``chat_join_on_escalation_accepted``): the escalation page links them to it. ``None`` for any other escalation,
+    an ended chat, or someone not in the chat (one rule: ``chat_is_participant``)."""
+    session = (
+        ChatSession.objects.filter(
+            Q(escalation_id=escalation_id) | Q(participants__escalation_id=escalation_id), status=ChatStatus.ACTIVE
+        )
+        .distinct()
+        .first()
+    )
+    if session is None or not chat_is_participant(user=user, session=session):
+        return None
+    return session
+
+
 def chat_may_read(*, user: User, session: ChatSession) -> bool:
     if chat_is_participant(user=user, session=session):
         return True
@@ -118,7 +134,9 @@ def chat_typing_names(*, session: ChatSession, viewer: User) -> list[str]:
     customer, the staff participants; for staff, the customer and the other staff participants."""
     since = timezone.now() - typing_window()
     names = []
-    if viewer.pk != session.customer_id and session.customer_typing_at and session.customer_typing_at >= since:
+    # the guest (an anonymous viewer, ``chat.guest``) is the customer's side even once their chat has a customer
+    them = viewer.is_authenticated and viewer.pk != session.customer_id
+    if them and session.customer_typing_at and session.customer_typing_at >= since:
         names.append(session.customer.display_name if session.customer is not None else session.guest_name)
     for participant in chat_participants(session):
         if participant.user_id != viewer.pk and participant.typing_at and participant.typing_at >= since:

@@ -485,6 +485,20 @@ def chat_convert_to_callback(
     return callback
 
 
+def _customer_typing(session: ChatSession) -> bool:
+    """The chat's customer (or its guest, ``chat.guest``) is typing: keep the time; the staff participants get a
+    ``chat`` frame when typing starts. Returns whether typing started. Runs inside the caller's atomic block."""
+    if session.status == ChatStatus.ENDED:
+        raise Conflict(_("This chat has ended."))
+    now = timezone.now()
+    chat = ChatSession.objects.filter(pk=session.pk)
+    started = not chat.filter(customer_typing_at__gte=now - typing_window()).exists()
+    chat.update(customer_typing_at=now)
+    if started:
+        _push(session, "typing", exclude=session.customer_id)
+    return started
+
+
 @transaction.atomic
 def chat_typing(*, session: ChatSession, user: User) -> bool:
     """``user`` is typing in the chat: the customer's or a staff participant's typing time is kept (the window is
@@ -495,16 +509,13 @@ def chat_typing(*, session: ChatSession, user: User) -> bool:
         raise NotAllowed(_("Only the people in this chat can write in it."))
     if session.status == ChatStatus.ENDED:
         raise Conflict(_("This chat has ended."))
+    if user.pk == session.customer_id:
+        return _customer_typing(session)
     now = timezone.now()
     since = now - typing_window()
-    if user.pk == session.customer_id:
-        chat = ChatSession.objects.filter(pk=session.pk)
-        started = not chat.filter(customer_typing_at__gte=since).exists()
-        chat.update(customer_typing_at=now)
-    else:
-        mine = ChatParticipant.objects.filter(session=session, user=user)
-        started = not mine.filter(typing_at__gte=since).exists()
-        mine.update(typing_at=now)
+    mine = ChatParticipant.objects.filter(session=session, user=user)
+    started = not mine.filter(typing_at__gte=since).exists()
+    mine.update(typing_at=now)
     if started:
         _push(session, "typing", exclude=user.pk)
     return started

@@ -7,6 +7,7 @@ urlpatterns = [
     path("chat/guest/", guest_views.chat_guest_view, name="chat_guest"),
     path("chat/guest/<int:pk>/log/", guest_views.chat_guest_log_view, name="chat_guest_log"),
     path("chat/guest/<int:pk>/send/", guest_views.chat_guest_send_view, name="chat_guest_send"),
+    path("chat/guest/<int:pk>/typing/", guest_views.chat_guest_typing_view, name="chat_guest_typing"),
     path("chat/guest/<int:pk>/end/", guest_views.chat_guest_end_view, name="chat_guest_end"),
     path("chat/console/", views.chat_console_view, name="chat_console"),
     path("chat/embed.js", views.chat_embed_js_view, name="chat_embed_js"),

@@ -93,7 +93,9 @@ HOLDINGS: dict[str, Holding] = {
     "incidents.IncidentLink": Holding(ticket="ticket"),
     "incidents.IncidentDelivery": Holding(ticket="ticket"),
     # A live chat and its messages: the customer's own (a chat may have ended in no ticket yet), the words tombstoned.
-    # A guest chat is its customer's once the guest confirmed the email (chat.guest); unconfirmed ones are no one's.
+    # A guest chat is its customer's once the guest confirmed the email (chat.guest); unconfirmed ones are no one's
+    # and are deleted by the retention sweep once the contact form's window has passed (chat.guest.chat_guests_purge,
+    # through helpdesk.retention).
     "chat.ChatSession": Holding(person=("customer",), blank=("guest_email",)),
     "chat.ChatMessage": Holding(person=("session__customer",), tombstone=("body",)),
     # A file sent in a chat: its name tombstoned and its stored file deleted; on the chat's ticket it is a ticket

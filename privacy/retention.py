@@ -5,6 +5,9 @@ Batched and state-guarded like the SLA sweep: each batch takes the oldest due ti
 one ``AuditAction.RETENTION`` row, all in one transaction. A sweep killed mid-batch leaves that batch untouched (and
 unaudited); the rerun does it. A ticket is anonymised exactly once and a rerun finds nothing to do. The customer's
 account is not touched: they may still be a customer; erasing the person is a data-protection request.
+
+The sweep also runs the other apps' retention purges (``helpdesk.retention``: e.g. guest chats whose email was never
+confirmed), each audited with what it deleted.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from django.db.models import Q
 
 from helpdesk import audit
 from helpdesk.models import AuditAction, Plan, Status, Ticket, User
+from helpdesk.retention import retention_purges
 from privacy.anonymise import personal_identifiers, tickets_anonymise
 from privacy.models import AnonymisedTicket
 
@@ -26,6 +30,7 @@ class RetentionResult:
     batches: int = 0
     tickets: int = 0
     files: int = 0
+    purged: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -82,7 +87,26 @@ def retention_sweep(*, now: datetime, batch_size: int = 200) -> RetentionResult:
     while True:
         tickets, files = retention_batch(now=now, batch_size=batch_size)
         if not tickets:
+            result.purged = retention_purge(now=now)
             return result
         result.batches += 1
         result.tickets += tickets
         result.files += files
+
+
+def retention_purge(*, now: datetime) -> int:
+    """Run the other apps' retention purges (``helpdesk.retention``) as of ``now``; each that deleted anything is
+    audited (one ``AuditAction.RETENTION`` row, in its transaction). Returns the rows deleted. Idempotent."""
+    total = 0
+    for name, purge in retention_purges():
+        with transaction.atomic():
+            deleted = purge(now=now)
+            if deleted:
+                audit.record(
+                    AuditAction.RETENTION,
+                    target_type="purge",
+                    target_id=name,
+                    detail={"purge": name, "deleted": deleted, "as_of": now.isoformat()},
+                )
+        total += deleted
+    return total

@@ -100,8 +100,13 @@ def test_an_agent_brings_a_specialist_into_the_chat(
         expect(widget.get_by_text("Priya Shah (specialist) joined the chat.")).to_be_visible(timeout=5000)
         expect(pane.get_by_text("Priya Shah (specialist)").first).to_be_visible(timeout=5000)
 
-        # when the specialist opens the console and writes
-        inbox.goto(f"{server.url}/chat/console/")
+        # and the escalation's page links them to the chat; when they follow it, they are on the console, and write
+        inbox.reload()
+        join = inbox.get_by_role("link", name="Join the live chat")
+        expect(join).to_be_visible()
+        _shots(inbox, screenshot_dir, "escalation-join-live-chat")
+        join.click()
+        expect(inbox).to_have_url(f"{server.url}/chat/console/#chat-log-{ChatSession.objects.get().pk}")
         expect(inbox.locator("html")).to_have_attribute("data-live", "up")
         joined = inbox.locator("section.chat-pane", has_text="Dana Reyes")
         expect(joined.get_by_text("The payment gateway rejects my card.")).to_be_visible()

@@ -147,3 +147,25 @@ def test_the_console_with_participants_runs_a_constant_number_of_queries(
     page = response.content.decode()
     assert page.count('class="card chat-pane"') == 6
     assert page.count('<span class="chat-person specialist">Priya Shah (specialist)') == 6
+
+
+def test_the_accepted_chat_escalation_links_the_accepter_to_the_chat_and_no_other_escalation_does(
+    login, live_chat, agent, specialist, customer, teams, make_ticket, escalate, config
+):
+    # given: the chat's warm transfer, accepted by the specialist, and an ordinary escalation they accepted too
+    escalation = chat_escalate(session=live_chat, actor=agent, team=teams["technical"])
+    other = escalate(make_ticket(customer), agent)
+    client = login(specialist)
+    link = f'href="/chat/console/#chat-log-{live_chat.pk}"'
+    # before accepting they are not in the chat: no link
+    assert link not in client.get(f"/escalations/{escalation.pk}/").content.decode()
+    escalation_accept(escalation=escalation, actor=specialist)
+    escalation_accept(escalation=other, actor=specialist)
+
+    # then: the chat's escalation page links them to the chat; the other escalation's page does not
+    page = client.get(f"/escalations/{escalation.pk}/").content.decode()
+    assert link in page and "Join the live chat" in page
+    assert "Join the live chat" not in client.get(f"/escalations/{other.pk}/").content.decode()
+    # and once the chat has ended there is nothing to join
+    ChatSession.objects.filter(pk=live_chat.pk).update(status=ChatStatus.ENDED)
+    assert "Join the live chat" not in client.get(f"/escalations/{escalation.pk}/").content.decode()

@@ -103,6 +103,12 @@ def test_confirming_the_link_threads_the_transcript_ticket_into_the_account(clie
     assert (ticket.customer, ticket.channel, ticket.assignee) == (customer, "chat", agent)
     assert "Vic Visitor: My invoice shows a double charge." in ticket.description
     assert "Refund on its way." in ticket.description
+    # and the guest's typing (now the customer's) shows to the agent, not to the guest themselves
+    assert client.post(f"/chat/guest/{session.pk}/typing/").status_code == 204
+    assert "is typing" not in client.get(f"/chat/guest/{session.pk}/log/").content.decode()
+    assert (
+        f"{customer.display_name} is typing…" in login(agent, Client()).get(f"/chat/{session.pk}/log/").content.decode()
+    )
     # and ending writes the whole transcript there; confirming again changes nothing
     client.post(f"/chat/guest/{session.pk}/send/", {"body": "Great, bye."})
     client.post(f"/chat/guest/{session.pk}/end/")
@@ -264,3 +270,35 @@ def test_guest_chats_and_the_contact_form_resolve_the_customer_by_the_same_rule(
 def test_signed_in_users_chat_from_their_account(login, customer, agent):
     assert login(customer).get("/chat/guest/")["Location"] == "/chat/"
     assert login(agent, Client()).get("/chat/guest/")["Location"] == "/chat/console/"
+
+
+def test_a_guests_typing_shows_on_the_staff_log_and_pushes_a_frame_to_staff(
+    client, login, agent, teams, frames, django_capture_on_commit_callbacks
+):
+    # given: an accepted guest chat
+    _start(client)
+    session = ChatSession.objects.get()
+    chat_accept(session=session, agent=agent)
+    page = client.get("/chat/guest/").content.decode()
+    assert f'data-chat-typing="/chat/guest/{session.pk}/typing/"' in page
+    frames.clear()
+    # when: the guest types (twice: one frame only)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/chat/guest/{session.pk}/typing/").status_code == 204
+        assert client.post(f"/chat/guest/{session.pk}/typing/").status_code == 204
+    # then: the agent got one frame and their log shows the guest typing
+    assert frames == [("chat", {"chat": session.pk, "change": "typing"}, (agent.pk,))]
+    staff_log = login(agent, Client()).get(f"/chat/{session.pk}/log/").content.decode()
+    assert "Vic Visitor is typing…" in staff_log
+    # and the guest does not see themselves typing
+    assert "is typing" not in client.get(f"/chat/guest/{session.pk}/log/").content.decode()
+
+
+def test_another_anonymous_clients_typing_is_404(client, teams):
+    _start(client)
+    session = ChatSession.objects.get()
+    assert Client().post(f"/chat/guest/{session.pk}/typing/").status_code == 404
+    assert ChatSession.objects.get().customer_typing_at is None
+    # and the guest's own typing in an ended chat is refused, not a 500
+    client.post(f"/chat/guest/{session.pk}/end/")
+    assert client.post(f"/chat/guest/{session.pk}/typing/").status_code == 409

@@ -70,7 +70,9 @@ def test_an_anonymous_visitor_chats_from_the_help_centre(browser, screenshot_dir
         # then the visitor sees the answer without reloading, and their reply reaches the agent
         expect(visitor.get_by_text("I see the duplicate; refunding it now.")).to_be_visible(timeout=6000)
         expect(visitor.get_by_text("You are chatting with Alex Morgan.")).to_be_visible()
-        visitor.get_by_label("Your message").fill("Thank you!")
+        # and while the visitor types, the agent sees it by push (the guest's typing POST, static/js/chat.js)
+        visitor.get_by_label("Your message").press_sequentially("Thank you!")
+        expect(pane.get_by_text("Vic Visitor is typing…")).to_be_visible(timeout=5000)
         visitor.get_by_role("button", name="Send").click()
         expect(visitor.get_by_label("Your message")).to_have_value("")
         expect(pane.get_by_text("Thank you!")).to_be_visible(timeout=5000)

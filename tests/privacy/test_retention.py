@@ -142,3 +142,36 @@ def test_an_admin_sets_a_plans_retention_period(admin_user, plans, client):
     assert (
         response.status_code == 200 and "Ensure this value is greater than or equal to 1." in response.content.decode()
     )
+
+
+def test_unconfirmed_guest_chats_are_deleted_after_the_contact_forms_window(customer, settings, tmp_path):
+    from chat.guest import chat_guest_end, chat_guest_start, chat_guest_ticket_open
+    from chat.models import ChatMessage, ChatSession
+
+    def start(i):
+        return chat_guest_start(
+            name="Vic", email=f"g{i}@guest.test", category=None, first_message="Hello there.", ip=f"10.0.0.{i}"
+        )
+
+    old_ended, abandoned, still_talking, confirmed, recent = (start(i) for i in range(5))
+    for session in (old_ended, confirmed, recent):
+        chat_guest_end(session=session, key=session.guest_key)
+    chat_guest_ticket_open(help_request_id=confirmed.guest_request_id, customer=customer)
+    window = timedelta(seconds=settings.HELP_CENTRE_CONFIRM_MAX_AGE)
+    now = timezone.now() + window + timedelta(hours=2)
+    # the recent one ended an hour before the sweep; the one still talking wrote an hour before it
+    ChatSession.objects.filter(pk=recent.pk).update(ended_at=now - timedelta(hours=1))
+    ChatMessage.objects.filter(session=still_talking).update(created_at=now - timedelta(hours=1))
+
+    result = retention_sweep(now=now)
+
+    # then: the ended and the abandoned unconfirmed chats are gone with their messages (name, email, address)
+    assert result.purged == 2
+    assert set(ChatSession.objects.values_list("pk", flat=True)) == {still_talking.pk, confirmed.pk, recent.pk}
+    assert not ChatMessage.objects.filter(session_id__in=[old_ended.pk, abandoned.pk]).exists()
+    assert [row.detail for row in retention_audits()] == [
+        {"purge": "chat.guest_unconfirmed", "deleted": 2, "as_of": now.isoformat()}
+    ]
+    # and a rerun finds nothing
+    assert retention_sweep(now=now).purged == 0
+    assert len(retention_audits()) == 1
