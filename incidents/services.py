@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, override
 
 from helpdesk.errors import ApplicationError, Conflict
 from helpdesk.locale import user_language
@@ -168,7 +168,11 @@ def incident_link_tickets(*, incident: Incident, tickets: Sequence[Ticket], acto
             )
         elif ticket.status not in OPEN_STATUSES:
             results.append(
-                LinkResult(ticket, LinkResult.REFUSED, f"The ticket is {Status(ticket.status).label.lower()}.")
+                LinkResult(
+                    ticket,
+                    LinkResult.REFUSED,
+                    gettext("The ticket is %(status)s.") % {"status": str(Status(ticket.status).label).lower()},
+                )
             )
         else:
             to_link.append(ticket)
@@ -455,6 +459,13 @@ def incident_resolve(
 
 
 def _release(*, link: IncidentLink, actor: User, resolution: str) -> str:
+    """The release's outcome is stored on the link and written to the audit trail: one sentence in the product's
+    language, status label included, whatever language the manager reads."""
+    with override(settings.LANGUAGE_CODE):
+        return _release_in_house_language(link=link, actor=actor, resolution=resolution)
+
+
+def _release_in_house_language(*, link: IncidentLink, actor: User, resolution: str) -> str:
     ticket = link.ticket
     ticket.refresh_from_db()
     if ticket.status not in OPEN_STATUSES:
