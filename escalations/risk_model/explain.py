@@ -16,6 +16,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_lazy, ngettext_lazy, override
 
 from escalations.risk import REPEATED_CONTACT, SHOUTING, SIGNALS
+from helpdesk.models import Channel, Priority
 
 MIN_CONTRIBUTION = 0.05  # log-odds: smaller pushes are noise, not reasons
 TOP = 5
@@ -113,10 +114,16 @@ _CATEGORIES: dict[str, Callable[[dict, str], Fact | None]] = {
 }
 
 
+# the coded values a sentence quotes by their (translatable) label
+_LABELS: dict[str, type[Priority] | type[Channel]] = {"priority": Priority, "channel": Channel}
+
+
 def _sentence(key: str, args: dict) -> str:
-    """One fact's sentence in the active language (a rule's label translated too)."""
+    """One fact's sentence in the active language (a rule's label, a priority or a channel translated too)."""
     if key == "rule":
         args = {**args, "rule": gettext(args["rule"])}
+    elif key in _LABELS and args.get(key) in _LABELS[key].values:
+        args = {**args, key: str(_LABELS[key](args[key]).label).lower()}
     return str(_SENTENCES[key] % args)
 
 

@@ -123,6 +123,11 @@ def test_risk_reasons_are_stored_in_english_and_shown_in_the_reader_s_language()
         ]
     with translation.override("fr"):
         assert reason_in_words(reasons[0]) == "client ayant escaladé 2 fois ces 90 derniers jours"
+    # a quoted priority or channel by its label in the reader's language
+    priority = explain(names=["facts__priority=high"], contributions=[(0, 0.5)], raw={})[0]
+    assert priority["text"] == "high priority"
+    with translation.override("fr"):
+        assert reason_in_words(priority) == "priorité haute"
     # a reason stored before the facts were kept shows its stored text
     assert reason_in_words({"text": "old words", "weight": 1.0}) == "old words"
 
