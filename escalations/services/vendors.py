@@ -139,7 +139,9 @@ def vendor_case_update(
     if expected_etag is not None and vendor_case_etag(current) != expected_etag:
         raise RecordConflict(what="vendor case", current=vendor_case_etag(current))
     if current.closed_at is not None:
-        raise Conflict(f"The case with {current.vendor_name} is closed: it takes no more changes.")
+        raise Conflict(
+            gettext("The case with %(vendor)s is closed: it takes no more changes.") % {"vendor": current.vendor_name}
+        )
     errors = {}
     if contact is not None and not contact.strip():
         errors["contact"] = gettext("Give the vendor contact (name, email or phone).")
