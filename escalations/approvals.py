@@ -4,6 +4,7 @@ tier limit (``escalations.compensation``) and data-protection requests (the ``pr
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext
 
 from helpdesk.models import User
 
@@ -12,4 +13,6 @@ def approval_require_second_person(*, requested_by_id: int | None, actor: User, 
     """Refuse when ``actor`` asked for the request themselves: "You cannot approve or reject your own <what>; <who>
     must decide." """
     if requested_by_id is not None and requested_by_id == actor.pk:
-        raise PermissionDenied(f"You cannot approve or reject your own {what}; {who} must decide.")
+        raise PermissionDenied(
+            gettext("You cannot approve or reject your own %(what)s; %(who)s must decide.") % {"what": what, "who": who}
+        )

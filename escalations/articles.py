@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from escalations.models import Escalation, EscalationStatus
 from helpdesk.events import event_record
@@ -40,9 +41,9 @@ def article_draft_from_escalation(*, escalation: Escalation, actor: User) -> Art
         return existing
     ticket = escalation.ticket
     if not actor.is_staff_member or not ticket_is_visible_to(user=actor, ticket=ticket):
-        raise PermissionDenied("Only staff who can see the ticket can write its article.")
+        raise PermissionDenied(gettext("Only staff who can see the ticket can write its article."))
     if escalation.status != EscalationStatus.RESOLVED:
-        raise ValidationError("Only a resolved escalation can become an article.")
+        raise ValidationError(gettext("Only a resolved escalation can become an article."))
     article = article_create(
         actor=actor,
         title=ticket.subject,

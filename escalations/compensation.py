@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from escalations import events
 from escalations.approvals import approval_require_second_person
@@ -18,6 +19,7 @@ from escalations.models import CompensationRequest, CompensationStatus, Currency
 from escalations.selectors import approval_limit_for
 from helpdesk import audit
 from helpdesk import services as core
+from helpdesk.locale import in_language_of
 from helpdesk.models import AuditAction, NotificationKind, Ticket, User
 from helpdesk.notifications import customer_message_render, notification_enqueue
 from helpdesk.services import require_staff
@@ -37,10 +39,10 @@ def amount_parse(value) -> Decimal | None:
     try:
         amount = Decimal(str(value))
     except InvalidOperation as exc:
-        raise ValidationError({"compensation_amount": "Enter an amount such as 120.00."}) from exc
+        raise ValidationError({"compensation_amount": gettext("Enter an amount such as 120.00.")}) from exc
     exponent = amount.as_tuple().exponent  # "n"/"N"/"F" for NaN and Infinity: refused by is_finite() first
     if not amount.is_finite() or amount <= 0 or (isinstance(exponent, int) and exponent < -2):
-        raise ValidationError({"compensation_amount": "Enter a positive amount with at most two decimals."})
+        raise ValidationError({"compensation_amount": gettext("Enter a positive amount with at most two decimals.")})
     return amount
 
 
@@ -66,11 +68,11 @@ def compensation_request_create(
     value = amount_parse(amount)
     errors = {}
     if value is None:
-        errors["compensation_amount"] = "Enter the amount."
+        errors["compensation_amount"] = gettext("Enter the amount.")
     if currency not in Currency.values:
-        errors["compensation_currency"] = "Choose a currency."
+        errors["compensation_currency"] = gettext("Choose a currency.")
     if not (reason or "").strip():
-        errors["compensation_reason"] = "Say why the customer should be compensated."
+        errors["compensation_reason"] = gettext("Say why the customer should be compensated.")
     if errors:
         raise ValidationError(errors)
     assert value is not None  # refused above when missing
@@ -119,14 +121,19 @@ def _tell_customer_compensation_granted(*, request: CompensationRequest, actor: 
     """What a customer sees of compensation: the outcome, once granted (one public event and one email). Pending
     requests, rejections, limits, approvers and reasons are internal: the customer never sees the approval chain."""
     ticket = request.ticket
-    public = f"We have credited {money(request.amount, request.currency)} to your account."
+    with in_language_of(ticket.customer):
+        public = gettext("We have credited %(amount)s to your account.") % {
+            "amount": money(request.amount, request.currency)
+        }
+        subject = f"[{ticket.reference}] " + gettext("An update on your request")
+        email = customer_message_render(
+            "ticket_update.txt", {"customer_name": ticket.customer.display_name, "message": public}, to=ticket.customer
+        )
     events.compensation_event(ticket=ticket, actor=actor, request=request, is_public=True, body=public)
     notification_enqueue(
         kind=NotificationKind.CUSTOMER_COMPENSATION_GRANTED,
-        subject=f"[{ticket.reference}] An update on your request",
-        body=customer_message_render(
-            "ticket_update.txt", {"customer_name": ticket.customer.display_name, "message": public}
-        ),
+        subject=subject,
+        body=email,
         recipients=[ticket.customer],
         ticket=ticket,
         url=core.ticket_url(ticket),
@@ -161,24 +168,32 @@ def compensation_decide(
     require_staff(actor)
     now = now or timezone.now()
     approval_require_second_person(
-        requested_by_id=request.requested_by_id, actor=actor, what="compensation request", who="another manager"
+        requested_by_id=request.requested_by_id,
+        actor=actor,
+        what=gettext("compensation request"),
+        who=gettext("another manager"),
     )
     limit = approval_limit_for(user=actor, currency=request.currency)
     if approve and request.amount > limit:
         raise PermissionDenied(
-            f"Your approval limit is {money(limit, request.currency)}; this request for "
-            f"{money(request.amount, request.currency)} needs a manager whose limit covers it."
+            gettext(
+                "Your approval limit is %(limit)s; this request for %(amount)s needs a manager whose limit covers it."
+            )
+            % {"limit": money(limit, request.currency), "amount": money(request.amount, request.currency)}
         )
     if not approve and not note.strip():
-        raise ValidationError({"note": "Say why you are rejecting it; the requester will read this."})
+        raise ValidationError({"note": gettext("Say why you are rejecting it; the requester will read this.")})
     status = CompensationStatus.APPROVED if approve else CompensationStatus.REJECTED
     changed = CompensationRequest.objects.filter(pk=request.pk, status=CompensationStatus.PENDING).update(
         status=status, decided_by=actor, decided_at=now, decision_note=note.strip()
     )
     if not changed:
         current = CompensationRequest.objects.select_related("decided_by").get(pk=request.pk)
-        who = current.decided_by.display_name if current.decided_by else "someone else"
-        raise EscalationConflict(f"{who} already decided this request ({current.get_status_display().lower()}).")
+        who = current.decided_by.display_name if current.decided_by else gettext("someone else")
+        raise EscalationConflict(
+            gettext("%(who)s already decided this request (%(status)s).")
+            % {"who": who, "status": str(current.get_status_display()).lower()}
+        )
     request.refresh_from_db()
     shown = money(request.amount, request.currency)
     ticket = request.ticket

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, override
 
 from helpdesk.errors import ApplicationError, Conflict
 from helpdesk.locale import user_language
@@ -96,13 +96,13 @@ def incident_declare(
     title = single_line(title)
     errors = {}
     if not title:
-        errors["title"] = "Give the incident a title."
+        errors["title"] = gettext("Give the incident a title.")
     if not (customer_message or "").strip():
-        errors["customer_message"] = "Write what customers will be told."
+        errors["customer_message"] = gettext("Write what customers will be told.")
     if status not in IncidentStatus.values or status == IncidentStatus.RESOLVED:
-        errors["status"] = "A new incident is investigating, identified or monitoring."
+        errors["status"] = gettext("A new incident is investigating, identified or monitoring.")
     if affected_since is not None and affected_since > now:
-        errors["affected_since"] = "The problem cannot start in the future."
+        errors["affected_since"] = gettext("The problem cannot start in the future.")
     if errors:
         raise ValidationError(errors)
     incident = Incident.objects.create(
@@ -168,7 +168,11 @@ def incident_link_tickets(*, incident: Incident, tickets: Sequence[Ticket], acto
             )
         elif ticket.status not in OPEN_STATUSES:
             results.append(
-                LinkResult(ticket, LinkResult.REFUSED, f"The ticket is {Status(ticket.status).label.lower()}.")
+                LinkResult(
+                    ticket,
+                    LinkResult.REFUSED,
+                    gettext("The ticket is %(status)s.") % {"status": str(Status(ticket.status).label).lower()},
+                )
             )
         else:
             to_link.append(ticket)
@@ -246,9 +250,9 @@ def incident_update_post(
     message = (message or "").strip()
     errors = {}
     if not message:
-        errors["message"] = "Write the update for customers."
+        errors["message"] = gettext("Write the update for customers.")
     if status not in IncidentStatus.values or status == IncidentStatus.RESOLVED:
-        errors["status"] = "Resolve the incident with the resolve form."
+        errors["status"] = gettext("Resolve the incident with the resolve form.")
     if errors:
         raise ValidationError(errors)
     now = timezone.now()
@@ -328,7 +332,7 @@ def incident_update_deliver(*, update: IncidentUpdate, batch_size: int = 50) -> 
     savepoint), not as a whole: an interrupted run resumes after the last committed batch."""
     author = update.author
     if author is None:  # the manager's account was deleted: the update is signed by no one and cannot be sent
-        raise IncidentConflict("This update has no author any more and cannot be sent.")
+        raise IncidentConflict(gettext("This update has no author any more and cannot be sent."))
     bodies: dict[str, str] = {}  # one rendering per customer language
     delivered = skipped = 0
     last = 0
@@ -427,7 +431,7 @@ def incident_resolve(
     if not incident.is_open:
         raise IncidentConflict(f"{incident.reference} is already resolved.")
     if resolution not in IncidentResolution.values:
-        raise ValidationError({"resolution": "Choose whether to resolve the tickets or return them."})
+        raise ValidationError({"resolution": gettext("Choose whether to resolve the tickets or return them.")})
     now = timezone.now()
     message = (message or "").strip()
     if message:
@@ -455,6 +459,13 @@ def incident_resolve(
 
 
 def _release(*, link: IncidentLink, actor: User, resolution: str) -> str:
+    """The release's outcome is stored on the link and written to the audit trail: one sentence in the product's
+    language, status label included, whatever language the manager reads."""
+    with override(settings.LANGUAGE_CODE):
+        return _release_in_house_language(link=link, actor=actor, resolution=resolution)
+
+
+def _release_in_house_language(*, link: IncidentLink, actor: User, resolution: str) -> str:
     ticket = link.ticket
     ticket.refresh_from_db()
     if ticket.status not in OPEN_STATUSES:

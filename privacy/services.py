@@ -13,6 +13,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from escalations.approvals import approval_require_second_person
 from escalations.models import Escalation, EscalationType
@@ -91,8 +92,8 @@ def data_request_decide(
     approval_require_second_person(
         requested_by_id=request.requested_by_id,
         actor=actor,
-        what="data-protection request",
-        who="another manager or administrator",
+        what=gettext("data-protection request"),
+        who=gettext("another manager or administrator"),
     )
     if not approve and not (note or "").strip():
         raise Invalid("Say why the request is rejected.", extra={"field": "note"})

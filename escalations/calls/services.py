@@ -105,17 +105,17 @@ def call_log(
     require_staff(actor, to="log calls and callbacks")
     errors = {}
     if direction not in CallDirection.values:
-        errors["direction"] = "Choose inbound or outbound."
+        errors["direction"] = gettext("Choose inbound or outbound.")
     if outcome not in CallOutcome.values:
-        errors["outcome"] = "Choose how the call ended."
+        errors["outcome"] = gettext("Choose how the call ended.")
     if not (number or "").strip():
-        errors["number"] = "Give the phone number."
+        errors["number"] = gettext("Give the phone number.")
     if not (summary or "").strip():
-        errors["summary"] = "Summarise the call in a sentence or two."
+        errors["summary"] = gettext("Summarise the call in a sentence or two.")
     if duration_seconds is None or duration_seconds < 0:
-        errors["duration_seconds"] = "The duration cannot be negative."
+        errors["duration_seconds"] = gettext("The duration cannot be negative.")
     if ticket is None and customer is None:
-        errors["customer"] = "Choose the ticket, or the customer to open a new phone ticket for."
+        errors["customer"] = gettext("Choose the ticket, or the customer to open a new phone ticket for.")
     if errors:
         raise ValidationError(errors)
     started_at = started_at or timezone.now()
@@ -253,11 +253,11 @@ def callback_create(
     now = now or timezone.now()
     errors = {}
     if window_end <= window_start:
-        errors["window_end"] = "The window must end after it starts."
+        errors["window_end"] = gettext("The window must end after it starts.")
     elif window_end <= now:
-        errors["window_end"] = "The window must end in the future."
+        errors["window_end"] = gettext("The window must end in the future.")
     if not (reason or "").strip():
-        errors["reason"] = "Say why the customer is to be called back."
+        errors["reason"] = gettext("Say why the customer is to be called back.")
     if errors:
         raise ValidationError(errors)
     return _callback_insert(
@@ -293,7 +293,7 @@ def callback_complete(
         .update(status=CallbackStatus.DONE, completed_at=now, outcome=(summary or "").strip())
     )
     if not changed:
-        raise ValidationError("This callback is already done.")
+        raise ValidationError(gettext("This callback is already done."))
     callback.refresh_from_db()
     return call_log(
         actor=actor,

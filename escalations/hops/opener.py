@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import router
+from django.utils.translation import gettext
 
 from escalations import events
 from escalations.bulk import _events_record_bulk, _insert_many, _Notice, _notify_bulk, _quiet_until, _team_people
@@ -31,7 +32,9 @@ from escalations.models import (
 )
 from escalations.receivers import escalation_payload
 from escalations.selectors import managers_on_call
+from helpdesk.locale import in_language_of
 from helpdesk.models import NotificationKind, Team, Ticket, User, WebhookEventType
+from helpdesk.notifications import customer_message_render
 from helpdesk.webhooks import webhook_emit_many
 
 
@@ -177,12 +180,21 @@ def escalation_hops_open(*, hops: Sequence[HopSpec], now: datetime) -> list[Esca
         escalation.previous = hop.previous
         escalation.requested_by = hop.requested_by
     _ticket_effects(pairs, now)
-    # The customer's words for each hop, worked out once: the timeline and the email say the same.
+    # The customer's words for each hop, worked out once in their language: the timeline and the email say the same.
+    _customers_attach([hop.ticket for hop, _ in pairs if hop.tell_customer])
     words = {esc.pk: _customer_words(esc) for hop, esc in pairs if hop.tell_customer}
     _events(pairs, words, now)
     _risk_outcomes(pairs, now)
     _notifications(pairs, words, now)
     return [escalation for _, escalation in pairs]
+
+
+def _customers_attach(tickets: list[Ticket]) -> None:
+    """Load the customers of the tickets to tell in one query (their language and zone choose the words)."""
+    missing = [ticket for ticket in tickets if not Ticket.customer.is_cached(ticket)]
+    customers = User.objects.in_bulk({ticket.customer_id for ticket in missing})
+    for ticket in missing:
+        ticket.customer = customers[ticket.customer_id]
 
 
 def _ticket_effects(pairs: list[tuple[HopSpec, Escalation]], now: datetime) -> None:
@@ -276,7 +288,7 @@ def _notifications(pairs: list[tuple[HopSpec, Escalation]], words: dict[int, str
     team_ids = {esc.to_team_id for _, esc in pairs if esc.to_team_id is not None}
     receivers = _Receivers(_team_people(team_ids))
     working = teams_next_working_moment(team_ids=team_ids, now=now)
-    customers = User.objects.in_bulk({hop.ticket.customer_id for hop, _ in pairs if hop.tell_customer})
+    customers = {hop.ticket.customer_id: hop.ticket.customer for hop, _ in pairs if hop.tell_customer}
     # An emergency to a team with a rota pages the person on call first; the sweep pages the rest in stages.
     on_call = oncall_pages_start(
         escalations=[esc for _, esc in pairs if esc.escalation_type == EscalationType.EMERGENCY],
@@ -308,13 +320,18 @@ def _notifications(pairs: list[tuple[HopSpec, Escalation]], words: dict[int, str
         )
         customer = customers.get(ticket.customer_id)
         if customer is not None:
+            with in_language_of(customer):  # the words are already in the customer's language; so is the rest
+                subject = f"[{ticket.reference}] " + gettext("An update on your request")
+                body = customer_message_render(
+                    "ticket_update.txt", {"customer_name": customer.display_name, "message": words[esc.pk]}
+                )
             notices.append(
                 _Notice(
                     ticket=ticket,
                     recipients=[customer],
                     kind=NotificationKind.CUSTOMER_ESCALATED,
-                    subject=f"[{ticket.reference}] An update on your request",
-                    body=f"Hello {customer.display_name},\n\n{words[esc.pk]}",
+                    subject=subject,
+                    body=body,
                     not_before=None,
                 )
             )

@@ -54,7 +54,9 @@ class RiskModelVersionField(serializers.IntegerField):
 class RiskExplanationsField(serializers.JSONField):
     def get_attribute(self, instance):
         reading = _reading(instance)
-        return list(reading.explanations) if reading is not None and reading.model_version else []
+        if reading is None or not reading.model_version:
+            return []
+        return [{"text": reason["text"], "weight": reason["weight"]} for reason in reading.explanations]
 
 
 def risk_api_fields() -> dict:

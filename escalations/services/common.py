@@ -5,16 +5,19 @@ customer's words for a new hop from here, so every route tells the customer the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from django.db.models import F
 from django.utils import dateformat, timezone
+from django.utils.translation import gettext
 
 from escalations import events
 from escalations.hops import HopSpec, escalation_hops_open
 from escalations.models import Escalation, EscalationType, RequestedBy
 from helpdesk import services as core
 from helpdesk.customer_time import customer_datetime, customer_timezone
+from helpdesk.locale import in_language_of
 from helpdesk.models import NotificationKind, Team, TeamMembership, Ticket, User
 from helpdesk.notifications import customer_message_render, notification_enqueue
 
@@ -31,7 +34,13 @@ def _customer_when(moment: datetime, ticket: Ticket) -> str:
 
 
 def _team_words(team: Team | None) -> str:
+    """A team as the audit trail names it (the product's language)."""
     return f"our {team.name} team" if team else "our senior support team"
+
+
+def _customer_team_words(team: Team | None) -> str:
+    """A team as a customer reads it, in the active language (callers run under ``in_language_of(customer)``)."""
+    return gettext("our %(team)s team") % {"team": team.name} if team else gettext("our senior support team")
 
 
 def _is_member(user: User, team: Team | None) -> bool:
@@ -70,17 +79,27 @@ def _open_one(hop: HopSpec, *, now: datetime) -> Escalation | None:
 
 
 def _tell_customer(
-    *, escalation: Escalation, body: str, kind: str, subject: str = "", actor: User | None = None
+    *,
+    escalation: Escalation,
+    body: Callable[[], str],
+    kind: str,
+    subject: Callable[[], str] | None = None,
+    actor: User | None = None,
 ) -> None:
-    """One public timeline event and one email, with the same plain words."""
+    """One public timeline event and one email, with the same plain words, in the customer's language: ``body``
+    (and ``subject``) are called under ``in_language_of(customer)``."""
     ticket = escalation.ticket
-    events.escalation_customer_told_event(ticket=ticket, escalation=escalation, body=body, kind=kind, actor=actor)
+    with in_language_of(ticket.customer):
+        words = body()
+        subject_words = f"[{ticket.reference}] " + (subject() if subject else gettext("An update on your request"))
+        email = customer_message_render(
+            "ticket_update.txt", {"customer_name": ticket.customer.display_name, "message": words}, to=ticket.customer
+        )
+    events.escalation_customer_told_event(ticket=ticket, escalation=escalation, body=words, kind=kind, actor=actor)
     notification_enqueue(
         kind=NotificationKind.for_customer(kind),
-        subject=subject or f"[{ticket.reference}] An update on your request",
-        body=customer_message_render(
-            "ticket_update.txt", {"customer_name": ticket.customer.display_name, "message": body}, to=ticket.customer
-        ),
+        subject=subject_words,
+        body=email,
         recipients=[ticket.customer],
         ticket=ticket,
         url=core.ticket_url(ticket),
@@ -89,32 +108,35 @@ def _tell_customer(
 
 def _customer_words_for_new_hop(escalation: Escalation) -> str:
     """What the customer reads when their request moves to a new team: the plain words for the hop, then the
-    time we still promise an answer by (the ticket's earliest SLA due time), in the customer's zone."""
-    words = _customer_words_for_hop(escalation)
-    due = escalation.ticket.sla_due_at
-    if due is not None and due > escalation.created_at:
-        words += f" We promised an answer by {_customer_when(due, escalation.ticket)}."
-    return words
+    time we still promise an answer by (the ticket's earliest SLA due time), in the customer's zone and language."""
+    with in_language_of(escalation.ticket.customer):
+        words = _customer_words_for_hop(escalation)
+        due = escalation.ticket.sla_due_at
+        if due is not None and due > escalation.created_at:
+            words += " " + gettext("We promised an answer by %(when)s.") % {
+                "when": _customer_when(due, escalation.ticket)
+            }
+        return words
 
 
 def _customer_words_for_hop(escalation: Escalation) -> str:
-    team = _team_words(escalation.to_team)
+    team = _customer_team_words(escalation.to_team)
     if escalation.escalation_type == EscalationType.EMERGENCY:
-        return (
+        return gettext(
             "We are treating your request as an emergency. Our managers have been alerted and one of them will "
             "take charge straight away. We will update you here."
         )
     if escalation.escalation_type == EscalationType.COMPLIANCE:
-        return (
-            f"Your request is now with {team}, who handle data and legal matters confidentially. "
+        return gettext(
+            "Your request is now with %(team)s, who handle data and legal matters confidentially. "
             "They have everything you have told us and will reply here."
-        )
+        ) % {"team": team}
     if escalation.requested_by_kind == RequestedBy.CUSTOMER:
-        return (
-            f"You asked for a manager to look at your request. We have passed it to {team}; a manager will "
+        return gettext(
+            "You asked for a manager to look at your request. We have passed it to %(team)s; a manager will "
             "review everything so far and contact you here. You will not need to repeat yourself."
-        )
-    return (
-        f"We have passed your request to {team} so that the right people handle it. They have everything you have "
+        ) % {"team": team}
+    return gettext(
+        "We have passed your request to %(team)s so that the right people handle it. They have everything you have "
         "told us, so you will not need to repeat yourself. They will pick it up shortly and reply here."
-    )
+    ) % {"team": team}

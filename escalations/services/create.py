@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from escalations import conf
 from escalations.compensation import amount_parse, compensation_request_create
@@ -35,15 +36,17 @@ MANUAL_MODES = (EscalationMode.FUNCTIONAL, EscalationMode.HIERARCHICAL)
 def _validate_dossier(*, reason: str, problem: str, tried: str, desired: str, mood: str) -> dict[str, str]:
     errors = {}
     if not reason.strip():
-        errors["reason"] = "Say why this needs to be escalated."
+        errors["reason"] = gettext("Say why this needs to be escalated.")
     if not problem.strip():
-        errors["dossier_problem"] = "Describe the problem, so the receiver does not have to ask the customer again."
+        errors["dossier_problem"] = gettext(
+            "Describe the problem, so the receiver does not have to ask the customer again."
+        )
     if not tried.strip():
-        errors["dossier_tried"] = "List what was already tried, even if nothing was."
+        errors["dossier_tried"] = gettext("List what was already tried, even if nothing was.")
     if not desired.strip():
-        errors["dossier_desired_outcome"] = "Say what the customer wants to happen next."
+        errors["dossier_desired_outcome"] = gettext("Say what the customer wants to happen next.")
     if not mood.strip():
-        errors["dossier_mood"] = "Choose the customer's mood."
+        errors["dossier_mood"] = gettext("Choose the customer's mood.")
     return errors
 
 
@@ -108,22 +111,24 @@ def _validate_create(
         reason=reason, problem=dossier.problem, tried=dossier.tried, desired=dossier.desired, mood=dossier.mood
     )
     if escalation_type not in EscalationType.values:
-        errors["escalation_type"] = "Choose the type of escalation."
+        errors["escalation_type"] = gettext("Choose the type of escalation.")
     if mode not in MANUAL_MODES:
-        errors["mode"] = "Choose functional (more skill) or hierarchical (more authority)."
+        errors["mode"] = gettext("Choose functional (more skill) or hierarchical (more authority).")
     elif mode == EscalationMode.HIERARCHICAL and ticket.tier >= 3:
-        errors["mode"] = "This ticket is already with tier 3: choose functional to move it to a team with the skill."
+        errors["mode"] = gettext(
+            "This ticket is already with tier 3: choose functional to move it to a team with the skill."
+        )
     if escalation_type == EscalationType.FINANCIAL:
         if amount_parse(compensation_amount) is None:
-            errors["compensation_amount"] = "A financial escalation needs the compensation amount."
+            errors["compensation_amount"] = gettext("A financial escalation needs the compensation amount.")
         if not (compensation_reason or reason).strip():
-            errors["compensation_reason"] = "Say why the customer should be compensated."
+            errors["compensation_reason"] = gettext("Say why the customer should be compensated.")
     if escalation_type == EscalationType.THIRD_PARTY:
         errors.update(
             _vendor_errors(name=vendor_name, contact=vendor_contact, follow_up_at=vendor_follow_up_at, now=now)
         )
     if not ticket.is_open:
-        errors["__all__"] = "This ticket is not open: reopen it before escalating."
+        errors["__all__"] = gettext("This ticket is not open: reopen it before escalating.")
     if errors:
         raise ValidationError(errors)
 
@@ -178,9 +183,15 @@ def escalation_create(
     active = Escalation.objects.filter(ticket=ticket, status__in=ACTIVE_ESCALATION_STATUSES).first()
     if active is not None:
         raise EscalationConflict(
-            f"This ticket is already escalated to {active.to_team.name if active.to_team else 'another team'} "
-            f"({active.get_status_display().lower()} since {when_words(active.accepted_at or active.created_at)}). "
-            "Use “Escalate further” on that escalation instead; nothing new was created."
+            gettext(
+                "This ticket is already escalated to %(team)s (%(status)s since %(when)s). "
+                "Use “Escalate further” on that escalation instead; nothing new was created."
+            )
+            % {
+                "team": active.to_team.name if active.to_team else gettext("another team"),
+                "status": str(active.get_status_display()).lower(),
+                "when": when_words(active.accepted_at or active.created_at),
+            }
         )
     path, level, team = HopRouter().target(
         ticket=ticket, escalation_type=escalation_type, mode=mode, position=1, above_tier=ticket.tier
@@ -189,7 +200,7 @@ def escalation_create(
         team = to_team
     if team is None:
         raise ValidationError(
-            "No team can receive this escalation: ask an administrator to configure an escalation path."
+            gettext("No team can receive this escalation: ask an administrator to configure an escalation path.")
         )
     # An emergency pages every manager until accepted, caller or not; any other caller-waiting hop is a warm
     # transfer with its own short clock (then a promised callback: escalations.calls.services.warm_transfers_expire).
@@ -215,7 +226,9 @@ def escalation_create(
         now=now,
     )
     if escalation is None:
-        raise EscalationConflict("This ticket was escalated a moment ago (a double click?). Nothing new was created.")
+        raise EscalationConflict(
+            gettext("This ticket was escalated a moment ago (a double click?). Nothing new was created.")
+        )
     if escalation_type == EscalationType.FINANCIAL:
         assert compensation_amount is not None  # refused above when missing
         compensation_request_create(

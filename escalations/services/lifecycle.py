@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from escalations import conf, events
 from escalations.compensation import amount_parse, compensation_request_create
@@ -27,10 +28,10 @@ from escalations.models import (
 )
 from escalations.services.common import (
     _can_handle,
+    _customer_team_words,
     _is_member,
     _lock_ticket,
     _open_one,
-    _team_words,
     _tell_customer,
     _ticket_update,
     when_words,
@@ -45,11 +46,12 @@ def _conflict(escalation: Escalation) -> EscalationConflict:
     current = Escalation.objects.select_related("accepted_by").get(pk=escalation.pk)
     if current.status == EscalationStatus.ACCEPTED and current.accepted_by:
         return EscalationConflict(
-            f"{current.accepted_by.display_name} accepted this escalation at "
-            f"{timezone.localtime(current.accepted_at):%H:%M}; it is theirs now. Nothing of yours was changed."
+            gettext("%(name)s accepted this escalation at %(time)s; it is theirs now. Nothing of yours was changed.")
+            % {"name": current.accepted_by.display_name, "time": f"{timezone.localtime(current.accepted_at):%H:%M}"}
         )
     return EscalationConflict(
-        f"This escalation is already {current.get_status_display().lower()}; nothing of yours was changed."
+        gettext("This escalation is already %(status)s; nothing of yours was changed.")
+        % {"status": str(current.get_status_display()).lower()}
     )
 
 
@@ -60,8 +62,10 @@ def escalation_accept(*, escalation: Escalation, actor: User, now: datetime | No
     require_staff(actor)
     now = now or timezone.now()
     if not _can_handle(actor, escalation):
-        team_name = escalation.to_team.name if escalation.to_team else "the receiving team"
-        raise PermissionDenied(f"This escalation is for {team_name}; only its members or a manager can accept it.")
+        raise PermissionDenied(
+            gettext("This escalation is for %(team)s; only its members or a manager can accept it.")
+            % {"team": escalation.to_team.name if escalation.to_team else gettext("the receiving team")}
+        )
     # Lock order everywhere: the ticket row first, then the escalation row (no deadlock with escalate-further).
     ticket = _lock_ticket(escalation.ticket)
     changed = Escalation.objects.filter(pk=escalation.pk, status=EscalationStatus.OPEN).update(
@@ -84,8 +88,10 @@ def escalation_accept(*, escalation: Escalation, actor: User, now: datetime | No
         escalation=escalation,
         kind=EventKind.ESCALATION_ACCEPTED,
         actor=actor,
-        body=f"{actor.first_name or actor.display_name} from {_team_words(team)} is now handling your request "
-        "and will reply here.",
+        body=lambda: (
+            gettext("%(name)s from %(team)s is now handling your request and will reply here.")
+            % {"name": actor.first_name or actor.display_name, "team": _customer_team_words(team)}
+        ),
     )
     if escalation.requested_by and escalation.requested_by != actor:
         notification_enqueue(
@@ -109,9 +115,11 @@ def escalation_return(*, escalation: Escalation, actor: User, guidance: str, now
     require_staff(actor)
     now = now or timezone.now()
     if not guidance.strip():
-        raise ValidationError({"guidance": "Write the guidance for the sender: what they can do themselves next time."})
+        raise ValidationError(
+            {"guidance": gettext("Write the guidance for the sender: what they can do themselves next time.")}
+        )
     if not _can_handle(actor, escalation):
-        raise PermissionDenied("Only the receiving team or a manager can return this escalation.")
+        raise PermissionDenied(gettext("Only the receiving team or a manager can return this escalation."))
     ticket = _lock_ticket(escalation.ticket)
     changed = Escalation.objects.filter(pk=escalation.pk, status__in=ACTIVE_ESCALATION_STATUSES).update(
         status=EscalationStatus.RETURNED, return_guidance=guidance.strip(), closed_at=now
@@ -130,8 +138,10 @@ def escalation_return(*, escalation: Escalation, actor: User, guidance: str, now
         escalation=escalation,
         kind=EventKind.ESCALATION_RETURNED,
         actor=actor,
-        body=f"Our specialists have reviewed your request and passed it back to "
-        f"{assignee.first_name or assignee.display_name if assignee else _team_words(team)} with clear next steps.",
+        body=lambda: (
+            gettext("Our specialists have reviewed your request and passed it back to %(who)s with clear next steps.")
+            % {"who": assignee.first_name or assignee.display_name if assignee else _customer_team_words(team)}
+        ),
     )
     if sender is not None:
         notification_enqueue(
@@ -164,14 +174,14 @@ def escalation_escalate_further(
     now = now or timezone.now()
     errors = {}
     if not reason.strip():
-        errors["reason"] = "Say why this needs a higher tier."
+        errors["reason"] = gettext("Say why this needs a higher tier.")
     amount = amount_parse(compensation_amount) if compensation_amount not in (None, "") else None
     if amount is not None and not (compensation_reason or reason).strip():
-        errors["compensation_reason"] = "Say why the customer should be compensated."
+        errors["compensation_reason"] = gettext("Say why the customer should be compensated.")
     if errors:
         raise ValidationError(errors)
     if not _can_handle(actor, escalation):
-        raise PermissionDenied("Only the receiving team or a manager can escalate this further.")
+        raise PermissionDenied(gettext("Only the receiving team or a manager can escalate this further."))
     ticket = _lock_ticket(escalation.ticket)
     path, level, team = HopRouter().target(
         ticket=ticket,
@@ -182,7 +192,9 @@ def escalation_escalate_further(
         chain_path_id=escalation.path_id,
     )
     if team is None:
-        raise ValidationError("This escalation is already with tier 3; there is no higher level to escalate to.")
+        raise ValidationError(
+            gettext("This escalation is already with tier 3; there is no higher level to escalate to.")
+        )
     tried = escalation.dossier_tried
     if dossier_tried.strip():
         tried = f"{tried}\n{actor.display_name} (tier {actor.tier}): {dossier_tried.strip()}"
@@ -207,7 +219,9 @@ def escalation_escalate_further(
     if hop.lost == "moved":
         raise _conflict(escalation)
     if new is None:
-        raise EscalationConflict("This escalation was escalated further a moment ago; nothing new was created.")
+        raise EscalationConflict(
+            gettext("This escalation was escalated further a moment ago; nothing new was created.")
+        )
     if amount is not None:
         compensation_request_create(
             ticket=ticket,
@@ -230,11 +244,13 @@ def escalation_resolve(
     require_staff(actor)
     now = now or timezone.now()
     if not summary.strip():
-        raise ValidationError({"summary": "Write the resolution summary: what was done for the customer."})
+        raise ValidationError({"summary": gettext("Write the resolution summary: what was done for the customer.")})
     if not _can_handle(actor, escalation):
-        raise PermissionDenied("Only whoever accepted it, the receiving team or a manager can resolve this escalation.")
+        raise PermissionDenied(
+            gettext("Only whoever accepted it, the receiving team or a manager can resolve this escalation.")
+        )
     if escalation.status == EscalationStatus.OPEN:
-        raise ValidationError("Accept the escalation before resolving it.")
+        raise ValidationError(gettext("Accept the escalation before resolving it."))
     ticket = _lock_ticket(escalation.ticket)
     changed = Escalation.objects.filter(pk=escalation.pk, status=EscalationStatus.ACCEPTED).update(
         status=EscalationStatus.RESOLVED, resolution_summary=summary.strip(), closed_at=now
@@ -248,9 +264,14 @@ def escalation_resolve(
         escalation=escalation,
         kind=EventKind.ESCALATION_RESOLVED,
         actor=actor,
-        subject=f"[{ticket.reference}] Your request has been resolved",
-        body=f"{actor.first_name or actor.display_name} has resolved your request. What we did: "
-        f"{escalation.resolution_summary}\n\nIf anything is still wrong, just reply and we will pick it up again.",
+        subject=lambda: gettext("Your request has been resolved"),
+        body=lambda: (
+            gettext(
+                "%(name)s has resolved your request. What we did: %(summary)s\n\n"
+                "If anything is still wrong, just reply and we will pick it up again."
+            )
+            % {"name": actor.first_name or actor.display_name, "summary": escalation.resolution_summary}
+        ),
     )
     _notify_escalating_teams(escalation=escalation, actor=actor)
     if resolve_ticket and ticket.status != Status.RESOLVED and ticket.can_transition_to(Status.RESOLVED):
@@ -284,9 +305,9 @@ def escalation_reassign(*, escalation: Escalation, actor: User, team: Team, now:
     require_staff(actor)
     now = now or timezone.now()
     if not actor.is_tier3:
-        raise PermissionDenied("Only a manager can reassign an escalation.")
+        raise PermissionDenied(gettext("Only a manager can reassign an escalation."))
     if team == escalation.to_team and escalation.status == EscalationStatus.OPEN:
-        raise ValidationError({"team": f"This escalation is already with {team.name}."})
+        raise ValidationError({"team": gettext("This escalation is already with %(team)s.") % {"team": team.name}})
     ticket = _lock_ticket(escalation.ticket)
     router = HopRouter()
     hop = HopSpec(

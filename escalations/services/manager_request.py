@@ -118,10 +118,10 @@ def escalation_request_manager(
     if not customer.is_customer or (
         ticket.customer_id != customer.pk and ticket.organization_id != customer.organization_id
     ):
-        raise PermissionDenied("Only the customer can ask for a manager on their request.")
+        raise PermissionDenied(gettext("Only the customer can ask for a manager on their request."))
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "Please tell us why you would like a manager to look at this."})
+        raise ValidationError({"reason": gettext("Please tell us why you would like a manager to look at this.")})
     _lock_ticket(ticket)
     check = manager_request_check(ticket=ticket, customer=customer, now=now)
     if not check.allowed:
@@ -135,7 +135,7 @@ def escalation_request_manager(
         above_tier=active.to_tier if active else ticket.tier,
     )
     if team is None:
-        raise ValidationError("A manager is already looking after your request.")
+        raise ValidationError(gettext("A manager is already looking after your request."))
     core_events.manager_requested_event(ticket=ticket, actor=customer, reason=reason)
     written = automatic_dossiers(tickets=[ticket], now=now)[ticket.pk]
     hop = HopSpec(
@@ -161,7 +161,7 @@ def escalation_request_manager(
     )
     escalation = _open_one(hop, now=now)
     if hop.lost == "moved":
-        raise ValidationError("Your request changed a moment ago; please try again.")
+        raise ValidationError(gettext("Your request changed a moment ago; please try again."))
     if escalation is None:
-        raise ValidationError("You have already asked for a manager on this request.")
+        raise ValidationError(gettext("You have already asked for a manager on this request."))
     return escalation

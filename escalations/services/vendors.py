@@ -8,6 +8,7 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from escalations import events
 from escalations.models import Escalation, VendorCase
@@ -15,6 +16,7 @@ from escalations.services.common import _customer_when, when_words
 from helpdesk import services as core
 from helpdesk.directory import RecordConflict, record_etag
 from helpdesk.errors import Conflict, NotFound
+from helpdesk.locale import in_language_of
 from helpdesk.models import OPEN_STATUSES, EventKind, NotificationKind, Status, User
 from helpdesk.notifications import notification_enqueue
 from helpdesk.selectors import ticket_is_visible_to
@@ -27,13 +29,13 @@ VENDOR_CASE_FIELDS = ("external_reference", "contact", "follow_up_at", "closed_a
 def _vendor_errors(*, name: str, contact: str, follow_up_at: datetime | None, now: datetime) -> dict[str, str]:
     errors = {}
     if not name.strip():
-        errors["vendor_name"] = "Name the vendor."
+        errors["vendor_name"] = gettext("Name the vendor.")
     if not contact.strip():
-        errors["vendor_contact"] = "Give the vendor contact (name, email or phone)."
+        errors["vendor_contact"] = gettext("Give the vendor contact (name, email or phone).")
     if follow_up_at is None:
-        errors["vendor_follow_up_at"] = "Set the date to chase the vendor."
+        errors["vendor_follow_up_at"] = gettext("Set the date to chase the vendor.")
     elif follow_up_at <= now:
-        errors["vendor_follow_up_at"] = "The follow-up date must be in the future."
+        errors["vendor_follow_up_at"] = gettext("The follow-up date must be in the future.")
     return errors
 
 
@@ -67,13 +69,13 @@ def _vendor_case_open(
     )
     if ticket.status != Status.PENDING_THIRD_PARTY and ticket.can_transition_to(Status.PENDING_THIRD_PARTY):
         core.ticket_change_status(ticket=ticket, actor=actor, status=Status.PENDING_THIRD_PARTY)
+    with in_language_of(ticket.customer):
+        customer_words = gettext(
+            "We have raised this with our partner %(vendor)s, who need to act on it. We will chase them by "
+            "%(when)s and keep you updated here."
+        ) % {"vendor": vendor_name, "when": _customer_when(follow_up_at, ticket)}
     events.escalation_customer_told_event(
-        ticket=ticket,
-        escalation=escalation,
-        actor=actor,
-        kind=EventKind.THIRD_PARTY,
-        body=f"We have raised this with our partner {vendor_name}, who need to act on it. We will chase them by "
-        f"{_customer_when(follow_up_at, ticket)} and keep you updated here.",
+        ticket=ticket, escalation=escalation, actor=actor, kind=EventKind.THIRD_PARTY, body=customer_words
     )
     return case
 
@@ -137,12 +139,14 @@ def vendor_case_update(
     if expected_etag is not None and vendor_case_etag(current) != expected_etag:
         raise RecordConflict(what="vendor case", current=vendor_case_etag(current))
     if current.closed_at is not None:
-        raise Conflict(f"The case with {current.vendor_name} is closed: it takes no more changes.")
+        raise Conflict(
+            gettext("The case with %(vendor)s is closed: it takes no more changes.") % {"vendor": current.vendor_name}
+        )
     errors = {}
     if contact is not None and not contact.strip():
-        errors["contact"] = "Give the vendor contact (name, email or phone)."
+        errors["contact"] = gettext("Give the vendor contact (name, email or phone).")
     if follow_up_at is not None and follow_up_at <= now:
-        errors["follow_up_at"] = "The follow-up date must be in the future."
+        errors["follow_up_at"] = gettext("The follow-up date must be in the future.")
     if errors:
         raise ValidationError(errors)
     said = []

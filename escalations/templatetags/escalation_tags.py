@@ -5,6 +5,7 @@ from django.utils.translation import pgettext_lazy
 
 from escalations.compensation import money as _money
 from escalations.forms import MOOD_CHOICES
+from escalations.risk_model.explain import reason_in_words
 from helpdesk.templatetags.helpdesk_ui import short_duration
 
 register = template.Library()
@@ -14,6 +15,12 @@ register = template.Library()
 def money(compensation) -> str:
     """A compensation request's amount as people write it: ``£400.00``."""
     return _money(compensation.amount, compensation.currency)
+
+
+@register.filter
+def risk_reason(reason: dict) -> str:
+    """One of the model's stored reasons in the reader's language (stored in the product's)."""
+    return reason_in_words(reason)
 
 
 @register.simple_tag(takes_context=True)

@@ -27,9 +27,9 @@ ROLE_TIER: dict[str, int] = {Role.AGENT: 1, Role.SPECIALIST: 2, Role.MANAGER: 3,
 
 
 class Tier(models.IntegerChoices):
-    AGENT = 1, "Tier 1 (agents)"
-    SPECIALIST = 2, "Tier 2 (specialists)"
-    EXECUTIVE = 3, "Tier 3 (managers)"
+    AGENT = 1, _("Tier 1 (agents)")
+    SPECIALIST = 2, _("Tier 2 (specialists)")
+    EXECUTIVE = 3, _("Tier 3 (managers)")
 
 
 class Plan(models.Model):

@@ -27,11 +27,29 @@ from reports.metrics.conditions import (
 )
 from reports.metrics.sources import Source
 
-SLA_COMPLIANCE_HELP = (
-    "Clocks of {which} started in the period that met their target in time, out of those with an outcome (met, or "
-    "breached). A clock met late counts as breached; clocks still running, stopped (resolved or closed before a "
-    "response was due) or cleared without a breach have no outcome yet and are left out."
-)
+# The long descriptions of the SLA compliance metrics: whole sentences (one per target), so each translates whole.
+SLA_COMPLIANCE_HELP: dict[str, str] = {
+    "": gettext_noop(
+        "Clocks of every target started in the period that met their target in time, out of those with an outcome (met, or "
+        "breached). A clock met late counts as breached; clocks still running, stopped (resolved or closed before a "
+        "response was due) or cleared without a breach have no outcome yet and are left out."
+    ),
+    ClockTarget.FIRST_RESPONSE: gettext_noop(
+        "Clocks of the first response target started in the period that met their target in time, out of those with an outcome (met, or "
+        "breached). A clock met late counts as breached; clocks still running, stopped (resolved or closed before a "
+        "response was due) or cleared without a breach have no outcome yet and are left out."
+    ),
+    ClockTarget.NEXT_RESPONSE: gettext_noop(
+        "Clocks of the next response target started in the period that met their target in time, out of those with an outcome (met, or "
+        "breached). A clock met late counts as breached; clocks still running, stopped (resolved or closed before a "
+        "response was due) or cleared without a breach have no outcome yet and are left out."
+    ),
+    ClockTarget.RESOLUTION: gettext_noop(
+        "Clocks of the resolution target started in the period that met their target in time, out of those with an outcome (met, or "
+        "breached). A clock met late counts as breached; clocks still running, stopped (resolved or closed before a "
+        "response was due) or cleared without a breach have no outcome yet and are left out."
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -170,7 +188,7 @@ METRICS: dict[str, Metric] = {
             unit="%",
             source="sla_clocks",
             higher_is_better=True,
-            description=SLA_COMPLIANCE_HELP.format(which="every target"),
+            description=SLA_COMPLIANCE_HELP[""],
             aggregates=_rate(lambda since: sla_clock_met(), lambda since: sla_clock_decided()),
         ),
         *[
@@ -180,7 +198,7 @@ METRICS: dict[str, Metric] = {
                 unit="%",
                 source="sla_clocks",
                 higher_is_better=True,
-                description=SLA_COMPLIANCE_HELP.format(which=f"the {label.removeprefix('SLA compliance: ')} target"),
+                description=SLA_COMPLIANCE_HELP[target],
                 aggregates=_rate(lambda since: sla_clock_met(), lambda since, t=target: sla_clock_decided(t)),
             )
             for target, label in (

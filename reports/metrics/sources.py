@@ -189,7 +189,7 @@ def dimension_labels(by: str, keys: list[Any]) -> dict[Any, str]:
     if by == "plan":
         return dict(Plan.objects.filter(pk__in=keys).values_list("pk", "name"))
     if by == "tier":
-        return dict(Tier.choices)
+        return {value: str(label) for value, label in Tier.choices}
     if by == "channel":
         return {value: str(label) for value, label in Channel.choices}
     if by == "type":

@@ -114,10 +114,20 @@ def test_an_explanation_is_in_words_largest_reason_first():
     raw = {"messages_2h": 3, "customer_escalations_90d": 2}
     contributions = [(0, 0.9), (1, 1.4), (2, 0.6), (3, 0.04), (4, 0.05), (5, 0.01), (6, -0.8)]
     assert explain(names=names, contributions=contributions, raw=raw) == [
-        {"text": "customer escalated twice in the last 90 days", "weight": 1.4},
-        {"text": "3 customer messages in 2 hours", "weight": 0.9},
-        {"text": "message: ‘third time’", "weight": 0.6},
-        {"text": "wording like past escalations (spelling and phrasing)", "weight": 0.09},
+        {
+            "text": "customer escalated 2 times in the last 90 days",
+            "weight": 1.4,
+            "fact": "customer_escalations_90d",
+            "args": {"n": 2},
+        },
+        {"text": "3 customer messages in 2 hours", "weight": 0.9, "fact": "messages_2h", "args": {"n": 3}},
+        {"text": "message: ‘third time’", "weight": 0.6, "fact": "words", "args": {"words": "third time"}},
+        {
+            "text": "wording like past escalations (spelling and phrasing)",
+            "weight": 0.09,
+            "fact": "chars",
+            "args": {},
+        },
     ]
 
 
@@ -216,7 +226,9 @@ def test_the_ticket_api_exposes_the_risk(model, customer, agent, make_ticket, cl
     assert body["risk_score"] == assessment.as_of(timezone.now()).score
     assert body["risk_level"] == assessment.as_of(timezone.now()).level
     assert body["risk_model_version"] == model.version
-    assert body["risk_explanations"] == assessment.explanations and body["risk_explanations"]
+    # the API keeps its documented shape: the stored text (product's language) and the weight of each reason
+    shown = [{"text": reason["text"], "weight": reason["weight"]} for reason in assessment.explanations]
+    assert body["risk_explanations"] == shown and body["risk_explanations"]
     listed = client.get("/api/tickets/").json()["results"]
     assert [row["risk_model_version"] for row in listed if row["reference"] == ticket.reference] == [model.version]
 

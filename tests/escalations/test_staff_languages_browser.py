@@ -28,7 +28,7 @@ def test_the_staff_screens_hold_in_french_and_spanish(
     base = live_server.url
     screens = {
         "specialist": {"inbox": "/escalations/inbox/", "escalation": f"/escalations/{busy_floor[0].pk}/"},
-        "manager": {"review": "/escalations/review/", "dashboard": "/reports/"},
+        "manager": {"review": "/escalations/review/", "dashboard": "/reports/", "teams": "/teams/"},
     }
     problems: list[str] = []
     for username, pages in screens.items():
