@@ -14,9 +14,9 @@ class ChatConfig(AppConfig):
         from helpdesk.navigation import nav_register
 
         nav_register(label=_("Chat with us"), url_name="chat_customer", roles={Role.CUSTOMER}, order=25)
-        nav_register(label="Chat console", url_name="chat_console", roles=set(STAFF_ROLES), order=15)
+        nav_register(label=_("Chat console"), url_name="chat_console", roles=set(STAFF_ROLES), order=15)
         nav_register(
-            label="Chat on your site", url_name="chat_embed_settings", roles={Role.ADMIN, Role.MANAGER}, order=195
+            label=_("Chat on your site"), url_name="chat_embed_settings", roles={Role.ADMIN, Role.MANAGER}, order=195
         )
         from chat.selectors import chat_customer_audience
         from helpdesk.live import LiveKind
