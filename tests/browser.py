@@ -83,3 +83,23 @@ def sse_frames(url: str, cookie: str, *, seconds: float) -> list[dict]:
                 if line.startswith(b"data: "):
                     frames.append(json.loads(line[6:]))
     return frames
+
+
+SCREENSHOT_WIDTHS = {"1280": (1280, 800), "1920": (1920, 1080), "390": (390, 844)}
+
+
+def screenshots(page, directory, name: str) -> None:
+    """The page at a laptop, a wide screen and a phone (``<name>-<width>.png`` in ``directory``), then back to the
+    tests' usual size."""
+    for width, (w, h) in SCREENSHOT_WIDTHS.items():
+        page.set_viewport_size({"width": w, "height": h})
+        page.screenshot(path=directory / f"{name}-{width}.png", full_page=True)
+    page.set_viewport_size({"width": 1366, "height": 900})
+
+
+def open_live(page, url: str) -> None:
+    """Open a staff or customer page and wait until its push stream is up (``live.js`` sets ``data-live``)."""
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    expect(page.locator("html")).to_have_attribute("data-live", "up")

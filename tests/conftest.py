@@ -324,3 +324,17 @@ def login(client):
         return c
 
     return do
+
+
+@pytest.fixture
+def clean_live():
+    """No push frames or online users left over from another test in the session's Redis (the live tests and the
+    browser tests that hold a stream use it); yields the Redis connection."""
+    from helpdesk.live import broker
+
+    conn = broker.client()
+    for key in conn.scan_iter("live:*"):
+        conn.delete(key)
+    yield conn
+    for key in conn.scan_iter("live:*"):
+        conn.delete(key)

@@ -9,29 +9,9 @@ import pytest
 from playwright.sync_api import expect
 
 from chat.models import ChatSession, ChatStatus
-from helpdesk.live import broker
-from tests.browser import AsgiLiveServer, sign_in
+from tests.browser import AsgiLiveServer, screenshots, sign_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-WIDTHS = {"1280": (1280, 800), "1920": (1920, 1080), "390": (390, 844)}
-
-
-@pytest.fixture(autouse=True)
-def clean_live():
-    conn = broker.client()
-    for key in conn.scan_iter("live:*"):
-        conn.delete(key)
-    yield
-    for key in conn.scan_iter("live:*"):
-        conn.delete(key)
-
-
-def _shots(page, directory, name: str) -> None:
-    for width, (w, h) in WIDTHS.items():
-        page.set_viewport_size({"width": w, "height": h})
-        page.screenshot(path=directory / f"{name}-{width}.png", full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clean_live")]
 
 
 def test_a_customer_chats_with_an_agent_and_the_chat_becomes_a_ticket(
@@ -45,7 +25,7 @@ def test_a_customer_chats_with_an_agent_and_the_chat_becomes_a_ticket(
         expect(console.get_by_text("No chat is waiting.")).to_be_visible()
         widget = sign_in(browser, server.url, "customer")
         widget.goto(f"{server.url}/chat/")
-        _shots(widget, screenshot_dir, "customer-start")
+        screenshots(widget, screenshot_dir, "customer-start")
 
         # when the customer starts a chat
         widget.get_by_label("Topic").select_option(label="Billing")
@@ -74,8 +54,8 @@ def test_a_customer_chats_with_an_agent_and_the_chat_becomes_a_ticket(
         widget.get_by_label("Your message").fill("Thank you!")
         widget.get_by_role("button", name="Send").click()
         expect(pane.get_by_text("Thank you!")).to_be_visible(timeout=3000)
-        _shots(widget, screenshot_dir, "customer-chatting")
-        _shots(console, screenshot_dir, "console-chatting")
+        screenshots(widget, screenshot_dir, "customer-chatting")
+        screenshots(console, screenshot_dir, "console-chatting")
 
         # when the agent ends the chat
         pane.get_by_role("button", name="End chat").click()
@@ -92,8 +72,8 @@ def test_a_customer_chats_with_an_agent_and_the_chat_becomes_a_ticket(
         transcript = session.ticket.description
         for words in ("I was charged twice for invoice 42.", "I see the duplicate; refunding it now.", "Thank you!"):
             assert words in transcript
-        _shots(console, screenshot_dir, "console-ended")
-        _shots(widget, screenshot_dir, "customer-ended")
+        screenshots(console, screenshot_dir, "console-ended")
+        screenshots(widget, screenshot_dir, "customer-ended")
 
 
 # --- the embed snippet on another site ------------------------------------------------------------------------------
@@ -163,7 +143,7 @@ def test_the_widget_embedded_on_an_allowed_site_lets_a_signed_in_customer_chat(
         expect(launcher).to_have_attribute("aria-expanded", "true")
         session = ChatSession.objects.get()
         assert (session.customer, session.status) == (customer, ChatStatus.WAITING)
-        _shots(page, screenshot_dir, "embedded-widget")
+        screenshots(page, screenshot_dir, "embedded-widget")
 
 
 def test_the_snippet_does_nothing_on_a_site_not_allowed_and_the_widget_refuses_its_frame(
@@ -227,7 +207,7 @@ def test_a_waiting_customer_sees_their_place_and_the_expected_wait(
         expect(
             page.get_by_text("Expected wait: about 4 minutes. This is an estimate from recent chats and can change.")
         ).to_be_visible()
-        _shots(page, screenshot_dir, "customer-waiting")
+        screenshots(page, screenshot_dir, "customer-waiting")
 
 
 def test_the_customers_open_chat_makes_no_polling_request_while_push_is_up(
@@ -296,4 +276,4 @@ def test_a_customer_attaches_a_file_in_the_chat_and_the_agent_gets_it_by_push(
         )
         page.get_by_role("button", name="Send").click()
         expect(page.get_by_text("“setup.exe” is not an allowed file type.", exact=False)).to_be_visible()
-        _shots(page, screenshot_dir, "customer-attachment")
+        screenshots(page, screenshot_dir, "customer-attachment")

@@ -12,30 +12,10 @@ from playwright.sync_api import expect
 
 from chat.models import ChatSession, ChatStatus
 from escalations.models import Escalation, EscalationStatus
-from helpdesk.live import broker
 from helpdesk.models import EventKind, Ticket
-from tests.browser import AsgiLiveServer, sign_in
+from tests.browser import AsgiLiveServer, screenshots, sign_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-WIDTHS = {"1280": (1280, 800), "1920": (1920, 1080), "390": (390, 844)}
-
-
-@pytest.fixture(autouse=True)
-def clean_live():
-    conn = broker.client()
-    for key in conn.scan_iter("live:*"):
-        conn.delete(key)
-    yield
-    for key in conn.scan_iter("live:*"):
-        conn.delete(key)
-
-
-def _shots(page, directory, name: str) -> None:
-    for width, (w, h) in WIDTHS.items():
-        page.set_viewport_size({"width": w, "height": h})
-        page.screenshot(path=directory / f"{name}-{width}.png", full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clean_live")]
 
 
 def test_an_agent_brings_a_specialist_into_the_chat(
@@ -87,8 +67,8 @@ def test_an_agent_brings_a_specialist_into_the_chat(
         expect(row.locator(".caller-waiting")).to_be_visible()
         expect(row.locator("[data-countdown]")).to_be_visible()
         assert inbox.evaluate("performance.getEntriesByType('navigation').length") == 1
-        _shots(console, screenshot_dir, "console-transfer-waiting")
-        _shots(inbox, screenshot_dir, "inbox-chat-transfer")
+        screenshots(console, screenshot_dir, "console-transfer-waiting")
+        screenshots(inbox, screenshot_dir, "inbox-chat-transfer")
 
         # when the specialist accepts it
         row.locator("a.ref").click()
@@ -104,7 +84,7 @@ def test_an_agent_brings_a_specialist_into_the_chat(
         inbox.reload()
         join = inbox.get_by_role("link", name="Join the live chat")
         expect(join).to_be_visible()
-        _shots(inbox, screenshot_dir, "escalation-join-live-chat")
+        screenshots(inbox, screenshot_dir, "escalation-join-live-chat")
         join.click()
         expect(inbox).to_have_url(f"{server.url}/chat/console/#chat-log-{ChatSession.objects.get().pk}")
         expect(inbox.locator("html")).to_have_attribute("data-live", "up")
@@ -124,9 +104,9 @@ def test_an_agent_brings_a_specialist_into_the_chat(
         widget.get_by_label("Your message").fill("Thanks, that fixed it!")
         widget.get_by_role("button", name="Send").click()
         expect(joined.get_by_text("Thanks, that fixed it!")).to_be_visible(timeout=5000)
-        _shots(widget, screenshot_dir, "customer-specialist-joined")
-        _shots(console, screenshot_dir, "console-specialist-joined")
-        _shots(inbox, screenshot_dir, "specialist-console")
+        screenshots(widget, screenshot_dir, "customer-specialist-joined")
+        screenshots(console, screenshot_dir, "console-specialist-joined")
+        screenshots(inbox, screenshot_dir, "specialist-console")
 
         # when the agent ends the chat
         pane.get_by_role("button", name="End chat").click()

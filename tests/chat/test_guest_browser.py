@@ -8,29 +8,9 @@ import pytest
 from playwright.sync_api import expect
 
 from chat.models import ChatSession, ChatStatus
-from helpdesk.live import broker
-from tests.browser import AsgiLiveServer, sign_in
+from tests.browser import AsgiLiveServer, screenshots, sign_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-WIDTHS = {"1280": (1280, 800), "1920": (1920, 1080), "390": (390, 844)}
-
-
-@pytest.fixture(autouse=True)
-def clean_live():
-    conn = broker.client()
-    for key in conn.scan_iter("live:*"):
-        conn.delete(key)
-    yield
-    for key in conn.scan_iter("live:*"):
-        conn.delete(key)
-
-
-def _shots(page, directory, name: str) -> None:
-    for width, (w, h) in WIDTHS.items():
-        page.set_viewport_size({"width": w, "height": h})
-        page.screenshot(path=directory / f"{name}-{width}.png", full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clean_live")]
 
 
 def test_an_anonymous_visitor_chats_from_the_help_centre(browser, screenshot_dir, agent, categories, org):
@@ -44,7 +24,7 @@ def test_an_anonymous_visitor_chats_from_the_help_centre(browser, screenshot_dir
         visitor.goto(f"{server.url}/help/")
         visitor.get_by_role("navigation", name="Help centre").get_by_role("link", name="Chat with us").click()
         expect(visitor.get_by_role("heading", name="Chat with us")).to_be_visible()
-        _shots(visitor, screenshot_dir, "guest-start")
+        screenshots(visitor, screenshot_dir, "guest-start")
 
         # when they start a chat with their name and email
         visitor.get_by_label("Your name").fill("Vic Visitor")
@@ -76,8 +56,8 @@ def test_an_anonymous_visitor_chats_from_the_help_centre(browser, screenshot_dir
         visitor.get_by_role("button", name="Send").click()
         expect(visitor.get_by_label("Your message")).to_have_value("")
         expect(pane.get_by_text("Thank you!")).to_be_visible(timeout=5000)
-        _shots(visitor, screenshot_dir, "guest-chatting")
-        _shots(console, screenshot_dir, "console-guest")
+        screenshots(visitor, screenshot_dir, "guest-chatting")
+        screenshots(console, screenshot_dir, "console-guest")
 
         # and another browser cannot read the chat
         session = ChatSession.objects.get()
@@ -87,6 +67,6 @@ def test_an_anonymous_visitor_chats_from_the_help_centre(browser, screenshot_dir
         # when the visitor ends the chat, it ends without a ticket (the email is not confirmed)
         visitor.get_by_role("button", name="End chat").click()
         expect(visitor.get_by_text("Confirm your email with the link we sent")).to_be_visible()
-        _shots(visitor, screenshot_dir, "guest-ended")
+        screenshots(visitor, screenshot_dir, "guest-ended")
         session.refresh_from_db()
         assert session.status == ChatStatus.ENDED and session.ticket is None

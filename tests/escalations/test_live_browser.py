@@ -13,35 +13,10 @@ import pytest
 from playwright.sync_api import expect
 
 from escalations.services import escalation_accept
-from helpdesk.live import broker
 from helpdesk.services import ticket_add_internal_note
-from tests.browser import AsgiLiveServer, sign_in
+from tests.browser import AsgiLiveServer, open_live, screenshots, sign_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-WIDTHS = {"1280": (1280, 800), "1920": (1920, 1080), "390": (390, 844)}
-
-
-@pytest.fixture(autouse=True)
-def clean_live():
-    conn = broker.client()
-    for key in conn.scan_iter("live:*"):
-        conn.delete(key)
-    yield
-    for key in conn.scan_iter("live:*"):
-        conn.delete(key)
-
-
-def _open(page, url: str) -> None:
-    page.goto(url)
-    expect(page.locator("html")).to_have_attribute("data-live", "up")
-
-
-def _shots(page, directory, name: str) -> None:
-    for width, (w, h) in WIDTHS.items():
-        page.set_viewport_size({"width": w, "height": h})
-        page.screenshot(path=directory / f"{name}-{width}.png", full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clean_live")]
 
 
 def test_the_review_queue_shows_a_new_escalation_and_its_accept_without_reload(
@@ -50,7 +25,7 @@ def test_the_review_queue_shows_a_new_escalation_and_its_accept_without_reload(
     with AsgiLiveServer() as server:
         # given the manager's review queue open, with push up, and nothing escalated
         page = sign_in(browser, server.url, "manager")
-        _open(page, f"{server.url}/escalations/review/")
+        open_live(page, f"{server.url}/escalations/review/")
         expect(page.get_by_text("No escalation matches these filters.")).to_be_visible()
 
         # when an agent escalates a ticket
@@ -83,7 +58,7 @@ def test_the_review_queue_shows_a_new_escalation_and_its_accept_without_reload(
         expect(row.locator("tr.esc-line")).to_contain_text("Priya Shah")
         assert page.evaluate("performance.getEntriesByType('navigation').length") == 1  # never reloaded
         row.locator("details.row-toggle > summary").click()
-        _shots(page, screenshot_dir, "review-queue-pushed")
+        screenshots(page, screenshot_dir, "review-queue-pushed")
 
 
 def test_the_escalation_page_shows_a_colleagues_accept_with_a_warning_and_keeps_a_draft(
@@ -94,7 +69,7 @@ def test_the_escalation_page_shows_a_colleagues_accept_with_a_warning_and_keeps_
     with AsgiLiveServer() as server:
         # given the manager on the escalation's page, writing guidance to return it
         page = sign_in(browser, server.url, "manager")
-        _open(page, f"{server.url}/escalations/{escalation.pk}/")
+        open_live(page, f"{server.url}/escalations/{escalation.pk}/")
         card = page.locator("#esc-detail-card")
         expect(card.locator(".esc-status-open")).to_be_visible()
         warning = page.locator("#collision-warning")
@@ -119,4 +94,4 @@ def test_the_escalation_page_shows_a_colleagues_accept_with_a_warning_and_keeps_
         expect(card).to_contain_text("Owner: Priya Shah")
         expect(warning).to_contain_text("Priya Shah added an internal note at")
         assert page.evaluate("performance.getEntriesByType('navigation').length") == 1  # never reloaded
-        _shots(page, screenshot_dir, "escalation-detail-pushed")
+        screenshots(page, screenshot_dir, "escalation-detail-pushed")

@@ -20,17 +20,6 @@ from helpdesk.services import ticket_add_internal_note
 
 
 @pytest.fixture
-def clean_live():
-    """No frames or online users left over from another test in the session's Redis."""
-    conn = broker.client()
-    for key in conn.scan_iter("live:*"):
-        conn.delete(key)
-    yield conn
-    for key in conn.scan_iter("live:*"):
-        conn.delete(key)
-
-
-@pytest.fixture
 def restricted_ticket(make_ticket, customer, teams):
     ticket = make_ticket(customer, subject="Erase my data", category="data-privacy")
     Ticket.objects.filter(pk=ticket.pk).update(restricted=True, team=teams["compliance"])

@@ -7,23 +7,12 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from helpdesk.live import broker
 from tests.browser import AsgiLiveServer, sign_in
 from tests.fake_pbx import FakePbx
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clean_live")]
 
 SECRET = "pbx-browser-secret"
-
-
-@pytest.fixture(autouse=True)
-def clean_live():
-    conn = broker.client()
-    for key in conn.scan_iter("live:*"):
-        conn.delete(key)
-    yield
-    for key in conn.scan_iter("live:*"):
-        conn.delete(key)
 
 
 def test_a_ringing_call_pops_the_caller_on_the_agents_workspace(

@@ -16,38 +16,13 @@ import pytest
 from django.test import Client
 from playwright.sync_api import expect
 
-from helpdesk.live import broker
 from helpdesk.models import NotificationKind, Ticket
 from helpdesk.notifications import notification_enqueue
 from helpdesk.selectors import notification_unread_count
 from helpdesk.services import ticket_add_internal_note
-from tests.browser import AsgiLiveServer, sign_in, sse_frames
+from tests.browser import AsgiLiveServer, open_live, screenshots, sign_in, sse_frames
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-WIDTHS = {"1280": (1280, 800), "1920": (1920, 1080), "390": (390, 844)}
-
-
-@pytest.fixture(autouse=True)
-def clean_live():
-    conn = broker.client()
-    for key in conn.scan_iter("live:*"):
-        conn.delete(key)
-    yield
-    for key in conn.scan_iter("live:*"):
-        conn.delete(key)
-
-
-def _open(page, url: str) -> None:
-    page.goto(url)
-    expect(page.locator("html")).to_have_attribute("data-live", "up")
-
-
-def _shots(page, directory, name: str) -> None:
-    for width, (w, h) in WIDTHS.items():
-        page.set_viewport_size({"width": w, "height": h})
-        page.screenshot(path=directory / f"{name}-{width}.png", full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clean_live")]
 
 
 def test_a_warm_transfer_appears_on_the_specialists_inbox_with_its_countdown(
@@ -56,7 +31,7 @@ def test_a_warm_transfer_appears_on_the_specialists_inbox_with_its_countdown(
     with AsgiLiveServer() as server:
         # given the specialist's inbox open, with push up
         page = sign_in(browser, server.url, "specialist")
-        _open(page, f"{server.url}/escalations/inbox/")
+        open_live(page, f"{server.url}/escalations/inbox/")
         expect(page.get_by_text("Nothing is waiting for your teams.")).to_be_visible()
 
         # when an agent escalates with the caller waiting on the line
@@ -70,7 +45,7 @@ def test_a_warm_transfer_appears_on_the_specialists_inbox_with_its_countdown(
         first = countdown.inner_text()
         expect(countdown).not_to_have_text(first, timeout=3000)
         assert page.evaluate("performance.getEntriesByType('navigation').length") == 1  # never reloaded
-        _shots(page, screenshot_dir, "inbox-warm-transfer")
+        screenshots(page, screenshot_dir, "inbox-warm-transfer")
 
 
 def test_two_agents_on_one_ticket_see_each_other_and_a_colleagues_note(
@@ -82,11 +57,11 @@ def test_two_agents_on_one_ticket_see_each_other_and_a_colleagues_note(
         # given Alex's workspace open, on a clock the test can move
         alex = sign_in(browser, server.url, "agent")
         alex.clock.install()
-        _open(alex, url)
+        open_live(alex, url)
 
         # when Jordan opens the same ticket
         jordan = sign_in(browser, server.url, "agent2")
-        _open(jordan, url)
+        open_live(jordan, url)
 
         # then each sees the other, and Jordan sees Alex typing a reply
         expect(alex.locator("#presence")).to_contain_text("Also viewing now: Jordan Lee")
@@ -110,7 +85,7 @@ def test_two_agents_on_one_ticket_see_each_other_and_a_colleagues_note(
         expect(warning).to_be_visible()
         expect(warning).to_contain_text("Jordan Lee added an internal note at")
         assert alex.locator(".reply-form textarea").input_value() == "Hello Dana, "  # the draft is kept
-        _shots(alex, screenshot_dir, "workspace-collision")
+        screenshots(alex, screenshot_dir, "workspace-collision")
 
 
 def test_the_bell_counts_a_new_notification_and_restricted_frames_stay_off_the_wire(
@@ -122,7 +97,7 @@ def test_the_bell_counts_a_new_notification_and_restricted_frames_stay_off_the_w
     with AsgiLiveServer() as server:
         # given Alex's queue open, with the notifications of the two new tickets unread
         page = sign_in(browser, server.url, "agent")
-        _open(page, f"{server.url}/tickets/")
+        open_live(page, f"{server.url}/tickets/")
         unread = notification_unread_count(agent)
         expect(page.locator(".bell .badge-count")).to_have_text(str(unread))
 
@@ -132,7 +107,7 @@ def test_the_bell_counts_a_new_notification_and_restricted_frames_stay_off_the_w
         # then the bell counts it without a reload
         expect(page.locator(".bell .badge-count")).to_have_text(str(unread + 1))
         expect(page.locator(".bell")).to_have_attribute("aria-label", f"Notifications, {unread + 1} unread")
-        _shots(page, screenshot_dir, "queue-bell")
+        screenshots(page, screenshot_dir, "queue-bell")
 
         # given the raw streams of a frontline agent and of the compliance officer
         cookies = {}

@@ -15,35 +15,10 @@ import pytest
 from django.test import Client
 from playwright.sync_api import expect
 
-from helpdesk.live import broker
 from helpdesk.services import ticket_add_internal_note, ticket_change_status, ticket_reply
-from tests.browser import AsgiLiveServer, sign_in, sse_frames
+from tests.browser import AsgiLiveServer, open_live, screenshots, sign_in, sse_frames
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-WIDTHS = {"1280": (1280, 800), "1920": (1920, 1080), "390": (390, 844)}
-
-
-@pytest.fixture(autouse=True)
-def clean_live():
-    conn = broker.client()
-    for key in conn.scan_iter("live:*"):
-        conn.delete(key)
-    yield
-    for key in conn.scan_iter("live:*"):
-        conn.delete(key)
-
-
-def _open(page, url: str) -> None:
-    page.goto(url)
-    expect(page.locator("html")).to_have_attribute("data-live", "up")
-
-
-def _shots(page, directory, name: str) -> None:
-    for width, (w, h) in WIDTHS.items():
-        page.set_viewport_size({"width": w, "height": h})
-        page.screenshot(path=directory / f"{name}-{width}.png", full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clean_live")]
 
 
 def test_a_staff_reply_appears_on_the_customers_open_ticket_page_and_list(
@@ -53,7 +28,7 @@ def test_a_staff_reply_appears_on_the_customers_open_ticket_page_and_list(
     with AsgiLiveServer() as server:
         # given Dana's ticket page open, with push up, and a message half written
         page = sign_in(browser, server.url, "customer")
-        _open(page, f"{server.url}/tickets/{ticket.reference}/")
+        open_live(page, f"{server.url}/tickets/{ticket.reference}/")
         expect(page.locator("#portal-status")).to_contain_text("New")
         page.locator(".reply-form textarea").fill("Thanks, I also noticed ")
         requests: list[str] = []
@@ -70,16 +45,16 @@ def test_a_staff_reply_appears_on_the_customers_open_ticket_page_and_list(
         assert page.evaluate("performance.getEntriesByType('navigation').length") == 1  # never reloaded
         expect(page.locator("#portal-timeline")).not_to_contain_text("4242")  # the page re-read its own view
         assert all("/live/" in url or ticket.reference in url for url in requests)
-        _shots(page, screenshot_dir, "portal-ticket-pushed")
+        screenshots(page, screenshot_dir, "portal-ticket-pushed")
 
         # and her list of requests follows a status change without reload
-        _open(page, f"{server.url}/tickets/")
+        open_live(page, f"{server.url}/tickets/")
         row = page.locator("#portal-list-live tr", has_text=ticket.reference)
         expect(row).to_contain_text("Open")
         ticket_reply(ticket=ticket, author=agent, body="Could you confirm the refund reached you?")
         ticket_change_status(ticket=ticket, actor=agent, status="pending_customer")
         expect(row).to_contain_text("Waiting for your reply")
-        _shots(page, screenshot_dir, "portal-list-pushed")
+        screenshots(page, screenshot_dir, "portal-list-pushed")
 
 
 def test_a_customers_wire_carries_their_public_reply_and_nothing_else(customer, customer2, agent, make_ticket):
